@@ -1,0 +1,1496 @@
+--[[
+tsharkpost.lua: Wireshark post-dissector "tpost" (tsharkpost TLS diagnostics).
+
+What it does
+  Judges what Wireshark only displays. For every TLS/DTLS connection it checks
+  - each certificate of every Certificate message (server and client chains):
+    weak signature hash (md2/md4/md5, sha1), short RSA/DSA/EC keys, and a
+    signature algorithm that the ClientHello did not offer (RFC 5246 §7.4.2;
+    RFC 8446 §4.4.2.2 with signature_algorithms_cert, self-signed exempt);
+  - the chain: order (issuer of #n = subject of #n+1), leaf names against SNI;
+  - the handshake: old protocol version, weak cipher suite, short DHE group;
+  - the connection: every plaintext fatal alert (sender, code, name, meaning),
+    and a FIN/RST that ends the connection right after the server's
+    certificate flight with no alert (the Schannel "silent" failure).
+  Each finding is a subtree with check id, severity, one-line message and an
+  expert item (Analyze > Expert Information). Each certificate also gets a
+  flat summary (tpost.cert.*) so tools need not walk the X.509 tree.
+  Facts (alert names, OIDs, curves, ...) come from tables/*.tsv next to this
+  file, shared with the tsharkpost Python package.
+
+How to run
+  tshark -X lua_script:lua/tsharkpost.lua -r capture.pcapng -Y tpost -V
+  tshark -X lua_script:lua/tsharkpost.lua -r capture.pcapng -T fields -e tpost.check
+  tshark -X lua_script:lua/tsharkpost.lua -o tpost.rsa_warning_bits:3072 -r capture.pcapng ...
+  wireshark -X lua_script:lua/tsharkpost.lua capture.pcapng   (or copy lua/ into the
+  personal Lua plugins folder shown by `tshark -G folders`)
+  Filters: tpost, tpost.check == "sigalg_not_offered", tpost.severity >= 3.
+
+Requirements
+  Wireshark 4.0 or later (checked below; older versions fail loudly).
+  Lua 5.2 to 5.4 (no bit operators in the source, no setfenv, no unpack).
+
+Sections, in this order:
+   1 version guard         6 field extractors     11 connection state
+   2 Lua compatibility     7 byte helpers         12 checks
+   3 fact tables           8 SHA-256              13 per-frame analysis
+   4 settings (prefs)      9 X.509 parsing        14 rendering
+   5 protocol, fields     10 TLS messages         15 registration
+]]
+
+------------------------------------------------------------------------------
+-- 1. Version guard
+------------------------------------------------------------------------------
+
+local MIN_MAJOR, MIN_MINOR = 4, 0
+
+do
+    local version = type(get_version) == "function" and get_version() or "unknown"
+    local major, minor = string.match(version, "^(%d+)%.(%d+)")
+    major, minor = tonumber(major), tonumber(minor)
+    if not major or major < MIN_MAJOR or (major == MIN_MAJOR and minor < MIN_MINOR) then
+        error(("tsharkpost.lua needs Wireshark %d.%d or later; this is %s"):format(
+            MIN_MAJOR, MIN_MINOR, version), 0)
+    end
+end
+
+------------------------------------------------------------------------------
+-- 2. Lua compatibility: 32-bit operations for SHA-256, chosen at load time
+------------------------------------------------------------------------------
+
+local band, bxor, bnot, rshift, rrotate
+if type(bit32) == "table" then
+    band, bxor, bnot, rshift, rrotate = bit32.band, bit32.bxor, bit32.bnot, bit32.rshift, bit32.rrotate
+else
+    -- Lua 5.3+ without bit32: the operators exist there, but must not appear in
+    -- this file's source (it must also compile on 5.2), so compile them here.
+    local function compile(src)
+        return assert(load("return " .. src, "=tsharkpost.bitops"))()
+    end
+    band = compile("function(a, b) return (a & b) & 0xffffffff end")
+    bxor = compile("function(a, b, c) return (a ~ b ~ (c or 0)) & 0xffffffff end")
+    bnot = compile("function(a) return (~a) & 0xffffffff end")
+    rshift = compile("function(a, n) return (a & 0xffffffff) >> n end")
+    rrotate = compile("function(a, n) a = a & 0xffffffff return ((a >> n) | (a << (32 - n))) & 0xffffffff end")
+end
+
+local byte, sub, char, fmt, concat = string.byte, string.sub, string.char, string.format, table.concat
+local floor = math.floor
+
+------------------------------------------------------------------------------
+-- 3. Fact tables (tables/*.tsv next to this script; loud failure when broken)
+------------------------------------------------------------------------------
+
+local TABLE_DIR
+do
+    local source = debug.getinfo(1, "S").source
+    if sub(source, 1, 1) ~= "@" then
+        error("tsharkpost.lua must be loaded from a file (its tables/ folder sits next to it)", 0)
+    end
+    TABLE_DIR = (string.match(sub(source, 2), "^(.*)[/\\]") or ".") .. "/tables"
+end
+
+local function split_tabs(line)
+    local out, start = {}, 1
+    while true do
+        local tab = string.find(line, "\t", start, true)
+        if not tab then
+            out[#out + 1] = sub(line, start)
+            return out
+        end
+        out[#out + 1] = sub(line, start, tab - 1)
+        start = tab + 1
+    end
+end
+
+-- Reads one TSV table: first non-comment line is the header; `required` lists
+-- the columns that must be present; `validate(row)` returns an error or nil.
+local function load_table(name, required, validate)
+    local path = TABLE_DIR .. "/" .. name
+    local handle, open_error = io.open(path, "r")
+    if not handle then
+        error(("tsharkpost: cannot read fact table %s (%s)"):format(path, tostring(open_error)), 0)
+    end
+    local header, rows, lineno = nil, {}, 0
+    for line in handle:lines() do
+        lineno = lineno + 1
+        line = string.gsub(line, "\r$", "")
+        if line ~= "" and sub(line, 1, 1) ~= "#" then
+            local cols = split_tabs(line)
+            if not header then
+                header = cols
+                local have = {}
+                for _, col in ipairs(cols) do have[col] = true end
+                for _, col in ipairs(required) do
+                    if not have[col] then
+                        handle:close()
+                        error(("tsharkpost: %s: header lacks column %q"):format(path, col), 0)
+                    end
+                end
+            else
+                if #cols ~= #header then
+                    handle:close()
+                    error(("tsharkpost: %s:%d: %d columns, header has %d"):format(
+                        path, lineno, #cols, #header), 0)
+                end
+                local row = {}
+                for i, col in ipairs(header) do row[col] = cols[i] end
+                local problem = validate and validate(row)
+                if problem then
+                    handle:close()
+                    error(("tsharkpost: %s:%d: %s"):format(path, lineno, problem), 0)
+                end
+                rows[#rows + 1] = row
+            end
+        end
+    end
+    handle:close()
+    if not header or #rows == 0 then
+        error(("tsharkpost: %s has no rows"):format(path), 0)
+    end
+    return rows
+end
+
+local function is_oid(s) return string.match(s, "^%d+[%.%d]*%d$") ~= nil end
+local WEAKNESS = { [""] = true, warning = true, error = true }
+local SEVERITY_LEVEL = { note = 1, warning = 2, error = 3 }
+local SEVERITY_NAMES = { [1] = "note", [2] = "warning", [3] = "error" }
+
+local ALERTS = {}            -- code -> {name, windows_name, meaning}
+for _, row in ipairs(load_table("tls_alerts.tsv", { "code", "name", "windows_name", "meaning", "source" },
+        function(r)
+            local code = tonumber(r.code)
+            if not code or code < 0 or code > 255 or floor(code) ~= code then return "code must be 0-255" end
+            if r.name == "" or r.meaning == "" or r.source == "" then return "name, meaning and source are required" end
+        end)) do
+    ALERTS[tonumber(row.code)] = row
+end
+
+local SIGALGS = {}           -- dotted OID -> {name, hash, weakness, schemes = {hex...}}
+for _, row in ipairs(load_table("signature_algorithms.tsv",
+        { "oid", "name", "hash", "signature", "tls_schemes", "weakness", "source" },
+        function(r)
+            if not is_oid(r.oid) then return "bad oid " .. r.oid end
+            if not WEAKNESS[r.weakness] then return "weakness must be empty, warning or error" end
+            for code in string.gmatch(r.tls_schemes, "%S+") do
+                if not string.match(code, "^%x%x%x%x$") then return "bad TLS scheme " .. code end
+            end
+            if r.source == "" then return "source is required" end
+        end)) do
+    local schemes = {}
+    for code in string.gmatch(row.tls_schemes, "%S+") do schemes[#schemes + 1] = tonumber(code, 16) end
+    row.schemes = schemes
+    SIGALGS[row.oid] = row
+end
+
+local KEYALGS = {}           -- dotted OID -> {name, key_type}
+for _, row in ipairs(load_table("public_key_algorithms.tsv", { "oid", "name", "key_type", "source" },
+        function(r)
+            if not is_oid(r.oid) then return "bad oid " .. r.oid end
+            if r.key_type == "" then return "key_type is required" end
+        end)) do
+    KEYALGS[row.oid] = row
+end
+
+local CURVES = {}            -- dotted OID -> {name, bits}
+for _, row in ipairs(load_table("ec_curves.tsv", { "oid", "name", "bits", "source" },
+        function(r)
+            if not is_oid(r.oid) then return "bad oid " .. r.oid end
+            if not tonumber(r.bits) then return "bits must be a number" end
+        end)) do
+    row.bits = tonumber(row.bits)
+    CURVES[row.oid] = row
+end
+
+local ATTRIBUTES = {}        -- dotted OID -> short name for RFC 4514 strings
+for _, row in ipairs(load_table("name_attributes.tsv", { "oid", "short_name", "source" },
+        function(r) if not is_oid(r.oid) then return "bad oid " .. r.oid end end)) do
+    ATTRIBUTES[row.oid] = row.short_name
+end
+
+local SCHEME_NAMES = {}      -- TLS SignatureScheme code -> name
+for _, row in ipairs(load_table("signature_schemes.tsv", { "code", "name", "source" },
+        function(r) if not string.match(r.code, "^%x%x%x%x$") then return "bad code " .. r.code end end)) do
+    SCHEME_NAMES[tonumber(row.code, 16)] = row.name
+end
+
+local VERSIONS = {}          -- protocol version code -> {name, weakness}
+for _, row in ipairs(load_table("protocol_versions.tsv", { "code", "name", "weakness", "source" },
+        function(r)
+            if not string.match(r.code, "^%x%x%x%x$") then return "bad code " .. r.code end
+            if not WEAKNESS[r.weakness] then return "weakness must be empty, warning or error" end
+        end)) do
+    VERSIONS[tonumber(row.code, 16)] = row
+end
+
+local SUITE_TOKENS = {}      -- cipher suite name token -> {weakness, reason, source}
+for _, row in ipairs(load_table("cipher_suite_weakness.tsv", { "token", "weakness", "reason", "source" },
+        function(r)
+            if r.weakness ~= "warning" and r.weakness ~= "error" then return "weakness must be warning or error" end
+        end)) do
+    SUITE_TOKENS[row.token] = row
+end
+
+local EXPERT_GROUPS = {
+    security = expert.group.SECURITY, protocol = expert.group.PROTOCOL,
+    sequence = expert.group.SEQUENCE, response_code = expert.group.RESPONSE_CODE,
+    malformed = expert.group.MALFORMED, decryption = expert.group.DECRYPTION,
+    debug = expert.group.DEBUG,
+}
+local EXPERT_SEVERITIES = { note = expert.severity.NOTE, warning = expert.severity.WARN, error = expert.severity.ERROR }
+
+local CHECKS = {}            -- check id -> row of checks.tsv
+local CHECK_ORDER = {}
+for _, row in ipairs(load_table("checks.tsv", { "check", "severity", "group", "summary" },
+        function(r)
+            if not string.match(r.check, "^[a-z][a-z0-9_]*$") then return "bad check id " .. r.check end
+            if not SEVERITY_LEVEL[r.severity] then return "severity must be note, warning or error" end
+            if not EXPERT_GROUPS[r.group] then return "unknown expert group " .. r.group end
+            for s in string.gmatch(r.severities or r.severity, "%S+") do
+                if not SEVERITY_LEVEL[s] then return "unknown severity " .. s end
+            end
+        end)) do
+    CHECKS[row.check] = row
+    CHECK_ORDER[#CHECK_ORDER + 1] = row.check
+end
+for _, check in ipairs({ "weak_signature", "weak_rsa_key", "weak_dsa_key", "weak_ec_key", "sigalg_not_offered",
+        "chain_order", "name_mismatch", "old_protocol_version", "weak_cipher_suite", "weak_dh_group",
+        "fatal_alert", "encrypted_alert", "silent_teardown", "malformed_certificate", "chain_encrypted",
+        "state_limit", "plugin_error" }) do
+    if not CHECKS[check] then
+        error(("tsharkpost: %s/checks.tsv lacks check %q"):format(TABLE_DIR, check), 0)
+    end
+end
+
+------------------------------------------------------------------------------
+-- 4. Settings, mirrored by preferences (tpost.<name>) and refreshed in prefs_changed
+------------------------------------------------------------------------------
+
+local settings = {
+    rsa_error_bits = 1024,     -- RSA below this is an error: factorable with modest resources
+    rsa_warning_bits = 2048,   -- RSA below this is a warning: NIST SP 800-131A minimum since 2014
+    dsa_min_bits = 2048,       -- DSA p below this is a warning (NIST SP 800-131A)
+    ec_min_bits = 224,         -- EC curves below this are a warning (NIST SP 800-131A: 224 bits)
+    dh_min_bits = 2048,        -- ephemeral DH group below this is a warning (RFC 7919 minimum group)
+    dh_error_bits = 1024,      -- ...and below this an error (Logjam: 512/768-bit groups are broken)
+    sha1_is_weak = true,       -- sha1 signatures are a warning (RFC 9155); off for legacy networks
+    teardown_window_ms = 2000, -- a FIN/RST this soon after the server's certificate flight is "right after"
+    max_connections = 10000,   -- connections kept in memory; the oldest is dropped (and noted) beyond this
+}
+
+local tpost = Proto("tpost", "tsharkpost TLS diagnostics")
+
+tpost.prefs.rsa_error_bits = Pref.uint("RSA key error below (bits)", settings.rsa_error_bits,
+    "weak_rsa_key is an error for RSA keys shorter than this")
+tpost.prefs.rsa_warning_bits = Pref.uint("RSA key warning below (bits)", settings.rsa_warning_bits,
+    "weak_rsa_key is a warning for RSA keys shorter than this")
+tpost.prefs.dsa_min_bits = Pref.uint("DSA key warning below (bits)", settings.dsa_min_bits,
+    "weak_dsa_key for DSA keys whose p is shorter than this")
+tpost.prefs.ec_min_bits = Pref.uint("EC key warning below (bits)", settings.ec_min_bits,
+    "weak_ec_key for EC keys on curves shorter than this")
+tpost.prefs.dh_min_bits = Pref.uint("DH group warning below (bits)", settings.dh_min_bits,
+    "weak_dh_group is a warning for ephemeral DH groups shorter than this")
+tpost.prefs.dh_error_bits = Pref.uint("DH group error below (bits)", settings.dh_error_bits,
+    "weak_dh_group is an error for ephemeral DH groups shorter than this")
+tpost.prefs.sha1_is_weak = Pref.bool("SHA-1 signatures are weak", settings.sha1_is_weak,
+    "weak_signature warns about sha1-signed certificates")
+tpost.prefs.teardown_window_ms = Pref.uint("Silent teardown window (ms)", settings.teardown_window_ms,
+    "silent_teardown: a FIN/RST at most this long after the server's certificate flight")
+tpost.prefs.max_connections = Pref.uint("Maximum connections kept", settings.max_connections,
+    "bound on per-connection state; the oldest connection is dropped beyond it (state_limit note)")
+
+function tpost.prefs_changed()
+    for name in pairs(settings) do
+        settings[name] = tpost.prefs[name]
+    end
+end
+
+------------------------------------------------------------------------------
+-- 5. Protocol fields and expert items
+------------------------------------------------------------------------------
+
+local alert_names = {}
+for code, row in pairs(ALERTS) do alert_names[code] = row.name end
+
+local F = {
+    finding = ProtoField.string("tpost.finding", "Finding", base.UNICODE, "One finding: the check id as value"),
+    check = ProtoField.string("tpost.check", "Check", base.UNICODE, "Stable check id (see tables/checks.tsv)"),
+    severity = ProtoField.uint8("tpost.severity", "Severity", base.DEC, SEVERITY_NAMES, nil,
+        "1 note, 2 warning, 3 error"),
+    message = ProtoField.string("tpost.message", "Message", base.UNICODE, "What is wrong and why it matters"),
+    related_frame = ProtoField.framenum("tpost.related_frame", "Related frame", base.NONE, nil, 0,
+        "Frame holding the certificate chain this finding refers to"),
+    alert_code = ProtoField.uint8("tpost.alert.code", "Alert code", base.DEC, alert_names),
+    alert_name = ProtoField.string("tpost.alert.name", "Alert name"),
+    alert_sender = ProtoField.string("tpost.alert.sender", "Alert sender", base.UNICODE, "client or server"),
+    cert = ProtoField.string("tpost.cert", "Certificate", base.UNICODE, "Certificate summary: subject as value"),
+    cert_index = ProtoField.uint8("tpost.cert.index", "Chain index", base.DEC, nil, nil,
+        "Position in the Certificate message, 0 = leaf"),
+    cert_sender = ProtoField.string("tpost.cert.sender", "Sent by", base.UNICODE, "server or client"),
+    cert_subject = ProtoField.string("tpost.cert.subject", "Subject", base.UNICODE, "RFC 4514 string"),
+    cert_subject_cn = ProtoField.string("tpost.cert.subject_cn", "Subject CN"),
+    cert_issuer = ProtoField.string("tpost.cert.issuer", "Issuer", base.UNICODE, "RFC 4514 string"),
+    cert_serial = ProtoField.string("tpost.cert.serial", "Serial number", base.UNICODE, "lowercase hex"),
+    cert_sigalg_oid = ProtoField.string("tpost.cert.sigalg.oid", "Signature algorithm OID"),
+    cert_sigalg_name = ProtoField.string("tpost.cert.sigalg.name", "Signature algorithm"),
+    cert_key_type = ProtoField.string("tpost.cert.key.type", "Key type", base.UNICODE, "rsa, dsa, ec, ed25519, ..."),
+    cert_key_bits = ProtoField.uint32("tpost.cert.key.bits", "Key bits"),
+    cert_key_curve = ProtoField.string("tpost.cert.key.curve", "Key curve"),
+    cert_not_before = ProtoField.string("tpost.cert.not_before", "Not before", base.UNICODE, "ISO 8601 UTC"),
+    cert_not_after = ProtoField.string("tpost.cert.not_after", "Not after", base.UNICODE, "ISO 8601 UTC"),
+    cert_san = ProtoField.string("tpost.cert.san", "SAN dNSNames", base.UNICODE, "comma-separated"),
+    cert_sha256 = ProtoField.string("tpost.cert.sha256", "SHA-256 fingerprint", base.UNICODE, "of the DER, lowercase hex"),
+    cert_self_signed = ProtoField.bool("tpost.cert.self_signed", "Self-signed (issuer = subject)"),
+}
+local field_list = {}
+for _, key in ipairs({ "finding", "check", "severity", "message", "related_frame", "alert_code", "alert_name",
+        "alert_sender", "cert", "cert_index", "cert_sender", "cert_subject", "cert_subject_cn", "cert_issuer",
+        "cert_serial", "cert_sigalg_oid", "cert_sigalg_name", "cert_key_type", "cert_key_bits", "cert_key_curve",
+        "cert_not_before", "cert_not_after", "cert_san", "cert_sha256", "cert_self_signed" }) do
+    field_list[#field_list + 1] = F[key]
+end
+tpost.fields = field_list
+
+local EXPERTS = {}           -- check -> severity name -> ProtoExpert
+local expert_list = {}
+for _, check in ipairs(CHECK_ORDER) do
+    local row = CHECKS[check]
+    EXPERTS[check] = {}
+    for sev in string.gmatch(row.severities or row.severity, "%S+") do
+        local e = ProtoExpert.new("tpost.expert." .. check .. "." .. sev, row.summary,
+            EXPERT_GROUPS[row.group], EXPERT_SEVERITIES[sev])
+        EXPERTS[check][sev] = e
+        expert_list[#expert_list + 1] = e
+    end
+end
+tpost.experts = expert_list
+
+------------------------------------------------------------------------------
+-- 6. Field extractors (created once, at load time)
+------------------------------------------------------------------------------
+
+local X = {
+    frame = Field.new("frame"),   -- sentinel: absent when fields are not primed (tshark -2 first pass)
+    tcp_stream = Field.new("tcp.stream"),
+    tcp_flags = Field.new("tcp.flags"),
+    udp_stream = Field.new("udp.stream"),
+}
+local KINDS = {}             -- "tls" and "dtls": the same extractors under both names
+for _, kind in ipairs({ "tls", "dtls" }) do
+    KINDS[kind] = {
+        name = kind,
+        header = kind == "tls" and 4 or 12,
+        record_ct = Field.new(kind .. ".record.content_type"),
+        hs = Field.new(kind .. ".handshake"),
+        hs_type = Field.new(kind .. ".handshake.type"),
+        cert = Field.new(kind .. ".handshake.certificate"),
+        alert = Field.new(kind .. ".alert_message"),
+        suite = Field.new(kind .. ".handshake.ciphersuite"),
+    }
+end
+
+------------------------------------------------------------------------------
+-- 7. Byte helpers
+------------------------------------------------------------------------------
+
+local function u16(s, i) local a, b = byte(s, i, i + 1) return a * 256 + b end
+local function u24(s, i) local a, b, c = byte(s, i, i + 2) return (a * 256 + b) * 256 + c end
+
+local function hex(s)
+    return (string.gsub(s, ".", function(c) return fmt("%02x", byte(c)) end))
+end
+
+local function utf8_char(cp)
+    if cp < 0x80 then return char(cp) end
+    if cp < 0x800 then return char(0xC0 + floor(cp / 64), 0x80 + cp % 64) end
+    if cp < 0x10000 then
+        return char(0xE0 + floor(cp / 4096), 0x80 + floor(cp / 64) % 64, 0x80 + cp % 64)
+    end
+    if cp < 0x110000 then
+        return char(0xF0 + floor(cp / 262144), 0x80 + floor(cp / 4096) % 64, 0x80 + floor(cp / 64) % 64,
+            0x80 + cp % 64)
+    end
+    return "?"
+end
+
+local function valid_utf8(s)
+    local i, n = 1, #s
+    while i <= n do
+        local c = byte(s, i)
+        local extra
+        if c < 0x80 then extra = 0
+        elseif c >= 0xC2 and c <= 0xDF then extra = 1
+        elseif c >= 0xE0 and c <= 0xEF then extra = 2
+        elseif c >= 0xF0 and c <= 0xF4 then extra = 3
+        else return false end
+        for j = i + 1, i + extra do
+            local d = byte(s, j)
+            if not d or d < 0x80 or d > 0xBF then return false end
+        end
+        i = i + extra + 1
+    end
+    return true
+end
+
+local function latin1_to_utf8(s)
+    return (string.gsub(s, "[\128-\255]", function(c) return utf8_char(byte(c)) end))
+end
+
+-- Any bytes -> printable one-line UTF-8 (control characters as \xx).
+local function clean_text(s)
+    if not valid_utf8(s) then s = latin1_to_utf8(s) end
+    return (string.gsub(s, "[%z\1-\31\127]", function(c) return fmt("\\%02x", byte(c)) end))
+end
+
+------------------------------------------------------------------------------
+-- 8. SHA-256 (FIPS 180-4), for tpost.cert.sha256; results are cached per DER
+------------------------------------------------------------------------------
+
+local K256 = {
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+}
+local MOD32 = 4294967296
+
+local function sha256_hex(msg)
+    local len = #msg
+    local bitlen = len * 8
+    local tail = {}
+    for i = 8, 1, -1 do
+        tail[i] = char(bitlen % 256)
+        bitlen = floor(bitlen / 256)
+    end
+    msg = msg .. "\128" .. string.rep("\0", (55 - len) % 64) .. concat(tail)
+    local h0, h1, h2, h3 = 0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a
+    local h4, h5, h6, h7 = 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19
+    local w = {}
+    for chunk = 1, #msg, 64 do
+        for i = 0, 15 do
+            local a, b, c, d = byte(msg, chunk + i * 4, chunk + i * 4 + 3)
+            w[i + 1] = ((a * 256 + b) * 256 + c) * 256 + d
+        end
+        for i = 17, 64 do
+            local x, y = w[i - 15], w[i - 2]
+            local s0 = bxor(rrotate(x, 7), rrotate(x, 18), rshift(x, 3))
+            local s1 = bxor(rrotate(y, 17), rrotate(y, 19), rshift(y, 10))
+            w[i] = (w[i - 16] + s0 + w[i - 7] + s1) % MOD32
+        end
+        local a, b, c, d, e, f, g, h = h0, h1, h2, h3, h4, h5, h6, h7
+        for i = 1, 64 do
+            local s1 = bxor(rrotate(e, 6), rrotate(e, 11), rrotate(e, 25))
+            local ch = bxor(band(e, f), band(bnot(e), g))
+            local t1 = (h + s1 + ch + K256[i] + w[i]) % MOD32
+            local s0 = bxor(rrotate(a, 2), rrotate(a, 13), rrotate(a, 22))
+            local maj = bxor(band(a, b), band(a, c), band(b, c))
+            h, g, f, e = g, f, e, (d + t1) % MOD32
+            d, c, b, a = c, b, a, (t1 + s0 + maj) % MOD32
+        end
+        h0, h1, h2, h3 = (h0 + a) % MOD32, (h1 + b) % MOD32, (h2 + c) % MOD32, (h3 + d) % MOD32
+        h4, h5, h6, h7 = (h4 + e) % MOD32, (h5 + f) % MOD32, (h6 + g) % MOD32, (h7 + h) % MOD32
+    end
+    return fmt("%08x%08x%08x%08x%08x%08x%08x%08x", h0, h1, h2, h3, h4, h5, h6, h7)
+end
+
+------------------------------------------------------------------------------
+-- 9. X.509 parsing (DER, bounds-checked; errors become malformed_certificate)
+------------------------------------------------------------------------------
+
+-- One DER element at 1-based `pos`, not past `limit`: tag, content start,
+-- content end (inclusive), next position. Raises a plain string on bad input.
+local function tlv(s, pos, limit)
+    if pos + 1 > limit then error(fmt("truncated at byte %d", pos - 1), 0) end
+    local tag, len = byte(s, pos, pos + 1)
+    if tag % 32 == 31 then error(fmt("multi-byte tag at byte %d", pos - 1), 0) end
+    local start = pos + 2
+    if len >= 128 then
+        local n = len - 128
+        if n == 0 or n > 4 then error(fmt("unsupported length form at byte %d", pos - 1), 0) end
+        if start + n - 1 > limit then error(fmt("truncated length at byte %d", pos - 1), 0) end
+        len = 0
+        for i = start, start + n - 1 do len = len * 256 + byte(s, i) end
+        start = start + n
+    end
+    local last = start + len - 1
+    if last > limit then error(fmt("element at byte %d runs past its container", pos - 1), 0) end
+    return tag, start, last, last + 1
+end
+
+local function expect(s, pos, limit, want, what)
+    local tag, start, last, nxt = tlv(s, pos, limit)
+    if tag ~= want then error(fmt("%s: expected tag 0x%02x at byte %d, found 0x%02x", what, want, pos - 1, tag), 0) end
+    return start, last, nxt
+end
+
+local function oid_at(s, start, last)
+    if last < start then error("empty OID", 0) end
+    local parts, value, first = {}, 0, true
+    for i = start, last do
+        local b = byte(s, i)
+        value = value * 128 + b % 128
+        if b < 128 then
+            if first then
+                local arc = value < 40 and 0 or (value < 80 and 1 or 2)
+                parts[1], parts[2] = arc, value - 40 * arc
+                first = false
+            else
+                parts[#parts + 1] = value
+            end
+            value = 0
+        end
+    end
+    if first or byte(s, last) >= 128 then error("unterminated OID", 0) end
+    for i = 1, #parts do parts[i] = fmt("%.0f", parts[i]) end
+    return concat(parts, ".")
+end
+
+local function integer_bits(s, start, last)
+    while start < last and byte(s, start) == 0 do start = start + 1 end
+    if last < start then return 0 end
+    local top, bits = byte(s, start), 0
+    while top > 0 do bits, top = bits + 1, floor(top / 2) end
+    return (last - start) * 8 + bits
+end
+
+local function decode_string(s, tag, start, last)
+    local raw = sub(s, start, last)
+    if tag == 0x1e then                       -- BMPString: UCS-2 big endian
+        local out = {}
+        for i = 1, #raw - 1, 2 do out[#out + 1] = utf8_char(u16(raw, i)) end
+        return concat(out)
+    elseif tag == 0x1c then                   -- UniversalString: UCS-4 big endian
+        local out = {}
+        for i = 1, #raw - 3, 4 do
+            local a, b, c, d = byte(raw, i, i + 3)
+            out[#out + 1] = utf8_char(((a * 256 + b) * 256 + c) * 256 + d)
+        end
+        return concat(out)
+    elseif tag == 0x0c or tag == 0x13 or tag == 0x16 or tag == 0x1a or tag == 0x14 or tag == 0x12 then
+        return raw
+    end
+    return nil
+end
+
+-- RFC 4514 §2.4 escaping of one attribute value.
+local function escape_dn_value(v)
+    v = clean_text(v)
+    v = string.gsub(v, '[,+"\\<>;=]', "\\%0")
+    v = string.gsub(v, "^([ #])", "\\%1")
+    v = string.gsub(v, " $", "\\ ")
+    return v
+end
+
+-- Name ::= SEQUENCE OF RelativeDistinguishedName; returns the RFC 4514 string
+-- (most specific RDN first) and the last CN value.
+local function parse_name(s, start, last)
+    local rdns, cn = {}, nil
+    local pos = start
+    while pos <= last do
+        local set_start, set_last, nxt = expect(s, pos, last, 0x31, "RDN")
+        local atvs = {}
+        local p = set_start
+        while p <= set_last do
+            local a_start, a_last, a_next = expect(s, p, set_last, 0x30, "attribute")
+            local o_start, o_last, v_pos = expect(s, a_start, a_last, 0x06, "attribute type")
+            local oid = oid_at(s, o_start, o_last)
+            local v_tag, v_start, v_last = tlv(s, v_pos, a_last)
+            local value = decode_string(s, v_tag, v_start, v_last)
+            local text
+            if value then
+                text = escape_dn_value(value)
+                if oid == "2.5.4.3" then cn = clean_text(value) end
+            else
+                text = "#" .. hex(sub(s, v_pos, v_last))
+            end
+            atvs[#atvs + 1] = (ATTRIBUTES[oid] or oid) .. "=" .. text
+            p = a_next
+        end
+        table.insert(rdns, 1, concat(atvs, "+"))
+        pos = nxt
+    end
+    return concat(rdns, ","), cn
+end
+
+local function parse_time(s, tag, start, last)
+    local t = sub(s, start, last)
+    local y, rest
+    if tag == 0x17 then
+        local yy
+        yy, rest = string.match(t, "^(%d%d)(%d+Z)$")
+        if not yy then return nil end
+        y = tonumber(yy) < 50 and "20" .. yy or "19" .. yy
+    elseif tag == 0x18 then
+        y, rest = string.match(t, "^(%d%d%d%d)(%d+[%.%d]*Z)$")
+        if not y then return nil end
+    else
+        return nil
+    end
+    local mo, d, h, mi, sec = string.match(rest, "^(%d%d)(%d%d)(%d%d)(%d%d)(%d?%d?)")
+    if not mo then return nil end
+    if sec == "" then sec = "00" end
+    if #sec ~= 2 then return nil end
+    return fmt("%s-%s-%sT%s:%s:%sZ", y, mo, d, h, mi, sec)
+end
+
+local function parse_spki(s, start, last, info)
+    local alg_start, alg_last, key_pos = expect(s, start, last, 0x30, "subjectPublicKeyInfo algorithm")
+    local o_start, o_last, params_pos = expect(s, alg_start, alg_last, 0x06, "key algorithm")
+    local oid = oid_at(s, o_start, o_last)
+    local k_start, k_last = expect(s, key_pos, last, 0x03, "subjectPublicKey")
+    local key_start = k_start + 1            -- skip the unused-bits byte
+    local known = KEYALGS[oid]
+    info.key_oid = oid
+    info.key_type = known and known.key_type or "unknown"
+    if info.key_type == "rsa" then
+        local seq_start, seq_last = expect(s, key_start, k_last, 0x30, "RSAPublicKey")
+        local n_start, n_last = expect(s, seq_start, seq_last, 0x02, "RSA modulus")
+        info.key_bits = integer_bits(s, n_start, n_last)
+    elseif info.key_type == "dsa" then
+        if params_pos <= alg_last then
+            local p_seq_start, p_seq_last = expect(s, params_pos, alg_last, 0x30, "DSA parameters")
+            local p_start, p_last = expect(s, p_seq_start, p_seq_last, 0x02, "DSA p")
+            info.key_bits = integer_bits(s, p_start, p_last)
+        end
+    elseif info.key_type == "ec" then
+        local point = k_last - key_start + 1
+        if params_pos <= alg_last and byte(s, params_pos) == 0x06 then
+            local c_start, c_last = expect(s, params_pos, alg_last, 0x06, "named curve")
+            local curve_oid = oid_at(s, c_start, c_last)
+            local curve = CURVES[curve_oid]
+            info.curve = curve and curve.name or curve_oid
+            info.key_bits = curve and curve.bits
+        else
+            info.curve = "explicit parameters"
+        end
+        if not info.key_bits and point > 1 then
+            local first = byte(s, key_start)
+            info.key_bits = first == 4 and floor((point - 1) / 2) * 8 or (point - 1) * 8
+        end
+    else
+        info.key_bits = (k_last - key_start + 1) * 8
+    end
+end
+
+local function parse_san(s, start, last, info)
+    local seq_start, seq_last = expect(s, start, last, 0x30, "subjectAltName")
+    local names, pos = {}, seq_start
+    while pos <= seq_last do
+        local tag, v_start, v_last, nxt = tlv(s, pos, seq_last)
+        if tag == 0x82 then names[#names + 1] = clean_text(sub(s, v_start, v_last)) end
+        pos = nxt
+    end
+    info.san = names
+end
+
+local function parse_extensions(s, start, last, info)
+    local seq_start, seq_last = expect(s, start, last, 0x30, "extensions")
+    local pos = seq_start
+    while pos <= seq_last do
+        local e_start, e_last, nxt = expect(s, pos, seq_last, 0x30, "extension")
+        local o_start, o_last, p = expect(s, e_start, e_last, 0x06, "extension id")
+        local oid = oid_at(s, o_start, o_last)
+        local tag, v_start, v_last, after = tlv(s, p, e_last)
+        if tag == 0x01 then tag, v_start, v_last = tlv(s, after, e_last) end
+        if tag ~= 0x04 then error("extension value is not an OCTET STRING", 0) end
+        if oid == "2.5.29.17" then
+            parse_san(s, v_start, v_last, info)
+            info.r_san = { pos - 1, nxt - pos }
+        end
+        pos = nxt
+    end
+end
+
+-- Parses one DER certificate. Offsets in r_* are 0-based {offset, length}
+-- relative to the certificate, for sub-ranges of its TvbRange.
+local function parse_certificate(der)
+    local info = {}
+    local n = #der
+    local c_start, c_last = expect(der, 1, n, 0x30, "Certificate")
+    local t_start, t_last, alg_pos = expect(der, c_start, c_last, 0x30, "tbsCertificate")
+    local a_start, a_last, sig_pos = expect(der, alg_pos, c_last, 0x30, "signatureAlgorithm")
+    local o_start, o_last, params_pos = expect(der, a_start, a_last, 0x06, "signature algorithm")
+    info.sig_oid = oid_at(der, o_start, o_last)
+    info.r_sigalg = { alg_pos - 1, sig_pos - alg_pos }
+    if info.sig_oid == "1.2.840.113549.1.1.10" and params_pos <= a_last then
+        -- RSASSA-PSS-params: [0] hashAlgorithm (default sha1); recorded for the name only
+        local ok, hash_oid = pcall(function()
+            local ps, pl = expect(der, params_pos, a_last, 0x30, "PSS parameters")
+            if ps <= pl and byte(der, ps) == 0xa0 then
+                local hs, hl = expect(der, ps, pl, 0xa0, "PSS hash")
+                local is, il = expect(der, hs, hl, 0x30, "PSS hash algorithm")
+                local os, ol = expect(der, is, il, 0x06, "PSS hash OID")
+                return oid_at(der, os, ol)
+            end
+        end)
+        if ok then info.pss_hash = hash_oid end
+    end
+    expect(der, sig_pos, c_last, 0x03, "signatureValue")
+
+    local pos = t_start
+    local tag, v_start, v_last, nxt = tlv(der, pos, t_last)
+    if tag == 0xa0 then pos = nxt tag, v_start, v_last, nxt = tlv(der, pos, t_last) end
+    if tag ~= 0x02 then error("serialNumber is not an INTEGER", 0) end
+    local serial_start = v_start
+    while serial_start < v_last and byte(der, serial_start) == 0 do serial_start = serial_start + 1 end
+    info.serial = hex(sub(der, serial_start, v_last))
+    info.r_serial = { pos - 1, nxt - pos }
+    pos = nxt
+    local _, _, after_sig = expect(der, pos, t_last, 0x30, "tbs signature")
+    pos = after_sig
+    local i_start, i_last, after_issuer = expect(der, pos, t_last, 0x30, "issuer")
+    info.issuer, info.issuer_cn = parse_name(der, i_start, i_last)
+    info.issuer_der = sub(der, pos, after_issuer - 1)
+    info.r_issuer = { pos - 1, after_issuer - pos }
+    pos = after_issuer
+    local val_start, val_last, after_validity = expect(der, pos, t_last, 0x30, "validity")
+    info.r_validity = { pos - 1, after_validity - pos }
+    local nb_tag, nb_start, nb_last, na_pos = tlv(der, val_start, val_last)
+    local na_tag, na_start, na_last = tlv(der, na_pos, val_last)
+    info.not_before = parse_time(der, nb_tag, nb_start, nb_last)
+    info.not_after = parse_time(der, na_tag, na_start, na_last)
+    pos = after_validity
+    local s_start, s_last, after_subject = expect(der, pos, t_last, 0x30, "subject")
+    info.subject, info.cn = parse_name(der, s_start, s_last)
+    info.subject_der = sub(der, pos, after_subject - 1)
+    info.r_subject = { pos - 1, after_subject - pos }
+    pos = after_subject
+    local k_start, k_last, after_key = expect(der, pos, t_last, 0x30, "subjectPublicKeyInfo")
+    parse_spki(der, k_start, k_last, info)
+    info.r_spki = { pos - 1, after_key - pos }
+    pos = after_key
+    while pos <= t_last do
+        local x_tag, x_start, x_last, x_next = tlv(der, pos, t_last)
+        if x_tag == 0xa3 then parse_extensions(der, x_start, x_last, info) end
+        pos = x_next
+    end
+    info.self_signed = info.issuer_der == info.subject_der
+    info.sha256 = sha256_hex(der)
+    local alg = SIGALGS[info.sig_oid]
+    info.sig_name = alg and alg.name or info.sig_oid
+    info.len = n
+    return info
+end
+
+local cert_cache, cert_cache_size = {}, 0
+local CERT_CACHE_MAX = 2000
+
+-- Parsed certificate or {error = reason}; cached by DER bytes (chains repeat).
+local function certificate_info(der)
+    local info = cert_cache[der]
+    if info then return info end
+    local ok, result = pcall(parse_certificate, der)
+    if ok then
+        info = result
+    else
+        info = { error = type(result) == "string" and result or tostring(result), len = #der }
+    end
+    if cert_cache_size >= CERT_CACHE_MAX then cert_cache, cert_cache_size = {}, 0 end
+    cert_cache[der], cert_cache_size = info, cert_cache_size + 1
+    return info
+end
+
+------------------------------------------------------------------------------
+-- 10. TLS handshake messages (parsed from the bytes Wireshark reassembled)
+------------------------------------------------------------------------------
+
+local function version_name(v)
+    local row = VERSIONS[v]
+    if row then return row.name end
+    if floor(v / 256) == 0x7f then return fmt("TLS 1.3 draft %d", v % 256) end
+    return fmt("0x%04x", v)
+end
+
+-- Rules family: 13 = TLS/DTLS 1.3 rules, 12 = TLS 1.2 rules, 11 = older.
+local function rules_family(v)
+    if not v then return nil end
+    if v == 0x0304 or v == 0xfefc or floor(v / 256) == 0x7f then return 13 end
+    if v == 0x0303 or v == 0xfefd then return 12 end
+    return 11
+end
+
+-- Parses the extensions block at [pos, last] of a hello body; calls
+-- handler(type, data_start, data_last) for each.
+local function each_extension(s, pos, last, handler)
+    if pos + 1 > last then return end
+    local total = u16(s, pos)
+    pos = pos + 2
+    local limit = math.min(last, pos + total - 1)
+    while pos + 3 <= limit do
+        local etype, elen = u16(s, pos), u16(s, pos + 2)
+        local d_start = pos + 4
+        local d_last = d_start + elen - 1
+        if d_last > limit then return end
+        handler(etype, d_start, d_last)
+        pos = d_last + 1
+    end
+end
+
+local function read_scheme_list(s, start, last)
+    local list = {}
+    if start + 1 > last then return list end
+    local n = u16(s, start)
+    local p = start + 2
+    local stop = math.min(last, p + n - 1)
+    while p + 1 <= stop do
+        list[#list + 1] = u16(s, p)
+        p = p + 2
+    end
+    return list
+end
+
+-- ClientHello: SNI, signature_algorithms(_cert), supported_versions.
+local function parse_client_hello(s, b, last, dtls)
+    local hello = {}
+    local p = b + 34                          -- version(2) + random(32)
+    if p > last then return hello end
+    p = p + 1 + byte(s, p)                    -- session id
+    if dtls then
+        if p > last then return hello end
+        p = p + 1 + byte(s, p)                -- cookie
+    end
+    if p + 1 > last then return hello end
+    p = p + 2 + u16(s, p)                     -- cipher suites
+    if p > last then return hello end
+    p = p + 1 + byte(s, p)                    -- compression methods
+    each_extension(s, p, last, function(etype, d_start, d_last)
+        if etype == 0 and d_start + 4 <= d_last then
+            local name_type, name_len = byte(s, d_start + 2), u16(s, d_start + 3)
+            if name_type == 0 and d_start + 4 + name_len <= d_last then
+                hello.sni = clean_text(sub(s, d_start + 5, d_start + 4 + name_len))
+            end
+        elseif etype == 13 then
+            hello.sigalgs = read_scheme_list(s, d_start, d_last)
+        elseif etype == 50 then
+            hello.sigalgs_cert = read_scheme_list(s, d_start, d_last)
+        end
+    end)
+    return hello
+end
+
+-- ServerHello: negotiated version and cipher suite, with 0-based offsets.
+local function parse_server_hello(s, b, last)
+    if b + 34 > last then return nil end
+    local hello = { version = u16(s, b), version_at = b - 1, version_len = 2 }
+    local p = b + 34
+    if floor(hello.version / 256) == 0x7f and hello.version % 256 < 22 then
+        -- early TLS 1.3 drafts: no session id or compression
+        if p + 1 > last then return hello end
+        hello.suite, hello.suite_at = u16(s, p), p - 1
+        return hello
+    end
+    p = p + 1 + byte(s, p)
+    if p + 1 > last then return hello end
+    hello.suite, hello.suite_at = u16(s, p), p - 1
+    p = p + 3
+    each_extension(s, p, last, function(etype, d_start, d_last)
+        if etype == 43 and d_last - d_start == 1 then
+            hello.version, hello.version_at = u16(s, d_start), d_start - 1
+        elseif etype == 41 then
+            hello.psk = true
+        end
+    end)
+    return hello
+end
+
+-- ServerKeyExchange of a (PSK-)DHE suite: bit length of p and its offset.
+local function parse_dh_params(s, b, last, psk)
+    local p = b
+    if psk then
+        if p + 1 > last then return nil end
+        p = p + 2 + u16(s, p)
+    end
+    if p + 1 > last then return nil end
+    local plen = u16(s, p)
+    if plen == 0 or p + 1 + plen > last then return nil end
+    return integer_bits(s, p + 2, p + 1 + plen), p - 1, plen + 2
+end
+
+local function suite_tokens(name)
+    local tokens = {}
+    for token in string.gmatch(name, "[^_]+") do tokens[token] = true end
+    return tokens
+end
+
+------------------------------------------------------------------------------
+-- 11. Connection state: created on first sight, bounded, reset by init()
+------------------------------------------------------------------------------
+
+local conns, conn_count, conn_queue, queue_head, queue_tail
+local results, analysed_upto, pending_teardowns, limit_noted
+
+local function reset_state()
+    conns, conn_count, conn_queue, queue_head, queue_tail = {}, 0, {}, 1, 0
+    results, analysed_upto, pending_teardowns, limit_noted = {}, 0, 0, false
+end
+reset_state()
+
+local function new_side() return { alert = false, ccs = false, app = false } end
+
+local function get_conn(ctx, key)
+    local conn = conns[key]
+    if conn then return conn end
+    while conn_count >= math.max(1, settings.max_connections) and queue_head <= queue_tail do
+        local old_key = conn_queue[queue_head]
+        conn_queue[queue_head] = nil
+        queue_head = queue_head + 1
+        local old = conns[old_key]
+        if old then
+            if old.watch and not old.torn then pending_teardowns = pending_teardowns - 1 end
+            conns[old_key] = nil
+            conn_count = conn_count - 1
+            if not limit_noted then
+                limit_noted = true
+                ctx.add({ check = "state_limit", sev = "note",
+                    msg = fmt("max_connections (%d) reached: dropped the oldest connection's state; "
+                        .. "findings on dropped connections may be missing (raise tpost.max_connections)",
+                        settings.max_connections) })
+            end
+        end
+    end
+    conn = { client = nil, sides = { client = new_side(), server = new_side() } }
+    conns[key] = conn
+    conn_count = conn_count + 1
+    queue_tail = queue_tail + 1
+    conn_queue[queue_tail] = key
+    return conn
+end
+
+------------------------------------------------------------------------------
+-- 12. Checks: one function each; they call ctx.add(finding)
+------------------------------------------------------------------------------
+
+local function cert_label(index, info)
+    local who = info.cn or (info.subject ~= "" and info.subject) or "no subject"
+    return fmt("certificate #%d (%s)", index, who)
+end
+
+local function scheme_list_text(list)
+    local names = {}
+    for i, code in ipairs(list) do names[i] = SCHEME_NAMES[code] or fmt("0x%04x", code) end
+    if #names == 0 then return "nothing" end
+    return concat(names, ", ")
+end
+
+local function check_weak_signature(ctx, cert)
+    local info = cert.info
+    local alg = SIGALGS[info.sig_oid]
+    if not alg or alg.weakness == "" then return end
+    if alg.weakness == "warning" and not settings.sha1_is_weak then return end
+    local why = alg.weakness == "error"
+        and "a broken hash: signatures can be forged and clients reject it"
+        or "SHA-1 collisions are practical and current clients distrust it"
+    ctx.add({ check = "weak_signature", sev = alg.weakness, cert = cert, range = info.r_sigalg,
+        msg = fmt("%s is signed with %s (%s), %s", cert_label(cert.index, info), info.sig_name, info.sig_oid, why) })
+end
+
+local function check_weak_key(ctx, cert)
+    local info = cert.info
+    local bits = info.key_bits
+    if not bits then return end
+    local label = cert_label(cert.index, info)
+    if info.key_type == "rsa" then
+        if bits < settings.rsa_error_bits then
+            ctx.add({ check = "weak_rsa_key", sev = "error", cert = cert, range = info.r_spki,
+                msg = fmt("%s has a %d-bit RSA key, under %d bits: it can be factored cheaply",
+                    label, bits, settings.rsa_error_bits) })
+        elseif bits < settings.rsa_warning_bits then
+            ctx.add({ check = "weak_rsa_key", sev = "warning", cert = cert, range = info.r_spki,
+                msg = fmt("%s has a %d-bit RSA key, under the %d-bit minimum of current policies",
+                    label, bits, settings.rsa_warning_bits) })
+        end
+    elseif info.key_type == "dsa" and bits < settings.dsa_min_bits then
+        ctx.add({ check = "weak_dsa_key", sev = "warning", cert = cert, range = info.r_spki,
+            msg = fmt("%s has a %d-bit DSA key, under the %d-bit minimum of current policies",
+                label, bits, settings.dsa_min_bits) })
+    elseif info.key_type == "ec" and bits < settings.ec_min_bits then
+        ctx.add({ check = "weak_ec_key", sev = "warning", cert = cert, range = info.r_spki,
+            msg = fmt("%s has an EC key on %s (%d bits), under the %d-bit minimum of current policies",
+                label, info.curve or "an unnamed curve", bits, settings.ec_min_bits) })
+    end
+end
+
+local function check_sigalg_offered(ctx, conn, cert)
+    local info = cert.info
+    local alg = SIGALGS[info.sig_oid]
+    local hello = conn.hello
+    local family = rules_family(conn.version)
+    if not alg or not hello or not family or family < 12 then return end
+    local list, list_name, rule
+    if family == 13 then
+        if info.self_signed then return end          -- RFC 8446 §4.4.2.2: trust anchors are exempt
+        if hello.sigalgs_cert then
+            list, list_name = hello.sigalgs_cert, "signature_algorithms_cert"
+        else
+            list, list_name = hello.sigalgs, "signature_algorithms"
+        end
+        rule = "RFC 8446 §4.4.2.2 lets the client abort the handshake"
+    else
+        list, list_name = hello.sigalgs, "signature_algorithms"
+        rule = "RFC 5246 §7.4.2 requires every certificate sent to use an offered pair, and strict clients (Schannel) abort"
+    end
+    if not list then return end
+    for _, offered in ipairs(list) do
+        for _, scheme in ipairs(alg.schemes) do
+            if offered == scheme then return end
+        end
+    end
+    ctx.add({ check = "sigalg_not_offered", sev = "error", cert = cert, range = info.r_sigalg,
+        msg = fmt("%s is signed with %s (%s), which the ClientHello's %s does not offer; %s; offered: %s",
+            cert_label(cert.index, info), info.sig_name, info.sig_oid, list_name, rule, scheme_list_text(list)) })
+end
+
+local function check_chain_order(ctx, chain)
+    for i = 1, #chain - 1 do
+        local this, nxt = chain[i], chain[i + 1]
+        if not this.info.error and not nxt.info.error and this.info.issuer_der ~= nxt.info.subject_der
+                and this.info.issuer ~= nxt.info.subject then
+            ctx.add({ check = "chain_order", sev = "warning", cert = this, range = this.info.r_issuer,
+                msg = fmt("%s was issued by '%s', but the next certificate #%d is '%s': the chain is out of order "
+                    .. "or carries a foreign certificate (RFC 5246 §7.4.2), which strict clients reject",
+                    cert_label(this.index, this.info), this.info.issuer, nxt.index, nxt.info.subject) })
+        end
+    end
+end
+
+-- RFC 6125 §6.4: exact match, or "*" as the whole left-most label matching one label.
+local function dns_name_matches(pattern, host)
+    pattern = string.lower(string.gsub(pattern, "%.$", ""))
+    if pattern == host then return true end
+    if sub(pattern, 1, 2) ~= "*." then return false end
+    local suffix = sub(pattern, 2)
+    if not string.find(sub(suffix, 2), ".", 1, true) then return false end   -- "*.com" never matches
+    local dot = string.find(host, ".", 1, true)
+    return dot ~= nil and dot > 1 and sub(host, dot) == suffix
+end
+
+local function check_name(ctx, conn, cert)
+    local info = cert.info
+    local sni = conn.hello and conn.hello.sni
+    if not sni or sni == "" then return end
+    local host = string.lower(string.gsub(sni, "%.$", ""))
+    local names, source = info.san, "SAN dNSNames"
+    if not names or #names == 0 then
+        names, source = { info.cn }, "subject CN (no SAN dNSName)"
+        if not info.cn then names = {} end
+    end
+    for _, name in ipairs(names) do
+        if dns_name_matches(name, host) then return end
+    end
+    ctx.add({ check = "name_mismatch", sev = "error", cert = cert, range = info.r_san or info.r_subject,
+        msg = fmt("leaf %s does not match the SNI '%s': its %s are %s (RFC 6125 §6.4), so clients reject it as "
+            .. "a possible impersonation", cert_label(cert.index, info), sni, source,
+            #names > 0 and concat(names, ", ") or "empty") })
+end
+
+local function chain_summary(findings)
+    local errors, warnings, parts = 0, 0, {}
+    for _, f in ipairs(findings) do
+        if f.sev == "error" then errors = errors + 1 else warnings = warnings + 1 end
+        parts[#parts + 1] = fmt("#%d %s", f.index, f.check)
+    end
+    if #parts == 0 then return "no findings on the chain" end
+    local counts = {}
+    if errors > 0 then counts[#counts + 1] = fmt("%d error%s", errors, errors == 1 and "" or "s") end
+    if warnings > 0 then counts[#counts + 1] = fmt("%d warning%s", warnings, warnings == 1 and "" or "s") end
+    return fmt("chain has %s: %s", concat(counts, " and "), concat(parts, ", "))
+end
+
+local function check_version(ctx, conn, hello, anchor)
+    local row = VERSIONS[hello.version]
+    if not row or row.weakness == "" then return end
+    ctx.add({ check = "old_protocol_version", sev = row.weakness,
+        hs = anchor, range = { hello.version_at, hello.version_len },
+        msg = fmt("the server negotiated %s (0x%04x), which %s; if a newer attempt failed just before, "
+            .. "this is the client's fallback, not a fix", row.name, hello.version,
+            row.weakness == "error" and "is prohibited (" .. row.source .. ")" or "is deprecated (" .. row.source .. ")") })
+end
+
+local function check_suite(ctx, conn, hello, anchor)
+    local name = conn.suite_name
+    if not name then return end
+    local worst
+    for token in pairs(suite_tokens(name)) do
+        local row = SUITE_TOKENS[token]
+        if row and (not worst or SEVERITY_LEVEL[row.weakness] > SEVERITY_LEVEL[worst.weakness]
+                or (row.weakness == worst.weakness and row.token < worst.token)) then
+            worst = row
+        end
+    end
+    if not worst then return end
+    ctx.add({ check = "weak_cipher_suite", sev = worst.weakness, hs = anchor, range = { hello.suite_at, 2 },
+        msg = fmt("the server selected %s (0x%04x): %s (%s)", name, hello.suite, worst.reason, worst.source) })
+end
+
+local function check_dh(ctx, bits, anchor, at, len)
+    local sev
+    if bits < settings.dh_error_bits then sev = "error"
+    elseif bits < settings.dh_min_bits then sev = "warning"
+    else return end
+    ctx.add({ check = "weak_dh_group", sev = sev, hs = anchor, range = { at, len },
+        msg = fmt("the server's ephemeral DH group is %d bits, under %d bits: %s", bits,
+            sev == "error" and settings.dh_error_bits or settings.dh_min_bits,
+            sev == "error" and "precomputation attacks (Logjam) break it"
+            or "it gives less than 112-bit security (RFC 7919 groups start at 2048 bits)") })
+end
+
+------------------------------------------------------------------------------
+-- 13. Per-frame analysis: route each piece of the frame to its check
+------------------------------------------------------------------------------
+
+local CERT_ALERTS = { [42] = true, [43] = true, [44] = true, [45] = true, [46] = true, [48] = true }
+
+local function side_of(ctx, conn)
+    if not conn.client then return nil end
+    return ctx.src == conn.client and "client" or "server"
+end
+
+local function on_chain(ctx, conn, kind, certs, sender)
+    local chain = {}
+    for k, fi in ipairs(certs) do
+        local info = certificate_info(fi.range:raw())
+        local cert = { index = k - 1, info = info, k = k, kind = kind }
+        chain[#chain + 1] = cert
+        ctx.add_cert(cert, sender)
+    end
+    local before = #ctx.out
+    local parsed = {}
+    for _, cert in ipairs(chain) do
+        if cert.info.error then
+            ctx.add({ check = "malformed_certificate", sev = "note", cert = cert,
+                msg = fmt("certificate #%d (%d bytes) could not be parsed: %s; the other checks skip it",
+                    cert.index, cert.info.len, cert.info.error) })
+        else
+            parsed[#parsed + 1] = cert
+            check_weak_signature(ctx, cert)
+            check_weak_key(ctx, cert)
+            if sender == "server" then check_sigalg_offered(ctx, conn, cert) end
+        end
+    end
+    check_chain_order(ctx, chain)
+    if sender == "server" and chain[1] and not chain[1].info.error then check_name(ctx, conn, chain[1]) end
+    if sender ~= "server" then return end
+    local findings = {}
+    for i = before + 1, #ctx.out do
+        local f = ctx.out[i]
+        if f.check and f.cert and SEVERITY_LEVEL[f.sev] >= 2 then
+            findings[#findings + 1] = { index = f.cert.index, check = f.check, sev = f.sev }
+        end
+    end
+    conn.chain = { frame = ctx.num, findings = findings }
+    conn.flight_end = ctx.time
+    conn.client_replied = false
+    if kind == "tls" and not conn.watch then
+        conn.watch = true
+        pending_teardowns = pending_teardowns + 1
+    end
+end
+
+local function on_alert(ctx, conn, kind, fi, k)
+    local sender = side_of(ctx, conn) or "unknown"
+    local raw = fi.range:raw()
+    if sender ~= "unknown" then conn.sides[sender].alert = true end
+    if #raw ~= 2 then
+        if not conn.app_seen then
+            ctx.add({ check = "encrypted_alert", sev = "note", alert = { src = kind .. "_alert", k = k },
+                alert_sender = sender, related = conn.chain and conn.chain.frame,
+                msg = fmt("the %s sent an encrypted alert before any application data: the handshake probably "
+                    .. "failed; its code needs the session keys (tls.keylog_file)", sender) })
+        end
+        return
+    end
+    local level, code = byte(raw, 1, 2)
+    local tls13 = rules_family(conn.version) == 13
+    if not (level == 2 or (tls13 and code ~= 0 and code ~= 90)) then return end
+    local row = ALERTS[code]
+    local name = row and row.name or "unassigned"
+    local meaning = row and row.meaning or "an alert code outside the IANA registry"
+    local tail = ""
+    if CERT_ALERTS[code] and conn.chain then
+        tail = fmt("; the chain is in frame %d, %s", conn.chain.frame, chain_summary(conn.chain.findings))
+    end
+    ctx.add({ check = "fatal_alert", sev = "error", alert = { src = kind .. "_alert", k = k },
+        alert_code = code, alert_name = name, alert_sender = sender,
+        related = conn.chain and conn.chain.frame,
+        msg = fmt("the %s sent fatal alert %d %s: %s%s", sender, code, name, meaning, tail) })
+end
+
+local function on_handshake(ctx, conn, kind, fi, k)
+    local s = fi.range:raw()
+    local header = KINDS[kind].header
+    if #s < header then return end
+    local msg_type, length = byte(s, 1), u24(s, 2)
+    if kind == "dtls" and (u24(s, 7) ~= 0 or u24(s, 10) ~= length) then return end   -- a fragment
+    local b, last = header + 1, math.min(#s, header + length)
+    local anchor = { src = kind .. "_hs", k = k }
+    if msg_type == 1 then
+        conn.client = ctx.src
+        conn.hello = parse_client_hello(s, b, last, kind == "dtls")
+        conn.version, conn.suite_name, conn.chain, conn.encrypted_noted = nil, nil, nil, nil
+    elseif msg_type == 2 then
+        if not conn.client then conn.client = ctx.dst end
+        local hello = parse_server_hello(s, b, last)
+        if not hello then return end
+        conn.version, conn.suite, conn.psk = hello.version, hello.suite, hello.psk
+        conn.suite_name = nil
+        if hello.suite then
+            for _, sfi in ipairs({ KINDS[kind].suite() }) do
+                if sfi.value == hello.suite then
+                    conn.suite_name = string.match(sfi.display, "^(.-) %(0x%x+%)$") or sfi.display
+                end
+            end
+        end
+        check_version(ctx, conn, hello, anchor)
+        if hello.suite then check_suite(ctx, conn, hello, anchor) end
+    elseif msg_type == 12 and conn.suite_name and side_of(ctx, conn) == "server" then
+        local tokens = suite_tokens(conn.suite_name)
+        if tokens.DHE or (tokens.DH and tokens.anon) then
+            local bits, at, len = parse_dh_params(s, b, last, tokens.PSK)
+            if bits then check_dh(ctx, bits, anchor, at, len) end
+        end
+    end
+end
+
+local function analyse_kind(ctx, kind, content_types)
+    local K = KINDS[kind]
+    local key
+    if kind == "tls" then
+        local streams = { X.tcp_stream() }
+        if #streams == 0 then return end
+        key = "t" .. tostring(streams[#streams].value)
+    else
+        local streams = { X.udp_stream() }
+        if #streams == 0 then return end
+        key = "u" .. tostring(streams[#streams].value)
+    end
+    local conn = get_conn(ctx, key)
+    ctx.conn = conn
+
+    -- Handshake messages: only those Wireshark decoded (a type field at the same place).
+    local types = { K.hs_type() }
+    if #types > 0 then
+        local plain = {}
+        for _, tfi in ipairs(types) do plain[tfi.offset .. "/" .. tfi.source:len()] = true end
+        for k, hfi in ipairs({ K.hs() }) do
+            if plain[hfi.offset .. "/" .. hfi.source:len()] then on_handshake(ctx, conn, kind, hfi, k) end
+        end
+    end
+
+    local sender = side_of(ctx, conn)
+    local certs = { K.cert() }
+    if #certs > 0 and sender then on_chain(ctx, conn, kind, certs, sender) end
+
+    local alerts = { K.alert() }
+    for k, afi in ipairs(alerts) do on_alert(ctx, conn, kind, afi, k) end
+
+    if not sender then return end
+    local side = conn.sides[sender]
+    local saw_app = false
+    for _, ct in ipairs(content_types) do
+        local v = ct.value
+        if v == 20 then side.ccs = true
+        elseif v == 23 then side.app, saw_app = true, true end
+    end
+    if conn.chain and #certs == 0 then
+        if sender == "server" and not conn.client_replied then
+            conn.flight_end = ctx.time          -- rest of the server's flight (ServerHelloDone, ...)
+        elseif sender == "client" then
+            conn.client_replied = true
+        end
+    end
+    if saw_app then
+        conn.app_seen = true
+        -- By the client's first encrypted record (its Finished) a decryptable
+        -- server Certificate would have been seen; PSK resumption sends none.
+        if sender == "client" and not conn.chain and not conn.encrypted_noted and not conn.psk
+                and rules_family(conn.version) == 13 then
+            conn.encrypted_noted = true
+            ctx.add({ check = "chain_encrypted", sev = "note",
+                msg = "TLS 1.3: the server's certificate chain is encrypted, so its checks could not run; "
+                    .. "give a key log (-o tls.keylog_file:FILE or editcap --inject-secrets) to see it" })
+        end
+    end
+end
+
+local function analyse_teardown(ctx)
+    local flags = { X.tcp_flags() }
+    if #flags == 0 then return end
+    local value = flags[#flags].value
+    local fin, rst = value % 2 == 1, floor(value / 4) % 2 == 1
+    if not (fin or rst) then return end
+    local streams = { X.tcp_stream() }
+    if #streams == 0 then return end
+    local conn = conns["t" .. tostring(streams[#streams].value)]
+    if not conn or not conn.watch or conn.torn then return end
+    conn.torn = true
+    pending_teardowns = pending_teardowns - 1
+    local closer = side_of(ctx, conn)
+    if not closer or not conn.chain then return end
+    -- An alert from either side explains the teardown; ChangeCipherSpec means the closer accepted the chain.
+    if conn.sides.client.alert or conn.sides.server.alert or conn.sides[closer].ccs then return end
+    local ms = floor((ctx.time - conn.flight_end) * 1000 + 0.5)
+    if ms > settings.teardown_window_ms then return end
+    ctx.add({ check = "silent_teardown", sev = "warning", related = conn.chain.frame,
+        msg = fmt("the %s closed the connection (%s) %d ms after the server's certificate flight (chain in frame %d) "
+            .. "without a TLS alert or ChangeCipherSpec: it probably rejected the chain; %s",
+            closer, rst and "RST" or "FIN", ms, conn.chain.frame, chain_summary(conn.chain.findings)) })
+end
+
+local function analyse(pinfo)
+    local out = {}
+    local ctx = {
+        num = pinfo.number, time = pinfo.abs_ts, out = out,
+        src = tostring(pinfo.src) .. "/" .. tostring(pinfo.src_port),
+        dst = tostring(pinfo.dst) .. "/" .. tostring(pinfo.dst_port),
+    }
+    function ctx.add(finding) out[#out + 1] = finding end
+    function ctx.add_cert(cert, sender) out[#out + 1] = { cert = cert, sender = sender, summary = true } end
+    for _, kind in ipairs({ "tls", "dtls" }) do
+        local content_types = { KINDS[kind].record_ct() }
+        if #content_types > 0 then analyse_kind(ctx, kind, content_types) end
+    end
+    if pending_teardowns > 0 then analyse_teardown(ctx) end
+    return out
+end
+
+------------------------------------------------------------------------------
+-- 14. Rendering: the same items on the first visit and on every revisit
+------------------------------------------------------------------------------
+
+-- Field lists of this dissection, fetched once per frame when needed.
+local function make_lookup()
+    local lists = {}
+    return function(src, k)
+        local list = lists[src]
+        if not list then
+            local kind, what = string.match(src, "^(%a+)_(%a+)$")
+            local K = KINDS[kind]
+            list = what == "cert" and { K.cert() } or (what == "hs" and { K.hs() } or { K.alert() })
+            lists[src] = list
+        end
+        return list[k]
+    end
+end
+
+local function sub_range(base, span)
+    if not base then return nil end
+    if not span then return base end
+    local off, len = span[1], span[2]
+    if off < 0 or len <= 0 or off + len > base:len() then return base end
+    return base:range(off, len)
+end
+
+local function render_finding(root, lookup, f)
+    local base
+    if f.cert then
+        local fi = lookup(f.cert.kind .. "_cert", f.cert.k)
+        base = fi and fi.range
+    elseif f.hs then
+        local fi = lookup(f.hs.src, f.hs.k)
+        base = fi and fi.range
+    elseif f.alert then
+        local fi = lookup(f.alert.src, f.alert.k)
+        base = fi and fi.range
+    end
+    local range = sub_range(base, f.range)
+    local label = fmt("%s [%s]: %s", f.check, f.sev, f.msg)
+    local item
+    if range then item = root:add(F.finding, range, f.check, label) else item = root:add(F.finding, f.check, label) end
+    local function put(field, value)
+        if value == nil then return end
+        if range then item:add(field, range, value) else item:add(field, value) end
+    end
+    put(F.check, f.check)
+    put(F.severity, SEVERITY_LEVEL[f.sev])
+    put(F.message, f.msg)
+    if f.cert then put(F.cert_index, f.cert.index) end
+    if f.related then put(F.related_frame, f.related) end
+    if f.alert_code then put(F.alert_code, f.alert_code) end
+    if f.alert_name then put(F.alert_name, f.alert_name) end
+    if f.alert_sender then put(F.alert_sender, f.alert_sender) end
+    item:add_proto_expert_info(EXPERTS[f.check][f.sev], f.check .. ": " .. f.msg)
+end
+
+local function render_cert(root, lookup, c)
+    local cert, info = c.cert, c.cert.info
+    local fi = lookup(cert.kind .. "_cert", cert.k)
+    local base = fi and fi.range
+    local function put(tree, field, span, value)
+        if value == nil then return end
+        local range = sub_range(base, span)
+        if range then tree:add(field, range, value) else tree:add(field, value) end
+    end
+    local title = info.subject or "(unparsed)"
+    local label = fmt("Certificate #%d from %s: %s", cert.index, c.sender, title)
+    local item
+    if base then item = root:add(F.cert, base, title, label) else item = root:add(F.cert, title, label) end
+    put(item, F.cert_index, nil, cert.index)
+    put(item, F.cert_sender, nil, c.sender)
+    if info.error then return end
+    put(item, F.cert_subject, info.r_subject, info.subject)
+    put(item, F.cert_subject_cn, info.r_subject, info.cn)
+    put(item, F.cert_issuer, info.r_issuer, info.issuer)
+    put(item, F.cert_serial, info.r_serial, info.serial)
+    put(item, F.cert_sigalg_oid, info.r_sigalg, info.sig_oid)
+    put(item, F.cert_sigalg_name, info.r_sigalg, info.sig_name)
+    put(item, F.cert_key_type, info.r_spki, info.key_type)
+    put(item, F.cert_key_bits, info.r_spki, info.key_bits)
+    put(item, F.cert_key_curve, info.r_spki, info.curve)
+    put(item, F.cert_not_before, info.r_validity, info.not_before)
+    put(item, F.cert_not_after, info.r_validity, info.not_after)
+    if info.san and #info.san > 0 then put(item, F.cert_san, info.r_san, concat(info.san, ",")) end
+    put(item, F.cert_sha256, nil, info.sha256)
+    put(item, F.cert_self_signed, nil, info.self_signed)
+end
+
+local function render(out, tvb, tree)
+    local root = tree:add(tpost, tvb())
+    local lookup = make_lookup()
+    for _, item in ipairs(out) do
+        if not item.summary then render_finding(root, lookup, item) end
+    end
+    for _, item in ipairs(out) do
+        if item.summary then render_cert(root, lookup, item) end
+    end
+end
+
+------------------------------------------------------------------------------
+-- 15. Registration: compute on the first visit that sees fields, replay after
+------------------------------------------------------------------------------
+
+function tpost.init()
+    reset_state()
+end
+
+function tpost.dissector(tvb, pinfo, tree)
+    local num = pinfo.number
+    local out
+    if num <= analysed_upto then
+        out = results[num]
+    elseif X.frame() then
+        -- Frames arrive in order on the first visit that has fields (tshark's only
+        -- pass, the second pass of -2, the GUI's first pass); later visits replay.
+        analysed_upto = num
+        local ok, result = pcall(analyse, pinfo)
+        if ok then
+            out = result
+        else
+            out = { { check = "plugin_error", sev = "note",
+                msg = "internal error, please report it: " .. clean_text(tostring(result)) } }
+        end
+        if #out > 0 then results[num] = out else out = nil end
+    end
+    if out and tree then
+        local ok, problem = pcall(render, out, tvb, tree)
+        if not ok then
+            tree:add(tpost, tvb()):add_proto_expert_info(EXPERTS.plugin_error.note,
+                "plugin_error: rendering failed: " .. clean_text(tostring(problem)))
+        end
+    end
+end
+
+register_postdissector(tpost)
