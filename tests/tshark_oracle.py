@@ -1,0 +1,143 @@
+"""An independent reading of a capture with plain tshark fields, for checking captures/expected.json.
+
+Deliberately separate from the tsharkpost package and its plugin: it is the
+yardstick those are measured against, so it shares none of their code.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lxml import etree
+
+VERSIONS = {"0x0300": "SSL 3.0", "0x0301": "TLS 1.0", "0x0302": "TLS 1.1", "0x0303": "TLS 1.2",
+            "0x0304": "TLS 1.3"}
+HANDSHAKE_NAMES = {1: "client_hello", 2: "server_hello", 4: "new_session_ticket", 8: "encrypted_extensions",
+                   11: "certificate", 12: "server_key_exchange", 13: "certificate_request",
+                   14: "server_hello_done", 15: "certificate_verify", 16: "client_key_exchange", 20: "finished"}
+CONTENT_NAMES = {20: "change_cipher_spec", 21: "alert", 22: "encrypted_handshake", 23: "application_data"}
+WEAK_SIGNATURES = {"md2WithRSAEncryption", "md4WithRSAEncryption", "md5WithRSAEncryption", "sha1WithRSAEncryption"}
+FIELDS = ["frame.number", "frame.time_epoch", "tcp.stream", "ip.src", "tcp.srcport", "ip.dst", "tcp.dstport",
+          "tcp.flags.syn", "tcp.flags.ack", "tcp.flags.fin", "tcp.flags.reset", "tls.record.content_type",
+          "tls.record.opaque_type", "tls.record.length",
+          "tls.handshake.type", "tls.handshake.extensions_server_name", "tls.handshake.version",
+          "tls.handshake.extensions.supported_version", "tls.alert_message.level", "tls.alert_message.desc"]
+
+
+@dataclass
+class Observed:
+    """What tshark shows of one TCP connection, in the vocabulary of expected.json."""
+
+    client: str = ""
+    client_port: int = 0
+    server: str = ""
+    server_port: int = 0
+    sni: str | None = None
+    version: str | None = None
+    data_from: set[str] = field(default_factory=set)
+    first_fatal_alert: dict | None = None
+    teardown: dict | None = None
+    teardown_frame: int = 0
+    last_message: str = ""
+    weak_certificates: list[dict] = field(default_factory=list)
+    frames: list[tuple[int, float, str]] = field(default_factory=list)  # (frame, epoch, what)
+
+    @property
+    def established(self) -> bool:
+        return self.data_from == {"client", "server"}
+
+
+def _ints(value: str) -> list[int]:
+    return [int(item, 0) for item in value.split(",") if item]
+
+
+def alert_names(tshark: str) -> dict[int, str]:
+    """Wireshark's names of TLS alerts ("Bad Certificate"), spelled as IANA does (bad_certificate)."""
+    out = subprocess.run([tshark, "-G", "values"], capture_output=True, text=True, check=True).stdout
+    names = {}
+    for line in out.splitlines():
+        parts = line.split("\t")
+        if len(parts) == 4 and parts[0] == "V" and parts[1] == "tls.alert_message.desc":
+            names[int(parts[2])] = parts[3].lower().replace(" ", "_")
+    return names
+
+
+def read_connections(tshark: str, capture: Path, names: dict[int, str]) -> dict[int, Observed]:
+    argv = [tshark, "-n", "-r", str(capture), "-T", "fields", "-E", "occurrence=a", "-E", "aggregator=,",
+            "-E", "separator=\t"] + [arg for name in FIELDS for arg in ("-e", name)]
+    out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+    connections: dict[int, Observed] = defaultdict(Observed)
+    for line in out.splitlines():
+        row = dict(zip(FIELDS, line.split("\t")))
+        if not row["tcp.stream"]:
+            continue
+        conn = connections[int(row["tcp.stream"])]
+        if not conn.client:  # the first packet is the SYN: its sender is the client
+            conn.client, conn.client_port = row["ip.src"], int(row["tcp.srcport"])
+            conn.server, conn.server_port = row["ip.dst"], int(row["tcp.dstport"])
+        side = "client" if (row["ip.src"], int(row["tcp.srcport"])) == (conn.client, conn.client_port) else "server"
+        _read_records(conn, row, side, names)
+        frame = int(row["frame.number"])
+        if conn.teardown is None and (row["tcp.flags.fin"] in ("1", "True") or row["tcp.flags.reset"] in ("1", "True")):
+            kind = "RST" if row["tcp.flags.reset"] in ("1", "True") else "FIN"
+            conn.teardown = {"kind": kind, "by": side, "after": conn.last_message}
+            conn.teardown_frame = frame
+        conn.frames.append((frame, float(row["frame.time_epoch"]), conn.last_message))
+    return dict(connections)
+
+
+def _read_records(conn: Observed, row: dict[str, str], side: str, names: dict[int, str]) -> None:
+    # A TLS 1.3 record that tshark decrypts shows its inner content type (and its outer
+    # opaque type); one it cannot decrypt shows only the opaque type, always after any
+    # plaintext record of the same packet.
+    content_types = _ints(row["tls.record.content_type"])
+    records = len(_ints(row["tls.record.length"]))
+    if len(content_types) < records:
+        content_types += _ints(row["tls.record.opaque_type"])[-(records - len(content_types)):]
+    handshakes = _ints(row["tls.handshake.type"])
+    if 1 in handshakes and row["tls.handshake.extensions_server_name"]:
+        conn.sni = row["tls.handshake.extensions_server_name"].split(",")[0]
+    if 2 in handshakes:
+        supported = row["tls.handshake.extensions.supported_version"]
+        versions = row["tls.handshake.version"].split(",")
+        # A ClientHello in the same packet never happens here; the ServerHello's is the first.
+        conn.version = VERSIONS.get(supported.split(",")[0] if supported else versions[0])
+    levels, descriptions = _ints(row["tls.alert_message.level"]), _ints(row["tls.alert_message.desc"])
+    for level, code in zip(levels, descriptions):
+        if level == 2 and conn.first_fatal_alert is None:
+            conn.first_fatal_alert = {"code": code, "name": names.get(code), "sender": side}
+    for content_type in content_types:
+        if content_type == 23:
+            conn.data_from.add(side)
+    if content_types:
+        last = content_types[-1]
+        conn.last_message = (HANDSHAKE_NAMES.get(handshakes[-1], "unknown")
+                             if last == 22 and handshakes else CONTENT_NAMES.get(last, str(last)))
+
+
+def read_weak_certificates(tshark: str, capture: Path, connections: dict[int, Observed]) -> None:
+    """Walk the X.509 tree of every Certificate message (PDML) and note weak signatures and keys."""
+    argv = [tshark, "-n", "-r", str(capture), "-Y", "tls.handshake.type == 11", "-T", "pdml"]
+    pdml = subprocess.run(argv, capture_output=True, check=True).stdout
+    for packet in etree.fromstring(pdml).iter("packet"):
+        stream = int(packet.find(".//field[@name='tcp.stream']").get("show"))
+        found = connections[stream].weak_certificates
+        for index, cert in enumerate(packet.iterfind(".//field[@name='tls.handshake.certificate']")):
+            cn = _subject_cn(cert)
+            outer = cert.find("field[@name='x509af.algorithmIdentifier_element']/field[@name='x509af.algorithm.id']")
+            algorithm = re.search(r"\((\S+)\)$", outer.get("showname")).group(1)
+            if algorithm in WEAK_SIGNATURES:
+                found.append({"index": index, "subject_cn": cn, "weakness": f"signature:{algorithm}"})
+            modulus = cert.find(".//field[@name='pkcs1.modulus']")
+            bits = int(modulus.get("show").replace(":", ""), 16).bit_length()
+            if bits < 2048:
+                found.append({"index": index, "subject_cn": cn, "weakness": f"key:rsa-{bits}"})
+
+
+def _subject_cn(cert: etree._Element) -> str:
+    subject = cert.find(".//field[@name='x509af.subject']/field[@name='x509af.rdnSequence']")
+    return re.search(r"id-at-commonName=([^,)]+)", subject.get("showname")).group(1)
