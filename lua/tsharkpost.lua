@@ -339,7 +339,8 @@ local F = {
     cert_not_before = ProtoField.string("tpost.cert.not_before", "Not before", base.UNICODE, "ISO 8601 UTC"),
     cert_not_after = ProtoField.string("tpost.cert.not_after", "Not after", base.UNICODE, "ISO 8601 UTC"),
     cert_san = ProtoField.string("tpost.cert.san", "SAN dNSNames", base.UNICODE, "comma-separated"),
-    cert_sha256 = ProtoField.string("tpost.cert.sha256", "SHA-256 fingerprint", base.UNICODE, "of the DER, lowercase hex"),
+    cert_sha256 = ProtoField.string("tpost.cert.sha256", "SHA-256 fingerprint", base.UNICODE,
+        "of the DER, lowercase hex"),
     cert_self_signed = ProtoField.bool("tpost.cert.self_signed", "Self-signed (issuer = subject)"),
 }
 local field_list = {}
@@ -381,6 +382,8 @@ for _, kind in ipairs({ "tls", "dtls" }) do
         name = kind,
         header = kind == "tls" and 4 or 12,
         record_ct = Field.new(kind .. ".record.content_type"),
+        -- TLS 1.3 encrypted records carry their outer type in a field of its own
+        record_opaque = kind == "tls" and Field.new("tls.record.opaque_type") or nil,
         hs = Field.new(kind .. ".handshake"),
         hs_type = Field.new(kind .. ".handshake.type"),
         cert = Field.new(kind .. ".handshake.certificate"),
@@ -798,13 +801,6 @@ end
 -- 10. TLS handshake messages (parsed from the bytes Wireshark reassembled)
 ------------------------------------------------------------------------------
 
-local function version_name(v)
-    local row = VERSIONS[v]
-    if row then return row.name end
-    if floor(v / 256) == 0x7f then return fmt("TLS 1.3 draft %d", v % 256) end
-    return fmt("0x%04x", v)
-end
-
 -- Rules family: 13 = TLS/DTLS 1.3 rules, 12 = TLS 1.2 rules, 11 = older.
 local function rules_family(v)
     if not v then return nil end
@@ -1031,7 +1027,8 @@ local function check_sigalg_offered(ctx, conn, cert)
         rule = "RFC 8446 §4.4.2.2 lets the client abort the handshake"
     else
         list, list_name = hello.sigalgs, "signature_algorithms"
-        rule = "RFC 5246 §7.4.2 requires every certificate sent to use an offered pair, and strict clients (Schannel) abort"
+        rule = "RFC 5246 §7.4.2 requires every certificate sent to use an offered pair, "
+            .. "and strict clients (Schannel) abort"
     end
     if not list then return end
     for _, offered in ipairs(list) do
@@ -1081,10 +1078,13 @@ local function check_name(ctx, conn, cert)
     for _, name in ipairs(names) do
         if dns_name_matches(name, host) then return end
     end
+    local shown = {}
+    for i = 1, math.min(#names, 5) do shown[i] = names[i] end
+    local listed = #names == 0 and "empty" or concat(shown, ", ")
+    if #names > 5 then listed = fmt("%s and %d more", listed, #names - 5) end
     ctx.add({ check = "name_mismatch", sev = "error", cert = cert, range = info.r_san or info.r_subject,
         msg = fmt("leaf %s does not match the SNI '%s': its %s are %s (RFC 6125 §6.4), so clients reject it as "
-            .. "a possible impersonation", cert_label(cert.index, info), sni, source,
-            #names > 0 and concat(names, ", ") or "empty") })
+            .. "a possible impersonation", cert_label(cert.index, info), sni, source, listed) })
 end
 
 local function chain_summary(findings)
@@ -1100,14 +1100,14 @@ local function chain_summary(findings)
     return fmt("chain has %s: %s", concat(counts, " and "), concat(parts, ", "))
 end
 
-local function check_version(ctx, conn, hello, anchor)
+local function check_version(ctx, hello, anchor)
     local row = VERSIONS[hello.version]
     if not row or row.weakness == "" then return end
     ctx.add({ check = "old_protocol_version", sev = row.weakness,
         hs = anchor, range = { hello.version_at, hello.version_len },
-        msg = fmt("the server negotiated %s (0x%04x), which %s; if a newer attempt failed just before, "
+        msg = fmt("the server negotiated %s (0x%04x), which is %s (%s); if a newer attempt failed just before, "
             .. "this is the client's fallback, not a fix", row.name, hello.version,
-            row.weakness == "error" and "is prohibited (" .. row.source .. ")" or "is deprecated (" .. row.source .. ")") })
+            row.weakness == "error" and "prohibited" or "deprecated", row.source) })
 end
 
 local function check_suite(ctx, conn, hello, anchor)
@@ -1158,14 +1158,12 @@ local function on_chain(ctx, conn, kind, certs, sender)
         ctx.add_cert(cert, sender)
     end
     local before = #ctx.out
-    local parsed = {}
     for _, cert in ipairs(chain) do
         if cert.info.error then
             ctx.add({ check = "malformed_certificate", sev = "note", cert = cert,
                 msg = fmt("certificate #%d (%d bytes) could not be parsed: %s; the other checks skip it",
                     cert.index, cert.info.len, cert.info.error) })
         else
-            parsed[#parsed + 1] = cert
             check_weak_signature(ctx, cert)
             check_weak_key(ctx, cert)
             if sender == "server" then check_sigalg_offered(ctx, conn, cert) end
@@ -1183,7 +1181,7 @@ local function on_chain(ctx, conn, kind, certs, sender)
     end
     conn.chain = { frame = ctx.num, findings = findings }
     conn.flight_end = ctx.time
-    conn.client_replied = false
+    conn.client_replied, conn.server_replied = false, false
     if kind == "tls" and not conn.watch then
         conn.watch = true
         pending_teardowns = pending_teardowns + 1
@@ -1195,10 +1193,12 @@ local function on_alert(ctx, conn, kind, fi, k)
     local raw = fi.range:raw()
     if sender ~= "unknown" then conn.sides[sender].alert = true end
     if #raw ~= 2 then
-        if not conn.app_seen then
+        -- In TLS 1.2 and older an encrypted alert sent before both sides switched
+        -- to encryption means the handshake failed; afterwards it is usually close_notify.
+        if not (conn.sides.client.ccs and conn.sides.server.ccs) and rules_family(conn.version) ~= 13 then
             ctx.add({ check = "encrypted_alert", sev = "note", alert = { src = kind .. "_alert", k = k },
                 alert_sender = sender, related = conn.chain and conn.chain.frame,
-                msg = fmt("the %s sent an encrypted alert before any application data: the handshake probably "
+                msg = fmt("the %s sent an encrypted alert before the handshake completed: the handshake probably "
                     .. "failed; its code needs the session keys (tls.keylog_file)", sender) })
         end
         return
@@ -1244,7 +1244,7 @@ local function on_handshake(ctx, conn, kind, fi, k)
                 end
             end
         end
-        check_version(ctx, conn, hello, anchor)
+        check_version(ctx, hello, anchor)
         if hello.suite then check_suite(ctx, conn, hello, anchor) end
     elseif msg_type == 12 and conn.suite_name and side_of(ctx, conn) == "server" then
         local tokens = suite_tokens(conn.suite_name)
@@ -1284,26 +1284,30 @@ local function analyse_kind(ctx, kind, content_types)
     local certs = { K.cert() }
     if #certs > 0 and sender then on_chain(ctx, conn, kind, certs, sender) end
 
+    local saw_app = false
+    if sender then
+        local side = conn.sides[sender]
+        for _, ct in ipairs(content_types) do
+            local v = ct.value
+            if v == 20 then side.ccs = true
+            elseif v == 23 then side.app, saw_app = true, true end
+        end
+        if conn.chain and #certs == 0 then
+            if sender == "server" and not conn.client_replied then
+                conn.flight_end = ctx.time      -- rest of the server's flight (ServerHelloDone, ...)
+            elseif sender == "client" then
+                conn.client_replied = true
+            else
+                conn.server_replied = true
+            end
+        end
+    end
+
     local alerts = { K.alert() }
     for k, afi in ipairs(alerts) do on_alert(ctx, conn, kind, afi, k) end
 
     if not sender then return end
-    local side = conn.sides[sender]
-    local saw_app = false
-    for _, ct in ipairs(content_types) do
-        local v = ct.value
-        if v == 20 then side.ccs = true
-        elseif v == 23 then side.app, saw_app = true, true end
-    end
-    if conn.chain and #certs == 0 then
-        if sender == "server" and not conn.client_replied then
-            conn.flight_end = ctx.time          -- rest of the server's flight (ServerHelloDone, ...)
-        elseif sender == "client" then
-            conn.client_replied = true
-        end
-    end
     if saw_app then
-        conn.app_seen = true
         -- By the client's first encrypted record (its Finished) a decryptable
         -- server Certificate would have been seen; PSK resumption sends none.
         if sender == "client" and not conn.chain and not conn.encrypted_noted and not conn.psk
@@ -1332,6 +1336,8 @@ local function analyse_teardown(ctx)
     if not closer or not conn.chain then return end
     -- An alert from either side explains the teardown; ChangeCipherSpec means the closer accepted the chain.
     if conn.sides.client.alert or conn.sides.server.alert or conn.sides[closer].ccs then return end
+    -- "Right after" the flight: the closing side sent no TLS record since it.
+    if (closer == "client" and conn.client_replied) or (closer == "server" and conn.server_replied) then return end
     local ms = floor((ctx.time - conn.flight_end) * 1000 + 0.5)
     if ms > settings.teardown_window_ms then return end
     ctx.add({ check = "silent_teardown", sev = "warning", related = conn.chain.frame,
@@ -1350,7 +1356,11 @@ local function analyse(pinfo)
     function ctx.add(finding) out[#out + 1] = finding end
     function ctx.add_cert(cert, sender) out[#out + 1] = { cert = cert, sender = sender, summary = true } end
     for _, kind in ipairs({ "tls", "dtls" }) do
-        local content_types = { KINDS[kind].record_ct() }
+        local K = KINDS[kind]
+        local content_types = { K.record_ct() }
+        if K.record_opaque then
+            for _, fi in ipairs({ K.record_opaque() }) do content_types[#content_types + 1] = fi end
+        end
         if #content_types > 0 then analyse_kind(ctx, kind, content_types) end
     end
     if pending_teardowns > 0 then analyse_teardown(ctx) end
