@@ -1,0 +1,126 @@
+"""Helpers for the plugin tests: run tshark with lua/tsharkpost.lua and read back its tpost items."""
+
+from __future__ import annotations
+
+import subprocess
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# The one stderr line tshark prints when run as root; everything else on stderr is a failure.
+ROOT_WARNING = 'Running as user "root" and group "root". This could be dangerous.'
+
+
+def unexpected_stderr(stderr: str) -> list[str]:
+    """Lines of tshark's stderr other than the harmless root warning."""
+    return [line for line in stderr.splitlines() if line.strip() and line != ROOT_WARNING]
+
+
+def run_tshark(tshark: str, plugin: Path, capture: Path, *args: str, timeout: float = 300) -> str:
+    """Run tshark with the plugin; return stdout, failing on any unexpected stderr or exit code."""
+    argv = [tshark, "-n", "-X", f"lua_script:{plugin}", "-r", str(capture), *args]
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
+    problems = unexpected_stderr(proc.stderr)
+    assert proc.returncode == 0 and not problems, f"{argv}: rc={proc.returncode} stderr={problems}"
+    return proc.stdout
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One tpost.finding subtree, as the exact values tests compare."""
+
+    frame: int
+    check: str
+    severity: int
+    cert_index: int | None = None
+    related_frame: int | None = None
+    message: str = field(default="", compare=False)
+
+    @property
+    def key(self) -> tuple[int, str, int, int | None]:
+        return (self.frame, self.check, self.severity, self.cert_index)
+
+
+@dataclass(frozen=True)
+class CertSummary:
+    """One tpost.cert subtree: field name (without "tpost.cert.") -> shown value."""
+
+    frame: int
+    values: dict[str, str]
+
+
+@dataclass
+class PluginOutput:
+    findings: list[Finding]
+    certs: list[CertSummary]
+
+    def keys(self) -> list[tuple[int, str, int, int | None]]:
+        return [f.key for f in self.findings]
+
+
+def _children(element: ET.Element) -> dict[str, str]:
+    return {child.get("name", ""): child.get("show", "") for child in element.findall("field")}
+
+
+def parse_pdml(pdml: str) -> PluginOutput:
+    """tpost findings and certificate summaries from tshark -T pdml output."""
+    findings: list[Finding] = []
+    certs: list[CertSummary] = []
+    root = ET.fromstring(pdml)
+    for packet in root.iter("packet"):
+        frame = 0
+        for proto in packet.findall("proto"):
+            if proto.get("name") == "geninfo":
+                for f in proto.findall("field"):
+                    if f.get("name") == "num":
+                        frame = int(f.get("show", "0"))
+            if proto.get("name") != "tpost":
+                continue
+            for item in proto.findall("field"):
+                values = _children(item)
+                if item.get("name") == "tpost.finding":
+                    index = values.get("tpost.cert.index")
+                    related = values.get("tpost.related_frame")
+                    findings.append(Finding(
+                        frame=frame,
+                        check=values["tpost.check"],
+                        severity=int(values["tpost.severity"]),
+                        cert_index=int(index) if index is not None else None,
+                        related_frame=int(related) if related is not None else None,
+                        message=values["tpost.message"],
+                    ))
+                elif item.get("name") == "tpost.cert":
+                    certs.append(CertSummary(frame, {
+                        name.removeprefix("tpost.cert."): show for name, show in values.items()
+                    }))
+    return PluginOutput(findings, certs)
+
+
+def plugin_output(tshark: str, plugin: Path, capture: Path, *args: str) -> PluginOutput:
+    """Everything the plugin says about a capture, read from PDML of the frames it marked."""
+    return parse_pdml(run_tshark(tshark, plugin, capture, "-Y", "tpost", "-T", "pdml", *args))
+
+
+def findings_by_fields(tshark: str, plugin: Path, capture: Path, *args: str) -> list[tuple[int, str, int]]:
+    """(frame, check, severity) triples read with -T fields instead of PDML."""
+    out = run_tshark(tshark, plugin, capture, "-T", "fields", "-E", "occurrence=a", "-E", "aggregator=|",
+                     "-e", "frame.number", "-e", "tpost.check", "-e", "tpost.severity", *args)
+    triples = []
+    for line in out.splitlines():
+        frame, checks, severities = (line.split("\t") + ["", ""])[:3]
+        if not checks:
+            continue
+        for check, severity in zip(checks.split("|"), severities.split("|"), strict=True):
+            triples.append((int(frame), check, int(severity)))
+    return triples
+
+
+def manifest_decode_as(corpus: Path, relative: str) -> list[str]:
+    """The -d options ../shared/corpus/MANIFEST.tsv says a trace needs (e.g. TLS on port 6667)."""
+    args: list[str] = []
+    for line in (corpus / "MANIFEST.tsv").read_text().splitlines():
+        cols = line.split("\t")
+        if cols and cols[0] == relative and "needs tshark -d " in line:
+            spec = line.split("needs tshark -d ", 1)[1].split(")")[0].split()[0]
+            args += ["-d", spec]
+    return args

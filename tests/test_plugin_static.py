@@ -1,0 +1,152 @@
+"""The Lua plugin without captures: syntax and lint, fact tables, loud failures at load time."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from plugin_support import unexpected_stderr
+
+REPO = Path(__file__).resolve().parent.parent
+TABLES = REPO / "lua" / "tables"
+
+ALERT_CODES = {0, 10, 20, 21, 22, 30, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 60, 70, 71, 80, 86, 90, 100,
+               109, 110, 111, 112, 113, 114, 115, 116, 120, 121}
+
+
+def read_table(name: str) -> list[dict[str, str]]:
+    lines = [line for line in (TABLES / name).read_text(encoding="utf-8").splitlines()
+             if line and not line.startswith("#")]
+    header = lines[0].split("\t")
+    rows = []
+    for line in lines[1:]:
+        cols = line.split("\t")
+        assert len(cols) == len(header), f"{name}: {line!r}"
+        rows.append(dict(zip(header, cols, strict=True)))
+    return rows
+
+
+def test_check_lua_script_is_clean() -> None:
+    # Given the plugin source, when scripts/check-lua runs luac5.2 -p, luac5.4 -p and luacheck,
+    # then it reports nothing.
+    proc = subprocess.run([str(REPO / "scripts" / "check-lua")], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "0 warnings / 0 errors" in proc.stdout
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in TABLES.glob("*.tsv")))
+def test_every_fact_row_names_its_source(name: str) -> None:
+    rows = read_table(name)
+    assert rows
+    if name == "checks.tsv":
+        assert all(row["source"] for row in rows)
+    else:
+        assert all(row["source"].strip() for row in rows), name
+
+
+def test_alert_table_covers_every_assigned_code() -> None:
+    rows = {int(row["code"]): row for row in read_table("tls_alerts.tsv")}
+    assert set(rows) == ALERT_CODES
+    assert rows[43]["name"] == "unsupported_certificate"
+    assert rows[43]["windows_name"] == "TLS1_ALERT_UNSUPPORTED_CERT"
+    assert rows[43]["meaning"] == "the peer refuses a certificate in the chain, often because of its signature algorithm"
+    assert rows[48]["meaning"] == "the peer does not trust the CA that issued the chain"
+    assert rows[71]["windows_name"] == "TLS1_ALERT_INSUFFIENT_SECURITY"      # sic, as in schannel.h
+    assert rows[86]["windows_name"] == ""
+    assert all(row["meaning"] and "\t" not in row["meaning"] for row in rows.values())
+
+
+def test_signature_table_rates_hashes_and_maps_tls_codes() -> None:
+    rows = {row["oid"]: row for row in read_table("signature_algorithms.tsv")}
+    for row in rows.values():
+        expected = {"md2": "error", "md4": "error", "md5": "error", "sha0": "error", "sha1": "warning"}
+        assert row["weakness"] == expected.get(row["hash"], ""), row
+    assert rows["1.2.840.113549.1.1.2"]["tls_schemes"] == ""              # md2: TLS has no code
+    assert rows["1.2.840.113549.1.1.4"]["tls_schemes"] == "0101"
+    assert rows["1.2.840.113549.1.1.11"]["tls_schemes"] == "0401"
+    assert rows["1.2.840.113549.1.1.10"]["tls_schemes"] == "0804 0805 0806 0809 080a 080b"
+    assert rows["1.3.14.3.2.3"]["name"] == "md5WithRSA" and rows["1.3.14.3.2.3"]["weakness"] == "error"
+    assert rows["1.3.14.3.2.29"]["hash"] == "sha1" and rows["1.3.14.3.2.29"]["tls_schemes"] == "0201"
+    assert rows["1.3.14.3.2.27"]["name"] == "dsaWithSHA1"
+    assert rows["1.2.840.10045.4.3.2"]["tls_schemes"] == "0403"
+
+
+def test_key_and_curve_tables() -> None:
+    keys = {row["oid"]: row["key_type"] for row in read_table("public_key_algorithms.tsv")}
+    assert keys["1.2.840.113549.1.1.1"] == "rsa" and keys["1.2.840.10045.2.1"] == "ec"
+    assert keys["1.3.101.112"] == "ed25519" and keys["1.3.101.110"] == "x25519"
+    curves = {row["name"]: int(row["bits"]) for row in read_table("ec_curves.tsv")}
+    assert curves["secp192r1"] == 192 and curves["secp256r1"] == 256 and curves["secp521r1"] == 521
+    assert curves["brainpoolP384r1"] == 384
+
+
+def test_checks_table_is_exactly_what_the_plugin_emits() -> None:
+    source = (REPO / "lua" / "tsharkpost.lua").read_text(encoding="utf-8")
+    emitted = set(re.findall(r'check = "([a-z_0-9]+)"', source))
+    rows = {row["check"]: row for row in read_table("checks.tsv")}
+    assert set(rows) == emitted
+    for row in rows.values():
+        assert row["severity"] in {"note", "warning", "error"}
+        assert row["severity"] in row["severities"].split()
+    assert rows["sigalg_not_offered"]["severity"] == "error"
+    assert rows["silent_teardown"]["severity"] == "warning"
+    assert rows["malformed_certificate"]["severity"] == "note"
+
+
+def _copy_plugin(tmp_path: Path) -> Path:
+    target = tmp_path / "lua"
+    shutil.copytree(REPO / "lua", target)
+    return target / "tsharkpost.lua"
+
+
+def _load_errors(tshark: str, plugin: Path, capture: Path) -> list[str]:
+    proc = subprocess.run([tshark, "-n", "-X", f"lua_script:{plugin}", "-r", str(capture), "-c", "1"],
+                          capture_output=True, text=True, check=False)
+    return unexpected_stderr(proc.stderr)
+
+
+@pytest.fixture
+def any_capture(captures_dir: Path) -> Path:
+    return captures_dir / "md2-root-silent-fin.pcapng"
+
+
+def test_missing_table_fails_loudly(tshark: str, tmp_path: Path, any_capture: Path) -> None:
+    # Given a plugin copy whose curve table is gone, when tshark loads it, then it says which file.
+    plugin = _copy_plugin(tmp_path)
+    (plugin.parent / "tables" / "ec_curves.tsv").unlink()
+    errors = "\n".join(_load_errors(tshark, plugin, any_capture))
+    assert "tsharkpost: cannot read fact table" in errors and "ec_curves.tsv" in errors
+
+
+def test_broken_table_fails_loudly(tshark: str, tmp_path: Path, any_capture: Path) -> None:
+    # Given an alert table whose header lost the meaning column, when tshark loads the plugin,
+    # then the error names the table and the column.
+    plugin = _copy_plugin(tmp_path)
+    table = plugin.parent / "tables" / "tls_alerts.tsv"
+    table.write_text(table.read_text(encoding="utf-8").replace("\tmeaning\t", "\tmeanings\t"), encoding="utf-8")
+    errors = "\n".join(_load_errors(tshark, plugin, any_capture))
+    assert 'tls_alerts.tsv: header lacks column "meaning"' in errors
+
+
+def test_bad_row_fails_loudly(tshark: str, tmp_path: Path, any_capture: Path) -> None:
+    plugin = _copy_plugin(tmp_path)
+    table = plugin.parent / "tables" / "signature_algorithms.tsv"
+    text = table.read_text(encoding="utf-8").replace("\tsha1\trsa\t0201\twarning\t", "\tsha1\trsa\t0201\tweak\t", 1)
+    table.write_text(text, encoding="utf-8")
+    errors = "\n".join(_load_errors(tshark, plugin, any_capture))
+    assert "signature_algorithms.tsv:" in errors and "weakness must be empty, warning or error" in errors
+
+
+@pytest.mark.parametrize("lua", ["lua5.2", "lua5.4"])
+def test_version_guard_fails_loudly_on_old_wireshark(lua: str) -> None:
+    # Given a Lua interpreter pretending to be Wireshark 3.6, when the plugin loads, then it refuses by name.
+    if not shutil.which(lua):
+        pytest.fail(f"{lua} is not installed (Debian package {lua}): scripts/setup installs it")
+    proc = subprocess.run([lua, "-e", 'get_version = function() return "3.6.2" end',
+                           str(REPO / "lua" / "tsharkpost.lua")], capture_output=True, text=True, check=False)
+    assert proc.returncode != 0
+    assert "tsharkpost.lua needs Wireshark 4.0 or later; this is 3.6.2" in proc.stderr
