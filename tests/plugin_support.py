@@ -35,6 +35,7 @@ class Finding:
     cert_index: int | None = None
     related_frame: int | None = None
     message: str = field(default="", compare=False)
+    data: str = field(default="", compare=False)    # hex of the bytes the finding points at
 
     @property
     def key(self) -> tuple[int, str, int, int | None]:
@@ -47,6 +48,7 @@ class CertSummary:
 
     frame: int
     values: dict[str, str]
+    data: str = ""                                   # hex of the certificate's DER, from the item's range
 
 
 @dataclass
@@ -88,11 +90,12 @@ def parse_pdml(pdml: str) -> PluginOutput:
                         cert_index=int(index) if index is not None else None,
                         related_frame=int(related) if related is not None else None,
                         message=values["tpost.message"],
+                        data=item.get("value", ""),
                     ))
                 elif item.get("name") == "tpost.cert":
                     certs.append(CertSummary(frame, {
                         name.removeprefix("tpost.cert."): show for name, show in values.items()
-                    }))
+                    }, item.get("value", "")))
     return PluginOutput(findings, certs)
 
 
