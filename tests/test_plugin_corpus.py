@@ -1,0 +1,139 @@
+"""The plugin on third-party captures (../shared/corpus): Zeek's x509 oracle, and never a Lua error."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+from plugin_support import manifest_decode_as, plugin_output, unexpected_stderr
+
+# Certificates in Zeek's x509.log that tshark cannot see at all, with the reason.
+NOT_VISIBLE_TO_TSHARK = {
+    # globus-url-copy.pcap: the host certificate travels in GridFTP's GSI-wrapped control channel,
+    # which Zeek decodes and tshark does not (its TLS stream carries the other three certificates)
+    "5d3015916579d36adff0d813c94ab4354cd9ed3d23646b40e4d137b79c77c860",
+}
+CERTIFICATE_STRENGTH_CHECKS = {"weak_signature", "weak_rsa_key", "weak_dsa_key", "weak_ec_key"}
+
+
+def oracle_rows(corpus: Path) -> dict[str, list[dict]]:
+    rows: dict[str, list[dict]] = defaultdict(list)
+    for line in (corpus / "zeek" / "expected_x509.jsonl").read_text().splitlines():
+        row = json.loads(line)
+        rows[row["trace"]].append(row)
+    return rows
+
+
+def expected_verdicts(row: dict) -> set[tuple[str, int]]:
+    """What the plugin must say about one oracle certificate at default settings."""
+    verdicts = set()
+    if row["sig_alg"].startswith("md5"):
+        verdicts.add(("weak_signature", 3))
+    elif row["sig_alg"].startswith("sha1"):
+        verdicts.add(("weak_signature", 2))
+    if row["key_type"] == "rsa" and row["key_length"] < 2048:
+        verdicts.add(("weak_rsa_key", 3 if row["key_length"] < 1024 else 2))
+    return verdicts
+
+
+def test_zeek_x509_oracle(tshark: str, plugin: Path, corpus_dir: Path) -> None:
+    # Given every trace for which Zeek logged certificates, when the plugin reads it, then each certificate
+    # Zeek saw has the same SHA-256 and key size, every md5/sha1 signature and sub-2048 RSA key is flagged,
+    # and no other certificate-strength finding at warning level or above is raised on them.
+    oracle = oracle_rows(corpus_dir)
+    assert len(oracle) >= 15
+    checked = 0
+    flagged = 0
+    for trace, rows in sorted(oracle.items()):
+        out = plugin_output(tshark, plugin, corpus_dir / "zeek" / trace, *manifest_decode_as(corpus_dir, f"zeek/{trace}"))
+        verdicts: dict[tuple[int, int], set[tuple[str, int]]] = defaultdict(set)
+        for f in out.findings:
+            if f.check in CERTIFICATE_STRENGTH_CHECKS and f.severity >= 2:
+                verdicts[(f.frame, f.cert_index)].add((f.check, f.severity))
+        by_fingerprint: dict[str, list] = defaultdict(list)
+        for cert in out.certs:
+            by_fingerprint[cert.values["sha256"]].append(cert)
+        for row in rows:
+            fingerprint = row["fingerprint"]
+            if fingerprint in NOT_VISIBLE_TO_TSHARK:
+                assert fingerprint not in by_fingerprint
+                continue
+            assert fingerprint in by_fingerprint, f"{trace}: {row['subject']} not summarised"
+            for cert in by_fingerprint[fingerprint]:
+                assert int(cert.values["key.bits"]) == row["key_length"], (trace, row["subject"])
+                got = verdicts[(cert.frame, int(cert.values["index"]))]
+                assert got == expected_verdicts(row), (trace, row["subject"], row["sig_alg"], row["key_length"])
+                flagged += bool(got)
+            checked += 1
+    assert checked == sum(len(rows) for rows in oracle.values()) - len(NOT_VISIBLE_TO_TSHARK)
+    assert flagged >= 30          # the oracle holds 31 sha1 and 2 md5 signatures, 14 sub-2048 RSA keys
+
+
+def corpus_captures(corpus: Path) -> list[tuple[Path, list[str]]]:
+    out = []
+    for directory in ("zeek", "arkime"):
+        for capture in sorted((corpus / directory).glob("*.pcap")):
+            out.append((capture, manifest_decode_as(corpus, f"{directory}/{capture.name}")))
+    return out
+
+
+def _run_clean(tshark: str, plugin: Path, capture: Path, *args: str) -> str:
+    argv = [tshark, "-n", "-X", f"lua_script:{plugin}", "-r", str(capture), "-T", "fields",
+            "-e", "tpost.check", *args]
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=600, check=False)
+    assert unexpected_stderr(proc.stderr) == [], f"{capture.name} {args}: {unexpected_stderr(proc.stderr)[:5]}"
+    return proc.stdout
+
+
+def test_every_capture_runs_without_lua_errors(tshark: str, plugin: Path, corpus_dir: Path,
+                                               captures_dir: Path) -> None:
+    captures = corpus_captures(corpus_dir) + [(p, []) for p in sorted(captures_dir.glob("*.pcapng"))]
+    assert len(captures) > 80
+    for capture, decode_as in captures:
+        checks = _run_clean(tshark, plugin, capture, *decode_as)
+        assert "plugin_error" not in checks, capture.name
+
+
+@pytest.fixture(scope="module")
+def merged_corpus(tmp_path_factory: pytest.TempPathFactory, corpus_dir: Path, captures_dir: Path) -> Path:
+    """Every corpus and bundled capture in one pcapng (fuzzing one file is much faster than 90)."""
+    target = tmp_path_factory.mktemp("fuzz") / "all.pcapng"
+    inputs = [str(p) for p, _ in corpus_captures(corpus_dir)] + [str(p) for p in sorted(captures_dir.glob("*.pcapng"))]
+    subprocess.run(["mergecap", "-w", str(target), *inputs], check=True, capture_output=True)
+    return target
+
+
+def _tshark_own_warnings(tshark: str, capture: Path, *args: str) -> set[str]:
+    """stderr lines plain tshark (no plugin) prints for this file, without pid and time stamp."""
+    proc = subprocess.run([tshark, "-n", "-r", str(capture), "-T", "fields", "-e", "frame.number", *args],
+                          capture_output=True, text=True, timeout=600, check=False)
+    return {_normalise(line) for line in unexpected_stderr(proc.stderr)}
+
+
+def _normalise(line: str) -> str:
+    return re.sub(r"\(tshark:\d+\) [\d:.]+ ", "", line).strip()
+
+
+@pytest.mark.parametrize(("error_rate", "seed"), [(0.01, 1), (0.05, 2), (0.1, 3), (0.1, 4)])
+def test_fuzzed_captures_run_without_lua_errors(tshark: str, plugin: Path, merged_corpus: Path,
+                                                error_rate: float, seed: int) -> None:
+    # Given every capture with random byte errors, when tshark runs the plugin one-pass and two-pass,
+    # then stderr holds nothing beyond what tshark prints without the plugin (Wireshark 4.0's own TLS
+    # dissector asserts on some fuzzed records) and no finding reports an internal error.
+    fuzzed = merged_corpus.with_name(f"fuzzed-{error_rate}-{seed}.pcapng")
+    subprocess.run(["editcap", "-E", str(error_rate), "--seed", str(seed), str(merged_corpus), str(fuzzed)],
+                   check=True, capture_output=True)
+    decode_as = ["-d", "tcp.port==6667,tls", "-d", "tcp.port==3389,tls"]
+    for mode in ([], ["-2"]):
+        baseline = _tshark_own_warnings(tshark, fuzzed, *decode_as, *mode)
+        argv = [tshark, "-n", "-X", f"lua_script:{plugin}", "-r", str(fuzzed), "-T", "fields",
+                "-e", "tpost.check", *decode_as, *mode]
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=600, check=False)
+        extra = [line for line in unexpected_stderr(proc.stderr) if _normalise(line) not in baseline]
+        assert extra == [], f"{fuzzed.name} {mode}: {extra[:5]}"
+        assert "plugin_error" not in proc.stdout
