@@ -3,20 +3,144 @@
 from __future__ import annotations
 
 import argparse
+import logging
+import os
 import sys
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import IO
 
 from tsharkpost import __version__
+from tsharkpost import tshark as ts
+from tsharkpost.aggregate import patterns
+from tsharkpost.inputs import expand
+from tsharkpost.models import InputResult, InputStatus
+from tsharkpost.pipeline import analyze
+from tsharkpost.render.csv_out import render_csv
+from tsharkpost.render.json_out import render_json, render_jsonl
+from tsharkpost.render.table import render_table
+from tsharkpost.summary import Summary
+
+log = logging.getLogger("tsharkpost")
+
+EXIT_OK = 0
+EXIT_FAIL_ON = 1  # --fail-on matched
+EXIT_USAGE = 2  # bad arguments (argparse)
+EXIT_INPUT_ERROR = 3  # at least one input could not be read completely; the others were processed
+EXIT_NO_TSHARK = 4  # tshark missing, too old or unusable: nothing was processed
+
+EXIT_CODES_HELP = f"""exit codes:
+  {EXIT_OK}  every input read; no --fail-on condition met
+  {EXIT_FAIL_ON}  a --fail-on condition was met
+  {EXIT_USAGE}  usage error
+  {EXIT_INPUT_ERROR}  at least one input was missing, unreadable, truncated or not a capture (the rest were processed)
+  {EXIT_NO_TSHARK}  tshark is missing, too old or cannot run (nothing was processed)
+"""
+FAIL_ON = {
+    "failure": "any TLS connection that failed",
+    "error": "any plugin finding of severity error",
+    "warning": "any plugin finding of severity warning or error",
+}
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tsharkpost", description="Turn packet captures into answers for "
+                                     "people who troubleshoot TLS.")
+    parser.add_argument("--version", action="version", version=f"tsharkpost {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    summarize = commands.add_parser(
+        "summarize", help="per-connection TLS outcomes and failure patterns across captures",
+        description="Read captures with tshark and the tsharkpost plugin; report one record per TCP "
+                    "connection and the failure patterns across all of them.",
+        epilog=EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    summarize.add_argument("captures", nargs="+", metavar="CAPTURE",
+                           help="capture files (pcap, pcapng, gzip'd too) or directories to search")
+    summarize.add_argument("--format", choices=["table", "json", "jsonl", "csv"], default="table",
+                           help="output format (default: table)")
+    summarize.add_argument("--connections", action="store_true", help="with the table: list every connection")
+    summarize.add_argument("-o", "--output", type=Path, help="write to this file instead of standard output")
+    summarize.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 1,
+                           help="captures read in parallel (default: CPU count)")
+    summarize.add_argument("--keylog", help="TLS key log file (SSLKEYLOGFILE) to decrypt TLS 1.3 chains")
+    summarize.add_argument("--decode-as", action="append", default=[], metavar="RULE",
+                           help="passed to tshark -d, e.g. tcp.port==8443,tls (repeatable)")
+    summarize.add_argument("--plugin-pref", action="append", default=[], metavar="PREF:VALUE",
+                           help="a plugin preference, e.g. tpost.rsa_warning_bits:3072 (repeatable)")
+    summarize.add_argument("--tshark", metavar="PATH", help="the tshark executable (or its folder)")
+    summarize.add_argument("--fail-on", action="append", choices=sorted(FAIL_ON), default=[],
+                           help="exit 1 when: " + "; ".join(f"{k}: {v}" for k, v in FAIL_ON.items()))
+    return parser
+
+
+def _progress(stream: IO[str], done: int, total: int, name: str) -> None:
+    stream.write(f"\r\x1b[K[{done}/{total}] {name}")
+    if done == total:
+        stream.write("\r\x1b[K")
+    stream.flush()
+
+
+def _analyze_all(paths: list[Path], tshark: ts.Tshark, options: ts.Options, jobs: int) -> list[InputResult]:
+    show_progress = sys.stderr.isatty()
+    results: dict[Path, InputResult] = {}
+    if jobs <= 1 or len(paths) <= 1:
+        for number, path in enumerate(paths, start=1):
+            results[path] = analyze(path, tshark, options)
+            if show_progress:
+                _progress(sys.stderr, number, len(paths), path.name)
+    else:
+        with ProcessPoolExecutor(max_workers=min(jobs, len(paths))) as pool:
+            futures = {path: pool.submit(analyze, path, tshark, options) for path in paths}
+            for number, (path, future) in enumerate(futures.items(), start=1):
+                results[path] = future.result()
+                if show_progress:
+                    _progress(sys.stderr, number, len(paths), path.name)
+    return [results[path] for path in paths]
+
+
+def _exit_code(results: list[InputResult], fail_on: list[str]) -> int:
+    if any(result.status in (InputStatus.ERROR, InputStatus.TRUNCATED) for result in results):
+        return EXIT_INPUT_ERROR
+    connections = [conn for result in results for conn in result.connections]
+    worst = max((finding.severity for conn in connections for finding in conn.findings), default=0)
+    if ("failure" in fail_on and any(conn.outcome.failed for conn in connections)) or \
+            ("error" in fail_on and worst >= 3) or ("warning" in fail_on and worst >= 2):
+        return EXIT_FAIL_ON
+    return EXIT_OK
+
+
+def summarize(args: argparse.Namespace) -> int:
+    try:
+        tshark = ts.locate(args.tshark)
+    except ts.TsharkError as error:
+        log.error("%s", error)
+        return EXIT_NO_TSHARK
+    options = ts.Options(args.keylog, tuple(args.decode_as), tuple(args.plugin_pref))
+    paths = expand(args.captures)
+    if not paths:
+        log.error("no capture files found in %s", " ".join(args.captures))
+        return EXIT_INPUT_ERROR
+    results = _analyze_all(paths, tshark, options, max(1, args.jobs))
+    for result in results:
+        if result.status in (InputStatus.ERROR, InputStatus.TRUNCATED):
+            log.error("%s: %s", result.path, result.reason)
+        elif result.status is InputStatus.NO_TLS:
+            log.warning("%s: %s", result.path, result.reason)
+    summary = Summary(__version__, tshark.path, tshark.version, results, patterns(results))
+    rendered = {"table": lambda: render_table(summary, args.connections), "json": lambda: render_json(summary),
+                "jsonl": lambda: "".join(render_jsonl(summary)), "csv": lambda: render_csv(summary)}[args.format]()
+    if args.output:
+        args.output.write_text(rendered)
+    else:
+        sys.stdout.write(rendered)
+    return _exit_code(results, args.fail_on)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="tsharkpost", description="Turn packet captures into answers "
-                                     "for people who troubleshoot TLS.")
-    parser.add_argument("--version", action="version", version=f"tsharkpost {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("summarize", help="per-connection TLS outcomes and failure patterns (coming)")
-    args = parser.parse_args(argv)
-    print(f"tsharkpost: '{args.command}' is not implemented yet", file=sys.stderr)
-    return 2
+    logging.basicConfig(format="tsharkpost: %(levelname)s: %(message)s", level=logging.INFO, stream=sys.stderr)
+    args = _parser().parse_args(argv)
+    if args.command == "summarize":
+        return summarize(args)
+    return EXIT_USAGE
 
 
 if __name__ == "__main__":

@@ -1,0 +1,182 @@
+"""Connection record -> outcome and ranked probable causes; failed attempts linked to their retries.
+
+Judgements about certificates and handshakes are the plugin's (its findings);
+this module only decides how the connection ended and puts the findings that
+explain it into words, with the frames that show it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from tsharkpost import facts
+from tsharkpost.models import Cause, Certificate, Connection, Finding, Outcome, Side
+
+# A retry within this many seconds of a failed attempt, from the same client to the
+# same server, offering a lower maximum version (or TLS_FALLBACK_SCSV), is a fallback.
+FALLBACK_WINDOW_SECONDS = 5.0
+ERROR = 3
+CERTIFICATE_CHECKS_BY_WEIGHT = ["sigalg_not_offered", "weak_signature", "weak_rsa_key", "weak_dsa_key", "weak_ec_key",
+                                "name_mismatch", "chain_order", "malformed_certificate"]
+CERTIFICATE_ALERTS = {42, 43, 44, 45, 46, 48, 49}  # alerts that answer a certificate
+
+
+def outcome(conn: Connection) -> Outcome:
+    if not conn.is_tls:
+        return Outcome.NOT_TLS
+    if conn.established:
+        return Outcome.ESTABLISHED
+    fatal = conn.first_fatal_alert
+    if fatal is not None:
+        return Outcome.CLIENT_FATAL_ALERT if fatal.sender is Side.CLIENT else Outcome.SERVER_FATAL_ALERT
+    if any(alert.encrypted for alert in conn.alerts):
+        return Outcome.ENCRYPTED_ALERT_IN_HANDSHAKE
+    if conn.client_hello is None and not conn.saw_syn:
+        return Outcome.INCOMPLETE  # started mid-connection
+    teardown = conn.teardown
+    if teardown is None:
+        return Outcome.INCOMPLETE  # ended before an outcome
+    reset = teardown.kind == "RST"
+    if teardown.by is Side.SERVER:
+        if conn.server_hello is None:
+            return Outcome.SERVER_RESET_BEFORE_SERVER_HELLO if reset else Outcome.SERVER_CLOSED_BEFORE_SERVER_HELLO
+        return Outcome.SERVER_RESET_AFTER_SERVER_HELLO if reset else Outcome.SERVER_CLOSED_AFTER_SERVER_HELLO
+    if conn.server_hello is None and conn.certificate_flight_end is None:
+        return Outcome.NO_SERVER_RESPONSE
+    if conn.certificate_flight_end is not None and Side.CLIENT not in conn.ccs_from:
+        return Outcome.CLIENT_RESET if reset else Outcome.CLIENT_SILENT_CLOSE
+    return Outcome.CLIENT_CLOSED_DURING_HANDSHAKE
+
+
+def _ms(seconds: float | None) -> str:
+    if seconds is None:
+        return "?"
+    return f"{seconds * 1000:.0f} ms" if seconds < 10 else f"{seconds:.1f} s"
+
+
+def _cert_label(cert: Certificate) -> str:
+    role = "leaf certificate" if cert.index == 0 else f"chain certificate #{cert.index}"
+    return f"{role} '{cert.subject or cert.subject_cn}'"
+
+
+def _weight(finding: Finding) -> int:
+    return CERTIFICATE_CHECKS_BY_WEIGHT.index(finding.check) if finding.check in CERTIFICATE_CHECKS_BY_WEIGHT else 99
+
+
+def _certificate_causes(conn: Connection, evidence: str) -> list[Cause]:
+    """One cause per certificate with error findings, the most decisive first (the seed's check leads)."""
+    found = []
+    for cert in conn.certificates:
+        errors = sorted((f for f in cert.findings if f.severity >= ERROR), key=_weight)
+        if errors:
+            found.append((_weight(errors[0]), cert.index, Cause(
+                0, _certificate_cause(cert, errors[0], conn), [evidence] + [f.message for f in errors],
+                [f.check for f in errors])))
+    return [cause for _, _, cause in sorted(found, key=lambda item: item[:2])]
+
+
+def _certificate_cause(cert: Certificate, finding: Finding, conn: Connection) -> str:
+    label = _cert_label(cert)
+    algorithm = cert.sigalg_name or cert.sigalg_oid
+    if finding.check == "sigalg_not_offered":
+        return (f"{label} is signed with {algorithm}, which its ClientHello did not offer "
+                f"(RFC {'8446 4.2.3' if conn.version == 'TLS 1.3' else '5246 7.4.2'})")
+    if finding.check == "weak_signature":
+        return f"{label} is signed with {algorithm}"
+    if finding.check in ("weak_rsa_key", "weak_dsa_key", "weak_ec_key"):
+        return f"{label} has a {cert.key_bits}-bit {cert.key_type.upper()} key"
+    if finding.check == "name_mismatch":
+        return f"{label} does not name '{conn.server_name}' (SAN {', '.join(cert.san) or 'none'})"
+    return f"{label}: {finding.message}"
+
+
+def _expired(conn: Connection) -> list[Certificate]:
+    """Certificates not valid at the time the chain was sent (judged on capture time, never today)."""
+    if conn.certificate_flight_end is None:
+        return []
+    sent = dt.datetime.fromtimestamp(conn.certificate_flight_end[1], dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return [cert for cert in conn.certificates if cert.not_after and (cert.not_after < sent or
+                                                                      (cert.not_before and cert.not_before > sent))]
+
+
+def causes(conn: Connection) -> list[Cause]:
+    """Ranked probable causes of a failure, each with its evidence."""
+    found: list[Cause] = []
+    result = conn.outcome
+    chain = f"the chain in frame {conn.certificate_frame}" if conn.certificate_frame else "the server's flight"
+    teardown = conn.teardown
+    if result in (Outcome.CLIENT_SILENT_CLOSE, Outcome.CLIENT_RESET, Outcome.ENCRYPTED_ALERT_IN_HANDSHAKE):
+        if result is Outcome.ENCRYPTED_ALERT_IN_HANDSHAKE:
+            alert = next(alert for alert in conn.alerts if alert.encrypted)
+            hung_up = f"client sent an encrypted alert in frame {alert.frame} right after {chain}"
+            if conn.encrypted_handshake and not conn.certificates:
+                hung_up += " (TLS 1.3: the chain is encrypted; give a key log to see it)"
+        else:
+            how = "hung up" if teardown and teardown.kind == "FIN" else "reset the connection"
+            hung_up = f"client {how} {_ms(teardown.seconds_after if teardown else None)} after {chain} " \
+                      f"(frame {teardown.frame if teardown else '?'}), without an alert"
+        found += _certificate_causes(conn, hung_up)
+        for cert in _expired(conn):
+            found.append(Cause(0, f"{_cert_label(cert)} is not valid at capture time (until {cert.not_after})",
+                               [hung_up]))
+        if not found:
+            found.append(Cause(0, "client refused the server's certificate flight; the plugin found nothing wrong "
+                                  "with the chain (check trust: unknown CA, revocation, policy)", [hung_up]))
+    elif result in (Outcome.CLIENT_FATAL_ALERT, Outcome.SERVER_FATAL_ALERT):
+        alert = conn.first_fatal_alert
+        assert alert is not None
+        fact = facts.alerts().get(alert.code or -1)
+        said = f"{alert.sender.value} sent fatal alert {alert.code} {alert.name} in frame {alert.frame}"
+        if alert.sender is Side.CLIENT and alert.code in CERTIFICATE_ALERTS:
+            found += _certificate_causes(conn, said)
+            for cert in _expired(conn):
+                found.append(Cause(0, f"{_cert_label(cert)} is not valid at capture time "
+                                      f"(valid {cert.not_before} to {cert.not_after})", [said]))
+        if alert.sender is Side.SERVER and conn.server_hello is None and alert.code in (40, 70, 71):
+            offered = conn.client_hello
+            detail = (f"client offered {offered.cipher_suite_count} cipher suites up to {offered.max_version}"
+                      if offered else "no ClientHello seen")
+            found.append(Cause(0, f"server found no protocol version or cipher suite in common with the client "
+                                  f"({alert.name})", [said, detail]))
+        found.append(Cause(0, f"{alert.name}: {fact.meaning}" if fact else f"alert {alert.code}", [said]))
+    elif result.failed:
+        evidence = [f"{teardown.kind} from the {teardown.by.value} in frame {teardown.frame} after "
+                    f"{teardown.after or 'no TLS message'}"] if teardown else []
+        found.append(Cause(0, result.value.replace("_", " "), evidence))
+    for finding in conn.findings:
+        if finding.cert_index is None and finding.severity >= ERROR and finding.check not in ("fatal_alert",):
+            found.append(Cause(0, finding.message, [f"frame {finding.frame}"], [finding.check]))
+    for rank, cause in enumerate(found, start=1):
+        cause.rank = rank
+    return found
+
+
+def link_fallbacks(connections: list[Connection]) -> None:
+    """Mark a failed attempt and the retry that soon followed it with a lower maximum version."""
+    ordered = sorted((c for c in connections if c.client_hello), key=lambda c: c.first_time)
+    for index, failed in enumerate(ordered):
+        if not failed.outcome.failed or failed.retried_by is not None:
+            continue
+        tried = failed.client_hello.max_version if failed.client_hello else None
+        for retry in ordered[index + 1:]:
+            if retry.first_time - failed.last_time > FALLBACK_WINDOW_SECONDS:
+                break
+            if (retry.client, retry.server, retry.server_port) != (failed.client, failed.server, failed.server_port):
+                continue
+            hello = retry.client_hello
+            lower = hello and tried and hello.max_version and facts.version_rank(hello.max_version) < facts.version_rank(tried)
+            if lower or (hello and "TLS_FALLBACK_SCSV" in hello.notable_offers):
+                failed.retried_by, retry.fallback_of = retry.stream, failed.stream
+                failed.causes.append(Cause(len(failed.causes) + 1, f"client fell back to {hello.max_version} "
+                                           f"(stream {retry.stream}, {retry.outcome.value})",
+                                           [f"retry {_ms(retry.first_time - failed.last_time)} later, "
+                                            f"offering {hello.max_version} instead of {tried}"]))
+                break
+
+
+def classify(connections: list[Connection]) -> list[Connection]:
+    for conn in connections:
+        conn.outcome = outcome(conn)
+        conn.causes = causes(conn)
+    link_fallbacks(connections)
+    return connections

@@ -1,0 +1,204 @@
+"""Packets -> one record per TCP connection: created on first sight, filled in order, finalized once.
+
+Roles: the SYN's sender is the client; without a SYN (capture started
+mid-connection) the ClientHello's sender, then the ServerHello's receiver,
+then the endpoint on the lower port is the server.
+"""
+
+from __future__ import annotations
+
+from tsharkpost import facts
+from tsharkpost import fields as F
+from tsharkpost.models import Alert, Certificate, ClientHello, Connection, ServerHello, Side, Teardown
+from tsharkpost.pdml import Handshake, Packet, Record
+
+# Zeek's ssl_history letters (DOMAIN.md): upper case = client, lower case = server.
+HISTORY_LETTERS = {0: "H", 1: "C", 2: "S", 3: "V", 4: "T", 5: "E", 6: "J", 8: "O", 11: "X", 12: "K", 13: "R",
+                   14: "N", 15: "Y", 16: "G", 20: "F", 21: "W", 22: "U", 23: "A", 24: "P", 254: "M"}
+HANDSHAKE_NAMES = {0: "hello_request", 1: "client_hello", 2: "server_hello", 4: "new_session_ticket",
+                   5: "end_of_early_data", 6: "hello_retry_request", 8: "encrypted_extensions", 11: "certificate",
+                   12: "server_key_exchange", 13: "certificate_request", 14: "server_hello_done",
+                   15: "certificate_verify", 16: "client_key_exchange", 20: "finished", 22: "certificate_status",
+                   24: "key_update"}
+RECORD_NAMES = {20: "change_cipher_spec", 21: "alert", 22: "encrypted_handshake", 23: "application_data"}
+SERVER_FLIGHT = {11, 12, 13, 14, 22}  # certificate .. server_hello_done: what a client judges before answering
+# RFC 8446 4.1.3: a ServerHello with this random is a HelloRetryRequest.
+HELLO_RETRY_RANDOM = "cf:21:ad:74:e5:9a:61:11:be:1d:8c:02:1e:65:b8:91:c2:a2:11:16:7a:bb:8c:5e:07:9e:09:e2:c8:a8:33:9c"
+SCSV_NAMES = {0x5600: "TLS_FALLBACK_SCSV", 0x00FF: "TLS_EMPTY_RENEGOTIATION_INFO_SCSV"}
+# An encrypted TLS 1.3 alert: 2 bytes of alert, 1 of inner type, 16 of AEAD tag.
+TLS13_ALERT_RECORD_LENGTH = 19
+
+
+def _version(value: str | None) -> str | None:
+    return facts.version_name(int(value, 16)) if value else None
+
+
+def _codes(values: list[str] | None) -> list[int]:
+    return [int(value, 16) for value in values or [] if value.startswith("0x")]
+
+
+class ConnectionTable:
+    """The connections of one capture, keyed by tcp.stream."""
+
+    def __init__(self, capture: str) -> None:
+        self.capture = capture
+        self.connections: dict[int, Connection] = {}
+        self._last_message: dict[int, tuple[str, int, float]] = {}  # stream -> (name, frame, time)
+        self._opaque_from: dict[int, dict[Side, list[int]]] = {}  # stream -> side -> opaque record lengths
+
+    def add(self, packet: Packet) -> None:
+        if packet.stream is None:
+            return
+        conn = self.connections.get(packet.stream)
+        if conn is None:
+            conn = self.connections[packet.stream] = self._open(packet)
+        conn.last_time = max(conn.last_time, packet.time)
+        side = Side.CLIENT if (packet.src, packet.srcport) == (conn.client, conn.client_port) else Side.SERVER
+        if packet.syn:
+            conn.saw_syn = True
+        for record in packet.records:
+            self._add_record(conn, record, side, packet)
+        self._add_plugin_output(conn, packet)
+        if (packet.fin or packet.rst) and conn.teardown is None:
+            last = self._last_message.get(conn.stream)
+            conn.teardown = Teardown("RST" if packet.rst else "FIN", side, packet.number, packet.time,
+                                     last[0] if last else None, last[1] if last else None,
+                                     round(packet.time - last[2], 6) if last else None)
+
+    def _open(self, packet: Packet) -> Connection:
+        conn = Connection(self.capture, packet.stream or 0, first_time=packet.time, last_time=packet.time,
+                          first_frame=packet.number)
+        types = {handshake.type for record in packet.records for handshake in record.handshakes}
+        src_is_client = (
+            not packet.ack if packet.syn
+            else True if 1 in types
+            else False if 2 in types
+            else packet.srcport > packet.dstport
+        )
+        if src_is_client:
+            conn.client, conn.client_port, conn.server, conn.server_port = (
+                packet.src, packet.srcport, packet.dst, packet.dstport)
+        else:
+            conn.client, conn.client_port, conn.server, conn.server_port = (
+                packet.dst, packet.dstport, packet.src, packet.srcport)
+        return conn
+
+    def _remember(self, conn: Connection, name: str, packet: Packet) -> None:
+        self._last_message[conn.stream] = (name, packet.number, packet.time)
+
+    def _add_record(self, conn: Connection, record: Record, side: Side, packet: Packet) -> None:
+        conn.is_tls = True
+        client = side is Side.CLIENT
+        if record.opaque:
+            self._add_opaque(conn, record, side, packet)
+        elif record.content_type == 22:
+            for handshake in record.handshakes:
+                self._add_handshake(conn, handshake, side, packet)
+        elif record.content_type == 20:
+            conn.ccs_from.add(side)
+            conn.history += "I" if client else "i"
+            self._remember(conn, "change_cipher_spec", packet)
+        elif record.content_type == 21:
+            encrypted = record.alert_encrypted
+            conn.alerts.append(Alert(packet.number, packet.time, side, record.alert_level, record.alert_code,
+                                     facts.alert_name(record.alert_code), encrypted))
+            if not encrypted:
+                conn.history += "L" if client else "l"
+            self._remember(conn, "alert", packet)
+        elif record.content_type == 23:
+            self._add_application_data(conn, record, side, packet)
+
+    def _add_application_data(self, conn: Connection, record: Record, side: Side, packet: Packet) -> None:
+        conn.app_data_bytes[side] += record.length
+        conn.first_app_data.setdefault(side, packet.number)
+        self._remember(conn, "application_data", packet)
+
+    def _add_opaque(self, conn: Connection, record: Record, side: Side, packet: Packet) -> None:
+        """A TLS 1.3 record without keys: the encrypted handshake and alerts look like application data."""
+        lengths = self._opaque_from.setdefault(conn.stream, {}).setdefault(side, [])
+        lengths.append(record.length)
+        if side is Side.SERVER and Side.CLIENT not in self._opaque_from[conn.stream]:
+            # The server's encrypted flight (EncryptedExtensions .. Finished) carries the chain.
+            conn.encrypted_handshake = True
+            conn.certificate_flight_end = (packet.number, packet.time)
+            self._remember(conn, "application_data", packet)
+            return
+        if side is Side.CLIENT and len(lengths) == 1 and record.length == TLS13_ALERT_RECORD_LENGTH:
+            # The client's first encrypted record is the size of an alert, not of a Finished.
+            conn.alerts.append(Alert(packet.number, packet.time, side, None, None, None, True))
+            self._remember(conn, "application_data", packet)
+            return
+        self._add_application_data(conn, record, side, packet)
+
+    def _add_handshake(self, conn: Connection, handshake: Handshake, side: Side, packet: Packet) -> None:
+        kind = handshake.type
+        client = side is Side.CLIENT
+        if kind is None:
+            conn.encrypted_handshake = True
+            self._remember(conn, "encrypted_handshake", packet)
+            return
+        if kind == 2 and handshake.first("tls.handshake.random") == HELLO_RETRY_RANDOM:
+            conn.history += "J" if client else "j"
+            self._remember(conn, "hello_retry_request", packet)
+            return
+        letter = HISTORY_LETTERS.get(kind, "Z")
+        conn.history += letter if client else letter.lower()
+        if kind == 1 and conn.client_hello is None:
+            conn.client_hello = self._client_hello(handshake, packet.number)
+        elif kind == 2 and conn.server_hello is None:
+            conn.server_hello = self._server_hello(handshake, packet.number, conn.client_hello)
+        elif kind == 12 and conn.server_hello and not conn.server_hello.curve:
+            conn.server_hello.curve = (handshake.labels.get(F.NAMED_CURVE) or [None])[0]
+        if kind == 11 and not client and conn.certificate_frame is None:
+            conn.certificate_frame = packet.number
+        if kind in SERVER_FLIGHT and not client:
+            conn.certificate_flight_end = (packet.number, packet.time)
+        self._remember(conn, HANDSHAKE_NAMES.get(kind, f"handshake_{kind}"), packet)
+
+    @staticmethod
+    def _client_hello(handshake: Handshake, frame: int) -> ClientHello:
+        suites = _codes(handshake.values.get(F.CIPHER_SUITE))
+        supported = [facts.version_name(code) for code in _codes(
+            handshake.extensions.get(F.EXTENSION_SUPPORTED_VERSIONS, {}).get(F.SUPPORTED_VERSION)) if (code & 0x0F0F) != 0x0A0A]  # no GREASE
+        hello = ClientHello(
+            frame=frame, legacy_version=_version(handshake.first(F.HANDSHAKE_VERSION)),
+            supported_versions=supported, server_name=handshake.first(F.SERVER_NAME),
+            alpn=handshake.values.get(F.ALPN, []), cipher_suite_count=len(suites),
+            notable_offers=[SCSV_NAMES[code] for code in suites if code in SCSV_NAMES],
+            signature_algorithms=[facts.signature_scheme_name(code) for code in _codes(
+                handshake.extensions.get(F.EXTENSION_SIGNATURE_ALGORITHMS, {}).get(F.SIGNATURE_ALGORITHM))],
+            signature_algorithms_cert=[facts.signature_scheme_name(code) for code in _codes(
+                handshake.extensions.get(F.EXTENSION_SIGNATURE_ALGORITHMS_CERT, {}).get(F.SIGNATURE_ALGORITHM))],
+            session_id=handshake.first(F.SESSION_ID) or "",
+        )
+        offered = hello.supported_versions or ([hello.legacy_version] if hello.legacy_version else [])
+        hello.max_version = max(offered, key=facts.version_rank) if offered else None
+        return hello
+
+    @staticmethod
+    def _server_hello(handshake: Handshake, frame: int, client_hello: ClientHello | None) -> ServerHello:
+        supported = handshake.extensions.get(F.EXTENSION_SUPPORTED_VERSIONS, {}).get(F.SUPPORTED_VERSION)
+        session_id = handshake.first(F.SESSION_ID) or ""
+        resumed = F.EXTENSION_PRE_SHARED_KEY in handshake.extensions or bool(
+            session_id and client_hello and client_hello.session_id == session_id)
+        return ServerHello(
+            frame=frame, version=_version(supported[0] if supported else handshake.first(F.HANDSHAKE_VERSION)),
+            cipher=(handshake.labels.get(F.CIPHER_SUITE) or [None])[0],
+            curve=(handshake.labels.get(F.KEY_SHARE_GROUP) or [None])[0], session_id=session_id, resumed=resumed)
+
+    @staticmethod
+    def _add_plugin_output(conn: Connection, packet: Packet) -> None:
+        if packet.certificates:
+            chain: list[Certificate] = sorted(packet.certificates, key=lambda cert: cert.index)
+            if chain[0].sender == "server" and not conn.certificates:
+                conn.certificates = chain
+        for finding in packet.findings:
+            conn.findings.append(finding)
+            if finding.cert_index is not None:
+                for cert in conn.certificates:
+                    if cert.frame == finding.frame and cert.index == finding.cert_index:
+                        cert.findings.append(finding)
+
+    def finish(self) -> list[Connection]:
+        """The records, in stream order; nothing is added after this."""
+        return [self.connections[stream] for stream in sorted(self.connections)]

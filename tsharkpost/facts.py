@@ -1,0 +1,80 @@
+"""The fact tables shared with the Lua plugin (lua/tables/*.tsv), read once, on first use.
+
+One source of truth: the plugin loads the same files at start-up, so an alert
+name, a version name or a check id is never kept in two copies.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from functools import cache
+
+from tsharkpost.plugin import tables_dir
+
+
+def read_table(name: str) -> list[dict[str, str]]:
+    """Rows of lua/tables/<name>.tsv: '#' lines are comments, the first other line is the header."""
+    path = tables_dir() / f"{name}.tsv"
+    with path.open(encoding="utf-8", newline="") as handle:
+        lines = [line for line in handle if line.strip() and not line.startswith("#")]
+    return list(csv.DictReader(lines, delimiter="\t", quoting=csv.QUOTE_NONE))
+
+
+@dataclass(frozen=True)
+class AlertFact:
+    code: int
+    name: str
+    windows_name: str
+    meaning: str
+    source: str
+
+
+@cache
+def alerts() -> dict[int, AlertFact]:
+    return {int(row["code"]): AlertFact(int(row["code"]), row["name"], row["windows_name"], row["meaning"],
+                                        row["source"]) for row in read_table("tls_alerts")}
+
+
+def alert_name(code: int | None) -> str | None:
+    if code is None:
+        return None
+    fact = alerts().get(code)
+    return fact.name if fact else f"unassigned_{code}"
+
+
+@cache
+def versions() -> dict[int, str]:
+    """Protocol version code -> name ("TLS 1.2"), in the table's order (oldest first)."""
+    return {int(row["code"], 16): row["name"] for row in read_table("protocol_versions")}
+
+
+def version_name(code: int) -> str:
+    if code in versions():
+        return versions()[code]
+    if code >> 8 == 0x7F:  # TLS 1.3 drafts
+        return f"TLS 1.3 draft {code & 0xFF}"
+    return f"unknown 0x{code:04x}"
+
+
+def version_rank(name: str) -> int:
+    """A sortable rank of a version name: SSL 3.0 < TLS 1.0 < ... < TLS 1.3 (drafts rank as TLS 1.3)."""
+    ordered = [value for value in versions().values() if value.startswith(("SSL", "TLS"))]
+    if name in ordered:
+        return ordered.index(name)
+    return ordered.index("TLS 1.3") if name.startswith("TLS 1.3") else -1
+
+
+@cache
+def signature_schemes() -> dict[int, str]:
+    return {int(row["code"], 16): row["name"] for row in read_table("signature_schemes")}
+
+
+def signature_scheme_name(code: int) -> str:
+    return signature_schemes().get(code, f"0x{code:04x}")
+
+
+@cache
+def checks() -> dict[str, dict[str, str]]:
+    """Check id -> its row in checks.tsv (severity, group, summary)."""
+    return {row["check"]: row for row in read_table("checks")}

@@ -1,0 +1,69 @@
+"""Every tshark field and PDML node tsharkpost reads, in one place.
+
+Checked against tshark 4.0; a later rename gets an alias here, nowhere else.
+"""
+
+from __future__ import annotations
+
+# Packets worth emitting: connection edges, every TLS record (alerts, hellos,
+# application data for byte counts) and anything the plugin has a finding on.
+DISPLAY_FILTER = "tcp.flags.syn == 1 || tcp.flags.fin == 1 || tcp.flags.reset == 1 || tls || tpost"
+
+# PDML nodes to keep (tshark -j): protocols bring their direct children, listed
+# fields their subtrees, "text" the unnamed extension containers. What is left
+# out, above all the X.509 trees, is what makes full PDML slow; the plugin's
+# tpost.cert summaries replace them.
+PDML_NODES = [
+    "frame", "ip", "ipv6", "tcp", "tcp.flags",
+    "tls", "tls.record", "tls.handshake", "text", "tls.handshake.ciphersuites", "tls.handshake.sig_hash_algs",
+    "tls.handshake.sig_hash_alg",
+    "tls.alert_message", "tls.handshake.extensions_alpn_list", "tls.handshake.extensions.supported_versions",
+    "tls.handshake.extensions_key_share_client_length", "tls.handshake.extensions_key_share_entry",
+    "tpost", "tpost.finding", "tpost.cert",
+]
+
+FRAME_NUMBER = "frame.number"
+FRAME_TIME = "frame.time_epoch"
+IP_SRC, IP_DST = ("ip.src", "ipv6.src"), ("ip.dst", "ipv6.dst")
+TCP_STREAM, TCP_SRCPORT, TCP_DSTPORT = "tcp.stream", "tcp.srcport", "tcp.dstport"
+TCP_SYN, TCP_ACK, TCP_FIN, TCP_RESET = "tcp.flags.syn", "tcp.flags.ack", "tcp.flags.fin", "tcp.flags.reset"
+
+RECORD = "tls.record"
+RECORD_CONTENT_TYPE = "tls.record.content_type"
+RECORD_OPAQUE_TYPE = "tls.record.opaque_type"  # TLS 1.3 records tshark could not decrypt
+RECORD_LENGTH = "tls.record.length"
+ALERT = "tls.alert_message"
+ALERT_LEVEL = "tls.alert_message.level"
+ALERT_DESCRIPTION = "tls.alert_message.desc"
+
+HANDSHAKE = "tls.handshake"
+HANDSHAKE_TYPE = "tls.handshake.type"
+HANDSHAKE_VERSION = "tls.handshake.version"
+SESSION_ID = "tls.handshake.session_id"
+CIPHER_SUITE = "tls.handshake.ciphersuite"
+EXTENSION_TYPE = "tls.handshake.extension.type"
+SERVER_NAME = "tls.handshake.extensions_server_name"
+ALPN = "tls.handshake.extensions_alpn_str"
+SUPPORTED_VERSION = "tls.handshake.extensions.supported_version"
+SIGNATURE_ALGORITHM = "tls.handshake.sig_hash_alg"
+KEY_SHARE_GROUP = "tls.handshake.extensions_key_share_group"
+NAMED_CURVE = "tls.handshake.server_named_curve"
+
+EXTENSION_SIGNATURE_ALGORITHMS = 13
+EXTENSION_SUPPORTED_VERSIONS = 43
+EXTENSION_PRE_SHARED_KEY = 41
+EXTENSION_SIGNATURE_ALGORITHMS_CERT = 50
+
+# The plugin's bridge (lua/tsharkpost.lua): one subtree per finding, one per certificate.
+FINDING = "tpost.finding"
+CERT = "tpost.cert"
+CERT_FIELDS = {
+    "tpost.cert.index": "index", "tpost.cert.sender": "sender", "tpost.cert.subject": "subject",
+    "tpost.cert.subject_cn": "subject_cn", "tpost.cert.issuer": "issuer", "tpost.cert.serial": "serial",
+    "tpost.cert.sigalg.oid": "sigalg_oid", "tpost.cert.sigalg.name": "sigalg_name",
+    "tpost.cert.key.type": "key_type", "tpost.cert.key.bits": "key_bits", "tpost.cert.key.curve": "key_curve",
+    "tpost.cert.not_before": "not_before", "tpost.cert.not_after": "not_after", "tpost.cert.san": "san",
+    "tpost.cert.sha256": "sha256", "tpost.cert.self_signed": "self_signed",
+}
+FINDING_CHECK, FINDING_SEVERITY, FINDING_MESSAGE = "tpost.check", "tpost.severity", "tpost.message"
+FINDING_CERT_INDEX = "tpost.cert.index"

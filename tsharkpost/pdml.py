@@ -1,0 +1,207 @@
+"""PDML bytes -> iterator of Packet, in constant memory (lxml iterparse, each packet freed once read).
+
+tshark does not promise valid XML (a server name may hold control characters),
+so the parser runs in recover mode: an unparseable character is dropped, never
+fatal. Only the nodes listed in fields.py are read.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import IO
+
+from lxml import etree
+
+from tsharkpost import fields as F
+from tsharkpost.models import Certificate, Finding
+
+_SHOWNAME_LABEL = re.compile(r":\s*(\S+)\s*\((?:0x)?[0-9a-fA-F]+\)\s*$")  # "Cipher Suite: NAME (0xc02f)"
+
+
+@dataclass
+class Handshake:
+    """One handshake message: its type and the fields tsharkpost reads from it.
+
+    values: field name -> shows in order; extension fields are keyed by
+    (extension type, field name) as well, since several extensions share names.
+    """
+
+    type: int | None  # None: encrypted handshake message
+    values: dict[str, list[str]] = field(default_factory=dict)
+    labels: dict[str, list[str]] = field(default_factory=dict)  # names from shownames (cipher, curve)
+    extensions: dict[int, dict[str, list[str]]] = field(default_factory=dict)
+
+    def first(self, name: str) -> str | None:
+        found = self.values.get(name)
+        return found[0] if found else None
+
+
+@dataclass
+class Record:
+    """One TLS record: content type (20-23), length, and what it carries."""
+
+    content_type: int | None
+    opaque: bool  # a TLS 1.3 record tshark could not decrypt: only its outer type is known
+    length: int
+    handshakes: list[Handshake] = field(default_factory=list)
+    alert_level: int | None = None
+    alert_code: int | None = None
+    alert_encrypted: bool = False
+
+
+@dataclass
+class Packet:
+    number: int
+    time: float
+    stream: int | None = None
+    src: str = ""
+    dst: str = ""
+    srcport: int = 0
+    dstport: int = 0
+    syn: bool = False
+    ack: bool = False
+    fin: bool = False
+    rst: bool = False
+    records: list[Record] = field(default_factory=list)
+    certificates: list[Certificate] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+
+
+def _children(element: etree._Element, name: str) -> Iterator[etree._Element]:
+    return (child for child in element if child.get("name") == name)
+
+
+def _show(element: etree._Element, name: str) -> str | None:
+    for child in element:
+        if child.get("name") == name:
+            return child.get("show")
+    return None
+
+
+def _flag(value: str | None) -> bool:
+    return value in ("1", "True", "true")
+
+
+def _label(showname: str | None) -> str | None:
+    match = _SHOWNAME_LABEL.search(showname or "")
+    return match.group(1) if match else None
+
+
+LABELLED = {F.CIPHER_SUITE, F.NAMED_CURVE, F.KEY_SHARE_GROUP}
+
+
+def _collect(element: etree._Element, into: Handshake, extension: int | None) -> None:
+    for child in element:
+        name = child.get("name")
+        if name == F.EXTENSION_TYPE:
+            continue
+        if name == "" or name is None:  # an extension container or another text node
+            kind = _show(child, F.EXTENSION_TYPE)
+            _collect(child, into, int(kind) if kind is not None else extension)
+            continue
+        show = child.get("show")
+        if show is not None and (show or len(child) == 0):  # leaves, and valued nodes with details
+            into.values.setdefault(name, []).append(show)
+            if extension is not None:
+                into.extensions.setdefault(extension, {}).setdefault(name, []).append(show)
+            if name in LABELLED and (label := _label(child.get("showname"))):
+                into.labels.setdefault(name, []).append(label)
+        if len(child):
+            _collect(child, into, extension)
+    if extension is not None:
+        into.extensions.setdefault(extension, {})
+
+
+def _handshake(element: etree._Element) -> Handshake:
+    kind = _show(element, F.HANDSHAKE_TYPE)
+    handshake = Handshake(int(kind) if kind is not None else None)
+    _collect(element, handshake, None)
+    return handshake
+
+
+def _record(element: etree._Element) -> Record:
+    content = _show(element, F.RECORD_CONTENT_TYPE)
+    opaque = _show(element, F.RECORD_OPAQUE_TYPE)
+    record = Record(int(content) if content else (int(opaque) if opaque else None),
+                    opaque=content is None and opaque is not None, length=int(_show(element, F.RECORD_LENGTH) or 0))
+    for child in element:
+        name = child.get("name")
+        if name == F.HANDSHAKE:
+            record.handshakes.append(_handshake(child))
+        elif name == F.ALERT:
+            level, code = _show(child, F.ALERT_LEVEL), _show(child, F.ALERT_DESCRIPTION)
+            if level is None and code is None:
+                record.alert_encrypted = True
+            else:
+                record.alert_level = int(level) if level else None
+                record.alert_code = int(code) if code else None
+    if record.content_type == 21 and record.alert_level is None and record.alert_code is None:
+        record.alert_encrypted = True
+    return record
+
+
+def _certificate(element: etree._Element, frame: int) -> Certificate:
+    values: dict[str, str] = {}
+    for child in element:
+        attribute = F.CERT_FIELDS.get(child.get("name", ""))
+        if attribute:
+            values[attribute] = child.get("show", "")
+    bits = values.pop("key_bits", "")
+    san = values.pop("san", "")
+    return Certificate(
+        index=int(values.pop("index", "0") or 0), sender=values.pop("sender", "server"),
+        key_bits=int(bits) if bits.isdigit() else None, san=[name for name in san.split(",") if name],
+        self_signed=_flag(values.pop("self_signed", "0")), frame=frame, **values)
+
+
+def _finding(element: etree._Element, frame: int) -> Finding:
+    index = _show(element, F.FINDING_CERT_INDEX)
+    return Finding(check=_show(element, F.FINDING_CHECK) or "", severity=int(_show(element, F.FINDING_SEVERITY) or 0),
+                   message=_show(element, F.FINDING_MESSAGE) or "", frame=frame,
+                   cert_index=int(index) if index is not None else None)
+
+
+def _packet(element: etree._Element) -> Packet:
+    packet = Packet(number=0, time=0.0)
+    for proto in element:
+        name = proto.get("name")
+        if name == "geninfo":
+            for child in proto:
+                if child.get("name") == "num":
+                    packet.number = int(child.get("show"))
+                elif child.get("name") == "timestamp":
+                    packet.time = float(child.get("value"))
+        elif name in ("ip", "ipv6"):
+            packet.src = _show(proto, F.IP_SRC[name == "ipv6"]) or packet.src
+            packet.dst = _show(proto, F.IP_DST[name == "ipv6"]) or packet.dst
+        elif name == "tcp":
+            stream = _show(proto, F.TCP_STREAM)
+            packet.stream = int(stream) if stream is not None else None
+            packet.srcport = int(_show(proto, F.TCP_SRCPORT) or 0)
+            packet.dstport = int(_show(proto, F.TCP_DSTPORT) or 0)
+            for flags in _children(proto, "tcp.flags"):
+                packet.syn, packet.ack = _flag(_show(flags, F.TCP_SYN)), _flag(_show(flags, F.TCP_ACK))
+                packet.fin, packet.rst = _flag(_show(flags, F.TCP_FIN)), _flag(_show(flags, F.TCP_RESET))
+        elif name == "tls":
+            packet.records.extend(_record(record) for record in _children(proto, F.RECORD))
+        elif name == "tpost":
+            for child in proto:
+                if child.get("name") == F.CERT:
+                    packet.certificates.append(_certificate(child, packet.number))
+                elif child.get("name") == F.FINDING:
+                    packet.findings.append(_finding(child, packet.number))
+    return packet
+
+
+def packets(stream: IO[bytes]) -> Iterator[Packet]:
+    """Parse a PDML byte stream as it arrives; each packet's elements are freed once it is read."""
+    for _, element in etree.iterparse(stream, events=("end",), tag="packet", recover=True, huge_tree=True,
+                                      resolve_entities=False, no_network=True):
+        yield _packet(element)
+        element.clear(keep_tail=False)
+        parent = element.getparent()
+        if parent is not None:
+            while element.getprevious() is not None:
+                del parent[0]

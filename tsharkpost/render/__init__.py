@@ -1,0 +1,1 @@
+"""Renderers: a Summary in, text out. Nothing below the CLI prints."""

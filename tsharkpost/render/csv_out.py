@@ -1,0 +1,52 @@
+"""CSV renderer: one row per connection; an input without connections still gets a row."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from tsharkpost.render.records import connection_record
+from tsharkpost.summary import Summary
+
+COLUMNS = ["input", "input_status", "input_reason", "stream", "client", "client_port", "server", "server_port",
+           "server_name", "first_time", "last_time", "outcome", "established", "version", "cipher", "alert_code",
+           "alert_name", "alert_sender", "teardown", "teardown_by", "teardown_frame", "teardown_after",
+           "seconds_after", "client_app_bytes", "server_app_bytes", "chain", "findings", "probable_cause",
+           "fallback_of", "retried_by", "ssl_history"]
+
+
+def _row(record: dict) -> dict:
+    alert = next((a for a in record["alerts"] if a["level"] == 2), None)
+    teardown = record["teardown"] or {}
+    return {
+        "stream": record["stream"], "client": record["client"], "client_port": record["client_port"],
+        "server": record["server"], "server_port": record["server_port"], "server_name": record["server_name"],
+        "first_time": record["first_time"], "last_time": record["last_time"], "outcome": record["outcome"],
+        "established": record["established"], "version": record["version"], "cipher": record["zeek"]["cipher"],
+        "alert_code": alert and alert["code"], "alert_name": alert and alert["name"],
+        "alert_sender": alert and alert["sender"], "teardown": teardown.get("kind"),
+        "teardown_by": teardown.get("by"), "teardown_frame": teardown.get("frame"),
+        "teardown_after": teardown.get("after"), "seconds_after": teardown.get("seconds_after"),
+        "client_app_bytes": record["application_data_bytes"]["client"],
+        "server_app_bytes": record["application_data_bytes"]["server"],
+        "chain": " | ".join(f"#{c['index']} {c['subject']} ({c['sigalg_name']}, {c['key_type']} {c['key_bits']})"
+                            for c in record["certificates"]),
+        "findings": " ".join(f"{f['check']}@{f['frame']}" + (f"#{f['cert_index']}" if f["cert_index"] is not None
+                                                                 else "") for f in record["findings"]),
+        "probable_cause": record["causes"][0]["summary"] if record["causes"] else None,
+        "fallback_of": record["fallback_of"], "retried_by": record["retried_by"],
+        "ssl_history": record["zeek"]["ssl_history"],
+    }
+
+
+def render_csv(summary: Summary) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for result in summary.inputs:
+        base = {"input": result.path, "input_status": result.status.value, "input_reason": result.reason or None}
+        if not result.connections:
+            writer.writerow(base)
+        for conn in result.connections:
+            writer.writerow({**base, **_row(connection_record(conn))})
+    return buffer.getvalue()
