@@ -7,6 +7,8 @@ then the endpoint on the lower port is the server.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from tsharkpost import facts
 from tsharkpost import fields as F
 from tsharkpost.models import Alert, Certificate, ClientHello, Connection, ServerHello, Side, Teardown
@@ -37,14 +39,23 @@ def _codes(values: list[str] | None) -> list[int]:
     return [int(value, 16) for value in values or [] if value.startswith("0x")]
 
 
+@dataclass
+class _Progress:
+    """What the builder tracks per connection beyond the record itself."""
+
+    last_message: tuple[str, int, float] | None = None  # (name, frame, time) of the latest TLS message
+    opaque_records: dict[Side, int] = field(default_factory=dict)  # TLS 1.3 records without keys, per side
+    # Sides whose records are encrypted from here on: what Zeek (and a passive observer) no longer reads.
+    encrypted: set[Side] = field(default_factory=set)
+
+
 class ConnectionTable:
     """The connections of one capture, keyed by tcp.stream."""
 
     def __init__(self, capture: str) -> None:
         self.capture = capture
         self.connections: dict[int, Connection] = {}
-        self._last_message: dict[int, tuple[str, int, float]] = {}  # stream -> (name, frame, time)
-        self._opaque_from: dict[int, dict[Side, list[int]]] = {}  # stream -> side -> opaque record lengths
+        self._progress: dict[int, _Progress] = {}
 
     def add(self, packet: Packet) -> None:
         if packet.stream is None:
@@ -52,6 +63,7 @@ class ConnectionTable:
         conn = self.connections.get(packet.stream)
         if conn is None:
             conn = self.connections[packet.stream] = self._open(packet)
+            self._progress[packet.stream] = _Progress()
         conn.last_time = max(conn.last_time, packet.time)
         side = Side.CLIENT if (packet.src, packet.srcport) == (conn.client, conn.client_port) else Side.SERVER
         if packet.syn:
@@ -60,7 +72,7 @@ class ConnectionTable:
             self._add_record(conn, record, side, packet)
         self._add_plugin_output(conn, packet)
         if (packet.fin or packet.rst) and conn.teardown is None:
-            last = self._last_message.get(conn.stream)
+            last = self._progress[conn.stream].last_message
             conn.teardown = Teardown("RST" if packet.rst else "FIN", side, packet.number, packet.time,
                                      last[0] if last else None, last[1] if last else None,
                                      round(packet.time - last[2], 6) if last else None)
@@ -84,7 +96,14 @@ class ConnectionTable:
         return conn
 
     def _remember(self, conn: Connection, name: str, packet: Packet) -> None:
-        self._last_message[conn.stream] = (name, packet.number, packet.time)
+        self._progress[conn.stream].last_message = (name, packet.number, packet.time)
+
+    def _visible(self, conn: Connection, side: Side) -> bool:
+        """Whether Zeek would see this side's message in the clear (it goes into ssl_history)."""
+        return side not in self._progress[conn.stream].encrypted
+
+    def _ciphertext(self, conn: Connection, side: Side) -> None:
+        conn.ciphertext_from.add(side)
 
     def _add_record(self, conn: Connection, record: Record, side: Side, packet: Packet) -> None:
         conn.is_tls = True
@@ -96,14 +115,18 @@ class ConnectionTable:
                 self._add_handshake(conn, handshake, side, packet)
         elif record.content_type == 20:
             conn.ccs_from.add(side)
-            conn.history += "I" if client else "i"
+            conn.history += "I" if client else "i"  # a CCS record is never encrypted
+            if conn.version != "TLS 1.3":  # TLS 1.3's CCS is a middlebox decoy: encryption began earlier
+                self._progress[conn.stream].encrypted.add(side)
             self._remember(conn, "change_cipher_spec", packet)
         elif record.content_type == 21:
             encrypted = record.alert_encrypted
             conn.alerts.append(Alert(packet.number, packet.time, side, record.alert_level, record.alert_code,
                                      facts.alert_name(record.alert_code), encrypted))
-            if not encrypted:
+            if self._visible(conn, side) and not encrypted:
                 conn.history += "L" if client else "l"
+            else:
+                self._ciphertext(conn, side)
             self._remember(conn, "alert", packet)
         elif record.content_type == 23:
             self._add_application_data(conn, record, side, packet)
@@ -111,19 +134,22 @@ class ConnectionTable:
     def _add_application_data(self, conn: Connection, record: Record, side: Side, packet: Packet) -> None:
         conn.app_data_bytes[side] += record.length
         conn.first_app_data.setdefault(side, packet.number)
+        self._ciphertext(conn, side)
         self._remember(conn, "application_data", packet)
 
     def _add_opaque(self, conn: Connection, record: Record, side: Side, packet: Packet) -> None:
         """A TLS 1.3 record without keys: the encrypted handshake and alerts look like application data."""
-        lengths = self._opaque_from.setdefault(conn.stream, {}).setdefault(side, [])
-        lengths.append(record.length)
-        if side is Side.SERVER and Side.CLIENT not in self._opaque_from[conn.stream]:
+        progress = self._progress[conn.stream]
+        progress.encrypted.add(side)
+        seen = progress.opaque_records[side] = progress.opaque_records.get(side, 0) + 1
+        if side is Side.SERVER and Side.CLIENT not in progress.opaque_records:
             # The server's encrypted flight (EncryptedExtensions .. Finished) carries the chain.
             conn.encrypted_handshake = True
             conn.certificate_flight_end = (packet.number, packet.time)
+            self._ciphertext(conn, side)
             self._remember(conn, "application_data", packet)
             return
-        if side is Side.CLIENT and len(lengths) == 1 and record.length == TLS13_ALERT_RECORD_LENGTH:
+        if side is Side.CLIENT and seen == 1 and record.length == TLS13_ALERT_RECORD_LENGTH:
             # The client's first encrypted record is the size of an alert, not of a Finished.
             conn.alerts.append(Alert(packet.number, packet.time, side, None, None, None, True))
             self._remember(conn, "application_data", packet)
@@ -133,20 +159,26 @@ class ConnectionTable:
     def _add_handshake(self, conn: Connection, handshake: Handshake, side: Side, packet: Packet) -> None:
         kind = handshake.type
         client = side is Side.CLIENT
-        if kind is None:
+        visible = self._visible(conn, side)
+        if kind is None or not visible:
             conn.encrypted_handshake = True
+            self._ciphertext(conn, side)
+        if kind is None:
             self._remember(conn, "encrypted_handshake", packet)
             return
         if kind == 2 and handshake.first("tls.handshake.random") == HELLO_RETRY_RANDOM:
             conn.history += "J" if client else "j"
             self._remember(conn, "hello_retry_request", packet)
             return
-        letter = HISTORY_LETTERS.get(kind, "Z")
-        conn.history += letter if client else letter.lower()
+        if visible:
+            letter = HISTORY_LETTERS.get(kind, "Z")
+            conn.history += letter if client else letter.lower()
         if kind == 1 and conn.client_hello is None:
             conn.client_hello = self._client_hello(handshake, packet.number)
         elif kind == 2 and conn.server_hello is None:
             conn.server_hello = self._server_hello(handshake, packet.number, conn.client_hello)
+            if conn.version == "TLS 1.3":  # everything after the ServerHello is encrypted
+                self._progress[conn.stream].encrypted.add(Side.SERVER)
         elif kind == 12 and conn.server_hello and not conn.server_hello.curve:
             conn.server_hello.curve = (handshake.labels.get(F.NAMED_CURVE) or [None])[0]
         if kind == 11 and not client and conn.certificate_frame is None:
@@ -158,12 +190,13 @@ class ConnectionTable:
     @staticmethod
     def _client_hello(handshake: Handshake, frame: int) -> ClientHello:
         suites = _codes(handshake.values.get(F.CIPHER_SUITE))
+        specs = handshake.values.get(F.CIPHER_SPEC_V2, [])
         supported = [facts.version_name(code) for code in _codes(
             handshake.extensions.get(F.EXTENSION_SUPPORTED_VERSIONS, {}).get(F.SUPPORTED_VERSION)) if (code & 0x0F0F) != 0x0A0A]  # no GREASE
         hello = ClientHello(
             frame=frame, legacy_version=_version(handshake.first(F.HANDSHAKE_VERSION)),
             supported_versions=supported, server_name=handshake.first(F.SERVER_NAME),
-            alpn=handshake.values.get(F.ALPN, []), cipher_suite_count=len(suites),
+            alpn=handshake.values.get(F.ALPN, []), cipher_suite_count=len(suites) or len(specs),
             notable_offers=[SCSV_NAMES[code] for code in suites if code in SCSV_NAMES],
             signature_algorithms=[facts.signature_scheme_name(code) for code in _codes(
                 handshake.extensions.get(F.EXTENSION_SIGNATURE_ALGORITHMS, {}).get(F.SIGNATURE_ALGORITHM))],
@@ -179,10 +212,12 @@ class ConnectionTable:
     def _server_hello(handshake: Handshake, frame: int, client_hello: ClientHello | None) -> ServerHello:
         supported = handshake.extensions.get(F.EXTENSION_SUPPORTED_VERSIONS, {}).get(F.SUPPORTED_VERSION)
         session_id = handshake.first(F.SESSION_ID) or ""
-        resumed = F.EXTENSION_PRE_SHARED_KEY in handshake.extensions or bool(
-            session_id and client_hello and client_hello.session_id == session_id)
+        version = _version(supported[0] if supported else handshake.first(F.HANDSHAKE_VERSION))
+        # TLS 1.3 servers echo the session id for middleboxes; only a PSK resumes there.
+        resumed = F.EXTENSION_PRE_SHARED_KEY in handshake.extensions if version and version.startswith("TLS 1.3") \
+            else bool(session_id and client_hello and client_hello.session_id == session_id)
         return ServerHello(
-            frame=frame, version=_version(supported[0] if supported else handshake.first(F.HANDSHAKE_VERSION)),
+            frame=frame, version=version,
             cipher=(handshake.labels.get(F.CIPHER_SUITE) or [None])[0],
             curve=(handshake.labels.get(F.KEY_SHARE_GROUP) or [None])[0], session_id=session_id, resumed=resumed)
 

@@ -54,7 +54,7 @@ def version_name(code: int) -> str:
         return versions()[code]
     if code >> 8 == 0x7F:  # TLS 1.3 drafts
         return f"TLS 1.3 draft {code & 0xFF}"
-    return f"unknown 0x{code:04x}"
+    return f"unknown-{code}"  # Zeek's spelling
 
 
 def version_rank(name: str) -> int:

@@ -41,6 +41,7 @@ HANDSHAKE_TYPE = "tls.handshake.type"
 HANDSHAKE_VERSION = "tls.handshake.version"
 SESSION_ID = "tls.handshake.session_id"
 CIPHER_SUITE = "tls.handshake.ciphersuite"
+CIPHER_SPEC_V2 = "tls.handshake.cipherspec"  # 3-byte cipher specs of an SSLv2-format ClientHello
 EXTENSION_TYPE = "tls.handshake.extension.type"
 SERVER_NAME = "tls.handshake.extensions_server_name"
 ALPN = "tls.handshake.extensions_alpn_str"

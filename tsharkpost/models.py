@@ -194,6 +194,7 @@ class Connection:
     teardown: Teardown | None = None
     history: str = ""
     ccs_from: set[Side] = field(default_factory=set)
+    ciphertext_from: set[Side] = field(default_factory=set)  # sides that sent an encrypted record
     app_data_bytes: dict[Side, int] = field(default_factory=lambda: {Side.CLIENT: 0, Side.SERVER: 0})
     first_app_data: dict[Side, int] = field(default_factory=dict)  # side -> frame
     encrypted_handshake: bool = False
@@ -204,9 +205,9 @@ class Connection:
 
     @property
     def established(self) -> bool:
-        """Zeek's meaning: both sides reached the encrypted state and ciphertext flowed."""
-        return bool(self.server_hello) and len(self.first_app_data) == 2 and (
-            self.version == "TLS 1.3" or self.ccs_from == {Side.CLIENT, Side.SERVER})
+        """Zeek's meaning: both sides reached the encrypted state and sent ciphertext."""
+        return bool(self.server_hello) and len(self.ciphertext_from) == 2 and (
+            (self.version or "").startswith("TLS 1.3") or self.ccs_from == {Side.CLIENT, Side.SERVER})
 
     @property
     def version(self) -> str | None:

@@ -126,6 +126,11 @@ def _record(element: etree._Element) -> Record:
     opaque = _show(element, F.RECORD_OPAQUE_TYPE)
     record = Record(int(content) if content else (int(opaque) if opaque else None),
                     opaque=content is None and opaque is not None, length=int(_show(element, F.RECORD_LENGTH) or 0))
+    if record.content_type is None and _show(element, F.HANDSHAKE_TYPE) is not None:
+        # An SSLv2-format record (an old ClientHello): the record is the handshake message.
+        record.content_type = 22
+        record.handshakes.append(_handshake(element))
+        return record
     for child in element:
         name = child.get("name")
         if name == F.HANDSHAKE:
