@@ -136,11 +136,19 @@ def summarize(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(format="tsharkpost: %(levelname)s: %(message)s", level=logging.INFO, stream=sys.stderr)
-    args = _parser().parse_args(argv)
-    if args.command == "summarize":
-        return summarize(args)
-    return EXIT_USAGE
+    # Diagnostics go to the stderr of this call, one line each; stdout carries only the output.
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("tsharkpost: %(levelname)s: %(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    log.propagate = False
+    try:
+        args = _parser().parse_args(argv)
+        if args.command == "summarize":
+            return summarize(args)
+        return EXIT_USAGE
+    finally:
+        log.removeHandler(handler)
 
 
 if __name__ == "__main__":

@@ -45,7 +45,7 @@ class _Progress:
 
     last_message: tuple[str, int, float] | None = None  # (name, frame, time) of the latest TLS message
     opaque_records: dict[Side, int] = field(default_factory=dict)  # TLS 1.3 records without keys, per side
-    # Sides whose records are encrypted from here on: what Zeek (and a passive observer) no longer reads.
+    # Sides whose TLS <= 1.2 records are encrypted from here on (after their ChangeCipherSpec).
     encrypted: set[Side] = field(default_factory=set)
 
 
@@ -98,9 +98,11 @@ class ConnectionTable:
     def _remember(self, conn: Connection, name: str, packet: Packet) -> None:
         self._progress[conn.stream].last_message = (name, packet.number, packet.time)
 
-    def _visible(self, conn: Connection, side: Side) -> bool:
-        """Whether Zeek would see this side's message in the clear (it goes into ssl_history)."""
-        return side not in self._progress[conn.stream].encrypted
+    def _visible(self, conn: Connection, side: Side, record: Record) -> bool:
+        """Whether the record was in the clear on the wire: Zeek sees it, and it goes into ssl_history."""
+        if record.wire_encrypted:
+            return False
+        return (conn.version or "").startswith("TLS 1.3") or side not in self._progress[conn.stream].encrypted
 
     def _ciphertext(self, conn: Connection, side: Side) -> None:
         conn.ciphertext_from.add(side)
@@ -112,18 +114,17 @@ class ConnectionTable:
             self._add_opaque(conn, record, side, packet)
         elif record.content_type == 22:
             for handshake in record.handshakes:
-                self._add_handshake(conn, handshake, side, packet)
+                self._add_handshake(conn, handshake, side, packet, self._visible(conn, side, record))
         elif record.content_type == 20:
             conn.ccs_from.add(side)
             conn.history += "I" if client else "i"  # a CCS record is never encrypted
-            if conn.version != "TLS 1.3":  # TLS 1.3's CCS is a middlebox decoy: encryption began earlier
-                self._progress[conn.stream].encrypted.add(side)
+            self._progress[conn.stream].encrypted.add(side)
             self._remember(conn, "change_cipher_spec", packet)
         elif record.content_type == 21:
             encrypted = record.alert_encrypted
             conn.alerts.append(Alert(packet.number, packet.time, side, record.alert_level, record.alert_code,
                                      facts.alert_name(record.alert_code), encrypted))
-            if self._visible(conn, side) and not encrypted:
+            if self._visible(conn, side, record) and not encrypted:
                 conn.history += "L" if client else "l"
             else:
                 self._ciphertext(conn, side)
@@ -140,7 +141,6 @@ class ConnectionTable:
     def _add_opaque(self, conn: Connection, record: Record, side: Side, packet: Packet) -> None:
         """A TLS 1.3 record without keys: the encrypted handshake and alerts look like application data."""
         progress = self._progress[conn.stream]
-        progress.encrypted.add(side)
         seen = progress.opaque_records[side] = progress.opaque_records.get(side, 0) + 1
         if side is Side.SERVER and Side.CLIENT not in progress.opaque_records:
             # The server's encrypted flight (EncryptedExtensions .. Finished) carries the chain.
@@ -156,10 +156,10 @@ class ConnectionTable:
             return
         self._add_application_data(conn, record, side, packet)
 
-    def _add_handshake(self, conn: Connection, handshake: Handshake, side: Side, packet: Packet) -> None:
+    def _add_handshake(self, conn: Connection, handshake: Handshake, side: Side, packet: Packet,
+                       visible: bool) -> None:
         kind = handshake.type
         client = side is Side.CLIENT
-        visible = self._visible(conn, side)
         if kind is None or not visible:
             conn.encrypted_handshake = True
             self._ciphertext(conn, side)
@@ -177,8 +177,6 @@ class ConnectionTable:
             conn.client_hello = self._client_hello(handshake, packet.number)
         elif kind == 2 and conn.server_hello is None:
             conn.server_hello = self._server_hello(handshake, packet.number, conn.client_hello)
-            if conn.version == "TLS 1.3":  # everything after the ServerHello is encrypted
-                self._progress[conn.stream].encrypted.add(Side.SERVER)
         elif kind == 12 and conn.server_hello and not conn.server_hello.curve:
             conn.server_hello.curve = (handshake.labels.get(F.NAMED_CURVE) or [None])[0]
         if kind == 11 and not client and conn.certificate_frame is None:

@@ -45,6 +45,7 @@ class Record:
     content_type: int | None
     opaque: bool  # a TLS 1.3 record tshark could not decrypt: only its outer type is known
     length: int
+    wire_encrypted: bool = False  # a TLS 1.3 record encrypted on the wire (decrypted or not)
     handshakes: list[Handshake] = field(default_factory=list)
     alert_level: int | None = None
     alert_code: int | None = None
@@ -125,7 +126,8 @@ def _record(element: etree._Element) -> Record:
     content = _show(element, F.RECORD_CONTENT_TYPE)
     opaque = _show(element, F.RECORD_OPAQUE_TYPE)
     record = Record(int(content) if content else (int(opaque) if opaque else None),
-                    opaque=content is None and opaque is not None, length=int(_show(element, F.RECORD_LENGTH) or 0))
+                    opaque=content is None and opaque is not None, length=int(_show(element, F.RECORD_LENGTH) or 0),
+                    wire_encrypted=opaque is not None)
     if record.content_type is None and _show(element, F.HANDSHAKE_TYPE) is not None:
         # An SSLv2-format record (an old ClientHello): the record is the handshake message.
         record.content_type = 22

@@ -1,0 +1,123 @@
+"""summarize on the bundled captures agrees with their ground truth (captures/expected.json).
+
+The expected outcome of each connection is derived here from the ground-truth
+facts (alert sender, teardown), not copied from tsharkpost's output.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from conftest import CAPTURES
+from summarize_support import by_capture_and_port, summarize_json
+
+EXPECTED = json.loads((CAPTURES / "expected.json").read_text())["captures"]
+CASES = [(name, conn) for name, entry in sorted(EXPECTED.items()) for conn in entry["connections"]]
+WEAKNESS_CHECKS = {"signature": "weak_signature", "key": "weak_rsa_key"}
+
+
+def expected_outcome(truth: dict) -> str:
+    if truth["established"]:
+        return "established"
+    alert = truth["first_fatal_alert"]
+    if alert:
+        return f"{alert['sender']}_fatal_alert"
+    teardown = truth["teardown"]
+    if teardown["by"] == "client" and teardown["after"] == "server_hello_done":
+        return "client_silent_close_after_certificates" if teardown["kind"] == "FIN" else \
+            "client_reset_after_certificates"
+    raise AssertionError(f"no rule for {truth}")
+
+
+@pytest.fixture(scope="module")
+def summary(tmp_path_factory: pytest.TempPathFactory, tshark: str) -> dict:
+    code, document = summarize_json(tmp_path_factory.mktemp("summary"), "--jobs", "2", str(CAPTURES))
+    assert code == 0
+    return document
+
+
+@pytest.fixture(scope="module")
+def records(summary: dict) -> dict[tuple[str, int], dict]:
+    return by_capture_and_port(summary)
+
+
+def test_every_connection_is_reported_once(summary: dict) -> None:
+    expected = sorted((name, conn["client_port"]) for name, conn in CASES)
+    assert sorted(by_capture_and_port(summary)) == expected
+    assert len(summary["connections"]) == len(expected)
+
+
+@pytest.mark.parametrize("name, truth", CASES, ids=[f"{n}:{c['client_port']}" for n, c in CASES])
+def test_connection_matches_ground_truth(records: dict, name: str, truth: dict) -> None:
+    got = records[(name, truth["client_port"])]
+    assert (got["server"], got["server_port"]) == (truth["server"], truth["server_port"])
+    assert got["server_name"] == truth["sni"]
+    assert got["version"] == truth["version"]
+    assert got["established"] == truth["established"]
+    assert got["outcome"] == expected_outcome(truth)
+    alert = truth["first_fatal_alert"]
+    fatal = [a for a in got["alerts"] if a["level"] == 2]
+    assert ({k: fatal[0][k] for k in ("code", "name", "sender")} if fatal else None) == alert
+    teardown = got["teardown"]
+    assert {k: teardown[k] for k in ("kind", "by", "after")} == truth["teardown"]
+    # Every weak certificate of the ground truth carries the plugin's finding, at its chain position
+    for weak in truth["weak_certificates"]:
+        cert = got["certificates"][weak["index"]]
+        assert cert["subject_cn"] == weak["subject_cn"]
+        kind, detail = weak["weakness"].split(":")
+        assert WEAKNESS_CHECKS[kind] in {f["check"] for f in cert["findings"]}
+        assert (cert["sigalg_name"] if kind == "signature" else f"rsa-{cert['key_bits']}") == detail
+
+
+def test_seed_cause_names_the_md2_root_the_client_did_not_offer(records: dict) -> None:
+    seed = records[("md2-root-silent-fin.pcapng", 50101)]
+    top = seed["causes"][0]
+    # Then the first cause is the MD2 root, with RFC 5246 and the timing of the hang-up as evidence
+    assert top["summary"] == ("chain certificate #3 'CN=Example Legacy Root CA,O=Example Trust Services,C=US' is "
+                              "signed with md2WithRSAEncryption, which its ClientHello did not offer (RFC 5246 7.4.2)")
+    assert top["checks"][0] == "sigalg_not_offered"
+    hung_up = top["evidence"][0]
+    assert hung_up.startswith("client hung up ") and f"after the chain in frame {seed['certificate_frame']}" in hung_up
+    assert seed["teardown"]["seconds_after"] < 0.1
+    assert seed["client_hello"]["signature_algorithms"][:3] == ["rsa_pkcs1_sha256", "rsa_pkcs1_sha384",
+                                                                "rsa_pkcs1_sha1"]
+
+
+def test_version_fallback_links_the_failed_attempt_and_its_retry(records: dict) -> None:
+    failed = records[("version-fallback.pcapng", 50801)]
+    retry = records[("version-fallback.pcapng", 50802)]
+    assert failed["retried_by"] == retry["stream"] and retry["fallback_of"] == failed["stream"]
+    assert retry["client_hello"]["max_version"] == "TLS 1.0"
+    assert failed["client_hello"]["max_version"] == "TLS 1.2"
+    assert "client fell back to TLS 1.0" in failed["causes"][-1]["summary"]
+
+
+def test_expired_leaf_is_judged_on_capture_time(records: dict) -> None:
+    expired = records[("expired-leaf.pcapng", 50601)]
+    assert expired["causes"][0]["summary"].startswith(
+        "leaf certificate 'CN=expired.example.net' is not valid at capture time")
+
+
+def test_tls13_chain_visible_only_with_secrets(records: dict) -> None:
+    with_secrets = records[("tls13-embedded-secrets.pcapng", 51001)]
+    without = records[("tls13-no-secrets.pcapng", 51001)]
+    assert [c["subject_cn"] for c in with_secrets["certificates"]] == ["tls13.example.net", "Example Issuing CA G2"]
+    assert without["certificates"] == [] and without["chain_encrypted"] is True
+    assert with_secrets["zeek"]["ssl_history"] == without["zeek"]["ssl_history"] == "CsiI"
+
+
+def test_patterns_count_alike_failures_across_captures(summary: dict) -> None:
+    seed_like = [p for p in summary["patterns"] if p["outcome"] == "client_silent_close_after_certificates"]
+    assert len(seed_like) == 1
+    # Given the seed, the fallback capture's first attempt, and both again in each of the batch's 4 rounds
+    assert (seed_like[0]["connections"], seed_like[0]["captures"]) == (10, 3)
+    assert seed_like[0]["server"] == "shop.example.net"
+
+
+def test_application_data_counted_each_way(records: dict) -> None:
+    twin = records[("known-good-twin.pcapng", 50301)]
+    assert twin["application_data_bytes"]["client"] > 0
+    assert twin["application_data_bytes"]["server"] > twin["application_data_bytes"]["client"]
