@@ -1,45 +1,89 @@
-"""Records from many captures -> failure patterns: alike outcome, alert, server and top cause."""
+"""Finished connections -> running tallies: failure patterns across inputs and totals per input.
+
+Tallies hold counts, never records, so they stay small whatever the number of
+connections; the tallies of inputs read in parallel are merged at the end.
+"""
 
 from __future__ import annotations
 
-from collections import defaultdict
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from tsharkpost.models import Connection, InputResult, Outcome, Pattern
+from tsharkpost.models import Connection, Outcome, Pattern
 
 NO_CAUSE = "-"
+PatternKey = tuple[str, str, str, str]  # outcome, alert, server, cause
 
 
-def pattern_key(conn: Connection) -> tuple[Outcome, str, str, str]:
+def pattern_key(conn: Connection) -> PatternKey:
     alert = conn.first_fatal_alert
     alert_text = f"{alert.code} {alert.name}" if alert else "-"
-    cause = conn.causes[0].summary if conn.causes else NO_CAUSE
-    return conn.outcome, alert_text, conn.server_label, cause
+    if conn.causes:
+        cause = conn.causes[0].summary
+    else:  # an established connection: its warnings are what is worth grouping by
+        checks = sorted({finding.check for finding in conn.findings if finding.severity >= 2})
+        cause = f"findings: {', '.join(checks)}" if checks else NO_CAUSE
+    return conn.outcome.value, alert_text, conn.server_label, cause
 
 
-def patterns(results: list[InputResult]) -> list[Pattern]:
-    """TLS connections grouped into patterns: failures first, then the most frequent."""
-    groups: dict[tuple[Outcome, str, str, str], list[Connection]] = defaultdict(list)
-    for result in results:
-        for conn in result.connections:
-            if conn.outcome is not Outcome.NOT_TLS:
-                groups[pattern_key(conn)].append(conn)
-    rows = []
-    for (outcome, alert, server, cause), members in groups.items():
-        first = min(members, key=lambda conn: (conn.capture, conn.first_frame))
-        example_frame = first.teardown.frame if first.teardown and outcome.failed else first.first_frame
-        rows.append(Pattern(outcome, alert, server, cause, len(members), len({conn.capture for conn in members}),
-                            f"{Path(first.capture).name}:{example_frame}"))
-    return sorted(rows, key=lambda row: (not row.outcome.failed, -row.connections, row.outcome.value, row.server))
+@dataclass
+class _Group:
+    connections: int
+    captures: set[str]
+    example: tuple[str, int]  # (capture, frame) of the earliest member
 
 
-def totals(result: InputResult) -> dict[str, int]:
-    """Per input: connections, TLS connections, failed, established, non-TLS."""
-    tls = [conn for conn in result.connections if conn.is_tls]
-    return {
-        "connections": len(result.connections),
-        "tls": len(tls),
-        "established": sum(conn.outcome is Outcome.ESTABLISHED for conn in tls),
-        "failed": sum(conn.outcome.failed for conn in tls),
-        "not_tls": len(result.connections) - len(tls),
-    }
+@dataclass
+class PatternTally:
+    """TLS connections counted by pattern key."""
+
+    groups: dict[PatternKey, _Group] = field(default_factory=dict)
+
+    def add(self, conn: Connection) -> None:
+        if conn.outcome is Outcome.NOT_TLS:
+            return
+        frame = conn.teardown.frame if conn.teardown and conn.outcome.failed else conn.first_frame
+        key = pattern_key(conn)
+        group = self.groups.get(key)
+        if group is None:
+            self.groups[key] = _Group(1, {conn.capture}, (conn.capture, frame))
+        else:
+            group.connections += 1
+            group.captures.add(conn.capture)
+            group.example = min(group.example, (conn.capture, frame))
+
+    def merge(self, other: PatternTally) -> None:
+        for key, theirs in other.groups.items():
+            mine = self.groups.get(key)
+            if mine is None:
+                self.groups[key] = _Group(theirs.connections, set(theirs.captures), theirs.example)
+            else:
+                mine.connections += theirs.connections
+                mine.captures |= theirs.captures
+                mine.example = min(mine.example, theirs.example)
+
+    def rows(self) -> list[Pattern]:
+        """Failures first, then the most frequent."""
+        rows = [Pattern(Outcome(key[0]), key[1], key[2], key[3], group.connections, len(group.captures),
+                        f"{Path(group.example[0]).name}:{group.example[1]}") for key, group in self.groups.items()]
+        return sorted(rows, key=lambda row: (not row.outcome.failed, -row.connections, row.outcome.value, row.server))
+
+
+@dataclass
+class InputTotals:
+    """Per input: connections, TLS connections, established, failed, non-TLS."""
+
+    connections: int = 0
+    tls: int = 0
+    established: int = 0
+    failed: int = 0
+    not_tls: int = 0
+
+    def add(self, conn: Connection) -> None:
+        self.connections += 1
+        if not conn.is_tls:
+            self.not_tls += 1
+            return
+        self.tls += 1
+        self.established += conn.outcome is Outcome.ESTABLISHED
+        self.failed += conn.outcome.failed

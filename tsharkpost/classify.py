@@ -151,32 +151,31 @@ def causes(conn: Connection) -> list[Cause]:
     return found
 
 
-def link_fallbacks(connections: list[Connection]) -> None:
-    """Mark a failed attempt and the retry that soon followed it with a lower maximum version."""
-    ordered = sorted((c for c in connections if c.client_hello), key=lambda c: c.first_time)
-    for index, failed in enumerate(ordered):
-        if not failed.outcome.failed or failed.retried_by is not None:
+def find_retry(failed: Connection, candidates: list[Connection]) -> Connection | None:
+    """The connection that retried a failed attempt soon after, with a lower maximum version or the SCSV."""
+    tried = failed.client_hello.max_version if failed.client_hello else None
+    for retry in sorted(candidates, key=lambda conn: conn.first_time):
+        hello = retry.client_hello
+        if (retry is failed or hello is None or retry.fallback_of is not None
+                or not 0 <= retry.first_time - failed.last_time <= FALLBACK_WINDOW_SECONDS
+                or (retry.client, retry.server, retry.server_port) != (failed.client, failed.server, failed.server_port)):
             continue
-        tried = failed.client_hello.max_version if failed.client_hello else None
-        for retry in ordered[index + 1:]:
-            if retry.first_time - failed.last_time > FALLBACK_WINDOW_SECONDS:
-                break
-            if (retry.client, retry.server, retry.server_port) != (failed.client, failed.server, failed.server_port):
-                continue
-            hello = retry.client_hello
-            lower = hello and tried and hello.max_version and facts.version_rank(hello.max_version) < facts.version_rank(tried)
-            if lower or (hello and "TLS_FALLBACK_SCSV" in hello.notable_offers):
-                failed.retried_by, retry.fallback_of = retry.stream, failed.stream
-                failed.causes.append(Cause(len(failed.causes) + 1, f"client fell back to {hello.max_version} "
-                                           f"(stream {retry.stream}, {retry.outcome.value})",
-                                           [f"retry {_ms(retry.first_time - failed.last_time)} later, "
-                                            f"offering {hello.max_version} instead of {tried}"]))
-                break
+        lower = bool(tried and hello.max_version and facts.version_rank(hello.max_version) < facts.version_rank(tried))
+        if lower or "TLS_FALLBACK_SCSV" in hello.notable_offers:
+            return retry
+    return None
 
 
-def classify(connections: list[Connection]) -> list[Connection]:
-    for conn in connections:
-        conn.outcome = outcome(conn)
-        conn.causes = causes(conn)
-    link_fallbacks(connections)
-    return connections
+def classify(conn: Connection, candidates: list[Connection]) -> Connection:
+    """Decide the outcome and causes of a finished connection; link it to the retry among candidates."""
+    conn.outcome = outcome(conn)
+    conn.causes = causes(conn)
+    retry = find_retry(conn, candidates) if conn.outcome.failed else None
+    if retry is not None and retry.client_hello is not None:
+        conn.retried_by, retry.fallback_of = retry.stream, conn.stream
+        tried = conn.client_hello.max_version if conn.client_hello else "?"
+        conn.causes.append(Cause(len(conn.causes) + 1, f"client fell back to {retry.client_hello.max_version} "
+                                 f"(stream {retry.stream}, {outcome(retry).value})",
+                                 [f"retry {_ms(retry.first_time - conn.last_time)} later, offering "
+                                  f"{retry.client_hello.max_version} instead of {tried}"]))
+    return conn

@@ -6,20 +6,21 @@ import argparse
 import logging
 import os
 import sys
+import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import IO
 
 from tsharkpost import __version__
 from tsharkpost import tshark as ts
-from tsharkpost.aggregate import patterns
+from tsharkpost.aggregate import PatternTally
 from tsharkpost.inputs import expand
-from tsharkpost.models import InputResult, InputStatus
+from tsharkpost.models import InputStatus
 from tsharkpost.pipeline import analyze
-from tsharkpost.render.csv_out import render_csv
-from tsharkpost.render.json_out import render_json, render_jsonl
-from tsharkpost.render.table import render_table
-from tsharkpost.summary import Summary
+from tsharkpost.render.csv_out import write_csv
+from tsharkpost.render.json_out import write_json, write_jsonl
+from tsharkpost.render.table import write_table
+from tsharkpost.results import InputResult, Summary
 
 log = logging.getLogger("tsharkpost")
 
@@ -79,17 +80,19 @@ def _progress(stream: IO[str], done: int, total: int, name: str) -> None:
     stream.flush()
 
 
-def _analyze_all(paths: list[Path], tshark: ts.Tshark, options: ts.Options, jobs: int) -> list[InputResult]:
+def _analyze_all(paths: list[Path], tshark: ts.Tshark, options: ts.Options, jobs: int,
+                 scratch: Path) -> list[InputResult]:
     show_progress = sys.stderr.isatty()
     results: dict[Path, InputResult] = {}
+    records = {path: scratch / f"{number}.jsonl" for number, path in enumerate(paths)}
     if jobs <= 1 or len(paths) <= 1:
         for number, path in enumerate(paths, start=1):
-            results[path] = analyze(path, tshark, options)
+            results[path] = analyze(path, tshark, options, records[path])
             if show_progress:
                 _progress(sys.stderr, number, len(paths), path.name)
     else:
         with ProcessPoolExecutor(max_workers=min(jobs, len(paths))) as pool:
-            futures = {path: pool.submit(analyze, path, tshark, options) for path in paths}
+            futures = {path: pool.submit(analyze, path, tshark, options, records[path]) for path in paths}
             for number, (path, future) in enumerate(futures.items(), start=1):
                 results[path] = future.result()
                 if show_progress:
@@ -100,10 +103,10 @@ def _analyze_all(paths: list[Path], tshark: ts.Tshark, options: ts.Options, jobs
 def _exit_code(results: list[InputResult], fail_on: list[str]) -> int:
     if any(result.status in (InputStatus.ERROR, InputStatus.TRUNCATED) for result in results):
         return EXIT_INPUT_ERROR
-    connections = [conn for result in results for conn in result.connections]
-    worst = max((finding.severity for conn in connections for finding in conn.findings), default=0)
-    if ("failure" in fail_on and any(conn.outcome.failed for conn in connections)) or \
-            ("error" in fail_on and worst >= 3) or ("warning" in fail_on and worst >= 2):
+    failed = any(result.totals.failed for result in results)
+    worst = max((finding["severity"] for result in results for record in result.records()
+                 for finding in record["findings"]), default=0) if {"error", "warning"} & set(fail_on) else 0
+    if ("failure" in fail_on and failed) or ("error" in fail_on and worst >= 3) or ("warning" in fail_on and worst >= 2):
         return EXIT_FAIL_ON
     return EXIT_OK
 
@@ -119,20 +122,27 @@ def summarize(args: argparse.Namespace) -> int:
     if not paths:
         log.error("no capture files found in %s", " ".join(args.captures))
         return EXIT_INPUT_ERROR
-    results = _analyze_all(paths, tshark, options, max(1, args.jobs))
-    for result in results:
-        if result.status in (InputStatus.ERROR, InputStatus.TRUNCATED):
-            log.error("%s: %s", result.path, result.reason)
-        elif result.status is InputStatus.NO_TLS:
-            log.warning("%s: %s", result.path, result.reason)
-    summary = Summary(__version__, tshark.path, tshark.version, results, patterns(results))
-    rendered = {"table": lambda: render_table(summary, args.connections), "json": lambda: render_json(summary),
-                "jsonl": lambda: "".join(render_jsonl(summary)), "csv": lambda: render_csv(summary)}[args.format]()
-    if args.output:
-        args.output.write_text(rendered)
-    else:
-        sys.stdout.write(rendered)
-    return _exit_code(results, args.fail_on)
+    with tempfile.TemporaryDirectory(prefix="tsharkpost-") as scratch:
+        results = _analyze_all(paths, tshark, options, max(1, args.jobs), Path(scratch))
+        for result in results:
+            if result.status in (InputStatus.ERROR, InputStatus.TRUNCATED):
+                log.error("%s: %s", result.path, result.reason)
+            elif result.status is InputStatus.NO_TLS:
+                log.warning("%s: %s", result.path, result.reason)
+        tally = PatternTally()
+        for result in results:
+            tally.merge(result.patterns)
+        summary = Summary(__version__, tshark.path, tshark.version, results, tally.rows())
+        out = args.output.open("w", encoding="utf-8") if args.output else sys.stdout
+        try:
+            if args.format == "table":
+                write_table(summary, out, args.connections)
+            else:
+                {"json": write_json, "jsonl": write_jsonl, "csv": write_csv}[args.format](summary, out)
+        finally:
+            if args.output:
+                out.close()
+        return _exit_code(results, args.fail_on)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -44,21 +44,25 @@ class _Progress:
     """What the builder tracks per connection beyond the record itself."""
 
     last_message: tuple[str, int, float] | None = None  # (name, frame, time) of the latest TLS message
+    fin_from: set[Side] = field(default_factory=set)
+    reset: bool = False
     opaque_records: dict[Side, int] = field(default_factory=dict)  # TLS 1.3 records without keys, per side
     # Sides whose TLS <= 1.2 records are encrypted from here on (after their ChangeCipherSpec).
     encrypted: set[Side] = field(default_factory=set)
 
 
 class ConnectionTable:
-    """The connections of one capture, keyed by tcp.stream."""
+    """The open connections of one capture, keyed by tcp.stream; closed ones leave it (see sweep)."""
 
     def __init__(self, capture: str) -> None:
         self.capture = capture
         self.connections: dict[int, Connection] = {}
         self._progress: dict[int, _Progress] = {}
+        self._finished: set[int] = set()  # streams already handed out: late packets (final ACKs) are ignored
+        self._last_sweep = 0.0
 
     def add(self, packet: Packet) -> None:
-        if packet.stream is None:
+        if packet.stream is None or packet.stream in self._finished:
             return
         conn = self.connections.get(packet.stream)
         if conn is None:
@@ -71,8 +75,12 @@ class ConnectionTable:
         for record in packet.records:
             self._add_record(conn, record, side, packet)
         self._add_plugin_output(conn, packet)
+        progress = self._progress[conn.stream]
+        if packet.fin:
+            progress.fin_from.add(side)
+        progress.reset = progress.reset or packet.rst
         if (packet.fin or packet.rst) and conn.teardown is None:
-            last = self._progress[conn.stream].last_message
+            last = progress.last_message
             conn.teardown = Teardown("RST" if packet.rst else "FIN", side, packet.number, packet.time,
                                      last[0] if last else None, last[1] if last else None,
                                      round(packet.time - last[2], 6) if last else None)
@@ -232,6 +240,27 @@ class ConnectionTable:
                     if cert.frame == finding.frame and cert.index == finding.cert_index:
                         cert.findings.append(finding)
 
+    def sweep(self, now: float, linger: float) -> list[Connection]:
+        """Closed connections (RST, or FIN both ways) quiet for `linger` seconds of capture time, oldest first.
+
+        They leave the table, so memory follows the connections open at a time, not the capture's size.
+        Sweeping at most once per second of capture time keeps it cheap.
+        """
+        if now - self._last_sweep < 1.0:
+            return []
+        self._last_sweep = now
+        done = [conn for stream, conn in self.connections.items()
+                if (self._progress[stream].reset or len(self._progress[stream].fin_from) == 2)
+                and now - conn.last_time > linger]
+        return self._hand_out(done)
+
     def finish(self) -> list[Connection]:
-        """The records, in stream order; nothing is added after this."""
-        return [self.connections[stream] for stream in sorted(self.connections)]
+        """Every connection still open at the end of the capture, oldest first."""
+        return self._hand_out(list(self.connections.values()))
+
+    def _hand_out(self, done: list[Connection]) -> list[Connection]:
+        for conn in done:
+            del self.connections[conn.stream]
+            del self._progress[conn.stream]
+            self._finished.add(conn.stream)
+        return sorted(done, key=lambda conn: (conn.last_time, conn.stream))

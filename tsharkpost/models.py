@@ -232,17 +232,6 @@ class Connection:
 
 
 @dataclass
-class InputResult:
-    """One input file and what became of it; every input appears in every output."""
-
-    path: str
-    status: InputStatus
-    reason: str = ""
-    connections: list[Connection] = field(default_factory=list)
-    packets: int = 0
-
-
-@dataclass
 class Pattern:
     """A failure (or success) pattern across inputs: connections that ended alike, for alike reasons."""
 

@@ -1,20 +1,30 @@
-"""One capture file through the whole chain: tshark -> PDML -> packets -> records -> classification."""
+"""One capture file through the whole chain: tshark -> PDML -> packets -> records -> classification.
+
+Connections are classified and written out (JSON lines) as soon as they are
+finished, and only counted after that: memory follows the connections open at
+one time, not the size of the capture.
+"""
 
 from __future__ import annotations
 
 import gzip
+import json
 from pathlib import Path
 
 from tsharkpost import tshark as ts
-from tsharkpost.classify import classify
+from tsharkpost.classify import FALLBACK_WINDOW_SECONDS, classify
 from tsharkpost.connections import ConnectionTable
-from tsharkpost.models import InputResult, InputStatus
+from tsharkpost.models import Connection, InputStatus
 from tsharkpost.pdml import packets
+from tsharkpost.records import connection_record
+from tsharkpost.results import InputResult
 
 # pcap (both byte orders, micro and nano), pcapng, and gzip around either.
 CAPTURE_MAGICS = (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d",
                   b"\x0a\x0d\x0d\x0a")
 GZIP_MAGIC = b"\x1f\x8b"
+# A closed connection is finished once a retry of it would have started (classify.find_retry).
+LINGER_SECONDS = FALLBACK_WINDOW_SECONDS + 1.0
 
 
 def precheck(path: Path) -> str | None:
@@ -52,35 +62,64 @@ def _tshark_reason(messages: list[str], returncode: int) -> str:
     return f"tshark exited with status {returncode}"
 
 
-def analyze(path: Path, tshark: ts.Tshark, options: ts.Options) -> InputResult:
-    """Every TCP connection of one capture, classified; failures become an InputResult, never an exception."""
-    name = str(path)
+class _Output:
+    """Where finished connections go: classified, written as a record, counted."""
+
+    def __init__(self, result: InputResult, table: ConnectionTable) -> None:
+        self.result, self.table = result, table
+        assert result.records_file is not None
+        self.handle = open(result.records_file, "w", encoding="utf-8")  # noqa: SIM115 - closed in close()
+
+    def emit(self, finished: list[Connection]) -> None:
+        for conn in finished:
+            classify(conn, finished + list(self.table.connections.values()))
+            self.handle.write(json.dumps(connection_record(conn)) + "\n")
+            self.result.totals.add(conn)
+            self.result.patterns.add(conn)
+
+    def close(self) -> None:
+        self.handle.close()
+
+
+def analyze(path: Path, tshark: ts.Tshark, options: ts.Options, records_file: Path) -> InputResult:
+    """Every TCP connection of one capture, classified and written to records_file.
+
+    Failures become the result's status and reason, never an exception.
+    """
+    result = InputResult(str(path), InputStatus.OK, records_file=str(records_file))
     problem = precheck(path)
     if problem:
-        return InputResult(name, InputStatus.ERROR, problem)
-    table = ConnectionTable(name)
-    count = 0
-    with ts.run(ts.pdml_argv(tshark, path, options)) as running:
-        try:
-            for packet in packets(running.stdout):
-                table.add(packet)
-                count += 1
-        except Exception as error:  # a PDML stream cut off mid-element, or worse: report, keep the batch going
-            running.process.kill()
-            return InputResult(name, InputStatus.ERROR, f"unreadable tshark output: {error}",
-                               classify(table.finish()), count)
-        returncode = running.process.wait()
-    connections = classify(table.finish())
+        result.status, result.reason, result.records_file = InputStatus.ERROR, problem, None
+        return result
+    table = ConnectionTable(result.path)
+    output = _Output(result, table)
+    try:
+        with ts.run(ts.pdml_argv(tshark, path, options)) as running:
+            try:
+                for packet in packets(running.stdout):
+                    table.add(packet)
+                    result.packets += 1
+                    output.emit(table.sweep(packet.time, LINGER_SECONDS))
+            except Exception as error:  # PDML cut off mid-element, or worse: report it, keep the batch going
+                running.process.kill()
+                running.process.wait()
+                result.status, result.reason = InputStatus.ERROR, f"unreadable tshark output: {error}"
+            returncode = running.process.wait()
+        output.emit(table.finish())
+    finally:
+        output.close()
+    if result.status is not InputStatus.OK:
+        return result
     messages = running.messages
     lua_errors = [line for line in messages if "Lua" in line or ".lua:" in line]
     if returncode != 0 or (messages and not lua_errors):
         reason = _tshark_reason(messages, returncode)
-        status = InputStatus.TRUNCATED if reason.startswith("truncated") else InputStatus.ERROR
-        return InputResult(name, status, reason, connections, count)
-    if lua_errors:
-        return InputResult(name, InputStatus.ERROR, "plugin error: " + lua_errors[0][:300], connections, count)
-    if not any(conn.is_tls for conn in connections):
-        return InputResult(name, InputStatus.NO_TLS, "no TLS in this capture" + (
-            "" if options.decode_as else " (TLS on an unusual port? try --decode-as tcp.port==PORT,tls)"),
-            connections, count)
-    return InputResult(name, InputStatus.OK, "", connections, count)
+        result.status = InputStatus.TRUNCATED if reason.startswith("truncated") else InputStatus.ERROR
+        result.reason = reason
+    elif lua_errors:
+        result.status, result.reason = InputStatus.ERROR, "plugin error: " + lua_errors[0][:300]
+    elif result.totals.tls == 0:
+        result.status = InputStatus.NO_TLS
+        result.reason = "no TLS in this capture" + (
+            "" if options.decode_as else " (TLS on an unusual port? try --decode-as tcp.port==PORT,tls)")
+    return result

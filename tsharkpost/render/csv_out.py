@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import csv
-import io
+from typing import IO
 
-from tsharkpost.render.records import connection_record
-from tsharkpost.summary import Summary
+from tsharkpost.results import Summary
 
 COLUMNS = ["input", "input_status", "input_reason", "stream", "client", "client_port", "server", "server_port",
            "server_name", "first_time", "last_time", "outcome", "established", "version", "cipher", "alert_code",
@@ -39,14 +38,14 @@ def _row(record: dict) -> dict:
     }
 
 
-def render_csv(summary: Summary) -> str:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, COLUMNS, lineterminator="\n")
+def write_csv(summary: Summary, out: IO[str]) -> None:
+    writer = csv.DictWriter(out, COLUMNS, lineterminator="\n")
     writer.writeheader()
     for result in summary.inputs:
         base = {"input": result.path, "input_status": result.status.value, "input_reason": result.reason or None}
-        if not result.connections:
+        empty = True
+        for record in result.records():
+            writer.writerow({**base, **_row(record)})
+            empty = False
+        if empty:
             writer.writerow(base)
-        for conn in result.connections:
-            writer.writerow({**base, **_row(connection_record(conn))})
-    return buffer.getvalue()

@@ -1,37 +1,38 @@
-"""JSON (one versioned envelope) and JSON lines (one typed object per line) renderers."""
+"""JSON (one versioned envelope) and JSON lines (one typed object per line), written as they are read."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from typing import Any
+from typing import IO, Any
 
-from tsharkpost.render.records import SCHEMA_VERSION, connection_record, input_record, pattern_record
-from tsharkpost.summary import Summary
+from tsharkpost.records import SCHEMA_VERSION, input_record, pattern_record
+from tsharkpost.results import Summary
 
-
-def envelope(summary: Summary) -> dict[str, Any]:
-    """The document described by tsharkpost/schema/summary.schema.json."""
-    return {
-        "schema": "https://tsharkpost.invalid/schema/summary",
-        "schema_version": SCHEMA_VERSION,
-        "tool": {"name": "tsharkpost", "version": summary.tool_version},
-        "tshark": {"path": summary.tshark_path, "version": summary.tshark_version},
-        "inputs": [input_record(result) for result in summary.inputs],
-        "connections": [connection_record(conn) for result in summary.inputs for conn in result.connections],
-        "patterns": [pattern_record(pattern) for pattern in summary.patterns],
-    }
+SCHEMA_ID = "https://tsharkpost.invalid/schema/summary"
 
 
-def render_json(summary: Summary) -> str:
-    return json.dumps(envelope(summary), indent=2) + "\n"
+def _head(summary: Summary) -> dict[str, Any]:
+    return {"schema": SCHEMA_ID, "schema_version": SCHEMA_VERSION,
+            "tool": {"name": "tsharkpost", "version": summary.tool_version},
+            "tshark": {"path": summary.tshark_path, "version": summary.tshark_version}}
 
 
-def render_jsonl(summary: Summary) -> Iterator[str]:
+def write_json(summary: Summary, out: IO[str]) -> None:
+    """The document described by tsharkpost/schema/summary.schema.json; connections stream from disk."""
+    head = json.dumps({**_head(summary), "inputs": [input_record(result) for result in summary.inputs]}, indent=2)
+    out.write(head[:-2] + ',\n  "connections": [')
+    for number, record in enumerate(summary.records()):
+        out.write(("," if number else "") + "\n    " + json.dumps(record))
+    patterns = json.dumps([pattern_record(pattern) for pattern in summary.patterns], indent=2)
+    out.write('\n  ],\n  "patterns": ' + patterns.replace("\n", "\n  ") + "\n}\n")
+
+
+def write_jsonl(summary: Summary, out: IO[str]) -> None:
     """A header line, then every input, connection and pattern, each tagged with its type."""
-    head = envelope(summary)
-    yield json.dumps({"type": "header", "schema": head["schema"], "schema_version": SCHEMA_VERSION,
-                      "tool": head["tool"], "tshark": head["tshark"]}) + "\n"
-    for kind in ("inputs", "connections", "patterns"):
-        for item in head[kind]:
-            yield json.dumps({"type": kind[:-1], **item}) + "\n"
+    out.write(json.dumps({"type": "header", **_head(summary)}) + "\n")
+    for result in summary.inputs:
+        out.write(json.dumps({"type": "input", **input_record(result)}) + "\n")
+    for record in summary.records():
+        out.write(json.dumps({"type": "connection", **record}) + "\n")
+    for pattern in summary.patterns:
+        out.write(json.dumps({"type": "pattern", **pattern_record(pattern)}) + "\n")

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import IO, Any
 
 from tabulate import tabulate
 
-from tsharkpost.aggregate import totals
-from tsharkpost.models import Connection
-from tsharkpost.summary import Summary
+from tsharkpost.results import Summary
 
 CAUSE_WIDTH = 70
 
@@ -23,30 +22,27 @@ def _patterns(summary: Summary) -> str:
 
 
 def _inputs(summary: Summary) -> str:
-    rows = []
-    for result in summary.inputs:
-        count = totals(result)
-        rows.append([result.path, result.status.value, count["tls"], count["established"], count["failed"],
-                     count["not_tls"], result.reason or ""])
+    rows = [[result.path, result.status.value, result.totals.tls, result.totals.established, result.totals.failed,
+             result.totals.not_tls, result.reason] for result in summary.inputs]
     return tabulate(rows, ["input", "status", "tls", "established", "failed", "not tls", "note"],
                     maxcolwidths=[50, None, None, None, None, None, 60])
 
 
-def _connection_row(conn: Connection) -> list:
-    alert = conn.first_fatal_alert
-    teardown = conn.teardown
-    return [f"{Path(conn.capture).name}:{conn.stream}", f"{conn.client}:{conn.client_port}",
-            conn.server_label, conn.version or "-", conn.outcome.value,
-            f"{alert.code} {alert.name} ({alert.sender.value})" if alert else "-",
-            f"{teardown.kind} by {teardown.by.value} @{teardown.frame}" if teardown else "-",
-            conn.causes[0].summary if conn.causes else ""]
+def _connection_row(record: dict[str, Any]) -> list[Any]:
+    alert = next((a for a in record["alerts"] if a["level"] == 2), None)
+    teardown = record["teardown"]
+    return [f"{Path(record['capture']).name}:{record['stream']}", f"{record['client']}:{record['client_port']}",
+            record["server_name"] or f"{record['server']}:{record['server_port']}", record["version"] or "-",
+            record["outcome"], f"{alert['code']} {alert['name']} ({alert['sender']})" if alert else "-",
+            f"{teardown['kind']} by {teardown['by']} @{teardown['frame']}" if teardown else "-",
+            record["causes"][0]["summary"] if record["causes"] else ""]
 
 
-def render_table(summary: Summary, connections: bool = False) -> str:
+def write_table(summary: Summary, out: IO[str], connections: bool = False) -> None:
     parts = ["Failure patterns", _patterns(summary), "", "Inputs", _inputs(summary)]
     if connections:
-        rows = [_connection_row(conn) for result in summary.inputs for conn in result.connections if conn.is_tls]
+        rows = [_connection_row(record) for record in summary.records() if record["outcome"] != "not_tls"]
         parts += ["", "Connections", tabulate(rows, ["capture:stream", "client", "server", "version", "outcome",
                                                       "fatal alert", "teardown", "probable cause"],
                                                maxcolwidths=[None, None, 30, None, None, None, None, CAUSE_WIDTH])]
-    return "\n".join(parts) + "\n"
+    out.write("\n".join(parts) + "\n")

@@ -1,4 +1,4 @@
-"""Connection records and inputs as plain dicts: the one shape JSON, JSON lines and CSV all share."""
+"""Connection records, inputs and patterns as plain dicts: the one shape every output format is made from."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import dataclasses
 import datetime as dt
 from typing import Any
 
-from tsharkpost.aggregate import totals
-from tsharkpost.models import Alert, Connection, InputResult, Pattern, Side
+from tsharkpost.models import Alert, Connection, Pattern, Side
+from tsharkpost.results import InputResult
 
 SCHEMA_VERSION = 1
 
@@ -97,7 +97,7 @@ def connection_record(conn: Connection) -> dict[str, Any]:
 
 def input_record(result: InputResult) -> dict[str, Any]:
     return {"path": result.path, "status": result.status.value, "reason": result.reason or None,
-            "packets": result.packets, **totals(result)}
+            "packets": result.packets, **dataclasses.asdict(result.totals)}
 
 
 def pattern_record(pattern: Pattern) -> dict[str, Any]:
