@@ -371,7 +371,6 @@ tpost.experts = expert_list
 ------------------------------------------------------------------------------
 
 local X = {
-    frame = Field.new("frame"),   -- sentinel: absent when fields are not primed (tshark -2 first pass)
     tcp_stream = Field.new("tcp.stream"),
     tcp_flags = Field.new("tcp.flags"),
     udp_stream = Field.new("udp.stream"),
@@ -741,7 +740,6 @@ local function parse_certificate(der)
     local serial_start = v_start
     while serial_start < v_last and byte(der, serial_start) == 0 do serial_start = serial_start + 1 end
     info.serial = hex(sub(der, serial_start, v_last))
-    info.r_serial = { pos - 1, nxt - pos }
     pos = nxt
     local _, _, after_sig = expect(der, pos, t_last, 0x30, "tbs signature")
     pos = after_sig
@@ -751,7 +749,6 @@ local function parse_certificate(der)
     info.r_issuer = { pos - 1, after_issuer - pos }
     pos = after_issuer
     local val_start, val_last, after_validity = expect(der, pos, t_last, 0x30, "validity")
-    info.r_validity = { pos - 1, after_validity - pos }
     local nb_tag, nb_start, nb_last, na_pos = tlv(der, val_start, val_last)
     local na_tag, na_start, na_last = tlv(der, na_pos, val_last)
     info.not_before = parse_time(der, nb_tag, nb_start, nb_last)
@@ -917,11 +914,13 @@ end
 ------------------------------------------------------------------------------
 
 local conns, conn_count, conn_queue, queue_head, queue_tail
-local results, analysed_upto, pending_teardowns, limit_noted
+local results, analysed_upto, teardown_deadline, limit_noted, seen_tls13
 
 local function reset_state()
     conns, conn_count, conn_queue, queue_head, queue_tail = {}, 0, {}, 1, 0
-    results, analysed_upto, pending_teardowns, limit_noted = {}, 0, 0, false
+    -- teardown_deadline: until when (abs time) a FIN/RST could still be a silent teardown; nil = no watch
+    -- seen_tls13: TLS 1.3 records without a content type field (tls.record.opaque_type) matter from then on
+    results, analysed_upto, teardown_deadline, limit_noted, seen_tls13 = {}, 0, nil, false, false
 end
 reset_state()
 
@@ -936,12 +935,11 @@ local function get_conn(ctx, key)
         queue_head = queue_head + 1
         local old = conns[old_key]
         if old then
-            if old.watch and not old.torn then pending_teardowns = pending_teardowns - 1 end
             conns[old_key] = nil
             conn_count = conn_count - 1
             if not limit_noted then
                 limit_noted = true
-                ctx.add({ check = "state_limit", sev = "note",
+                ctx:add({ check = "state_limit", sev = "note",
                     msg = fmt("max_connections (%d) reached: dropped the oldest connection's state; "
                         .. "findings on dropped connections may be missing (raise tpost.max_connections)",
                         settings.max_connections) })
@@ -957,7 +955,7 @@ local function get_conn(ctx, key)
 end
 
 ------------------------------------------------------------------------------
--- 12. Checks: one function each; they call ctx.add(finding)
+-- 12. Checks: one function each; they call ctx:add(finding)
 ------------------------------------------------------------------------------
 
 local function cert_label(index, info)
@@ -980,7 +978,7 @@ local function check_weak_signature(ctx, cert)
     local why = alg.weakness == "error"
         and "a broken hash: signatures can be forged and clients reject it"
         or "SHA-1 collisions are practical and current clients distrust it"
-    ctx.add({ check = "weak_signature", sev = alg.weakness, cert = cert, range = info.r_sigalg,
+    ctx:add({ check = "weak_signature", sev = alg.weakness, cert = cert, range = info.r_sigalg,
         msg = fmt("%s is signed with %s (%s), %s", cert_label(cert.index, info), info.sig_name, info.sig_oid, why) })
 end
 
@@ -991,20 +989,20 @@ local function check_weak_key(ctx, cert)
     local label = cert_label(cert.index, info)
     if info.key_type == "rsa" then
         if bits < settings.rsa_error_bits then
-            ctx.add({ check = "weak_rsa_key", sev = "error", cert = cert, range = info.r_spki,
+            ctx:add({ check = "weak_rsa_key", sev = "error", cert = cert, range = info.r_spki,
                 msg = fmt("%s has a %d-bit RSA key, under %d bits: it can be factored cheaply",
                     label, bits, settings.rsa_error_bits) })
         elseif bits < settings.rsa_warning_bits then
-            ctx.add({ check = "weak_rsa_key", sev = "warning", cert = cert, range = info.r_spki,
+            ctx:add({ check = "weak_rsa_key", sev = "warning", cert = cert, range = info.r_spki,
                 msg = fmt("%s has a %d-bit RSA key, under the %d-bit minimum of current policies",
                     label, bits, settings.rsa_warning_bits) })
         end
     elseif info.key_type == "dsa" and bits < settings.dsa_min_bits then
-        ctx.add({ check = "weak_dsa_key", sev = "warning", cert = cert, range = info.r_spki,
+        ctx:add({ check = "weak_dsa_key", sev = "warning", cert = cert, range = info.r_spki,
             msg = fmt("%s has a %d-bit DSA key, under the %d-bit minimum of current policies",
                 label, bits, settings.dsa_min_bits) })
     elseif info.key_type == "ec" and bits < settings.ec_min_bits then
-        ctx.add({ check = "weak_ec_key", sev = "warning", cert = cert, range = info.r_spki,
+        ctx:add({ check = "weak_ec_key", sev = "warning", cert = cert, range = info.r_spki,
             msg = fmt("%s has an EC key on %s (%d bits), under the %d-bit minimum of current policies",
                 label, info.curve or "an unnamed curve", bits, settings.ec_min_bits) })
     end
@@ -1036,7 +1034,7 @@ local function check_sigalg_offered(ctx, conn, cert)
             if offered == scheme then return end
         end
     end
-    ctx.add({ check = "sigalg_not_offered", sev = "error", cert = cert, range = info.r_sigalg,
+    ctx:add({ check = "sigalg_not_offered", sev = "error", cert = cert, range = info.r_sigalg,
         msg = fmt("%s is signed with %s (%s), which the ClientHello's %s does not offer; %s; offered: %s",
             cert_label(cert.index, info), info.sig_name, info.sig_oid, list_name, rule, scheme_list_text(list)) })
 end
@@ -1046,7 +1044,7 @@ local function check_chain_order(ctx, chain)
         local this, nxt = chain[i], chain[i + 1]
         if not this.info.error and not nxt.info.error and this.info.issuer_der ~= nxt.info.subject_der
                 and this.info.issuer ~= nxt.info.subject then
-            ctx.add({ check = "chain_order", sev = "warning", cert = this, range = this.info.r_issuer,
+            ctx:add({ check = "chain_order", sev = "warning", cert = this, range = this.info.r_issuer,
                 msg = fmt("%s was issued by '%s', but the next certificate #%d is '%s': the chain is out of order "
                     .. "or carries a foreign certificate (RFC 5246 §7.4.2), which strict clients reject",
                     cert_label(this.index, this.info), this.info.issuer, nxt.index, nxt.info.subject) })
@@ -1082,7 +1080,7 @@ local function check_name(ctx, conn, cert)
     for i = 1, math.min(#names, 5) do shown[i] = names[i] end
     local listed = #names == 0 and "empty" or concat(shown, ", ")
     if #names > 5 then listed = fmt("%s and %d more", listed, #names - 5) end
-    ctx.add({ check = "name_mismatch", sev = "error", cert = cert, range = info.r_san or info.r_subject,
+    ctx:add({ check = "name_mismatch", sev = "error", cert = cert, range = info.r_san or info.r_subject,
         msg = fmt("leaf %s does not match the SNI '%s': its %s are %s (RFC 6125 §6.4), so clients reject it as "
             .. "a possible impersonation", cert_label(cert.index, info), sni, source, listed) })
 end
@@ -1103,7 +1101,7 @@ end
 local function check_version(ctx, hello, anchor)
     local row = VERSIONS[hello.version]
     if not row or row.weakness == "" then return end
-    ctx.add({ check = "old_protocol_version", sev = row.weakness,
+    ctx:add({ check = "old_protocol_version", sev = row.weakness,
         hs = anchor, range = { hello.version_at, hello.version_len },
         msg = fmt("the server negotiated %s (0x%04x), which is %s (%s); if a newer attempt failed just before, "
             .. "this is the client's fallback, not a fix", row.name, hello.version,
@@ -1122,7 +1120,7 @@ local function check_suite(ctx, conn, hello, anchor)
         end
     end
     if not worst then return end
-    ctx.add({ check = "weak_cipher_suite", sev = worst.weakness, hs = anchor, range = { hello.suite_at, 2 },
+    ctx:add({ check = "weak_cipher_suite", sev = worst.weakness, hs = anchor, range = { hello.suite_at, 2 },
         msg = fmt("the server selected %s (0x%04x): %s (%s)", name, hello.suite, worst.reason, worst.source) })
 end
 
@@ -1131,7 +1129,7 @@ local function check_dh(ctx, bits, anchor, at, len)
     if bits < settings.dh_error_bits then sev = "error"
     elseif bits < settings.dh_min_bits then sev = "warning"
     else return end
-    ctx.add({ check = "weak_dh_group", sev = sev, hs = anchor, range = { at, len },
+    ctx:add({ check = "weak_dh_group", sev = sev, hs = anchor, range = { at, len },
         msg = fmt("the server's ephemeral DH group is %d bits, under %d bits: %s", bits,
             sev == "error" and settings.dh_error_bits or settings.dh_min_bits,
             sev == "error" and "precomputation attacks (Logjam) break it"
@@ -1149,18 +1147,26 @@ local function side_of(ctx, conn)
     return ctx.src == conn.client and "client" or "server"
 end
 
+-- The server's certificate flight lasts until its last frame before the client answers;
+-- FIN/RST frames are looked at only while one could still be "right after" a flight.
+local function extend_flight(conn, time)
+    conn.flight_end = time
+    local deadline = time + settings.teardown_window_ms / 1000
+    if not teardown_deadline or deadline > teardown_deadline then teardown_deadline = deadline end
+end
+
 local function on_chain(ctx, conn, kind, certs, sender)
     local chain = {}
     for k, fi in ipairs(certs) do
         local info = certificate_info(fi.range:raw())
         local cert = { index = k - 1, info = info, k = k, kind = kind }
         chain[#chain + 1] = cert
-        ctx.add_cert(cert, sender)
+        ctx:add_cert(cert, sender)
     end
     local before = #ctx.out
     for _, cert in ipairs(chain) do
         if cert.info.error then
-            ctx.add({ check = "malformed_certificate", sev = "note", cert = cert,
+            ctx:add({ check = "malformed_certificate", sev = "note", cert = cert,
                 msg = fmt("certificate #%d (%d bytes) could not be parsed: %s; the other checks skip it",
                     cert.index, cert.info.len, cert.info.error) })
         else
@@ -1180,11 +1186,10 @@ local function on_chain(ctx, conn, kind, certs, sender)
         end
     end
     conn.chain = { frame = ctx.num, findings = findings }
-    conn.flight_end = ctx.time
     conn.client_replied, conn.server_replied = false, false
-    if kind == "tls" and not conn.watch then
+    if kind == "tls" then
         conn.watch = true
-        pending_teardowns = pending_teardowns + 1
+        extend_flight(conn, ctx.time)
     end
 end
 
@@ -1196,7 +1201,7 @@ local function on_alert(ctx, conn, kind, fi, k)
         -- In TLS 1.2 and older an encrypted alert sent before both sides switched
         -- to encryption means the handshake failed; afterwards it is usually close_notify.
         if not (conn.sides.client.ccs and conn.sides.server.ccs) and rules_family(conn.version) ~= 13 then
-            ctx.add({ check = "encrypted_alert", sev = "note", alert = { src = kind .. "_alert", k = k },
+            ctx:add({ check = "encrypted_alert", sev = "note", alert = { src = kind .. "_alert", k = k },
                 alert_sender = sender, related = conn.chain and conn.chain.frame,
                 msg = fmt("the %s sent an encrypted alert before the handshake completed: the handshake probably "
                     .. "failed; its code needs the session keys (tls.keylog_file)", sender) })
@@ -1213,7 +1218,7 @@ local function on_alert(ctx, conn, kind, fi, k)
     if CERT_ALERTS[code] and conn.chain then
         tail = fmt("; the chain is in frame %d, %s", conn.chain.frame, chain_summary(conn.chain.findings))
     end
-    ctx.add({ check = "fatal_alert", sev = "error", alert = { src = kind .. "_alert", k = k },
+    ctx:add({ check = "fatal_alert", sev = "error", alert = { src = kind .. "_alert", k = k },
         alert_code = code, alert_name = name, alert_sender = sender,
         related = conn.chain and conn.chain.frame,
         msg = fmt("the %s sent fatal alert %d %s: %s%s", sender, code, name, meaning, tail) })
@@ -1236,6 +1241,7 @@ local function on_handshake(ctx, conn, kind, fi, k)
         local hello = parse_server_hello(s, b, last)
         if not hello then return end
         conn.version, conn.suite, conn.psk = hello.version, hello.suite, hello.psk
+        if rules_family(hello.version) == 13 then seen_tls13 = true end
         conn.suite_name = nil
         if hello.suite then
             for _, sfi in ipairs({ KINDS[kind].suite() }) do
@@ -1255,46 +1261,56 @@ local function on_handshake(ctx, conn, kind, fi, k)
     end
 end
 
+local function endpoints(ctx)
+    if not ctx.src then
+        local pinfo = ctx.pinfo
+        ctx.src = tostring(pinfo.src) .. "/" .. tostring(pinfo.src_port)
+        ctx.dst = tostring(pinfo.dst) .. "/" .. tostring(pinfo.dst_port)
+    end
+end
+
+-- Does a frame with only ChangeCipherSpec/application data records still matter to this connection?
+local function wants_records(conn)
+    if conn.chain then return not (conn.client_replied and conn.server_replied) end
+    return not conn.encrypted_noted and rules_family(conn.version) == 13
+end
+
 local function analyse_kind(ctx, kind, content_types)
     local K = KINDS[kind]
-    local key
-    if kind == "tls" then
-        local streams = { X.tcp_stream() }
-        if #streams == 0 then return end
-        key = "t" .. tostring(streams[#streams].value)
-    else
-        local streams = { X.udp_stream() }
-        if #streams == 0 then return end
-        key = "u" .. tostring(streams[#streams].value)
+    local has = {}
+    for _, ct in ipairs(content_types) do has[ct.value] = true end
+    local streams = kind == "tls" and { X.tcp_stream() } or { X.udp_stream() }
+    if #streams == 0 then return end
+    local key = (kind == "tls" and "t" or "u") .. tostring(streams[#streams].value)
+    local conn = conns[key]
+    if not (has[21] or has[22] or has[20]) and not (conn and wants_records(conn)) then
+        return                                  -- application data only: the common, cheap case
     end
-    local conn = get_conn(ctx, key)
-    ctx.conn = conn
+    conn = conn or get_conn(ctx, key)
+    endpoints(ctx)
 
     -- Handshake messages: only those Wireshark decoded (a type field at the same place).
-    local types = { K.hs_type() }
-    if #types > 0 then
-        local plain = {}
-        for _, tfi in ipairs(types) do plain[tfi.offset .. "/" .. tfi.source:len()] = true end
-        for k, hfi in ipairs({ K.hs() }) do
-            if plain[hfi.offset .. "/" .. hfi.source:len()] then on_handshake(ctx, conn, kind, hfi, k) end
+    local certs = {}
+    if has[22] then
+        local types = { K.hs_type() }
+        if #types > 0 then
+            local plain = {}
+            for _, tfi in ipairs(types) do plain[tfi.offset .. "/" .. tfi.source:len()] = true end
+            for k, hfi in ipairs({ K.hs() }) do
+                if plain[hfi.offset .. "/" .. hfi.source:len()] then on_handshake(ctx, conn, kind, hfi, k) end
+            end
+            certs = { K.cert() }
         end
     end
 
     local sender = side_of(ctx, conn)
-    local certs = { K.cert() }
     if #certs > 0 and sender then on_chain(ctx, conn, kind, certs, sender) end
 
-    local saw_app = false
     if sender then
-        local side = conn.sides[sender]
-        for _, ct in ipairs(content_types) do
-            local v = ct.value
-            if v == 20 then side.ccs = true
-            elseif v == 23 then side.app, saw_app = true, true end
-        end
+        if has[20] then conn.sides[sender].ccs = true end
         if conn.chain and #certs == 0 then
             if sender == "server" and not conn.client_replied then
-                conn.flight_end = ctx.time      -- rest of the server's flight (ServerHelloDone, ...)
+                extend_flight(conn, ctx.time)   -- rest of the server's flight (ServerHelloDone, ...)
             elseif sender == "client" then
                 conn.client_replied = true
             else
@@ -1303,68 +1319,81 @@ local function analyse_kind(ctx, kind, content_types)
         end
     end
 
-    local alerts = { K.alert() }
-    for k, afi in ipairs(alerts) do on_alert(ctx, conn, kind, afi, k) end
+    if has[21] then
+        for k, afi in ipairs({ K.alert() }) do on_alert(ctx, conn, kind, afi, k) end
+    end
 
-    if not sender then return end
-    if saw_app then
-        -- By the client's first encrypted record (its Finished) a decryptable
-        -- server Certificate would have been seen; PSK resumption sends none.
-        if sender == "client" and not conn.chain and not conn.encrypted_noted and not conn.psk
-                and rules_family(conn.version) == 13 then
-            conn.encrypted_noted = true
-            ctx.add({ check = "chain_encrypted", sev = "note",
-                msg = "TLS 1.3: the server's certificate chain is encrypted, so its checks could not run; "
-                    .. "give a key log (-o tls.keylog_file:FILE or editcap --inject-secrets) to see it" })
-        end
+    -- By the client's first encrypted record (its Finished) a decryptable server
+    -- Certificate would have been seen; PSK resumption sends none.
+    if (has[23] or has[20]) and sender == "client" and not conn.chain and not conn.encrypted_noted and not conn.psk
+            and rules_family(conn.version) == 13 then
+        conn.encrypted_noted = true
+        ctx:add({ check = "chain_encrypted", sev = "note",
+            msg = "TLS 1.3: the server's certificate chain is encrypted, so its checks could not run; "
+                .. "give a key log (-o tls.keylog_file:FILE or editcap --inject-secrets) to see it" })
     end
 end
 
+-- Returns true when the frame had TCP flags (so fields were visible).
 local function analyse_teardown(ctx)
     local flags = { X.tcp_flags() }
-    if #flags == 0 then return end
+    if #flags == 0 then return false end
     local value = flags[#flags].value
     local fin, rst = value % 2 == 1, floor(value / 4) % 2 == 1
-    if not (fin or rst) then return end
+    if not (fin or rst) then return true end
     local streams = { X.tcp_stream() }
-    if #streams == 0 then return end
+    if #streams == 0 then return true end
     local conn = conns["t" .. tostring(streams[#streams].value)]
-    if not conn or not conn.watch or conn.torn then return end
+    if not conn or not conn.watch or conn.torn then return true end
     conn.torn = true
-    pending_teardowns = pending_teardowns - 1
+    endpoints(ctx)
     local closer = side_of(ctx, conn)
-    if not closer or not conn.chain then return end
+    if not closer or not conn.chain then return true end
     -- An alert from either side explains the teardown; ChangeCipherSpec means the closer accepted the chain.
-    if conn.sides.client.alert or conn.sides.server.alert or conn.sides[closer].ccs then return end
+    if conn.sides.client.alert or conn.sides.server.alert or conn.sides[closer].ccs then return true end
     -- "Right after" the flight: the closing side sent no TLS record since it.
-    if (closer == "client" and conn.client_replied) or (closer == "server" and conn.server_replied) then return end
+    if (closer == "client" and conn.client_replied) or (closer == "server" and conn.server_replied) then
+        return true
+    end
     local ms = floor((ctx.time - conn.flight_end) * 1000 + 0.5)
-    if ms > settings.teardown_window_ms then return end
-    ctx.add({ check = "silent_teardown", sev = "warning", related = conn.chain.frame,
+    if ms > settings.teardown_window_ms then return true end
+    ctx:add({ check = "silent_teardown", sev = "warning", related = conn.chain.frame,
         msg = fmt("the %s closed the connection (%s) %d ms after the server's certificate flight (chain in frame %d) "
             .. "without a TLS alert or ChangeCipherSpec: it probably rejected the chain; %s",
             closer, rst and "RST" or "FIN", ms, conn.chain.frame, chain_summary(conn.chain.findings)) })
+    return true
 end
 
+local Context = {}
+Context.__index = Context
+function Context:add(finding) self.out[#self.out + 1] = finding end
+function Context:add_cert(cert, sender) self.out[#self.out + 1] = { cert = cert, sender = sender, summary = true } end
+
+local PT_UDP = 3   -- pinfo.port_type of UDP (epan/address.h port_type)
+
+-- Returns the frame's findings, or nil when it saw no TLS/DTLS record and no TCP
+-- flags: then nothing changed, which is also what a pass without fields sees
+-- (the first pass of tshark -2 primes no fields).
 local function analyse(pinfo)
-    local out = {}
-    local ctx = {
-        num = pinfo.number, time = pinfo.abs_ts, out = out,
-        src = tostring(pinfo.src) .. "/" .. tostring(pinfo.src_port),
-        dst = tostring(pinfo.dst) .. "/" .. tostring(pinfo.dst_port),
-    }
-    function ctx.add(finding) out[#out + 1] = finding end
-    function ctx.add_cert(cert, sender) out[#out + 1] = { cert = cert, sender = sender, summary = true } end
-    for _, kind in ipairs({ "tls", "dtls" }) do
-        local K = KINDS[kind]
-        local content_types = { K.record_ct() }
-        if K.record_opaque then
-            for _, fi in ipairs({ K.record_opaque() }) do content_types[#content_types + 1] = fi end
+    local K = KINDS.tls
+    local kind = "tls"
+    local content_types = { K.record_ct() }
+    if #content_types == 0 then
+        if seen_tls13 then content_types = { K.record_opaque() } end   -- TLS 1.3 encrypted records only
+        if #content_types == 0 and pinfo.port_type == PT_UDP then
+            kind, content_types = "dtls", { KINDS.dtls.record_ct() }
         end
-        if #content_types > 0 then analyse_kind(ctx, kind, content_types) end
     end
-    if pending_teardowns > 0 then analyse_teardown(ctx) end
-    return out
+    local saw = #content_types > 0
+    local watching = false
+    if teardown_deadline and kind == "tls" then
+        if pinfo.abs_ts <= teardown_deadline then watching = true else teardown_deadline = nil end
+    end
+    if not (saw or watching) then return nil end
+    local ctx = setmetatable({ pinfo = pinfo, num = pinfo.number, time = pinfo.abs_ts, out = {} }, Context)
+    if saw then analyse_kind(ctx, kind, content_types) end
+    if watching then saw = analyse_teardown(ctx) or saw end
+    return saw and ctx.out or nil
 end
 
 ------------------------------------------------------------------------------
@@ -1431,7 +1460,7 @@ local function render_cert(root, lookup, c)
     local base = fi and fi.range
     local function put(tree, field, span, value)
         if value == nil then return end
-        local range = sub_range(base, span)
+        local range = span and sub_range(base, span)
         if range then tree:add(field, range, value) else tree:add(field, value) end
     end
     local title = info.subject or "(unparsed)"
@@ -1441,18 +1470,20 @@ local function render_cert(root, lookup, c)
     put(item, F.cert_index, nil, cert.index)
     put(item, F.cert_sender, nil, c.sender)
     if info.error then return end
-    put(item, F.cert_subject, info.r_subject, info.subject)
-    put(item, F.cert_subject_cn, info.r_subject, info.cn)
-    put(item, F.cert_issuer, info.r_issuer, info.issuer)
-    put(item, F.cert_serial, info.r_serial, info.serial)
+    -- Only the algorithm points at its bytes: summaries stay small in PDML (the
+    -- certificate item itself spans the whole DER for the GUI's byte view).
+    put(item, F.cert_subject, nil, info.subject)
+    put(item, F.cert_subject_cn, nil, info.cn)
+    put(item, F.cert_issuer, nil, info.issuer)
+    put(item, F.cert_serial, nil, info.serial)
     put(item, F.cert_sigalg_oid, info.r_sigalg, info.sig_oid)
     put(item, F.cert_sigalg_name, info.r_sigalg, info.sig_name)
-    put(item, F.cert_key_type, info.r_spki, info.key_type)
-    put(item, F.cert_key_bits, info.r_spki, info.key_bits)
-    put(item, F.cert_key_curve, info.r_spki, info.curve)
-    put(item, F.cert_not_before, info.r_validity, info.not_before)
-    put(item, F.cert_not_after, info.r_validity, info.not_after)
-    if info.san and #info.san > 0 then put(item, F.cert_san, info.r_san, concat(info.san, ",")) end
+    put(item, F.cert_key_type, nil, info.key_type)
+    put(item, F.cert_key_bits, nil, info.key_bits)
+    put(item, F.cert_key_curve, nil, info.curve)
+    put(item, F.cert_not_before, nil, info.not_before)
+    put(item, F.cert_not_after, nil, info.not_after)
+    if info.san and #info.san > 0 then put(item, F.cert_san, nil, concat(info.san, ",")) end
     put(item, F.cert_sha256, nil, info.sha256)
     put(item, F.cert_self_signed, nil, info.self_signed)
 end
@@ -1481,18 +1512,18 @@ function tpost.dissector(tvb, pinfo, tree)
     local out
     if num <= analysed_upto then
         out = results[num]
-    elseif X.frame() then
+    else
         -- Frames arrive in order on the first visit that has fields (tshark's only
         -- pass, the second pass of -2, the GUI's first pass); later visits replay.
-        analysed_upto = num
         local ok, result = pcall(analyse, pinfo)
-        if ok then
-            out = result
-        else
-            out = { { check = "plugin_error", sev = "note",
+        if not ok then
+            result = { { check = "plugin_error", sev = "note",
                 msg = "internal error, please report it: " .. clean_text(tostring(result)) } }
         end
-        if #out > 0 then results[num] = out else out = nil end
+        if result then
+            analysed_upto = num
+            if #result > 0 then results[num], out = result, result end
+        end
     end
     if out and tree then
         local ok, problem = pcall(render, out, tvb, tree)
