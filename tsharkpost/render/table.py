@@ -35,7 +35,15 @@ def _connection_row(record: dict[str, Any]) -> list[Any]:
             record["server_name"] or f"{record['server']}:{record['server_port']}", record["version"] or "-",
             record["outcome"], f"{alert['code']} {alert['name']} ({alert['sender']})" if alert else "-",
             f"{teardown['kind']} by {teardown['by']} @{teardown['frame']}" if teardown else "-",
-            record["causes"][0]["summary"] if record["causes"] else ""]
+            _cause(record)]
+
+
+def _cause(record: dict[str, Any]) -> str:
+    """The top cause with its first piece of evidence, e.g. 'client hung up 2 ms after ...; chain certificate ...'."""
+    if not record["causes"]:
+        return ""
+    top = record["causes"][0]
+    return f"{top['evidence'][0]}; {top['summary']}" if top["evidence"] else top["summary"]
 
 
 def write_table(summary: Summary, out: IO[str], connections: bool = False) -> None:
