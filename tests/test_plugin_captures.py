@@ -69,7 +69,7 @@ def test_batch_repeats_the_single_captures(tshark: str, plugin: Path, captures_d
 def test_seed_points_at_the_md2_root(tshark: str, plugin: Path, captures_dir: Path) -> None:
     out = plugin_output(tshark, plugin, captures_dir / SEED)
     weak, not_offered, teardown = out.findings
-    # The findings sit on the root's signatureAlgorithm bytes (in the reassembled data source).
+    # The findings sit on the root's signatureAlgorithm bytes.
     assert weak.data == MD2_ALGORITHM_IDENTIFIER and not_offered.data == MD2_ALGORITHM_IDENTIFIER
     assert weak.message == (
         "certificate #3 (Example Legacy Root CA) is signed with md2WithRSAEncryption (1.2.840.113549.1.1.2), "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import subprocess
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from plugin_support import manifest_decode_as, plugin_output, unexpected_stderr
+from plugin_support import findings_by_fields, manifest_decode_as, plugin_output, unexpected_stderr
 
 # Certificates in Zeek's x509.log that tshark cannot see at all, with the reason.
 NOT_VISIBLE_TO_TSHARK = {
@@ -137,3 +138,29 @@ def test_fuzzed_captures_run_without_lua_errors(tshark: str, plugin: Path, merge
         extra = [line for line in unexpected_stderr(proc.stderr) if _normalise(line) not in baseline]
         assert extra == [], f"{fuzzed.name} {mode}: {extra[:5]}"
         assert "plugin_error" not in proc.stdout
+
+
+def test_findings_point_into_reassembled_data(tshark: str, plugin: Path, corpus_dir: Path) -> None:
+    # Given a chain spread over three TCP segments (tls1.2.pcap, frame 8 "Reassembled TCP"), then each
+    # weak_signature finding covers exactly that certificate's signatureAlgorithm, and each summary the DER.
+    out = plugin_output(tshark, plugin, corpus_dir / "zeek" / "tls1.2.pcap")
+    sha1_with_rsa = "300d06092a864886f70d0101050500"
+    weak = [f for f in out.findings if f.check == "weak_signature"]
+    assert [(f.frame, f.cert_index, f.severity, f.data) for f in weak] == [
+        (8, 0, 2, sha1_with_rsa), (8, 1, 2, sha1_with_rsa), (8, 2, 2, sha1_with_rsa)]
+    assert [c.values["sha256"] for c in out.certs] == [
+        hashlib.sha256(bytes.fromhex(c.data)).hexdigest() for c in out.certs]
+    assert [c.values["subject_cn"] for c in out.certs] == [
+        "*.taleo.net", "COMODO High-Assurance Secure Server CA", "AddTrust External CA Root"]
+
+
+@pytest.mark.parametrize("trace", ["zeek/tls1.2.pcap", "zeek/globus-url-copy.pcap", "zeek/dtls1_0.pcap",
+                                   "zeek/tls-13-amazon-rds.pcap", "zeek/heartbleed-success.pcap",
+                                   "arkime/badcurveball.pcap", "zeek/xmpp-starttls.pcap"])
+def test_one_pass_and_two_pass_agree_on_corpus(tshark: str, plugin: Path, corpus_dir: Path, trace: str) -> None:
+    path = corpus_dir / trace
+    decode_as = manifest_decode_as(corpus_dir, trace)
+    one_pass = findings_by_fields(tshark, plugin, path, *decode_as)
+    assert findings_by_fields(tshark, plugin, path, "-2", *decode_as) == one_pass
+    pdml = [(f.frame, f.check, f.severity) for f in plugin_output(tshark, plugin, path, *decode_as).findings]
+    assert pdml == one_pass
