@@ -920,11 +920,12 @@ local function reset_state()
     conns, conn_count, conn_queue, queue_head, queue_tail = {}, 0, {}, 1, 0
     -- teardown_deadline: until when (abs time) a FIN/RST could still be a silent teardown; nil = no watch
     -- seen_tls13: TLS 1.3 records without a content type field (tls.record.opaque_type) matter from then on
+    -- results: frame number -> its findings and summaries, replayed on every later visit
     results, analysed_upto, teardown_deadline, limit_noted, seen_tls13 = {}, 0, nil, false, false
 end
 reset_state()
 
-local function new_side() return { alert = false, ccs = false, app = false } end
+local function new_side() return { alert = false, ccs = false } end
 
 local function get_conn(ctx, key)
     local conn = conns[key]
