@@ -77,10 +77,46 @@ local function frame(number, src, src_port, dst, dst_port, fields)
 end
 
 local hello = unhex(CLIENT_HELLO)
+local server_hello = unhex(SERVER_HELLO)
+local function handshake(number, stream, ders)
+    local client_fields = {
+        ["tls.record.content_type"] = { fake_info("", 22) }, ["tcp.stream"] = { fake_info("", stream) },
+        ["tls.handshake.type"] = { fake_info("", 1, 0, #hello) }, ["tls.handshake"] = { fake_info(hello) } }
+    frame(number, "10.0.0.1", 50000, "10.0.0.2", 443, client_fields)
+    local certs = {}
+    for i, der in ipairs(ders) do certs[i] = fake_info(der) end
+    frame(number + 1, "10.0.0.2", 443, "10.0.0.1", 50000, {
+        ["tls.record.content_type"] = { fake_info("", 22) }, ["tcp.stream"] = { fake_info("", stream) },
+        ["tls.handshake.type"] = { fake_info("", 2, 0, #server_hello) },
+        ["tls.handshake"] = { fake_info(server_hello) }, ["tls.handshake.certificate"] = certs,
+        ["tls.handshake.ciphersuite"] = { fake_info("", 0xc02f) } })
+end
+
+if MUTATIONS then
+    -- Each round: every certificate truncated, or with random bytes overwritten.
+    math.randomseed(MUTATIONS)
+    for round = 1, 150 do
+        local ders = {}
+        for i, hexder in ipairs(CERTS) do
+            local der = unhex(hexder)
+            if round % 3 == 0 then
+                der = der:sub(1, math.random(0, #der - 1))
+            else
+                for _ = 1, math.random(1, 8) do
+                    local at = math.random(1, #der)
+                    der = der:sub(1, at - 1) .. string.char(math.random(0, 255)) .. der:sub(at + 1)
+                end
+            end
+            ders[i] = der
+        end
+        handshake(2 * round + 1, round, ders)
+    end
+    return
+end
+
 frame(1, "10.0.0.1", 50000, "10.0.0.2", 443, {
     ["tls.record.content_type"] = { fake_info("", 22) }, ["tcp.stream"] = { fake_info("", 0) },
     ["tls.handshake.type"] = { fake_info("", 1, 0, #hello) }, ["tls.handshake"] = { fake_info(hello) } })
-local server_hello = unhex(SERVER_HELLO)
 local certs = {}
 for i, der in ipairs(CERTS) do certs[i] = fake_info(unhex(der)) end
 frame(2, "10.0.0.2", 443, "10.0.0.1", 50000, {
@@ -120,12 +156,14 @@ def seed_certificates(tshark: str, plugin: Path, captures_dir: Path) -> list[str
     return out.strip().split(",")
 
 
-def run_harness(lua: str, plugin: Path, certs: list[str], tmp_path: Path) -> list[list[str]]:
+def run_harness(lua: str, plugin: Path, certs: list[str], tmp_path: Path, mutations: int | None = None
+                ) -> list[list[str]]:
     if not shutil.which(lua):
         pytest.fail(f"{lua} is not installed (Debian package {lua}): scripts/setup installs it")
-    script = tmp_path / f"harness-{lua}.lua"
+    script = tmp_path / f"harness-{lua}-{mutations}.lua"
     script.write_text(
         f'PLUGIN = "{plugin}"\n'
+        f"MUTATIONS = {mutations if mutations is not None else 'nil'}\n"
         f'CLIENT_HELLO = "{client_hello("shop.example.net", [0x0401, 0x0501, 0x0201]).hex()}"\n'
         f'SERVER_HELLO = "{server_hello().hex()}"\n'
         "CERTS = {" + ", ".join(f'"{c}"' for c in certs) + "}\n" + HARNESS, encoding="utf-8")
@@ -150,3 +188,16 @@ def test_same_verdicts_under_lua_52_and_54(lua: str, has_bit32: str, plugin: Pat
     assert bits == ["2048"] * 4
     offered = [line[2] for line in lines if line[0] == "EXPERT" and "sigalg_not_offered" in line[2]]
     assert offered[0].endswith("offered: rsa_pkcs1_sha256, rsa_pkcs1_sha384, rsa_pkcs1_sha1")
+
+
+@pytest.mark.parametrize(("lua", "seed"), [("lua5.2", 1), ("lua5.4", 2)])
+def test_mutated_certificates_never_raise(lua: str, seed: int, plugin: Path, seed_certificates: list[str],
+                                          tmp_path: Path) -> None:
+    # Given 150 handshakes whose certificates are truncated or have random bytes overwritten, then every
+    # certificate still gets a summary item, broken ones a malformed_certificate note, and nothing raises.
+    lines = run_harness(lua, plugin, seed_certificates, tmp_path, mutations=seed)
+    checks = [line[2].split(":")[0] for line in lines if line[0] == "EXPERT"]
+    assert "plugin_error" not in checks
+    assert checks.count("malformed_certificate") >= 150
+    summaries = [line for line in lines if line[0] == "ITEM" and line[2] == "tpost.cert"]
+    assert len(summaries) == 150 * len(seed_certificates)
