@@ -276,6 +276,7 @@ local settings = {
     sha1_is_weak = true,       -- sha1 signatures are a warning (RFC 9155); off for legacy networks
     teardown_window_ms = 2000, -- a FIN/RST this soon after the server's certificate flight is "right after"
     max_connections = 10000,   -- connections kept in memory; the oldest is dropped (and noted) beyond this
+    bridge = false,            -- per-packet tpost.pkt facts for the tsharkpost post-processor (off in the GUI)
 }
 
 local tpost = Proto("tpost", "tsharkpost TLS diagnostics")
@@ -298,6 +299,9 @@ tpost.prefs.teardown_window_ms = Pref.uint("Silent teardown window (ms)", settin
     "silent_teardown: a FIN/RST at most this long after the server's certificate flight")
 tpost.prefs.max_connections = Pref.uint("Maximum connections kept", settings.max_connections,
     "bound on per-connection state; the oldest connection is dropped beyond it (state_limit note)")
+tpost.prefs.bridge = Pref.bool("Per-packet facts for tsharkpost", settings.bridge,
+    "add tpost.pkt (stream, endpoints, TCP flags, application data bytes so far) to every TCP frame, "
+        .. "so that the tsharkpost post-processor needs neither the TCP tree nor the application data frames")
 
 function tpost.prefs_changed()
     for name in pairs(settings) do
@@ -342,12 +346,18 @@ local F = {
     cert_sha256 = ProtoField.string("tpost.cert.sha256", "SHA-256 fingerprint", base.UNICODE,
         "of the DER, lowercase hex"),
     cert_self_signed = ProtoField.bool("tpost.cert.self_signed", "Self-signed (issuer = subject)"),
+    pkt = ProtoField.string("tpost.pkt", "Packet facts", base.UNICODE,
+        "With the bridge preference: stream, source address and port, destination address and port, TCP flags "
+            .. "(S, A, F, R or -), application data bytes sent so far by the source and by the destination, "
+            .. "frame number and epoch time of the stream's latest application data so far (0 if none)"),
+    pkt_first_data = ProtoField.bool("tpost.pkt.first_data", "First application data of its direction"),
 }
 local field_list = {}
 for _, key in ipairs({ "finding", "check", "severity", "message", "related_frame", "alert_code", "alert_name",
         "alert_sender", "cert", "cert_index", "cert_sender", "cert_subject", "cert_subject_cn", "cert_issuer",
         "cert_serial", "cert_sigalg_oid", "cert_sigalg_name", "cert_key_type", "cert_key_bits", "cert_key_curve",
-        "cert_not_before", "cert_not_after", "cert_san", "cert_sha256", "cert_self_signed" }) do
+        "cert_not_before", "cert_not_after", "cert_san", "cert_sha256", "cert_self_signed", "pkt",
+        "pkt_first_data" }) do
     field_list[#field_list + 1] = F[key]
 end
 tpost.fields = field_list
@@ -374,6 +384,7 @@ local X = {
     tcp_stream = Field.new("tcp.stream"),
     tcp_flags = Field.new("tcp.flags"),
     udp_stream = Field.new("udp.stream"),
+    tls_record_len = Field.new("tls.record.length"),
 }
 local KINDS = {}             -- "tls" and "dtls": the same extractors under both names
 for _, kind in ipairs({ "tls", "dtls" }) do
@@ -915,6 +926,7 @@ end
 
 local conns, conn_count, conn_queue, queue_head, queue_tail
 local results, analysed_upto, teardown_deadline, limit_noted, seen_tls13
+local bridge_bytes, bridge_queue, bridge_first
 
 local function reset_state()
     conns, conn_count, conn_queue, queue_head, queue_tail = {}, 0, {}, 1, 0
@@ -922,6 +934,9 @@ local function reset_state()
     -- seen_tls13: TLS 1.3 records without a content type field (tls.record.opaque_type) matter from then on
     -- results: frame number -> its findings and summaries, replayed on every later visit
     results, analysed_upto, teardown_deadline, limit_noted, seen_tls13 = {}, 0, nil, false, false
+    -- bridge_bytes: tcp.stream -> endpoint -> application data bytes it sent so far (bounded FIFO, bridge_queue)
+    -- bridge_first: frame number -> true when it carries the first application data of its direction
+    bridge_bytes, bridge_queue, bridge_first = {}, { head = 1, tail = 0 }, {}
 end
 reset_state()
 
@@ -1071,7 +1086,7 @@ local function check_name(ctx, conn, cert)
     local host = string.lower(string.gsub(sni, "%.$", ""))
     local names, source = info.san, "SAN dNSNames"
     if not names or #names == 0 then
-        names, source = { info.cn }, "subject CN (no SAN dNSName)"
+        names, source = { info.cn }, "subject CN, having no SAN dNSName"
         if not info.cn then names = {} end
     end
     for _, name in ipairs(names) do
@@ -1079,11 +1094,11 @@ local function check_name(ctx, conn, cert)
     end
     local shown = {}
     for i = 1, math.min(#names, 5) do shown[i] = names[i] end
-    local listed = #names == 0 and "empty" or concat(shown, ", ")
+    local listed = #names == 0 and "nothing" or concat(shown, ", ")
     if #names > 5 then listed = fmt("%s and %d more", listed, #names - 5) end
     ctx:add({ check = "name_mismatch", sev = "error", cert = cert, range = info.r_san or info.r_subject,
-        msg = fmt("leaf %s does not match the SNI '%s': its %s are %s (RFC 6125 §6.4), so clients reject it as "
-            .. "a possible impersonation", cert_label(cert.index, info), sni, source, listed) })
+        msg = fmt("leaf %s does not match the SNI '%s': it names %s in its %s; clients reject it as a possible "
+            .. "impersonation (RFC 6125 §6.4)", cert_label(cert.index, info), sni, listed, source) })
 end
 
 local function chain_summary(findings)
@@ -1365,6 +1380,68 @@ local function analyse_teardown(ctx)
     return true
 end
 
+-- The bridge (preference "bridge"): one compact line of packet facts per TCP frame. With it the
+-- tsharkpost post-processor asks tshark for neither the IP/TCP trees nor the application data frames,
+-- the bulk of any PDML. Byte counts are summed on the first visit only (pinfo.visited), so a later
+-- visit shows the final count, never a double one.
+local function bridge_counts(stream)
+    local counts = bridge_bytes[stream]
+    if counts then return counts end
+    local queue = bridge_queue
+    while queue.tail - queue.head + 1 >= math.max(1, settings.max_connections) do
+        bridge_bytes[queue[queue.head]] = nil
+        queue[queue.head] = nil
+        queue.head = queue.head + 1
+    end
+    counts = {}
+    bridge_bytes[stream] = counts
+    queue.tail = queue.tail + 1
+    queue[queue.tail] = stream
+    return counts
+end
+
+local function application_bytes()
+    local lengths = { X.tls_record_len() }
+    if #lengths == 0 then return 0 end
+    local types = {}
+    for _, fi in ipairs({ KINDS.tls.record_ct() }) do types[#types + 1] = fi.value end
+    if #types < #lengths then   -- TLS 1.3 records without keys follow any plaintext record of the frame
+        local opaque = { KINDS.tls.record_opaque() }
+        for i = #opaque - (#lengths - #types) + 1, #opaque do
+            if i >= 1 then types[#types + 1] = opaque[i].value end
+        end
+    end
+    local bytes = 0
+    for i, fi in ipairs(lengths) do
+        if types[i] == 23 then bytes = bytes + fi.value end
+    end
+    return bytes
+end
+
+local function bridge_line(pinfo)
+    local streams = { X.tcp_stream() }
+    if #streams == 0 then return nil end
+    local stream = streams[#streams].value
+    local flags = { X.tcp_flags() }
+    local f = #flags > 0 and flags[#flags].value or 0
+    local letters = (floor(f / 2) % 2 == 1 and "S" or "") .. (floor(f / 16) % 2 == 1 and "A" or "")
+        .. (f % 2 == 1 and "F" or "") .. (floor(f / 4) % 2 == 1 and "R" or "")
+    local src = tostring(pinfo.src) .. " " .. tostring(pinfo.src_port)
+    local dst = tostring(pinfo.dst) .. " " .. tostring(pinfo.dst_port)
+    local counts = bridge_counts(stream)
+    if not pinfo.visited then
+        local bytes = application_bytes()
+        if bytes > 0 then
+            if not counts[src] then bridge_first[pinfo.number] = true end
+            counts[src] = (counts[src] or 0) + bytes
+            counts.last_frame, counts.last_time = pinfo.number, pinfo.abs_ts
+        end
+    end
+    return fmt("%d %s %s %s %d %d %d %.9f", stream, src, dst, letters ~= "" and letters or "-",
+        counts[src] or 0, counts[dst] or 0, counts.last_frame or 0, counts.last_time or 0),
+        bridge_first[pinfo.number]
+end
+
 local Context = {}
 Context.__index = Context
 function Context:add(finding) self.out[#self.out + 1] = finding end
@@ -1498,6 +1575,13 @@ local function render(out, tvb, tree)
     for _, item in ipairs(out) do
         if item.summary then render_cert(root, lookup, item) end
     end
+    return root
+end
+
+local function render_bridge(root, tvb, tree, line, first)
+    root = root or tree:add(tpost, tvb())
+    root:add(F.pkt, line)
+    if first then root:add(F.pkt_first_data, true) end
 end
 
 ------------------------------------------------------------------------------
@@ -1526,12 +1610,19 @@ function tpost.dissector(tvb, pinfo, tree)
             if #result > 0 then results[num], out = result, result end
         end
     end
+    local root
     if out and tree then
-        local ok, problem = pcall(render, out, tvb, tree)
-        if not ok then
+        local ok, rendered = pcall(render, out, tvb, tree)
+        if ok then
+            root = rendered
+        else
             tree:add(tpost, tvb()):add_proto_expert_info(EXPERTS.plugin_error.note,
-                "plugin_error: rendering failed: " .. clean_text(tostring(problem)))
+                "plugin_error: rendering failed: " .. clean_text(tostring(rendered)))
         end
+    end
+    if settings.bridge and tree then
+        local ok, line, first = pcall(bridge_line, pinfo)
+        if ok and line then render_bridge(root, tvb, tree, line, first) end
     end
 end
 

@@ -164,3 +164,27 @@ def test_one_pass_and_two_pass_agree_on_corpus(tshark: str, plugin: Path, corpus
     assert findings_by_fields(tshark, plugin, path, "-2", *decode_as) == one_pass
     pdml = [(f.frame, f.check, f.severity) for f in plugin_output(tshark, plugin, path, *decode_as).findings]
     assert pdml == one_pass
+
+
+# Third-party traces with handshake-level findings: (frame, check, severity, chain index), in tree order.
+CORPUS_EXPECTED = {
+    # 1024-bit DHE group and an MD5-signed self-signed leaf a TLS 1.2 client did not offer
+    "zeek/pop3-starttls.pcap": [(13, "weak_dh_group", 2, None), (13, "weak_signature", 3, 0),
+                                (13, "sigalg_not_offered", 3, 0)],
+    "zeek/tls1.2.pcap": [(5, "weak_cipher_suite", 3, None), (8, "weak_signature", 2, 0),
+                         (8, "weak_signature", 2, 1), (8, "weak_signature", 2, 2)],
+    "arkime/openssl-ssl3.pcap": [(6, "old_protocol_version", 2, None), (6, "weak_cipher_suite", 3, None),
+                                 (9, "weak_signature", 2, 0), (9, "weak_signature", 2, 1),
+                                 (9, "weak_signature", 2, 2)],
+    # an RSASSA-PSS-signed leaf, while the TLS 1.2 ClientHello offers no rsa_pss_* scheme
+    "zeek/CVE-2015-3194.pcap": [(6, "sigalg_not_offered", 3, 0)],
+    "arkime/badcurveball.pcap": [(9, "fatal_alert", 3, None)],
+    "zeek/tls-13-amazon-rds.pcap": [(14, "chain_encrypted", 1, None)],
+    "zeek/dtls1_0.pcap": [(6, "old_protocol_version", 2, None), (6, "weak_signature", 2, 0)],
+}
+
+
+@pytest.mark.parametrize("trace", sorted(CORPUS_EXPECTED))
+def test_exact_findings_on_corpus_traces(tshark: str, plugin: Path, corpus_dir: Path, trace: str) -> None:
+    out = plugin_output(tshark, plugin, corpus_dir / trace, *manifest_decode_as(corpus_dir, trace))
+    assert out.keys() == CORPUS_EXPECTED[trace]

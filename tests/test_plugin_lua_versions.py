@@ -201,3 +201,21 @@ def test_mutated_certificates_never_raise(lua: str, seed: int, plugin: Path, see
     assert checks.count("malformed_certificate") >= 150
     summaries = [line for line in lines if line[0] == "ITEM" and line[2] == "tpost.cert"]
     assert len(summaries) == 150 * len(seed_certificates)
+
+
+def test_reversed_chain_breaks_order_and_name(plugin: Path, seed_certificates: list[str], tmp_path: Path) -> None:
+    # Given the seed chain sent root first, then every adjacent pair is out of order and the "leaf"
+    # (the root) does not carry the SNI name.
+    lines = run_harness("lua5.2", plugin, list(reversed(seed_certificates)), tmp_path)
+    experts = [line[2] for line in lines if line[0] == "EXPERT"]
+    assert [e.split(":")[0] for e in experts] == [
+        "weak_signature", "sigalg_not_offered", "chain_order", "chain_order", "chain_order", "name_mismatch"]
+    assert experts[2] == (
+        "chain_order: certificate #0 (Example Legacy Root CA) was issued by 'CN=Example Legacy Root CA,"
+        "O=Example Trust Services,C=US', but the next certificate #1 is 'CN=Example Policy CA 1,"
+        "O=Example Trust Services,C=US': the chain is out of order or carries a foreign certificate "
+        "(RFC 5246 §7.4.2), which strict clients reject")
+    assert experts[5] == (
+        "name_mismatch: leaf certificate #0 (Example Legacy Root CA) does not match the SNI 'shop.example.net': "
+        "it names Example Legacy Root CA in its subject CN, having no SAN dNSName; clients reject it as a possible "
+        "impersonation (RFC 6125 §6.4)")
