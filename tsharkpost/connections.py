@@ -68,8 +68,12 @@ class ConnectionTable:
         if conn is None:
             conn = self.connections[packet.stream] = self._open(packet)
             self._progress[packet.stream] = _Progress()
-        conn.last_time = max(conn.last_time, packet.time)
+        conn.last_time = max(conn.last_time, packet.time, packet.last_data_time)
         side = Side.CLIENT if (packet.src, packet.srcport) == (conn.client, conn.client_port) else Side.SERVER
+        # Byte counts come from the plugin, which sees every frame; the PDML has only some of them.
+        conn.app_data_bytes[side] = max(conn.app_data_bytes[side], packet.app_src)
+        other = Side.SERVER if side is Side.CLIENT else Side.CLIENT
+        conn.app_data_bytes[other] = max(conn.app_data_bytes[other], packet.app_dst)
         if packet.syn:
             conn.saw_syn = True
         for record in packet.records:
@@ -81,6 +85,8 @@ class ConnectionTable:
         progress.reset = progress.reset or packet.rst
         if (packet.fin or packet.rst) and conn.teardown is None:
             last = progress.last_message
+            if packet.last_data_frame and (last is None or packet.last_data_frame > last[1]):
+                last = ("application_data", packet.last_data_frame, packet.last_data_time)  # a frame not in the PDML
             conn.teardown = Teardown("RST" if packet.rst else "FIN", side, packet.number, packet.time,
                                      last[0] if last else None, last[1] if last else None,
                                      round(packet.time - last[2], 6) if last else None)
@@ -138,10 +144,9 @@ class ConnectionTable:
                 self._ciphertext(conn, side)
             self._remember(conn, "alert", packet)
         elif record.content_type == 23:
-            self._add_application_data(conn, record, side, packet)
+            self._add_application_data(conn, side, packet)
 
-    def _add_application_data(self, conn: Connection, record: Record, side: Side, packet: Packet) -> None:
-        conn.app_data_bytes[side] += record.length
+    def _add_application_data(self, conn: Connection, side: Side, packet: Packet) -> None:
         conn.first_app_data.setdefault(side, packet.number)
         self._ciphertext(conn, side)
         self._remember(conn, "application_data", packet)
@@ -162,7 +167,7 @@ class ConnectionTable:
             conn.alerts.append(Alert(packet.number, packet.time, side, None, None, None, True))
             self._remember(conn, "application_data", packet)
             return
-        self._add_application_data(conn, record, side, packet)
+        self._add_application_data(conn, side, packet)
 
     def _add_handshake(self, conn: Connection, handshake: Handshake, side: Side, packet: Packet,
                        visible: bool) -> None:

@@ -5,16 +5,23 @@ Checked against tshark 4.0; a later rename gets an alias here, nowhere else.
 
 from __future__ import annotations
 
-# Packets worth emitting: connection edges, every TLS record (alerts, hellos,
-# application data for byte counts) and anything the plugin has a finding on.
-DISPLAY_FILTER = "tcp.flags.syn == 1 || tcp.flags.fin == 1 || tcp.flags.reset == 1 || tls || tpost"
+# The plugin's per-packet bridge (tpost.pkt): stream, endpoints, flags and running
+# application data counts, so that neither the IP/TCP trees nor the application
+# data frames have to be in the PDML.
+PLUGIN_BRIDGE_PREF = "tpost.bridge:TRUE"
+
+# Packets worth emitting: connection edges, every handshake, alert and
+# ChangeCipherSpec, the first application data of each direction, and anything
+# the plugin has a finding or certificate summary on.
+DISPLAY_FILTER = ("tcp.flags.syn == 1 || tcp.flags.fin == 1 || tcp.flags.reset == 1 || tls.handshake"
+                  " || tls.handshake.type || tls.alert_message || tls.change_cipher_spec || tpost.finding"
+                  " || tpost.cert || tpost.pkt.first_data")
 
 # PDML nodes to keep (tshark -j): protocols bring their direct children, listed
 # fields their subtrees, "text" the unnamed extension containers. What is left
-# out, above all the X.509 trees, is what makes full PDML slow; the plugin's
-# tpost.cert summaries replace them.
+# out (the frame, IP and TCP trees, the X.509 trees, application data bytes) is
+# what makes full PDML slow and large: tpost.pkt and tpost.cert replace it.
 PDML_NODES = [
-    "frame", "ip", "ipv6", "tcp", "tcp.flags",
     "tls", "tls.record", "tls.handshake", "text", "tls.handshake.ciphersuites", "tls.handshake.sig_hash_algs",
     "tls.handshake.sig_hash_alg",
     "tls.alert_message", "tls.handshake.extensions_alpn_list", "tls.handshake.extensions.supported_versions",
@@ -22,11 +29,7 @@ PDML_NODES = [
     "tpost", "tpost.finding", "tpost.cert",
 ]
 
-FRAME_NUMBER = "frame.number"
-FRAME_TIME = "frame.time_epoch"
-IP_SRC, IP_DST = ("ip.src", "ipv6.src"), ("ip.dst", "ipv6.dst")
-TCP_STREAM, TCP_SRCPORT, TCP_DSTPORT = "tcp.stream", "tcp.srcport", "tcp.dstport"
-TCP_SYN, TCP_ACK, TCP_FIN, TCP_RESET = "tcp.flags.syn", "tcp.flags.ack", "tcp.flags.fin", "tcp.flags.reset"
+PACKET = "tpost.pkt"  # "stream src srcport dst dstport flags app_src app_dst last_data_frame last_data_time"
 
 RECORD = "tls.record"
 RECORD_CONTENT_TYPE = "tls.record.content_type"

@@ -54,6 +54,14 @@ class Record:
 
 @dataclass
 class Packet:
+    """One frame as tsharkpost reads it.
+
+    Attributes:
+        app_src, app_dst: application data bytes sent so far in this stream by the source and by the
+            destination, counted by the plugin over every frame (the PDML carries only a few).
+        last_data_frame, last_data_time: the stream's latest application data so far (0 if none).
+    """
+
     number: int
     time: float
     stream: int | None = None
@@ -65,6 +73,10 @@ class Packet:
     ack: bool = False
     fin: bool = False
     rst: bool = False
+    app_src: int = 0
+    app_dst: int = 0
+    last_data_frame: int = 0
+    last_data_time: float = 0.0
     records: list[Record] = field(default_factory=list)
     certificates: list[Certificate] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
@@ -170,6 +182,19 @@ def _finding(element: etree._Element, frame: int) -> Finding:
                    cert_index=int(index) if index is not None else None)
 
 
+def _bridge(packet: Packet, line: str) -> None:
+    """Read the plugin's tpost.pkt line (see fields.PACKET)."""
+    parts = line.split()
+    if len(parts) != 10:
+        return
+    stream, src, srcport, dst, dstport, flags, app_src, app_dst, last_frame, last_time = parts
+    packet.stream, packet.src, packet.srcport, packet.dst, packet.dstport = (
+        int(stream), src, int(srcport), dst, int(dstport))
+    packet.syn, packet.ack, packet.fin, packet.rst = ("S" in flags, "A" in flags, "F" in flags, "R" in flags)
+    packet.app_src, packet.app_dst = int(app_src), int(app_dst)
+    packet.last_data_frame, packet.last_data_time = int(last_frame), float(last_time)
+
+
 def _packet(element: etree._Element) -> Packet:
     packet = Packet(number=0, time=0.0)
     for proto in element:
@@ -180,17 +205,6 @@ def _packet(element: etree._Element) -> Packet:
                     packet.number = int(child.get("show"))
                 elif child.get("name") == "timestamp":
                     packet.time = float(child.get("value"))
-        elif name in ("ip", "ipv6"):
-            packet.src = _show(proto, F.IP_SRC[name == "ipv6"]) or packet.src
-            packet.dst = _show(proto, F.IP_DST[name == "ipv6"]) or packet.dst
-        elif name == "tcp":
-            stream = _show(proto, F.TCP_STREAM)
-            packet.stream = int(stream) if stream is not None else None
-            packet.srcport = int(_show(proto, F.TCP_SRCPORT) or 0)
-            packet.dstport = int(_show(proto, F.TCP_DSTPORT) or 0)
-            for flags in _children(proto, "tcp.flags"):
-                packet.syn, packet.ack = _flag(_show(flags, F.TCP_SYN)), _flag(_show(flags, F.TCP_ACK))
-                packet.fin, packet.rst = _flag(_show(flags, F.TCP_FIN)), _flag(_show(flags, F.TCP_RESET))
         elif name == "tls":
             packet.records.extend(_record(record) for record in _children(proto, F.RECORD))
         elif name == "tpost":
@@ -199,6 +213,8 @@ def _packet(element: etree._Element) -> Packet:
                     packet.certificates.append(_certificate(child, packet.number))
                 elif child.get("name") == F.FINDING:
                     packet.findings.append(_finding(child, packet.number))
+                elif child.get("name") == F.PACKET:
+                    _bridge(packet, child.get("show", ""))
     return packet
 
 

@@ -63,8 +63,8 @@ class Options:
 
 
 def pdml_argv(tshark: Tshark, capture: Path, options: Options) -> list[str]:
-    argv = [tshark.path, "-n", "-r", str(capture), "-X", f"lua_script:{plugin_path()}", "-T", "pdml",
-            "-Y", F.DISPLAY_FILTER, "-j", " ".join(F.PDML_NODES)]
+    argv = [tshark.path, "-n", "-r", str(capture), "-X", f"lua_script:{plugin_path()}", "-o", F.PLUGIN_BRIDGE_PREF,
+            "-T", "pdml", "-Y", F.DISPLAY_FILTER, "-j", " ".join(F.PDML_NODES)]
     if options.keylog:
         argv += ["-o", f"tls.keylog_file:{options.keylog}"]
     for rule in options.decode_as:
