@@ -1,8 +1,8 @@
 """PDML bytes -> iterator of Packet, in constant memory (lxml iterparse, each packet freed once read).
 
 tshark does not promise valid XML (a server name may hold control characters),
-so the parser runs in recover mode: an unparseable character is dropped, never
-fatal. Only the nodes listed in fields.py are read.
+so the parser runs in recover mode: an invalid character becomes U+FFFD, never
+fatal, and a stream cut mid-packet still yields the packets before the cut. Only the nodes listed in fields.py are read.
 """
 
 from __future__ import annotations

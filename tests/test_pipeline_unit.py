@@ -1,0 +1,155 @@
+"""The Python stages without tshark: committed PDML fragments (tests/data, see regenerate.py) and records built in code."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from tsharkpost.aggregate import PatternTally
+from tsharkpost.classify import classify, find_retry
+from tsharkpost.connections import ConnectionTable
+from tsharkpost.models import ClientHello, Connection, Outcome, Side
+from tsharkpost.pdml import Handshake, Packet, Record, packets
+from tsharkpost.records import zeek_version
+
+DATA = Path(__file__).parent / "data"
+
+
+def _connections(packet_list: list[Packet]) -> list[Connection]:
+    table = ConnectionTable("unit")
+    for packet in packet_list:
+        table.add(packet)
+    finished = table.finish()
+    return [classify(conn, finished) for conn in finished]
+
+
+def test_seed_fragment_becomes_a_silent_close_after_the_md2_chain() -> None:
+    # Given the PDML summarize gets for the seed capture
+    with (DATA / "seed.pdml").open("rb") as stream:
+        parsed = list(packets(stream))
+    # When it goes through the connection table and the classifier
+    (conn,) = _connections(parsed)
+    # Then
+    assert [p.number for p in parsed] == [1, 2, 4, 6, 8, 9]
+    assert conn.outcome is Outcome.CLIENT_SILENT_CLOSE
+    assert (conn.client, conn.client_port, conn.server, conn.server_port) == ("127.0.0.1", 50101, "127.0.0.11", 443)
+    assert conn.history == "Csxkn"
+    assert conn.teardown is not None and (conn.teardown.kind, conn.teardown.by, conn.teardown.after) == (
+        "FIN", Side.CLIENT, "server_hello_done")
+    assert [cert.index for cert in conn.certificates] == [0, 1, 2, 3]
+    assert conn.certificates[3].sigalg_oid == "1.2.840.113549.1.1.2" and conn.certificates[3].self_signed
+    assert {f.check for f in conn.certificates[3].findings} == {"weak_signature", "sigalg_not_offered"}
+    assert conn.causes[0].checks == ["sigalg_not_offered", "weak_signature"]
+    assert conn.client_hello is not None and "rsa_md5" not in conn.client_hello.signature_algorithms
+
+
+def test_tls13_fragment_without_keys_is_established_with_an_encrypted_chain() -> None:
+    with (DATA / "tls13-no-secrets.pdml").open("rb") as stream:
+        (conn,) = _connections(list(packets(stream)))
+    assert conn.outcome is Outcome.ESTABLISHED and conn.version == "TLS 1.3"
+    assert conn.certificates == [] and conn.encrypted_handshake
+    assert [f.check for f in conn.findings] == ["chain_encrypted"]
+    assert conn.app_data_bytes[Side.SERVER] > conn.app_data_bytes[Side.CLIENT] > 0
+
+
+PDML_HEAD = b'<?xml version="1.0"?>\n<pdml version="0">\n'
+
+
+def _packet_xml(number: int, bridge: str, tls: str = "") -> bytes:
+    return (f'<packet><proto name="geninfo"><field name="num" show="{number}"/>'
+            f'<field name="timestamp" value="{1700000000 + number}.5"/></proto>{tls}'
+            f'<proto name="tpost"><field name="tpost.pkt" show="{bridge}"/></proto></packet>\n').encode()
+
+
+def test_invalid_characters_and_a_cut_off_stream_do_not_stop_the_parser() -> None:
+    # Given a server name with a control character tshark wrote as is, and a stream cut mid-packet
+    hello = ('<proto name="tls"><field name="tls.record"><field name="tls.record.content_type" show="22"/>'
+             '<field name="tls.record.length" show="60"/><field name="tls.handshake">'
+             '<field name="tls.handshake.type" show="1"/><field name="" show="Extension: server_name">'
+             '<field name="tls.handshake.extension.type" show="0"/>'
+             '<field name="tls.handshake.extensions_server_name" show="bad\x01name.example"/></field>'
+             '</field></field></proto>')
+    stream = io.BytesIO(PDML_HEAD + _packet_xml(1, "0 10.0.0.1 50000 10.0.0.2 443 S 0 0 0 0")
+                        + _packet_xml(2, "0 10.0.0.1 50000 10.0.0.2 443 A 0 0 0 0", hello)
+                        + b'<packet><proto name="geninfo"><field name="num" show="3"')
+    parsed = list(packets(stream))
+    # Then every packet comes out; the cut one has no bridge line, so no connection takes it
+    assert [p.number for p in parsed] == [1, 2, 3] and parsed[2].stream is None
+    # And the invalid character becomes U+FFFD, the rest of the name is kept
+    handshake = parsed[1].records[0].handshakes[0]
+    assert handshake.type == 1 and handshake.first("tls.handshake.extensions_server_name") == "bad\ufffdname.example"
+
+
+def test_sslv2_format_client_hello_is_a_client_hello() -> None:
+    record = ('<proto name="tls"><field name="tls.record"><field name="tls.record.length" show="85"/>'
+              '<field name="tls.handshake.type" show="1"/><field name="tls.handshake.version" show="0x0301"/>'
+              '<field name="tls.handshake.cipherspec" show="0x000039"/>'
+              '<field name="tls.handshake.cipherspec" show="0x000004"/></field></proto>')
+    (packet,) = packets(io.BytesIO(PDML_HEAD + _packet_xml(4, "0 10.0.0.1 50000 10.0.0.2 443 A 0 0 0 0", record)
+                                   + b"</pdml>\n"))
+    (conn,) = _connections([packet])
+    assert conn.history == "C" and conn.client_hello is not None
+    assert (conn.client_hello.max_version, conn.client_hello.cipher_suite_count) == ("TLS 1.0", 2)
+
+
+def _pkt(number: int, time: float, src: str, dst: str, flags: str = "A", records: list[Record] | None = None,
+         ) -> Packet:
+    src_ip, src_port = src.split(":")
+    dst_ip, dst_port = dst.split(":")
+    return Packet(number, time, 0, src_ip, dst_ip, int(src_port), int(dst_port), syn="S" in flags,
+                  ack="A" in flags, fin="F" in flags, rst="R" in flags, records=records or [])
+
+
+def test_tls13_client_refusing_the_chain_with_an_encrypted_alert() -> None:
+    # Given a TLS 1.3 handshake without keys where the client's first encrypted record is alert-sized
+    client, server = "10.0.0.1:50000", "10.0.0.2:443"
+    hello = Record(22, False, 200, handshakes=[Handshake(1, values={"tls.handshake.version": ["0x0303"]},
+                                                         extensions={43: {"tls.handshake.extensions."
+                                                                          "supported_version": ["0x0304"]}})])
+    server_hello = Record(22, False, 90, handshakes=[Handshake(2, values={"tls.handshake.version": ["0x0303"]},
+                                                               extensions={43: {"tls.handshake.extensions."
+                                                                                "supported_version": ["0x0304"]}})])
+    flight = Record(23, True, 2000, wire_encrypted=True)
+    alert = Record(23, True, 19, wire_encrypted=True)
+    (conn,) = _connections([
+        _pkt(1, 1.0, client, server, "S"), _pkt(2, 1.001, server, client, "SA"),
+        _pkt(3, 1.002, client, server, records=[hello]), _pkt(4, 1.01, server, client, records=[server_hello, flight]),
+        _pkt(5, 1.02, client, server, records=[alert]), _pkt(6, 1.021, client, server, "AF")])
+    # Then it is not "established": it is the TLS 1.3 way of rejecting a certificate
+    assert conn.outcome is Outcome.ENCRYPTED_ALERT_IN_HANDSHAKE
+    assert conn.causes[0].evidence[0].startswith("client sent an encrypted alert in frame 5")
+
+
+def test_fallback_links_only_a_lower_version_retry_within_the_window() -> None:
+    def attempt(stream: int, start: float, version: str, outcome: Outcome) -> Connection:
+        conn = Connection("unit", stream, "10.0.0.1", 50000 + stream, "10.0.0.2", 443, first_time=start,
+                          last_time=start + 0.01, is_tls=True)
+        conn.client_hello = ClientHello(frame=1, max_version=version)
+        conn.outcome = outcome
+        return conn
+
+    failed = attempt(0, 10.0, "TLS 1.2", Outcome.CLIENT_SILENT_CLOSE)
+    same = attempt(1, 10.5, "TLS 1.2", Outcome.ESTABLISHED)
+    late = attempt(2, 20.0, "TLS 1.0", Outcome.ESTABLISHED)
+    retry = attempt(3, 10.9, "TLS 1.0", Outcome.ESTABLISHED)
+    assert find_retry(failed, [same, late, retry]) is retry
+    assert find_retry(failed, [same, late]) is None
+
+
+def test_zeek_version_spelling() -> None:
+    assert [zeek_version(v) for v in ["TLS 1.2", "TLS 1.0", "SSL 3.0", "TLS 1.3 draft 23", "unknown-32257", None]] == [
+        "TLSv12", "TLSv10", "SSLv3", "TLSv13-draft23", "unknown-32257", None]
+
+
+def test_pattern_tallies_merge_across_inputs() -> None:
+    def failed(capture: str, frame: int) -> Connection:
+        return Connection(capture, 0, "10.0.0.1", 50000, "10.0.0.2", 443, is_tls=True, first_frame=frame,
+                          outcome=Outcome.NO_SERVER_RESPONSE)
+
+    first, second = PatternTally(), PatternTally()
+    first.add(failed("b.pcapng", 7))
+    second.add(failed("a.pcapng", 3))
+    second.add(failed("a.pcapng", 9))
+    first.merge(second)
+    (row,) = first.rows()
+    assert (row.connections, row.captures, row.example, row.server) == (3, 2, "a.pcapng:3", "10.0.0.2:443")
