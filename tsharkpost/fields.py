@@ -23,7 +23,6 @@ DISPLAY_FILTER = ("tcp.flags.syn == 1 || tcp.flags.fin == 1 || tcp.flags.reset =
 # what makes full PDML slow and large: tpost.pkt and tpost.cert replace it.
 PDML_NODES = [
     "tls", "tls.record", "tls.handshake", "text", "tls.handshake.ciphersuites", "tls.handshake.sig_hash_algs",
-    "tls.handshake.sig_hash_alg",
     "tls.alert_message", "tls.handshake.extensions_alpn_list", "tls.handshake.extensions.supported_versions",
     "tls.handshake.extensions_key_share_client_length", "tls.handshake.extensions_key_share_entry",
     "tpost", "tpost.finding", "tpost.cert",
