@@ -11,6 +11,7 @@ import gzip
 import io
 import json
 import shutil
+import struct
 import subprocess
 from pathlib import Path
 
@@ -179,3 +180,29 @@ def test_tshark_dying_mid_stream_fails_that_file_only(tmp_path: Path, tshark: st
     assert [(Path(i["path"]).name, i["status"], i["reason"]) for i in document["inputs"]] == [
         ("md2-root-silent-fin.pcapng", "error", "tshark was killed by signal 9"),
         ("known-good-twin.pcapng", "error", "tshark was killed by signal 9")]
+
+
+def _embedded_keylog(capture: Path) -> bytes:
+    """The TLS key log of a pcapng Decryption Secrets Block (type 0x0000000A, secrets type 'TLSK')."""
+    data, offset = capture.read_bytes(), 0
+    while offset < len(data):
+        kind, length = struct.unpack_from("<II", data, offset)
+        if kind == 0x0000000A:
+            secrets_type, size = struct.unpack_from("<II", data, offset + 8)
+            assert secrets_type == 0x544C534B
+            return data[offset + 16:offset + 16 + size]
+        offset += length
+    raise AssertionError(f"no secrets in {capture}")
+
+
+def test_keylog_makes_the_tls13_chain_visible(tmp_path: Path, tshark: str) -> None:
+    # Given the key log that the embedded-secrets copy carries, as a file
+    keylog = tmp_path / "keylog.txt"
+    keylog.write_bytes(_embedded_keylog(CAPTURES / "tls13-embedded-secrets.pcapng"))
+    # When the copy without secrets is read with --keylog
+    _, without = summarize_json(tmp_path, str(CAPTURES / "tls13-no-secrets.pcapng"))
+    _, with_keys = summarize_json(tmp_path, "--keylog", str(keylog), str(CAPTURES / "tls13-no-secrets.pcapng"))
+    # Then the chain appears, and without it the record says the chain is encrypted
+    assert without["connections"][0]["chain_encrypted"] is True
+    assert [c["subject_cn"] for c in with_keys["connections"][0]["certificates"]] == [
+        "tls13.example.net", "Example Issuing CA G2"]
