@@ -6,7 +6,8 @@ connections to tshark (same-ISN copies would be taken for retransmissions).
 
 bulk-heavy: a few TLS connections moving large files, recorded with dumpcap
 inside a private network namespace whose loopback has an Ethernet-like MTU of
-1500 (the host's loopback MTU of 65536 would make packets unrealistically few).
+1500 and no segmentation offload (the host's loopback, MTU 65536 with GSO,
+would make packets unrealistically few and large).
 """
 
 from __future__ import annotations
@@ -84,7 +85,9 @@ def bulk(target: Path, connections: int = 3, megabytes: int = 80) -> Path:
     subprocess.run(["ip", "netns", "add", namespace], check=True)
     work = Path(tempfile.mkdtemp(prefix="tsharkpost-bulk-"))
     try:
-        subprocess.run(["ip", "netns", "exec", namespace, "ip", "link", "set", "lo", "mtu", "1500", "up"], check=True)
+        # MTU 1500 and no segmentation offload: one captured packet per wire-sized segment, as on Ethernet.
+        subprocess.run(["ip", "netns", "exec", namespace, "ip", "link", "set", "lo", "mtu", "1500",
+                        "gso_max_size", "1500", "up"], check=True)
         subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=bulk.example.net",
                         "-days", "2", "-keyout", str(work / "key.pem"), "-out", str(work / "cert.pem")],
                        check=True, capture_output=True)
