@@ -123,22 +123,22 @@ def causes(conn: Connection) -> list[Cause]:
             found.append(Cause(0, "client refused the server's certificate flight; the plugin found nothing wrong "
                                   "with the chain (check trust: unknown CA, revocation, policy)", [hung_up]))
     elif result in (Outcome.CLIENT_FATAL_ALERT, Outcome.SERVER_FATAL_ALERT):
-        alert = conn.first_fatal_alert
-        assert alert is not None
-        fact = facts.alerts().get(alert.code or -1)
-        said = f"{alert.sender.value} sent fatal alert {alert.code} {alert.name} in frame {alert.frame}"
-        if alert.sender is Side.CLIENT and alert.code in CERTIFICATE_ALERTS:
+        fatal = conn.first_fatal_alert
+        assert fatal is not None
+        fact = facts.alerts().get(fatal.code or -1)
+        said = f"{fatal.sender.value} sent fatal alert {fatal.code} {fatal.name} in frame {fatal.frame}"
+        if fatal.sender is Side.CLIENT and fatal.code in CERTIFICATE_ALERTS:
             found += _certificate_causes(conn, said)
             for cert in _expired(conn):
                 found.append(Cause(0, f"{_cert_label(cert)} is not valid at capture time "
                                       f"(valid {cert.not_before} to {cert.not_after})", [said]))
-        if alert.sender is Side.SERVER and conn.server_hello is None and alert.code in (40, 70, 71):
+        if fatal.sender is Side.SERVER and conn.server_hello is None and fatal.code in (40, 70, 71):
             offered = conn.client_hello
             detail = (f"client offered {offered.cipher_suite_count} cipher suites up to {offered.max_version}"
                       if offered else "no ClientHello seen")
             found.append(Cause(0, f"server found no protocol version or cipher suite in common with the client "
-                                  f"({alert.name})", [said, detail]))
-        found.append(Cause(0, f"{alert.name}: {fact.meaning}" if fact else f"alert {alert.code}", [said]))
+                                  f"({fatal.name})", [said, detail]))
+        found.append(Cause(0, f"{fatal.name}: {fact.meaning}" if fact else f"alert {fatal.code}", [said]))
     elif result.failed:
         evidence = [f"{teardown.kind} from the {teardown.by.value} in frame {teardown.frame} after "
                     f"{teardown.after or 'no TLS message'}"] if teardown else []

@@ -191,7 +191,7 @@ class ConnectionTable:
         elif kind == 2 and conn.server_hello is None:
             conn.server_hello = self._server_hello(handshake, packet.number, conn.client_hello)
         elif kind == 12 and conn.server_hello and not conn.server_hello.curve:
-            conn.server_hello.curve = (handshake.labels.get(F.NAMED_CURVE) or [None])[0]
+            conn.server_hello.curve = handshake.label(F.NAMED_CURVE)
         if kind == 11 and not client and conn.certificate_frame is None:
             conn.certificate_frame = packet.number
         if kind in SERVER_FLIGHT and not client:
@@ -229,8 +229,8 @@ class ConnectionTable:
             else bool(session_id and client_hello and client_hello.session_id == session_id)
         return ServerHello(
             frame=frame, version=version,
-            cipher=(handshake.labels.get(F.CIPHER_SUITE) or [None])[0],
-            curve=(handshake.labels.get(F.KEY_SHARE_GROUP) or [None])[0], session_id=session_id, resumed=resumed)
+            cipher=handshake.label(F.CIPHER_SUITE), curve=handshake.label(F.KEY_SHARE_GROUP), session_id=session_id,
+            resumed=resumed)
 
     @staticmethod
     def _add_plugin_output(conn: Connection, packet: Packet) -> None:

@@ -37,6 +37,11 @@ class Handshake:
         found = self.values.get(name)
         return found[0] if found else None
 
+    def label(self, name: str) -> str | None:
+        """The first name read from a showname, e.g. the cipher suite of "Cipher Suite: NAME (0xc02f)"."""
+        found = self.labels.get(name)
+        return found[0] if found else None
+
 
 @dataclass
 class Record:
@@ -167,12 +172,16 @@ def _certificate(element: etree._Element, frame: int) -> Certificate:
         attribute = F.CERT_FIELDS.get(child.get("name", ""))
         if attribute:
             values[attribute] = child.get("show", "")
-    bits = values.pop("key_bits", "")
-    san = values.pop("san", "")
+    text = values.get
+    bits = text("key_bits", "")
     return Certificate(
-        index=int(values.pop("index", "0") or 0), sender=values.pop("sender", "server"),
-        key_bits=int(bits) if bits.isdigit() else None, san=[name for name in san.split(",") if name],
-        self_signed=_flag(values.pop("self_signed", "0")), frame=frame, **values)
+        index=int(text("index", "0") or 0), sender=text("sender", "server"), subject=text("subject", ""),
+        subject_cn=text("subject_cn", ""), issuer=text("issuer", ""), serial=text("serial", ""),
+        sigalg_oid=text("sigalg_oid", ""), sigalg_name=text("sigalg_name", ""), key_type=text("key_type", ""),
+        key_bits=int(bits) if bits.isdigit() else None, key_curve=text("key_curve", ""),
+        not_before=text("not_before", ""), not_after=text("not_after", ""),
+        san=[name for name in text("san", "").split(",") if name], sha256=text("sha256", ""),
+        self_signed=_flag(text("self_signed", "0")), frame=frame)
 
 
 def _finding(element: etree._Element, frame: int) -> Finding:
@@ -202,9 +211,9 @@ def _packet(element: etree._Element) -> Packet:
         if name == "geninfo":
             for child in proto:
                 if child.get("name") == "num":
-                    packet.number = int(child.get("show"))
+                    packet.number = int(child.get("show", "0"))
                 elif child.get("name") == "timestamp":
-                    packet.time = float(child.get("value"))
+                    packet.time = float(child.get("value", "0"))
         elif name == "tls":
             packet.records.extend(_record(record) for record in _children(proto, F.RECORD))
         elif name == "tpost":

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import csv
-from typing import IO
+from typing import IO, Any
 
 from tsharkpost.results import Summary
 
@@ -14,7 +14,7 @@ COLUMNS = ["input", "input_status", "input_reason", "stream", "client", "client_
            "fallback_of", "retried_by", "ssl_history"]
 
 
-def _row(record: dict) -> dict:
+def _row(record: dict[str, Any]) -> dict[str, Any]:
     alert = next((a for a in record["alerts"] if a["level"] == 2), None)
     teardown = record["teardown"] or {}
     return {
