@@ -914,9 +914,14 @@ local function parse_dh_params(s, b, last, psk)
     return integer_bits(s, p + 2, p + 1 + plen), p - 1, plen + 2
 end
 
+local suite_token_sets = {}   -- cipher suite name -> set of its tokens (names are few: no bound needed)
+
 local function suite_tokens(name)
-    local tokens = {}
+    local tokens = suite_token_sets[name]
+    if tokens then return tokens end
+    tokens = {}
     for token in string.gmatch(name, "[^_]+") do tokens[token] = true end
+    suite_token_sets[name] = tokens
     return tokens
 end
 
@@ -1157,6 +1162,7 @@ end
 ------------------------------------------------------------------------------
 
 local CERT_ALERTS = { [42] = true, [43] = true, [44] = true, [45] = true, [46] = true, [48] = true }
+local NO_FINDINGS, NO_CERTS = {}, {}   -- shared empty lists, never written to
 
 local function side_of(ctx, conn)
     if not conn.client then return nil end
@@ -1175,7 +1181,7 @@ local function on_chain(ctx, conn, kind, certs, sender)
     local chain = {}
     for k, fi in ipairs(certs) do
         local info = certificate_info(fi.range:raw())
-        local cert = { index = k - 1, info = info, k = k, kind = kind }
+        local cert = { index = k - 1, info = info, field = KINDS[kind].cert, k = k }
         chain[#chain + 1] = cert
         ctx:add_cert(cert, sender)
     end
@@ -1217,7 +1223,7 @@ local function on_alert(ctx, conn, kind, fi, k)
         -- In TLS 1.2 and older an encrypted alert sent before both sides switched
         -- to encryption means the handshake failed; afterwards it is usually close_notify.
         if not (conn.sides.client.ccs and conn.sides.server.ccs) and rules_family(conn.version) ~= 13 then
-            ctx:add({ check = "encrypted_alert", sev = "note", alert = { src = kind .. "_alert", k = k },
+            ctx:add({ check = "encrypted_alert", sev = "note", alert = { field = KINDS[kind].alert, k = k },
                 alert_sender = sender, related = conn.chain and conn.chain.frame,
                 msg = fmt("the %s sent an encrypted alert before the handshake completed: the handshake probably "
                     .. "failed; its code needs the session keys (tls.keylog_file)", sender) })
@@ -1234,20 +1240,41 @@ local function on_alert(ctx, conn, kind, fi, k)
     if CERT_ALERTS[code] and conn.chain then
         tail = fmt("; the chain is in frame %d, %s", conn.chain.frame, chain_summary(conn.chain.findings))
     end
-    ctx:add({ check = "fatal_alert", sev = "error", alert = { src = kind .. "_alert", k = k },
+    ctx:add({ check = "fatal_alert", sev = "error", alert = { field = KINDS[kind].alert, k = k },
         alert_code = code, alert_name = name, alert_sender = sender,
         related = conn.chain and conn.chain.frame,
         msg = fmt("the %s sent fatal alert %d %s: %s%s", sender, code, name, meaning, tail) })
 end
 
-local function on_handshake(ctx, conn, kind, fi, k)
+-- Handshake types whose bytes on_handshake parses: the others need no copy of the message.
+local PARSED_HANDSHAKES = { [1] = true, [2] = true, [12] = true }
+
+-- Cipher suite code -> its name as Wireshark displays it, without the " (0x....)" tail.
+local suite_names = {}
+
+local function suite_name(sfi)
+    local code = sfi.value
+    local name = suite_names[code]
+    if not name then
+        local display = sfi.display
+        name = string.match(display, "^(.-) %(0x%x+%)$") or display
+        suite_names[code] = name
+    end
+    return name
+end
+
+-- `msg_type`, when the caller knows it from the type field, spares copying messages that need no parsing.
+local function on_handshake(ctx, conn, kind, fi, k, msg_type)
+    if msg_type and not PARSED_HANDSHAKES[msg_type] then return end
+    if msg_type == 12 and not (conn.suite_name and side_of(ctx, conn) == "server") then return end
     local s = fi.range:raw()
     local header = KINDS[kind].header
     if #s < header then return end
-    local msg_type, length = byte(s, 1), u24(s, 2)
+    local length
+    msg_type, length = byte(s, 1), u24(s, 2)
     if kind == "dtls" and (u24(s, 7) ~= 0 or u24(s, 10) ~= length) then return end   -- a fragment
     local b, last = header + 1, math.min(#s, header + length)
-    local anchor = { src = kind .. "_hs", k = k }
+    local anchor = { field = KINDS[kind].hs, k = k }
     if msg_type == 1 then
         conn.client = ctx.src
         conn.hello = parse_client_hello(s, b, last, kind == "dtls")
@@ -1261,9 +1288,7 @@ local function on_handshake(ctx, conn, kind, fi, k)
         conn.suite_name = nil
         if hello.suite then
             for _, sfi in ipairs({ KINDS[kind].suite() }) do
-                if sfi.value == hello.suite then
-                    conn.suite_name = string.match(sfi.display, "^(.-) %(0x%x+%)$") or sfi.display
-                end
+                if sfi.value == hello.suite then conn.suite_name = suite_name(sfi) end
             end
         end
         check_version(ctx, hello, anchor)
@@ -1277,12 +1302,51 @@ local function on_handshake(ctx, conn, kind, fi, k)
     end
 end
 
-local function endpoints(ctx)
-    if not ctx.src then
-        local pinfo = ctx.pinfo
-        ctx.src = tostring(pinfo.src) .. "/" .. tostring(pinfo.src_port)
-        ctx.dst = tostring(pinfo.dst) .. "/" .. tostring(pinfo.dst_port)
+-- "address/port" of the frame's source and destination. A connection whose two ports differ
+-- keeps them by source port, so that only its first frame each way formats addresses.
+local function endpoints(ctx, conn)
+    if ctx.src then return end
+    local pinfo = ctx.pinfo
+    local sport, dport = pinfo.src_port, pinfo.dst_port
+    local known = sport ~= dport and conn.ends
+    known = known and known[sport]
+    if known then
+        ctx.src, ctx.dst = known[1], known[2]
+        return
     end
+    ctx.src = tostring(pinfo.src) .. "/" .. tostring(sport)
+    ctx.dst = tostring(pinfo.dst) .. "/" .. tostring(dport)
+    if sport ~= dport then
+        conn.ends = conn.ends or {}
+        conn.ends[sport] = { ctx.src, ctx.dst }
+    end
+end
+
+-- The last instance of a field (the innermost layer's), without a table in the usual one-instance case.
+local function last_of(field)
+    local first, second = field()
+    if second == nil then return first end
+    local all = { field() }
+    return all[#all]
+end
+
+-- The set of record content types among the given fields; nil when there is none.
+local function record_types(...)
+    local n = select("#", ...)
+    if n == 0 then return nil end
+    local has = {}
+    for i = 1, n do has[(select(i, ...)).value] = true end
+    return has
+end
+
+-- Do the handshake type fields pair one to one, in order, with the handshake messages?
+-- Then each message is one Wireshark decoded, and its type is the paired field's value.
+local function handshakes_aligned(types, messages)
+    if #types ~= #messages then return false end
+    for i = 1, #types do
+        if types[i].offset ~= messages[i].offset then return false end
+    end
+    return true
 end
 
 -- Does a frame with only ChangeCipherSpec/application data records still matter to this connection?
@@ -1291,29 +1355,33 @@ local function wants_records(conn)
     return not conn.encrypted_noted and rules_family(conn.version) == 13
 end
 
-local function analyse_kind(ctx, kind, content_types)
+-- Connection key: tcp.stream for TLS, -1 - udp.stream for DTLS.
+local function analyse_kind(ctx, kind, has)
     local K = KINDS[kind]
-    local has = {}
-    for _, ct in ipairs(content_types) do has[ct.value] = true end
-    local streams = kind == "tls" and { X.tcp_stream() } or { X.udp_stream() }
-    if #streams == 0 then return end
-    local key = (kind == "tls" and "t" or "u") .. tostring(streams[#streams].value)
+    local stream = last_of(kind == "tls" and X.tcp_stream or X.udp_stream)
+    if not stream then return end
+    local key = kind == "tls" and stream.value or -1 - stream.value
     local conn = conns[key]
     if not (has[21] or has[22] or has[20]) and not (conn and wants_records(conn)) then
         return                                  -- application data only: the common, cheap case
     end
     conn = conn or get_conn(ctx, key)
-    endpoints(ctx)
+    endpoints(ctx, conn)
 
     -- Handshake messages: only those Wireshark decoded (a type field at the same place).
-    local certs = {}
+    local certs = NO_CERTS
     if has[22] then
         local types = { K.hs_type() }
         if #types > 0 then
-            local plain = {}
-            for _, tfi in ipairs(types) do plain[tfi.offset .. "/" .. tfi.source:len()] = true end
-            for k, hfi in ipairs({ K.hs() }) do
-                if plain[hfi.offset .. "/" .. hfi.source:len()] then on_handshake(ctx, conn, kind, hfi, k) end
+            local messages = { K.hs() }
+            if handshakes_aligned(types, messages) then
+                for k, hfi in ipairs(messages) do on_handshake(ctx, conn, kind, hfi, k, types[k].value) end
+            else
+                local plain = {}
+                for _, tfi in ipairs(types) do plain[tfi.offset .. "/" .. tfi.source:len()] = true end
+                for k, hfi in ipairs(messages) do
+                    if plain[hfi.offset .. "/" .. hfi.source:len()] then on_handshake(ctx, conn, kind, hfi, k) end
+                end
             end
             certs = { K.cert() }
         end
@@ -1352,17 +1420,17 @@ end
 
 -- Returns true when the frame had TCP flags (so fields were visible).
 local function analyse_teardown(ctx)
-    local flags = { X.tcp_flags() }
-    if #flags == 0 then return false end
-    local value = flags[#flags].value
+    local flags = last_of(X.tcp_flags)
+    if not flags then return false end
+    local value = flags.value
     local fin, rst = value % 2 == 1, floor(value / 4) % 2 == 1
     if not (fin or rst) then return true end
-    local streams = { X.tcp_stream() }
-    if #streams == 0 then return true end
-    local conn = conns["t" .. tostring(streams[#streams].value)]
+    local stream = last_of(X.tcp_stream)
+    if not stream then return true end
+    local conn = conns[stream.value]
     if not conn or not conn.watch or conn.torn then return true end
     conn.torn = true
-    endpoints(ctx)
+    endpoints(ctx, conn)
     local closer = side_of(ctx, conn)
     if not closer or not conn.chain then return true end
     -- An alert from either side explains the teardown; ChangeCipherSpec means the closer accepted the chain.
@@ -1442,34 +1510,47 @@ local function bridge_line(pinfo)
         bridge_first[pinfo.number]
 end
 
+-- The frame being analysed: one table, reset for every frame. `out` stays the shared
+-- NO_FINDINGS (never written to) until the frame's first finding.
 local Context = {}
 Context.__index = Context
-function Context:add(finding) self.out[#self.out + 1] = finding end
-function Context:add_cert(cert, sender) self.out[#self.out + 1] = { cert = cert, sender = sender, summary = true } end
+function Context:add(finding)
+    local out = self.out
+    if out == NO_FINDINGS then
+        out = {}
+        self.out = out
+    end
+    out[#out + 1] = finding
+end
+function Context:add_cert(cert, sender) self:add({ cert = cert, sender = sender, summary = true }) end
+local frame_ctx = setmetatable({ out = NO_FINDINGS }, Context)
 
 local PT_UDP = 3   -- pinfo.port_type of UDP (epan/address.h port_type)
 
 -- Returns the frame's findings, or nil when it saw no TLS/DTLS record and no TCP
 -- flags: then nothing changed, which is also what a pass without fields sees
 -- (the first pass of tshark -2 primes no fields).
-local function analyse(pinfo)
+local function analyse(pinfo, num)
     local K = KINDS.tls
     local kind = "tls"
-    local content_types = { K.record_ct() }
-    if #content_types == 0 then
-        if seen_tls13 then content_types = { K.record_opaque() } end   -- TLS 1.3 encrypted records only
-        if #content_types == 0 and pinfo.port_type == PT_UDP then
-            kind, content_types = "dtls", { KINDS.dtls.record_ct() }
+    local has = record_types(K.record_ct())
+    if not has then
+        if seen_tls13 then has = record_types(K.record_opaque()) end   -- TLS 1.3 encrypted records only
+        if not has and pinfo.port_type == PT_UDP then
+            kind, has = "dtls", record_types(KINDS.dtls.record_ct())
         end
     end
-    local saw = #content_types > 0
     local watching = false
+    local time
     if teardown_deadline and kind == "tls" then
-        if pinfo.abs_ts <= teardown_deadline then watching = true else teardown_deadline = nil end
+        time = pinfo.abs_ts
+        if time <= teardown_deadline then watching = true else teardown_deadline = nil end
     end
-    if not (saw or watching) then return nil end
-    local ctx = setmetatable({ pinfo = pinfo, num = pinfo.number, time = pinfo.abs_ts, out = {} }, Context)
-    if saw then analyse_kind(ctx, kind, content_types) end
+    if not (has or watching) then return nil end
+    local ctx = frame_ctx
+    ctx.pinfo, ctx.num, ctx.time, ctx.src, ctx.dst, ctx.out = pinfo, num, time or pinfo.abs_ts, nil, nil, NO_FINDINGS
+    local saw = has ~= nil
+    if has then analyse_kind(ctx, kind, has) end
     if watching then saw = analyse_teardown(ctx) or saw end
     return saw and ctx.out or nil
 end
@@ -1478,19 +1559,17 @@ end
 -- 14. Rendering: the same items on the first visit and on every revisit
 ------------------------------------------------------------------------------
 
--- Field lists of this dissection, fetched once per frame when needed.
-local function make_lookup()
-    local lists = {}
-    return function(src, k)
-        local list = lists[src]
-        if not list then
-            local kind, what = string.match(src, "^(%a+)_(%a+)$")
-            local K = KINDS[kind]
-            list = what == "cert" and { K.cert() } or (what == "hs" and { K.hs() } or { K.alert() })
-            lists[src] = list
-        end
-        return list[k]
+-- The bytes an anchor ({field = extractor, k = position}) points at in this dissection;
+-- `lists` caches each extractor's instances for the frame.
+local function anchor_range(lists, anchor)
+    local field = anchor.field
+    local list = lists[field]
+    if not list then
+        list = { field() }
+        lists[field] = list
     end
+    local fi = list[anchor.k]
+    return fi and fi.range
 end
 
 local function sub_range(base, span)
@@ -1501,79 +1580,75 @@ local function sub_range(base, span)
     return base:range(off, len)
 end
 
-local function render_finding(root, lookup, f)
-    local base
-    if f.cert then
-        local fi = lookup(f.cert.kind .. "_cert", f.cert.k)
-        base = fi and fi.range
-    elseif f.hs then
-        local fi = lookup(f.hs.src, f.hs.k)
-        base = fi and fi.range
-    elseif f.alert then
-        local fi = lookup(f.alert.src, f.alert.k)
-        base = fi and fi.range
-    end
-    local range = sub_range(base, f.range)
-    local label = fmt("%s [%s]: %s", f.check, f.sev, f.msg)
-    local item
-    if range then item = root:add(F.finding, range, f.check, label) else item = root:add(F.finding, f.check, label) end
-    local function put(field, value)
-        if value == nil then return end
-        if range then item:add(field, range, value) else item:add(field, value) end
-    end
-    put(F.check, f.check)
-    put(F.severity, SEVERITY_LEVEL[f.sev])
-    put(F.message, f.msg)
-    if f.cert then put(F.cert_index, f.cert.index) end
-    if f.related then put(F.related_frame, f.related) end
-    if f.alert_code then put(F.alert_code, f.alert_code) end
-    if f.alert_name then put(F.alert_name, f.alert_name) end
-    if f.alert_sender then put(F.alert_sender, f.alert_sender) end
-    item:add_proto_expert_info(EXPERTS[f.check][f.sev], f.check .. ": " .. f.msg)
+-- One child of a finding or certificate item, on `range` when there is one; nothing for nil.
+local function add_child(item, field, range, value)
+    if value == nil then return end
+    if range then item:add(field, range, value) else item:add(field, value) end
 end
 
-local function render_cert(root, lookup, c)
-    local cert, info = c.cert, c.cert.info
-    local fi = lookup(cert.kind .. "_cert", cert.k)
-    local base = fi and fi.range
-    local function put(tree, field, span, value)
-        if value == nil then return end
-        local range = span and sub_range(base, span)
-        if range then tree:add(field, range, value) else tree:add(field, value) end
+local function render_finding(root, lists, f)
+    local anchor = f.cert or f.hs or f.alert
+    local range = sub_range(anchor and anchor_range(lists, anchor), f.range)
+    local check = f.check
+    local label = fmt("%s [%s]: %s", check, f.sev, f.msg)
+    local item
+    if range then
+        item = root:add(F.finding, range, check, label)
+        item:add(F.check, range, check)
+        item:add(F.severity, range, SEVERITY_LEVEL[f.sev])
+        item:add(F.message, range, f.msg)
+    else
+        item = root:add(F.finding, check, label)
+        item:add(F.check, check)
+        item:add(F.severity, SEVERITY_LEVEL[f.sev])
+        item:add(F.message, f.msg)
     end
+    if f.cert then add_child(item, F.cert_index, range, f.cert.index) end
+    if f.related then add_child(item, F.related_frame, range, f.related) end
+    if f.alert_code then add_child(item, F.alert_code, range, f.alert_code) end
+    if f.alert_name then add_child(item, F.alert_name, range, f.alert_name) end
+    if f.alert_sender then add_child(item, F.alert_sender, range, f.alert_sender) end
+    item:add_proto_expert_info(EXPERTS[check][f.sev], check .. ": " .. f.msg)
+end
+
+local function render_cert(root, lists, c)
+    local cert = c.cert
+    local info = cert.info
+    local base = anchor_range(lists, cert)
     local title = info.subject or "(unparsed)"
     local label = fmt("Certificate #%d from %s: %s", cert.index, c.sender, title)
     local item
     if base then item = root:add(F.cert, base, title, label) else item = root:add(F.cert, title, label) end
-    put(item, F.cert_index, nil, cert.index)
-    put(item, F.cert_sender, nil, c.sender)
+    item:add(F.cert_index, cert.index)
+    item:add(F.cert_sender, c.sender)
     if info.error then return end
     -- Only the algorithm points at its bytes: summaries stay small in PDML (the
     -- certificate item itself spans the whole DER for the GUI's byte view).
-    put(item, F.cert_subject, nil, info.subject)
-    put(item, F.cert_subject_cn, nil, info.cn)
-    put(item, F.cert_issuer, nil, info.issuer)
-    put(item, F.cert_serial, nil, info.serial)
-    put(item, F.cert_sigalg_oid, info.r_sigalg, info.sig_oid)
-    put(item, F.cert_sigalg_name, info.r_sigalg, info.sig_name)
-    put(item, F.cert_key_type, nil, info.key_type)
-    put(item, F.cert_key_bits, nil, info.key_bits)
-    put(item, F.cert_key_curve, nil, info.curve)
-    put(item, F.cert_not_before, nil, info.not_before)
-    put(item, F.cert_not_after, nil, info.not_after)
-    if info.san and #info.san > 0 then put(item, F.cert_san, nil, concat(info.san, ",")) end
-    put(item, F.cert_sha256, nil, info.sha256)
-    put(item, F.cert_self_signed, nil, info.self_signed)
+    local sigalg = sub_range(base, info.r_sigalg)
+    add_child(item, F.cert_subject, nil, info.subject)
+    add_child(item, F.cert_subject_cn, nil, info.cn)
+    add_child(item, F.cert_issuer, nil, info.issuer)
+    add_child(item, F.cert_serial, nil, info.serial)
+    add_child(item, F.cert_sigalg_oid, sigalg, info.sig_oid)
+    add_child(item, F.cert_sigalg_name, sigalg, info.sig_name)
+    add_child(item, F.cert_key_type, nil, info.key_type)
+    add_child(item, F.cert_key_bits, nil, info.key_bits)
+    add_child(item, F.cert_key_curve, nil, info.curve)
+    add_child(item, F.cert_not_before, nil, info.not_before)
+    add_child(item, F.cert_not_after, nil, info.not_after)
+    if info.san and #info.san > 0 then item:add(F.cert_san, concat(info.san, ",")) end
+    add_child(item, F.cert_sha256, nil, info.sha256)
+    add_child(item, F.cert_self_signed, nil, info.self_signed)
 end
 
 local function render(out, tvb, tree)
     local root = tree:add(tpost, tvb())
-    local lookup = make_lookup()
+    local lists = {}
     for _, item in ipairs(out) do
-        if not item.summary then render_finding(root, lookup, item) end
+        if not item.summary then render_finding(root, lists, item) end
     end
     for _, item in ipairs(out) do
-        if item.summary then render_cert(root, lookup, item) end
+        if item.summary then render_cert(root, lists, item) end
     end
     return root
 end
@@ -1600,7 +1675,7 @@ function tpost.dissector(tvb, pinfo, tree)
     else
         -- Frames arrive in order on the first visit that has fields (tshark's only
         -- pass, the second pass of -2, the GUI's first pass); later visits replay.
-        local ok, result = pcall(analyse, pinfo)
+        local ok, result = pcall(analyse, pinfo, num)
         if not ok then
             result = { { check = "plugin_error", sev = "note",
                 msg = "internal error, please report it: " .. clean_text(tostring(result)) } }
