@@ -206,3 +206,15 @@ def test_keylog_makes_the_tls13_chain_visible(tmp_path: Path, tshark: str) -> No
     assert without["connections"][0]["chain_encrypted"] is True
     assert [c["subject_cn"] for c in with_keys["connections"][0]["certificates"]] == [
         "tls13.example.net", "Example Issuing CA G2"]
+
+
+def test_parallel_jobs_give_the_same_document(tmp_path: Path, tshark: str) -> None:
+    captures = [str(CAPTURES / name) for name in ("md2-root-silent-fin.pcapng", "version-fallback.pcapng",
+                                                   "smtp-starttls.pcapng", "expired-leaf.pcapng")]
+    (tmp_path / "one").mkdir()
+    (tmp_path / "two").mkdir()
+    _, serial = summarize_json(tmp_path / "one", "--jobs", "1", *captures)
+    _, parallel = summarize_json(tmp_path / "two", "--jobs", "2", *captures)
+    assert serial["inputs"] == parallel["inputs"]
+    assert serial["connections"] == parallel["connections"]
+    assert serial["patterns"] == parallel["patterns"]
