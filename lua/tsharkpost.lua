@@ -834,8 +834,18 @@ local function each_extension(s, pos, last, handler)
     end
 end
 
+-- Scheme lists by their bytes: clients of one kind offer the same list, and each connection
+-- keeps its ClientHello's lists, so sharing them keeps per-connection state small. Read-only.
+local scheme_lists, scheme_lists_size = {}, 0
+local SCHEME_LISTS_MAX = 1000
+
 local function read_scheme_list(s, start, last)
-    local list = {}
+    local key = sub(s, start, last)
+    local list = scheme_lists[key]
+    if list then return list end
+    if scheme_lists_size >= SCHEME_LISTS_MAX then scheme_lists, scheme_lists_size = {}, 0 end
+    scheme_lists[key], scheme_lists_size = {}, scheme_lists_size + 1
+    list = scheme_lists[key]
     if start + 1 > last then return list end
     local n = u16(s, start)
     local p = start + 2
@@ -945,7 +955,9 @@ local function reset_state()
 end
 reset_state()
 
-local function new_side() return { alert = false, ccs = false } end
+-- Per-side flags live in the connection itself: conn[ALERT_SENT[side]], conn[CCS_SENT[side]].
+local ALERT_SENT = { client = "client_alert", server = "server_alert" }
+local CCS_SENT = { client = "client_ccs", server = "server_ccs" }
 
 local function get_conn(ctx, key)
     local conn = conns[key]
@@ -967,7 +979,7 @@ local function get_conn(ctx, key)
             end
         end
     end
-    conn = { client = nil, sides = { client = new_side(), server = new_side() } }
+    conn = { client = nil, client_alert = false, server_alert = false, client_ccs = false, server_ccs = false }
     conns[key] = conn
     conn_count = conn_count + 1
     queue_tail = queue_tail + 1
@@ -1177,13 +1189,60 @@ local function extend_flight(conn, time)
     if not teardown_deadline or deadline > teardown_deadline then teardown_deadline = deadline end
 end
 
+-- Anchors ({field = extractor, k = position in the frame}) and certificate entries are the same
+-- for every frame that has them, so they are shared: findings stored for replay stay small.
+local anchors = {}
+local function anchor_for(field, k)
+    local by_k = anchors[field]
+    if not by_k then
+        by_k = {}
+        anchors[field] = by_k
+    end
+    local anchor = by_k[k]
+    if not anchor then
+        anchor = { field = field, k = k }
+        by_k[k] = anchor
+    end
+    return anchor
+end
+
+-- The certificate entry (a finding anchor and its own summary item) for `info` at position k of
+-- a frame's certificates, sent by `sender`: kept with the parsed certificate. Read-only.
+local function cert_entry(info, kind, k, sender)
+    local entries = info.entries
+    if not entries then
+        entries = {}
+        info.entries = entries
+    end
+    local key = k * 4 + (kind == "tls" and 0 or 2) + (sender == "server" and 0 or 1)
+    local cert = entries[key]
+    if not cert then
+        cert = { index = k - 1, info = info, field = KINDS[kind].cert, k = k, sender = sender, summary = true }
+        entries[key] = cert
+    end
+    return cert
+end
+
+-- Keeps what this dissection already fetched (an extractor's instances, an anchor's range)
+-- for rendering, which runs in the same dissector call on a first visit.
+local function remember(ctx, key, value)
+    local fetched = ctx.fetched
+    if not fetched then
+        fetched = {}
+        ctx.fetched = fetched
+    end
+    fetched[key] = value
+end
+
 local function on_chain(ctx, conn, kind, certs, sender)
     local chain = {}
     for k, fi in ipairs(certs) do
-        local info = certificate_info(fi.range:raw())
-        local cert = { index = k - 1, info = info, field = KINDS[kind].cert, k = k }
+        local range = fi.range
+        local info = certificate_info(range:raw())
+        local cert = cert_entry(info, kind, k, sender)
+        remember(ctx, cert, range)
         chain[#chain + 1] = cert
-        ctx:add_cert(cert, sender)
+        ctx:add(cert)
     end
     local before = #ctx.out
     for _, cert in ipairs(chain) do
@@ -1218,12 +1277,12 @@ end
 local function on_alert(ctx, conn, kind, fi, k)
     local sender = side_of(ctx, conn) or "unknown"
     local raw = fi.range:raw()
-    if sender ~= "unknown" then conn.sides[sender].alert = true end
+    if sender ~= "unknown" then conn[ALERT_SENT[sender]] = true end
     if #raw ~= 2 then
         -- In TLS 1.2 and older an encrypted alert sent before both sides switched
         -- to encryption means the handshake failed; afterwards it is usually close_notify.
-        if not (conn.sides.client.ccs and conn.sides.server.ccs) and rules_family(conn.version) ~= 13 then
-            ctx:add({ check = "encrypted_alert", sev = "note", alert = { field = KINDS[kind].alert, k = k },
+        if not (conn.client_ccs and conn.server_ccs) and rules_family(conn.version) ~= 13 then
+            ctx:add({ check = "encrypted_alert", sev = "note", alert = anchor_for(KINDS[kind].alert, k),
                 alert_sender = sender, related = conn.chain and conn.chain.frame,
                 msg = fmt("the %s sent an encrypted alert before the handshake completed: the handshake probably "
                     .. "failed; its code needs the session keys (tls.keylog_file)", sender) })
@@ -1240,7 +1299,7 @@ local function on_alert(ctx, conn, kind, fi, k)
     if CERT_ALERTS[code] and conn.chain then
         tail = fmt("; the chain is in frame %d, %s", conn.chain.frame, chain_summary(conn.chain.findings))
     end
-    ctx:add({ check = "fatal_alert", sev = "error", alert = { field = KINDS[kind].alert, k = k },
+    ctx:add({ check = "fatal_alert", sev = "error", alert = anchor_for(KINDS[kind].alert, k),
         alert_code = code, alert_name = name, alert_sender = sender,
         related = conn.chain and conn.chain.frame,
         msg = fmt("the %s sent fatal alert %d %s: %s%s", sender, code, name, meaning, tail) })
@@ -1267,14 +1326,16 @@ end
 local function on_handshake(ctx, conn, kind, fi, k, msg_type)
     if msg_type and not PARSED_HANDSHAKES[msg_type] then return end
     if msg_type == 12 and not (conn.suite_name and side_of(ctx, conn) == "server") then return end
-    local s = fi.range:raw()
+    local range = fi.range
+    local s = range:raw()
     local header = KINDS[kind].header
     if #s < header then return end
     local length
     msg_type, length = byte(s, 1), u24(s, 2)
     if kind == "dtls" and (u24(s, 7) ~= 0 or u24(s, 10) ~= length) then return end   -- a fragment
     local b, last = header + 1, math.min(#s, header + length)
-    local anchor = { field = KINDS[kind].hs, k = k }
+    local anchor = anchor_for(KINDS[kind].hs, k)
+    remember(ctx, anchor, range)
     if msg_type == 1 then
         conn.client = ctx.src
         conn.hello = parse_client_hello(s, b, last, kind == "dtls")
@@ -1303,23 +1364,19 @@ local function on_handshake(ctx, conn, kind, fi, k, msg_type)
 end
 
 -- "address/port" of the frame's source and destination. A connection whose two ports differ
--- keeps them by source port, so that only its first frame each way formats addresses.
+-- keeps both by port (conn.ends), so that only its first analysed frame formats addresses.
 local function endpoints(ctx, conn)
     if ctx.src then return end
     local pinfo = ctx.pinfo
     local sport, dport = pinfo.src_port, pinfo.dst_port
-    local known = sport ~= dport and conn.ends
-    known = known and known[sport]
-    if known then
-        ctx.src, ctx.dst = known[1], known[2]
+    local ends = conn.ends
+    if ends and sport ~= dport and ends[sport] then
+        ctx.src, ctx.dst = ends[sport], ends[dport]
         return
     end
     ctx.src = tostring(pinfo.src) .. "/" .. tostring(sport)
     ctx.dst = tostring(pinfo.dst) .. "/" .. tostring(dport)
-    if sport ~= dport then
-        conn.ends = conn.ends or {}
-        conn.ends[sport] = { ctx.src, ctx.dst }
-    end
+    if sport ~= dport then conn.ends = { [sport] = ctx.src, [dport] = ctx.dst } end
 end
 
 -- The last instance of a field (the innermost layer's), without a table in the usual one-instance case.
@@ -1330,23 +1387,69 @@ local function last_of(field)
     return all[#all]
 end
 
--- The set of record content types among the given fields; nil when there is none.
+-- Values of the innermost tcp.stream and tcp.flags in the current dissector call (false: the
+-- frame has none), fetched once for the analysis and the bridge alike; reset for every call.
+local frame_tcp = {}
+local function tcp_value(name)
+    local value = frame_tcp[name]
+    if value == nil then
+        local fi = last_of(X[name])
+        value = fi and fi.value or false
+        frame_tcp[name] = value
+    end
+    return value
+end
+
+-- A table of the arguments, or nil when there are none.
+local function list_of(...)
+    if select("#", ...) == 0 then return nil end
+    return { ... }
+end
+
+-- Which of the content types 20-23 (ChangeCipherSpec, alert, handshake, application data)
+-- the given record fields carry, in a table reused for every frame; nil when there is no record.
+local frame_types = {}
 local function record_types(...)
     local n = select("#", ...)
     if n == 0 then return nil end
-    local has = {}
-    for i = 1, n do has[(select(i, ...)).value] = true end
+    local has = frame_types
+    has[20], has[21], has[22], has[23] = false, false, false, false
+    for i = 1, n do
+        local value = (select(i, ...)).value
+        if value >= 20 and value <= 23 then has[value] = true end
+    end
     return has
 end
 
--- Do the handshake type fields pair one to one, in order, with the handshake messages?
--- Then each message is one Wireshark decoded, and its type is the paired field's value.
-local function handshakes_aligned(types, messages)
-    if #types ~= #messages then return false end
-    for i = 1, #types do
-        if types[i].offset ~= messages[i].offset then return false end
+-- Wireshark puts a decoded handshake message's type field at the message's first byte, and
+-- gives an encrypted one none. Returns the type of each message (false: encrypted), matched by
+-- offset, or nil when two messages share an offset (in different data sources): then only the
+-- data sources can tell them apart.
+local function handshake_types(types, messages)
+    local n = #messages
+    local by_k = {}
+    if #types == n then
+        for k = 1, n do
+            local tfi = types[k]
+            if tfi.offset ~= messages[k].offset then
+                by_k = nil
+                break
+            end
+            by_k[k] = tfi.value
+        end
+        if by_k then return by_k end
+        by_k = {}
     end
-    return true
+    local by_offset = {}
+    for _, tfi in ipairs(types) do by_offset[tfi.offset] = tfi.value end
+    local seen = {}
+    for k = 1, n do
+        local offset = messages[k].offset
+        if seen[offset] then return nil end
+        seen[offset] = true
+        by_k[k] = by_offset[offset] or false
+    end
+    return by_k
 end
 
 -- Does a frame with only ChangeCipherSpec/application data records still matter to this connection?
@@ -1358,9 +1461,15 @@ end
 -- Connection key: tcp.stream for TLS, -1 - udp.stream for DTLS.
 local function analyse_kind(ctx, kind, has)
     local K = KINDS[kind]
-    local stream = last_of(kind == "tls" and X.tcp_stream or X.udp_stream)
-    if not stream then return end
-    local key = kind == "tls" and stream.value or -1 - stream.value
+    local key
+    if kind == "tls" then
+        key = tcp_value("tcp_stream")
+        if not key then return end
+    else
+        local stream = last_of(X.udp_stream)
+        if not stream then return end
+        key = -1 - stream.value
+    end
     local conn = conns[key]
     if not (has[21] or has[22] or has[20]) and not (conn and wants_records(conn)) then
         return                                  -- application data only: the common, cheap case
@@ -1374,8 +1483,12 @@ local function analyse_kind(ctx, kind, has)
         local types = { K.hs_type() }
         if #types > 0 then
             local messages = { K.hs() }
-            if handshakes_aligned(types, messages) then
-                for k, hfi in ipairs(messages) do on_handshake(ctx, conn, kind, hfi, k, types[k].value) end
+            remember(ctx, K.hs, messages)
+            local msg_types = handshake_types(types, messages)
+            if msg_types then
+                for k, hfi in ipairs(messages) do
+                    if msg_types[k] then on_handshake(ctx, conn, kind, hfi, k, msg_types[k]) end
+                end
             else
                 local plain = {}
                 for _, tfi in ipairs(types) do plain[tfi.offset .. "/" .. tfi.source:len()] = true end
@@ -1384,6 +1497,7 @@ local function analyse_kind(ctx, kind, has)
                 end
             end
             certs = { K.cert() }
+            remember(ctx, K.cert, certs)
         end
     end
 
@@ -1391,7 +1505,7 @@ local function analyse_kind(ctx, kind, has)
     if #certs > 0 and sender then on_chain(ctx, conn, kind, certs, sender) end
 
     if sender then
-        if has[20] then conn.sides[sender].ccs = true end
+        if has[20] then conn[CCS_SENT[sender]] = true end
         if conn.chain and #certs == 0 then
             if sender == "server" and not conn.client_replied then
                 extend_flight(conn, ctx.time)   -- rest of the server's flight (ServerHelloDone, ...)
@@ -1404,7 +1518,9 @@ local function analyse_kind(ctx, kind, has)
     end
 
     if has[21] then
-        for k, afi in ipairs({ K.alert() }) do on_alert(ctx, conn, kind, afi, k) end
+        local alerts = { K.alert() }
+        remember(ctx, K.alert, alerts)
+        for k, afi in ipairs(alerts) do on_alert(ctx, conn, kind, afi, k) end
     end
 
     -- By the client's first encrypted record (its Finished) a decryptable server
@@ -1420,21 +1536,20 @@ end
 
 -- Returns true when the frame had TCP flags (so fields were visible).
 local function analyse_teardown(ctx)
-    local flags = last_of(X.tcp_flags)
-    if not flags then return false end
-    local value = flags.value
+    local value = tcp_value("tcp_flags")
+    if not value then return false end
     local fin, rst = value % 2 == 1, floor(value / 4) % 2 == 1
     if not (fin or rst) then return true end
-    local stream = last_of(X.tcp_stream)
+    local stream = tcp_value("tcp_stream")
     if not stream then return true end
-    local conn = conns[stream.value]
+    local conn = conns[stream]
     if not conn or not conn.watch or conn.torn then return true end
     conn.torn = true
     endpoints(ctx, conn)
     local closer = side_of(ctx, conn)
     if not closer or not conn.chain then return true end
     -- An alert from either side explains the teardown; ChangeCipherSpec means the closer accepted the chain.
-    if conn.sides.client.alert or conn.sides.server.alert or conn.sides[closer].ccs then return true end
+    if conn.client_alert or conn.server_alert or conn[CCS_SENT[closer]] then return true end
     -- "Right after" the flight: the closing side sent no TLS record since it.
     if (closer == "client" and conn.client_replied) or (closer == "server" and conn.server_replied) then
         return true
@@ -1469,8 +1584,8 @@ local function bridge_counts(stream)
 end
 
 local function application_bytes()
-    local lengths = { X.tls_record_len() }
-    if #lengths == 0 then return 0 end
+    local lengths = list_of(X.tls_record_len())
+    if not lengths then return 0 end
     local types = {}
     for _, fi in ipairs({ KINDS.tls.record_ct() }) do types[#types + 1] = fi.value end
     if #types < #lengths then   -- TLS 1.3 records without keys follow any plaintext record of the frame
@@ -1486,17 +1601,30 @@ local function application_bytes()
     return bytes
 end
 
-local function bridge_line(pinfo)
-    local streams = { X.tcp_stream() }
-    if #streams == 0 then return nil end
-    local stream = streams[#streams].value
-    local flags = { X.tcp_flags() }
-    local f = #flags > 0 and flags[#flags].value or 0
+-- tcp.flags % 32 -> the letters of SYN, ACK, FIN and RST in that order, "-" for none of them.
+local FLAG_LETTERS = {}
+for f = 0, 31 do
     local letters = (floor(f / 2) % 2 == 1 and "S" or "") .. (floor(f / 16) % 2 == 1 and "A" or "")
         .. (f % 2 == 1 and "F" or "") .. (floor(f / 4) % 2 == 1 and "R" or "")
-    local src = tostring(pinfo.src) .. " " .. tostring(pinfo.src_port)
-    local dst = tostring(pinfo.dst) .. " " .. tostring(pinfo.dst_port)
+    FLAG_LETTERS[f] = letters ~= "" and letters or "-"
+end
+
+local function bridge_line(pinfo)
+    local stream = tcp_value("tcp_stream")
+    if not stream then return nil end
+    local letters = FLAG_LETTERS[(tcp_value("tcp_flags") or 0) % 32]
     local counts = bridge_counts(stream)
+    -- "address port" of both ends, kept by port (counts.ends) when the stream's two ports differ
+    local sport, dport = pinfo.src_port, pinfo.dst_port
+    local ends = counts.ends
+    local src, dst
+    if ends and sport ~= dport and ends[sport] then
+        src, dst = ends[sport], ends[dport]
+    else
+        src = tostring(pinfo.src) .. " " .. tostring(sport)
+        dst = tostring(pinfo.dst) .. " " .. tostring(dport)
+        if sport ~= dport then counts.ends = { [sport] = src, [dport] = dst } end
+    end
     if not pinfo.visited then
         local bytes = application_bytes()
         if bytes > 0 then
@@ -1505,7 +1633,7 @@ local function bridge_line(pinfo)
             counts.last_frame, counts.last_time = pinfo.number, pinfo.abs_ts
         end
     end
-    return fmt("%d %s %s %s %d %d %d %.9f", stream, src, dst, letters ~= "" and letters or "-",
+    return fmt("%d %s %s %s %d %d %d %.9f", stream, src, dst, letters,
         counts[src] or 0, counts[dst] or 0, counts.last_frame or 0, counts.last_time or 0),
         bridge_first[pinfo.number]
 end
@@ -1522,7 +1650,6 @@ function Context:add(finding)
     end
     out[#out + 1] = finding
 end
-function Context:add_cert(cert, sender) self:add({ cert = cert, sender = sender, summary = true }) end
 local frame_ctx = setmetatable({ out = NO_FINDINGS }, Context)
 
 local PT_UDP = 3   -- pinfo.port_type of UDP (epan/address.h port_type)
@@ -1560,16 +1687,20 @@ end
 ------------------------------------------------------------------------------
 
 -- The bytes an anchor ({field = extractor, k = position}) points at in this dissection;
--- `lists` caches each extractor's instances for the frame.
-local function anchor_range(lists, anchor)
+-- `fetched` keeps each extractor's instances and each anchor's range for the frame.
+local function anchor_range(fetched, anchor)
+    local range = fetched[anchor]
+    if range then return range end
     local field = anchor.field
-    local list = lists[field]
+    local list = fetched[field]
     if not list then
         list = { field() }
-        lists[field] = list
+        fetched[field] = list
     end
     local fi = list[anchor.k]
-    return fi and fi.range
+    range = fi and fi.range
+    fetched[anchor] = range
+    return range
 end
 
 local function sub_range(base, span)
@@ -1586,9 +1717,9 @@ local function add_child(item, field, range, value)
     if range then item:add(field, range, value) else item:add(field, value) end
 end
 
-local function render_finding(root, lists, f)
+local function render_finding(root, fetched, f)
     local anchor = f.cert or f.hs or f.alert
-    local range = sub_range(anchor and anchor_range(lists, anchor), f.range)
+    local range = sub_range(anchor and anchor_range(fetched, anchor), f.range)
     local check = f.check
     local label = fmt("%s [%s]: %s", check, f.sev, f.msg)
     local item
@@ -1611,16 +1742,15 @@ local function render_finding(root, lists, f)
     item:add_proto_expert_info(EXPERTS[check][f.sev], check .. ": " .. f.msg)
 end
 
-local function render_cert(root, lists, c)
-    local cert = c.cert
+local function render_cert(root, fetched, cert)
     local info = cert.info
-    local base = anchor_range(lists, cert)
+    local base = anchor_range(fetched, cert)
     local title = info.subject or "(unparsed)"
-    local label = fmt("Certificate #%d from %s: %s", cert.index, c.sender, title)
+    local label = fmt("Certificate #%d from %s: %s", cert.index, cert.sender, title)
     local item
     if base then item = root:add(F.cert, base, title, label) else item = root:add(F.cert, title, label) end
     item:add(F.cert_index, cert.index)
-    item:add(F.cert_sender, c.sender)
+    item:add(F.cert_sender, cert.sender)
     if info.error then return end
     -- Only the algorithm points at its bytes: summaries stay small in PDML (the
     -- certificate item itself spans the whole DER for the GUI's byte view).
@@ -1641,14 +1771,15 @@ local function render_cert(root, lists, c)
     add_child(item, F.cert_self_signed, nil, info.self_signed)
 end
 
-local function render(out, tvb, tree)
+-- `fetched`: what the analysis of this very dissection fetched, or nil on a revisit.
+local function render(out, tvb, tree, fetched)
     local root = tree:add(tpost, tvb())
-    local lists = {}
+    fetched = fetched or {}
     for _, item in ipairs(out) do
-        if not item.summary then render_finding(root, lists, item) end
+        if not item.summary then render_finding(root, fetched, item) end
     end
     for _, item in ipairs(out) do
-        if item.summary then render_cert(root, lists, item) end
+        if item.summary then render_cert(root, fetched, item) end
     end
     return root
 end
@@ -1669,13 +1800,17 @@ end
 
 function tpost.dissector(tvb, pinfo, tree)
     local num = pinfo.number
-    local out
+    local out, fetched
+    frame_tcp.tcp_stream, frame_tcp.tcp_flags = nil, nil
     if num <= analysed_upto then
         out = results[num]
     else
         -- Frames arrive in order on the first visit that has fields (tshark's only
         -- pass, the second pass of -2, the GUI's first pass); later visits replay.
+        frame_ctx.fetched = nil
         local ok, result = pcall(analyse, pinfo, num)
+        fetched = frame_ctx.fetched
+        frame_ctx.fetched = nil
         if not ok then
             result = { { check = "plugin_error", sev = "note",
                 msg = "internal error, please report it: " .. clean_text(tostring(result)) } }
@@ -1687,7 +1822,7 @@ function tpost.dissector(tvb, pinfo, tree)
     end
     local root
     if out and tree then
-        local ok, rendered = pcall(render, out, tvb, tree)
+        local ok, rendered = pcall(render, out, tvb, tree, fetched)
         if ok then
             root = rendered
         else
