@@ -51,11 +51,11 @@ def build_capture(workdir: Path, copies: int) -> Path:
     return target
 
 
-def floor_plugin(workdir: Path) -> Path:
+def floor_plugin(workdir: Path, plugin: Path) -> Path:
     """A copy of the plugin whose dissector returns at once (same fields, prefs and extractors)."""
     target = workdir / "floor-lua"
-    shutil.copytree(PLUGIN.parent, target, dirs_exist_ok=True)
-    script = target / PLUGIN.name
+    shutil.copytree(plugin.parent, target, dirs_exist_ok=True)
+    script = target / plugin.name
     text = script.read_text(encoding="utf-8")
     marker = "function tpost.dissector(tvb, pinfo, tree)\n"
     assert marker in text
@@ -121,7 +121,8 @@ def main(argv: list[str] | None = None) -> int:
                                check=True).stdout.split()[-1]
         print(f"capture: {capture.stat().st_size / 1e6:.1f} MB, {count} packets ({args.copies} copies of "
               f"{SOURCE.name}, each its own client address), built in {time.perf_counter() - started:.1f} s")
-        argvs = mode_argvs(tshark, capture, args.plugin.resolve(), floor_plugin(workdir))
+        plugin = args.plugin.resolve()
+        argvs = mode_argvs(tshark, capture, plugin, floor_plugin(workdir, plugin))
 
         best: dict[tuple[str, str], float] = {}
         for _ in range(args.runs):   # interleaved, so that a slow spell of the machine hits every variant
