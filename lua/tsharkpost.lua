@@ -1308,16 +1308,16 @@ end
 -- Handshake types whose bytes on_handshake parses: the others need no copy of the message.
 local PARSED_HANDSHAKES = { [1] = true, [2] = true, [12] = true }
 
--- Cipher suite code -> its name as Wireshark displays it, without the " (0x....)" tail.
-local suite_names = {}
+-- Kind -> cipher suite code -> its name as Wireshark displays it, without the " (0x....)" tail.
+local suite_names = { tls = {}, dtls = {} }
 
-local function suite_name(sfi)
+local function suite_name(kind, sfi)
     local code = sfi.value
-    local name = suite_names[code]
+    local name = suite_names[kind][code]
     if not name then
         local display = sfi.display
         name = string.match(display, "^(.-) %(0x%x+%)$") or display
-        suite_names[code] = name
+        suite_names[kind][code] = name
     end
     return name
 end
@@ -1349,7 +1349,7 @@ local function on_handshake(ctx, conn, kind, fi, k, msg_type)
         conn.suite_name = nil
         if hello.suite then
             for _, sfi in ipairs({ KINDS[kind].suite() }) do
-                if sfi.value == hello.suite then conn.suite_name = suite_name(sfi) end
+                if sfi.value == hello.suite then conn.suite_name = suite_name(kind, sfi) end
             end
         end
         check_version(ctx, hello, anchor)
@@ -1754,7 +1754,7 @@ local function render_cert(root, fetched, cert)
     if info.error then return end
     -- Only the algorithm points at its bytes: summaries stay small in PDML (the
     -- certificate item itself spans the whole DER for the GUI's byte view).
-    local sigalg = sub_range(base, info.r_sigalg)
+    local sigalg = info.r_sigalg and sub_range(base, info.r_sigalg)
     add_child(item, F.cert_subject, nil, info.subject)
     add_child(item, F.cert_subject_cn, nil, info.cn)
     add_child(item, F.cert_issuer, nil, info.issuer)
