@@ -70,6 +70,14 @@ def test_table_shows_patterns_then_inputs(capsys: pytest.CaptureFixture[str], ts
     assert str(SEED) in inputs and str(TWIN) in inputs
 
 
+def test_table_never_wraps_an_input_path(capsys: pytest.CaptureFixture[str], tmp_path: Path, tshark: str) -> None:
+    deep = tmp_path / ("a-deliberately-long-folder-name-" * 3) / SEED.name
+    deep.parent.mkdir()
+    shutil.copy(SEED, deep)
+    _, out, _ = run(capsys, str(deep))
+    assert str(deep) in out.split("\nInputs\n")[1]  # whole, so it can be pasted into the next command
+
+
 def test_connections_table_lists_every_tls_connection(capsys: pytest.CaptureFixture[str], tshark: str) -> None:
     _, out, _ = run(capsys, "--connections", str(CAPTURES / "version-fallback.pcapng"))
     listing = out.split("\nConnections\n")[1]

@@ -24,8 +24,9 @@ def _patterns(summary: Summary) -> str:
 def _inputs(summary: Summary) -> str:
     rows = [[result.path, result.status.value, result.totals.tls, result.totals.established, result.totals.failed,
              result.totals.not_tls, result.reason] for result in summary.inputs]
+    # Paths are never wrapped: analysts copy them into the next command.
     return tabulate(rows, ["input", "status", "tls", "established", "failed", "not tls", "note"],
-                    maxcolwidths=[50, None, None, None, None, None, 60])
+                    maxcolwidths=[None, None, None, None, None, None, 60])
 
 
 def _connection_row(record: dict[str, Any]) -> list[Any]:
