@@ -63,8 +63,13 @@ def floor_plugin(workdir: Path, plugin: Path) -> Path:
     return script
 
 
+# What the PDML run would have to select without the plugin's bridge (F.DISPLAY_FILTER is "tpost.pkt").
+PLAIN_FILTER = ("tcp.flags.syn == 1 || tcp.flags.fin == 1 || tcp.flags.reset == 1 || tls.handshake"
+                " || tls.handshake.type || tls.alert_message || tls.change_cipher_spec")
+
+
 def without_tpost(expression: str, separator: str) -> str:
-    """A display filter (|| terms) or -j node list without the terms naming the plugin's fields."""
+    """A -j node list (or || filter) without the terms naming the plugin's fields."""
     return separator.join(term for term in expression.split(separator) if not term.strip().startswith("tpost"))
 
 
@@ -81,7 +86,7 @@ def mode_argvs(tshark: str, capture: Path, plugin: Path, floor: Path) -> dict[st
     plain = list(pdml)
     del plain[plain.index(plugin_arg) - 1: plain.index(plugin_arg) + 1]
     del plain[plain.index(F.PLUGIN_BRIDGE_PREF) - 1: plain.index(F.PLUGIN_BRIDGE_PREF) + 1]
-    plain[plain.index(F.DISPLAY_FILTER)] = without_tpost(F.DISPLAY_FILTER, " || ")
+    plain[plain.index(F.DISPLAY_FILTER)] = PLAIN_FILTER
     nodes = " ".join(F.PDML_NODES)
     plain[plain.index(nodes)] = without_tpost(nodes, " ")
     argvs["pdml"] = {"plain": plain,

@@ -300,8 +300,10 @@ tpost.prefs.teardown_window_ms = Pref.uint("Silent teardown window (ms)", settin
 tpost.prefs.max_connections = Pref.uint("Maximum connections kept", settings.max_connections,
     "bound on per-connection state; the oldest connection is dropped beyond it (state_limit note)")
 tpost.prefs.bridge = Pref.bool("Per-packet facts for tsharkpost", settings.bridge,
-    "add tpost.pkt (stream, endpoints, TCP flags, application data bytes so far) to every TCP frame, "
-        .. "so that the tsharkpost post-processor needs neither the TCP tree nor the application data frames")
+    "add tpost.pkt (stream, endpoints, TCP flags, application data bytes so far) to every TCP frame that "
+        .. "matters to a connection (SYN/FIN/RST, TLS records other than application data, the first application "
+        .. "data of each direction, findings), so that the tsharkpost post-processor needs neither the TCP tree "
+        .. "nor the application data frames")
 
 function tpost.prefs_changed()
     for name in pairs(settings) do
@@ -1563,10 +1565,13 @@ local function analyse_teardown(ctx)
     return true
 end
 
--- The bridge (preference "bridge"): one compact line of packet facts per TCP frame. With it the
--- tsharkpost post-processor asks tshark for neither the IP/TCP trees nor the application data frames,
--- the bulk of any PDML. Byte counts are summed on the first visit only (pinfo.visited), so a later
--- visit shows the final count, never a double one.
+-- The bridge (preference "bridge"): one compact line of packet facts per TCP frame that matters to a
+-- connection record: SYN, FIN or RST, any TLS record other than application data, the first application
+-- data of each direction, and any frame with findings. With it the tsharkpost post-processor asks
+-- tshark for neither the IP/TCP trees nor the application data frames, the bulk of any PDML. Plain
+-- ACKs and later application data only add to the counts: formatting a line and a tree item for each
+-- of them was most of the plugin's cost on bulk captures. Byte counts are summed on the first visit
+-- only (pinfo.visited), so a later visit shows the final count, never a double one.
 local function bridge_counts(stream)
     local counts = bridge_bytes[stream]
     if counts then return counts end
@@ -1583,9 +1588,10 @@ local function bridge_counts(stream)
     return counts
 end
 
+-- Application data bytes of the frame's TLS records, and whether it has a record of another type.
 local function application_bytes()
     local lengths = list_of(X.tls_record_len())
-    if not lengths then return 0 end
+    if not lengths then return 0, false end
     local types = {}
     for _, fi in ipairs({ KINDS.tls.record_ct() }) do types[#types + 1] = fi.value end
     if #types < #lengths then   -- TLS 1.3 records without keys follow any plaintext record of the frame
@@ -1594,11 +1600,11 @@ local function application_bytes()
             if i >= 1 then types[#types + 1] = opaque[i].value end
         end
     end
-    local bytes = 0
+    local bytes, other = 0, false
     for i, fi in ipairs(lengths) do
-        if types[i] == 23 then bytes = bytes + fi.value end
+        if types[i] == 23 then bytes = bytes + fi.value else other = true end
     end
-    return bytes
+    return bytes, other
 end
 
 -- tcp.flags % 32 -> the letters of SYN, ACK, FIN and RST in that order, "-" for none of them.
@@ -1609,10 +1615,16 @@ for f = 0, 31 do
     FLAG_LETTERS[f] = letters ~= "" and letters or "-"
 end
 
-local function bridge_line(pinfo)
+-- FLAG_LETTERS entries of frames that need a line whatever they carry (SYN, FIN or RST set).
+local EDGE_FLAGS = {}
+for f = 0, 31 do EDGE_FLAGS[f] = f % 8 ~= 0 end
+
+-- The frame's line and whether it is the first application data of its direction; nil for a
+-- frame that matters to no record (`noted`: the frame has findings or certificate summaries).
+local function bridge_line(pinfo, noted)
     local stream = tcp_value("tcp_stream")
     if not stream then return nil end
-    local letters = FLAG_LETTERS[(tcp_value("tcp_flags") or 0) % 32]
+    local flags = (tcp_value("tcp_flags") or 0) % 32
     local counts = bridge_counts(stream)
     -- "address port" of both ends, kept by port (counts.ends) when the stream's two ports differ
     local sport, dport = pinfo.src_port, pinfo.dst_port
@@ -1625,17 +1637,16 @@ local function bridge_line(pinfo)
         dst = tostring(pinfo.dst) .. " " .. tostring(dport)
         if sport ~= dport then counts.ends = { [sport] = src, [dport] = dst } end
     end
-    if not pinfo.visited then
-        local bytes = application_bytes()
-        if bytes > 0 then
-            if not counts[src] then bridge_first[pinfo.number] = true end
-            counts[src] = (counts[src] or 0) + bytes
-            counts.last_frame, counts.last_time = pinfo.number, pinfo.abs_ts
-        end
+    local bytes, other = application_bytes()
+    if bytes > 0 and not pinfo.visited then
+        if not counts[src] then bridge_first[pinfo.number] = true end
+        counts[src] = (counts[src] or 0) + bytes
+        counts.last_frame, counts.last_time = pinfo.number, pinfo.abs_ts
     end
-    return fmt("%d %s %s %s %d %d %d %.9f", stream, src, dst, letters,
-        counts[src] or 0, counts[dst] or 0, counts.last_frame or 0, counts.last_time or 0),
-        bridge_first[pinfo.number]
+    local first = bridge_first[pinfo.number]
+    if not (noted or other or first or EDGE_FLAGS[flags]) then return nil end
+    return fmt("%d %s %s %s %d %d %d %.9f", stream, src, dst, FLAG_LETTERS[flags],
+        counts[src] or 0, counts[dst] or 0, counts.last_frame or 0, counts.last_time or 0), first
 end
 
 -- The frame being analysed: one table, reset for every frame. `out` stays the shared
@@ -1831,7 +1842,7 @@ function tpost.dissector(tvb, pinfo, tree)
         end
     end
     if settings.bridge and tree then
-        local ok, line, first = pcall(bridge_line, pinfo)
+        local ok, line, first = pcall(bridge_line, pinfo, out ~= nil)
         if ok and line then render_bridge(root, tvb, tree, line, first) end
     end
 end

@@ -10,12 +10,11 @@ from __future__ import annotations
 # data frames have to be in the PDML.
 PLUGIN_BRIDGE_PREF = "tpost.bridge:TRUE"
 
-# Packets worth emitting: connection edges, every handshake, alert and
-# ChangeCipherSpec, the first application data of each direction, and anything
-# the plugin has a finding or certificate summary on.
-DISPLAY_FILTER = ("tcp.flags.syn == 1 || tcp.flags.fin == 1 || tcp.flags.reset == 1 || tls.handshake"
-                  " || tls.handshake.type || tls.alert_message || tls.change_cipher_spec || tpost.finding"
-                  " || tpost.cert || tpost.pkt.first_data")
+# Packets worth emitting: exactly those the plugin's bridge writes a line for (connection
+# edges, every TLS record but application data, the first application data of each
+# direction, anything with a finding or certificate summary). The plugin decides once,
+# cheaper for tshark than evaluating a longer filter on every packet.
+DISPLAY_FILTER = "tpost.pkt"
 
 # PDML nodes to keep (tshark -j): protocols bring their direct children, listed
 # fields their subtrees, "text" the unnamed extension containers. What is left
