@@ -48,18 +48,18 @@ def precheck(path: Path) -> str | None:
     return None
 
 
-def _tshark_reason(messages: list[str], returncode: int) -> str:
-    """tshark's own words, shortened to one line."""
+def _tshark_failure(messages: list[str], returncode: int) -> tuple[InputStatus, str]:
+    """What tshark's complaint means for the input, and tshark's own words shortened to one line."""
     for line in messages:
         if "cut short" in line:
-            return "truncated: the file ends in the middle of a packet"
+            return InputStatus.TRUNCATED, "truncated: the file ends in the middle of a packet"
         if "isn't a capture file" in line or "unknown file format" in line:
-            return "not a capture file tshark understands"
+            return InputStatus.ERROR, "not a capture file tshark understands"
     if messages:
-        return "tshark: " + " ".join(messages)[:300]
+        return InputStatus.ERROR, "tshark: " + " ".join(messages)[:300]
     if returncode < 0:
-        return f"tshark was killed by signal {-returncode}"
-    return f"tshark exited with status {returncode}"
+        return InputStatus.ERROR, f"tshark was killed by signal {-returncode}"
+    return InputStatus.ERROR, f"tshark exited with status {returncode}"
 
 
 class _Output:
@@ -113,9 +113,7 @@ def analyze(path: Path, tshark: ts.Tshark, options: ts.Options, records_file: Pa
     messages = running.messages
     lua_errors = [line for line in messages if "Lua" in line or ".lua:" in line]
     if returncode != 0 or (messages and not lua_errors):
-        reason = _tshark_reason(messages, returncode)
-        result.status = InputStatus.TRUNCATED if reason.startswith("truncated") else InputStatus.ERROR
-        result.reason = reason
+        result.status, result.reason = _tshark_failure(messages, returncode)
     elif lua_errors:
         result.status, result.reason = InputStatus.ERROR, "plugin error: " + lua_errors[0][:300]
     elif result.totals.tls == 0:

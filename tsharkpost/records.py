@@ -102,6 +102,11 @@ def connection_record(conn: Connection) -> dict[str, Any]:
     }
 
 
+def first_fatal_alert(record: dict[str, Any]) -> dict[str, Any] | None:
+    """The record's first fatal alert (level 2), as the table and CSV show it."""
+    return next((alert for alert in record["alerts"] if alert["level"] == 2), None)
+
+
 def input_record(result: InputResult) -> dict[str, Any]:
     return {"path": result.path, "status": result.status.value, "reason": result.reason or None,
             "packets": result.packets, **dataclasses.asdict(result.totals)}

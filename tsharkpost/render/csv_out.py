@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 from typing import IO, Any
 
+from tsharkpost.records import first_fatal_alert
 from tsharkpost.results import Summary
 
 COLUMNS = ["input", "input_status", "input_reason", "stream", "client", "client_port", "server", "server_port",
@@ -15,7 +16,7 @@ COLUMNS = ["input", "input_status", "input_reason", "stream", "client", "client_
 
 
 def _row(record: dict[str, Any]) -> dict[str, Any]:
-    alert = next((a for a in record["alerts"] if a["level"] == 2), None)
+    alert = first_fatal_alert(record)
     teardown = record["teardown"] or {}
     return {
         "stream": record["stream"], "client": record["client"], "client_port": record["client_port"],

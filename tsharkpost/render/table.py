@@ -7,6 +7,7 @@ from typing import IO, Any
 
 from tabulate import tabulate
 
+from tsharkpost.records import first_fatal_alert
 from tsharkpost.results import Summary
 
 CAUSE_WIDTH = 70
@@ -30,7 +31,7 @@ def _inputs(summary: Summary) -> str:
 
 
 def _connection_row(record: dict[str, Any]) -> list[Any]:
-    alert = next((a for a in record["alerts"] if a["level"] == 2), None)
+    alert = first_fatal_alert(record)
     teardown = record["teardown"]
     return [f"{Path(record['capture']).name}:{record['stream']}", f"{record['client']}:{record['client_port']}",
             record["server_name"] or f"{record['server']}:{record['server_port']}", record["version"] or "-",
