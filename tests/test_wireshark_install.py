@@ -15,7 +15,7 @@ import pytest
 
 from conftest import CAPTURES
 from plugin_support import unexpected_stderr
-from tsharkpost.cli import EXIT_FAIL_ON, EXIT_NO_TSHARK, EXIT_OK, main
+from tsharkpost.cli import EXIT_FAIL_ON, EXIT_INPUT_ERROR, EXIT_NO_TSHARK, EXIT_OK, main
 from tsharkpost.plugin import PLUGIN_FILE, tables_dir
 from tsharkpost.wireshark import profile
 from tsharkpost.wireshark.installer import MANIFEST
@@ -212,3 +212,15 @@ def test_the_profile_works_without_the_plugin(home: Path, tshark: str, capsys: p
     for rule in profile.COLOUR_RULES:
         needs_plugin = preset(rule.preset).needs_plugin
         assert (f'Could not compile "{rule.name}"' in proc.stderr) == needs_plugin, rule.name
+
+
+def test_a_folder_that_cannot_be_made_is_a_clear_error(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Given a file where the plugin's folder should go
+    blocker = plugin_folder(home)
+    blocker.parent.mkdir(parents=True)
+    blocker.write_text("not a folder\n")
+    # Then install names it, says why, and exits 3
+    code, _, err = run(capsys, "install")
+    assert code == EXIT_INPUT_ERROR
+    assert err.startswith(f"tsharkpost: ERROR: {blocker}: cannot install: ") and err.count("\n") == 1
+    assert blocker.read_text() == "not a folder\n"

@@ -302,3 +302,15 @@ def test_profile_is_written_from_the_presets() -> None:
         assert f"@{rule.name}@{preset(rule.preset).filter}@[" in files["colorfilters"]
     assert '"SNI", "%Cus:tls.handshake.extensions_server_name:0:R"' in files["preferences"]
     assert '"Severity", "%Cus:tpost.max_severity:0:R"' in files["preferences"]
+
+
+def test_readme_table_is_the_presets() -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    rows = [line for line in readme.splitlines() if re.match(r"\| `[a-z-]+` \| ", line)]
+    preset_rows = [line for line in rows if line.split("`")[1] in {p.name for p in PRESETS}]
+    assert len(preset_rows) == len(PRESETS)
+    for item, row in zip(PRESETS, preset_rows):
+        cells = [cell.strip() for cell in re.split(r"(?<!\\)\|", row)[1:-1]]
+        assert cells == [f"`{item.name}`", item.label if item.button else "(saved filter only)",
+                         "yes" if item.needs_plugin else "-", "`" + item.filter.replace("|", "\\|") + "`",
+                         item.finds], item.name

@@ -106,7 +106,8 @@ def _wireshark(args: argparse.Namespace) -> int:
         try:
             installer.apply(plan)
         except OSError as error:
-            log.error("%s: %s", error.filename or plan.component.folder, error.strerror or error)
+            log.error("%s: cannot %s: %s", error.filename or plan.component.folder, args.action,
+                      error.strerror or error)
             return exit_write
     for plan in plans:
         for step in plan.kept:
