@@ -168,7 +168,7 @@ def _status(tshark: ts.Tshark, components: list[Component], exit_ok: int, exit_n
             summary = ", ".join(f"{count} {state.value}" for state, count in counts.items() if count)
         everything_current &= counts[FileState.CURRENT] == len(states)
         out.write(f"{component.kind}: {component.folder}: {summary}\n")
-        if 0 < counts[FileState.MISSING] < len(states) or counts[FileState.MISSING] == 0:
+        if counts[FileState.MISSING] < len(states):  # installed, at least in part: which files are not current
             for relative, state in states.items():
                 if state is not FileState.CURRENT:
                     out.write(f"  {state.value:<9} {relative}\n")
