@@ -3,6 +3,7 @@
 -- Filters come from PRESET_TAPS, one "name<TAB>filter" a line; each match is
 -- printed as "name<TAB>frame number". The taps are made on the first init, when
 -- every Lua plugin's fields are registered.
+-- luacheck: read globals Proto Listener
 local spec = os.getenv("PRESET_TAPS")
 if not spec then error("preset_taps.lua: PRESET_TAPS is not set", 0) end
 local made = false
