@@ -324,6 +324,8 @@ local F = {
     severity = ProtoField.uint8("tpost.severity", "Severity", base.DEC, SEVERITY_NAMES, nil,
         "1 note, 2 warning, 3 error"),
     message = ProtoField.string("tpost.message", "Message", base.UNICODE, "What is wrong and why it matters"),
+    max_severity = ProtoField.uint8("tpost.max_severity", "Highest severity", base.DEC, SEVERITY_NAMES, nil,
+        "The highest severity of this frame's findings (one value per frame, for a column or a colour rule)"),
     related_frame = ProtoField.framenum("tpost.related_frame", "Related frame", base.NONE, nil, 0,
         "Frame holding the certificate chain this finding refers to"),
     alert_code = ProtoField.uint8("tpost.alert.code", "Alert code", base.DEC, alert_names),
@@ -355,7 +357,8 @@ local F = {
     pkt_first_data = ProtoField.bool("tpost.pkt.first_data", "First application data of its direction"),
 }
 local field_list = {}
-for _, key in ipairs({ "finding", "check", "severity", "message", "related_frame", "alert_code", "alert_name",
+for _, key in ipairs({ "finding", "check", "severity", "message", "max_severity",
+        "related_frame", "alert_code", "alert_name",
         "alert_sender", "cert", "cert_index", "cert_sender", "cert_subject", "cert_subject_cn", "cert_issuer",
         "cert_serial", "cert_sigalg_oid", "cert_sigalg_name", "cert_key_type", "cert_key_bits", "cert_key_curve",
         "cert_not_before", "cert_not_after", "cert_san", "cert_sha256", "cert_self_signed", "pkt",
@@ -1786,6 +1789,11 @@ end
 local function render(out, tvb, tree, fetched)
     local root = tree:add(tpost, tvb())
     fetched = fetched or {}
+    local highest = 0
+    for _, item in ipairs(out) do
+        if not item.summary then highest = math.max(highest, SEVERITY_LEVEL[item.sev]) end
+    end
+    if highest > 0 then root:add(F.max_severity, highest) end
     for _, item in ipairs(out) do
         if not item.summary then render_finding(root, fetched, item) end
     end

@@ -21,6 +21,7 @@ from tsharkpost.render.csv_out import write_csv
 from tsharkpost.render.json_out import write_json, write_jsonl
 from tsharkpost.render.table import write_table
 from tsharkpost.results import InputResult, Summary
+from tsharkpost.wireshark import cli as wireshark_cli
 
 log = logging.getLogger("tsharkpost")
 
@@ -70,6 +71,7 @@ def _parser() -> argparse.ArgumentParser:
     summarize.add_argument("--tshark", metavar="PATH", help="the tshark executable (or its folder)")
     summarize.add_argument("--fail-on", action="append", choices=sorted(FAIL_ON), default=[],
                            help="exit 1 when: " + "; ".join(f"{k}: {v}" for k, v in FAIL_ON.items()))
+    wireshark_cli.add_parsers(commands)
     return parser
 
 
@@ -156,6 +158,8 @@ def main(argv: list[str] | None = None) -> int:
         args = _parser().parse_args(argv)
         if args.command == "summarize":
             return summarize(args)
+        if args.command in wireshark_cli.COMMANDS:
+            return wireshark_cli.run(args)
         return EXIT_USAGE
     finally:
         log.removeHandler(handler)

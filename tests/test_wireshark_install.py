@@ -1,0 +1,226 @@
+"""`tsharkpost wireshark install|uninstall|status` in a throw-away HOME, checked with the real tshark.
+
+tshark reports its personal folders from HOME and XDG_CONFIG_HOME, so pointing
+them at a temporary folder gives each test a Wireshark user of its own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import CAPTURES
+from plugin_support import unexpected_stderr
+from tsharkpost.cli import EXIT_FAIL_ON, EXIT_INPUT_ERROR, EXIT_NO_TSHARK, EXIT_OK, main
+from tsharkpost.plugin import PLUGIN_FILE, tables_dir
+from tsharkpost.wireshark import profile
+from tsharkpost.wireshark.installer import MANIFEST
+from tsharkpost.wireshark.presets import preset
+
+SEED = CAPTURES / "md2-root-silent-fin.pcapng"
+PROFILE = profile.PROFILE_NAME
+Snapshot = dict[str, tuple[bytes, int] | None]
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "home"
+    (folder / ".config" / "unrelated").mkdir(parents=True)       # something of the user's, to be left alone
+    (folder / ".config" / "unrelated" / "settings").write_text("mine\n")
+    monkeypatch.setenv("HOME", str(folder))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(folder / ".config"))
+    return folder
+
+
+def plugin_folder(home: Path) -> Path:
+    return home / ".local" / "lib" / "wireshark" / "plugins" / "tsharkpost"
+
+
+def profile_folder(home: Path) -> Path:
+    return home / ".config" / "wireshark" / "profiles" / PROFILE
+
+
+def snapshot(folder: Path) -> Snapshot:
+    """Every path under folder: files with their bytes and modification time, folders as None."""
+    return {str(p.relative_to(folder)): (p.read_bytes(), p.stat().st_mtime_ns) if p.is_file() else None
+            for p in sorted(folder.rglob("*"))}
+
+
+def run(capsys: pytest.CaptureFixture[str], *arguments: str) -> tuple[int, str, str]:
+    code = main(["wireshark", *arguments])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def tshark_run(tshark: str, *arguments: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([tshark, *arguments], capture_output=True, text=True, check=False)
+
+
+def test_install_makes_tshark_load_the_plugin_and_accept_the_profile(
+        home: Path, tshark: str, capsys: pytest.CaptureFixture[str]) -> None:
+    # Given an empty Wireshark user
+    assert str(plugin_folder(home) / PLUGIN_FILE) not in tshark_run(tshark, "-G", "plugins").stdout
+    # When tsharkpost installs
+    code, out, _ = run(capsys, "install")
+    assert code == EXIT_OK and "create" in out
+    # Then tshark lists the plugin from the personal Lua plugins folder, its tables beside it
+    assert str(plugin_folder(home) / PLUGIN_FILE) in tshark_run(tshark, "-G", "plugins").stdout
+    assert sorted(p.name for p in (plugin_folder(home) / "tables").iterdir()) == sorted(
+        p.name for p in tables_dir().glob("*.tsv"))
+    # And tshark accepts the profile; the installed plugin (no -X) finds its tables and fills its columns
+    proc = tshark_run(tshark, "-n", "-C", PROFILE, "-r", str(SEED))
+    assert proc.returncode == 0 and not unexpected_stderr(proc.stderr), proc.stderr
+    rows = {int(line.split()[0]): line for line in proc.stdout.splitlines()}
+    assert "shop.example.net" in rows[4]                                        # SNI column
+    assert "error weak_signature,sigalg_not_offered Server Hello" in rows[6]    # highest severity, check ids
+    assert "warning silent_teardown" in rows[8]
+    # And a profile that does not exist is refused (so the check above means something)
+    assert tshark_run(tshark, "-C", "No Such Profile", "-r", str(SEED)).returncode != 0
+
+
+def test_install_is_idempotent(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "install")[0] == EXIT_OK
+    before = snapshot(home)
+    code, out, _ = run(capsys, "install")
+    assert code == EXIT_OK and out.count("up to date") == 2
+    assert snapshot(home) == before
+
+
+def test_dry_run_changes_nothing(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    before = snapshot(home)
+    code, out, _ = run(capsys, "install", "--dry-run")
+    assert code == EXIT_OK and "would create    tsharkpost.lua" in out and "dry run: nothing was changed" in out
+    assert snapshot(home) == before
+    run(capsys, "install")
+    installed = snapshot(home)
+    code, out, _ = run(capsys, "uninstall", "--dry-run")
+    assert code == EXIT_OK and "would remove    preferences" in out
+    assert snapshot(home) == installed
+
+
+def test_uninstall_leaves_nothing_behind(home: Path, tshark: str, capsys: pytest.CaptureFixture[str]) -> None:
+    before = snapshot(home)
+    run(capsys, "install")
+    # Given Wireshark has used the profile (it keeps its window layout there)
+    (profile_folder(home) / "recent").write_text("# Recent settings file for Wireshark 4.0.17.\n")
+    # When tsharkpost uninstalls
+    code, out, _ = run(capsys, "uninstall")
+    assert code == EXIT_OK and "remove          tsharkpost.lua" in out
+    # Then the home folder is as it was, and tshark knows neither plugin nor profile
+    assert snapshot(home) == before
+    assert "tsharkpost.lua" not in tshark_run(tshark, "-G", "plugins").stdout
+    assert tshark_run(tshark, "-C", PROFILE, "-r", str(SEED)).returncode != 0
+
+
+def test_a_file_the_user_changed_is_kept_unless_forced(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run(capsys, "install")
+    preferences = profile_folder(home) / "preferences"
+    edited = preferences.read_text() + "gui.column.number: 11\n"
+    preferences.write_text(edited)
+    # Install keeps it and says so
+    code, out, err = run(capsys, "install")
+    assert code == EXIT_FAIL_ON and preferences.read_text() == edited
+    assert f"tsharkpost: WARNING: {preferences}: kept: changed since tsharkpost wrote it; --force replaces it" in err
+    # --force replaces it
+    code, out, _ = run(capsys, "install", "--force")
+    assert code == EXIT_OK and "overwrite" in out and preferences.read_text() == profile.preferences()
+    # Uninstall keeps a changed file too, and everything else goes
+    preferences.write_text(edited)
+    code, _, err = run(capsys, "uninstall")
+    assert code == EXIT_FAIL_ON and f"{preferences}: kept" in err
+    assert sorted(p.name for p in profile_folder(home).iterdir()) == ["preferences"]
+    assert not plugin_folder(home).exists()
+    # --force removes it
+    code, _, _ = run(capsys, "uninstall", "--force")
+    assert code == EXIT_OK and not profile_folder(home).exists()
+
+
+def test_a_file_an_earlier_install_wrote_is_updated(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Given a colorfilters file exactly as an earlier tsharkpost wrote it (its manifest says so)
+    run(capsys, "install")
+    colorfilters = profile_folder(home) / "colorfilters"
+    colorfilters.write_text("@old rule@tls@[0,0,0][65535,65535,65535]\n")
+    manifest_path = profile_folder(home) / MANIFEST
+    manifest = json.loads(manifest_path.read_text())
+    manifest["files"]["colorfilters"] = hashlib.sha256(colorfilters.read_bytes()).hexdigest()
+    manifest_path.write_text(json.dumps(manifest))
+    # When tsharkpost installs again, it updates the file without --force
+    code, out, _ = run(capsys, "install")
+    assert code == EXIT_OK and "update          colorfilters" in out
+    assert colorfilters.read_text() == profile.colorfilters()
+
+
+def test_a_profile_file_the_user_made_before_is_never_taken(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    profile_folder(home).mkdir(parents=True)
+    mine = profile_folder(home) / "dfilters"
+    mine.write_text('"my filter" tcp.port == 8443\n')
+    code, _, err = run(capsys, "install")
+    assert code == EXIT_FAIL_ON and f"{mine}: kept" in err and mine.read_text() == '"my filter" tcp.port == 8443\n'
+    assert (profile_folder(home) / "colorfilters").read_text() == profile.colorfilters()
+    code, _, _ = run(capsys, "uninstall")
+    assert code == EXIT_FAIL_ON and sorted(p.name for p in profile_folder(home).iterdir()) == ["dfilters"]
+
+
+def test_status(home: Path, tshark: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "status")
+    assert code == EXIT_FAIL_ON and out.count("not installed") == 2 and "tshark loads the plugin: no" in out
+    run(capsys, "install")
+    code, out, _ = run(capsys, "status")
+    assert code == EXIT_OK and f"plugin: {plugin_folder(home)}: installed, current (10 files)" in out
+    assert f"profile: {profile_folder(home)}: installed, current (4 files)" in out
+    assert "tshark loads the plugin: yes" in out
+    (plugin_folder(home) / "tables" / "checks.tsv").write_text("check\n")
+    code, out, _ = run(capsys, "status")
+    assert code == EXIT_FAIL_ON and "9 current, 1 changed" in out and "changed   tables/checks.tsv" in out
+
+
+def test_another_copy_of_the_plugin_is_reported(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    stray = home / ".local" / "lib" / "wireshark" / "plugins" / PLUGIN_FILE
+    stray.parent.mkdir(parents=True)
+    stray.write_text("-- an old hand-made copy\n")
+    code, _, err = run(capsys, "install")
+    assert code == EXIT_OK and f"{stray}: another copy of the plugin; Wireshark would load both" in err
+    run(capsys, "uninstall")
+    assert stray.read_text() == "-- an old hand-made copy\n"
+
+
+def test_missing_tshark_is_a_clear_error(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    before = snapshot(home)
+    for action in ("install", "uninstall", "status"):
+        code, out, err = run(capsys, action, "--tshark", str(home / "no" / "tshark"))
+        assert code == EXIT_NO_TSHARK and out == ""
+        assert err == f"tsharkpost: ERROR: tshark not found at {home / 'no' / 'tshark'}\n"
+    assert snapshot(home) == before
+
+
+def test_the_profile_works_without_the_plugin(home: Path, tshark: str, capsys: pytest.CaptureFixture[str]) -> None:
+    # Given the profile installed, but not the plugin
+    run(capsys, "install")
+    for path in sorted(plugin_folder(home).rglob("*"), reverse=True):
+        path.rmdir() if path.is_dir() else path.unlink()
+    # Then tshark reads with the profile: plain columns filled, the plugin's empty
+    proc = tshark_run(tshark, "-n", "-C", PROFILE, "-r", str(SEED))
+    assert proc.returncode == 0 and not unexpected_stderr(proc.stderr), proc.stderr
+    assert "shop.example.net" in proc.stdout and "weak_signature" not in proc.stdout
+    # And the colour rules that need the plugin are disabled with a warning naming each; the others apply
+    proc = tshark_run(tshark, "-n", "-C", PROFILE, "-r", str(SEED), "--color")
+    assert proc.returncode == 0
+    for rule in profile.COLOUR_RULES:
+        needs_plugin = preset(rule.preset).needs_plugin
+        assert (f'Could not compile "{rule.name}"' in proc.stderr) == needs_plugin, rule.name
+
+
+def test_a_folder_that_cannot_be_made_is_a_clear_error(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Given a file where the plugin's folder should go
+    blocker = plugin_folder(home)
+    blocker.parent.mkdir(parents=True)
+    blocker.write_text("not a folder\n")
+    # Then install names it, says why, and exits 3
+    code, _, err = run(capsys, "install")
+    assert code == EXIT_INPUT_ERROR
+    assert err.startswith(f"tsharkpost: ERROR: {blocker}: cannot install: ") and err.count("\n") == 1
+    assert blocker.read_text() == "not a folder\n"

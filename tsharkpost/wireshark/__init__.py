@@ -1,0 +1,1 @@
+"""Wireshark integration: filter presets, the TLS Troubleshooting profile, and installing both with the plugin."""

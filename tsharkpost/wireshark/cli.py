@@ -1,0 +1,178 @@
+"""The `wireshark` (install, uninstall, status) and `filters` commands: arguments, output, exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import subprocess
+import sys
+from pathlib import Path
+
+from tsharkpost import tshark as ts
+from tsharkpost.plugin import PLUGIN_FILE
+from tsharkpost.wireshark import installer
+from tsharkpost.wireshark.folders import discover
+from tsharkpost.wireshark.installer import Action, Component, FileState, Plan
+from tsharkpost.wireshark.presets import PRESETS, UnknownPreset, preset
+from tsharkpost.wireshark.profile import PROFILE_NAME
+
+log = logging.getLogger("tsharkpost")
+
+COMMANDS = ("wireshark", "filters")
+
+WIRESHARK_EXIT_CODES = """exit codes:
+  0  done (install, uninstall), or everything installed and current (status)
+  1  a file changed by the user was kept (use --force), or not installed / not current (status)
+  3  a file or folder could not be written or removed
+  4  tshark is missing, too old or cannot run: nothing was changed
+"""
+
+
+def add_parsers(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    wireshark = commands.add_parser(
+        "wireshark", help="install, update or remove the Wireshark plugin and the TLS Troubleshooting profile",
+        description=f"Copy the tsharkpost Lua plugin (with its tables) into Wireshark's personal Lua plugins "
+                    f"folder and the \"{PROFILE_NAME}\" profile into its personal profiles folder, both as "
+                    "`tshark -G folders` reports them. Files changed by the user are kept unless --force.",
+        epilog=WIRESHARK_EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    actions = wireshark.add_subparsers(dest="action", required=True, metavar="ACTION")
+    for name, text in (("install", "install or update the plugin and the profile"),
+                       ("uninstall", "remove what install wrote"),
+                       ("status", "where the plugin and the profile are, and whether they are current")):
+        action = actions.add_parser(name, help=text, description=text, epilog=WIRESHARK_EXIT_CODES,
+                                    formatter_class=argparse.RawDescriptionHelpFormatter)
+        if name != "status":
+            action.add_argument("--dry-run", action="store_true", help="show what would change; change nothing")
+            action.add_argument("--force", action="store_true",
+                                help="also replace (install) or remove (uninstall) files the user changed")
+        action.add_argument("--tshark", metavar="PATH", help="the tshark executable (or its folder)")
+    filters = commands.add_parser(
+        "filters", help="the display-filter presets (all, or one by name)",
+        description="Without NAME: every preset with its filter and what it finds. With NAME: only the filter, "
+                    "for tshark -Y \"$(tsharkpost filters NAME)\". Presets marked 'plugin' need the tsharkpost "
+                    "plugin loaded (tshark -X lua_script:..., or `tsharkpost wireshark install`).")
+    filters.add_argument("name", nargs="?", metavar="NAME", choices=[item.name for item in PRESETS],
+                         help="one of: " + ", ".join(item.name for item in PRESETS))
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.command == "filters":
+        return _filters(args.name)
+    return _wireshark(args)
+
+
+def _exit_codes() -> tuple[int, int, int, int, int]:
+    # Imported here: tsharkpost.cli imports this module while it is being loaded.
+    from tsharkpost.cli import EXIT_FAIL_ON, EXIT_INPUT_ERROR, EXIT_NO_TSHARK, EXIT_OK, EXIT_USAGE
+    return EXIT_OK, EXIT_FAIL_ON, EXIT_USAGE, EXIT_INPUT_ERROR, EXIT_NO_TSHARK
+
+
+def _filters(name: str | None) -> int:
+    exit_ok, _, exit_usage, _, _ = _exit_codes()
+    out = sys.stdout
+    if name:
+        try:
+            out.write(preset(name).filter + "\n")
+        except UnknownPreset:  # argparse's choices refuse it first; this serves callers of run()
+            log.error("unknown preset %s; known: %s", name, ", ".join(item.name for item in PRESETS))
+            return exit_usage
+        return exit_ok
+    width = max(len(item.name) for item in PRESETS)
+    out.write(f"{'name':<{width}}  plugin  finds / filter\n")
+    for item in PRESETS:
+        out.write(f"{item.name:<{width}}  {'yes' if item.needs_plugin else '-':<6}  {item.finds}\n")
+        out.write(f"{'':<{width}}          {item.filter}\n")
+    return exit_ok
+
+
+def _wireshark(args: argparse.Namespace) -> int:
+    exit_ok, exit_kept, _, exit_write, exit_no_tshark = _exit_codes()
+    try:
+        tshark = ts.locate(args.tshark)
+        folders = discover(tshark)
+    except ts.TsharkError as error:
+        log.error("%s", error)
+        return exit_no_tshark
+    components = installer.components(folders)
+    if args.action == "status":
+        return _status(tshark, components, exit_ok, exit_kept)
+    _warn_other_copies(folders.lua_plugins, components[0].folder)
+    plans = [installer.plan_install(component, args.force) if args.action == "install"
+             else installer.plan_uninstall(component, args.force) for component in components]
+    for plan in plans:
+        _show(plan, args.dry_run)
+        if args.dry_run:
+            continue
+        try:
+            installer.apply(plan)
+        except OSError as error:
+            log.error("%s: cannot %s: %s", error.filename or plan.component.folder, args.action,
+                      error.strerror or error)
+            return exit_write
+    for plan in plans:
+        for step in plan.kept:
+            log.warning("%s: kept: %s", step.path, step.note)
+    if args.dry_run:
+        sys.stdout.write("dry run: nothing was changed\n")
+    elif args.action == "install":
+        sys.stdout.write(f"Wireshark: pick the profile with Edit > Configuration Profiles, or start it with "
+                         f"wireshark -C \"{PROFILE_NAME}\"\n")
+    return exit_kept if any(plan.kept for plan in plans) else exit_ok
+
+
+def _show(plan: Plan, dry_run: bool) -> None:
+    component = plan.component
+    out = sys.stdout
+    out.write(f"{component.kind}: {component.folder}\n")
+    if not plan.steps and plan.manifest is None:
+        if component.folder.is_dir():
+            out.write(f"  up to date ({len(component.files)} files)\n")
+        else:
+            out.write("  not installed\n")
+        return
+    for step in plan.steps:
+        verb = f"would {step.action.value}" if dry_run else step.action.value
+        relative = step.path.relative_to(component.folder).as_posix()
+        out.write(f"  {verb:<15} {relative}{'  (' + step.note + ')' if step.note else ''}\n")
+    if plan.manifest is not None and not any(step.action is not Action.KEEP for step in plan.steps):
+        out.write(f"  {'would record' if dry_run else 'record'} {installer.MANIFEST}\n")
+
+
+def _warn_other_copies(lua_plugins: Path, ours: Path) -> None:
+    """Another tsharkpost.lua in the plugins folder registers tpost twice: Wireshark then fails to load one."""
+    if not lua_plugins.is_dir():
+        return
+    for copy in sorted(lua_plugins.rglob(PLUGIN_FILE)):
+        if copy.parent != ours:
+            log.warning("%s: another copy of the plugin; Wireshark would load both: remove it", copy)
+
+
+def _loaded_plugins(tshark: ts.Tshark) -> str:
+    process = subprocess.run([tshark.path, "-G", "plugins"], capture_output=True, text=True, timeout=120,
+                             check=False)
+    return process.stdout
+
+
+def _status(tshark: ts.Tshark, components: list[Component], exit_ok: int, exit_not_current: int) -> int:
+    out = sys.stdout
+    out.write(f"tshark: {tshark.path} ({tshark.version})\n")
+    everything_current = True
+    for component in components:
+        states = installer.status(component)
+        counts = {state: sum(1 for s in states.values() if s is state) for state in FileState}
+        if counts[FileState.CURRENT] == len(states):
+            summary = f"installed, current ({len(states)} files)"
+        elif counts[FileState.MISSING] == len(states):
+            summary = "not installed"
+        else:
+            summary = ", ".join(f"{count} {state.value}" for state, count in counts.items() if count)
+        everything_current &= counts[FileState.CURRENT] == len(states)
+        out.write(f"{component.kind}: {component.folder}: {summary}\n")
+        if counts[FileState.MISSING] < len(states):  # installed, at least in part: which files are not current
+            for relative, state in states.items():
+                if state is not FileState.CURRENT:
+                    out.write(f"  {state.value:<9} {relative}\n")
+    plugin_file = components[0].folder / PLUGIN_FILE
+    loaded = str(plugin_file) in _loaded_plugins(tshark)
+    out.write(f"tshark loads the plugin: {'yes' if loaded else 'no'}\n")
+    return exit_ok if everything_current and loaded else exit_not_current

@@ -1,0 +1,81 @@
+"""The display-filter presets: the one list behind `tsharkpost filters` and the Wireshark profile.
+
+Check ids are those of lua/tables/checks.tsv and fields those of lua/tsharkpost.lua;
+the tests compile every filter with the plugin loaded and check the frames each one
+selects on captures/ against the captures' ground truth.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# Fields of the tsharkpost post-dissector: a filter naming one does not compile without the plugin.
+_PLUGIN_FIELD = re.compile(r"\btpost\b")
+
+
+@dataclass(frozen=True)
+class Preset:
+    """One named display filter.
+
+    Attributes:
+        name: stable id for `tsharkpost filters NAME` (lower case, dashes).
+        label: the filter button's text in Wireshark (short).
+        filter: the display filter, valid for Wireshark 4.0 and later.
+        finds: what the filter selects, in one line.
+        button: whether the profile shows it as a filter button (all are saved filters).
+    """
+
+    name: str
+    label: str
+    filter: str
+    finds: str
+    button: bool = True
+
+    @property
+    def needs_plugin(self) -> bool:
+        """True when the filter names a tpost field: without the plugin Wireshark rejects it."""
+        return bool(_PLUGIN_FIELD.search(self.filter))
+
+
+PRESETS: tuple[Preset, ...] = (
+    Preset("fatal-alerts", "Fatal alerts", "tls.alert_message.level == 2",
+           "plaintext fatal TLS alerts from either side (the Alert column names them)"),
+    Preset("failed-handshakes", "Failed handshakes",
+           'tls.alert_message.level == 2 || tpost.check in {"silent_teardown", "encrypted_alert"}',
+           "the frame that ended each handshake that never completed: a fatal alert, an encrypted alert "
+           "before any application data, or a silent FIN/RST after the certificate flight"),
+    Preset("silent-teardown", "Silent teardown", 'tpost.check == "silent_teardown"',
+           "FIN or RST right after the server's certificate flight with no alert (the Schannel case)"),
+    Preset("findings", "Findings", "tpost.finding",
+           "every frame with a tsharkpost finding, any check, any severity"),
+    Preset("errors", "Errors", "tpost.severity == 3",
+           "frames with a finding of severity error", button=False),
+    Preset("warnings", "Warnings", "tpost.severity == 2",
+           "frames with a finding of severity warning", button=False),
+    Preset("sigalg-not-offered", "Sigalg not offered", 'tpost.check == "sigalg_not_offered"',
+           "chain certificates signed with an algorithm the ClientHello did not offer (RFC 5246 7.4.2)"),
+    Preset("weak-signatures", "Weak signatures", 'tpost.check == "weak_signature"',
+           "certificates signed with md2/md4/md5 (error) or sha1 (warning)"),
+    Preset("weak-keys", "Weak keys",
+           'tpost.check in {"weak_rsa_key", "weak_dsa_key", "weak_ec_key", "weak_dh_group"}',
+           "short RSA, DSA or EC certificate keys and short ephemeral DH groups"),
+    Preset("old-versions", "Old versions",
+           "(tls.handshake.type == 2 && tls.handshake.version < 0x0303)"
+           " || (dtls.handshake.type == 2 && dtls.handshake.version == 0xfeff)",
+           "ServerHellos that chose SSL 3.0, TLS 1.0, TLS 1.1 or DTLS 1.0"),
+    Preset("hellos", "Hellos", "tls.handshake.type in {1, 2}",
+           "ClientHello and ServerHello only: who offered what, and what was chosen"),
+    Preset("resets", "Resets", "tcp.flags.reset == 1", "TCP resets (RST) from either side"),
+)
+
+
+class UnknownPreset(KeyError):
+    """A preset name that is not in PRESETS."""
+
+
+def preset(name: str) -> Preset:
+    for candidate in PRESETS:
+        if candidate.name == name:
+            return candidate
+    raise UnknownPreset(name)
