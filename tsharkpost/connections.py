@@ -39,6 +39,16 @@ def _codes(values: list[str] | None) -> list[int]:
     return [int(value, 16) for value in values or [] if value.startswith("0x")]
 
 
+def _grease(code: int) -> bool:
+    """RFC 8701 reserved values (0x0a0a, 0x1a1a, ...): random per connection, so never worth comparing."""
+    return (code & 0x0F0F) == 0x0A0A and code >> 8 == code & 0xFF
+
+
+def _names(handshake: Handshake, name: str) -> list[str]:
+    """A labelled field's values as tshark names them, GREASE left out."""
+    return [label or f"0x{code:04x}" for code, label in handshake.named(name) if not _grease(code)]
+
+
 @dataclass
 class _Progress:
     """What the builder tracks per connection beyond the record itself."""
@@ -203,7 +213,7 @@ class ConnectionTable:
         suites = _codes(handshake.values.get(F.CIPHER_SUITE))
         specs = handshake.values.get(F.CIPHER_SPEC_V2, [])
         supported = [facts.version_name(code) for code in _codes(
-            handshake.extensions.get(F.EXTENSION_SUPPORTED_VERSIONS, {}).get(F.SUPPORTED_VERSION)) if (code & 0x0F0F) != 0x0A0A]  # no GREASE
+            handshake.extensions.get(F.EXTENSION_SUPPORTED_VERSIONS, {}).get(F.SUPPORTED_VERSION)) if not _grease(code)]
         hello = ClientHello(
             frame=frame, legacy_version=_version(handshake.first(F.HANDSHAKE_VERSION)),
             supported_versions=supported, server_name=handshake.first(F.SERVER_NAME),
@@ -214,6 +224,9 @@ class ConnectionTable:
             signature_algorithms_cert=[facts.signature_scheme_name(code) for code in _codes(
                 handshake.extensions.get(F.EXTENSION_SIGNATURE_ALGORITHMS_CERT, {}).get(F.SIGNATURE_ALGORITHM))],
             session_id=handshake.first(F.SESSION_ID) or "",
+            cipher_suites=_names(handshake, F.CIPHER_SUITE) or _names(handshake, F.CIPHER_SPEC_V2),
+            extensions=_names(handshake, F.EXTENSION_TYPE),
+            supported_groups=_names(handshake, F.SUPPORTED_GROUP),
         )
         offered = hello.supported_versions or ([hello.legacy_version] if hello.legacy_version else [])
         hello.max_version = max(offered, key=facts.version_rank) if offered else None
@@ -230,7 +243,7 @@ class ConnectionTable:
         return ServerHello(
             frame=frame, version=version,
             cipher=handshake.label(F.CIPHER_SUITE), curve=handshake.label(F.KEY_SHARE_GROUP), session_id=session_id,
-            resumed=resumed)
+            resumed=resumed, extensions=_names(handshake, F.EXTENSION_TYPE))
 
     @staticmethod
     def _add_plugin_output(conn: Connection, packet: Packet) -> None:
