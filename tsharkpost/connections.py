@@ -27,6 +27,7 @@ SERVER_FLIGHT = {11, 12, 13, 14, 22}  # certificate .. server_hello_done: what a
 # RFC 8446 4.1.3: a ServerHello with this random is a HelloRetryRequest.
 HELLO_RETRY_RANDOM = "cf:21:ad:74:e5:9a:61:11:be:1d:8c:02:1e:65:b8:91:c2:a2:11:16:7a:bb:8c:5e:07:9e:09:e2:c8:a8:33:9c"
 SCSV_NAMES = {0x5600: "TLS_FALLBACK_SCSV", 0x00FF: "TLS_EMPTY_RENEGOTIATION_INFO_SCSV"}
+UNKNOWN_LABEL = "Unknown"  # tshark's showname for a code it has no name for: "Cipher Suite: Unknown (0xfefe)"
 # An encrypted TLS 1.3 alert: 2 bytes of alert, 1 of inner type, 16 of AEAD tag.
 TLS13_ALERT_RECORD_LENGTH = 19
 
@@ -46,7 +47,8 @@ def _grease(code: int) -> bool:
 
 def _names(handshake: Handshake, name: str) -> list[str]:
     """A labelled field's values as tshark names them, GREASE left out."""
-    return [label or f"0x{code:04x}" for code, label in handshake.named(name) if not _grease(code)]
+    return [label if label and label != UNKNOWN_LABEL else f"0x{code:04x}"
+            for code, label in handshake.named(name) if not _grease(code)]
 
 
 @dataclass

@@ -132,6 +132,9 @@ def _compare(args: argparse.Namespace, tshark: ts.Tshark, scratch: Path) -> Comp
     if not Outcome(bad["outcome"]).failed and Outcome(good["outcome"]).failed:
         log.warning("BAD (%s) did not fail but GOOD (%s) did: are GOOD and BAD swapped?",
                     bad_candidate.name, good_candidate.name)
+    elif Outcome(good["outcome"]).failed:
+        log.warning("GOOD (%s) failed too (%s): the verdict says how BAD's failure differs",
+                    good_candidate.name, good["outcome"])
     sections = compare.sections(good, bad)
     return Comparison(str(args.good.path), str(args.bad.path), good, bad, sections, verdict(good, bad, sections))
 
