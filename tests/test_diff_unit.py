@@ -88,6 +88,16 @@ def test_chain_alignment_shows_extra_moved_and_reissued_certificates() -> None:
     assert [r.relation for r in align_chain(good, good[:1])] == ["same", "only_good", "only_good"]
 
 
+def test_two_different_leaves_are_compared_with_each_other() -> None:
+    # Given another server's chain: a leaf for another name, expired, under another intermediate
+    good = [_cert(0, "CN=shop", "00"), _cert(1, "CN=A", "aa")]
+    other = {**_cert(0, "CN=expired", "e0"), "not_after": "2026-11-26T17:53:52Z"}
+    rows = align_chain(good, [other, _cert(1, "CN=G2", "g2")])
+    assert [(r.good_index, r.bad_index, r.relation) for r in rows] == [
+        (0, 0, "changed"), (None, 1, "only_bad"), (1, None, "only_good")]
+    assert rows[0].differences == ["subject: CN=shop -> CN=expired", "not_after:  -> 2026-11-26T17:53:52Z"]
+
+
 PDML = b"""<?xml version="1.0"?>
 <pdml version="0">
 <packet><proto name="geninfo"><field name="num" show="4"/><field name="timestamp" value="1700000004.5"/></proto>

@@ -59,6 +59,8 @@ def server_hello(good: dict[str, Any], bad: dict[str, Any]) -> Section:
 def _certificate_value(cert: dict[str, Any], name: str) -> Any:
     if name == "key":
         return f"{cert['key_type']} {cert['key_bits'] or ''}{' ' + cert['key_curve'] if cert['key_curve'] else ''}"
+    if isinstance(cert[name], list):
+        return ", ".join(cert[name]) or "(none)"
     return cert[name]
 
 
@@ -67,7 +69,8 @@ def _findings(cert: dict[str, Any] | None) -> list[str]:
 
 
 def align_chain(good: list[dict[str, Any]], bad: list[dict[str, Any]]) -> list[ChainRow]:
-    """Pair certificates by SHA-256, then by subject; the rest belong to one chain only. BAD's order leads."""
+    """Pair certificates by SHA-256, then by subject, then two different leaves with each other; the rest belong
+    to one chain only. BAD's order leads."""
     matched: dict[int, tuple[int, str]] = {}  # BAD position -> (GOOD position, how)
     free = set(range(len(good)))
     for how in ("sha256", "subject"):
@@ -78,6 +81,9 @@ def align_chain(good: list[dict[str, Any]], bad: list[dict[str, Any]]) -> list[C
             if g is not None:
                 matched[b] = (g, how)
                 free.discard(g)
+    if bad and 0 not in matched and 0 in free:  # two different leaves: still each side's server certificate
+        matched[0] = (0, "position")
+        free.discard(0)
     placed: list[tuple[float, ChainRow]] = []
     for b, cert in enumerate(bad):
         if b not in matched:
@@ -87,9 +93,10 @@ def align_chain(good: list[dict[str, Any]], bad: list[dict[str, Any]]) -> list[C
         g, how = matched[b]
         other = good[g]
         relation = ("same" if g == b else "moved") if how == "sha256" else "changed"
+        compared = ["subject", *CERTIFICATE_FIELDS] if how == "position" else CERTIFICATE_FIELDS
         differences = [f"{name}: {_certificate_value(other, name)} -> {_certificate_value(cert, name)}"
-                       for name in CERTIFICATE_FIELDS
-                       if how == "subject" and _certificate_value(other, name) != _certificate_value(cert, name)]
+                       for name in compared
+                       if how != "sha256" and _certificate_value(other, name) != _certificate_value(cert, name)]
         placed.append((b, ChainRow(g, b, cert["subject"], relation, differences, other["sigalg_name"],
                                    cert["sigalg_name"], _findings(other), _findings(cert))))
     for g in sorted(free):

@@ -31,7 +31,7 @@ class ChainRow:
 
     Attributes:
         relation: "same" (same SHA-256, same position), "moved" (same SHA-256, other position), "changed"
-            (same subject, another certificate), "only_good", "only_bad".
+            (same subject, or both leaves: another certificate), "only_good", "only_bad".
         differences: for "changed", "field: GOOD value -> BAD value" lines.
         findings_good, findings_bad: the plugin's check ids on the certificate, per side.
     """

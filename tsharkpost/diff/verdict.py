@@ -24,6 +24,7 @@ from tsharkpost.models import Outcome
 # rather than why: both sides of a comparison differ there by definition.
 DESCRIPTIVE_GROUPS = frozenset({"response_code", "sequence", "decryption", "debug"})
 WARNING = 2
+CHAIN_PARTS_SHOWN = 4  # the chain section has them all
 
 
 def _explains(check: str) -> bool:
@@ -83,7 +84,7 @@ class _Builder:
         if row is None or row.relation == "only_bad":
             return f"GOOD's chain does not carry it: {_chain_end(self.good)}"
         if row.relation == "changed":
-            return (f"GOOD received another certificate with the same subject at #{row.good_index} "
+            return (f"GOOD received another certificate at #{row.good_index} "
                     f"({'; '.join(row.differences[:3])})")
         contrast = f"GOOD received the same certificate (#{row.good_index}) without {', '.join(checks)}"
         if "sigalg_not_offered" in checks:
@@ -124,9 +125,11 @@ class _Builder:
     def findings(self) -> None:
         rest = [finding for finding in self.bad_only if finding not in self.covered and finding["severity"] >= WARNING]
         rest.sort(key=lambda f: (-f["severity"], check_weight(f["check"]), f["frame"]))
-        by_subject: dict[int | None, list[dict[str, Any]]] = {}
+        # One item per certificate (all its findings), one per connection-level finding.
+        by_subject: dict[int | str, list[dict[str, Any]]] = {}
         for finding in rest:
-            by_subject.setdefault(finding["cert_index"], []).append(finding)
+            key = finding["cert_index"] if finding["cert_index"] is not None else finding["check"]
+            by_subject.setdefault(key, []).append(finding)
         for group in by_subject.values():
             self._finding_item(group[0]["message"], [f"frame {f['frame']}: {f['message']}" for f in group], group)
 
@@ -179,14 +182,16 @@ class _Builder:
                    and (row.bad_index is None or row.bad_index not in self.named_rows)]
         if not changed or not self.bad["certificates"]:
             return
-        words = {"only_bad": "only in BAD's chain", "only_good": "only in GOOD's chain", "changed": "reissued",
+        words = {"only_bad": "only in BAD's chain", "only_good": "only in GOOD's chain", "changed": "replaced",
                  "moved": "at another position"}
         parts = []
         for row in changed:
             where = f"BAD #{row.bad_index}" if row.bad_index is not None else f"GOOD #{row.good_index}"
             parts.append(f"{where} '{row.subject}' {words[row.relation]}")
         evidence = [f"{row.subject}: {'; '.join(row.differences)}" for row in changed if row.differences]
-        self.add("BAD's chain differs from GOOD's: " + "; ".join(parts), evidence, [], ["chain"])
+        shown = parts[:CHAIN_PARTS_SHOWN] + ([f"{len(parts) - CHAIN_PARTS_SHOWN} more"]
+                                             if len(parts) > CHAIN_PARTS_SHOWN else [])
+        self.add("BAD's chain differs from GOOD's: " + "; ".join(shown), evidence, [], ["chain"])
 
     def server_name(self) -> None:
         if self.good["server_name"] != self.bad["server_name"]:
