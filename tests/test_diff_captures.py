@@ -164,3 +164,11 @@ def test_server_refusal_names_the_suite_the_bad_client_did_not_offer(tmp_path: P
     assert "BAD's client did not offer TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384, the suite GOOD's server chose" \
         in summaries
     assert not any(summary.startswith("protocol version") for summary in summaries)  # both offered up to TLS 1.2
+
+
+def test_two_failures_are_told_apart(capsys: pytest.CaptureFixture[str], tshark: str) -> None:
+    # Given the seed (silent close) as GOOD and the name mismatch (alert 42) as BAD
+    code, out, err = diff_text(capsys, str(SEED), str(CAPTURES / "name-mismatch.pcapng"))
+    assert code == EXIT_FAIL_ON and "failed too" in err
+    assert "Verdict: GOOD failed too (client_silent_close_after_certificates); " in out
+    assert " 1. BAD: leaf certificate 'CN=portal.example.org' does not name 'shop.example.net'" in out

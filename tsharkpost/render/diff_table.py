@@ -41,8 +41,12 @@ def _verdict(comparison: Comparison) -> str:
         return f"Verdict: BAD did not fail ({comparison.bad['outcome']}): nothing to explain."
     if not comparison.verdict:
         return "Verdict: no difference found that would explain why BAD failed."
-    lines = [f"Verdict: {len(comparison.verdict)} difference{'s' if len(comparison.verdict) != 1 else ''} "
-             "may explain why BAD failed and GOOD did not (likeliest first)"]
+    count = f"{len(comparison.verdict)} difference{'s' if len(comparison.verdict) != 1 else ''}"
+    if Outcome(comparison.good["outcome"]).failed:
+        lines = [f"Verdict: GOOD failed too ({comparison.good['outcome']}); {count} between the two failures "
+                 "(likeliest first)"]
+    else:
+        lines = [f"Verdict: {count} may explain why BAD failed and GOOD did not (likeliest first)"]
     for item in comparison.verdict:
         lines += textwrap.wrap(item.summary, WIDTH, initial_indent=f"{item.rank:>2}. ", subsequent_indent="    ")
         for evidence in item.evidence:
