@@ -19,6 +19,7 @@ ERROR = 3
 CERTIFICATE_CHECKS_BY_WEIGHT = ["sigalg_not_offered", "weak_signature", "weak_rsa_key", "weak_dsa_key", "weak_ec_key",
                                 "name_mismatch", "chain_order", "malformed_certificate"]
 CERTIFICATE_ALERTS = {42, 43, 44, 45, 46, 48, 49}  # alerts that answer a certificate
+FALLBACK_CAUSE = "client fell back to"  # how the fallback cause starts (tsharkpost diff recognises it)
 
 
 def outcome(conn: Connection) -> Outcome:
@@ -59,8 +60,13 @@ def _cert_label(cert: Certificate) -> str:
     return f"{role} '{cert.subject or cert.subject_cn}'"
 
 
+def check_weight(check: str) -> int:
+    """How decisive a check is for a refused chain: 0 is the most (the seed's check), 99 unranked."""
+    return CERTIFICATE_CHECKS_BY_WEIGHT.index(check) if check in CERTIFICATE_CHECKS_BY_WEIGHT else 99
+
+
 def _weight(finding: Finding) -> int:
-    return CERTIFICATE_CHECKS_BY_WEIGHT.index(finding.check) if finding.check in CERTIFICATE_CHECKS_BY_WEIGHT else 99
+    return check_weight(finding.check)
 
 
 def _certificate_causes(conn: Connection, evidence: str) -> list[Cause]:
@@ -174,7 +180,7 @@ def classify(conn: Connection, candidates: list[Connection]) -> Connection:
     if retry is not None and retry.client_hello is not None:
         conn.retried_by, retry.fallback_of = retry.stream, conn.stream
         tried = conn.client_hello.max_version if conn.client_hello else "?"
-        conn.causes.append(Cause(len(conn.causes) + 1, f"client fell back to {retry.client_hello.max_version} "
+        conn.causes.append(Cause(len(conn.causes) + 1, f"{FALLBACK_CAUSE} {retry.client_hello.max_version} "
                                  f"(stream {retry.stream}, {outcome(retry).value})",
                                  [f"retry {_ms(retry.first_time - conn.last_time)} later, offering "
                                   f"{retry.client_hello.max_version} instead of {tried}"]))

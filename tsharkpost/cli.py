@@ -14,6 +14,7 @@ from typing import IO
 from tsharkpost import __version__
 from tsharkpost import tshark as ts
 from tsharkpost.aggregate import PatternTally
+from tsharkpost.diff import cli as diff_cli
 from tsharkpost.inputs import expand
 from tsharkpost.models import InputStatus
 from tsharkpost.pipeline import analyze
@@ -72,6 +73,7 @@ def _parser() -> argparse.ArgumentParser:
     summarize.add_argument("--fail-on", action="append", choices=sorted(FAIL_ON), default=[],
                            help="exit 1 when: " + "; ".join(f"{k}: {v}" for k, v in FAIL_ON.items()))
     wireshark_cli.add_parsers(commands)
+    diff_cli.add_parser(commands)
     return parser
 
 
@@ -160,6 +162,8 @@ def main(argv: list[str] | None = None) -> int:
             return summarize(args)
         if args.command in wireshark_cli.COMMANDS:
             return wireshark_cli.run(args)
+        if args.command == "diff":
+            return diff_cli.run(args)
         return EXIT_USAGE
     finally:
         log.removeHandler(handler)

@@ -27,6 +27,7 @@ SERVER_FLIGHT = {11, 12, 13, 14, 22}  # certificate .. server_hello_done: what a
 # RFC 8446 4.1.3: a ServerHello with this random is a HelloRetryRequest.
 HELLO_RETRY_RANDOM = "cf:21:ad:74:e5:9a:61:11:be:1d:8c:02:1e:65:b8:91:c2:a2:11:16:7a:bb:8c:5e:07:9e:09:e2:c8:a8:33:9c"
 SCSV_NAMES = {0x5600: "TLS_FALLBACK_SCSV", 0x00FF: "TLS_EMPTY_RENEGOTIATION_INFO_SCSV"}
+UNKNOWN_LABEL = "Unknown"  # tshark's showname for a code it has no name for: "Cipher Suite: Unknown (0xfefe)"
 # An encrypted TLS 1.3 alert: 2 bytes of alert, 1 of inner type, 16 of AEAD tag.
 TLS13_ALERT_RECORD_LENGTH = 19
 
@@ -37,6 +38,17 @@ def _version(value: str | None) -> str | None:
 
 def _codes(values: list[str] | None) -> list[int]:
     return [int(value, 16) for value in values or [] if value.startswith("0x")]
+
+
+def _grease(code: int) -> bool:
+    """RFC 8701 reserved values (0x0a0a, 0x1a1a, ...): random per connection, so never worth comparing."""
+    return (code & 0x0F0F) == 0x0A0A and code >> 8 == code & 0xFF
+
+
+def _names(handshake: Handshake, name: str) -> list[str]:
+    """A labelled field's values as tshark names them, GREASE left out."""
+    return [label if label and label != UNKNOWN_LABEL else f"0x{code:04x}"
+            for code, label in handshake.named(name) if not _grease(code)]
 
 
 @dataclass
@@ -203,7 +215,7 @@ class ConnectionTable:
         suites = _codes(handshake.values.get(F.CIPHER_SUITE))
         specs = handshake.values.get(F.CIPHER_SPEC_V2, [])
         supported = [facts.version_name(code) for code in _codes(
-            handshake.extensions.get(F.EXTENSION_SUPPORTED_VERSIONS, {}).get(F.SUPPORTED_VERSION)) if (code & 0x0F0F) != 0x0A0A]  # no GREASE
+            handshake.extensions.get(F.EXTENSION_SUPPORTED_VERSIONS, {}).get(F.SUPPORTED_VERSION)) if not _grease(code)]
         hello = ClientHello(
             frame=frame, legacy_version=_version(handshake.first(F.HANDSHAKE_VERSION)),
             supported_versions=supported, server_name=handshake.first(F.SERVER_NAME),
@@ -214,6 +226,9 @@ class ConnectionTable:
             signature_algorithms_cert=[facts.signature_scheme_name(code) for code in _codes(
                 handshake.extensions.get(F.EXTENSION_SIGNATURE_ALGORITHMS_CERT, {}).get(F.SIGNATURE_ALGORITHM))],
             session_id=handshake.first(F.SESSION_ID) or "",
+            cipher_suites=_names(handshake, F.CIPHER_SUITE) or _names(handshake, F.CIPHER_SPEC_V2),
+            extensions=_names(handshake, F.EXTENSION_TYPE),
+            supported_groups=_names(handshake, F.SUPPORTED_GROUP),
         )
         offered = hello.supported_versions or ([hello.legacy_version] if hello.legacy_version else [])
         hello.max_version = max(offered, key=facts.version_rank) if offered else None
@@ -230,7 +245,7 @@ class ConnectionTable:
         return ServerHello(
             frame=frame, version=version,
             cipher=handshake.label(F.CIPHER_SUITE), curve=handshake.label(F.KEY_SHARE_GROUP), session_id=session_id,
-            resumed=resumed)
+            resumed=resumed, extensions=_names(handshake, F.EXTENSION_TYPE))
 
     @staticmethod
     def _add_plugin_output(conn: Connection, packet: Packet) -> None:

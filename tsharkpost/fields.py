@@ -24,6 +24,7 @@ PDML_NODES = [
     "tls", "tls.record", "tls.handshake", "text", "tls.handshake.ciphersuites", "tls.handshake.sig_hash_algs",
     "tls.alert_message", "tls.handshake.extensions_alpn_list", "tls.handshake.extensions.supported_versions",
     "tls.handshake.extensions_key_share_client_length", "tls.handshake.extensions_key_share_entry",
+    "tls.handshake.extensions_supported_groups",
     "tpost", "tpost.finding", "tpost.cert",
 ]
 
@@ -49,6 +50,7 @@ ALPN = "tls.handshake.extensions_alpn_str"
 SUPPORTED_VERSION = "tls.handshake.extensions.supported_version"
 SIGNATURE_ALGORITHM = "tls.handshake.sig_hash_alg"
 KEY_SHARE_GROUP = "tls.handshake.extensions_key_share_group"
+SUPPORTED_GROUP = "tls.handshake.extensions_supported_group"
 NAMED_CURVE = "tls.handshake.server_named_curve"
 
 EXTENSION_SIGNATURE_ALGORITHMS = 13

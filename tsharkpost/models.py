@@ -136,6 +136,13 @@ class Teardown:
 
 @dataclass
 class ClientHello:
+    """What the client offered, in wire order; GREASE values (RFC 8701) are left out of every list.
+
+    Attributes:
+        cipher_suites, extensions, supported_groups: names as tshark shows them, "0x...." for a code it
+            cannot name.
+    """
+
     frame: int
     legacy_version: str | None = None
     supported_versions: list[str] = field(default_factory=list)
@@ -147,6 +154,9 @@ class ClientHello:
     signature_algorithms_cert: list[str] = field(default_factory=list)
     session_id: str = ""
     max_version: str | None = None  # highest of supported_versions, else legacy_version
+    cipher_suites: list[str] = field(default_factory=list)
+    extensions: list[str] = field(default_factory=list)
+    supported_groups: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -157,6 +167,7 @@ class ServerHello:
     curve: str | None = None
     session_id: str = ""
     resumed: bool = False
+    extensions: list[str] = field(default_factory=list)  # as ClientHello.extensions
 
 
 @dataclass

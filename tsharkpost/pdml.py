@@ -30,7 +30,9 @@ class Handshake:
 
     type: int | None  # None: encrypted handshake message
     values: dict[str, list[str]] = field(default_factory=dict)
-    labels: dict[str, list[str]] = field(default_factory=dict)  # names from shownames (cipher, curve)
+    # Names read from shownames (pdml.LABELLED), one per value of the same field: None where the showname
+    # has no plain name (GREASE, unknown codes).
+    labels: dict[str, list[str | None]] = field(default_factory=dict)
     extensions: dict[int, dict[str, list[str]]] = field(default_factory=dict)
 
     def first(self, name: str) -> str | None:
@@ -39,8 +41,17 @@ class Handshake:
 
     def label(self, name: str) -> str | None:
         """The first name read from a showname, e.g. the cipher suite of "Cipher Suite: NAME (0xc02f)"."""
-        found = self.labels.get(name)
-        return found[0] if found else None
+        return next((label for label in self.labels.get(name, []) if label), None)
+
+    def named(self, name: str) -> list[tuple[int, str | None]]:
+        """Every value of a labelled field as (code, name from its showname), in wire order."""
+        named = []
+        for value, label in zip(self.values.get(name, []), self.labels.get(name, [])):
+            try:
+                named.append((int(value, 0), label))
+            except ValueError:  # not a code: nothing to name
+                continue
+        return named
 
 
 @dataclass
@@ -107,13 +118,16 @@ def _label(showname: str | None) -> str | None:
     return match.group(1) if match else None
 
 
-LABELLED = {F.CIPHER_SUITE, F.NAMED_CURVE, F.KEY_SHARE_GROUP}
+LABELLED = {F.CIPHER_SUITE, F.CIPHER_SPEC_V2, F.NAMED_CURVE, F.KEY_SHARE_GROUP, F.SUPPORTED_GROUP,
+            F.EXTENSION_TYPE}
 
 
 def _collect(element: etree._Element, into: Handshake, extension: int | None) -> None:
     for child in element:
         name = child.get("name")
-        if name == F.EXTENSION_TYPE:
+        if name == F.EXTENSION_TYPE:  # the extension's own type: kept in order for the extension list
+            into.values.setdefault(name, []).append(child.get("show", ""))
+            into.labels.setdefault(name, []).append(_label(child.get("showname")))
             continue
         if name == "" or name is None:  # an extension container or another text node
             kind = _show(child, F.EXTENSION_TYPE)
@@ -124,8 +138,8 @@ def _collect(element: etree._Element, into: Handshake, extension: int | None) ->
             into.values.setdefault(name, []).append(show)
             if extension is not None:
                 into.extensions.setdefault(extension, {}).setdefault(name, []).append(show)
-            if name in LABELLED and (label := _label(child.get("showname"))):
-                into.labels.setdefault(name, []).append(label)
+            if name in LABELLED:
+                into.labels.setdefault(name, []).append(_label(child.get("showname")))
         if len(child):
             _collect(child, into, extension)
     if extension is not None:

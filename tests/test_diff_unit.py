@@ -1,0 +1,150 @@
+"""The diff stages without tshark: side specs, pairing, chain alignment, and the ClientHello lists read from PDML."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from tsharkpost.connections import ConnectionTable
+from tsharkpost.diff.compare import align_chain
+from tsharkpost.diff.sides import Candidate, PairingError, ServerSpec, SideSpec, pair, parse_server, parse_side
+from tsharkpost.pdml import packets
+
+
+def test_side_specs(tmp_path: Path) -> None:
+    assert parse_side("a.pcapng") == SideSpec(Path("a.pcapng"))
+    assert parse_side("dir/a.pcapng#12") == SideSpec(Path("dir/a.pcapng"), 12)
+    hashed = tmp_path / "odd#name.pcapng"
+    hashed.write_bytes(b"")
+    assert parse_side(str(hashed)) == SideSpec(hashed)  # an existing file name wins
+    with pytest.raises(ValueError, match="tcp.stream number"):
+        parse_side("a.pcapng#first")
+
+
+def test_server_specs() -> None:
+    assert parse_server("127.0.0.11:443") == ServerSpec("127.0.0.11", 443)
+    assert parse_server("127.0.0.11") == ServerSpec("127.0.0.11", None)
+    assert parse_server("[2001:db8::1]:8443") == ServerSpec("2001:db8::1", 8443)
+    assert parse_server("2001:db8::1") == ServerSpec("2001:db8::1", None)
+    for bad in ("host:port", ":443", "[::1]:x"):
+        with pytest.raises(ValueError):
+            parse_server(bad)
+
+
+def _conn(stream: int, outcome: str, sni: str | None = "shop.example.net", server: str = "10.0.0.1",
+          capture: str = "c.pcapng") -> Candidate:
+    return Candidate(capture, stream, "10.0.0.9", 50000 + stream, server, 443, sni, outcome)
+
+
+def test_pairing_prefers_good_successes_and_bad_failures_to_the_same_server() -> None:
+    both = [_conn(0, "client_silent_close_after_certificates"), _conn(1, "established"),
+            _conn(2, "established", sni="other.example.net", server="10.0.0.2")]
+    assert pair(both, both) == (both[1], both[0])
+
+
+def test_pairing_falls_back_to_the_server_name_then_the_address() -> None:
+    good = [_conn(0, "established", server="10.0.0.1", capture="good"), _conn(1, "established", sni="x", capture="good")]
+    bad = [_conn(0, "server_fatal_alert", server="192.0.2.1", capture="bad"),
+           _conn(1, "server_fatal_alert", sni="y", server="192.0.2.2", capture="bad")]
+    assert pair(good, bad) == (good[0], bad[0])  # same name, other address (another site of the service)
+    no_sni = [_conn(0, "established", sni=None, server="192.0.2.2", capture="good"), good[1]]
+    assert pair(no_sni, bad) == (no_sni[0], bad[1])  # same address
+
+
+def test_pairing_errors_list_the_candidates() -> None:
+    good = [_conn(0, "established"), _conn(1, "established")]
+    bad = [_conn(2, "client_fatal_alert"), _conn(3, "established")]
+    with pytest.raises(PairingError, match="ambiguous pairing: 2 pairs") as ambiguous:
+        pair(good, bad)
+    assert [line.split(":")[0] for line in ambiguous.value.lines] == [
+        "  GOOD c.pcapng#0", "  GOOD c.pcapng#1", "  BAD  c.pcapng#2"]
+    with pytest.raises(PairingError, match="no connection of GOOD pairs") as unpaired:
+        pair(good, [_conn(5, "client_fatal_alert", sni="z", server="10.9.9.9"), _conn(6, "established", sni="z")])
+    assert len(unpaired.value.lines) == 4
+    lone = [_conn(0, "established")]
+    with pytest.raises(PairingError, match="same connection"):
+        pair(lone, lone)
+
+
+def _cert(index: int, subject: str, sha: str, sigalg: str = "sha256WithRSAEncryption", bits: int = 2048) -> dict:
+    return {"index": index, "subject": subject, "subject_cn": subject[3:], "issuer": "CN=CA", "serial": "1",
+            "sigalg_name": sigalg, "key_type": "rsa", "key_bits": bits, "key_curve": "", "not_before": "",
+            "not_after": "", "san": [], "sha256": sha, "self_signed": False, "findings": []}
+
+
+def test_chain_alignment_shows_extra_moved_and_reissued_certificates() -> None:
+    # Given GOOD: leaf, intermediate A, intermediate B; BAD: leaf, B, A reissued with SHA-1 and 1024 bits, a root
+    good = [_cert(0, "CN=leaf", "00"), _cert(1, "CN=A", "aa"), _cert(2, "CN=B", "bb")]
+    bad = [_cert(0, "CN=leaf", "00"), _cert(1, "CN=B", "bb"), _cert(2, "CN=A", "a2", "sha1WithRSAEncryption", 1024),
+           _cert(3, "CN=root", "rr")]
+    rows = align_chain(good, bad)
+    assert [(r.good_index, r.bad_index, r.relation) for r in rows] == [
+        (0, 0, "same"), (2, 1, "moved"), (1, 2, "changed"), (None, 3, "only_bad")]
+    assert rows[2].differences == ["sigalg_name: sha256WithRSAEncryption -> sha1WithRSAEncryption",
+                                   "key: rsa 2048 -> rsa 1024"]
+    assert [(r.good_index, r.relation) for r in align_chain(bad[:1], good)][-1] == (None, "only_bad")
+    assert [r.relation for r in align_chain(good, good[:1])] == ["same", "only_good", "only_good"]
+
+
+def test_two_different_leaves_are_compared_with_each_other() -> None:
+    # Given another server's chain: a leaf for another name, expired, under another intermediate
+    good = [_cert(0, "CN=shop", "00"), _cert(1, "CN=A", "aa")]
+    other = {**_cert(0, "CN=expired", "e0"), "not_after": "2026-11-26T17:53:52Z"}
+    rows = align_chain(good, [other, _cert(1, "CN=G2", "g2")])
+    assert [(r.good_index, r.bad_index, r.relation) for r in rows] == [
+        (0, 0, "changed"), (None, 1, "only_bad"), (1, None, "only_good")]
+    assert rows[0].differences == ["subject: CN=shop -> CN=expired", "not_after:  -> 2026-11-26T17:53:52Z"]
+
+
+PDML = b"""<?xml version="1.0"?>
+<pdml version="0">
+<packet><proto name="geninfo"><field name="num" show="4"/><field name="timestamp" value="1700000004.5"/></proto>
+<proto name="tls"><field name="tls.record">
+ <field name="tls.record.content_type" show="22"/><field name="tls.record.length" show="80"/>
+ <field name="tls.handshake">
+  <field name="tls.handshake.type" show="1"/>
+  <field name="tls.handshake.version" show="0x0303"/>
+  <field name="tls.handshake.ciphersuites">
+   <field name="tls.handshake.ciphersuite" showname="Cipher Suite: Reserved (GREASE) (0x3a3a)" show="0x3a3a"/>
+   <field name="tls.handshake.ciphersuite" showname="Cipher Suite: TLS_AES_128_GCM_SHA256 (0x1301)" show="0x1301"/>
+   <field name="tls.handshake.ciphersuite" showname="Cipher Suite: Unknown (0xfefe)" show="0xfefe"/>
+  </field>
+  <field name="" show="Extension: Reserved (GREASE) (len=0)">
+   <field name="tls.handshake.extension.type" showname="Type: Reserved (GREASE) (2570)" show="2570"/>
+  </field>
+  <field name="" show="Extension: server_name (len=21)">
+   <field name="tls.handshake.extension.type" showname="Type: server_name (0)" show="0"/>
+   <field name="tls.handshake.extensions_server_name" show="shop.example.net"/>
+  </field>
+  <field name="" show="Extension: supported_groups (len=8)">
+   <field name="tls.handshake.extension.type" showname="Type: supported_groups (10)" show="10"/>
+   <field name="tls.handshake.extensions_supported_groups">
+    <field name="tls.handshake.extensions_supported_group" showname="Supported Group: Reserved (GREASE) (0x2a2a)" show="0x2a2a"/>
+    <field name="tls.handshake.extensions_supported_group" showname="Supported Group: x25519 (0x001d)" show="0x001d"/>
+   </field>
+  </field>
+  <field name="" show="Extension: Unknown type 17513 (len=5)">
+   <field name="tls.handshake.extension.type" showname="Type: Unknown type 17513 (17513)" show="17513"/>
+  </field>
+ </field>
+</field></proto>
+<proto name="tpost"><field name="tpost.pkt" show="0 10.0.0.9 50000 10.0.0.1 443 A 0 0 0 0"/></proto>
+</packet>
+</pdml>
+"""
+
+
+def test_client_hello_lists_leave_grease_out_and_name_unknown_codes() -> None:
+    # Given a ClientHello with GREASE in suites, extensions and groups, an unknown suite and an unknown extension
+    table = ConnectionTable("unit")
+    for packet in packets(io.BytesIO(PDML)):
+        table.add(packet)
+    (conn,) = table.finish()
+    hello = conn.client_hello
+    assert hello is not None
+    assert hello.cipher_suites == ["TLS_AES_128_GCM_SHA256", "0xfefe"]
+    assert hello.extensions == ["server_name", "supported_groups", "0x4469"]
+    assert hello.supported_groups == ["x25519"]
+    assert hello.server_name == "shop.example.net"

@@ -1,0 +1,163 @@
+"""`tsharkpost diff GOOD BAD`: arguments, reading both sides, pairing, exit codes (wiring only)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from tsharkpost import __version__
+from tsharkpost import cli as base
+from tsharkpost import tshark as ts
+from tsharkpost.diff import compare
+from tsharkpost.diff.model import Comparison
+from tsharkpost.diff.sides import (Candidate, PairingError, ServerSpec, SideSpec, listing, matches, pair,
+                                   parse_server, parse_side, tls_candidates)
+from tsharkpost.diff.verdict import verdict
+from tsharkpost.models import InputStatus, Outcome
+from tsharkpost.pipeline import analyze, precheck
+from tsharkpost.render.diff_json import diff_document, write_diff_json
+from tsharkpost.render.diff_table import write_diff_table
+from tsharkpost.results import InputResult
+
+log = logging.getLogger("tsharkpost")
+
+
+class _InputProblem(Exception):
+    """A side cannot be compared; the message names it, lines list what it has."""
+
+    def __init__(self, message: str, lines: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.lines = lines or []
+
+
+def _exit_codes_help() -> str:
+    return f"""exit codes:
+  {base.EXIT_OK}  compared; no difference that would explain BAD's failure (or BAD did not fail)
+  {base.EXIT_FAIL_ON}  compared; the verdict lists at least one difference that may explain BAD's failure
+  {base.EXIT_USAGE}  usage error
+  {base.EXIT_INPUT_ERROR}  a side is unreadable, has no TLS, or no single pair of connections could be chosen
+     (the message lists the candidates)
+  {base.EXIT_NO_TSHARK}  tshark is missing, too old or cannot run
+"""
+
+
+def _side(text: str) -> SideSpec:
+    try:
+        return parse_side(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _server(text: str) -> ServerSpec:
+    try:
+        return parse_server(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def add_parser(commands: Any) -> None:
+    """Register the diff subcommand on the main parser's subparsers."""
+    parser = commands.add_parser(
+        "diff", help="compare a good and a bad TLS handshake and say what explains the failure",
+        description="Compare one TLS connection that worked (GOOD) with one that failed (BAD), from two captures "
+                    "or from one: a ranked verdict of the differences that may explain the failure, then "
+                    "ClientHello, ServerHello, certificate chain, alerts, teardown and outcome side by side. "
+                    "Without FILE#STREAM, GOOD's established connections are paired with BAD's failed ones by "
+                    "server name and address.",
+        epilog=_exit_codes_help(), formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("good", type=_side, metavar="GOOD", help="capture of the working case, FILE or FILE#STREAM "
+                        "(STREAM: tcp.stream, as in summarize --connections)")
+    parser.add_argument("bad", type=_side, metavar="BAD", help="capture of the failing case, FILE or FILE#STREAM")
+    parser.add_argument("--sni", metavar="NAME", help="only connections whose ClientHello asks for this server name")
+    parser.add_argument("--server", type=_server, metavar="ADDR:PORT",
+                        help="only connections to this server address (and port)")
+    parser.add_argument("--format", choices=["table", "json"], default="table", help="output format (default: table)")
+    parser.add_argument("-o", "--output", type=Path, help="write to this file instead of standard output")
+    parser.add_argument("--keylog", help="TLS key log file (SSLKEYLOGFILE) to decrypt TLS 1.3 chains")
+    parser.add_argument("--decode-as", action="append", default=[], metavar="RULE",
+                        help="passed to tshark -d, e.g. tcp.port==8443,tls (repeatable)")
+    parser.add_argument("--plugin-pref", action="append", default=[], metavar="PREF:VALUE",
+                        help="a plugin preference, e.g. tpost.rsa_warning_bits:3072 (repeatable)")
+    parser.add_argument("--tshark", metavar="PATH", help="the tshark executable (or its folder)")
+
+
+def _read(label: str, path: Path, tshark: ts.Tshark, options: ts.Options, scratch: Path,
+          done: dict[Path, InputResult]) -> InputResult:
+    """One capture through the summarize pipeline, once even when both sides name it."""
+    if path not in done:
+        done[path] = analyze(path, tshark, options, scratch / f"{len(done)}.jsonl")
+    result = done[path]
+    if result.status is InputStatus.ERROR:
+        raise _InputProblem(f"{label}: {path}: {result.reason}")
+    if result.status is InputStatus.NO_TLS:
+        raise _InputProblem(f"{label}: {path}: {result.reason}")
+    if result.status is InputStatus.TRUNCATED:
+        log.warning("%s: %s: %s (comparing what came before the cut)", label, path, result.reason)
+    return result
+
+
+def _candidates(label: str, spec: SideSpec, result: InputResult, args: argparse.Namespace) -> list[Candidate]:
+    every = list(tls_candidates(result.records()))
+    chosen = [candidate for candidate in every if matches(candidate, spec, args.sni, args.server)]
+    if not chosen:
+        wanted = [f"stream {spec.stream}" if spec.stream is not None else "",
+                  f"--sni {args.sni}" if args.sni else "",
+                  f"--server {args.server.address}{'' if args.server.port is None else f':{args.server.port}'}"
+                  if args.server else ""]
+        raise _InputProblem(f"{label}: {spec.path}: no TLS connection matches "
+                            f"{', '.join(part for part in wanted if part)}", listing(every, label))
+    return chosen
+
+
+def _record(result: InputResult, stream: int) -> dict[str, Any]:
+    return next(record for record in result.records() if record["stream"] == stream)
+
+
+def _compare(args: argparse.Namespace, tshark: ts.Tshark, scratch: Path) -> Comparison:
+    options = ts.Options(args.keylog, tuple(args.decode_as), tuple(args.plugin_pref))
+    for label, spec in (("GOOD", args.good), ("BAD", args.bad)):
+        problem = precheck(spec.path)  # before tshark runs on the other side
+        if problem:
+            raise _InputProblem(f"{label}: {spec.path}: {problem}")
+    done: dict[Path, InputResult] = {}
+    good_result = _read("GOOD", args.good.path, tshark, options, scratch, done)
+    bad_result = _read("BAD", args.bad.path, tshark, options, scratch, done)
+    good_candidate, bad_candidate = pair(_candidates("GOOD", args.good, good_result, args),
+                                         _candidates("BAD", args.bad, bad_result, args))
+    good, bad = _record(good_result, good_candidate.stream), _record(bad_result, bad_candidate.stream)
+    if not Outcome(bad["outcome"]).failed and Outcome(good["outcome"]).failed:
+        log.warning("BAD (%s) did not fail but GOOD (%s) did: are GOOD and BAD swapped?",
+                    bad_candidate.name, good_candidate.name)
+    elif Outcome(good["outcome"]).failed:
+        log.warning("GOOD (%s) failed too (%s): the verdict says how BAD's failure differs",
+                    good_candidate.name, good["outcome"])
+    sections = compare.sections(good, bad)
+    return Comparison(str(args.good.path), str(args.bad.path), good, bad, sections, verdict(good, bad, sections))
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        tshark = ts.locate(args.tshark)
+    except ts.TsharkError as error:
+        log.error("%s", error)
+        return base.EXIT_NO_TSHARK
+    with tempfile.TemporaryDirectory(prefix="tsharkpost-diff-") as scratch:
+        try:
+            comparison = _compare(args, tshark, Path(scratch))
+        except (_InputProblem, PairingError) as problem:
+            log.error("%s", "\n".join([str(problem), *problem.lines]))
+            return base.EXIT_INPUT_ERROR
+    out = args.output.open("w", encoding="utf-8") if args.output else sys.stdout
+    try:
+        if args.format == "json":
+            write_diff_json(diff_document(comparison, __version__, tshark.path, tshark.version), out)
+        else:
+            write_diff_table(comparison, out)
+    finally:
+        if args.output:
+            out.close()
+    return base.EXIT_FAIL_ON if comparison.relevant else base.EXIT_OK
