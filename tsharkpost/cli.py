@@ -14,6 +14,7 @@ from typing import IO
 from tsharkpost import __version__
 from tsharkpost import tshark as ts
 from tsharkpost.aggregate import PatternTally
+from tsharkpost.explain import cli as explain_cli
 from tsharkpost.inputs import expand
 from tsharkpost.models import InputStatus
 from tsharkpost.pipeline import analyze
@@ -70,6 +71,7 @@ def _parser() -> argparse.ArgumentParser:
     summarize.add_argument("--tshark", metavar="PATH", help="the tshark executable (or its folder)")
     summarize.add_argument("--fail-on", action="append", choices=sorted(FAIL_ON), default=[],
                            help="exit 1 when: " + "; ".join(f"{k}: {v}" for k, v in FAIL_ON.items()))
+    explain_cli.add_parser(commands)
     return parser
 
 
@@ -156,6 +158,8 @@ def main(argv: list[str] | None = None) -> int:
         args = _parser().parse_args(argv)
         if args.command == "summarize":
             return summarize(args)
+        if args.command == "explain":
+            return explain_cli.run(args)
         return EXIT_USAGE
     finally:
         log.removeHandler(handler)

@@ -1,0 +1,91 @@
+"""One <Event> element (wevtutil/Event Viewer XML, or the XML the evtx parser renders) -> Event."""
+
+from __future__ import annotations
+
+from lxml import etree
+
+from tsharkpost.events.model import Event, EventLogError, level_name, parse_system_time
+
+
+def _local(element: etree._Element) -> str:
+    tag = element.tag
+    return etree.QName(tag).localname if isinstance(tag, str) else ""
+
+
+def _text(element: etree._Element | None) -> str:
+    # The evtx renderer indents even empty elements: whitespace-only text is no value.
+    return (element.text or "").strip() if element is not None else ""
+
+
+def _child(parent: etree._Element | None, name: str) -> etree._Element | None:
+    if parent is None:
+        return None
+    return next((child for child in parent if _local(child) == name), None)
+
+
+def _event_data(payload: etree._Element, fields: dict[str, str]) -> None:
+    unnamed = 0
+    for item in payload:
+        name = _local(item)
+        if name == "Data" and item.get("Name"):
+            fields[item.get("Name", "")] = _text(item)
+        elif name == "Data":
+            unnamed += 1
+            fields[f"Data{unnamed}"] = _text(item)
+        elif name:
+            fields[name] = _text(item)
+
+
+def _user_data(payload: etree._Element, fields: dict[str, str]) -> None:
+    """UserData/<Operation>/...: element -> text, element.attribute -> value; the first occurrence wins."""
+    for operation in payload:
+        if not _local(operation):
+            continue
+        fields.setdefault("UserData", _local(operation))
+        for element in operation.iter():
+            name = _local(element)
+            if not name or element is operation:
+                continue
+            if _text(element):
+                fields.setdefault(name, _text(element))
+            for attribute, value in element.attrib.items():
+                fields.setdefault(f"{name}.{etree.QName(attribute).localname}", value)
+        break
+
+
+def event_from_element(element: etree._Element, source: str, raw: str, fallback_time: str = "") -> Event:
+    """The normalised event; EventLogError when the System header lacks the provider, id or time.
+
+    fallback_time: the EVTX record header's write time, used when a damaged template left TimeCreated empty.
+    """
+    system = _child(element, "System")
+    provider = _child(system, "Provider")
+    event_id = _child(system, "EventID")
+    created = _child(system, "TimeCreated")
+    stamp = (created.get("SystemTime", "") if created is not None else "") or fallback_time
+    if provider is None or event_id is None or not stamp:
+        raise EventLogError(f"{source}: an Event without Provider, EventID or TimeCreated")
+    try:
+        time = parse_system_time(stamp)
+        number = int(_text(event_id))
+    except ValueError as error:
+        raise EventLogError(f"{source}: {error}") from None
+    record = _text(_child(system, "EventRecordID"))
+    fields: dict[str, str] = {}
+    for payload in element:
+        if _local(payload) == "EventData":
+            _event_data(payload, fields)
+        elif _local(payload) == "UserData":
+            _user_data(payload, fields)
+    return Event(time=time, computer=_text(_child(system, "Computer")),
+                 provider=provider.get("Name") or provider.get("EventSourceName") or "", event_id=number,
+                 level=level_name(_text(_child(system, "Level"))), fields=fields, raw=raw, source=source,
+                 channel=_text(_child(system, "Channel")), record_id=int(record) if record.isdigit() else None)
+
+
+def event_from_xml(data: bytes, source: str, fallback_time: str = "") -> Event:
+    try:
+        element = etree.fromstring(data)
+    except etree.XMLSyntaxError as error:
+        raise EventLogError(f"{source}: malformed event XML ({error})") from None
+    return event_from_element(element, source, data.decode("utf-8", "replace"), fallback_time)
