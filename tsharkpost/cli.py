@@ -15,6 +15,7 @@ from tsharkpost import __version__
 from tsharkpost import tshark as ts
 from tsharkpost.aggregate import PatternTally
 from tsharkpost.explain import cli as explain_cli
+from tsharkpost.timeline import cli as timeline_cli
 from tsharkpost.inputs import expand
 from tsharkpost.models import InputStatus
 from tsharkpost.pipeline import analyze
@@ -72,6 +73,7 @@ def _parser() -> argparse.ArgumentParser:
     summarize.add_argument("--fail-on", action="append", choices=sorted(FAIL_ON), default=[],
                            help="exit 1 when: " + "; ".join(f"{k}: {v}" for k, v in FAIL_ON.items()))
     explain_cli.add_parser(commands)
+    timeline_cli.add_parser(commands)
     return parser
 
 
@@ -160,6 +162,8 @@ def main(argv: list[str] | None = None) -> int:
             return summarize(args)
         if args.command == "explain":
             return explain_cli.run(args)
+        if args.command == "timeline":
+            return timeline_cli.run(args)
         return EXIT_USAGE
     finally:
         log.removeHandler(handler)
