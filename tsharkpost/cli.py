@@ -72,6 +72,7 @@ def _parser() -> argparse.ArgumentParser:
     summarize.add_argument("--tshark", metavar="PATH", help="the tshark executable (or its folder)")
     summarize.add_argument("--fail-on", action="append", choices=sorted(FAIL_ON), default=[],
                            help="exit 1 when: " + "; ".join(f"{k}: {v}" for k, v in FAIL_ON.items()))
+    timeline_cli.add_event_options(summarize, required=False)
     explain_cli.add_parser(commands)
     timeline_cli.add_parser(commands)
     return parser
@@ -133,10 +134,11 @@ def summarize(args: argparse.Namespace) -> int:
                 log.error("%s: %s", result.path, result.reason)
             elif result.status is InputStatus.NO_TLS:
                 log.warning("%s: %s", result.path, result.reason)
+        enriched = timeline_cli.enrich_summary(args, results) if args.events else None
         tally = PatternTally()
         for result in results:
             tally.merge(result.patterns)
-        summary = Summary(__version__, tshark.path, tshark.version, results, tally.rows())
+        summary = Summary(__version__, tshark.path, tshark.version, results, tally.rows(), *(enriched[:2] if enriched else (None, None)))
         out = args.output.open("w", encoding="utf-8") if args.output else sys.stdout
         try:
             if args.format == "table":
@@ -146,7 +148,7 @@ def summarize(args: argparse.Namespace) -> int:
         finally:
             if args.output:
                 out.close()
-        return _exit_code(results, args.fail_on)
+        return EXIT_INPUT_ERROR if enriched and enriched[2] else _exit_code(results, args.fail_on)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -58,7 +58,8 @@ def error_state_label(event_id: int, state: int) -> str:
     row = facts.schannel_error_states().get((event_id, state))
     if row is None:
         return f"Schannel error state {state} (meaning unknown: Microsoft publishes no list)"
-    return f"Schannel error state {state}, {row['provenance']} as {row['meaning'].split(';')[0]}"
+    # The first clause: the rest (examples, names) is for tsharkpost explain.
+    return f"Schannel error state {state}, {row['provenance']} as {row['meaning'].split(';')[0].split(' (')[0]}"
 
 
 def hresult_label(value: str) -> str:

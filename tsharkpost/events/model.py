@@ -58,6 +58,7 @@ class LogResult:
         form: "evtx", "xml", "jsonl", "csv" or "txt" once recognised.
         problems: damaged parts that were skipped (the rest was read), in the file's order.
         reason: why reading stopped early or never started (status "error"); events before it are kept.
+        notes: warnings that do not make the log damaged (e.g. local times assumed UTC).
     """
 
     path: str
@@ -65,6 +66,7 @@ class LogResult:
     events: int = 0
     problems: list[str] = field(default_factory=list)
     reason: str = ""
+    notes: list[str] = field(default_factory=list)
 
     @property
     def status(self) -> str:
@@ -72,7 +74,7 @@ class LogResult:
 
     def as_dict(self) -> dict[str, Any]:
         return {"path": self.path, "form": self.form or None, "status": self.status, "events": self.events,
-                "problems": self.problems, "reason": self.reason or None}
+                "problems": self.problems, "reason": self.reason or None, "notes": self.notes}
 
 
 def parse_system_time(text: str) -> float:

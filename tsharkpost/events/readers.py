@@ -220,7 +220,7 @@ def _scalar(value: Any) -> str:
         return _scalar(value.get("#text"))
     if isinstance(value, list):
         return ", ".join(_scalar(item) for item in value)
-    return str(value).strip()
+    return str(value).replace("\r\n", "\n").strip()  # as an XML parser normalises line ends
 
 
 def _json_event_data(data: dict[str, Any], fields: dict[str, str]) -> None:
@@ -235,7 +235,11 @@ def _json_event_data(data: dict[str, Any], fields: dict[str, str]) -> None:
             fields[name] = _scalar(value)
 
 
+_REPEATED = re.compile(r"_\d+$")  # evtx_dump names repeated sibling elements Certificate, Certificate_1, ...
+
+
 def _json_user_data(value: Any, name: str, fields: dict[str, str]) -> None:
+    name = _REPEATED.sub("", name)
     if isinstance(value, list):
         for item in value:
             _json_user_data(item, name, fields)
@@ -245,7 +249,8 @@ def _json_user_data(value: Any, name: str, fields: dict[str, str]) -> None:
             fields.setdefault(name, _scalar(value))
         return
     for attribute, attribute_value in (value.get("#attributes") or {}).items():
-        fields.setdefault(f"{name}.{attribute}", _scalar(attribute_value))
+        if attribute != "xmlns" and not attribute.startswith("xmlns:"):  # XML has no such attribute
+            fields.setdefault(f"{name}.{attribute}", _scalar(attribute_value))
     if _scalar(value.get("#text")):
         fields.setdefault(name, _scalar(value.get("#text")))
     for child, child_value in value.items():
@@ -344,7 +349,7 @@ def _read_table(path: Path, result: LogResult, delimiter: str, tz: ZoneInfo | No
     across Windows builds and omits the error state since Windows 10 1607): fields stay empty.
     """
     if tz is None:
-        result.problems.append("times are local time without an offset: assumed UTC "
+        result.notes.append("times are local time without an offset: assumed UTC "
                                "(give --events-tz ZONE, e.g. Europe/Berlin, for the viewing machine's zone)")
     with path.open("rb") as probe:
         encoding = _encoding(probe.read(4))

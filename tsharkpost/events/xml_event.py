@@ -44,9 +44,9 @@ def _user_data(payload: etree._Element, fields: dict[str, str]) -> None:
         fields.setdefault("UserData", _local(operation))
         for element in operation.iter():
             name = _local(element)
-            if not name or element is operation:
+            if not name:
                 continue
-            if _text(element):
+            if _text(element) and element is not operation:
                 fields.setdefault(name, _text(element))
             for attribute, value in element.attrib.items():
                 fields.setdefault(f"{name}.{etree.QName(attribute).localname}", value)

@@ -18,6 +18,7 @@ from tsharkpost.events.interpret import interpreted
 from tsharkpost.events.model import Event, LogResult
 from tsharkpost.events.readers import read_log
 from tsharkpost.pipeline import analyze
+from tsharkpost.records import iso_time
 from tsharkpost.results import InputResult
 from tsharkpost.timeline.attribute import (MAX_SKEW_SECONDS, Attribution, ConnectionView, Skew, attribute,
                                            estimate_skew)
@@ -141,7 +142,7 @@ def build(captures: list[InputResult], views: list[ConnectionView], logs: list[L
         if item is not None:
             what = item.meaning.text
             if item.placed_at != item.time:
-                what += f" (logged {item.time:.0f} s epoch, whole seconds: placed by attribution)"
+                what += f" (logged {iso_time(item.time)[11:19]}, whole seconds only: placed by attribution)"
             entries.append(Entry(item.placed_at, "event", event.source, None, event.computer, what, item,
                                  _between(item, milestones)))
         else:

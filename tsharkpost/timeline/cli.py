@@ -67,14 +67,29 @@ def report_logs(logs: list[Any]) -> bool:
     """Log every event log's problems; True when one could not be read completely."""
     incomplete = False
     for result in logs:
+        for note in result.notes:
+            log.warning("%s: %s", result.path, note)
         for problem in result.problems:
-            level = logging.WARNING if problem.startswith("times are local") else logging.ERROR
-            log.log(level, "%s: %s", result.path, problem)
-            incomplete = incomplete or level == logging.ERROR
+            log.error("%s: %s", result.path, problem)
+            incomplete = True
         if result.reason:
             log.error("%s: %s", result.path, result.reason)
             incomplete = True
     return incomplete
+
+
+def enrich_summary(args: argparse.Namespace, results: list[Any]) -> tuple[list[dict[str, Any]], dict[str, Any], bool]:
+    """summarize --events: event logs' statuses, the clock, and whether a log could not be read completely."""
+    from tsharkpost.timeline.enrich import enrich
+
+    try:
+        tz = zone(args.events_tz)
+    except ValueError as error:
+        log.error("%s", error)
+        tz = None
+    done = enrich(results, [Path(name) for name in args.events], tz, args.shift)
+    incomplete = report_logs(done.logs) or args.events_tz is not None and tz is None
+    return [result.as_dict() for result in done.logs], done.skew.as_dict(), incomplete
 
 
 def run(args: argparse.Namespace) -> int:

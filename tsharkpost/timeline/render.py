@@ -70,7 +70,7 @@ def write_table(timeline: Timeline, out: IO[str]) -> None:
     parts += ["", "Inputs"]
     inputs = [[result.path, result.status.value, result.reason] for result in timeline.captures]
     inputs += [[log.path, f"{log.status} ({log.form or '?'}, {log.events} events)",
-                "; ".join(([log.reason] if log.reason else []) + log.problems)] for log in timeline.logs]
+                "; ".join(([log.reason] if log.reason else []) + log.problems + log.notes)] for log in timeline.logs]
     parts.append(tabulate(inputs, ["input", "status", "note"], maxcolwidths=[None, None, 70]))
     out.write("\n".join(parts) + "\n")
 
