@@ -14,6 +14,7 @@ import datetime as dt
 import io
 import json
 import re
+import struct
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -27,6 +28,9 @@ from tsharkpost.events.xml_event import event_from_element, event_from_xml
 EVTX_MAGIC = b"ElfFile\x00"
 CSV_HEADER = ("level", "date and time", "source", "event id")  # Event Viewer's "Save as CSV/TXT" columns
 CHUNK = 1 << 16
+# EVTX layout: a 4096-byte file header (header size 128 at offset 32, block size 4096 at offset 40, chunk count at
+# offset 42), then chunks of 64 KiB.
+EVTX_HEADER_BLOCK, EVTX_HEADER_SIZE, EVTX_CHUNK = 4096, 128, 65536
 # The evtx iterator raises once per damaged chunk and then goes on; a file that only raises is not an event log.
 MAX_DAMAGED_PARTS = 1000
 _DECLARATION = re.compile(rb"^\s*<\?xml[^>]*\?>")
@@ -93,8 +97,46 @@ def read_log(path: Path, result: LogResult, tz: ZoneInfo | None = None) -> Itera
         result.reason = f"cannot read it: {error}"
 
 
+def _evtx_layout(path: Path) -> list[str]:
+    """What the file header and size say is wrong: the parser itself stops quietly at a cut-off chunk."""
+    with path.open("rb") as handle:
+        head = handle.read(EVTX_HEADER_SIZE)
+    size = path.stat().st_size
+    if len(head) < EVTX_HEADER_SIZE:
+        return [f"truncated: {size} bytes, shorter than the file header"]
+    header_size, block, chunks = struct.unpack_from("<I4xHH", head, 32)
+    if header_size != EVTX_HEADER_SIZE or block != EVTX_HEADER_BLOCK:
+        return ["damaged file header (unexpected header or block size)"]
+    expected = EVTX_HEADER_BLOCK + EVTX_CHUNK * chunks
+    if size < expected or (size - EVTX_HEADER_BLOCK) % EVTX_CHUNK:
+        return [f"truncated: the file ends inside chunk {(size - EVTX_HEADER_BLOCK) // EVTX_CHUNK + 1} (its header "
+                f"announces {chunks} chunks, {expected} bytes; the file has {size}); records after the cut are lost"]
+    return []
+
+
+def _chunks_without_checksums(path: Path) -> int:
+    """Chunks whose header and records CRC32 fields are both zero (written without checksums)."""
+    count = 0
+    with path.open("rb") as handle:
+        handle.seek(EVTX_HEADER_BLOCK)
+        while True:
+            header = handle.read(128)
+            if len(header) < 128:
+                return count
+            if header.startswith(b"ElfChnk\x00") and header[52:56] == header[124:128] == b"\x00" * 4:
+                count += 1
+            handle.seek(EVTX_CHUNK - 128, 1)
+
+
 def _read_evtx(path: Path, result: LogResult) -> Iterator[Event]:
     from evtx import PyEvtxParser  # imported here: only .evtx inputs need the native module
+
+    layout = _evtx_layout(path)
+    result.problems += layout
+    unchecked = _chunks_without_checksums(path)
+    if unchecked:
+        result.notes.append(f"{unchecked} chunk(s) carry no CRC32 checksums: their records cannot be verified "
+                            "(read as they are)")
 
     try:
         parser = PyEvtxParser(str(path))
@@ -106,6 +148,8 @@ def _read_evtx(path: Path, result: LogResult) -> Iterator[Event]:
         try:
             record = next(records)
         except StopIteration:
+            if number == 0 and (layout or damaged):
+                raise EventLogError("no readable record: " + "; ".join(result.problems)) from None
             return
         except RuntimeError as error:  # a damaged chunk: the parser reports it and goes on with the next one
             record = error
@@ -245,8 +289,7 @@ def _json_user_data(value: Any, name: str, fields: dict[str, str]) -> None:
             _json_user_data(item, name, fields)
         return
     if not isinstance(value, dict):
-        if _scalar(value):
-            fields.setdefault(name, _scalar(value))
+        fields.setdefault(name, _scalar(value))
         return
     for attribute, attribute_value in (value.get("#attributes") or {}).items():
         if attribute != "xmlns" and not attribute.startswith("xmlns:"):  # XML has no such attribute

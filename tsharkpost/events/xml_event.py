@@ -46,7 +46,8 @@ def _user_data(payload: etree._Element, fields: dict[str, str]) -> None:
             name = _local(element)
             if not name:
                 continue
-            if _text(element) and element is not operation:
+            leaf = len(element) == 0 and not element.attrib  # <TargetName></TargetName> is a value too
+            if element is not operation and (_text(element) or leaf):
                 fields.setdefault(name, _text(element))
             for attribute, value in element.attrib.items():
                 fields.setdefault(f"{name}.{etree.QName(attribute).localname}", value)
