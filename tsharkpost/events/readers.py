@@ -145,6 +145,7 @@ def _read_evtx(path: Path, result: LogResult) -> Iterator[Event]:
     records = parser.records()
     number = damaged = 0
     while True:
+        record: Any
         try:
             record = next(records)
         except StopIteration:
@@ -160,10 +161,11 @@ def _read_evtx(path: Path, result: LogResult) -> Iterator[Event]:
                 raise EventLogError(f"gave up after {damaged} damaged parts")
             continue
         number += 1
-        source = f"{path.name}#{record.get('event_record_id', number)}"
+        data: dict[str, Any] = dict(record)
+        source = f"{path.name}#{data.get('event_record_id', number)}"
         try:
-            header_time = str(record.get("timestamp", "")).removesuffix(" UTC")
-            yield event_from_xml(record["data"].encode("utf-8"), source, header_time)
+            header_time = str(data.get("timestamp", "")).removesuffix(" UTC")
+            yield event_from_xml(str(data["data"]).encode("utf-8"), source, header_time)
         except EventLogError as error:
             result.problems.append(str(error))
 
@@ -233,17 +235,18 @@ def _read_xml(path: Path, result: LogResult) -> Iterator[Event]:
 
 def _finished_events(parser: etree.XMLPullParser, path: Path, done: int) -> Iterator[Event]:
     for _, element in parser.read_events():
-        if etree.QName(element).localname != "Event" or not isinstance(element.tag, str):
+        if not isinstance(element, etree._Element) or not isinstance(element.tag, str) \
+                or etree.QName(element).localname != "Event":
             continue
         parent = element.getparent()
-        if parent is not None and etree.QName(parent).localname not in ("tsharkpost-events", "Events"):
+        if parent is None or etree.QName(parent).localname not in ("tsharkpost-events", "Events"):
             continue  # an element named Event inside another event's payload
         done += 1
         raw = etree.tostring(element, encoding="unicode")
-        yield event_from_element(element, f"{path.name}#{done}", raw)
-        element.clear()
+        yield event_from_element(element, f"{path.name}#{done}", str(raw))
+        element.clear()  # constant memory: the finished event and everything before it go
         while element.getprevious() is not None:
-            del parent[0]  # type: ignore[index]
+            del parent[0]
 
 
 # evtx_dump -o json/jsonl (omerbenamram/evtx): attributes under "#attributes", or beside the element as
@@ -381,7 +384,8 @@ def parse_local_time(text: str, tz: ZoneInfo | None) -> float:
         if first <= 12 and second <= 12 and first != second:
             raise ValueError(f"date {text!r} could be day/month or month/day")
         day, month = (first, second) if first > 12 else (second, first)
-        moment = dt.datetime(int(match.group(3)), month, day, *(int(match.group(n)) for n in (4, 5, 6)))
+        hour, minute, second_of_minute = (int(match.group(n)) for n in (4, 5, 6))
+        moment = dt.datetime(int(match.group(3)), month, day, hour, minute, second_of_minute)
     return moment.replace(tzinfo=tz or dt.timezone.utc).timestamp()
 
 

@@ -50,7 +50,7 @@ def _user_data(payload: etree._Element, fields: dict[str, str]) -> None:
             if element is not operation and (_text(element) or leaf):
                 fields.setdefault(name, _text(element))
             for attribute, value in element.attrib.items():
-                fields.setdefault(f"{name}.{etree.QName(attribute).localname}", value)
+                fields.setdefault(f"{name}.{etree.QName(attribute).localname}", str(value))
         break
 
 

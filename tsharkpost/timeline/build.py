@@ -142,7 +142,7 @@ def build(captures: list[InputResult], views: list[ConnectionView], logs: list[L
         if item is not None:
             what = item.meaning.text
             if item.placed_at != item.time:
-                what += f" (logged {iso_time(item.time)[11:19]}, whole seconds only: placed by attribution)"
+                what += f" (logged {(iso_time(item.time) or '')[11:19]}, whole seconds only: placed by attribution)"
             entries.append(Entry(item.placed_at, "event", event.source, None, event.computer, what, item,
                                  _between(item, milestones)))
         else:
