@@ -15,7 +15,7 @@ from tsharkpost import facts
 SCHANNEL_EVENT_IDS = range(36864, 36929)
 _OID = re.compile(r"^\d+(\.\d+){2,}$")
 # 0x80090325, or eight hex digits with a letter among them (800B0109, as CAPI2 writes them).
-_HEX = re.compile(r"^0x[0-9a-fA-F]+$|^(?=[0-9]*[a-fA-F])[0-9a-fA-F]{8}$")
+_HEX = re.compile(r"^0[xX][0-9a-fA-F]+$|^(?=[0-9]*[a-fA-F])[0-9a-fA-F]{8}$")
 
 
 class NotACode(ValueError):
