@@ -203,7 +203,11 @@ def attribute(events: list[Event], views: list[ConnectionView], shift: float) ->
         scored = [(result[0], view, result[1]) for view in views
                   if (result := _score(view, sense, event, time)) is not None]
         if not scored:
-            item.why_not = "no connection open around that time" if views else "no connection in the captures"
+            near = any(view.first - TIME_SLACK_SECONDS - event.resolution <= time
+                       <= view.last + TIME_SLACK_SECONDS for view in views)
+            item.why_not = ("no connection in the captures" if not views else
+                            "the connections open then do not fit (TargetName against SNI, alerts on the wire)"
+                            if near else "no connection open around that time" + _zone_hint(event, sense, views, time))
             found.append(item)
             continue
         scored.sort(key=lambda entry: (-entry[0], abs((entry[1].first + entry[1].last) / 2 - time)))
@@ -216,6 +220,16 @@ def attribute(events: list[Event], views: list[ConnectionView], shift: float) ->
             item.reasons.append(f"{ties} other connection(s) fit as well: the closest in time was taken")
         found.append(item)
     return found
+
+
+def _zone_hint(event: Event, sense: Meaning, views: list[ConnectionView], time: float) -> str:
+    """A hint when the event would fit a connection if its times were whole or half hours off (a zone mistake)."""
+    for half_hours in sorted(range(-28, 29), key=abs):
+        offset = half_hours * 1800.0
+        if half_hours and any(_score(view, sense, event, time + offset) for view in views):
+            return (f"; it would fit a connection {offset / 3600:+g} h away: a time zone mistake? "
+                    "(--events-tz for CSV/TXT, --shift otherwise)")
+    return ""
 
 
 @dataclass

@@ -96,7 +96,9 @@ def read_events(paths: Iterable[Path], tz: ZoneInfo | None, views: list[Connecti
     return logs, kept, outside
 
 
-TIME_MARGIN = 60.0  # interpreted events this far beyond the captures are still listed (as unattributed)
+# Interpreted events this far from the captures are still listed (as unattributed): a log read in the wrong time
+# zone is hours off, and saying so beats hiding the event.
+TIME_MARGIN = 86400.0
 
 
 def _milestone_entries(views: list[ConnectionView]) -> list[Entry]:
