@@ -209,3 +209,30 @@ def test_summarize_without_events_has_empty_events(capsys: pytest.CaptureFixture
 def test_summarize_with_a_bad_log_exits_3(capsys: pytest.CaptureFixture[str], tmp_path: Path, tshark: str) -> None:
     assert main(["summarize", str(SEED), "--events", str(tmp_path / "missing.xml")]) == EXIT_INPUT_ERROR
     assert capsys.readouterr().err == f"tsharkpost: ERROR: {tmp_path / 'missing.xml'}: no such file\n"
+
+
+def test_wire_alerts_pair_with_36888_and_36887(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                               tshark: str) -> None:
+    # Given a client that sent alert 42 (36888 on its side) and one that received alert 40 (36887), both logged
+    # by a clock 5 s ahead of the capture's, without TargetName (Windows before 10)
+    template = SEED_XML.read_text().splitlines()[1].replace("<Data Name='TargetName'>shop.example.net</Data>", "")
+    generated = (template.replace("2026-11-27T17:53:55.9116940Z", "2026-11-27T17:54:03.5205500Z")
+                 .replace(">43<", ">42<").replace(">252<", ">1000<"))
+    received = (template.replace("2026-11-27T17:53:55.9116940Z", "2026-11-27T17:54:04.4011900Z")
+                .replace("<EventID>36888</EventID>", "<EventID>36887</EventID>").replace(">43<", ">40<")
+                .replace("<Data Name='ErrorState'>252</Data>", ""))
+    log = tmp_path / "system.xml"
+    log.write_text(generated + "\n" + received + "\n")
+    code, document, _ = timeline(capsys, str(CAPTURES / "md5-intermediate-alert.pcapng"),
+                                 str(CAPTURES / "no-shared-cipher.pcapng"), str(SEED), "--events", str(log))
+    # Then the wire alerts pair them unambiguously, the 5 s are estimated, and each lands next to its alert
+    assert code == EXIT_OK
+    assert document["clock"]["seconds"] == pytest.approx(-5.0, abs=0.01) and len(document["clock"]["pairs"]) == 2
+    first, second = events_of(document)
+    assert first["attribution"]["connection"] == "md5-intermediate-alert.pcapng:0"
+    assert first["between"].startswith("between frame 6 (ServerHelloDone") and "frame 8 (Alert fatal 42" in first["between"]
+    assert "alert 42 is on the wire" in first["attribution"]["reasons"] and first["attribution"]["confidence"] == "high"
+    assert "error state 1000 (meaning unknown: Microsoft publishes no list)" in first["what"]
+    assert second["attribution"]["connection"] == "no-shared-cipher.pcapng:0"
+    assert second["between"].startswith("between frame 6 (Alert fatal 40 handshake_failure")
+    assert second["attribution"]["confidence"] == "high"
