@@ -210,7 +210,7 @@ class _Prepend(io.RawIOBase):
 
 def _read_xml(path: Path, result: LogResult) -> Iterator[Event]:
     """wevtutil's bare <Event> sequence, or <Events>...</Events> from Event Viewer / wevtutil /e:Events."""
-    parser = etree.XMLPullParser(events=("end",), huge_tree=True)
+    parser = etree.XMLPullParser(events=("end",), tag="{*}Event", huge_tree=True)
     parser.feed(b"<tsharkpost-events>")  # wevtutil prints events without a root element
     number = 0
     with path.open("rb") as handle:
@@ -235,11 +235,10 @@ def _read_xml(path: Path, result: LogResult) -> Iterator[Event]:
 
 def _finished_events(parser: etree.XMLPullParser, path: Path, done: int) -> Iterator[Event]:
     for _, element in parser.read_events():
-        if not isinstance(element, etree._Element) or not isinstance(element.tag, str) \
-                or etree.QName(element).localname != "Event":
+        if not isinstance(element, etree._Element):
             continue
         parent = element.getparent()
-        if parent is None or etree.QName(parent).localname not in ("tsharkpost-events", "Events"):
+        if parent is None or str(parent.tag).rsplit("}", 1)[-1] not in ("tsharkpost-events", "Events"):
             continue  # an element named Event inside another event's payload
         done += 1
         raw = etree.tostring(element, encoding="unicode")

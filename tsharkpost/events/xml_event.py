@@ -9,7 +9,7 @@ from tsharkpost.events.model import Event, EventLogError, level_name, parse_syst
 
 def _local(element: etree._Element) -> str:
     tag = element.tag
-    return etree.QName(tag).localname if isinstance(tag, str) else ""
+    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""  # "{namespace}Name" -> "Name"
 
 
 def _text(element: etree._Element | None) -> str:
@@ -17,10 +17,11 @@ def _text(element: etree._Element | None) -> str:
     return (element.text or "").strip() if element is not None else ""
 
 
-def _child(parent: etree._Element | None, name: str) -> etree._Element | None:
-    if parent is None:
-        return None
-    return next((child for child in parent if _local(child) == name), None)
+def _children(parent: etree._Element | None) -> dict[str, etree._Element]:
+    found: dict[str, etree._Element] = {}
+    for child in parent if parent is not None else ():
+        found.setdefault(_local(child), child)
+    return found
 
 
 def _event_data(payload: etree._Element, fields: dict[str, str]) -> None:
@@ -59,10 +60,8 @@ def event_from_element(element: etree._Element, source: str, raw: str, fallback_
 
     fallback_time: the EVTX record header's write time, used when a damaged template left TimeCreated empty.
     """
-    system = _child(element, "System")
-    provider = _child(system, "Provider")
-    event_id = _child(system, "EventID")
-    created = _child(system, "TimeCreated")
+    system = _children(_children(element).get("System"))
+    provider, event_id, created = system.get("Provider"), system.get("EventID"), system.get("TimeCreated")
     stamp = (created.get("SystemTime", "") if created is not None else "") or fallback_time
     if provider is None or event_id is None or not stamp:
         raise EventLogError(f"{source}: an Event without Provider, EventID or TimeCreated")
@@ -71,17 +70,17 @@ def event_from_element(element: etree._Element, source: str, raw: str, fallback_
         number = int(_text(event_id))
     except ValueError as error:
         raise EventLogError(f"{source}: {error}") from None
-    record = _text(_child(system, "EventRecordID"))
+    record = _text(system.get("EventRecordID"))
     fields: dict[str, str] = {}
     for payload in element:
         if _local(payload) == "EventData":
             _event_data(payload, fields)
         elif _local(payload) == "UserData":
             _user_data(payload, fields)
-    return Event(time=time, computer=_text(_child(system, "Computer")),
+    return Event(time=time, computer=_text(system.get("Computer")),
                  provider=provider.get("Name") or provider.get("EventSourceName") or "", event_id=number,
-                 level=level_name(_text(_child(system, "Level"))), fields=fields, raw=raw, source=source,
-                 channel=_text(_child(system, "Channel")), record_id=int(record) if record.isdigit() else None)
+                 level=level_name(_text(system.get("Level"))), fields=fields, raw=raw, source=source,
+                 channel=_text(system.get("Channel")), record_id=int(record) if record.isdigit() else None)
 
 
 def event_from_xml(data: bytes, source: str, fallback_time: str = "") -> Event:
