@@ -195,3 +195,21 @@ def test_bad_rows_and_lines_are_skipped_and_named(tmp_path: Path) -> None:
     events, result = read(table, ZoneInfo("UTC"))
     assert len(events) == 1 and result.problems == [
         "row 3: date '5/6/2026 18:00:00' could be day/month or month/day, skipped"]
+
+
+def test_copy_details_as_text_reads_the_embedded_xml(tmp_path: Path) -> None:
+    # Given Event Viewer's "Copy details as text" of the seed's 36888 (local Date line, rendered text, Event Xml),
+    # followed by a paste without its XML
+    xml = SEED_XML.read_text().splitlines()[1]
+    pasted = tmp_path / "forum-paste.txt"
+    pasted.write_text(
+        "Log Name:      System\nSource:        Schannel\nDate:          27.11.2026 18:53:55\nEvent ID:      36888\n"
+        "Level:         Error\nDescription:\nA fatal alert was generated and sent to the remote endpoint. The TLS "
+        "protocol defined fatal alert code is 99.\nEvent Xml:\n" + xml.replace("><", ">\n  <") + "\n"
+        "Log Name:      System\nSource:        Schannel\nEvent ID:      36887\nDescription:\nA fatal alert was "
+        "received.\n")
+    events, result = read(pasted)
+    # Then the fields and the UTC time come from the XML, never from the Date line or the description
+    assert result.form == "details" and [(e.event_id, e.fields["AlertDesc"]) for e in events] == [(36888, "43")]
+    assert events[0].time == pytest.approx(SEED_36888_TIME, abs=1e-6)
+    assert result.problems == ["event 2: no Event Xml section (only rendered text), skipped"]

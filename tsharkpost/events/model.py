@@ -55,7 +55,7 @@ class LogResult:
     """One event log input and what became of it; every input is accounted for.
 
     Attributes:
-        form: "evtx", "xml", "jsonl", "csv" or "txt" once recognised.
+        form: "evtx", "xml", "jsonl", "csv", "txt" or "details" once recognised.
         problems: damaged parts that were skipped (the rest was read), in the file's order.
         reason: why reading stopped early or never started (status "error"); events before it are kept.
         notes: warnings that do not make the log damaged (e.g. local times assumed UTC).

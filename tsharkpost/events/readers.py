@@ -1,5 +1,8 @@
 """Event log file -> iterator of Event, whatever its form; one reader per form, chosen by the file's content.
 
+Forms: evtx, xml, jsonl (evtx_dump), csv/txt (Event Viewer "Save as"), details (Event Viewer "Copy details as
+text", read through its embedded Event Xml).
+
 Every reader streams: .evtx through the Rust-backed evtx parser (record by record),
 XML through lxml's pull parser (each <Event> freed once read), JSON lines and
 CSV/TXT line by line. A damaged part is reported in the LogResult and skipped; a
@@ -44,6 +47,8 @@ def _sniff(head: bytes) -> str | None:
         return "xml"
     if text.startswith("{"):
         return "jsonl"
+    if text.startswith("Log Name:"):
+        return "details"
     first = text.splitlines()[0].lower() if text else ""
     for delimiter, form in ((",", "csv"), ("\t", "txt")):
         if tuple(cell.strip() for cell in first.split(delimiter)[:4]) == CSV_HEADER:
@@ -80,12 +85,12 @@ def read_log(path: Path, result: LogResult, tz: ZoneInfo | None = None) -> Itera
         return
     form = _sniff(head)
     if form is None:
-        result.reason = ("not an event log this tool reads (expected .evtx, event XML, evtx_dump JSON lines or "
-                         "an Event Viewer CSV/TXT export)")
+        result.reason = ("not an event log this tool reads (expected .evtx, event XML, evtx_dump JSON lines, "
+                         "an Event Viewer CSV/TXT export or its \"Copy details as text\")")
         return
     result.form = form
     readers: dict[str, Callable[[Path, LogResult], Iterator[Event]]] = {
-        "evtx": _read_evtx, "xml": _read_xml, "jsonl": _read_jsonl,
+        "evtx": _read_evtx, "xml": _read_xml, "jsonl": _read_jsonl, "details": _read_details,
         "csv": lambda p, r: _read_table(p, r, ",", tz), "txt": lambda p, r: _read_table(p, r, "\t", tz)}
     try:
         for event in readers[form](path, result):
@@ -360,6 +365,37 @@ def _read_jsonl(path: Path, result: LogResult) -> Iterator[Event]:
                 yield event_from_json(record, source, line.rstrip("\n"))
             except EventLogError as error:
                 result.problems.append(str(error))
+
+
+def _read_details(path: Path, result: LogResult) -> Iterator[Event]:
+    """Event Viewer's "Copy details as text" (forum pastes): the embedded "Event Xml:" part is read, in UTC.
+
+    The "Date:" line is local time without an offset and the description is rendered text: neither is used.
+    """
+    with path.open("rb") as probe:
+        encoding = _encoding(probe.read(4))
+    with path.open(encoding=encoding) as handle:
+        number, has_xml = 0, True
+        block: list[str] | None = None
+        for line in handle:
+            if line.startswith("Log Name:"):
+                if not has_xml:
+                    result.problems.append(f"event {number}: no Event Xml section (only rendered text), skipped")
+                number, block, has_xml = number + 1, None, False
+            elif line.startswith("Event Xml:"):
+                block, has_xml = list[str](), True
+            elif block is not None:
+                block.append(line)
+                if "</Event>" in line:
+                    try:
+                        yield event_from_xml("".join(block).encode("utf-8"), f"{path.name}#{number}")
+                    except EventLogError as error:
+                        result.problems.append(str(error))
+                    block = None
+        if block is not None:
+            raise EventLogError(f"event {number}: its Event Xml is cut off")
+        if not has_xml:
+            result.problems.append(f"event {number}: no Event Xml section (only rendered text), skipped")
 
 
 # Event Viewer writes the viewing machine's local time in its culture's format, without an offset.

@@ -298,3 +298,10 @@ def estimate_skew(events: list[Event], views: list[ConnectionView]) -> Skew:
     return Skew(offset, "estimated", f"event clock corrected by {offset:+.3f} s (events {'behind' if offset > 0 else 'ahead of'} "
                                      f"the capture), from {len(pairs)} unambiguous pair{'s' if len(pairs) > 1 else ''}",
                 pairs)
+
+
+def clock(events: list[Event], views: list[ConnectionView], shift: float | None) -> Skew:
+    """The offset to apply: --shift as given, else the estimate."""
+    if shift is not None:
+        return Skew(shift, "given", f"event clock shifted by {shift:+.3f} s (--shift)")
+    return estimate_skew(events, views)

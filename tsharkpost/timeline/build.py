@@ -20,11 +20,13 @@ from tsharkpost.events.readers import read_log
 from tsharkpost.pipeline import analyze
 from tsharkpost.records import iso_time
 from tsharkpost.results import InputResult
-from tsharkpost.timeline.attribute import (MAX_SKEW_SECONDS, Attribution, ConnectionView, Skew, attribute,
-                                           estimate_skew)
+from tsharkpost.timeline.attribute import MAX_SKEW_SECONDS, Attribution, ConnectionView, Skew, attribute, clock
 
 # Events not interpreted (not Schannel or CAPI2) are shown only this close to a capture's connections.
 CONTEXT_SECONDS = 5.0
+# Interpreted events this far from the captures are still listed (as unattributed): a log read in the wrong time
+# zone is hours off, and saying so beats hiding the event.
+TIME_MARGIN = 86400.0
 MILESTONE_LABELS = {"syn": "SYN", "syn_ack": "SYN-ACK", "fin": "FIN", "rst": "RST", "change_cipher_spec": "CCS",
                     "client_hello": "ClientHello", "server_hello": "ServerHello", "certificate": "Certificate",
                     "server_key_exchange": "ServerKeyExchange", "certificate_request": "CertificateRequest",
@@ -96,10 +98,6 @@ def read_events(paths: Iterable[Path], tz: ZoneInfo | None, views: list[Connecti
     return logs, kept, outside
 
 
-# Interpreted events this far from the captures are still listed (as unattributed): a log read in the wrong time
-# zone is hours off, and saying so beats hiding the event.
-TIME_MARGIN = 86400.0
-
 
 def _milestone_entries(views: list[ConnectionView]) -> list[Entry]:
     entries = []
@@ -131,8 +129,7 @@ def _between(item: Attribution, milestones: list[Entry]) -> str:
 
 def build(captures: list[InputResult], views: list[ConnectionView], logs: list[LogResult], events: list[Event],
           shift: float | None, around: float | None, outside: int) -> Timeline:
-    skew = Skew(shift, "given", f"event clock shifted by {shift:+.3f} s (--shift)") if shift is not None \
-        else estimate_skew(events, views)
+    skew = clock(events, views, shift)
     interesting = [event for event in events if interpreted(event)]
     attributions = attribute(interesting, views, skew.seconds)
     by_event = {id(item.event): item for item in attributions}

@@ -17,7 +17,7 @@ from tsharkpost.events.interpret import error_state_label, interpreted
 from tsharkpost.events.model import LogResult
 from tsharkpost.records import iso_time
 from tsharkpost.results import InputResult
-from tsharkpost.timeline.attribute import HIGH, MEDIUM, Attribution, ConnectionView, Skew, attribute, estimate_skew
+from tsharkpost.timeline.attribute import HIGH, MEDIUM, Attribution, ConnectionView, Skew, attribute, clock
 from tsharkpost.timeline.build import read_events
 
 
@@ -76,8 +76,7 @@ def enrich(results: list[InputResult], log_paths: list[Path], tz: ZoneInfo | Non
     views = [ConnectionView.of(record) for result in results for record in result.records()
              if record["outcome"] != "not_tls"]
     logs, events, _ = read_events(log_paths, tz, views, shift)
-    skew = Skew(shift, "given", f"event clock shifted by {shift:+.3f} s (--shift)") if shift is not None \
-        else estimate_skew(events, views)
+    skew = clock(events, views, shift)
     attributions = attribute([event for event in events if interpreted(event)], views, skew.seconds)
     by_connection: dict[tuple[str, int], list[Attribution]] = {}
     for item in attributions:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from pathlib import Path
 from typing import IO, Any
 
 from tabulate import tabulate
@@ -114,7 +113,3 @@ def write_json(timeline: Timeline, out: IO[str]) -> None:
     }
     json.dump(document, out, indent=2)
     out.write("\n")
-
-
-def name(path: str) -> str:
-    return Path(path).name
