@@ -230,7 +230,8 @@ def test_wire_alerts_pair_with_36888_and_36887(capsys: pytest.CaptureFixture[str
     assert document["clock"]["seconds"] == pytest.approx(-5.0, abs=0.01) and len(document["clock"]["pairs"]) == 2
     first, second = events_of(document)
     assert first["attribution"]["connection"] == "md5-intermediate-alert.pcapng:0"
-    assert first["between"].startswith("between frame 6 (ServerHelloDone") and "frame 8 (Alert fatal 42" in first["between"]
+    assert first["between"].startswith("between frame 6 (ServerHelloDone")
+    assert "frame 8 (Alert fatal 42" in first["between"]
     assert "alert 42 is on the wire" in first["attribution"]["reasons"] and first["attribution"]["confidence"] == "high"
     assert "error state 1000 (meaning unknown: Microsoft publishes no list)" in first["what"]
     assert second["attribution"]["connection"] == "no-shared-cipher.pcapng:0"

@@ -15,7 +15,6 @@ from tsharkpost import __version__
 from tsharkpost import tshark as ts
 from tsharkpost.aggregate import PatternTally
 from tsharkpost.explain import cli as explain_cli
-from tsharkpost.timeline import cli as timeline_cli
 from tsharkpost.inputs import expand
 from tsharkpost.models import InputStatus
 from tsharkpost.pipeline import analyze
@@ -23,6 +22,7 @@ from tsharkpost.render.csv_out import write_csv
 from tsharkpost.render.json_out import write_json, write_jsonl
 from tsharkpost.render.table import write_table
 from tsharkpost.results import InputResult, Summary
+from tsharkpost.timeline import cli as timeline_cli
 
 log = logging.getLogger("tsharkpost")
 
@@ -138,7 +138,8 @@ def summarize(args: argparse.Namespace) -> int:
         tally = PatternTally()
         for result in results:
             tally.merge(result.patterns)
-        summary = Summary(__version__, tshark.path, tshark.version, results, tally.rows(), *(enriched[:2] if enriched else (None, None)))
+        summary = Summary(__version__, tshark.path, tshark.version, results, tally.rows(),
+                          *(enriched[:2] if enriched else (None, None)))
         out = args.output.open("w", encoding="utf-8") if args.output else sys.stdout
         try:
             if args.format == "table":

@@ -295,9 +295,10 @@ def estimate_skew(events: list[Event], views: list[ConnectionView]) -> Skew:
     if offset == 0.0:
         return Skew(0.0, "estimated", f"clocks agree: every paired event already lies in its anchor "
                                       f"({len(pairs)} pair{'s' if len(pairs) > 1 else ''})", pairs)
-    return Skew(offset, "estimated", f"event clock corrected by {offset:+.3f} s (events {'behind' if offset > 0 else 'ahead of'} "
-                                     f"the capture), from {len(pairs)} unambiguous pair{'s' if len(pairs) > 1 else ''}",
-                pairs)
+    direction = "behind" if offset > 0 else "ahead of"
+    plural = "s" if len(pairs) > 1 else ""
+    return Skew(offset, "estimated", f"event clock corrected by {offset:+.3f} s (events {direction} the capture), "
+                                     f"from {len(pairs)} unambiguous pair{plural}", pairs)
 
 
 def clock(events: list[Event], views: list[ConnectionView], shift: float | None) -> Skew:

@@ -80,8 +80,8 @@ def _attribution(item: Attribution) -> dict[str, Any]:
             "stream": item.connection.stream if item.connection else None,
             "confidence": item.confidence or None, "reasons": item.reasons, "alternatives": item.alternatives,
             "why_not": item.why_not or None,
-            "anchor": None if item.anchor is None else {"from": iso_time(item.anchor[0]), "to": iso_time(item.anchor[1]),
-                                                        "where": item.anchor[2]}}
+            "anchor": None if item.anchor is None else {
+                "from": iso_time(item.anchor[0]), "to": iso_time(item.anchor[1]), "where": item.anchor[2]}}
 
 
 def _entry(entry: Entry) -> dict[str, Any]:
