@@ -15,6 +15,7 @@ from tsharkpost import __version__
 from tsharkpost import tshark as ts
 from tsharkpost.aggregate import PatternTally
 from tsharkpost.diff import cli as diff_cli
+from tsharkpost.explain import cli as explain_cli
 from tsharkpost.inputs import expand
 from tsharkpost.models import InputStatus
 from tsharkpost.pipeline import analyze
@@ -23,6 +24,7 @@ from tsharkpost.render.json_out import write_json, write_jsonl
 from tsharkpost.render.table import write_table
 from tsharkpost.results import InputResult, Summary
 from tsharkpost.wireshark import cli as wireshark_cli
+from tsharkpost.timeline import cli as timeline_cli
 
 log = logging.getLogger("tsharkpost")
 
@@ -74,6 +76,9 @@ def _parser() -> argparse.ArgumentParser:
                            help="exit 1 when: " + "; ".join(f"{k}: {v}" for k, v in FAIL_ON.items()))
     wireshark_cli.add_parsers(commands)
     diff_cli.add_parser(commands)
+    timeline_cli.add_event_options(summarize, required=False)
+    explain_cli.add_parser(commands)
+    timeline_cli.add_parser(commands)
     return parser
 
 
@@ -133,10 +138,12 @@ def summarize(args: argparse.Namespace) -> int:
                 log.error("%s: %s", result.path, result.reason)
             elif result.status is InputStatus.NO_TLS:
                 log.warning("%s: %s", result.path, result.reason)
+        enriched = timeline_cli.enrich_summary(args, results) if args.events else None
         tally = PatternTally()
         for result in results:
             tally.merge(result.patterns)
-        summary = Summary(__version__, tshark.path, tshark.version, results, tally.rows())
+        summary = Summary(__version__, tshark.path, tshark.version, results, tally.rows(),
+                          *(enriched[:2] if enriched else (None, None)))
         out = args.output.open("w", encoding="utf-8") if args.output else sys.stdout
         try:
             if args.format == "table":
@@ -146,7 +153,7 @@ def summarize(args: argparse.Namespace) -> int:
         finally:
             if args.output:
                 out.close()
-        return _exit_code(results, args.fail_on)
+        return EXIT_INPUT_ERROR if enriched and enriched[2] else _exit_code(results, args.fail_on)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -164,6 +171,10 @@ def main(argv: list[str] | None = None) -> int:
             return wireshark_cli.run(args)
         if args.command == "diff":
             return diff_cli.run(args)
+        if args.command == "explain":
+            return explain_cli.run(args)
+        if args.command == "timeline":
+            return timeline_cli.run(args)
         return EXIT_USAGE
     finally:
         log.removeHandler(handler)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from tsharkpost import facts
 from tsharkpost import fields as F
-from tsharkpost.models import Alert, Certificate, ClientHello, Connection, ServerHello, Side, Teardown
+from tsharkpost.models import Alert, Certificate, ClientHello, Connection, Milestone, ServerHello, Side, Teardown
 from tsharkpost.pdml import Handshake, Packet, Record
 
 # Zeek's ssl_history letters (DOMAIN.md): upper case = client, lower case = server.
@@ -28,6 +28,9 @@ SERVER_FLIGHT = {11, 12, 13, 14, 22}  # certificate .. server_hello_done: what a
 HELLO_RETRY_RANDOM = "cf:21:ad:74:e5:9a:61:11:be:1d:8c:02:1e:65:b8:91:c2:a2:11:16:7a:bb:8c:5e:07:9e:09:e2:c8:a8:33:9c"
 SCSV_NAMES = {0x5600: "TLS_FALLBACK_SCSV", 0x00FF: "TLS_EMPTY_RENEGOTIATION_INFO_SCSV"}
 UNKNOWN_LABEL = "Unknown"  # tshark's showname for a code it has no name for: "Cipher Suite: Unknown (0xfefe)"
+# Handshake messages that mark a step of the handshake on a timeline (connection milestones).
+MILESTONE_HANDSHAKES = {1, 2, 11, 12, 13, 14, 16}
+MAX_ALERT_MILESTONES = 8  # alerts are rare; a storm of them is recorded in alerts[], not on the timeline
 # An encrypted TLS 1.3 alert: 2 bytes of alert, 1 of inner type, 16 of AEAD tag.
 TLS13_ALERT_RECORD_LENGTH = 19
 
@@ -61,6 +64,7 @@ class _Progress:
     opaque_records: dict[Side, int] = field(default_factory=dict)  # TLS 1.3 records without keys, per side
     # Sides whose TLS <= 1.2 records are encrypted from here on (after their ChangeCipherSpec).
     encrypted: set[Side] = field(default_factory=set)
+    milestones_seen: set[tuple[str, Side]] = field(default_factory=set)
 
 
 class ConnectionTable:
@@ -88,10 +92,15 @@ class ConnectionTable:
         conn.app_data_bytes[other] = max(conn.app_data_bytes[other], packet.app_dst)
         if packet.syn:
             conn.saw_syn = True
+            self._milestone(conn, "syn_ack" if packet.ack else "syn", side, packet)
         for record in packet.records:
             self._add_record(conn, record, side, packet)
         self._add_plugin_output(conn, packet)
         progress = self._progress[conn.stream]
+        if packet.fin:
+            self._milestone(conn, "fin", side, packet)
+        if packet.rst:
+            self._milestone(conn, "rst", side, packet)
         if packet.fin:
             progress.fin_from.add(side)
         progress.reset = progress.reset or packet.rst
@@ -121,6 +130,17 @@ class ConnectionTable:
                 packet.dst, packet.dstport, packet.src, packet.srcport)
         return conn
 
+    def _milestone(self, conn: Connection, name: str, side: Side, packet: Packet, detail: str = "") -> None:
+        """Record a milestone the first time it happens on this side (every alert, up to a cap)."""
+        seen = self._progress[conn.stream].milestones_seen
+        if name == "alert":
+            if sum(1 for milestone in conn.milestones if milestone.name == "alert") >= MAX_ALERT_MILESTONES:
+                return
+        elif (name, side) in seen:
+            return
+        seen.add((name, side))
+        conn.milestones.append(Milestone(name, side, packet.number, packet.time, detail))
+
     def _remember(self, conn: Connection, name: str, packet: Packet) -> None:
         self._progress[conn.stream].last_message = (name, packet.number, packet.time)
 
@@ -143,6 +163,7 @@ class ConnectionTable:
                 self._add_handshake(conn, handshake, side, packet, self._visible(conn, side, record))
         elif record.content_type == 20:
             conn.ccs_from.add(side)
+            self._milestone(conn, "change_cipher_spec", side, packet)
             conn.history += "I" if client else "i"  # a CCS record is never encrypted
             self._progress[conn.stream].encrypted.add(side)
             self._remember(conn, "change_cipher_spec", packet)
@@ -150,6 +171,9 @@ class ConnectionTable:
             encrypted = record.alert_encrypted
             conn.alerts.append(Alert(packet.number, packet.time, side, record.alert_level, record.alert_code,
                                      facts.alert_name(record.alert_code), encrypted))
+            self._milestone(conn, "alert", side, packet, "encrypted" if encrypted else
+                            f"{'fatal' if record.alert_level == 2 else 'warning'} {record.alert_code} "
+                            f"{facts.alert_name(record.alert_code)}")
             if self._visible(conn, side, record) and not encrypted:
                 conn.history += "L" if client else "l"
             else:
@@ -160,6 +184,7 @@ class ConnectionTable:
 
     def _add_application_data(self, conn: Connection, side: Side, packet: Packet) -> None:
         conn.first_app_data.setdefault(side, packet.number)
+        self._milestone(conn, "first_application_data", side, packet)
         self._ciphertext(conn, side)
         self._remember(conn, "application_data", packet)
 
@@ -171,12 +196,14 @@ class ConnectionTable:
             # The server's encrypted flight (EncryptedExtensions .. Finished) carries the chain.
             conn.encrypted_handshake = True
             conn.certificate_flight_end = (packet.number, packet.time)
+            self._milestone(conn, "encrypted_server_flight", side, packet)
             self._ciphertext(conn, side)
             self._remember(conn, "application_data", packet)
             return
         if side is Side.CLIENT and seen == 1 and record.length == TLS13_ALERT_RECORD_LENGTH:
             # The client's first encrypted record is the size of an alert, not of a Finished.
             conn.alerts.append(Alert(packet.number, packet.time, side, None, None, None, True))
+            self._milestone(conn, "alert", side, packet, "encrypted")
             self._remember(conn, "application_data", packet)
             return
         self._add_application_data(conn, side, packet)
@@ -198,6 +225,9 @@ class ConnectionTable:
         if visible:
             letter = HISTORY_LETTERS.get(kind, "Z")
             conn.history += letter if client else letter.lower()
+        if kind in MILESTONE_HANDSHAKES:
+            self._milestone(conn, HANDSHAKE_NAMES[kind], side, packet,
+                            handshake.first(F.SERVER_NAME) or "" if kind == 1 else "")
         if kind == 1 and conn.client_hello is None:
             conn.client_hello = self._client_hello(handshake, packet.number)
         elif kind == 2 and conn.server_hello is None:

@@ -78,3 +78,31 @@ def signature_scheme_name(code: int) -> str:
 def checks() -> dict[str, dict[str, str]]:
     """Check id -> its row in checks.tsv (severity, group, summary)."""
     return {row["check"]: row for row in read_table("checks")}
+
+
+@cache
+def windows_events() -> dict[tuple[str, int], dict[str, str]]:
+    """(provider in lower case, event id) -> its row in windows_events.tsv."""
+    return {(row["provider"].lower(), int(row["event_id"])): row for row in read_table("windows_events")}
+
+
+@cache
+def schannel_error_states() -> dict[tuple[int, int], dict[str, str]]:
+    """(event id, error state) -> its row in schannel_error_states.tsv (with provenance and source)."""
+    return {(int(row["event_id"]), int(row["error_state"])): row for row in read_table("schannel_error_states")}
+
+
+@cache
+def windows_errors() -> dict[int, dict[str, str]]:
+    """HRESULT (unsigned 32-bit) -> its row in windows_errors.tsv."""
+    return {int(row["code"], 16): row for row in read_table("windows_errors")}
+
+
+@cache
+def algorithm_oids() -> dict[str, tuple[str, dict[str, str]]]:
+    """OID -> (table it comes from, row): signature, public key and curve algorithms."""
+    found: dict[str, tuple[str, dict[str, str]]] = {}
+    for table in ("signature_algorithms", "public_key_algorithms", "ec_curves"):
+        for row in read_table(table):
+            found.setdefault(row["oid"], (table, row))
+    return found

@@ -134,6 +134,24 @@ class Teardown:
     seconds_after: float | None
 
 
+@dataclass(frozen=True)
+class Milestone:
+    """A moment of a connection worth placing on a timeline (kept once per name and side; alerts each).
+
+    Attributes:
+        name: syn, syn_ack, client_hello, server_hello, certificate, server_key_exchange, certificate_request,
+            server_hello_done, encrypted_server_flight (TLS 1.3 without keys), client_key_exchange,
+            change_cipher_spec, alert, first_application_data, fin, rst.
+        detail: e.g. the SNI of a ClientHello, "fatal 43 unsupported_certificate" of an alert.
+    """
+
+    name: str
+    side: Side
+    frame: int
+    time: float
+    detail: str = ""
+
+
 @dataclass
 class ClientHello:
     """What the client offered, in wire order; GREASE values (RFC 8701) are left out of every list.
@@ -213,6 +231,7 @@ class Connection:
     causes: list[Cause] = field(default_factory=list)
     fallback_of: int | None = None  # stream of the failed attempt this one retries
     retried_by: int | None = None  # stream of the retry that followed this failure
+    milestones: list[Milestone] = field(default_factory=list)  # in frame order
 
     @property
     def established(self) -> bool:

@@ -98,6 +98,9 @@ def connection_record(conn: Connection) -> dict[str, Any]:
         "fallback_of": conn.fallback_of,
         "retried_by": conn.retried_by,
         "causes": [_plain(cause) for cause in conn.causes],
+        "events": [],  # filled by summarize --events (timeline/enrich.py)
+        "milestones": [{"name": m.name, "side": m.side.value, "frame": m.frame, "time": iso_time(m.time),
+                        "detail": m.detail} for m in conn.milestones],
         "zeek": zeek_fields(conn),
     }
 

@@ -43,6 +43,8 @@ class Summary:
     tshark_version: str
     inputs: list[InputResult]
     patterns: list[Pattern]
+    event_logs: list[dict[str, Any]] | None = None  # summarize --events: each log's status
+    clock: dict[str, Any] | None = None  # summarize --events: the offset applied to event times
 
     def records(self) -> Iterator[dict[str, Any]]:
         for result in self.inputs:

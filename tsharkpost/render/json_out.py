@@ -17,9 +17,16 @@ def _head(summary: Summary) -> dict[str, Any]:
             "tshark": {"path": summary.tshark_path, "version": summary.tshark_version}}
 
 
+def _events(summary: Summary) -> dict[str, Any]:
+    if summary.event_logs is None:
+        return {}
+    return {"event_logs": summary.event_logs, "clock": summary.clock}
+
+
 def write_json(summary: Summary, out: IO[str]) -> None:
     """The document described by tsharkpost/schema/summary.schema.json; connections stream from disk."""
-    head = json.dumps({**_head(summary), "inputs": [input_record(result) for result in summary.inputs]}, indent=2)
+    head = json.dumps({**_head(summary), **_events(summary),
+                       "inputs": [input_record(result) for result in summary.inputs]}, indent=2)
     out.write(head[:-2] + ',\n  "connections": [')
     for number, record in enumerate(summary.records()):
         out.write(("," if number else "") + "\n    " + json.dumps(record))
@@ -29,7 +36,7 @@ def write_json(summary: Summary, out: IO[str]) -> None:
 
 def write_jsonl(summary: Summary, out: IO[str]) -> None:
     """A header line, then every input, connection and pattern, each tagged with its type."""
-    out.write(json.dumps({"type": "header", **_head(summary)}) + "\n")
+    out.write(json.dumps({"type": "header", **_head(summary), **_events(summary)}) + "\n")
     for result in summary.inputs:
         out.write(json.dumps({"type": "input", **input_record(result)}) + "\n")
     for record in summary.records():

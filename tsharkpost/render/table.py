@@ -50,6 +50,14 @@ def _cause(record: dict[str, Any]) -> str:
 
 def write_table(summary: Summary, out: IO[str], connections: bool = False) -> None:
     parts = ["Failure patterns", _patterns(summary), "", "Inputs", _inputs(summary)]
+    if summary.event_logs is not None:
+        parts += ["", "Event logs", tabulate(
+            [[log["path"], log["status"], log["form"] or "-", log["events"], "; ".join(
+                ([log["reason"]] if log["reason"] else []) + log["problems"] + log["notes"])]
+             for log in summary.event_logs],
+            ["log", "status", "form", "events", "note"], maxcolwidths=[None, None, None, None, 60])]
+        if summary.clock:
+            parts.append(f"Clock: {summary.clock['note']}")
     if connections:
         rows = [_connection_row(record) for record in summary.records() if record["outcome"] != "not_tls"]
         parts += ["", "Connections", tabulate(rows, ["capture:stream", "client", "server", "version", "outcome",

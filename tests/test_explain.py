@@ -1,0 +1,105 @@
+"""tsharkpost explain: the answers the issue pins, in every numeric form, with their sources; unknown codes say so."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tsharkpost import facts
+from tsharkpost.cli import main
+from tsharkpost.explain.lookup import explain
+
+
+def run(capsys: pytest.CaptureFixture[str], *codes: str) -> tuple[int, str, str]:
+    code = main(["explain", *codes])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_alert_43_with_rfc_status_and_windows_name(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "43")
+    assert code == 0
+    assert out.startswith("43: unsupported_certificate [tls alert; documented]\n")
+    assert "TLS1_ALERT_UNSUPPORTED_CERT (schannel.h)" in out and "status               assigned" in out
+    assert "returns 0x80090327 SEC_E_CERT_UNKNOWN to the receiving application" in out
+    assert "source               RFC 8446 §6.2; RFC 5246 §7.2.2" in out
+
+
+def test_252_is_no_alert_but_a_community_reported_error_state() -> None:
+    alert, state = explain("252")
+    assert (alert.kind, alert.title) == ("tls_alert", "unassigned alert 252")
+    assert (state.kind, state.provenance) == ("schannel_error_state", "community-reported")
+    assert state.details["meaning"].startswith("a certificate in the server's chain is signed with a signature "
+                                               "algorithm the client will not accept")
+    assert state.details["reported with alerts"] == "40 43"
+    assert "learn.microsoft.com/en-us/archive/blogs/friis/tls-1-2-handshake-failure" in state.source
+
+
+@pytest.mark.parametrize("typed", ["0x80090325", "0X80090325", "2148074277", "-2146893019", "SEC_E_UNTRUSTED_ROOT"])
+def test_untrusted_root_in_every_form(typed: str) -> None:
+    (answer,) = explain(typed)
+    assert (answer.kind, answer.title, answer.provenance) == ("hresult", "SEC_E_UNTRUSTED_ROOT", "documented")
+    assert answer.details["forms"] == "0x80090325 = 2148074277 unsigned = -2146893019 signed"
+    assert answer.details["message"] == "The certificate chain was issued by an authority that is not trusted."
+    assert answer.details["from alerts"].endswith("48") and "MS-ERREF" in answer.source
+
+
+def test_capi2_style_hex_without_prefix() -> None:
+    (answer,) = explain("800B0109")
+    assert answer.title == "CERT_E_UNTRUSTEDROOT"
+    # eight digits without a letter are a decimal number
+    assert all(answer.title != "SEC_E_UNTRUSTED_ROOT" for answer in explain("80090325"))
+
+
+def test_schannel_event_36888(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "36888")
+    assert code == 0 and out.startswith("36888: Schannel 36888: fatal alert generated [schannel event; documented]")
+    assert "fields   AlertDesc ErrorState TargetName" in out and "this host generated the alert" in out
+    assert "fox-it/dissect.etl" in out
+
+
+def test_md2_oid_never_offered_in_tls() -> None:
+    (answer,) = explain("1.2.840.113549.1.1.2")
+    assert (answer.kind, answer.title) == ("oid", "md2WithRSAEncryption")
+    assert answer.details["weakness"] == "error" and answer.details["TLS signature_algorithms"].startswith("none")
+    (sha256,) = explain("1.2.840.113549.1.1.11")
+    assert sha256.details["TLS signature_algorithms"] == "rsa_pkcs1_sha256"
+
+
+def test_unknown_codes_say_so_rather_than_guess(capsys: pytest.CaptureFixture[str]) -> None:
+    (answer,) = explain("0x80091234")
+    assert answer.kind == "unknown" and answer.provenance == "unknown"
+    (answer,) = explain("999")
+    assert answer.kind == "unknown" and "Microsoft publishes no list" in answer.details["meaning"]
+    alert, state = explain("200")  # neither an assigned alert nor a reported error state
+    assert alert.title == "unassigned alert 200" and state.provenance == "unknown"
+    (answer,) = explain("1.2.3.4.5")
+    assert answer.kind == "unknown"
+
+
+def test_not_a_code_is_one_line_and_the_rest_answered(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "4 3", "43")
+    assert code == 3
+    assert err == "tsharkpost: ERROR: '4 3': not a number, a hex code (0x...), an OID or a symbol name\n"
+    assert out.startswith("43: unsupported_certificate")
+
+
+def test_json_output(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["explain", "--format", "json", "43", "-2146893019"]) == 0
+    answers = json.loads(capsys.readouterr().out)["answers"]
+    assert [(a["kind"], a["title"]) for a in answers] == [("tls_alert", "unsupported_certificate"),
+                                                          ("hresult", "SEC_E_UNTRUSTED_ROOT")]
+
+
+def test_every_fact_row_has_a_source_and_a_provenance() -> None:
+    for row in facts.windows_errors().values():
+        assert row["source"] and row["provenance"] in ("documented", "unverified")
+        assert row["symbol"].split("_")[0] in ("SEC", "NTE", "CRYPT", "TRUST", "CERT")
+    for row in facts.schannel_error_states().values():
+        assert row["source"] and row["provenance"] in ("documented", "community-reported")
+    for row in facts.windows_events().values():
+        assert row["source"] and row["evidence"] in ("tls", "certificate")
+    # The alerts Schannel maps to HRESULTs on receipt are assigned alerts
+    for row in facts.windows_errors().values():
+        assert all(int(code) in facts.alerts() for code in row["alerts_on_receipt"].split())

@@ -1,0 +1,239 @@
+"""tsharkpost timeline and summarize --events on the seed capture with its event log excerpts, and real logs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from conftest import CAPTURES
+from tsharkpost.cli import EXIT_INPUT_ERROR, EXIT_OK, EXIT_USAGE, main
+
+SEED = CAPTURES / "md2-root-silent-fin.pcapng"
+TWIN = CAPTURES / "known-good-twin.pcapng"
+SEED_XML = CAPTURES / "md2-root-silent-fin.schannel.xml"
+SEED_CSV = CAPTURES / "md2-root-silent-fin.schannel.csv"
+SCHEMA = json.loads((Path(__file__).parent.parent / "tsharkpost" / "schema" / "summary.schema.json").read_text())
+BETWEEN = ("between frame 6 (ServerHelloDone, md2-root-silent-fin.pcapng:0) and "
+           "frame 8 (FIN, md2-root-silent-fin.pcapng:0)")
+
+
+def timeline(capsys: pytest.CaptureFixture[str], *arguments: str) -> tuple[int, dict[str, Any], str]:
+    code = main(["timeline", "--format", "json", *arguments])
+    out, err = capsys.readouterr()
+    return code, json.loads(out), err
+
+
+def events_of(document: dict[str, Any]) -> list[dict[str, Any]]:
+    return [entry for entry in document["entries"] if entry["kind"] == "event" and "attribution" in entry]
+
+
+def shifted_xml(tmp_path: Path, new_time: str, target: str = "shop.example.net") -> Path:
+    moved = tmp_path / "moved.xml"
+    moved.write_text(SEED_XML.read_text().replace("2026-11-27T17:53:55.9116940Z", new_time)
+                     .replace(">shop.example.net<", f">{target}<"))
+    return moved
+
+
+def test_seed_36888_sits_between_server_flight_and_fin(capsys: pytest.CaptureFixture[str], tshark: str) -> None:
+    code, document, err = timeline(capsys, str(SEED), "--events", str(SEED_XML))
+    assert code == EXIT_OK and err == ""
+    (event,) = events_of(document)
+    assert event["between"] == BETWEEN
+    assert event["attribution"]["connection"] == "md2-root-silent-fin.pcapng:0"
+    assert event["attribution"]["confidence"] == "high"
+    assert "TargetName shop.example.net = SNI" in event["attribution"]["reasons"]
+    assert event["event"]["fields"] == {"AlertDesc": "43", "ErrorState": "252", "TargetName": "shop.example.net"}
+    # In the time-ordered entries it comes after frame 6 and before frame 8
+    order = [(entry["kind"], entry["frame"]) for entry in document["entries"]]
+    position = order.index(("event", None), 1)
+    assert order[position - 1] == ("milestone", 6) and order[position + 1] == ("milestone", 8)
+    assert [entry["what"] for entry in document["entries"] if entry["kind"] == "milestone"] == [
+        "SYN", "SYN-ACK", "ClientHello SNI shop.example.net", "ServerHello", "Certificate", "ServerKeyExchange",
+        "ServerHelloDone", "FIN", "FIN"]
+    # The Service Control Manager event 4 s earlier is shown, not interpreted
+    assert document["entries"][0]["what"] == "Service Control Manager 7036 (not interpreted)"
+    assert document["clock"]["how"] == "estimated" and document["clock"]["seconds"] == 0.0
+
+
+def test_seed_table(capsys: pytest.CaptureFixture[str], tshark: str) -> None:
+    assert main(["timeline", str(SEED), "--events", str(SEED_XML)]) == EXIT_OK
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    done = next(i for i, line in enumerate(lines) if line.endswith("ServerHelloDone"))
+    fin = next(i for i, line in enumerate(lines) if line.endswith(" 8  client                    FIN"))
+    event = next(i for i, line in enumerate(lines) if "EVENT Schannel 36888 fatal alert generated: alert 43" in line)
+    assert done < event < fin
+    assert f"    placed {BETWEEN}" in out and "confidence high" in out
+
+
+def test_seed_csv_in_berlin_time(capsys: pytest.CaptureFixture[str], tshark: str) -> None:
+    code, document, err = timeline(capsys, str(SEED), "--events", str(SEED_CSV), "--events-tz", "Europe/Berlin")
+    assert code == EXIT_OK and err == ""
+    (event,) = events_of(document)
+    # Whole seconds only: placed inside the interval its attribution allows, and said so
+    assert event["between"] == BETWEEN and event["attribution"]["confidence"] == "medium"
+    assert "whole seconds only: placed by attribution" in event["what"]
+    assert "alert code not in this export" in event["what"]
+    assert event["event"]["time_logged"] == "2026-11-27T17:53:55.000000Z"
+
+
+def test_csv_without_zone_is_assumed_utc_and_said(capsys: pytest.CaptureFixture[str], tshark: str) -> None:
+    code, document, err = timeline(capsys, str(SEED), "--events", str(SEED_CSV))
+    assert code == EXIT_OK
+    assert "times are local time without an offset: assumed UTC" in err
+    (unattributed,) = document["unattributed"]
+    assert unattributed["event"] == "md2-root-silent-fin.schannel.csv#2"
+    assert unattributed["why_not"] == ("no connection open around that time; it would fit a connection -1 h away: "
+                                       "a time zone mistake? (--events-tz for CSV/TXT, --shift otherwise)")
+
+
+def test_skew_of_a_few_seconds_is_recovered(capsys: pytest.CaptureFixture[str], tmp_path: Path, tshark: str) -> None:
+    # Given the event log's clock 3.2 s ahead of the capture's
+    moved = shifted_xml(tmp_path, "2026-11-27T17:53:59.1116940Z")
+    code, document, _ = timeline(capsys, str(SEED), "--events", str(moved))
+    # Then the offset is estimated from the one unambiguous pair, and the event lands between the same frames
+    assert code == EXIT_OK
+    clock = document["clock"]
+    assert clock["how"] == "estimated" and clock["seconds"] == pytest.approx(-3.2, abs=0.002)
+    assert clock["note"].startswith("event clock corrected by -3.200 s") and len(clock["pairs"]) == 1
+    (event,) = events_of(document)
+    assert event["between"] == BETWEEN and event["attribution"]["confidence"] == "high"
+    # A given shift is used as given
+    _, document, _ = timeline(capsys, str(SEED), "--events", str(moved), "--shift", "-3.2")
+    assert document["clock"]["how"] == "given" and events_of(document)[0]["between"] == BETWEEN
+    _, document, _ = timeline(capsys, str(SEED), "--events", str(moved), "--shift", "0")
+    assert document["unattributed"][0]["event"] == "moved.xml#2"
+
+
+def test_target_name_decides_between_connections(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                                 tshark: str) -> None:
+    # A 36888 naming another server does not belong to the seed's connection, even at the right time
+    other = shifted_xml(tmp_path, "2026-11-27T17:53:55.9116940Z", target="portal.example.org")
+    _, document, _ = timeline(capsys, str(SEED), "--events", str(other))
+    (unattributed,) = document["unattributed"]
+    assert unattributed["why_not"].startswith("the connections open then do not fit")
+
+
+def test_two_captures_and_around(capsys: pytest.CaptureFixture[str], tshark: str) -> None:
+    _, document, _ = timeline(capsys, str(SEED), str(TWIN), "--events", str(SEED_XML))
+    assert {entry["where"] for entry in document["entries"] if entry["kind"] == "milestone"} == {
+        "md2-root-silent-fin.pcapng:0", "known-good-twin.pcapng:0"}
+    assert events_of(document)[0]["attribution"]["connection"] == "md2-root-silent-fin.pcapng:0"
+    # --around keeps the failed connection and the events near it; the established twin goes
+    _, document, _ = timeline(capsys, str(SEED), str(TWIN), "--events", str(SEED_XML), "--around", "1")
+    assert {entry["where"] for entry in document["entries"]} == {
+        "md2-root-silent-fin.pcapng:0", "md2-root-silent-fin.schannel.xml#2"}
+    assert document["around"] == 1.0
+
+
+def test_capi2_chain_event_is_certificate_evidence(capsys: pytest.CaptureFixture[str], corpus_dir: Path,
+                                                   tmp_path: Path, tshark: str) -> None:
+    from evtx import PyEvtxParser
+
+    # Given a real CAPI2 chain-policy event, moved onto the seed's handshake
+    record = next(r for r in PyEvtxParser(str(corpus_dir / "evtx" / "Microsoft-Windows-CAPI2-Operational.evtx"))
+                  .records() if "<EventID>30</EventID>" in r["data"])
+    start = record["data"].index('SystemTime="') + len('SystemTime="')
+    data = record["data"][:start] + "2026-11-27T17:53:55.911000Z" + record["data"][record["data"].index('"', start):]
+    capi2 = tmp_path / "capi2.xml"
+    capi2.write_text(data.split("?>", 1)[1])
+    code, document, _ = timeline(capsys, str(SEED), "--events", str(capi2))
+    assert code == EXIT_OK
+    (event,) = events_of(document)
+    assert event["what"].startswith("CAPI2 30 CertVerifyCertificateChainPolicy; certificate 'Microsoft Corporation'")
+    assert event["attribution"]["connection"] == "md2-root-silent-fin.pcapng:0"
+    assert "the server sent a chain" in event["attribution"]["reasons"]
+    # The real log itself is from 2017: far from the capture, counted, not shown
+    _, document, _ = timeline(capsys, str(SEED), "--events", str(corpus_dir / "evtx" /
+                                                                  "Microsoft-Windows-CAPI2-Operational.evtx"))
+    assert document["events_outside"] == 340 and events_of(document) == []
+    assert document["logs"][0]["events"] == 340
+
+
+def test_bad_logs_are_one_line_each_and_the_rest_goes_on(capsys: pytest.CaptureFixture[str], corpus_dir: Path,
+                                                          tmp_path: Path, tshark: str) -> None:
+    garbage = tmp_path / "notes.xml"
+    garbage.write_text("<Event><System>")
+    code, document, err = timeline(capsys, str(SEED), "--events", str(tmp_path / "missing.evtx"), str(garbage),
+                                   str(corpus_dir / "evtx" / "sample_with_a_bad_chunk_magic.evtx"), str(SEED_XML))
+    assert code == EXIT_INPUT_ERROR and "Traceback" not in err
+    lines = err.splitlines()
+    assert f"tsharkpost: ERROR: {tmp_path / 'missing.evtx'}: no such file" in lines
+    assert any(line.startswith(f"tsharkpost: ERROR: {garbage}: malformed or truncated XML") for line in lines)
+    assert sum("damaged part skipped" in line for line in lines) == 2
+    assert [log["status"] for log in document["logs"]] == ["error", "error", "damaged", "ok"]
+    assert events_of(document)[0]["between"] == BETWEEN
+
+
+def test_bad_zone_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["timeline", str(SEED), "--events", str(SEED_CSV), "--events-tz", "Mars/Olympus"]) == EXIT_USAGE
+    assert capsys.readouterr().err == ("tsharkpost: ERROR: --events-tz Mars/Olympus: not a time zone name "
+                                       "(e.g. Europe/Berlin, UTC)\n")
+
+
+def test_summarize_events_names_the_cause_with_the_event(capsys: pytest.CaptureFixture[str], tshark: str) -> None:
+    assert main(["summarize", "--format", "json", str(SEED), "--events", str(SEED_XML)]) == EXIT_OK
+    document = json.loads(capsys.readouterr().out)
+    jsonschema.validate(document, SCHEMA)
+    (record,) = document["connections"]
+    (event,) = record["events"]
+    assert (event["event_id"], event["confidence"]) == (36888, "high")
+    evidence = record["causes"][0]["evidence"]
+    assert evidence[0] == (
+        "client generated fatal alert 43 unsupported_certificate (TLS1_ALERT_UNSUPPORTED_CERT; Schannel 36888 on "
+        "WS-0142.corp.example.net at 2026-11-27T17:53:55.911694Z, attribution high); Schannel error state 252, "
+        "community-reported as a certificate in the server's chain is signed with a signature algorithm the client "
+        "will not accept")
+    assert evidence[1].startswith("client hung up 2 ms after the chain in frame 6")
+    assert document["event_logs"][0]["status"] == "ok" and document["clock"]["how"] == "estimated"
+    # The table's connection row leads with it
+    assert main(["summarize", "--connections", str(SEED), "--events", str(SEED_XML)]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert "client generated fatal alert 43 unsupported_certificate" in out and "\nEvent logs\n" in out
+
+
+def test_summarize_without_events_has_empty_events(capsys: pytest.CaptureFixture[str], tshark: str) -> None:
+    assert main(["summarize", "--format", "json", str(SEED)]) == EXIT_OK
+    document = json.loads(capsys.readouterr().out)
+    assert "event_logs" not in document and document["connections"][0]["events"] == []
+    assert [(m["name"], m["side"], m["frame"]) for m in document["connections"][0]["milestones"]] == [
+        ("syn", "client", 1), ("syn_ack", "server", 2), ("client_hello", "client", 4), ("server_hello", "server", 6),
+        ("certificate", "server", 6), ("server_key_exchange", "server", 6), ("server_hello_done", "server", 6),
+        ("fin", "client", 8), ("fin", "server", 9)]
+
+
+def test_summarize_with_a_bad_log_exits_3(capsys: pytest.CaptureFixture[str], tmp_path: Path, tshark: str) -> None:
+    assert main(["summarize", str(SEED), "--events", str(tmp_path / "missing.xml")]) == EXIT_INPUT_ERROR
+    assert capsys.readouterr().err == f"tsharkpost: ERROR: {tmp_path / 'missing.xml'}: no such file\n"
+
+
+def test_wire_alerts_pair_with_36888_and_36887(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                               tshark: str) -> None:
+    # Given a client that sent alert 42 (36888 on its side) and one that received alert 40 (36887), both logged
+    # by a clock 5 s ahead of the capture's, without TargetName (Windows before 10)
+    template = SEED_XML.read_text().splitlines()[1].replace("<Data Name='TargetName'>shop.example.net</Data>", "")
+    generated = (template.replace("2026-11-27T17:53:55.9116940Z", "2026-11-27T17:54:03.5205500Z")
+                 .replace(">43<", ">42<").replace(">252<", ">1000<"))
+    received = (template.replace("2026-11-27T17:53:55.9116940Z", "2026-11-27T17:54:04.4011900Z")
+                .replace("<EventID>36888</EventID>", "<EventID>36887</EventID>").replace(">43<", ">40<")
+                .replace("<Data Name='ErrorState'>252</Data>", ""))
+    log = tmp_path / "system.xml"
+    log.write_text(generated + "\n" + received + "\n")
+    code, document, _ = timeline(capsys, str(CAPTURES / "md5-intermediate-alert.pcapng"),
+                                 str(CAPTURES / "no-shared-cipher.pcapng"), str(SEED), "--events", str(log))
+    # Then the wire alerts pair them unambiguously, the 5 s are estimated, and each lands next to its alert
+    assert code == EXIT_OK
+    assert document["clock"]["seconds"] == pytest.approx(-5.0, abs=0.01) and len(document["clock"]["pairs"]) == 2
+    first, second = events_of(document)
+    assert first["attribution"]["connection"] == "md5-intermediate-alert.pcapng:0"
+    assert first["between"].startswith("between frame 6 (ServerHelloDone")
+    assert "frame 8 (Alert fatal 42" in first["between"]
+    assert "alert 42 is on the wire" in first["attribution"]["reasons"] and first["attribution"]["confidence"] == "high"
+    assert "error state 1000 (meaning unknown: Microsoft publishes no list)" in first["what"]
+    assert second["attribution"]["connection"] == "no-shared-cipher.pcapng:0"
+    assert second["between"].startswith("between frame 6 (Alert fatal 40 handshake_failure")
+    assert second["attribution"]["confidence"] == "high"
