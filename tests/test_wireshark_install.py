@@ -176,7 +176,7 @@ def test_status(home: Path, tshark: str, capsys: pytest.CaptureFixture[str]) -> 
     assert "tshark loads the plugin: yes" in out
     (plugin_folder(home) / "tables" / "checks.tsv").write_text("check\n")
     code, out, _ = run(capsys, "status")
-    assert code == EXIT_FAIL_ON and "9 current, 1 changed" in out and "changed   tables/checks.tsv" in out
+    assert code == EXIT_FAIL_ON and f"{shipped - 1} current, 1 changed" in out and "changed   tables/checks.tsv" in out
 
 
 def test_another_copy_of_the_plugin_is_reported(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
