@@ -25,6 +25,7 @@ from tsharkpost.render.table import write_table
 from tsharkpost.results import InputResult, Summary
 from tsharkpost.wireshark import cli as wireshark_cli
 from tsharkpost.timeline import cli as timeline_cli
+from tsharkpost.tshark_args import add_tshark_options, tshark_options
 
 log = logging.getLogger("tsharkpost")
 
@@ -66,12 +67,7 @@ def _parser() -> argparse.ArgumentParser:
     summarize.add_argument("-o", "--output", type=Path, help="write to this file instead of standard output")
     summarize.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 1,
                            help="captures read in parallel (default: CPU count)")
-    summarize.add_argument("--keylog", help="TLS key log file (SSLKEYLOGFILE) to decrypt TLS 1.3 chains")
-    summarize.add_argument("--decode-as", action="append", default=[], metavar="RULE",
-                           help="passed to tshark -d, e.g. tcp.port==8443,tls (repeatable)")
-    summarize.add_argument("--plugin-pref", action="append", default=[], metavar="PREF:VALUE",
-                           help="a plugin preference, e.g. tpost.rsa_warning_bits:3072 (repeatable)")
-    summarize.add_argument("--tshark", metavar="PATH", help="the tshark executable (or its folder)")
+    add_tshark_options(summarize)
     summarize.add_argument("--fail-on", action="append", choices=sorted(FAIL_ON), default=[],
                            help="exit 1 when: " + "; ".join(f"{k}: {v}" for k, v in FAIL_ON.items()))
     wireshark_cli.add_parsers(commands)
@@ -126,7 +122,7 @@ def summarize(args: argparse.Namespace) -> int:
     except ts.TsharkError as error:
         log.error("%s", error)
         return EXIT_NO_TSHARK
-    options = ts.Options(args.keylog, tuple(args.decode_as), tuple(args.plugin_pref))
+    options = tshark_options(args)
     paths = expand(args.captures)
     if not paths:
         log.error("no capture files found in %s", " ".join(args.captures))

@@ -22,6 +22,7 @@ from tsharkpost.pipeline import analyze, precheck
 from tsharkpost.render.diff_json import diff_document, write_diff_json
 from tsharkpost.render.diff_table import write_diff_table
 from tsharkpost.results import InputResult
+from tsharkpost.tshark_args import add_tshark_options, tshark_options
 
 log = logging.getLogger("tsharkpost")
 
@@ -77,12 +78,7 @@ def add_parser(commands: Any) -> None:
                         help="only connections to this server address (and port)")
     parser.add_argument("--format", choices=["table", "json"], default="table", help="output format (default: table)")
     parser.add_argument("-o", "--output", type=Path, help="write to this file instead of standard output")
-    parser.add_argument("--keylog", help="TLS key log file (SSLKEYLOGFILE) to decrypt TLS 1.3 chains")
-    parser.add_argument("--decode-as", action="append", default=[], metavar="RULE",
-                        help="passed to tshark -d, e.g. tcp.port==8443,tls (repeatable)")
-    parser.add_argument("--plugin-pref", action="append", default=[], metavar="PREF:VALUE",
-                        help="a plugin preference, e.g. tpost.rsa_warning_bits:3072 (repeatable)")
-    parser.add_argument("--tshark", metavar="PATH", help="the tshark executable (or its folder)")
+    add_tshark_options(parser)
 
 
 def _read(label: str, path: Path, tshark: ts.Tshark, options: ts.Options, scratch: Path,
@@ -118,7 +114,7 @@ def _record(result: InputResult, stream: int) -> dict[str, Any]:
 
 
 def _compare(args: argparse.Namespace, tshark: ts.Tshark, scratch: Path) -> Comparison:
-    options = ts.Options(args.keylog, tuple(args.decode_as), tuple(args.plugin_pref))
+    options = tshark_options(args)
     for label, spec in (("GOOD", args.good), ("BAD", args.bad)):
         problem = precheck(spec.path)  # before tshark runs on the other side
         if problem:

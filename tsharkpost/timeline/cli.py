@@ -14,6 +14,7 @@ from tsharkpost.inputs import expand
 from tsharkpost.models import InputStatus
 from tsharkpost.timeline.build import run_timeline
 from tsharkpost.timeline.render import write_json, write_table
+from tsharkpost.tshark_args import add_tshark_options, tshark_options
 
 log = logging.getLogger("tsharkpost")
 
@@ -47,10 +48,7 @@ def add_parser(commands: Any) -> None:
     parser.add_argument("--around", type=float, metavar="SECONDS",
                         help="show only failed connections and events within SECONDS of them")
     parser.add_argument("--format", choices=["table", "json"], default="table", help="output format (default: table)")
-    parser.add_argument("--keylog", help="TLS key log file (SSLKEYLOGFILE) to decrypt TLS 1.3 chains")
-    parser.add_argument("--decode-as", action="append", default=[], metavar="RULE",
-                        help="passed to tshark -d, e.g. tcp.port==8443,tls (repeatable)")
-    parser.add_argument("--tshark", metavar="PATH", help="the tshark executable (or its folder)")
+    add_tshark_options(parser)
 
 
 def zone(name: str | None) -> ZoneInfo | None:
@@ -107,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
     if not paths:
         log.error("no capture files found in %s", " ".join(args.captures))
         return EXIT_INPUT_ERROR
-    options = ts.Options(args.keylog, tuple(args.decode_as), ())
+    options = tshark_options(args)
     timeline = run_timeline(paths, [Path(name) for name in args.events], tshark, options, tz, args.shift,
                             args.around)
     failed = False
