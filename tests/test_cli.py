@@ -20,7 +20,7 @@ import pytest
 
 from conftest import CAPTURES
 from summarize_support import summarize_json
-from tsharkpost.cli import EXIT_FAIL_ON, EXIT_INPUT_ERROR, EXIT_NO_TSHARK, EXIT_OK, main
+from tsharkpost.cli import EXIT_FAIL_ON, EXIT_INPUT_ERROR, EXIT_NO_TSHARK, EXIT_OK, EXIT_USAGE, main
 from tsharkpost.models import Outcome
 
 SEED = CAPTURES / "md2-root-silent-fin.pcapng"
@@ -76,6 +76,13 @@ def test_table_never_wraps_an_input_path(capsys: pytest.CaptureFixture[str], tmp
     shutil.copy(SEED, deep)
     _, out, _ = run(capsys, str(deep))
     assert str(deep) in out.split("\nInputs\n")[1]  # whole, so it can be pasted into the next command
+
+
+def test_an_unwritable_output_is_a_usage_error(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                              tshark: str) -> None:
+    code, out, err = run(capsys, "-o", str(tmp_path), str(SEED))  # a folder
+    assert code == EXIT_USAGE and out == ""
+    assert err.splitlines() == [f"tsharkpost: ERROR: {tmp_path}: cannot write the output there: Is a directory"]
 
 
 def test_connections_table_lists_every_tls_connection(capsys: pytest.CaptureFixture[str], tshark: str) -> None:

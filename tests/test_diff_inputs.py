@@ -89,6 +89,21 @@ def test_the_same_connection_on_both_sides(capsys: pytest.CaptureFixture[str], t
                         "FILE#STREAM")
 
 
+def test_the_same_connection_spelt_two_ways(capsys: pytest.CaptureFixture[str], tshark: str,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(SEED.parent)
+    lines = _error(capsys, f"{SEED.name}#0", f"{SEED}#0")
+    assert lines[0].startswith("tsharkpost: ERROR: GOOD and BAD are the same connection")
+
+
+def test_an_unwritable_output_is_a_usage_error_before_tshark_runs(capsys: pytest.CaptureFixture[str],
+                                                                   tmp_path: Path) -> None:
+    code, out, err = diff_text(capsys, str(SEED), str(TWIN), "-o", str(tmp_path / "no-such-folder" / "x.json"))
+    assert code == EXIT_USAGE and out == ""
+    assert err.splitlines() == [f"tsharkpost: ERROR: {tmp_path / 'no-such-folder' / 'x.json'}: cannot write the "
+                                "output there: No such file or directory"]
+
+
 @pytest.mark.parametrize("arguments", [[f"{SEED}#x", str(TWIN)], [str(SEED), str(TWIN), "--server", "host:port"],
                                        [str(SEED)]])
 def test_usage_errors(capsys: pytest.CaptureFixture[str], arguments: list[str]) -> None:

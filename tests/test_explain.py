@@ -8,7 +8,7 @@ import pytest
 
 from tsharkpost import facts
 from tsharkpost.cli import main
-from tsharkpost.explain.lookup import explain
+from tsharkpost.explain.lookup import NotACode, explain
 
 
 def run(capsys: pytest.CaptureFixture[str], *codes: str) -> tuple[int, str, str]:
@@ -48,8 +48,14 @@ def test_untrusted_root_in_every_form(typed: str) -> None:
 def test_capi2_style_hex_without_prefix() -> None:
     (answer,) = explain("800B0109")
     assert answer.title == "CERT_E_UNTRUSTEDROOT"
-    # eight digits without a letter are a decimal number
-    assert all(answer.title != "SEC_E_UNTRUSTED_ROOT" for answer in explain("80090325"))
+    # eight digits without a letter: CAPI2's hex reading when the table knows it (80090325 has no decimal one)
+    assert [answer.title for answer in explain("80090325")] == ["SEC_E_UNTRUSTED_ROOT"]
+    assert explain("12345678")[0].kind == "unknown"  # 0x12345678 is no error code: decimal reading only
+
+
+def test_hex_above_32_bits_is_refused() -> None:
+    with pytest.raises(NotACode, match="above the 32-bit range"):
+        explain("0x180090325")
 
 
 def test_schannel_event_36888(capsys: pytest.CaptureFixture[str]) -> None:

@@ -225,3 +225,16 @@ def test_a_folder_that_cannot_be_made_is_a_clear_error(home: Path, capsys: pytes
     assert code == EXIT_INPUT_ERROR
     assert err.startswith(f"tsharkpost: ERROR: {blocker}: cannot install: ") and err.count("\n") == 1
     assert blocker.read_text() == "not a folder\n"
+
+
+def test_status_when_tshark_cannot_list_its_plugins(home: Path, tshark: str, tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    # Given a tshark that is gone by the time status asks for its plugins (after it named its folders)
+    fake = tmp_path / "tshark"
+    fake.write_text(f'#!/bin/sh\nif [ "$1 $2" = "-G folders" ]; then rm -f "$0"; fi\nexec {tshark} "$@"\n')
+    fake.chmod(0o755)
+    code, out, err = run(capsys, "status", "--tshark", str(fake))
+    # Then status says it cannot tell, in one warning line, without a traceback
+    assert code == EXIT_FAIL_ON and "tshark loads the plugin: unknown" in out
+    assert [line for line in err.splitlines() if "-G plugins failed" in line] == [
+        f"tsharkpost: WARNING: {fake} -G plugins failed: [Errno 2] No such file or directory: '{fake}'"]

@@ -18,6 +18,7 @@ from tsharkpost.diff import cli as diff_cli
 from tsharkpost.explain import cli as explain_cli
 from tsharkpost.inputs import expand
 from tsharkpost.models import InputStatus
+from tsharkpost.output import OutputError, close_output, open_output
 from tsharkpost.pipeline import analyze
 from tsharkpost.render.csv_out import write_csv
 from tsharkpost.render.json_out import write_json, write_jsonl
@@ -127,6 +128,11 @@ def summarize(args: argparse.Namespace) -> int:
     if not paths:
         log.error("no capture files found in %s", " ".join(args.captures))
         return EXIT_INPUT_ERROR
+    try:
+        out = open_output(args.output)
+    except OutputError as error:
+        log.error("%s", error)
+        return EXIT_USAGE
     with tempfile.TemporaryDirectory(prefix="tsharkpost-") as scratch:
         results = _analyze_all(paths, tshark, options, max(1, args.jobs), Path(scratch))
         for result in results:
@@ -140,15 +146,13 @@ def summarize(args: argparse.Namespace) -> int:
             tally.merge(result.patterns)
         summary = Summary(__version__, tshark.path, tshark.version, results, tally.rows(),
                           *(enriched[:2] if enriched else (None, None)))
-        out = args.output.open("w", encoding="utf-8") if args.output else sys.stdout
         try:
             if args.format == "table":
                 write_table(summary, out, args.connections)
             else:
                 {"json": write_json, "jsonl": write_jsonl, "csv": write_csv}[args.format](summary, out)
         finally:
-            if args.output:
-                out.close()
+            close_output(out)
         return EXIT_INPUT_ERROR if enriched and enriched[2] else _exit_code(results, args.fail_on)
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from tsharkpost.diff.sides import (Candidate, PairingError, ServerSpec, SideSpec
                                    parse_server, parse_side, tls_candidates)
 from tsharkpost.diff.verdict import verdict
 from tsharkpost.models import InputStatus, Outcome
+from tsharkpost.output import OutputError, close_output, open_output
 from tsharkpost.pipeline import analyze, precheck
 from tsharkpost.render.diff_json import diff_document, write_diff_json
 from tsharkpost.render.diff_table import write_diff_table
@@ -83,10 +83,11 @@ def add_parser(commands: Any) -> None:
 
 def _read(label: str, path: Path, tshark: ts.Tshark, options: ts.Options, scratch: Path,
           done: dict[Path, InputResult]) -> InputResult:
-    """One capture through the summarize pipeline, once even when both sides name it."""
-    if path not in done:
-        done[path] = analyze(path, tshark, options, scratch / f"{len(done)}.jsonl")
-    result = done[path]
+    """One capture through the summarize pipeline, once even when both sides name it (however spelt)."""
+    key = path.resolve()
+    if key not in done:
+        done[key] = analyze(path, tshark, options, scratch / f"{len(done)}.jsonl")
+    result = done[key]
     if result.status is InputStatus.ERROR:
         raise _InputProblem(f"{label}: {path}: {result.reason}")
     if result.status is InputStatus.NO_TLS:
@@ -141,19 +142,22 @@ def run(args: argparse.Namespace) -> int:
     except ts.TsharkError as error:
         log.error("%s", error)
         return base.EXIT_NO_TSHARK
-    with tempfile.TemporaryDirectory(prefix="tsharkpost-diff-") as scratch:
-        try:
-            comparison = _compare(args, tshark, Path(scratch))
-        except (_InputProblem, PairingError) as problem:
-            log.error("%s", "\n".join([str(problem), *problem.lines]))
-            return base.EXIT_INPUT_ERROR
-    out = args.output.open("w", encoding="utf-8") if args.output else sys.stdout
     try:
+        out = open_output(args.output)
+    except OutputError as error:
+        log.error("%s", error)
+        return base.EXIT_USAGE
+    try:
+        with tempfile.TemporaryDirectory(prefix="tsharkpost-diff-") as scratch:
+            try:
+                comparison = _compare(args, tshark, Path(scratch))
+            except (_InputProblem, PairingError) as problem:
+                log.error("%s", "\n".join([str(problem), *problem.lines]))
+                return base.EXIT_INPUT_ERROR
         if args.format == "json":
             write_diff_json(diff_document(comparison, __version__, tshark.path, tshark.version), out)
         else:
             write_diff_table(comparison, out)
     finally:
-        if args.output:
-            out.close()
+        close_output(out)
     return base.EXIT_FAIL_ON if comparison.relevant else base.EXIT_OK

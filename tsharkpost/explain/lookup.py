@@ -140,6 +140,8 @@ def explain(typed: str) -> list[Answer]:
                            "unknown")]
         return found
     if _HEX.match(text):
+        if int(text, 16) > 0xFFFFFFFF:
+            raise NotACode(f"{typed!r}: above the 32-bit range")
         return [_hresult(int(text, 16), typed)]
     try:
         number = int(text)
@@ -154,6 +156,9 @@ def explain(typed: str) -> list[Answer]:
             raise NotACode(f"{typed!r}: above the 32-bit range")
         return [_hresult(number, typed)]
     answers: list[Answer] = []
+    if re.fullmatch(r"[0-9]{8}", text) and int(text, 16) in facts.windows_errors():
+        # CAPI2 writes error codes as 8 hex digits without 0x; some have no letter (80090325)
+        answers.append(_hresult(int(text, 16), typed))
     if number <= 255:
         answers.append(_alert(number, typed))
     if number in SCHANNEL_EVENT_IDS:

@@ -147,9 +147,14 @@ def _warn_other_copies(lua_plugins: Path, ours: Path) -> None:
             log.warning("%s: another copy of the plugin; Wireshark would load both: remove it", copy)
 
 
-def _loaded_plugins(tshark: ts.Tshark) -> str:
-    process = subprocess.run([tshark.path, "-G", "plugins"], capture_output=True, text=True, timeout=120,
-                             check=False)
+def _loaded_plugins(tshark: ts.Tshark) -> str | None:
+    """tshark's list of the plugins it loads; None (with a warning) when tshark cannot say."""
+    try:
+        process = subprocess.run([tshark.path, "-G", "plugins"], capture_output=True, text=True, timeout=120,
+                                 check=False)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        log.warning("%s -G plugins failed: %s", tshark.path, error)
+        return None
     return process.stdout
 
 
@@ -173,6 +178,7 @@ def _status(tshark: ts.Tshark, components: list[Component], exit_ok: int, exit_n
                 if state is not FileState.CURRENT:
                     out.write(f"  {state.value:<9} {relative}\n")
     plugin_file = components[0].folder / PLUGIN_FILE
-    loaded = str(plugin_file) in _loaded_plugins(tshark)
-    out.write(f"tshark loads the plugin: {'yes' if loaded else 'no'}\n")
+    plugins = _loaded_plugins(tshark)
+    loaded = plugins is not None and str(plugin_file) in plugins
+    out.write(f"tshark loads the plugin: {'unknown' if plugins is None else 'yes' if loaded else 'no'}\n")
     return exit_ok if everything_current and loaded else exit_not_current
