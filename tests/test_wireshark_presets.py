@@ -264,6 +264,12 @@ def test_check_ids_in_presets_are_the_plugins() -> None:
     assert named and named <= set(checks())
 
 
+def test_weak_keys_covers_every_key_check_of_the_plugin() -> None:
+    # A key or group check added to checks.tsv (weak_*_key, weak_*_group) must reach the preset too
+    key_checks = {check for check in checks() if re.fullmatch(r"weak_\w+_(key|group)", check)}
+    assert key_checks and set(re.findall(r'"([a-z_0-9]+)"', preset("weak-keys").filter)) == key_checks
+
+
 def test_filters_lists_every_preset(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["filters"]) == EXIT_OK
     out = capsys.readouterr().out

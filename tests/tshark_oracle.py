@@ -141,3 +141,28 @@ def read_weak_certificates(tshark: str, capture: Path, connections: dict[int, Ob
 def _subject_cn(cert: etree._Element) -> str:
     subject = cert.find(".//field[@name='x509af.subject']/field[@name='x509af.rdnSequence']")
     return re.search(r"id-at-commonName=([^,)]+)", subject.get("showname")).group(1)
+
+
+def read_chains(tshark: str, capture: Path) -> dict[int, list[str]]:
+    """Stream -> subject CN of each certificate of its (first) Certificate message, as sent."""
+    argv = [tshark, "-n", "-r", str(capture), "-Y", "tls.handshake.type == 11", "-T", "pdml"]
+    pdml = subprocess.run(argv, capture_output=True, check=True).stdout
+    chains: dict[int, list[str]] = {}
+    for packet in etree.fromstring(pdml).iter("packet"):
+        stream = int(packet.find(".//field[@name='tcp.stream']").get("show"))
+        chains.setdefault(stream, [_subject_cn(cert)
+                                   for cert in packet.iterfind(".//field[@name='tls.handshake.certificate']")])
+    return chains
+
+
+def offered_suite_counts(tshark: str, capture: Path) -> dict[int, int]:
+    """Stream -> number of cipher suites its ClientHello offers (GREASE values left out)."""
+    argv = [tshark, "-n", "-r", str(capture), "-Y", "tls.handshake.type == 1", "-T", "fields", "-e", "tcp.stream",
+            "-e", "tls.handshake.ciphersuite", "-E", "occurrence=a", "-E", "aggregator=,"]
+    out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+    counts: dict[int, int] = {}
+    for line in out.splitlines():
+        stream, suites = line.split("\t")
+        codes = [int(code, 16) for code in suites.split(",") if code]
+        counts.setdefault(int(stream), sum(1 for code in codes if code & 0x0F0F != 0x0A0A))
+    return counts
