@@ -237,3 +237,64 @@ def test_wire_alerts_pair_with_36888_and_36887(capsys: pytest.CaptureFixture[str
     assert second["attribution"]["connection"] == "no-shared-cipher.pcapng:0"
     assert second["between"].startswith("between frame 6 (Alert fatal 40 handshake_failure")
     assert second["attribution"]["confidence"] == "high"
+
+
+def test_captures_with_the_same_name_are_kept_apart(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                                    tshark: str) -> None:
+    # Given the seed and its established twin under one file name in two folders
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    seed, twin = tmp_path / "a" / "capture.pcapng", tmp_path / "b" / "capture.pcapng"
+    seed.write_bytes(SEED.read_bytes())
+    twin.write_bytes(TWIN.read_bytes())
+    code, document, _ = timeline(capsys, str(seed), str(twin), "--events", str(SEED_XML))
+    # Then each is shown by the path as given, and the event is placed among the seed's frames only
+    assert code == EXIT_OK
+    assert {entry["where"] for entry in document["entries"] if entry["kind"] == "milestone"} == {
+        f"{seed}:0", f"{twin}:0"}
+    (event,) = events_of(document)
+    assert event["attribution"]["connection"] == f"{seed}:0"
+    assert event["between"] == BETWEEN.replace("md2-root-silent-fin.pcapng:0", f"{seed}:0")
+    # --around keeps the failed seed's milestones, not the twin's
+    _, document, _ = timeline(capsys, str(seed), str(twin), "--events", str(SEED_XML), "--around", "1")
+    assert {entry["where"] for entry in document["entries"]} == {f"{seed}:0", "md2-root-silent-fin.schannel.xml#2"}
+    # A unique name is still shown as the base name
+    _, document, _ = timeline(capsys, str(seed), str(TWIN), "--events", str(SEED_XML))
+    assert events_of(document)[0]["attribution"]["connection"] == "capture.pcapng:0"
+
+
+def test_skew_pairs_in_same_named_captures_are_two(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                                   tshark: str) -> None:
+    # Given two failed connections, each stream 0 of a capture named x.pcapng, and one alert event for each
+    template = SEED_XML.read_text().splitlines()[1].replace("<Data Name='TargetName'>shop.example.net</Data>", "")
+    generated = (template.replace("2026-11-27T17:53:55.9116940Z", "2026-11-27T17:54:03.5205500Z")
+                 .replace(">43<", ">42<").replace(">252<", ">1000<"))
+    received = (template.replace("2026-11-27T17:53:55.9116940Z", "2026-11-27T17:54:04.4011900Z")
+                .replace("<EventID>36888</EventID>", "<EventID>36887</EventID>").replace(">43<", ">40<")
+                .replace("<Data Name='ErrorState'>252</Data>", ""))
+    log = tmp_path / "system.xml"
+    log.write_text(generated + "\n" + received + "\n")
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first, second = tmp_path / "a" / "x.pcapng", tmp_path / "b" / "x.pcapng"
+    first.write_bytes((CAPTURES / "md5-intermediate-alert.pcapng").read_bytes())
+    second.write_bytes((CAPTURES / "no-shared-cipher.pcapng").read_bytes())
+    _, document, _ = timeline(capsys, str(first), str(second), "--events", str(log))
+    # Then each connection is claimed once: two pairs, the offset estimated
+    assert document["clock"]["seconds"] == pytest.approx(-5.0, abs=0.01)
+    assert [pair.split(" <-> ")[1].split(" (")[0] for pair in document["clock"]["pairs"]] == [
+        f"{first}:0", f"{second}:0"]
+
+
+@pytest.mark.parametrize("command, option, value, reason", [
+    *[(command, "--shift", value, SHIFT_REASON) for command in ("timeline", "summarize")
+      for value in ("inf", "1e300", "nan", "-604801", "soon")],
+    *[("timeline", "--around", value, AROUND_REASON) for value in ("-5", "nan", "inf")],
+])
+def test_nonsense_seconds_are_usage_errors(capsys: pytest.CaptureFixture[str], command: str, option: str,
+                                           value: str, reason: str) -> None:
+    with pytest.raises(SystemExit) as stop:
+        main([command, str(SEED), "--events", str(SEED_XML), f"{option}={value}"])
+    assert stop.value.code == EXIT_USAGE
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"tsharkpost {command}: error: argument {option}: {value}: not {reason}")

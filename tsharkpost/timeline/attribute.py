@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import statistics
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,15 @@ SKEW_AGREEMENT_SECONDS = 1.0
 SERVER_FLIGHT = ("server_hello", "certificate", "server_key_exchange", "certificate_request", "server_hello_done",
                  "encrypted_server_flight")
 HIGH, MEDIUM, LOW = "high", "medium", "low"
+
+
+def capture_labels(views: list[ConnectionView], captures: list[str]) -> None:
+    """Show each capture by its base name when no other input has that name, else by its path as given."""
+    distinct = {str(Path(capture).resolve()): Path(capture).name for capture in captures}
+    names = Counter(distinct.values())
+    for view in views:
+        name = Path(view.capture).name
+        view.shown_as = name if names[name] <= 1 else view.capture
 
 
 def epoch(iso: str) -> float:
@@ -58,10 +68,12 @@ class ConnectionView:
     last: float
     milestones: list[Milestone]
     subjects: set[str]
+    key: tuple[str, int]  # identity: the resolved capture path and the stream (two captures may share a name)
+    shown_as: str = ""  # the capture as people see it (capture_labels); its base name until set
 
     @property
-    def key(self) -> str:
-        return f"{Path(self.capture).name}:{self.stream}"
+    def label(self) -> str:
+        return f"{self.shown_as or Path(self.capture).name}:{self.stream}"
 
     @staticmethod
     def of(record: dict[str, Any]) -> ConnectionView:
@@ -72,7 +84,8 @@ class ConnectionView:
             record["capture"], record["stream"], record["client"], record["server"], record["server_name"] or "",
             outcome, outcome not in ("established", "not_tls", "capture_incomplete"),
             epoch(record["first_time"]), epoch(record["last_time"]), milestones,
-            {cert["subject_cn"].lower() for cert in record.get("certificates", []) if cert.get("subject_cn")})
+            {cert["subject_cn"].lower() for cert in record.get("certificates", []) if cert.get("subject_cn")},
+            (str(Path(record["capture"]).resolve()), record["stream"]))
 
     def wire_alerts(self) -> list[tuple[int | None, Milestone]]:
         found = []
@@ -269,7 +282,7 @@ def estimate_skew(events: list[Event], views: list[ConnectionView]) -> Skew:
         senses[index] = sense
         candidates[index] = [view for view in views if view.first - MAX_SKEW_SECONDS <= event.time
                              <= view.last + MAX_SKEW_SECONDS and _pairable(view, sense)]
-    claimed: dict[str, int] = {}
+    claimed: dict[tuple[str, int], int] = {}
     for fits in candidates.values():
         for view in fits:
             claimed[view.key] = claimed.get(view.key, 0) + 1
@@ -285,7 +298,7 @@ def estimate_skew(events: list[Event], views: list[ConnectionView]) -> Skew:
         inside = anchor[0] <= event.time <= anchor[1]
         offsets.append(0.0 if inside else (anchor[0] + anchor[1]) / 2 - event.time)
         pairs.append(f"{event.source} {event.provider} {event.event_id} alert {senses[index].alert} <-> "
-                     f"{view.key} ({anchor[2]})")
+                     f"{view.label} ({anchor[2]})")
     if not pairs:
         return Skew(0.0, "none", "no alert event pairs unambiguously with a connection: event times used as logged")
     if max(offsets) - min(offsets) > SKEW_AGREEMENT_SECONDS:

@@ -20,7 +20,8 @@ from tsharkpost.events.readers import read_log
 from tsharkpost.pipeline import analyze
 from tsharkpost.records import iso_time
 from tsharkpost.results import InputResult
-from tsharkpost.timeline.attribute import MAX_SKEW_SECONDS, Attribution, ConnectionView, Skew, attribute, clock
+from tsharkpost.timeline.attribute import (MAX_SKEW_SECONDS, Attribution, ConnectionView, Skew, attribute,
+                                          capture_labels, clock)
 
 # Events not interpreted (not Schannel or CAPI2) are shown only this close to a capture's connections.
 CONTEXT_SECONDS = 5.0
@@ -41,12 +42,13 @@ class Entry:
 
     time: float
     kind: str  # "milestone" or "event"
-    where: str  # capture:stream, or the event's log#record
+    where: str  # capture:stream as shown, or the event's log#record
     frame: int | None
     side: str
     what: str
     attribution: Attribution | None = None
     between: str = ""  # for events: the frames it falls between
+    connection: tuple[str, int] | None = None  # for milestones: ConnectionView.key
 
 
 @dataclass
@@ -73,6 +75,7 @@ def read_captures(paths: list[Path], tshark: ts.Tshark, options: ts.Options,
         result = analyze(path, tshark, options, scratch / f"{number}.jsonl")
         results.append(result)
         views += [ConnectionView.of(record) for record in result.records() if record["outcome"] != "not_tls"]
+    capture_labels(views, [str(path) for path in paths])
     return results, views
 
 
@@ -106,13 +109,13 @@ def _milestone_entries(views: list[ConnectionView]) -> list[Entry]:
             label = MILESTONE_LABELS.get(m.name, m.name)
             what = f"{label} {m.detail}".strip() if m.name != "client_hello" else \
                 f"{label}" + (f" SNI {m.detail}" if m.detail else "")
-            entries.append(Entry(m.time, "milestone", view.key, m.frame, m.side, what))
+            entries.append(Entry(m.time, "milestone", view.label, m.frame, m.side, what, connection=view.key))
     return entries
 
 
 def _between(item: Attribution, milestones: list[Entry]) -> str:
     """The frames an event falls between: of its connection when attributed, else of all connections."""
-    own = [entry for entry in milestones if item.connection is None or entry.where == item.connection.key]
+    own = [entry for entry in milestones if item.connection is None or entry.connection == item.connection.key]
     at = item.placed_at
     before = [entry for entry in own if entry.time <= at]
     after = [entry for entry in own if entry.time > at]
@@ -152,7 +155,7 @@ def build(captures: list[InputResult], views: list[ConnectionView], logs: list[L
         keep = {view.key for view in failed}
         def near(time: float) -> bool:
             return any(view.first - around <= time <= view.last + around for view in failed)
-        entries = [entry for entry in entries if (entry.kind == "milestone" and entry.where in keep)
+        entries = [entry for entry in entries if (entry.kind == "milestone" and entry.connection in keep)
                    or (entry.kind == "event" and near(entry.time))]
     entries.sort(key=lambda entry: (entry.time, entry.kind == "event"))
     return Timeline(captures, logs, skew, entries, attributions, views, outside, around)

@@ -17,7 +17,8 @@ from tsharkpost.events.interpret import error_state_label, interpreted
 from tsharkpost.events.model import LogResult
 from tsharkpost.records import iso_time
 from tsharkpost.results import InputResult
-from tsharkpost.timeline.attribute import HIGH, MEDIUM, Attribution, ConnectionView, Skew, attribute, clock
+from tsharkpost.timeline.attribute import (HIGH, MEDIUM, Attribution, ConnectionView, Skew, attribute,
+                                          capture_labels, clock)
 from tsharkpost.timeline.build import read_events
 
 
@@ -75,10 +76,11 @@ def enrich(results: list[InputResult], log_paths: list[Path], tz: ZoneInfo | Non
            shift: float | None) -> Enrichment:
     views = [ConnectionView.of(record) for result in results for record in result.records()
              if record["outcome"] != "not_tls"]
+    capture_labels(views, [result.path for result in results])
     logs, events, _ = read_events(log_paths, tz, views, shift)
     skew = clock(events, views, shift)
     attributions = attribute([event for event in events if interpreted(event)], views, skew.seconds)
-    by_connection: dict[tuple[str, int], list[Attribution]] = {}
+    by_connection: dict[tuple[str, int], list[Attribution]] = {}  # by (capture as given, stream)
     for item in attributions:
         if item.connection is not None:
             by_connection.setdefault((item.connection.capture, item.connection.stream), []).append(item)

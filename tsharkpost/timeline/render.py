@@ -24,7 +24,7 @@ def _clock(time: float) -> str:
 def _attribution_line(item: Attribution) -> str:
     if item.connection is None:
         return f"unattributed: {item.why_not}"
-    return f"-> {item.connection.key} ({item.confidence})"
+    return f"-> {item.connection.label} ({item.confidence})"
 
 
 def _row(entry: Entry) -> list[Any]:
@@ -54,7 +54,7 @@ def write_table(timeline: Timeline, out: IO[str]) -> None:
             entry = next((e for e in timeline.entries if e.attribution is item), None)
             assert item.connection is not None
             parts.append(f"- {item.event.source} {item.event.provider} {item.event.event_id} -> "
-                         f"{item.connection.key} ({item.connection.outcome}), confidence {item.confidence}")
+                         f"{item.connection.label} ({item.connection.outcome}), confidence {item.confidence}")
             if entry is not None and entry.between:
                 parts.append(f"    placed {entry.between}"
                              + (" (the export has whole seconds: placed by attribution)"
@@ -75,7 +75,7 @@ def write_table(timeline: Timeline, out: IO[str]) -> None:
 
 
 def _attribution(item: Attribution) -> dict[str, Any]:
-    return {"event": item.event.source, "connection": item.connection.key if item.connection else None,
+    return {"event": item.event.source, "connection": item.connection.label if item.connection else None,
             "capture": item.connection.capture if item.connection else None,
             "stream": item.connection.stream if item.connection else None,
             "confidence": item.confidence or None, "reasons": item.reasons, "alternatives": item.alternatives,
