@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from tsharkpost.facts import read_table
+
 # Fields of the tsharkpost post-dissector: a filter naming one does not compile without the plugin.
 _PLUGIN_FIELD = re.compile(r"\btpost\b")
 
@@ -38,6 +40,16 @@ class Preset:
         return bool(_PLUGIN_FIELD.search(self.filter))
 
 
+def _old_versions_filter() -> str:
+    """ServerHellos choosing a version that lua/tables/protocol_versions.tsv rates weak (the plugin's own list)."""
+    weak = [row for row in read_table("protocol_versions") if row["weakness"]]
+    terms = []
+    for proto, dtls in (("tls", False), ("dtls", True)):
+        codes = ", ".join(f"0x{row['code']}" for row in weak if row["name"].startswith("DTLS") == dtls)
+        terms.append(f"({proto}.handshake.type == 2 && {proto}.handshake.version in {{{codes}}})")
+    return " || ".join(terms)
+
+
 PRESETS: tuple[Preset, ...] = (
     Preset("fatal-alerts", "Fatal alerts", "tls.alert_message.level == 2",
            "plaintext fatal TLS alerts from either side (the Alert column names them)"),
@@ -60,10 +72,8 @@ PRESETS: tuple[Preset, ...] = (
     Preset("weak-keys", "Weak keys",
            'tpost.check in {"weak_rsa_key", "weak_dsa_key", "weak_ec_key", "weak_dh_group"}',
            "short RSA, DSA or EC certificate keys and short ephemeral DH groups"),
-    Preset("old-versions", "Old versions",
-           "(tls.handshake.type == 2 && tls.handshake.version < 0x0303)"
-           " || (dtls.handshake.type == 2 && dtls.handshake.version == 0xfeff)",
-           "ServerHellos that chose SSL 3.0, TLS 1.0, TLS 1.1 or DTLS 1.0"),
+    Preset("old-versions", "Old versions", _old_versions_filter(),
+           "ServerHellos that chose SSL 2.0/3.0, TLS 1.0, TLS 1.1 or DTLS 1.0 (what old_protocol_version rates)"),
     Preset("hellos", "Hellos", "tls.handshake.type in {1, 2}",
            "ClientHello and ServerHello only: who offered what, and what was chosen"),
     Preset("resets", "Resets", "tcp.flags.reset == 1", "TCP resets (RST) from either side"),
