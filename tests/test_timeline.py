@@ -286,6 +286,10 @@ def test_skew_pairs_in_same_named_captures_are_two(capsys: pytest.CaptureFixture
         f"{first}:0", f"{second}:0"]
 
 
+SHIFT_REASON = "a finite number of seconds within 604800 (7 days) either way"
+AROUND_REASON = "a finite number of seconds, 0 or more"
+
+
 @pytest.mark.parametrize("command, option, value, reason", [
     *[(command, "--shift", value, SHIFT_REASON) for command in ("timeline", "summarize")
       for value in ("inf", "1e300", "nan", "-604801", "soon")],
@@ -298,3 +302,8 @@ def test_nonsense_seconds_are_usage_errors(capsys: pytest.CaptureFixture[str], c
     assert stop.value.code == EXIT_USAGE
     assert capsys.readouterr().err.splitlines()[-1] == (
         f"tsharkpost {command}: error: argument {option}: {value}: not {reason}")
+
+
+def test_shift_of_a_week_is_accepted(capsys: pytest.CaptureFixture[str], tshark: str) -> None:
+    code, document, _ = timeline(capsys, str(SEED), "--events", str(SEED_XML), "--shift", "-604800")
+    assert code == EXIT_OK and document["clock"]["seconds"] == -604800.0

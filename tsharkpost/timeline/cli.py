@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,31 @@ from tsharkpost.tshark_args import add_tshark_options, tshark_options
 log = logging.getLogger("tsharkpost")
 
 EXIT_OK, EXIT_USAGE, EXIT_INPUT_ERROR, EXIT_NO_TSHARK = 0, 2, 3, 4  # as in tsharkpost/cli.py
+# Clocks a week apart are a wrong date, not skew; the bound also keeps event times within datetime's range.
+MAX_SHIFT_SECONDS = 7 * 86400
+
+
+def shift_seconds(text: str) -> float:
+    """--shift: a finite number of seconds within a week either way."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or abs(value) > MAX_SHIFT_SECONDS:
+        raise argparse.ArgumentTypeError(f"{text}: not a finite number of seconds within {MAX_SHIFT_SECONDS} "
+                                         "(7 days) either way")
+    return value
+
+
+def around_seconds(text: str) -> float:
+    """--around: a finite number of seconds, 0 or more."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"{text}: not a finite number of seconds, 0 or more")
+    return value
 
 
 def add_event_options(parser: argparse.ArgumentParser, required: bool) -> None:
@@ -29,8 +55,9 @@ def add_event_options(parser: argparse.ArgumentParser, required: bool) -> None:
     parser.add_argument("--events-tz", metavar="ZONE",
                         help="time zone of the machine that exported CSV/TXT logs (e.g. Europe/Berlin); "
                              "without it their local times are assumed UTC")
-    parser.add_argument("--shift", type=float, metavar="SECONDS",
-                        help="add this to event times (event clock behind the capture: positive); "
+    parser.add_argument("--shift", type=shift_seconds, metavar="SECONDS",
+                        help="add this to event times (event clock behind the capture: positive; at most "
+                             f"{MAX_SHIFT_SECONDS} s, 7 days, either way); "
                              "default: estimated from alert events that pair unambiguously with connections")
 
 
@@ -45,7 +72,7 @@ def add_parser(commands: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("captures", nargs="+", metavar="CAPTURE", help="capture files or directories")
     add_event_options(parser, required=True)
-    parser.add_argument("--around", type=float, metavar="SECONDS",
+    parser.add_argument("--around", type=around_seconds, metavar="SECONDS",
                         help="show only failed connections and events within SECONDS of them")
     parser.add_argument("--format", choices=["table", "json"], default="table", help="output format (default: table)")
     add_tshark_options(parser)
