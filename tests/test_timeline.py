@@ -169,12 +169,6 @@ def test_bad_logs_are_one_line_each_and_the_rest_goes_on(capsys: pytest.CaptureF
     assert events_of(document)[0]["between"] == BETWEEN
 
 
-def test_bad_zone_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["timeline", str(SEED), "--events", str(SEED_CSV), "--events-tz", "Mars/Olympus"]) == EXIT_USAGE
-    assert capsys.readouterr().err == ("tsharkpost: ERROR: --events-tz Mars/Olympus: not a time zone name "
-                                       "(e.g. Europe/Berlin, UTC)\n")
-
-
 def test_summarize_events_names_the_cause_with_the_event(capsys: pytest.CaptureFixture[str], tshark: str) -> None:
     assert main(["summarize", "--format", "json", str(SEED), "--events", str(SEED_XML)]) == EXIT_OK
     document = json.loads(capsys.readouterr().out)
@@ -307,3 +301,15 @@ def test_nonsense_seconds_are_usage_errors(capsys: pytest.CaptureFixture[str], c
 def test_shift_of_a_week_is_accepted(capsys: pytest.CaptureFixture[str], tshark: str) -> None:
     code, document, _ = timeline(capsys, str(SEED), "--events", str(SEED_XML), "--shift", "-604800")
     assert code == EXIT_OK and document["clock"]["seconds"] == -604800.0
+
+
+@pytest.mark.parametrize("command", ["timeline", "summarize"])
+def test_bad_zone_is_a_usage_error_before_tshark_runs(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                                      command: str) -> None:
+    # Even with no tshark to run: the zone is checked first
+    with pytest.raises(SystemExit) as stop:
+        main([command, str(SEED), "--events", str(SEED_CSV), "--events-tz", "Mars/Olympus",
+              "--tshark", str(tmp_path / "no-tshark")])
+    assert stop.value.code == EXIT_USAGE
+    assert capsys.readouterr().err == ("tsharkpost: ERROR: --events-tz Mars/Olympus: not a time zone name "
+                                       "(e.g. Europe/Berlin, UTC)\n")

@@ -47,12 +47,25 @@ def around_seconds(text: str) -> float:
     return value
 
 
+class ZoneAction(argparse.Action):
+    """--events-tz: checked while the arguments are parsed, before tshark runs (timeline and summarize alike);
+    a name that is no zone is one error line and exit 2."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
+        try:
+            setattr(namespace, self.dest, zone(str(values)))
+        except ValueError as error:
+            log.error("%s", error)
+            parser.exit(EXIT_USAGE)
+
+
 def add_event_options(parser: argparse.ArgumentParser, required: bool) -> None:
     """--events, --events-tz and --shift, shared by timeline and summarize."""
     parser.add_argument("--events", nargs="+", action="extend", default=[], metavar="LOG", required=required,
                         help="Windows event logs: .evtx, wevtutil/Event Viewer XML, evtx_dump JSON lines, "
                              "Event Viewer CSV/TXT exports")
-    parser.add_argument("--events-tz", metavar="ZONE",
+    parser.add_argument("--events-tz", metavar="ZONE", action=ZoneAction,
                         help="time zone of the machine that exported CSV/TXT logs (e.g. Europe/Berlin); "
                              "without it their local times are assumed UTC")
     parser.add_argument("--shift", type=shift_seconds, metavar="SECONDS",
@@ -78,10 +91,8 @@ def add_parser(commands: Any) -> None:
     add_tshark_options(parser)
 
 
-def zone(name: str | None) -> ZoneInfo | None:
+def zone(name: str) -> ZoneInfo:
     """The --events-tz zone; ValueError with a one-line reason when it is not one."""
-    if name is None:
-        return None
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
@@ -107,22 +118,12 @@ def enrich_summary(args: argparse.Namespace, results: list[Any]) -> tuple[list[d
     """summarize --events: event logs' statuses, the clock, and whether a log could not be read completely."""
     from tsharkpost.timeline.enrich import enrich
 
-    try:
-        tz = zone(args.events_tz)
-    except ValueError as error:
-        log.error("%s", error)
-        tz = None
-    done = enrich(results, [Path(name) for name in args.events], tz, args.shift)
-    incomplete = report_logs(done.logs) or args.events_tz is not None and tz is None
+    done = enrich(results, [Path(name) for name in args.events], args.events_tz, args.shift)
+    incomplete = report_logs(done.logs)
     return [result.as_dict() for result in done.logs], done.skew.as_dict(), incomplete
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        tz = zone(args.events_tz)
-    except ValueError as error:
-        log.error("%s", error)
-        return EXIT_USAGE
     try:
         tshark = ts.locate(args.tshark)
     except ts.TsharkError as error:
@@ -133,8 +134,8 @@ def run(args: argparse.Namespace) -> int:
         log.error("no capture files found in %s", " ".join(args.captures))
         return EXIT_INPUT_ERROR
     options = tshark_options(args)
-    timeline = run_timeline(paths, [Path(name) for name in args.events], tshark, options, tz, args.shift,
-                            args.around)
+    timeline = run_timeline(paths, [Path(name) for name in args.events], tshark, options, args.events_tz,
+                            args.shift, args.around)
     failed = False
     for result in timeline.captures:
         if result.status in (InputStatus.ERROR, InputStatus.TRUNCATED):
