@@ -109,3 +109,17 @@ def test_every_fact_row_has_a_source_and_a_provenance() -> None:
     # The alerts Schannel maps to HRESULTs on receipt are assigned alerts
     for row in facts.windows_errors().values():
         assert all(int(code) in facts.alerts() for code in row["alerts_on_receipt"].split())
+
+
+def test_alert_names_the_schannel_events_of_the_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    (alert,) = [answer for answer in explain("43") if answer.kind == "tls_alert"]
+    assert alert.details["Schannel events"] == ("36888 when this host generated it, 36887 when it received it "
+                                                "(AlertDesc 43)")
+    # The ids follow the alert_role column of windows_events.tsv, not a copy of it
+    table = {key: dict(row, alert_role="") if key == ("schannel", 36888) else row
+             for key, row in facts.windows_events().items()}
+    table[("schannel", 36999)] = dict(facts.windows_events()[("schannel", 36888)], event_id="36999")
+    monkeypatch.setattr(facts, "windows_events", lambda: table)
+    (alert,) = [answer for answer in explain("43") if answer.kind == "tls_alert"]
+    assert alert.details["Schannel events"] == ("36999 when this host generated it, 36887 when it received it "
+                                                "(AlertDesc 43)")

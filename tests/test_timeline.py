@@ -313,3 +313,22 @@ def test_bad_zone_is_a_usage_error_before_tshark_runs(capsys: pytest.CaptureFixt
     assert stop.value.code == EXIT_USAGE
     assert capsys.readouterr().err == ("tsharkpost: ERROR: --events-tz Mars/Olympus: not a time zone name "
                                        "(e.g. Europe/Berlin, UTC)\n")
+
+
+def test_alert_roles_come_from_the_table(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+                                         tmp_path: Path, tshark: str) -> None:
+    from tsharkpost import facts
+
+    # Given a table in which a (hypothetical) Schannel 36999 is the generated-alert event
+    table = dict(facts.windows_events())
+    table[("schannel", 36999)] = dict(table[("schannel", 36888)], event_id="36999")
+    monkeypatch.setattr(facts, "windows_events", lambda: table)
+    log = tmp_path / "system.xml"
+    log.write_text(SEED_XML.read_text().replace("<EventID>36888</EventID>", "<EventID>36999</EventID>")
+                   .replace("<Data Name='TargetName'>shop.example.net</Data>", ""))
+    # Then, moved onto the established twin's handshake, it counts against the connection as 36888 would
+    code, document, _ = timeline(capsys, str(TWIN), "--events", str(log), "--shift", "1.74")
+    assert code == EXIT_OK
+    (event,) = events_of(document)
+    assert event["attribution"]["connection"] == "known-good-twin.pcapng:0"
+    assert "but the connection was established" in event["attribution"]["reasons"]

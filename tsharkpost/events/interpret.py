@@ -13,8 +13,9 @@ from tsharkpost import facts
 from tsharkpost.events.model import Event
 
 SCHANNEL = "schannel"
-SCHANNEL_GUID = "{1f678132-5938-4686-9fdc-c8ff68f15c85}"
 CAPI2 = "microsoft-windows-capi2"
+# The alert_role column of windows_events.tsv in words.
+ROLE_TEXT = {"generated": "this host generated the alert", "received": "this host received the alert from its peer"}
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,12 @@ def hresult_label(value: str) -> str:
     code &= 0xFFFFFFFF
     row = facts.windows_errors().get(code)
     return f"0x{code:08X} {row['symbol']}" if row else f"0x{code:08X}"
+
+
+def alert_events(role: str) -> list[int]:
+    """The Schannel event ids whose alert_role is role ("generated" or "received"), from windows_events.tsv."""
+    return sorted(event_id for (provider, event_id), row in facts.windows_events().items()
+                  if provider == SCHANNEL and row["alert_role"] == role)
 
 
 def provider_key(event: Event) -> str:

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 
 from tsharkpost import facts
+from tsharkpost.events.interpret import ROLE_TEXT, alert_events
 
 SCHANNEL_EVENT_IDS = range(36864, 36929)
 _OID = re.compile(r"^\d+(\.\d+){2,}$")
@@ -57,7 +58,11 @@ def _alert(code: int, typed: str) -> Answer:
                   if str(code) in row["alerts_on_receipt"].split()]
     if on_receipt:
         details["Schannel on receipt"] = f"returns {', '.join(on_receipt)} to the receiving application"
-    details["Schannel events"] = f"36888 when this host generated it, 36887 when it received it (AlertDesc {code})"
+    by_role = [(role, ids) for role in ("generated", "received") if (ids := alert_events(role))]
+    if by_role:
+        said = [f"{', '.join(map(str, ids))} when {'it' if index else 'this host'} {role} it"
+                for index, (role, ids) in enumerate(by_role)]
+        details["Schannel events"] = f"{', '.join(said)} (AlertDesc {code})"
     return Answer(typed, "tls_alert", fact.name, details, "documented", fact.source)
 
 
@@ -67,8 +72,7 @@ def _event(code: int, typed: str) -> Answer | None:
         return None
     details = {"meaning": row["meaning"], "fields": row["fields"] or "-"}
     if row["alert_role"]:
-        details["alert"] = ("this host generated the alert" if row["alert_role"] == "generated"
-                            else "this host received the alert from its peer")
+        details["alert"] = ROLE_TEXT[row["alert_role"]]
     return Answer(typed, "schannel_event", f"Schannel {code}: {row['name']}", details, "documented", row["source"])
 
 

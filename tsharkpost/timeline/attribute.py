@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tsharkpost.events.interpret import Meaning, meaning
+from tsharkpost.events.interpret import ROLE_TEXT, Meaning, meaning
 from tsharkpost.events.model import Event
 
 # An event may be logged a little before the connection's first frame or after its last one (the application
@@ -183,8 +183,8 @@ def _score(view: ConnectionView, sense: Meaning, event: Event, time: float) -> t
         anchor = view.anchor(sense.alert_role, sense.alert)
         if anchor and sense.alert_role == "generated" and not view.wire_alerts():
             score += 1
-            reasons.append("36888: this host generated the alert, and the connection ended without one on the wire "
-                           "(Schannel hands the alert to the application, which closed instead)")
+            reasons.append(f"{event.event_id}: {ROLE_TEXT['generated']}, and the connection ended without one on "
+                           "the wire (Schannel hands the alert to the application, which closed instead)")
         elif anchor:
             score += 0.5
             reasons.append(f"{'generated' if sense.alert_role == 'generated' else 'received'} alert fits "
@@ -192,7 +192,7 @@ def _score(view: ConnectionView, sense: Meaning, event: Event, time: float) -> t
         if view.failed:
             score += 0.5
             reasons.append(f"the connection failed ({view.outcome})")
-        elif event.event_id in (36887, 36888):
+        else:
             score -= 1
             reasons.append("but the connection was established")
     if sense.kind == "certificate":
