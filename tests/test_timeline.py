@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -332,3 +333,16 @@ def test_alert_roles_come_from_the_table(capsys: pytest.CaptureFixture[str], mon
     (event,) = events_of(document)
     assert event["attribution"]["connection"] == "known-good-twin.pcapng:0"
     assert "but the connection was established" in event["attribution"]["reasons"]
+
+
+def test_readme_synopsis_of_summarize_lists_every_option(capsys: pytest.CaptureFixture[str]) -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    synopsis = readme.split("## `tsharkpost summarize`", 1)[1].split("```", 2)[1]
+    with pytest.raises(SystemExit):
+        main(["summarize", "--help"])
+    # Every option line of --help ("  -o OUTPUT, --output OUTPUT"): one of its spellings is in the synopsis
+    lines = [line.strip() for line in capsys.readouterr().out.splitlines() if re.match(r"  -", line)]
+    spellings = [re.findall(r"(?:^|, )(-{1,2}[\w-]+)", line) for line in lines]
+    missing = [names for names in spellings if names != ["-h", "--help"] and not any(
+        re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", synopsis) for name in names)]
+    assert len(spellings) > 10 and missing == []
