@@ -22,8 +22,10 @@ How to run
   tshark -X lua_script:lua/tsharkpost.lua -r capture.pcapng -Y tpost -V
   tshark -X lua_script:lua/tsharkpost.lua -r capture.pcapng -T fields -e tpost.check
   tshark -X lua_script:lua/tsharkpost.lua -o tpost.rsa_warning_bits:3072 -r capture.pcapng ...
-  wireshark -X lua_script:lua/tsharkpost.lua capture.pcapng   (or copy lua/ into the
-  personal Lua plugins folder shown by `tshark -G folders`)
+  wireshark -X lua_script:lua/tsharkpost.lua capture.pcapng
+  To load it always: `tsharkpost wireshark install` (copies this file and tables/
+  into the personal Lua plugins folder shown by `tshark -G folders`, with the
+  "TLS Troubleshooting" profile), or copy lua/ there by hand.
   Filters: tpost, tpost.check == "sigalg_not_offered", tpost.severity >= 3.
 
 Requirements
