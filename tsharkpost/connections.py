@@ -218,7 +218,7 @@ class ConnectionTable:
         if kind is None:
             self._remember(conn, "encrypted_handshake", packet)
             return
-        if kind == 2 and handshake.first("tls.handshake.random") == HELLO_RETRY_RANDOM:
+        if kind == 2 and handshake.first(F.RANDOM) == HELLO_RETRY_RANDOM:
             conn.history += "J" if client else "j"
             self._remember(conn, "hello_retry_request", packet)
             return

@@ -42,6 +42,7 @@ HANDSHAKE = "tls.handshake"
 HANDSHAKE_TYPE = "tls.handshake.type"
 HANDSHAKE_VERSION = "tls.handshake.version"
 SESSION_ID = "tls.handshake.session_id"
+RANDOM = "tls.handshake.random"
 CIPHER_SUITE = "tls.handshake.ciphersuite"
 CIPHER_SPEC_V2 = "tls.handshake.cipherspec"  # 3-byte cipher specs of an SSLv2-format ClientHello
 EXTENSION_TYPE = "tls.handshake.extension.type"

@@ -122,6 +122,14 @@ LABELLED = {F.CIPHER_SUITE, F.CIPHER_SPEC_V2, F.NAMED_CURVE, F.KEY_SHARE_GROUP, 
             F.EXTENSION_TYPE}
 
 
+# The fields connections.py reads from a handshake message, and the messages it reads them from
+# (ClientHello, ServerHello and HelloRetryRequest, ServerKeyExchange); of every other message only the type
+# matters. Walking just these was most of the parser's own time on handshake-heavy captures.
+READ = {F.HANDSHAKE_VERSION, F.RANDOM, F.SESSION_ID, F.CIPHER_SUITE, F.CIPHER_SPEC_V2, F.SERVER_NAME, F.ALPN,
+        F.SUPPORTED_VERSION, F.SIGNATURE_ALGORITHM, F.KEY_SHARE_GROUP, F.NAMED_CURVE, F.SUPPORTED_GROUP}
+DETAILED = {1, 2, 12}
+
+
 def _collect(element: etree._Element, into: Handshake, extension: int | None) -> None:
     for child in element:
         name = child.get("name")
@@ -129,17 +137,18 @@ def _collect(element: etree._Element, into: Handshake, extension: int | None) ->
             into.values.setdefault(name, []).append(child.get("show", ""))
             into.labels.setdefault(name, []).append(_label(child.get("showname")))
             continue
-        if name == "" or name is None:  # an extension container or another text node
+        if not name:  # an extension container or another text node
             kind = _show(child, F.EXTENSION_TYPE)
             _collect(child, into, int(kind) if kind is not None else extension)
             continue
-        show = child.get("show")
-        if show is not None and (show or len(child) == 0):  # leaves, and valued nodes with details
-            into.values.setdefault(name, []).append(show)
-            if extension is not None:
-                into.extensions.setdefault(extension, {}).setdefault(name, []).append(show)
-            if name in LABELLED:
-                into.labels.setdefault(name, []).append(_label(child.get("showname")))
+        if name in READ:
+            show = child.get("show")
+            if show is not None and (show or len(child) == 0):  # leaves, and valued nodes with details
+                into.values.setdefault(name, []).append(show)
+                if extension is not None:
+                    into.extensions.setdefault(extension, {}).setdefault(name, []).append(show)
+                if name in LABELLED:
+                    into.labels.setdefault(name, []).append(_label(child.get("showname")))
         if len(child):
             _collect(child, into, extension)
     if extension is not None:
@@ -149,7 +158,8 @@ def _collect(element: etree._Element, into: Handshake, extension: int | None) ->
 def _handshake(element: etree._Element) -> Handshake:
     kind = _show(element, F.HANDSHAKE_TYPE)
     handshake = Handshake(int(kind) if kind is not None else None)
-    _collect(element, handshake, None)
+    if handshake.type in DETAILED:
+        _collect(element, handshake, None)
     return handshake
 
 
