@@ -206,10 +206,11 @@ def test_summarize_with_a_bad_log_exits_3(capsys: pytest.CaptureFixture[str], tm
     assert capsys.readouterr().err == f"tsharkpost: ERROR: {tmp_path / 'missing.xml'}: no such file\n"
 
 
-def test_wire_alerts_pair_with_36888_and_36887(capsys: pytest.CaptureFixture[str], tmp_path: Path,
-                                               tshark: str) -> None:
-    # Given a client that sent alert 42 (36888 on its side) and one that received alert 40 (36887), both logged
-    # by a clock 5 s ahead of the capture's, without TargetName (Windows before 10)
+def _two_alert_log(tmp_path: Path) -> Path:
+    """A 36888 for alert 42 and a 36887 for alert 40, from a clock 5 s ahead, without TargetName (before Windows 10).
+
+    They belong to md5-intermediate-alert.pcapng (the client sent 42) and no-shared-cipher.pcapng (it received 40).
+    """
     template = SEED_XML.read_text().splitlines()[1].replace("<Data Name='TargetName'>shop.example.net</Data>", "")
     generated = (template.replace("2026-11-27T17:53:55.9116940Z", "2026-11-27T17:54:03.5205500Z")
                  .replace(">43<", ">42<").replace(">252<", ">1000<"))
@@ -218,6 +219,14 @@ def test_wire_alerts_pair_with_36888_and_36887(capsys: pytest.CaptureFixture[str
                 .replace("<Data Name='ErrorState'>252</Data>", ""))
     log = tmp_path / "system.xml"
     log.write_text(generated + "\n" + received + "\n")
+    return log
+
+
+def test_wire_alerts_pair_with_36888_and_36887(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                               tshark: str) -> None:
+    # Given a client that sent alert 42 (36888 on its side) and one that received alert 40 (36887), both logged
+    # by a clock 5 s ahead of the capture's, without TargetName (Windows before 10)
+    log = _two_alert_log(tmp_path)
     code, document, _ = timeline(capsys, str(CAPTURES / "md5-intermediate-alert.pcapng"),
                                  str(CAPTURES / "no-shared-cipher.pcapng"), str(SEED), "--events", str(log))
     # Then the wire alerts pair them unambiguously, the 5 s are estimated, and each lands next to its alert
@@ -261,14 +270,7 @@ def test_captures_with_the_same_name_are_kept_apart(capsys: pytest.CaptureFixtur
 def test_skew_pairs_in_same_named_captures_are_two(capsys: pytest.CaptureFixture[str], tmp_path: Path,
                                                    tshark: str) -> None:
     # Given two failed connections, each stream 0 of a capture named x.pcapng, and one alert event for each
-    template = SEED_XML.read_text().splitlines()[1].replace("<Data Name='TargetName'>shop.example.net</Data>", "")
-    generated = (template.replace("2026-11-27T17:53:55.9116940Z", "2026-11-27T17:54:03.5205500Z")
-                 .replace(">43<", ">42<").replace(">252<", ">1000<"))
-    received = (template.replace("2026-11-27T17:53:55.9116940Z", "2026-11-27T17:54:04.4011900Z")
-                .replace("<EventID>36888</EventID>", "<EventID>36887</EventID>").replace(">43<", ">40<")
-                .replace("<Data Name='ErrorState'>252</Data>", ""))
-    log = tmp_path / "system.xml"
-    log.write_text(generated + "\n" + received + "\n")
+    log = _two_alert_log(tmp_path)
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
     first, second = tmp_path / "a" / "x.pcapng", tmp_path / "b" / "x.pcapng"
