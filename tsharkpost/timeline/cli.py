@@ -64,7 +64,8 @@ def add_event_options(parser: argparse.ArgumentParser, required: bool) -> None:
     """--events, --events-tz and --shift, shared by timeline and summarize."""
     parser.add_argument("--events", nargs="+", action="extend", default=[], metavar="LOG", required=required,
                         help="Windows event logs: .evtx, wevtutil/Event Viewer XML, evtx_dump JSON lines, "
-                             "Event Viewer CSV/TXT exports")
+                             "Event Viewer CSV/TXT exports; takes every name after it, so give it after the "
+                             "captures or end the logs with --")
     parser.add_argument("--events-tz", metavar="ZONE", action=ZoneAction,
                         help="time zone of the machine that exported CSV/TXT logs (e.g. Europe/Berlin); "
                              "without it their local times are assumed UTC")
