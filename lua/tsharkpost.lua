@@ -1760,7 +1760,9 @@ end
 
 local function render_cert(root, fetched, cert)
     local info = cert.info
-    local base = anchor_range(fetched, cert)
+    -- With the bridge (tsharkpost's own runs) the summary carries no bytes: PDML would print the
+    -- whole DER in hex for it, the largest part of the output the post-processor never reads.
+    local base = not settings.bridge and anchor_range(fetched, cert) or nil
     local title = info.subject or "(unparsed)"
     local label = fmt("Certificate #%d from %s: %s", cert.index, cert.sender, title)
     local item
