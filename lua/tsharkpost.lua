@@ -1620,7 +1620,7 @@ for f = 0, 31 do
     FLAG_LETTERS[f] = letters ~= "" and letters or "-"
 end
 
--- FLAG_LETTERS entries of frames that need a line whatever they carry (SYN, FIN or RST set).
+-- tcp.flags % 32 values with SYN, FIN or RST set: such a frame gets a line whatever it carries.
 local EDGE_FLAGS = {}
 for f = 0, 31 do EDGE_FLAGS[f] = f % 8 ~= 0 end
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import subprocess
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -119,14 +120,20 @@ def _read_records(conn: Observed, row: dict[str, str], side: str, names: dict[in
                              if last == 22 and handshakes else CONTENT_NAMES.get(last, str(last)))
 
 
-def read_weak_certificates(tshark: str, capture: Path, connections: dict[int, Observed]) -> None:
-    """Walk the X.509 tree of every Certificate message (PDML) and note weak signatures and keys."""
+def _certificate_messages(tshark: str, capture: Path) -> Iterator[tuple[int, list[etree._Element]]]:
+    """(tcp.stream, its certificates' PDML elements as sent) for every frame with a Certificate message."""
     argv = [tshark, "-n", "-r", str(capture), "-Y", "tls.handshake.type == 11", "-T", "pdml"]
     pdml = subprocess.run(argv, capture_output=True, check=True).stdout
     for packet in etree.fromstring(pdml).iter("packet"):
         stream = int(packet.find(".//field[@name='tcp.stream']").get("show"))
+        yield stream, list(packet.iterfind(".//field[@name='tls.handshake.certificate']"))
+
+
+def read_weak_certificates(tshark: str, capture: Path, connections: dict[int, Observed]) -> None:
+    """Walk the X.509 tree of every Certificate message (PDML) and note weak signatures and keys."""
+    for stream, certs in _certificate_messages(tshark, capture):
         found = connections[stream].weak_certificates
-        for index, cert in enumerate(packet.iterfind(".//field[@name='tls.handshake.certificate']")):
+        for index, cert in enumerate(certs):
             cn = _subject_cn(cert)
             outer = cert.find("field[@name='x509af.algorithmIdentifier_element']/field[@name='x509af.algorithm.id']")
             algorithm = re.search(r"\((\S+)\)$", outer.get("showname")).group(1)
@@ -145,13 +152,9 @@ def _subject_cn(cert: etree._Element) -> str:
 
 def read_chains(tshark: str, capture: Path) -> dict[int, list[str]]:
     """Stream -> subject CN of each certificate of its (first) Certificate message, as sent."""
-    argv = [tshark, "-n", "-r", str(capture), "-Y", "tls.handshake.type == 11", "-T", "pdml"]
-    pdml = subprocess.run(argv, capture_output=True, check=True).stdout
     chains: dict[int, list[str]] = {}
-    for packet in etree.fromstring(pdml).iter("packet"):
-        stream = int(packet.find(".//field[@name='tcp.stream']").get("show"))
-        chains.setdefault(stream, [_subject_cn(cert)
-                                   for cert in packet.iterfind(".//field[@name='tls.handshake.certificate']")])
+    for stream, certs in _certificate_messages(tshark, capture):
+        chains.setdefault(stream, [_subject_cn(cert) for cert in certs])
     return chains
 
 
