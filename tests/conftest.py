@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tsharkpost.plugin import plugin_path
+from tsharkpost.plugin.location import plugin_path
 
 REPO = Path(__file__).resolve().parent.parent
 CAPTURES = REPO / "captures"

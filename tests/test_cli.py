@@ -20,8 +20,10 @@ import pytest
 
 from conftest import CAPTURES
 from summarize_support import summarize_json
-from tsharkpost.cli import EXIT_FAIL_ON, EXIT_INPUT_ERROR, EXIT_NO_TSHARK, EXIT_OK, EXIT_USAGE, main
-from tsharkpost.models import Outcome
+from tsharkpost.cli import main
+from tsharkpost.commands.common import ExitCode
+from tsharkpost.capture.result import InputStatus
+from tsharkpost.record.model import CauseKind, Outcome
 
 SEED = CAPTURES / "md2-root-silent-fin.pcapng"
 TWIN = CAPTURES / "known-good-twin.pcapng"
@@ -51,18 +53,22 @@ def bad_inputs(tmp_path: Path, tshark: str) -> dict[str, Path]:
 
 def test_json_validates_against_the_committed_schema(tmp_path: Path, tshark: str) -> None:
     code, document = summarize_json(tmp_path, str(CAPTURES))
-    assert code == EXIT_OK
+    assert code == ExitCode.OK
     jsonschema.validate(document, SCHEMA)
     assert document["tool"]["name"] == "tsharkpost" and document["tshark"]["version"].startswith("4.")
 
 
-def test_schema_outcomes_are_the_code_outcomes() -> None:
+def test_schema_enums_are_the_code_enums() -> None:
     assert SCHEMA["$defs"]["outcome"]["enum"] == [outcome.value for outcome in Outcome]
+    causes = SCHEMA["$defs"]["connection"]["properties"]["causes"]["items"]["properties"]
+    assert causes["kind"]["enum"] == [kind.value for kind in CauseKind]
+    statuses = SCHEMA["properties"]["inputs"]["items"]["properties"]["status"]["enum"]
+    assert statuses == [status.value for status in InputStatus]
 
 
 def test_table_shows_patterns_then_inputs(capsys: pytest.CaptureFixture[str], tshark: str) -> None:
     code, out, _ = run(capsys, str(SEED), str(TWIN))
-    assert code == EXIT_OK
+    assert code == ExitCode.OK
     patterns, inputs = out.split("\nInputs\n")
     assert patterns.startswith("Failure patterns\n")
     assert "client_silent_close_after_certificates" in patterns and "md2WithRSAEncryption" in patterns
@@ -81,7 +87,7 @@ def test_table_never_wraps_an_input_path(capsys: pytest.CaptureFixture[str], tmp
 def test_an_unwritable_output_is_a_usage_error(capsys: pytest.CaptureFixture[str], tmp_path: Path,
                                               tshark: str) -> None:
     code, out, err = run(capsys, "-o", str(tmp_path), str(SEED))  # a folder
-    assert code == EXIT_USAGE and out == ""
+    assert code == ExitCode.USAGE and out == ""
     assert err.splitlines() == [f"tsharkpost: ERROR: {tmp_path}: cannot write the output there: Is a directory"]
 
 
@@ -102,7 +108,7 @@ def test_csv_has_a_row_per_connection_and_per_empty_input(capsys: pytest.Capture
                                                            bad_inputs: dict[str, Path]) -> None:
     code, out, _ = run(capsys, "--format", "csv", str(SEED), str(bad_inputs["missing"]))
     rows = list(csv.DictReader(io.StringIO(out)))
-    assert code == EXIT_INPUT_ERROR
+    assert code == ExitCode.INPUT_ERROR
     assert [(Path(r["input"]).name, r["input_status"], r["outcome"]) for r in rows] == [
         ("md2-root-silent-fin.pcapng", "ok", "client_silent_close_after_certificates"),
         ("missing.pcapng", "error", "")]
@@ -129,7 +135,7 @@ def test_bad_input_is_one_line_and_the_batch_goes_on(capsys: pytest.CaptureFixtu
     assert [(i["path"], i["status"], i["reason"]) for i in document["inputs"]] == [
         (str(bad), status, reason), (str(SEED), "ok", None)]
     assert any(c["capture"] == str(SEED) for c in document["connections"])
-    assert code == (EXIT_OK if status == "no_tls" else EXIT_INPUT_ERROR)
+    assert code == (ExitCode.OK if status == "no_tls" else ExitCode.INPUT_ERROR)
 
 
 def test_truncated_capture_keeps_what_came_before(bad_inputs: dict[str, Path], tmp_path: Path) -> None:
@@ -145,15 +151,15 @@ def test_gzip_and_directories_are_read(tmp_path: Path, tshark: str) -> None:
     shutil.copy(TWIN, folder / "twin.pcapng")
     (folder / "readme.txt").write_text("ignored: not a capture name")
     code, document = summarize_json(tmp_path, str(folder))
-    assert code == EXIT_OK
+    assert code == ExitCode.OK
     assert sorted(Path(i["path"]).name for i in document["inputs"]) == ["seed.pcapng.gz", "twin.pcapng"]
     assert {c["outcome"] for c in document["connections"]} == {"established", "client_silent_close_after_certificates"}
 
 
 @pytest.mark.parametrize("fail_on, capture, expected", [
-    ("failure", SEED, EXIT_FAIL_ON), ("failure", TWIN, EXIT_OK),
-    ("error", SEED, EXIT_FAIL_ON), ("error", TWIN, EXIT_OK),
-    ("warning", CAPTURES / "weak-rsa1024-sha1.pcapng", EXIT_FAIL_ON),
+    ("failure", SEED, ExitCode.FAIL_ON), ("failure", TWIN, ExitCode.OK),
+    ("error", SEED, ExitCode.FAIL_ON), ("error", TWIN, ExitCode.OK),
+    ("warning", CAPTURES / "weak-rsa1024-sha1.pcapng", ExitCode.FAIL_ON),
 ])
 def test_fail_on_makes_the_exit_code_useful(capsys: pytest.CaptureFixture[str], fail_on: str, capture: Path,
                                             expected: int) -> None:
@@ -171,14 +177,14 @@ def _fake_tshark(folder: Path, script: str) -> Path:
 
 def test_missing_tshark_is_a_clear_error(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     code, out, err = run(capsys, "--tshark", str(tmp_path / "nowhere" / "tshark"), str(SEED))
-    assert code == EXIT_NO_TSHARK and out == ""
+    assert code == ExitCode.NO_TSHARK and out == ""
     assert err.strip() == f"tsharkpost: ERROR: tshark not found at {tmp_path / 'nowhere' / 'tshark'}"
 
 
 def test_old_tshark_is_refused(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     fake = _fake_tshark(tmp_path / "old", 'echo "TShark (Wireshark) 3.6.2 (Git v3.6.2)"\n')
     code, _, err = run(capsys, "--tshark", str(fake), str(SEED))
-    assert code == EXIT_NO_TSHARK
+    assert code == ExitCode.NO_TSHARK
     assert err.strip() == f"tsharkpost: ERROR: tshark 3.6.2 at {fake} is too old: tsharkpost needs 4.0 or later"
 
 
@@ -191,7 +197,7 @@ def test_tshark_dying_mid_stream_fails_that_file_only(tmp_path: Path, tshark: st
     out = tmp_path / "out.json"
     code = main(["summarize", "--tshark", str(fake), "--format", "json", "-o", str(out), str(SEED), str(TWIN)])
     document = json.loads(out.read_text())
-    assert code == EXIT_INPUT_ERROR
+    assert code == ExitCode.INPUT_ERROR
     assert [(Path(i["path"]).name, i["status"], i["reason"]) for i in document["inputs"]] == [
         ("md2-root-silent-fin.pcapng", "error", "tshark was killed by signal 9"),
         ("known-good-twin.pcapng", "error", "tshark was killed by signal 9")]

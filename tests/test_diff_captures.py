@@ -14,9 +14,9 @@ import pytest
 from conftest import CAPTURES
 from diff_support import SCHEMA, diff_json, diff_text, field, section
 from tshark_oracle import offered_suite_counts, read_chains
-from tsharkpost.cli import EXIT_FAIL_ON, EXIT_OK
+from tsharkpost.commands.common import ExitCode
 from tsharkpost.diff.model import ChainRow
-from tsharkpost.models import Outcome
+from tsharkpost.record.model import Outcome
 
 SEED = CAPTURES / "md2-root-silent-fin.pcapng"
 TWIN = CAPTURES / "known-good-twin.pcapng"
@@ -46,7 +46,7 @@ def test_seed_against_twin_ranks_the_md2_root_the_client_did_not_offer_first(see
     weak = _truth(SEED)["weak_certificates"][0]
     assert weak["weakness"] == "signature:md2WithRSAEncryption"  # the ground truth this test rests on
     # Then the exit code says a relevant difference was found, and the top item is the MD2 root
-    assert code == EXIT_FAIL_ON and document["relevant"]
+    assert code == ExitCode.FAIL_ON and document["relevant"]
     top = document["verdict"][0]
     assert top["rank"] == 1
     assert top["checks"][0] == "sigalg_not_offered" and "weak_signature" in top["checks"]
@@ -92,7 +92,7 @@ def test_fallback_names_the_version_difference(fallback: tuple[int, dict]) -> No
     code, document = fallback
     good, bad = _truth(FALLBACK, 1), _truth(FALLBACK, 0)
     assert (good["version"], bad["version"]) == ("TLS 1.0", "TLS 1.2")
-    assert code == EXIT_FAIL_ON
+    assert code == ExitCode.FAIL_ON
     assert (document["good"]["stream"], document["bad"]["stream"]) == (1, 0)
     summaries = [item["summary"] for item in document["verdict"]]
     version = next(item for item in document["verdict"] if "fallback" in item["summary"])
@@ -108,7 +108,7 @@ def test_fallback_names_the_version_difference(fallback: tuple[int, dict]) -> No
 def test_one_capture_pairs_its_failure_with_its_success_by_default(tmp_path: Path, fallback: tuple[int, dict],
                                                                    tshark: str) -> None:
     code, document = diff_json(tmp_path, str(FALLBACK), str(FALLBACK))
-    assert code == EXIT_FAIL_ON
+    assert code == ExitCode.FAIL_ON
     assert (document["good"]["stream"], document["bad"]["stream"]) == (1, 0)
     assert document["verdict"] == fallback[1]["verdict"]
 
@@ -135,7 +135,7 @@ def test_table_puts_the_verdict_first_and_collapses_identical_sections(capsys: p
     # Given the same client and server, ended once by FIN (GOOD) and once by RST (BAD)
     code, out, err = diff_text(capsys, str(SEED), str(RST))
     # Then nothing in the handshake tells them apart: exit 0, identical sections on one line each
-    assert code == EXIT_OK
+    assert code == ExitCode.OK
     assert "failed too" in err
     assert "Verdict: no difference found that would explain why BAD failed." in out
     for title in ("ClientHello", "ServerHello", "Certificate chain", "Alerts"):
@@ -146,7 +146,7 @@ def test_table_puts_the_verdict_first_and_collapses_identical_sections(capsys: p
 
 def test_table_shows_the_ranked_verdict_with_evidence(capsys: pytest.CaptureFixture[str], tshark: str) -> None:
     code, out, _ = diff_text(capsys, str(TWIN), str(SEED))
-    assert code == EXIT_FAIL_ON
+    assert code == ExitCode.FAIL_ON
     verdict = out.split("\nVerdict: ")[1].split("\nClientHello")[0]
     assert verdict.startswith("1 difference may explain why BAD failed and GOOD did not")
     assert " 1. BAD: chain certificate #3 'CN=Example Legacy Root CA" in verdict
@@ -158,14 +158,14 @@ def test_a_side_that_did_not_fail_has_nothing_to_explain(tmp_path: Path, capsys:
                                                          tshark: str) -> None:
     # Given the sides swapped by mistake
     code, out, err = diff_text(capsys, str(SEED), str(TWIN))
-    assert code == EXIT_OK
+    assert code == ExitCode.OK
     assert "are GOOD and BAD swapped?" in err
     assert "Verdict: BAD did not fail (established): nothing to explain." in out
 
 
 def test_server_refusal_names_the_suite_the_bad_client_did_not_offer(tmp_path: Path, tshark: str) -> None:
     code, document = diff_json(tmp_path, str(TWIN), str(CAPTURES / "no-shared-cipher.pcapng"))
-    assert code == EXIT_FAIL_ON
+    assert code == ExitCode.FAIL_ON
     summaries = [item["summary"] for item in document["verdict"]]
     assert summaries[0].startswith("BAD: server found no protocol version or cipher suite in common")
     assert "BAD's client did not offer TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384, the suite GOOD's server chose" \
@@ -176,6 +176,6 @@ def test_server_refusal_names_the_suite_the_bad_client_did_not_offer(tmp_path: P
 def test_two_failures_are_told_apart(capsys: pytest.CaptureFixture[str], tshark: str) -> None:
     # Given the seed (silent close) as GOOD and the name mismatch (alert 42) as BAD
     code, out, err = diff_text(capsys, str(SEED), str(CAPTURES / "name-mismatch.pcapng"))
-    assert code == EXIT_FAIL_ON and "failed too" in err
+    assert code == ExitCode.FAIL_ON and "failed too" in err
     assert "Verdict: GOOD failed too (client_silent_close_after_certificates); " in out
     assert " 1. BAD: leaf certificate 'CN=portal.example.org' does not name 'shop.example.net'" in out

@@ -12,7 +12,8 @@ import pytest
 
 from conftest import CAPTURES
 from diff_support import diff_text
-from tsharkpost.cli import EXIT_INPUT_ERROR, EXIT_USAGE, main
+from tsharkpost.cli import main
+from tsharkpost.commands.common import ExitCode
 
 SEED = CAPTURES / "md2-root-silent-fin.pcapng"
 TWIN = CAPTURES / "known-good-twin.pcapng"
@@ -22,7 +23,7 @@ BATCH = CAPTURES / "batch-mixed.pcapng"
 
 def _error(capsys: pytest.CaptureFixture[str], *arguments: str) -> list[str]:
     code, out, err = diff_text(capsys, *arguments)
-    assert code == EXIT_INPUT_ERROR and out == ""
+    assert code == ExitCode.INPUT_ERROR and out == ""
     lines = err.splitlines()
     assert lines[0].startswith("tsharkpost: ERROR: ")
     return lines
@@ -99,7 +100,7 @@ def test_the_same_connection_spelt_two_ways(capsys: pytest.CaptureFixture[str], 
 def test_an_unwritable_output_is_a_usage_error_before_tshark_runs(capsys: pytest.CaptureFixture[str],
                                                                    tmp_path: Path) -> None:
     code, out, err = diff_text(capsys, str(SEED), str(TWIN), "-o", str(tmp_path / "no-such-folder" / "x.json"))
-    assert code == EXIT_USAGE and out == ""
+    assert code == ExitCode.USAGE and out == ""
     assert err.splitlines() == [f"tsharkpost: ERROR: {tmp_path / 'no-such-folder' / 'x.json'}: cannot write the "
                                 "output there: No such file or directory"]
 
@@ -109,7 +110,7 @@ def test_an_unwritable_output_is_a_usage_error_before_tshark_runs(capsys: pytest
 def test_usage_errors(capsys: pytest.CaptureFixture[str], arguments: list[str]) -> None:
     with pytest.raises(SystemExit) as exited:
         main(["diff", *arguments])
-    assert exited.value.code == EXIT_USAGE
+    assert exited.value.code == ExitCode.USAGE
     assert "tsharkpost diff: error:" in capsys.readouterr().err
 
 

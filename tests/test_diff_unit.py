@@ -7,10 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from tsharkpost.connections import ConnectionTable
+from tsharkpost.capture.pdml import packets
+from tsharkpost.capture.tracker import ConnectionTracker
 from tsharkpost.diff.compare import align_chain
-from tsharkpost.diff.sides import Candidate, PairingError, ServerSpec, SideSpec, pair, parse_server, parse_side
-from tsharkpost.pdml import packets
+from tsharkpost.diff.sides import Candidate, ServerSpec, SideSpec, pair, parse_server, parse_side
+from tsharkpost.errors import PairingError
+from tsharkpost.record.model import Certificate, Outcome
 
 
 def test_side_specs(tmp_path: Path) -> None:
@@ -35,7 +37,7 @@ def test_server_specs() -> None:
 
 def _conn(stream: int, outcome: str, sni: str | None = "shop.example.net", server: str = "10.0.0.1",
           capture: str = "c.pcapng") -> Candidate:
-    return Candidate(capture, stream, "10.0.0.9", 50000 + stream, server, 443, sni, outcome)
+    return Candidate(capture, stream, "10.0.0.9", 50000 + stream, server, 443, sni, Outcome(outcome))
 
 
 def test_pairing_prefers_good_successes_and_bad_failures_to_the_same_server() -> None:
@@ -68,10 +70,10 @@ def test_pairing_errors_list_the_candidates() -> None:
         pair(lone, lone)
 
 
-def _cert(index: int, subject: str, sha: str, sigalg: str = "sha256WithRSAEncryption", bits: int = 2048) -> dict:
-    return {"index": index, "subject": subject, "subject_cn": subject[3:], "issuer": "CN=CA", "serial": "1",
-            "sigalg_name": sigalg, "key_type": "rsa", "key_bits": bits, "key_curve": "", "not_before": "",
-            "not_after": "", "san": [], "sha256": sha, "self_signed": False, "findings": []}
+def _cert(index: int, subject: str, sha: str, sigalg: str = "sha256WithRSAEncryption", bits: int = 2048,
+          not_after: str = "") -> Certificate:
+    return Certificate(index, "server", subject=subject, subject_cn=subject[3:], issuer="CN=CA", serial="1",
+                       sigalg_name=sigalg, key_type="rsa", key_bits=bits, not_after=not_after, sha256=sha)
 
 
 def test_chain_alignment_shows_extra_moved_and_reissued_certificates() -> None:
@@ -91,7 +93,7 @@ def test_chain_alignment_shows_extra_moved_and_reissued_certificates() -> None:
 def test_two_different_leaves_are_compared_with_each_other() -> None:
     # Given another server's chain: a leaf for another name, expired, under another intermediate
     good = [_cert(0, "CN=shop", "00"), _cert(1, "CN=A", "aa")]
-    other = {**_cert(0, "CN=expired", "e0"), "not_after": "2026-11-26T17:53:52Z"}
+    other = _cert(0, "CN=expired", "e0", not_after="2026-11-26T17:53:52Z")
     rows = align_chain(good, [other, _cert(1, "CN=G2", "g2")])
     assert [(r.good_index, r.bad_index, r.relation) for r in rows] == [
         (0, 0, "changed"), (None, 1, "only_bad"), (1, None, "only_good")]
@@ -138,13 +140,13 @@ PDML = b"""<?xml version="1.0"?>
 
 def test_client_hello_lists_leave_grease_out_and_name_unknown_codes() -> None:
     # Given a ClientHello with GREASE in suites, extensions and groups, an unknown suite and an unknown extension
-    table = ConnectionTable("unit")
+    tracker = ConnectionTracker("unit")
     for packet in packets(io.BytesIO(PDML)):
-        table.add(packet)
-    (conn,) = table.finish()
+        tracker.add(packet)
+    (conn,) = tracker.finish()
     hello = conn.client_hello
     assert hello is not None
-    assert hello.cipher_suites == ["TLS_AES_128_GCM_SHA256", "0xfefe"]
-    assert hello.extensions == ["server_name", "supported_groups", "0x4469"]
-    assert hello.supported_groups == ["x25519"]
+    assert hello.cipher_suites == ("TLS_AES_128_GCM_SHA256", "0xfefe")
+    assert hello.extensions == ("server_name", "supported_groups", "0x4469")
+    assert hello.supported_groups == ("x25519",)
     assert hello.server_name == "shop.example.net"

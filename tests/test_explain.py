@@ -6,9 +6,10 @@ import json
 
 import pytest
 
-from tsharkpost import facts
+from tsharkpost.plugin import tables as facts
 from tsharkpost.cli import main
-from tsharkpost.explain.lookup import NotACode, explain
+from tsharkpost.errors import NotACode
+from tsharkpost.explain.lookup import explain
 
 
 def run(capsys: pytest.CaptureFixture[str], *codes: str) -> tuple[int, str, str]:

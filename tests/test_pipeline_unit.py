@@ -5,22 +5,23 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from tsharkpost.aggregate import PatternTally
-from tsharkpost.classify import classify, find_retry
-from tsharkpost.connections import ConnectionTable
-from tsharkpost.models import ClientHello, Connection, Outcome, Side
-from tsharkpost.pdml import Handshake, Packet, Record, packets
-from tsharkpost.records import zeek_version
+from tsharkpost.capture.aggregate import PatternTally
+from tsharkpost.capture.classify import classify, find_retry
+from tsharkpost.capture.connection import Connection
+from tsharkpost.capture.pdml import Handshake, Packet, Record, packets
+from tsharkpost.capture.tracker import ConnectionTracker
+from tsharkpost.record.jsonform import from_json, to_json, zeek_version
+from tsharkpost.record.model import ClientHello, ConnectionRecord, Outcome, Side
 
 DATA = Path(__file__).parent / "data"
 
 
-def _connections(packet_list: list[Packet]) -> list[Connection]:
-    table = ConnectionTable("unit")
+def _connections(packet_list: list[Packet]) -> list[ConnectionRecord]:
+    tracker = ConnectionTracker("unit")
     for packet in packet_list:
-        table.add(packet)
-    finished = table.finish()
-    return [classify(conn, finished) for conn in finished]
+        tracker.add(packet)
+    finished = tracker.finish()
+    return [classify(conn, finished).freeze() for conn in finished]
 
 
 def test_seed_fragment_becomes_a_silent_close_after_the_md2_chain() -> None:
@@ -39,7 +40,7 @@ def test_seed_fragment_becomes_a_silent_close_after_the_md2_chain() -> None:
     assert [cert.index for cert in conn.certificates] == [0, 1, 2, 3]
     assert conn.certificates[3].sigalg_oid == "1.2.840.113549.1.1.2" and conn.certificates[3].self_signed
     assert {f.check for f in conn.certificates[3].findings} == {"weak_signature", "sigalg_not_offered"}
-    assert conn.causes[0].checks == ["sigalg_not_offered", "weak_signature"]
+    assert conn.causes[0].checks == ("sigalg_not_offered", "weak_signature")
     assert conn.client_hello is not None and "rsa_md5" not in conn.client_hello.signature_algorithms
 
 
@@ -47,9 +48,25 @@ def test_tls13_fragment_without_keys_is_established_with_an_encrypted_chain() ->
     with (DATA / "tls13-no-secrets.pdml").open("rb") as stream:
         (conn,) = _connections(list(packets(stream)))
     assert conn.outcome is Outcome.ESTABLISHED and conn.version == "TLS 1.3"
-    assert conn.certificates == [] and conn.encrypted_handshake
+    assert conn.certificates == () and conn.chain_encrypted
     assert [f.check for f in conn.findings] == ["chain_encrypted"]
-    assert conn.app_data_bytes[Side.SERVER] > conn.app_data_bytes[Side.CLIENT] > 0
+    assert conn.application_data_bytes.server > conn.application_data_bytes.client > 0
+
+
+def test_a_record_read_back_from_json_is_the_same_record() -> None:
+    # Given the records of both fragments (a chain with findings, a TLS 1.3 handshake without keys)
+    records = []
+    for name in ("seed.pdml", "tls13-no-secrets.pdml"):
+        with (DATA / name).open("rb") as stream:
+            records += _connections(list(packets(stream)))
+    for record in records:
+        # When a record is written as JSON and read back
+        written = to_json(record)
+        read = from_json(written)
+        # Then it is the same typed record, and writes the same JSON again
+        assert to_json(read) == written
+        assert read.certificates == record.certificates and read.causes == record.causes
+        assert read.client_hello == record.client_hello and read.history == record.history
 
 
 PDML_HEAD = b'<?xml version="1.0"?>\n<pdml version="0">\n'
@@ -142,9 +159,9 @@ def test_zeek_version_spelling() -> None:
 
 
 def test_pattern_tallies_merge_across_inputs() -> None:
-    def failed(capture: str, frame: int) -> Connection:
+    def failed(capture: str, frame: int) -> ConnectionRecord:
         return Connection(capture, 0, "10.0.0.1", 50000, "10.0.0.2", 443, is_tls=True, first_frame=frame,
-                          outcome=Outcome.NO_SERVER_RESPONSE)
+                          outcome=Outcome.NO_SERVER_RESPONSE).freeze()
 
     first, second = PatternTally(), PatternTally()
     first.add(failed("b.pcapng", 7))

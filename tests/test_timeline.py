@@ -11,7 +11,8 @@ import jsonschema
 import pytest
 
 from conftest import CAPTURES
-from tsharkpost.cli import EXIT_INPUT_ERROR, EXIT_OK, EXIT_USAGE, main
+from tsharkpost.cli import main
+from tsharkpost.commands.common import ExitCode
 
 SEED = CAPTURES / "md2-root-silent-fin.pcapng"
 TWIN = CAPTURES / "known-good-twin.pcapng"
@@ -41,7 +42,7 @@ def shifted_xml(tmp_path: Path, new_time: str, target: str = "shop.example.net")
 
 def test_seed_36888_sits_between_server_flight_and_fin(capsys: pytest.CaptureFixture[str], tshark: str) -> None:
     code, document, err = timeline(capsys, str(SEED), "--events", str(SEED_XML))
-    assert code == EXIT_OK and err == ""
+    assert code == ExitCode.OK and err == ""
     (event,) = events_of(document)
     assert event["between"] == BETWEEN
     assert event["attribution"]["connection"] == "md2-root-silent-fin.pcapng:0"
@@ -61,7 +62,7 @@ def test_seed_36888_sits_between_server_flight_and_fin(capsys: pytest.CaptureFix
 
 
 def test_seed_table(capsys: pytest.CaptureFixture[str], tshark: str) -> None:
-    assert main(["timeline", str(SEED), "--events", str(SEED_XML)]) == EXIT_OK
+    assert main(["timeline", str(SEED), "--events", str(SEED_XML)]) == ExitCode.OK
     out = capsys.readouterr().out
     lines = out.splitlines()
     done = next(i for i, line in enumerate(lines) if line.endswith("ServerHelloDone"))
@@ -73,7 +74,7 @@ def test_seed_table(capsys: pytest.CaptureFixture[str], tshark: str) -> None:
 
 def test_seed_csv_in_berlin_time(capsys: pytest.CaptureFixture[str], tshark: str) -> None:
     code, document, err = timeline(capsys, str(SEED), "--events", str(SEED_CSV), "--events-tz", "Europe/Berlin")
-    assert code == EXIT_OK and err == ""
+    assert code == ExitCode.OK and err == ""
     (event,) = events_of(document)
     # Whole seconds only: placed inside the interval its attribution allows, and said so
     assert event["between"] == BETWEEN and event["attribution"]["confidence"] == "medium"
@@ -84,7 +85,7 @@ def test_seed_csv_in_berlin_time(capsys: pytest.CaptureFixture[str], tshark: str
 
 def test_csv_without_zone_is_assumed_utc_and_said(capsys: pytest.CaptureFixture[str], tshark: str) -> None:
     code, document, err = timeline(capsys, str(SEED), "--events", str(SEED_CSV))
-    assert code == EXIT_OK
+    assert code == ExitCode.OK
     assert "times are local time without an offset: assumed UTC" in err
     (unattributed,) = document["unattributed"]
     assert unattributed["event"] == "md2-root-silent-fin.schannel.csv#2"
@@ -97,7 +98,7 @@ def test_skew_of_a_few_seconds_is_recovered(capsys: pytest.CaptureFixture[str], 
     moved = shifted_xml(tmp_path, "2026-11-27T17:53:59.1116940Z")
     code, document, _ = timeline(capsys, str(SEED), "--events", str(moved))
     # Then the offset is estimated from the one unambiguous pair, and the event lands between the same frames
-    assert code == EXIT_OK
+    assert code == ExitCode.OK
     clock = document["clock"]
     assert clock["how"] == "estimated" and clock["seconds"] == pytest.approx(-3.2, abs=0.002)
     assert clock["note"].startswith("event clock corrected by -3.200 s") and len(clock["pairs"]) == 1
@@ -143,7 +144,7 @@ def test_capi2_chain_event_is_certificate_evidence(capsys: pytest.CaptureFixture
     capi2 = tmp_path / "capi2.xml"
     capi2.write_text(data.split("?>", 1)[1])
     code, document, _ = timeline(capsys, str(SEED), "--events", str(capi2))
-    assert code == EXIT_OK
+    assert code == ExitCode.OK
     (event,) = events_of(document)
     assert event["what"].startswith("CAPI2 30 CertVerifyCertificateChainPolicy; certificate 'Microsoft Corporation'")
     assert event["attribution"]["connection"] == "md2-root-silent-fin.pcapng:0"
@@ -161,7 +162,7 @@ def test_bad_logs_are_one_line_each_and_the_rest_goes_on(capsys: pytest.CaptureF
     garbage.write_text("<Event><System>")
     code, document, err = timeline(capsys, str(SEED), "--events", str(tmp_path / "missing.evtx"), str(garbage),
                                    str(corpus_dir / "evtx" / "sample_with_a_bad_chunk_magic.evtx"), str(SEED_XML))
-    assert code == EXIT_INPUT_ERROR and "Traceback" not in err
+    assert code == ExitCode.INPUT_ERROR and "Traceback" not in err
     lines = err.splitlines()
     assert f"tsharkpost: ERROR: {tmp_path / 'missing.evtx'}: no such file" in lines
     assert any(line.startswith(f"tsharkpost: ERROR: {garbage}: malformed or truncated XML") for line in lines)
@@ -171,7 +172,7 @@ def test_bad_logs_are_one_line_each_and_the_rest_goes_on(capsys: pytest.CaptureF
 
 
 def test_summarize_events_names_the_cause_with_the_event(capsys: pytest.CaptureFixture[str], tshark: str) -> None:
-    assert main(["summarize", "--format", "json", str(SEED), "--events", str(SEED_XML)]) == EXIT_OK
+    assert main(["summarize", "--format", "json", str(SEED), "--events", str(SEED_XML)]) == ExitCode.OK
     document = json.loads(capsys.readouterr().out)
     jsonschema.validate(document, SCHEMA)
     (record,) = document["connections"]
@@ -186,13 +187,13 @@ def test_summarize_events_names_the_cause_with_the_event(capsys: pytest.CaptureF
     assert evidence[1].startswith("client hung up 2 ms after the chain in frame 6")
     assert document["event_logs"][0]["status"] == "ok" and document["clock"]["how"] == "estimated"
     # The table's connection row leads with it
-    assert main(["summarize", "--connections", str(SEED), "--events", str(SEED_XML)]) == EXIT_OK
+    assert main(["summarize", "--connections", str(SEED), "--events", str(SEED_XML)]) == ExitCode.OK
     out = capsys.readouterr().out
     assert "client generated fatal alert 43 unsupported_certificate" in out and "\nEvent logs\n" in out
 
 
 def test_summarize_without_events_has_empty_events(capsys: pytest.CaptureFixture[str], tshark: str) -> None:
-    assert main(["summarize", "--format", "json", str(SEED)]) == EXIT_OK
+    assert main(["summarize", "--format", "json", str(SEED)]) == ExitCode.OK
     document = json.loads(capsys.readouterr().out)
     assert "event_logs" not in document and document["connections"][0]["events"] == []
     assert [(m["name"], m["side"], m["frame"]) for m in document["connections"][0]["milestones"]] == [
@@ -202,7 +203,7 @@ def test_summarize_without_events_has_empty_events(capsys: pytest.CaptureFixture
 
 
 def test_summarize_with_a_bad_log_exits_3(capsys: pytest.CaptureFixture[str], tmp_path: Path, tshark: str) -> None:
-    assert main(["summarize", str(SEED), "--events", str(tmp_path / "missing.xml")]) == EXIT_INPUT_ERROR
+    assert main(["summarize", str(SEED), "--events", str(tmp_path / "missing.xml")]) == ExitCode.INPUT_ERROR
     assert capsys.readouterr().err == f"tsharkpost: ERROR: {tmp_path / 'missing.xml'}: no such file\n"
 
 
@@ -230,7 +231,7 @@ def test_wire_alerts_pair_with_36888_and_36887(capsys: pytest.CaptureFixture[str
     code, document, _ = timeline(capsys, str(CAPTURES / "md5-intermediate-alert.pcapng"),
                                  str(CAPTURES / "no-shared-cipher.pcapng"), str(SEED), "--events", str(log))
     # Then the wire alerts pair them unambiguously, the 5 s are estimated, and each lands next to its alert
-    assert code == EXIT_OK
+    assert code == ExitCode.OK
     assert document["clock"]["seconds"] == pytest.approx(-5.0, abs=0.01) and len(document["clock"]["pairs"]) == 2
     first, second = events_of(document)
     assert first["attribution"]["connection"] == "md5-intermediate-alert.pcapng:0"
@@ -253,7 +254,7 @@ def test_captures_with_the_same_name_are_kept_apart(capsys: pytest.CaptureFixtur
     twin.write_bytes(TWIN.read_bytes())
     code, document, _ = timeline(capsys, str(seed), str(twin), "--events", str(SEED_XML))
     # Then each is shown by the path as given, and the event is placed among the seed's frames only
-    assert code == EXIT_OK
+    assert code == ExitCode.OK
     assert {entry["where"] for entry in document["entries"] if entry["kind"] == "milestone"} == {
         f"{seed}:0", f"{twin}:0"}
     (event,) = events_of(document)
@@ -296,14 +297,14 @@ def test_nonsense_seconds_are_usage_errors(capsys: pytest.CaptureFixture[str], c
                                            value: str, reason: str) -> None:
     with pytest.raises(SystemExit) as stop:
         main([command, str(SEED), "--events", str(SEED_XML), f"{option}={value}"])
-    assert stop.value.code == EXIT_USAGE
+    assert stop.value.code == ExitCode.USAGE
     assert capsys.readouterr().err.splitlines()[-1] == (
         f"tsharkpost {command}: error: argument {option}: {value}: not {reason}")
 
 
 def test_shift_of_a_week_is_accepted(capsys: pytest.CaptureFixture[str], tshark: str) -> None:
     code, document, _ = timeline(capsys, str(SEED), "--events", str(SEED_XML), "--shift", "-604800")
-    assert code == EXIT_OK and document["clock"]["seconds"] == -604800.0
+    assert code == ExitCode.OK and document["clock"]["seconds"] == -604800.0
 
 
 @pytest.mark.parametrize("command", ["timeline", "summarize"])
@@ -313,14 +314,14 @@ def test_bad_zone_is_a_usage_error_before_tshark_runs(capsys: pytest.CaptureFixt
     with pytest.raises(SystemExit) as stop:
         main([command, str(SEED), "--events", str(SEED_CSV), "--events-tz", "Mars/Olympus",
               "--tshark", str(tmp_path / "no-tshark")])
-    assert stop.value.code == EXIT_USAGE
+    assert stop.value.code == ExitCode.USAGE
     assert capsys.readouterr().err == ("tsharkpost: ERROR: --events-tz Mars/Olympus: not a time zone name "
                                        "(e.g. Europe/Berlin, UTC)\n")
 
 
 def test_alert_roles_come_from_the_table(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
                                          tmp_path: Path, tshark: str) -> None:
-    from tsharkpost import facts
+    from tsharkpost.plugin import tables as facts
 
     # Given a table in which a (hypothetical) Schannel 36999 is the generated-alert event
     table = dict(facts.windows_events())
@@ -331,7 +332,7 @@ def test_alert_roles_come_from_the_table(capsys: pytest.CaptureFixture[str], mon
                    .replace("<Data Name='TargetName'>shop.example.net</Data>", ""))
     # Then, moved onto the established twin's handshake, it counts against the connection as 36888 would
     code, document, _ = timeline(capsys, str(TWIN), "--events", str(log), "--shift", "1.74")
-    assert code == EXIT_OK
+    assert code == ExitCode.OK
     (event,) = events_of(document)
     assert event["attribution"]["connection"] == "known-good-twin.pcapng:0"
     assert "but the connection was established" in event["attribution"]["reasons"]

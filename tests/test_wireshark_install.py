@@ -15,8 +15,9 @@ import pytest
 
 from conftest import CAPTURES
 from plugin_support import unexpected_stderr
-from tsharkpost.cli import EXIT_FAIL_ON, EXIT_INPUT_ERROR, EXIT_NO_TSHARK, EXIT_OK, main
-from tsharkpost.plugin import PLUGIN_FILE, tables_dir
+from tsharkpost.cli import main
+from tsharkpost.commands.common import ExitCode
+from tsharkpost.plugin.location import PLUGIN_FILE, tables_dir
 from tsharkpost.wireshark import profile
 from tsharkpost.wireshark.installer import MANIFEST
 from tsharkpost.wireshark.presets import preset
@@ -66,7 +67,7 @@ def test_install_makes_tshark_load_the_plugin_and_accept_the_profile(
     assert str(plugin_folder(home) / PLUGIN_FILE) not in tshark_run(tshark, "-G", "plugins").stdout
     # When tsharkpost installs
     code, out, _ = run(capsys, "install")
-    assert code == EXIT_OK and "create" in out
+    assert code == ExitCode.OK and "create" in out
     # Then tshark lists the plugin from the personal Lua plugins folder, its tables beside it
     assert str(plugin_folder(home) / PLUGIN_FILE) in tshark_run(tshark, "-G", "plugins").stdout
     assert sorted(p.name for p in (plugin_folder(home) / "tables").iterdir()) == sorted(
@@ -83,22 +84,22 @@ def test_install_makes_tshark_load_the_plugin_and_accept_the_profile(
 
 
 def test_install_is_idempotent(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert run(capsys, "install")[0] == EXIT_OK
+    assert run(capsys, "install")[0] == ExitCode.OK
     before = snapshot(home)
     code, out, _ = run(capsys, "install")
-    assert code == EXIT_OK and out.count("up to date") == 2
+    assert code == ExitCode.OK and out.count("up to date") == 2
     assert snapshot(home) == before
 
 
 def test_dry_run_changes_nothing(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
     before = snapshot(home)
     code, out, _ = run(capsys, "install", "--dry-run")
-    assert code == EXIT_OK and "would create    tsharkpost.lua" in out and "dry run: nothing was changed" in out
+    assert code == ExitCode.OK and "would create    tsharkpost.lua" in out and "dry run: nothing was changed" in out
     assert snapshot(home) == before
     run(capsys, "install")
     installed = snapshot(home)
     code, out, _ = run(capsys, "uninstall", "--dry-run")
-    assert code == EXIT_OK and "would remove    preferences" in out
+    assert code == ExitCode.OK and "would remove    preferences" in out
     assert snapshot(home) == installed
 
 
@@ -109,7 +110,7 @@ def test_uninstall_leaves_nothing_behind(home: Path, tshark: str, capsys: pytest
     (profile_folder(home) / "recent").write_text("# Recent settings file for Wireshark 4.0.17.\n")
     # When tsharkpost uninstalls
     code, out, _ = run(capsys, "uninstall")
-    assert code == EXIT_OK and "remove          tsharkpost.lua" in out
+    assert code == ExitCode.OK and "remove          tsharkpost.lua" in out
     # Then the home folder is as it was, and tshark knows neither plugin nor profile
     assert snapshot(home) == before
     assert "tsharkpost.lua" not in tshark_run(tshark, "-G", "plugins").stdout
@@ -123,20 +124,20 @@ def test_a_file_the_user_changed_is_kept_unless_forced(home: Path, capsys: pytes
     preferences.write_text(edited)
     # Install keeps it and says so
     code, out, err = run(capsys, "install")
-    assert code == EXIT_FAIL_ON and preferences.read_text() == edited
+    assert code == ExitCode.FAIL_ON and preferences.read_text() == edited
     assert f"tsharkpost: WARNING: {preferences}: kept: changed since tsharkpost wrote it; --force replaces it" in err
     # --force replaces it
     code, out, _ = run(capsys, "install", "--force")
-    assert code == EXIT_OK and "overwrite" in out and preferences.read_text() == profile.preferences()
+    assert code == ExitCode.OK and "overwrite" in out and preferences.read_text() == profile.preferences()
     # Uninstall keeps a changed file too, and everything else goes
     preferences.write_text(edited)
     code, _, err = run(capsys, "uninstall")
-    assert code == EXIT_FAIL_ON and f"{preferences}: kept" in err
+    assert code == ExitCode.FAIL_ON and f"{preferences}: kept" in err
     assert sorted(p.name for p in profile_folder(home).iterdir()) == ["preferences"]
     assert not plugin_folder(home).exists()
     # --force removes it
     code, _, _ = run(capsys, "uninstall", "--force")
-    assert code == EXIT_OK and not profile_folder(home).exists()
+    assert code == ExitCode.OK and not profile_folder(home).exists()
 
 
 def test_a_file_an_earlier_install_wrote_is_updated(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -150,7 +151,7 @@ def test_a_file_an_earlier_install_wrote_is_updated(home: Path, capsys: pytest.C
     manifest_path.write_text(json.dumps(manifest))
     # When tsharkpost installs again, it updates the file without --force
     code, out, _ = run(capsys, "install")
-    assert code == EXIT_OK and "update          colorfilters" in out
+    assert code == ExitCode.OK and "update          colorfilters" in out
     assert colorfilters.read_text() == profile.colorfilters()
 
 
@@ -159,24 +160,24 @@ def test_a_profile_file_the_user_made_before_is_never_taken(home: Path, capsys: 
     mine = profile_folder(home) / "dfilters"
     mine.write_text('"my filter" tcp.port == 8443\n')
     code, _, err = run(capsys, "install")
-    assert code == EXIT_FAIL_ON and f"{mine}: kept" in err and mine.read_text() == '"my filter" tcp.port == 8443\n'
+    assert code == ExitCode.FAIL_ON and f"{mine}: kept" in err and mine.read_text() == '"my filter" tcp.port == 8443\n'
     assert (profile_folder(home) / "colorfilters").read_text() == profile.colorfilters()
     code, _, _ = run(capsys, "uninstall")
-    assert code == EXIT_FAIL_ON and sorted(p.name for p in profile_folder(home).iterdir()) == ["dfilters"]
+    assert code == ExitCode.FAIL_ON and sorted(p.name for p in profile_folder(home).iterdir()) == ["dfilters"]
 
 
 def test_status(home: Path, tshark: str, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "status")
-    assert code == EXIT_FAIL_ON and out.count("not installed") == 2 and "tshark loads the plugin: no" in out
+    assert code == ExitCode.FAIL_ON and out.count("not installed") == 2 and "tshark loads the plugin: no" in out
     run(capsys, "install")
     code, out, _ = run(capsys, "status")
     shipped = 1 + len(list(tables_dir().glob("*.tsv")))  # the script and every fact table beside it
-    assert code == EXIT_OK and f"plugin: {plugin_folder(home)}: installed, current ({shipped} files)" in out
+    assert code == ExitCode.OK and f"plugin: {plugin_folder(home)}: installed, current ({shipped} files)" in out
     assert f"profile: {profile_folder(home)}: installed, current (4 files)" in out
     assert "tshark loads the plugin: yes" in out
     (plugin_folder(home) / "tables" / "checks.tsv").write_text("check\n")
     code, out, _ = run(capsys, "status")
-    assert code == EXIT_FAIL_ON and f"{shipped - 1} current, 1 changed" in out and "changed   tables/checks.tsv" in out
+    assert code == ExitCode.FAIL_ON and f"{shipped - 1} current, 1 changed" in out and "changed   tables/checks.tsv" in out
 
 
 def test_another_copy_of_the_plugin_is_reported(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -184,7 +185,7 @@ def test_another_copy_of_the_plugin_is_reported(home: Path, capsys: pytest.Captu
     stray.parent.mkdir(parents=True)
     stray.write_text("-- an old hand-made copy\n")
     code, _, err = run(capsys, "install")
-    assert code == EXIT_OK and f"{stray}: another copy of the plugin; Wireshark would load both" in err
+    assert code == ExitCode.OK and f"{stray}: another copy of the plugin; Wireshark would load both" in err
     run(capsys, "uninstall")
     assert stray.read_text() == "-- an old hand-made copy\n"
 
@@ -193,7 +194,7 @@ def test_missing_tshark_is_a_clear_error(home: Path, capsys: pytest.CaptureFixtu
     before = snapshot(home)
     for action in ("install", "uninstall", "status"):
         code, out, err = run(capsys, action, "--tshark", str(home / "no" / "tshark"))
-        assert code == EXIT_NO_TSHARK and out == ""
+        assert code == ExitCode.NO_TSHARK and out == ""
         assert err == f"tsharkpost: ERROR: tshark not found at {home / 'no' / 'tshark'}\n"
     assert snapshot(home) == before
 
@@ -222,7 +223,7 @@ def test_a_folder_that_cannot_be_made_is_a_clear_error(home: Path, capsys: pytes
     blocker.write_text("not a folder\n")
     # Then install names it, says why, and exits 3
     code, _, err = run(capsys, "install")
-    assert code == EXIT_INPUT_ERROR
+    assert code == ExitCode.INPUT_ERROR
     assert err.startswith(f"tsharkpost: ERROR: {blocker}: cannot install: ") and err.count("\n") == 1
     assert blocker.read_text() == "not a folder\n"
 
@@ -235,6 +236,6 @@ def test_status_when_tshark_cannot_list_its_plugins(home: Path, tshark: str, tmp
     fake.chmod(0o755)
     code, out, err = run(capsys, "status", "--tshark", str(fake))
     # Then status says it cannot tell, in one warning line, without a traceback
-    assert code == EXIT_FAIL_ON and "tshark loads the plugin: unknown" in out
+    assert code == ExitCode.FAIL_ON and "tshark loads the plugin: unknown" in out
     assert [line for line in err.splitlines() if "-G plugins failed" in line] == [
         f"tsharkpost: WARNING: {fake} -G plugins failed: [Errno 2] No such file or directory: '{fake}'"]

@@ -22,8 +22,9 @@ import pytest
 
 from conftest import CAPTURES
 from plugin_support import unexpected_stderr
-from tsharkpost.cli import EXIT_OK, EXIT_USAGE, main
-from tsharkpost.facts import checks
+from tsharkpost.cli import main
+from tsharkpost.commands.common import ExitCode
+from tsharkpost.plugin.tables import checks
 from tsharkpost.wireshark import profile
 from tsharkpost.wireshark.presets import PRESETS, Preset, preset
 
@@ -271,7 +272,7 @@ def test_weak_keys_covers_every_key_check_of_the_plugin() -> None:
 
 
 def test_filters_lists_every_preset(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["filters"]) == EXIT_OK
+    assert main(["filters"]) == ExitCode.OK
     out = capsys.readouterr().out
     for item in PRESETS:
         row = next(line for line in out.splitlines() if line.startswith(item.name + " "))
@@ -282,7 +283,7 @@ def test_filters_lists_every_preset(capsys: pytest.CaptureFixture[str]) -> None:
 def test_filters_name_prints_one_filter_for_tshark_y(capsys: pytest.CaptureFixture[str], tshark: str,
                                                      plugin: Path) -> None:
     # Given `tsharkpost filters silent-teardown`, as in tshark -Y "$(tsharkpost filters silent-teardown)"
-    assert main(["filters", "silent-teardown"]) == EXIT_OK
+    assert main(["filters", "silent-teardown"]) == ExitCode.OK
     expression = capsys.readouterr().out
     assert expression == preset("silent-teardown").filter + "\n"
     # Then tshark selects the seed's frame 8: the client's FIN 2 ms after the certificate flight
@@ -293,7 +294,7 @@ def test_filters_name_prints_one_filter_for_tshark_y(capsys: pytest.CaptureFixtu
 def test_filters_unknown_name_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_info:
         main(["filters", "no-such-preset"])
-    assert exit_info.value.code == EXIT_USAGE
+    assert exit_info.value.code == ExitCode.USAGE
     assert "invalid choice: 'no-such-preset'" in capsys.readouterr().err
 
 

@@ -1,5 +1,5 @@
-"""tsharkpost diff: two connection records (pipeline.analyze) -> aligned sections -> ranked verdict -> renderers.
+"""tsharkpost diff: two connection records -> aligned sections -> ranked verdict (rendered by render/diff_*).
 
 sides.py picks the two connections, compare.py diffs them section by section,
-verdict.py ranks the differences that explain BAD's failure, cli.py wires it.
+verdict.py ranks the differences that explain BAD's failure; commands/diff.py wires it.
 """

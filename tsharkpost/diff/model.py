@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from tsharkpost.record.model import ConnectionRecord
+
 GOOD, BAD = "GOOD", "BAD"
 
 
@@ -83,12 +85,12 @@ class VerdictItem:
 
 @dataclass
 class Comparison:
-    """GOOD and BAD connection records (records.connection_record), their inputs, and what differs."""
+    """GOOD and BAD connection records, their inputs, and what differs."""
 
     good_input: str
     bad_input: str
-    good: dict[str, Any]
-    bad: dict[str, Any]
+    good: ConnectionRecord
+    bad: ConnectionRecord
     sections: list[Section]
     verdict: list[VerdictItem]
 

@@ -10,19 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from tsharkpost.models import Outcome
+from tsharkpost.errors import PairingError
+from tsharkpost.record.model import ConnectionRecord, Outcome
 
 CANDIDATES_LISTED = 20  # longer candidate lists are cut in messages, with the number left out
-
-
-class PairingError(Exception):
-    """No single pair of connections could be chosen; lines lists what there was to choose from."""
-
-    def __init__(self, message: str, lines: list[str]) -> None:
-        super().__init__(message)
-        self.lines = lines
 
 
 @dataclass(frozen=True)
@@ -75,16 +67,16 @@ class Candidate:
     server: str
     server_port: int
     server_name: str | None
-    outcome: str
+    outcome: Outcome
 
     @classmethod
-    def of(cls, record: dict[str, Any]) -> Candidate:
-        return cls(record["capture"], record["stream"], record["client"], record["client_port"], record["server"],
-                   record["server_port"], record["server_name"], record["outcome"])
+    def of(cls, record: ConnectionRecord) -> Candidate:
+        return cls(record.capture, record.stream, record.client, record.client_port, record.server,
+                   record.server_port, record.server_name, record.outcome)
 
     @property
     def failed(self) -> bool:
-        return Outcome(self.outcome).failed
+        return self.outcome.failed
 
     @property
     def name(self) -> str:
@@ -92,13 +84,13 @@ class Candidate:
 
     def describe(self) -> str:
         return (f"{self.name}: {self.client}:{self.client_port} -> {self.server_name or '(no SNI)'} "
-                f"{self.server}:{self.server_port}, {self.outcome}")
+                f"{self.server}:{self.server_port}, {self.outcome.value}")
 
 
-def tls_candidates(records: Iterable[dict[str, Any]]) -> Iterator[Candidate]:
+def tls_candidates(records: Iterable[ConnectionRecord]) -> Iterator[Candidate]:
     """The TLS connections among a capture's records, read one at a time."""
     for record in records:
-        if record["outcome"] != Outcome.NOT_TLS.value:
+        if record.is_tls:
             yield Candidate.of(record)
 
 

@@ -1,10 +1,10 @@
 """Compared records -> the ranked differences that plausibly explain why BAD failed and GOOD did not.
 
 Nothing here judges an algorithm, a key or a version: the judgements are the
-plugin's findings (lua/tables/*.tsv) and the causes classify.py made of them.
+plugin's findings (lua/tables/*.tsv) and the causes capture/classify.py made of them.
 This module keeps what BAD has and GOOD does not, in this order:
   1. BAD's probable causes that GOOD does not share (classify's ranking);
-  2. the plugin's other findings only BAD has (severity, then classify's check weight);
+  2. the plugin's other findings only BAD has (severity, then the check's weight in checks.tsv);
   3. an offer of BAD's client that left out what GOOD's server chose (when BAD's server refused);
   4. the protocol version (and the fallback link, when GOOD is BAD's retry);
   5. chain differences not named above; 6. a different server name.
@@ -13,45 +13,35 @@ Each item says what GOOD had instead, so the contrast is the evidence.
 
 from __future__ import annotations
 
-from typing import Any
-
-from tsharkpost import facts
-from tsharkpost.classify import FALLBACK_CAUSE, check_weight
 from tsharkpost.diff.model import ChainRow, Section, VerdictItem
-from tsharkpost.models import Outcome
+from tsharkpost.plugin.tables import Severity, check_group, check_weight
+from tsharkpost.record.model import CauseKind, Certificate, ConnectionRecord, Finding
 
 # checks.tsv groups whose checks describe how a connection ended (an alert, a teardown, missing keys)
 # rather than why: both sides of a comparison differ there by definition.
 DESCRIPTIVE_GROUPS = frozenset({"response_code", "sequence", "decryption", "debug"})
-WARNING = 2
 CHAIN_PARTS_SHOWN = 4  # the chain section has them all
 
 
 def _explains(check: str) -> bool:
-    return facts.checks().get(check, {}).get("group") not in DESCRIPTIVE_GROUPS
+    return check_group(check) not in DESCRIPTIVE_GROUPS
 
 
-def _certificate(record: dict[str, Any], finding: dict[str, Any]) -> dict[str, Any] | None:
-    index = finding["cert_index"]
-    return next((cert for cert in record["certificates"] if cert["index"] == index), None) if index is not None \
-        else None
-
-
-def _identity(record: dict[str, Any], finding: dict[str, Any]) -> tuple[str, str | None]:
+def _identity(record: ConnectionRecord, finding: Finding) -> tuple[str, str | None]:
     """A finding as comparable across captures: its check, and the certificate's SHA-256 when it names one."""
-    cert = _certificate(record, finding)
+    cert = record.certificate(finding.cert_index)
     if cert is not None:
-        return finding["check"], cert["sha256"] or f"#{cert['index']}"
-    return finding["check"], None if finding["cert_index"] is None else f"#{finding['cert_index']}"
+        return finding.check, cert.sha256 or f"#{cert.index}"
+    return finding.check, None if finding.cert_index is None else f"#{finding.cert_index}"
 
 
-def _label(cert: dict[str, Any]) -> str:
-    return f"#{cert['index']} '{cert['subject'] or cert['subject_cn']}'"
+def _label(cert: Certificate) -> str:
+    return f"#{cert.index} '{cert.subject or cert.subject_cn}'"
 
 
-def _chain_end(record: dict[str, Any]) -> str:
-    certs = record["certificates"]
-    if record["chain_encrypted"]:
+def _chain_end(record: ConnectionRecord) -> str:
+    certs = record.certificates
+    if record.chain_encrypted:
         return "GOOD's chain is encrypted (TLS 1.3 without a key log)"
     if not certs:
         return "GOOD received no certificates"
@@ -59,16 +49,16 @@ def _chain_end(record: dict[str, Any]) -> str:
 
 
 class _Builder:
-    def __init__(self, good: dict[str, Any], bad: dict[str, Any], sections: list[Section]) -> None:
+    def __init__(self, good: ConnectionRecord, bad: ConnectionRecord, sections: list[Section]) -> None:
         self.good, self.bad = good, bad
         chain = next(section for section in sections if section.name == "chain")
         self.rows = chain.rows
         self.items: list[VerdictItem] = []
         self.named_rows: set[int] = set()  # BAD chain positions an item already speaks of
-        good_ids = {_identity(good, finding) for finding in good["findings"]}
-        self.bad_only = [finding for finding in bad["findings"]
-                         if _explains(finding["check"]) and _identity(bad, finding) not in good_ids]
-        self.covered: list[dict[str, Any]] = []
+        good_ids = {_identity(good, finding) for finding in good.findings}
+        self.bad_only = [finding for finding in bad.findings
+                         if _explains(finding.check) and _identity(bad, finding) not in good_ids]
+        self.covered: list[Finding] = []
 
     def add(self, summary: str, evidence: list[str], checks: list[str], sections: list[str]) -> None:
         self.items.append(VerdictItem(len(self.items) + 1, summary, evidence, checks, sections))
@@ -78,9 +68,9 @@ class _Builder:
     def _row(self, bad_index: int) -> ChainRow | None:
         return next((row for row in self.rows if row.bad_index == bad_index), None)
 
-    def _certificate_contrast(self, cert: dict[str, Any], checks: list[str]) -> str:
-        self.named_rows.add(cert["index"])
-        row = self._row(cert["index"])
+    def _certificate_contrast(self, cert: Certificate, checks: list[str]) -> str:
+        self.named_rows.add(cert.index)
+        row = self._row(cert.index)
         if row is None or row.relation == "only_bad":
             return f"GOOD's chain does not carry it: {_chain_end(self.good)}"
         if row.relation == "changed":
@@ -88,16 +78,18 @@ class _Builder:
                     f"({'; '.join(row.differences[:3])})")
         contrast = f"GOOD received the same certificate (#{row.good_index}) without {', '.join(checks)}"
         if "sigalg_not_offered" in checks:
-            hello = self.good["client_hello"] or {}
-            if not hello.get("signature_algorithms"):
-                contrast += (f": GOOD's {hello.get('max_version') or ''} ClientHello has no signature_algorithms "
+            hello = self.good.client_hello
+            if not (hello and hello.signature_algorithms):
+                max_version = hello.max_version if hello else None
+                contrast += (f": GOOD's {max_version or ''} ClientHello has no signature_algorithms "
                              "extension, so it places no limit on chain signatures").replace("  ", " ")
         return contrast
 
-    def _finding_item(self, summary: str, evidence: list[str], findings: list[dict[str, Any]]) -> None:
-        checks = sorted(dict.fromkeys(finding["check"] for finding in findings), key=check_weight)
+    def _finding_item(self, summary: str, evidence: list[str], findings: list[Finding]) -> None:
+        checks = sorted(dict.fromkeys(finding.check for finding in findings), key=check_weight)
         contrasts, sections = [], ["outcome"]
-        certs = {cert["index"]: cert for cert in (_certificate(self.bad, f) for f in findings) if cert is not None}
+        certs = {cert.index: cert for cert in (self.bad.certificate(f.cert_index) for f in findings)
+                 if cert is not None}
         for cert in certs.values():
             contrasts.append(self._certificate_contrast(cert, checks))
             sections = ["chain", "outcome"]
@@ -109,78 +101,82 @@ class _Builder:
     # -- the items, in rank order --------------------------------------------------------------------------------
 
     def causes(self) -> None:
-        good_causes = {cause["summary"] for cause in self.good["causes"]}
-        for cause in self.bad["causes"]:
-            if cause["summary"].startswith(FALLBACK_CAUSE):
+        good_causes = {cause.summary for cause in self.good.causes}
+        for cause in self.bad.causes:
+            if cause.kind is CauseKind.FALLBACK:
                 continue  # the version item speaks of it
-            if not cause["checks"]:
-                if cause["summary"] not in good_causes:
-                    self.add(f"BAD: {cause['summary']}", cause["evidence"], [], ["outcome"])
+            if not cause.checks:
+                if cause.summary not in good_causes:
+                    self.add(f"BAD: {cause.summary}", list(cause.evidence), [], ["outcome"])
                 continue
-            own = [finding for finding in self.bad_only if finding["check"] in cause["checks"]
-                   and (finding["message"] in cause["evidence"] or finding["message"] == cause["summary"])]
+            own = [finding for finding in self.bad_only if finding.check in cause.checks
+                   and (finding.message in cause.evidence or finding.message == cause.summary)]
             if own:  # otherwise GOOD has the same findings: they do not tell the two apart
-                self._finding_item(cause["summary"], cause["evidence"], own)
+                self._finding_item(cause.summary, list(cause.evidence), own)
 
     def findings(self) -> None:
-        rest = [finding for finding in self.bad_only if finding not in self.covered and finding["severity"] >= WARNING]
-        rest.sort(key=lambda f: (-f["severity"], check_weight(f["check"]), f["frame"]))
+        rest = [finding for finding in self.bad_only
+                if finding not in self.covered and finding.severity >= Severity.WARNING]
+        rest.sort(key=lambda f: (-f.severity, check_weight(f.check), f.frame))
         # One item per certificate (all its findings), one per connection-level finding.
-        by_subject: dict[int | str, list[dict[str, Any]]] = {}
+        by_subject: dict[int | str, list[Finding]] = {}
         for finding in rest:
-            key = finding["cert_index"] if finding["cert_index"] is not None else finding["check"]
+            key = finding.cert_index if finding.cert_index is not None else finding.check
             by_subject.setdefault(key, []).append(finding)
         for group in by_subject.values():
-            self._finding_item(group[0]["message"], [f"frame {f['frame']}: {f['message']}" for f in group], group)
+            self._finding_item(group[0].message, [f"frame {f.frame}: {f.message}" for f in group], group)
 
     def offers(self) -> None:
-        good_server, bad_hello = self.good["server_hello"], self.bad["client_hello"]
-        if self.bad["server_hello"] is not None or good_server is None or bad_hello is None:
+        good_server, bad_hello = self.good.server_hello, self.bad.client_hello
+        if self.bad.server_hello is not None or good_server is None or bad_hello is None:
             return
-        common = [suite for suite in bad_hello["cipher_suites"]
-                  if suite in ((self.good["client_hello"] or {}).get("cipher_suites") or [])]
-        if good_server["cipher"] and bad_hello["cipher_suites"] and good_server["cipher"] not in bad_hello["cipher_suites"]:
-            self.add(f"BAD's client did not offer {good_server['cipher']}, the suite GOOD's server chose",
-                     [f"BAD offered {len(bad_hello['cipher_suites'])} cipher suites ({', '.join(bad_hello['cipher_suites'][:6])}"
-                      f"{', ...' if len(bad_hello['cipher_suites']) > 6 else ''}); {len(common)} of them GOOD offered too",
-                      f"GOOD's server chose {good_server['cipher']} in frame {good_server['frame']}"],
+        good_suites = self.good.client_hello.cipher_suites if self.good.client_hello else ()
+        common = [suite for suite in bad_hello.cipher_suites if suite in good_suites]
+        suites = bad_hello.cipher_suites
+        if good_server.cipher and suites and good_server.cipher not in suites:
+            self.add(f"BAD's client did not offer {good_server.cipher}, the suite GOOD's server chose",
+                     [f"BAD offered {len(suites)} cipher suites ({', '.join(suites[:6])}"
+                      f"{', ...' if len(suites) > 6 else ''}); {len(common)} of them GOOD offered too",
+                      f"GOOD's server chose {good_server.cipher} in frame {good_server.frame}"],
                      [], ["client_hello", "server_hello"])
-        groups = bad_hello["supported_groups"]
-        if good_server["curve"] and groups and good_server["curve"] not in groups:
-            self.add(f"BAD's client did not offer the group {good_server['curve']}, which GOOD's server chose",
+        groups = bad_hello.supported_groups
+        if good_server.curve and groups and good_server.curve not in groups:
+            self.add(f"BAD's client did not offer the group {good_server.curve}, which GOOD's server chose",
                      [f"BAD's supported_groups: {', '.join(groups)}"], [], ["client_hello", "server_hello"])
 
     def version(self) -> None:
         good, bad = self.good, self.bad
-        good_hello, bad_hello = good["client_hello"] or {}, bad["client_hello"] or {}
-        negotiated_differs = bool(good["version"] and bad["version"] and good["version"] != bad["version"])
-        if not negotiated_differs and good_hello.get("max_version") == bad_hello.get("max_version"):
+        good_hello, bad_hello = good.client_hello, bad.client_hello
+        good_max = good_hello.max_version if good_hello else None
+        bad_max = bad_hello.max_version if bad_hello else None
+        negotiated_differs = bool(good.version and bad.version and good.version != bad.version)
+        if not negotiated_differs and good_max == bad_max:
             return
 
-        def said(record: dict[str, Any], hello: dict[str, Any]) -> str:
-            chosen = f"negotiated {record['version']}" if record["version"] else "got no ServerHello"
-            return f"{chosen}, its client offering up to {hello.get('max_version') or '?'}"
+        def said(record: ConnectionRecord, max_version: str | None) -> str:
+            chosen = f"negotiated {record.version}" if record.version else "got no ServerHello"
+            return f"{chosen}, its client offering up to {max_version or '?'}"
 
-        evidence = [f"BAD {said(bad, bad_hello)} (frame {bad_hello.get('frame', '?')})",
-                    f"GOOD {said(good, good_hello)} (frame {good_hello.get('frame', '?')})"]
-        offered = bad_hello.get("supported_versions") or [bad_hello.get("legacy_version")]
-        if good["version"] and good["version"] not in offered:
-            evidence.append(f"BAD's client did not offer {good['version']}")
-        if bad_hello.get("signature_algorithms") and not good_hello.get("signature_algorithms"):
+        evidence = [f"BAD {said(bad, bad_max)} (frame {bad_hello.frame if bad_hello else '?'})",
+                    f"GOOD {said(good, good_max)} (frame {good_hello.frame if good_hello else '?'})"]
+        offered = (bad_hello.supported_versions or (bad_hello.legacy_version,)) if bad_hello else (None,)
+        if good.version and good.version not in offered:
+            evidence.append(f"BAD's client did not offer {good.version}")
+        if bad_hello and bad_hello.signature_algorithms and not (good_hello and good_hello.signature_algorithms):
             evidence.append("BAD's ClientHello carries signature_algorithms; GOOD's has none")
-        summary = f"protocol version: BAD {said(bad, bad_hello)}; GOOD {said(good, good_hello)}"
-        same_capture = good["capture"] == bad["capture"]
-        if same_capture and bad["retried_by"] == good["stream"]:
-            fallback = next((cause for cause in bad["causes"] if cause["summary"].startswith(FALLBACK_CAUSE)), None)
-            summary = (f"GOOD is the client's fallback after BAD failed: it offered {good_hello.get('max_version')} "
-                       f"instead of {bad_hello.get('max_version')}, and {good['version'] or 'that'} worked")
-            evidence = (fallback["evidence"] if fallback else []) + evidence
+        summary = f"protocol version: BAD {said(bad, bad_max)}; GOOD {said(good, good_max)}"
+        same_capture = good.capture == bad.capture
+        if same_capture and bad.retried_by == good.stream:
+            fallback = next((cause for cause in bad.causes if cause.kind is CauseKind.FALLBACK), None)
+            summary = (f"GOOD is the client's fallback after BAD failed: it offered {good_max} "
+                       f"instead of {bad_max}, and {good.version or 'that'} worked")
+            evidence = (list(fallback.evidence) if fallback else []) + evidence
         self.add(summary, evidence, [], ["client_hello", "server_hello"])
 
     def chain(self) -> None:
         changed = [row for row in self.rows if row.relation != "same"
                    and (row.bad_index is None or row.bad_index not in self.named_rows)]
-        if not changed or not self.bad["certificates"]:
+        if not changed or not self.bad.certificates:
             return
         words = {"only_bad": "only in BAD's chain", "only_good": "only in GOOD's chain", "changed": "replaced",
                  "moved": "at another position"}
@@ -194,14 +190,14 @@ class _Builder:
         self.add("BAD's chain differs from GOOD's: " + "; ".join(shown), evidence, [], ["chain"])
 
     def server_name(self) -> None:
-        if self.good["server_name"] != self.bad["server_name"]:
-            self.add(f"BAD's client asked for server name {self.bad['server_name'] or '(none)'}, GOOD's for "
-                     f"{self.good['server_name'] or '(none)'}", [], [], ["client_hello"])
+        if self.good.server_name != self.bad.server_name:
+            self.add(f"BAD's client asked for server name {self.bad.server_name or '(none)'}, GOOD's for "
+                     f"{self.good.server_name or '(none)'}", [], [], ["client_hello"])
 
 
-def verdict(good: dict[str, Any], bad: dict[str, Any], sections: list[Section]) -> list[VerdictItem]:
+def verdict(good: ConnectionRecord, bad: ConnectionRecord, sections: list[Section]) -> list[VerdictItem]:
     """Ranked explanations; empty when BAD did not fail (there is nothing to explain)."""
-    if not Outcome(bad["outcome"]).failed:
+    if not bad.failed:
         return []
     builder = _Builder(good, bad, sections)
     builder.causes()

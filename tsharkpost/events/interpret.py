@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tsharkpost import facts
+from tsharkpost.plugin import tables as facts
 from tsharkpost.events.model import Event
 
 SCHANNEL = "schannel"

@@ -17,10 +17,6 @@ LEVEL_NAMES = {"critical": "critical", "error": "error", "warning": "warning", "
 _SYSTEM_TIME = re.compile(r"(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?(Z|[+-]00:?00)?$")
 
 
-class EventLogError(Exception):
-    """A log that cannot be read (further): not an event log, malformed or truncated."""
-
-
 @dataclass
 class Event:
     """One Windows event, whatever form it was read from.

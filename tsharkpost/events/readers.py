@@ -25,7 +25,8 @@ from zoneinfo import ZoneInfo
 
 from lxml import etree
 
-from tsharkpost.events.model import Event, EventLogError, LogResult, level_name, parse_system_time
+from tsharkpost.errors import EventLogError
+from tsharkpost.events.model import Event, LogResult, level_name, parse_system_time
 from tsharkpost.events.xml_event import event_from_element, event_from_xml
 
 EVTX_MAGIC = b"ElfFile\x00"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from lxml import etree
 
-from tsharkpost.events.model import Event, EventLogError, level_name, parse_system_time
+from tsharkpost.errors import EventLogError
+from tsharkpost.events.model import Event, level_name, parse_system_time
 
 
 def _local(element: etree._Element) -> str:

@@ -10,17 +10,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from tsharkpost import facts
+from tsharkpost.errors import NotACode
+from tsharkpost.plugin import tables as facts
 from tsharkpost.events.interpret import ROLE_TEXT, alert_events
 
 SCHANNEL_EVENT_IDS = range(36864, 36929)
 _OID = re.compile(r"^\d+(\.\d+){2,}$")
 # 0x80090325, or eight hex digits with a letter among them (800B0109, as CAPI2 writes them).
 _HEX = re.compile(r"^0[xX][0-9a-fA-F]+$|^(?=[0-9]*[a-fA-F])[0-9a-fA-F]{8}$")
-
-
-class NotACode(ValueError):
-    """The argument is not a number, a hex code, an OID or a known symbol."""
 
 
 @dataclass

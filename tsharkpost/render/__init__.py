@@ -1,1 +1,1 @@
-"""Renderers: a Summary in, text out. Nothing below the CLI prints."""
+"""Renderers: a finished result in, text out (summary table/JSON/CSV, diff, timeline, explain). Nothing else prints."""

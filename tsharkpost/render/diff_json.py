@@ -7,6 +7,7 @@ import json
 from typing import IO, Any
 
 from tsharkpost.diff.model import Comparison, Section
+from tsharkpost.record.model import ConnectionRecord
 
 DIFF_SCHEMA_ID = "https://tsharkpost.invalid/schema/diff"
 DIFF_SCHEMA_VERSION = 1
@@ -14,8 +15,8 @@ SIDE_FIELDS = ["capture", "stream", "client", "client_port", "server", "server_p
                "outcome", "first_frame"]
 
 
-def _side(path: str, record: dict[str, Any]) -> dict[str, Any]:
-    return {"input": path, **{name: record[name] for name in SIDE_FIELDS}}
+def _side(path: str, record: ConnectionRecord) -> dict[str, Any]:
+    return {"input": path, **{name: getattr(record, name) for name in SIDE_FIELDS}, "outcome": record.outcome.value}
 
 
 def _section(section: Section) -> dict[str, Any]:

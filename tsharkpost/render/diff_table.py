@@ -8,7 +8,6 @@ from typing import IO, Any
 from tabulate import tabulate
 
 from tsharkpost.diff.model import Comparison, FieldDiff, Section
-from tsharkpost.models import Outcome
 
 WIDTH = 110
 CELL_WIDTH = 48
@@ -29,21 +28,21 @@ def _header(comparison: Comparison) -> str:
     rows = []
     for label, path, record in (("GOOD", comparison.good_input, comparison.good),
                                 ("BAD", comparison.bad_input, comparison.bad)):
-        rows.append([label, f"{path}#{record['stream']}", f"{record['client']}:{record['client_port']}",
-                     f"{record['server_name'] or '(no SNI)'} {record['server']}:{record['server_port']}",
-                     record["version"] or "-", record["outcome"]])
+        rows.append([label, f"{path}#{record.stream}", f"{record.client}:{record.client_port}",
+                     f"{record.server_name or '(no SNI)'} {record.server}:{record.server_port}",
+                     record.version or "-", record.outcome.value])
     # Paths are never wrapped: analysts copy them into the next command.
     return tabulate(rows, ["", "connection", "client", "server", "version", "outcome"])
 
 
 def _verdict(comparison: Comparison) -> str:
-    if not Outcome(comparison.bad["outcome"]).failed:
-        return f"Verdict: BAD did not fail ({comparison.bad['outcome']}): nothing to explain."
+    if not comparison.bad.failed:
+        return f"Verdict: BAD did not fail ({comparison.bad.outcome.value}): nothing to explain."
     if not comparison.verdict:
         return "Verdict: no difference found that would explain why BAD failed."
     count = f"{len(comparison.verdict)} difference{'s' if len(comparison.verdict) != 1 else ''}"
-    if Outcome(comparison.good["outcome"]).failed:
-        lines = [f"Verdict: GOOD failed too ({comparison.good['outcome']}); {count} between the two failures "
+    if comparison.good.failed:
+        lines = [f"Verdict: GOOD failed too ({comparison.good.outcome.value}); {count} between the two failures "
                  "(likeliest first)"]
     else:
         lines = [f"Verdict: {count} may explain why BAD failed and GOOD did not (likeliest first)"]

@@ -3,13 +3,12 @@
 Windows events carry no address or port (Schannel runs inside LSA), so the
 evidence is: time, the alert code against the alerts on the wire, who generated
 the alert (36888: this host, 36887: its peer), TargetName against the SNI, and a
-CAPI2 certificate subject against the chain sent. Works on connection records
-(records.py), the same dicts every output is made of.
+CAPI2 certificate subject against the chain sent. Works on views of connection
+records (record/model.py): what attribution needs, without the rest of the record.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import statistics
 from collections import Counter
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from typing import Any
 
 from tsharkpost.events.interpret import ROLE_TEXT, Meaning, meaning
 from tsharkpost.events.model import Event
+from tsharkpost.record.model import ConnectionRecord, Milestone, Outcome, Side
 
 # An event may be logged a little before the connection's first frame or after its last one (the application
 # closes after Schannel logged), and a capture host's clock is never exactly the event host's.
@@ -40,63 +40,50 @@ def capture_labels(views: list[ConnectionView], captures: list[str]) -> None:
         view.shown_as = name if names[name] <= 1 else view.capture
 
 
-def epoch(iso: str) -> float:
-    return dt.datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
-
-
-@dataclass
-class Milestone:
-    name: str
-    side: str
-    frame: int
-    time: float
-    detail: str
-
-
 @dataclass
 class ConnectionView:
-    """What attribution needs of one connection record."""
+    """What attribution needs of one connection record.
+
+    Attributes:
+        alert_milestones: each alert milestone with the alert's code (None when encrypted).
+    """
 
     capture: str
     stream: int
     client: str
     server: str
     server_name: str
-    outcome: str
-    failed: bool
+    outcome: Outcome
     first: float
     last: float
-    milestones: list[Milestone]
+    milestones: tuple[Milestone, ...]
+    alert_milestones: list[tuple[int | None, Milestone]]
     subjects: set[str]
     key: tuple[str, int]  # identity: the resolved capture path and the stream (two captures may share a name)
     shown_as: str = ""  # the capture as people see it (capture_labels); its base name until set
+
+    @property
+    def failed(self) -> bool:
+        return self.outcome.failed
 
     @property
     def label(self) -> str:
         return f"{self.shown_as or Path(self.capture).name}:{self.stream}"
 
     @staticmethod
-    def of(record: dict[str, Any]) -> ConnectionView:
-        milestones = [Milestone(m["name"], m["side"], m["frame"], epoch(m["time"]), m["detail"])
-                      for m in record.get("milestones", [])]
-        outcome = record["outcome"]
+    def of(record: ConnectionRecord) -> ConnectionView:
         return ConnectionView(
-            record["capture"], record["stream"], record["client"], record["server"], record["server_name"] or "",
-            outcome, outcome not in ("established", "not_tls", "capture_incomplete"),
-            epoch(record["first_time"]), epoch(record["last_time"]), milestones,
-            {cert["subject_cn"].lower() for cert in record.get("certificates", []) if cert.get("subject_cn")},
-            (str(Path(record["capture"]).resolve()), record["stream"]))
+            record.capture, record.stream, record.client, record.server, record.server_name or "",
+            record.outcome, record.first_time, record.last_time, record.milestones,
+            [(alert.code, milestone) for alert, milestone in record.alert_milestones()],
+            {cert.subject_cn.lower() for cert in record.certificates if cert.subject_cn},
+            (str(Path(record.capture).resolve()), record.stream))
 
     def wire_alerts(self) -> list[tuple[int | None, Milestone]]:
-        found = []
-        for m in self.milestones:
-            if m.name == "alert":
-                parts = m.detail.split()
-                found.append((int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None, m))
-        return found
+        return self.alert_milestones
 
     def flight_end(self) -> Milestone | None:
-        flight = [m for m in self.milestones if m.name in SERVER_FLIGHT and m.side == "server"]
+        flight = [m for m in self.milestones if m.name in SERVER_FLIGHT and m.side is Side.SERVER]
         return flight[-1] if flight else None
 
     def close(self) -> Milestone | None:
@@ -119,7 +106,7 @@ class ConnectionView:
             flight, close = self.flight_end(), self.close()
             if flight and close and close.time >= flight.time:
                 return flight.time, close.time, (f"between the server flight (frame {flight.frame}, {flight.name}) "
-                                                 f"and the {close.side}'s {close.name.upper()} in frame "
+                                                 f"and the {close.side.value}'s {close.name.upper()} in frame "
                                                  f"{close.frame}, no alert on the wire")
         if role == "received" and matching:
             alert_frame = matching[0]
@@ -191,7 +178,7 @@ def _score(view: ConnectionView, sense: Meaning, event: Event, time: float) -> t
                            f"{anchor[2]}")
         if view.failed:
             score += 0.5
-            reasons.append(f"the connection failed ({view.outcome})")
+            reasons.append(f"the connection failed ({view.outcome.value})")
         else:
             score -= 1
             reasons.append("but the connection was established")

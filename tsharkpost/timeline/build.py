@@ -1,6 +1,6 @@
 """Captures and event logs -> one timeline: milestones of every connection and the events, in time order.
 
-Captures go through the summarize pipeline (pipeline.analyze: records with
+Captures go through the capture stage (capture/analyze.py: records with
 milestones); logs are streamed, and only events near the captures' time span
 are kept, so a large log costs reading time, not memory.
 """
@@ -13,13 +13,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from tsharkpost import tshark as ts
+from tsharkpost.capture import tshark as ts
+from tsharkpost.capture.analyze import analyze
+from tsharkpost.capture.result import InputResult
 from tsharkpost.events.interpret import interpreted
 from tsharkpost.events.model import Event, LogResult
 from tsharkpost.events.readers import read_log
-from tsharkpost.pipeline import analyze
-from tsharkpost.records import iso_time
-from tsharkpost.results import InputResult
+from tsharkpost.record.jsonform import iso_time
 from tsharkpost.timeline.attribute import (MAX_SKEW_SECONDS, Attribution, ConnectionView, Skew, attribute,
                                           capture_labels, clock)
 
@@ -74,7 +74,7 @@ def read_captures(paths: list[Path], tshark: ts.Tshark, options: ts.Options,
     for number, path in enumerate(paths):
         result = analyze(path, tshark, options, scratch / f"{number}.jsonl")
         results.append(result)
-        views += [ConnectionView.of(record) for record in result.records() if record["outcome"] != "not_tls"]
+        views += [ConnectionView.of(record) for record in result.records() if record.is_tls]
     capture_labels(views, [str(path) for path in paths])
     return results, views
 
@@ -109,7 +109,7 @@ def _milestone_entries(views: list[ConnectionView]) -> list[Entry]:
             label = MILESTONE_LABELS.get(m.name, m.name)
             what = f"{label} {m.detail}".strip() if m.name != "client_hello" else \
                 f"{label}" + (f" SNI {m.detail}" if m.detail else "")
-            entries.append(Entry(m.time, "milestone", view.label, m.frame, m.side, what, connection=view.key))
+            entries.append(Entry(m.time, "milestone", view.label, m.frame, m.side.value, what, connection=view.key))
     return entries
 
 

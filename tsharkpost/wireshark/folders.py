@@ -10,7 +10,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from tsharkpost.tshark import ROOT_NOTICE, Tshark, TsharkError
+from tsharkpost.capture.tshark import ROOT_NOTICE, Tshark
+from tsharkpost.errors import TsharkError
 
 PERSONAL_CONFIGURATION = "Personal configuration"
 PERSONAL_LUA_PLUGINS = "Personal Lua Plugins"

@@ -18,7 +18,7 @@ from enum import Enum
 from pathlib import Path
 
 from tsharkpost import __version__
-from tsharkpost.plugin import PLUGIN_FILE, lua_dir, tables_dir
+from tsharkpost.plugin.location import PLUGIN_FILE, lua_dir, tables_dir
 from tsharkpost.wireshark import profile
 from tsharkpost.wireshark.folders import Folders
 

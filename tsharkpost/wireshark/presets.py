@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from tsharkpost.facts import read_table
+from tsharkpost.errors import UnknownPreset
+from tsharkpost.plugin.tables import read_table
 
 # Fields of the tsharkpost post-dissector: a filter naming one does not compile without the plugin.
 _PLUGIN_FIELD = re.compile(r"\btpost\b")
@@ -78,10 +79,6 @@ PRESETS: tuple[Preset, ...] = (
            "ClientHello and ServerHello only: who offered what, and what was chosen"),
     Preset("resets", "Resets", "tcp.flags.reset == 1", "TCP resets (RST) from either side"),
 )
-
-
-class UnknownPreset(KeyError):
-    """A preset name that is not in PRESETS."""
 
 
 def preset(name: str) -> Preset:

@@ -1,4 +1,4 @@
-"""Human tables (the only importer of tabulate): patterns, per-input totals, optionally every connection."""
+"""summarize as tables for people: patterns, per-input totals, optionally every connection."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from typing import IO, Any
 
 from tabulate import tabulate
 
-from tsharkpost.records import first_fatal_alert
-from tsharkpost.results import Summary
+from tsharkpost.record.model import ConnectionRecord
+from tsharkpost.summary import Summary
 
 CAUSE_WIDTH = 70
 
@@ -30,36 +30,35 @@ def _inputs(summary: Summary) -> str:
                     maxcolwidths=[None, None, None, None, None, None, 60])
 
 
-def _connection_row(record: dict[str, Any]) -> list[Any]:
-    alert = first_fatal_alert(record)
-    teardown = record["teardown"]
-    return [f"{Path(record['capture']).name}:{record['stream']}", f"{record['client']}:{record['client_port']}",
-            record["server_name"] or f"{record['server']}:{record['server_port']}", record["version"] or "-",
-            record["outcome"], f"{alert['code']} {alert['name']} ({alert['sender']})" if alert else "-",
-            f"{teardown['kind']} by {teardown['by']} @{teardown['frame']}" if teardown else "-",
+def _connection_row(record: ConnectionRecord) -> list[Any]:
+    alert = record.first_fatal_alert
+    teardown = record.teardown
+    return [f"{Path(record.capture).name}:{record.stream}", f"{record.client}:{record.client_port}",
+            record.server_label, record.version or "-", record.outcome.value,
+            f"{alert.code} {alert.name} ({alert.sender.value})" if alert else "-",
+            f"{teardown.kind} by {teardown.by.value} @{teardown.frame}" if teardown else "-",
             _cause(record)]
 
 
-def _cause(record: dict[str, Any]) -> str:
+def _cause(record: ConnectionRecord) -> str:
     """The top cause with its first piece of evidence, e.g. 'client hung up 2 ms after ...; chain certificate ...'."""
-    if not record["causes"]:
+    top = record.top_cause
+    if top is None:
         return ""
-    top = record["causes"][0]
-    return f"{top['evidence'][0]}; {top['summary']}" if top["evidence"] else top["summary"]
+    return f"{top.evidence[0]}; {top.summary}" if top.evidence else top.summary
 
 
 def write_table(summary: Summary, out: IO[str], connections: bool = False) -> None:
     parts = ["Failure patterns", _patterns(summary), "", "Inputs", _inputs(summary)]
-    if summary.event_logs is not None:
+    if summary.events is not None:
         parts += ["", "Event logs", tabulate(
-            [[log["path"], log["status"], log["form"] or "-", log["events"], "; ".join(
-                ([log["reason"]] if log["reason"] else []) + log["problems"] + log["notes"])]
-             for log in summary.event_logs],
+            [[log.path, log.status, log.form or "-", log.events, "; ".join(
+                ([log.reason] if log.reason else []) + log.problems + log.notes)]
+             for log in summary.events.logs],
             ["log", "status", "form", "events", "note"], maxcolwidths=[None, None, None, None, 60])]
-        if summary.clock:
-            parts.append(f"Clock: {summary.clock['note']}")
+        parts.append(f"Clock: {summary.events.skew.note}")
     if connections:
-        rows = [_connection_row(record) for record in summary.records() if record["outcome"] != "not_tls"]
+        rows = [_connection_row(record) for record in summary.records() if record.is_tls]
         parts += ["", "Connections", tabulate(rows, ["capture:stream", "client", "server", "version", "outcome",
                                                       "fatal alert", "teardown", "probable cause"],
                                                maxcolwidths=[None, None, 30, None, None, None, None, CAUSE_WIDTH])]

@@ -1,20 +1,18 @@
-"""tsharkpost explain CODE...: parser setup and runner (wiring only; the lookup is lookup.py)."""
+"""`tsharkpost explain CODE...`: arguments and exit codes (the lookup is explain/lookup.py)."""
 
 from __future__ import annotations
 
 import argparse
-import json
-import logging
 import sys
-from dataclasses import asdict
-from typing import IO, Any
+from typing import Any
 
-from tsharkpost.explain.lookup import Answer, NotACode, explain
+from tsharkpost.commands.common import ExitCode, log
+from tsharkpost.errors import NotACode
+from tsharkpost.explain.lookup import Answer, explain
+from tsharkpost.render.explain import write_json, write_text
 
-log = logging.getLogger("tsharkpost")
-
-EXIT_OK = 0
-EXIT_BAD_CODE = 3  # at least one argument could not be read as a code (the others were answered)
+EXIT_OK = ExitCode.OK
+EXIT_BAD_CODE = ExitCode.INPUT_ERROR  # at least one argument could not be read as a code (the others were answered)
 
 
 def add_parser(commands: Any) -> None:
@@ -32,17 +30,6 @@ def add_parser(commands: Any) -> None:
     parser.add_argument("--format", choices=["text", "json"], default="text", help="output format (default: text)")
 
 
-def _write_text(answers: list[Answer], out: IO[str]) -> None:
-    for answer in answers:
-        out.write(f"{answer.code}: {answer.title} [{answer.kind.replace('_', ' ')}; {answer.provenance}]\n")
-        width = max((len(label) for label in answer.details), default=0)
-        for label, value in answer.details.items():
-            out.write(f"  {label.ljust(width)}  {value}\n")
-        if answer.source:
-            out.write(f"  {'source'.ljust(width)}  {answer.source}\n")
-        out.write("\n")
-
-
 def run(args: argparse.Namespace) -> int:
     answers: list[Answer] = []
     status = EXIT_OK
@@ -52,9 +39,5 @@ def run(args: argparse.Namespace) -> int:
         except NotACode as error:
             log.error("%s", error)
             status = EXIT_BAD_CODE
-    if args.format == "json":
-        json.dump({"answers": [asdict(answer) for answer in answers]}, sys.stdout, indent=2)
-        sys.stdout.write("\n")
-    else:
-        _write_text(answers, sys.stdout)
+    (write_json if args.format == "json" else write_text)(answers, sys.stdout)
     return status

@@ -1,16 +1,17 @@
 """The fact tables shared with the Lua plugin (lua/tables/*.tsv), read once, on first use.
 
 One source of truth: the plugin loads the same files at start-up, so an alert
-name, a version name or a check id is never kept in two copies.
+name, a version name, a check id or a severity is never kept in two copies.
 """
 
 from __future__ import annotations
 
 import csv
 from dataclasses import dataclass
+from enum import IntEnum
 from functools import cache
 
-from tsharkpost.plugin import tables_dir
+from tsharkpost.plugin.location import tables_dir
 
 
 def read_table(name: str) -> list[dict[str, str]]:
@@ -76,8 +77,42 @@ def signature_scheme_name(code: int) -> str:
 
 @cache
 def checks() -> dict[str, dict[str, str]]:
-    """Check id -> its row in checks.tsv (severity, group, summary)."""
+    """Check id -> its row in checks.tsv (severity, group, weight, summary)."""
     return {row["check"]: row for row in read_table("checks")}
+
+
+UNRANKED_WEIGHT = 99
+
+
+def check_weight(check: str) -> int:
+    """How decisive a check is when it explains a refused chain: 0 is the most (the seed's check)."""
+    row = checks().get(check)
+    return int(row["weight"]) if row else UNRANKED_WEIGHT
+
+
+def check_group(check: str) -> str | None:
+    """The Wireshark expert group of a check (security, protocol, sequence, ...)."""
+    row = checks().get(check)
+    return row["group"] if row else None
+
+
+_SEVERITY_LEVELS = {row["name"]: int(row["level"]) for row in read_table("severities")}
+
+
+class Severity(IntEnum):
+    """A finding's severity, as tpost.severity carries it; the numbers come from severities.tsv."""
+
+    NOTE = _SEVERITY_LEVELS["note"]
+    WARNING = _SEVERITY_LEVELS["warning"]
+    ERROR = _SEVERITY_LEVELS["error"]
+
+    @classmethod
+    def of(cls, level: int) -> int:
+        """The named severity of a level; a level no table row names stays a plain number."""
+        try:
+            return cls(level)
+        except ValueError:
+            return level
 
 
 @cache

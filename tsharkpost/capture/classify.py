@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import datetime as dt
 
-from tsharkpost import facts
-from tsharkpost.models import Cause, Certificate, Connection, Finding, Outcome, Side
+import dataclasses
+
+from tsharkpost.capture.connection import Connection
+from tsharkpost.plugin import tables as facts
+from tsharkpost.plugin.tables import Severity, check_weight
+from tsharkpost.record.model import Cause, CauseKind, Certificate, Finding, Outcome, Side
 
 # A retry within this many seconds of a failed attempt, from the same client to the
 # same server, offering a lower maximum version (or TLS_FALLBACK_SCSV), is a fallback.
 FALLBACK_WINDOW_SECONDS = 5.0
-ERROR = 3
-CERTIFICATE_CHECKS_BY_WEIGHT = ["sigalg_not_offered", "weak_signature", "weak_rsa_key", "weak_dsa_key", "weak_ec_key",
-                                "name_mismatch", "chain_order", "malformed_certificate"]
 CERTIFICATE_ALERTS = {42, 43, 44, 45, 46, 48, 49}  # alerts that answer a certificate
-FALLBACK_CAUSE = "client fell back to"  # how the fallback cause starts (tsharkpost diff recognises it)
 
 
 def outcome(conn: Connection) -> Outcome:
@@ -55,16 +55,6 @@ def _ms(seconds: float | None) -> str:
     return f"{seconds * 1000:.0f} ms" if seconds < 10 else f"{seconds:.1f} s"
 
 
-def _cert_label(cert: Certificate) -> str:
-    role = "leaf certificate" if cert.index == 0 else f"chain certificate #{cert.index}"
-    return f"{role} '{cert.subject or cert.subject_cn}'"
-
-
-def check_weight(check: str) -> int:
-    """How decisive a check is for a refused chain: 0 is the most (the seed's check), 99 unranked."""
-    return CERTIFICATE_CHECKS_BY_WEIGHT.index(check) if check in CERTIFICATE_CHECKS_BY_WEIGHT else 99
-
-
 def _weight(finding: Finding) -> int:
     return check_weight(finding.check)
 
@@ -73,16 +63,16 @@ def _certificate_causes(conn: Connection, evidence: str) -> list[Cause]:
     """One cause per certificate with error findings, the most decisive first (the seed's check leads)."""
     found = []
     for cert in conn.certificates:
-        errors = sorted((f for f in cert.findings if f.severity >= ERROR), key=_weight)
+        errors = sorted((f for f in conn.certificate_findings(cert) if f.severity >= Severity.ERROR), key=_weight)
         if errors:
             found.append((_weight(errors[0]), cert.index, Cause(
-                0, _certificate_cause(cert, errors[0], conn), [evidence] + [f.message for f in errors],
-                [f.check for f in errors])))
+                0, CauseKind.CERTIFICATE, _certificate_cause(cert, errors[0], conn),
+                (evidence, *(f.message for f in errors)), tuple(f.check for f in errors))))
     return [cause for _, _, cause in sorted(found, key=lambda item: item[:2])]
 
 
 def _certificate_cause(cert: Certificate, finding: Finding, conn: Connection) -> str:
-    label = _cert_label(cert)
+    label = cert.label
     algorithm = cert.sigalg_name or cert.sigalg_oid
     if finding.check == "sigalg_not_offered":
         return (f"{label} is signed with {algorithm}, which its ClientHello did not offer "
@@ -123,11 +113,12 @@ def causes(conn: Connection) -> list[Cause]:
                       f"(frame {teardown.frame if teardown else '?'}), without an alert"
         found += _certificate_causes(conn, hung_up)
         for cert in _expired(conn):
-            found.append(Cause(0, f"{_cert_label(cert)} is not valid at capture time (until {cert.not_after})",
-                               [hung_up]))
+            found.append(Cause(0, CauseKind.EXPIRED_CERTIFICATE,
+                               f"{cert.label} is not valid at capture time (until {cert.not_after})", (hung_up,)))
         if not found:
-            found.append(Cause(0, "client refused the server's certificate flight; the plugin found nothing wrong "
-                                  "with the chain (check trust: unknown CA, revocation, policy)", [hung_up]))
+            found.append(Cause(0, CauseKind.UNEXPLAINED_REFUSAL,
+                               "client refused the server's certificate flight; the plugin found nothing wrong "
+                               "with the chain (check trust: unknown CA, revocation, policy)", (hung_up,)))
     elif result in (Outcome.CLIENT_FATAL_ALERT, Outcome.SERVER_FATAL_ALERT):
         fatal = conn.first_fatal_alert
         assert fatal is not None
@@ -136,25 +127,24 @@ def causes(conn: Connection) -> list[Cause]:
         if fatal.sender is Side.CLIENT and fatal.code in CERTIFICATE_ALERTS:
             found += _certificate_causes(conn, said)
             for cert in _expired(conn):
-                found.append(Cause(0, f"{_cert_label(cert)} is not valid at capture time "
-                                      f"(valid {cert.not_before} to {cert.not_after})", [said]))
+                found.append(Cause(0, CauseKind.EXPIRED_CERTIFICATE, f"{cert.label} is not valid at capture time "
+                                   f"(valid {cert.not_before} to {cert.not_after})", (said,)))
         if fatal.sender is Side.SERVER and conn.server_hello is None and fatal.code in (40, 70, 71):
             offered = conn.client_hello
             detail = (f"client offered {offered.cipher_suite_count} cipher suites up to {offered.max_version}"
                       if offered else "no ClientHello seen")
-            found.append(Cause(0, f"server found no protocol version or cipher suite in common with the client "
-                                  f"({fatal.name})", [said, detail]))
-        found.append(Cause(0, f"{fatal.name}: {fact.meaning}" if fact else f"alert {fatal.code}", [said]))
+            found.append(Cause(0, CauseKind.NO_COMMON_PARAMETERS, f"server found no protocol version or cipher "
+                               f"suite in common with the client ({fatal.name})", (said, detail)))
+        found.append(Cause(0, CauseKind.ALERT, f"{fatal.name}: {fact.meaning}" if fact else f"alert {fatal.code}",
+                           (said,)))
     elif result.failed:
-        evidence = [f"{teardown.kind} from the {teardown.by.value} in frame {teardown.frame} after "
-                    f"{teardown.after or 'no TLS message'}"] if teardown else []
-        found.append(Cause(0, result.value.replace("_", " "), evidence))
+        evidence = (f"{teardown.kind} from the {teardown.by.value} in frame {teardown.frame} after "
+                    f"{teardown.after or 'no TLS message'}",) if teardown else ()
+        found.append(Cause(0, CauseKind.TEARDOWN, result.value.replace("_", " "), evidence))
     for finding in conn.findings:
-        if finding.cert_index is None and finding.severity >= ERROR and finding.check not in ("fatal_alert",):
-            found.append(Cause(0, finding.message, [f"frame {finding.frame}"], [finding.check]))
-    for rank, cause in enumerate(found, start=1):
-        cause.rank = rank
-    return found
+        if finding.cert_index is None and finding.severity >= Severity.ERROR and finding.check != "fatal_alert":
+            found.append(Cause(0, CauseKind.FINDING, finding.message, (f"frame {finding.frame}",), (finding.check,)))
+    return [dataclasses.replace(cause, rank=rank) for rank, cause in enumerate(found, start=1)]
 
 
 def find_retry(failed: Connection, candidates: list[Connection]) -> Connection | None:
@@ -180,8 +170,9 @@ def classify(conn: Connection, candidates: list[Connection]) -> Connection:
     if retry is not None and retry.client_hello is not None:
         conn.retried_by, retry.fallback_of = retry.stream, conn.stream
         tried = conn.client_hello.max_version if conn.client_hello else "?"
-        conn.causes.append(Cause(len(conn.causes) + 1, f"{FALLBACK_CAUSE} {retry.client_hello.max_version} "
+        conn.causes.append(Cause(len(conn.causes) + 1, CauseKind.FALLBACK,
+                                 f"client fell back to {retry.client_hello.max_version} "
                                  f"(stream {retry.stream}, {outcome(retry).value})",
-                                 [f"retry {_ms(retry.first_time - conn.last_time)} later, offering "
-                                  f"{retry.client_hello.max_version} instead of {tried}"]))
+                                 (f"retry {_ms(retry.first_time - conn.last_time)} later, offering "
+                                  f"{retry.client_hello.max_version} instead of {tried}",)))
     return conn

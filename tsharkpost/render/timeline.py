@@ -8,7 +8,8 @@ from typing import IO, Any
 
 from tabulate import tabulate
 
-from tsharkpost.records import input_record, iso_time
+from tsharkpost.record.jsonform import iso_time
+from tsharkpost.render.summary_json import input_json
 from tsharkpost.timeline.attribute import Attribution
 from tsharkpost.timeline.build import Entry, Timeline
 
@@ -54,7 +55,7 @@ def write_table(timeline: Timeline, out: IO[str]) -> None:
             entry = next((e for e in timeline.entries if e.attribution is item), None)
             assert item.connection is not None
             parts.append(f"- {item.event.source} {item.event.provider} {item.event.event_id} -> "
-                         f"{item.connection.label} ({item.connection.outcome}), confidence {item.confidence}")
+                         f"{item.connection.label} ({item.connection.outcome.value}), confidence {item.confidence}")
             if entry is not None and entry.between:
                 parts.append(f"    placed {entry.between}"
                              + (" (the export has whole seconds: placed by attribution)"
@@ -103,7 +104,7 @@ def _entry(entry: Entry) -> dict[str, Any]:
 def write_json(timeline: Timeline, out: IO[str]) -> None:
     document = {
         "schema": SCHEMA_ID, "schema_version": SCHEMA_VERSION,
-        "captures": [input_record(result) for result in timeline.captures],
+        "captures": [input_json(result) for result in timeline.captures],
         "logs": [log.as_dict() for log in timeline.logs],
         "clock": timeline.skew.as_dict(),
         "around": timeline.around,

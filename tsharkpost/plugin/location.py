@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 PLUGIN_FILE = "tsharkpost.lua"
+_PACKAGE = Path(__file__).resolve().parent.parent
 
 
 def lua_dir() -> Path:
@@ -13,10 +14,10 @@ def lua_dir() -> Path:
     An installed wheel carries it inside the package (tsharkpost/lua); a source
     checkout or an editable install has it beside the package (lua/).
     """
-    packaged = Path(__file__).resolve().parent / "lua"
+    packaged = _PACKAGE / "lua"
     if (packaged / PLUGIN_FILE).is_file():
         return packaged
-    return Path(__file__).resolve().parent.parent / "lua"
+    return _PACKAGE.parent / "lua"
 
 
 def plugin_path() -> Path:

@@ -7,12 +7,14 @@ then the endpoint on the lower port is the server.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
-from tsharkpost import facts
-from tsharkpost import fields as F
-from tsharkpost.models import Alert, Certificate, ClientHello, Connection, Milestone, ServerHello, Side, Teardown
-from tsharkpost.pdml import Handshake, Packet, Record
+from tsharkpost.capture.connection import Connection
+from tsharkpost.capture.pdml import Handshake, Packet, Record
+from tsharkpost.plugin import fields as F
+from tsharkpost.plugin import tables as facts
+from tsharkpost.record.model import Alert, Certificate, ClientHello, Milestone, ServerHello, Side, Teardown
 
 # Zeek's ssl_history letters (DOMAIN.md): upper case = client, lower case = server.
 HISTORY_LETTERS = {0: "H", 1: "C", 2: "S", 3: "V", 4: "T", 5: "E", 6: "J", 8: "O", 11: "X", 12: "K", 13: "R",
@@ -67,7 +69,7 @@ class _Progress:
     milestones_seen: set[tuple[str, Side]] = field(default_factory=set)
 
 
-class ConnectionTable:
+class ConnectionTracker:
     """The open connections of one capture, keyed by tcp.stream; closed ones leave it (see sweep)."""
 
     def __init__(self, capture: str) -> None:
@@ -233,7 +235,7 @@ class ConnectionTable:
         elif kind == 2 and conn.server_hello is None:
             conn.server_hello = self._server_hello(handshake, packet.number, conn.client_hello)
         elif kind == 12 and conn.server_hello and not conn.server_hello.curve:
-            conn.server_hello.curve = handshake.label(F.NAMED_CURVE)
+            conn.server_hello = dataclasses.replace(conn.server_hello, curve=handshake.label(F.NAMED_CURVE))
         if kind == 11 and not client and conn.certificate_frame is None:
             conn.certificate_frame = packet.number
         if kind in SERVER_FLIGHT and not client:
@@ -244,25 +246,25 @@ class ConnectionTable:
     def _client_hello(handshake: Handshake, frame: int) -> ClientHello:
         suites = _codes(handshake.values.get(F.CIPHER_SUITE))
         specs = handshake.values.get(F.CIPHER_SPEC_V2, [])
-        supported = [facts.version_name(code) for code in _codes(
-            handshake.extensions.get(F.EXTENSION_SUPPORTED_VERSIONS, {}).get(F.SUPPORTED_VERSION)) if not _grease(code)]
-        hello = ClientHello(
-            frame=frame, legacy_version=_version(handshake.first(F.HANDSHAKE_VERSION)),
+        supported = tuple(facts.version_name(code) for code in _codes(
+            handshake.extensions.get(F.EXTENSION_SUPPORTED_VERSIONS, {}).get(F.SUPPORTED_VERSION)) if not _grease(code))
+        legacy = _version(handshake.first(F.HANDSHAKE_VERSION))
+        offered = supported or ((legacy,) if legacy else ())
+        return ClientHello(
+            frame=frame, legacy_version=legacy,
             supported_versions=supported, server_name=handshake.first(F.SERVER_NAME),
-            alpn=handshake.values.get(F.ALPN, []), cipher_suite_count=len(suites) or len(specs),
-            notable_offers=[SCSV_NAMES[code] for code in suites if code in SCSV_NAMES],
-            signature_algorithms=[facts.signature_scheme_name(code) for code in _codes(
-                handshake.extensions.get(F.EXTENSION_SIGNATURE_ALGORITHMS, {}).get(F.SIGNATURE_ALGORITHM))],
-            signature_algorithms_cert=[facts.signature_scheme_name(code) for code in _codes(
-                handshake.extensions.get(F.EXTENSION_SIGNATURE_ALGORITHMS_CERT, {}).get(F.SIGNATURE_ALGORITHM))],
+            alpn=tuple(handshake.values.get(F.ALPN, [])), cipher_suite_count=len(suites) or len(specs),
+            notable_offers=tuple(SCSV_NAMES[code] for code in suites if code in SCSV_NAMES),
+            signature_algorithms=tuple(facts.signature_scheme_name(code) for code in _codes(
+                handshake.extensions.get(F.EXTENSION_SIGNATURE_ALGORITHMS, {}).get(F.SIGNATURE_ALGORITHM))),
+            signature_algorithms_cert=tuple(facts.signature_scheme_name(code) for code in _codes(
+                handshake.extensions.get(F.EXTENSION_SIGNATURE_ALGORITHMS_CERT, {}).get(F.SIGNATURE_ALGORITHM))),
             session_id=handshake.first(F.SESSION_ID) or "",
-            cipher_suites=_names(handshake, F.CIPHER_SUITE) or _names(handshake, F.CIPHER_SPEC_V2),
-            extensions=_names(handshake, F.EXTENSION_TYPE),
-            supported_groups=_names(handshake, F.SUPPORTED_GROUP),
+            max_version=max(offered, key=facts.version_rank) if offered else None,
+            cipher_suites=tuple(_names(handshake, F.CIPHER_SUITE) or _names(handshake, F.CIPHER_SPEC_V2)),
+            extensions=tuple(_names(handshake, F.EXTENSION_TYPE)),
+            supported_groups=tuple(_names(handshake, F.SUPPORTED_GROUP)),
         )
-        offered = hello.supported_versions or ([hello.legacy_version] if hello.legacy_version else [])
-        hello.max_version = max(offered, key=facts.version_rank) if offered else None
-        return hello
 
     @staticmethod
     def _server_hello(handshake: Handshake, frame: int, client_hello: ClientHello | None) -> ServerHello:
@@ -275,7 +277,7 @@ class ConnectionTable:
         return ServerHello(
             frame=frame, version=version,
             cipher=handshake.label(F.CIPHER_SUITE), curve=handshake.label(F.KEY_SHARE_GROUP), session_id=session_id,
-            resumed=resumed, extensions=_names(handshake, F.EXTENSION_TYPE))
+            resumed=resumed, extensions=tuple(_names(handshake, F.EXTENSION_TYPE)))
 
     @staticmethod
     def _add_plugin_output(conn: Connection, packet: Packet) -> None:
@@ -283,12 +285,7 @@ class ConnectionTable:
             chain: list[Certificate] = sorted(packet.certificates, key=lambda cert: cert.index)
             if chain[0].sender == "server" and not conn.certificates:
                 conn.certificates = chain
-        for finding in packet.findings:
-            conn.findings.append(finding)
-            if finding.cert_index is not None:
-                for cert in conn.certificates:
-                    if cert.frame == finding.frame and cert.index == finding.cert_index:
-                        cert.findings.append(finding)
+        conn.findings.extend(packet.findings)  # those naming a chain certificate join it at freeze
 
     def sweep(self, now: float, linger: float) -> list[Connection]:
         """Closed connections (RST, or FIN both ways) quiet for `linger` seconds of capture time, oldest first.

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import gzip
 import json
+import traceback
 from pathlib import Path
 
-from tsharkpost import tshark as ts
-from tsharkpost.classify import FALLBACK_WINDOW_SECONDS, classify
-from tsharkpost.connections import ConnectionTable
-from tsharkpost.models import Connection, InputStatus
-from tsharkpost.pdml import packets
-from tsharkpost.records import connection_record
-from tsharkpost.results import InputResult
+from tsharkpost.capture import tshark as ts
+from tsharkpost.capture.classify import FALLBACK_WINDOW_SECONDS, classify
+from tsharkpost.capture.connection import Connection
+from tsharkpost.capture.pdml import packets
+from tsharkpost.capture.result import InputResult, InputStatus
+from tsharkpost.capture.tracker import ConnectionTracker
+from tsharkpost.errors import PdmlError
+from tsharkpost.record.jsonform import to_json
 
 # pcap (both byte orders, micro and nano), pcapng, and gzip around either.
 CAPTURE_MAGICS = (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d",
@@ -63,19 +65,20 @@ def _tshark_failure(messages: list[str], returncode: int) -> tuple[InputStatus, 
 
 
 class _Output:
-    """Where finished connections go: classified, written as a record, counted."""
+    """Where finished connections go: classified, frozen into a record, written, counted."""
 
-    def __init__(self, result: InputResult, table: ConnectionTable) -> None:
-        self.result, self.table = result, table
+    def __init__(self, result: InputResult, tracker: ConnectionTracker) -> None:
+        self.result, self.tracker = result, tracker
         assert result.records_file is not None
         self.handle = open(result.records_file, "w", encoding="utf-8")  # noqa: SIM115 - closed in close()
 
     def emit(self, finished: list[Connection]) -> None:
         for conn in finished:
-            classify(conn, finished + list(self.table.connections.values()))
-            self.handle.write(json.dumps(connection_record(conn)) + "\n")
-            self.result.totals.add(conn)
-            self.result.patterns.add(conn)
+            classify(conn, finished + list(self.tracker.connections.values()))
+            record = conn.freeze()
+            self.handle.write(json.dumps(to_json(record)) + "\n")
+            self.result.totals.add(record)
+            self.result.patterns.add(record)
 
     def close(self) -> None:
         self.handle.close()
@@ -84,28 +87,40 @@ class _Output:
 def analyze(path: Path, tshark: ts.Tshark, options: ts.Options, records_file: Path) -> InputResult:
     """Every TCP connection of one capture, classified and written to records_file.
 
-    Failures become the result's status and reason, never an exception.
+    Failures become the result's status and reason, never an exception: bad tshark
+    output is an error of the input, anything unexpected a bug (status "bug", with
+    the traceback in result.traceback for the command to print).
     """
     result = InputResult(str(path), InputStatus.OK, records_file=str(records_file))
     problem = precheck(path)
     if problem:
         result.status, result.reason, result.records_file = InputStatus.ERROR, problem, None
         return result
-    table = ConnectionTable(result.path)
-    output = _Output(result, table)
+    try:
+        return _read(path, tshark, options, result)
+    except Exception as error:  # noqa: BLE001 - a bug must not cost the batch; it is reported as one
+        result.status = InputStatus.BUG
+        result.reason = f"internal error, please report it: {type(error).__name__}: {error}"[:300]
+        result.traceback = traceback.format_exc()
+        return result
+
+
+def _read(path: Path, tshark: ts.Tshark, options: ts.Options, result: InputResult) -> InputResult:
+    tracker = ConnectionTracker(result.path)
+    output = _Output(result, tracker)
     try:
         with ts.run(ts.pdml_argv(tshark, path, options)) as running:
             try:
                 for packet in packets(running.stdout):
-                    table.add(packet)
+                    tracker.add(packet)
                     result.packets += 1
-                    output.emit(table.sweep(packet.time, LINGER_SECONDS))
-            except Exception as error:  # PDML cut off mid-element, or worse: report it, keep the batch going
+                    output.emit(tracker.sweep(packet.time, LINGER_SECONDS))
+            except PdmlError as error:  # cut off mid-element, or not PDML: report it, keep the batch going
                 running.process.kill()
                 running.process.wait()
                 result.status, result.reason = InputStatus.ERROR, f"unreadable tshark output: {error}"
             returncode = running.process.wait()
-        output.emit(table.finish())
+        output.emit(tracker.finish())
     finally:
         output.close()
     if result.status is not InputStatus.OK:

@@ -3,32 +3,32 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
-from tsharkpost import tshark as ts
-from tsharkpost.plugin import PLUGIN_FILE
+from tsharkpost.capture import tshark as ts
+from tsharkpost.commands.common import ExitCode, log
+from tsharkpost.errors import TsharkError, UnknownPreset
+from tsharkpost.plugin.location import PLUGIN_FILE
 from tsharkpost.wireshark import installer
 from tsharkpost.wireshark.folders import discover
 from tsharkpost.wireshark.installer import Action, Component, FileState, Plan
-from tsharkpost.wireshark.presets import PRESETS, UnknownPreset, preset
+from tsharkpost.wireshark.presets import PRESETS, preset
 from tsharkpost.wireshark.profile import PROFILE_NAME
-
-log = logging.getLogger("tsharkpost")
 
 COMMANDS = ("wireshark", "filters")
 
-WIRESHARK_EXIT_CODES = """exit codes:
-  0  done (install, uninstall), or everything installed and current (status)
-  1  a file changed by the user was kept (use --force), or not installed / not current (status)
-  3  a file or folder could not be written or removed
-  4  tshark is missing, too old or cannot run: nothing was changed
+WIRESHARK_EXIT_CODES = f"""exit codes:
+  {ExitCode.OK}  done (install, uninstall), or everything installed and current (status)
+  {ExitCode.FAIL_ON}  a file changed by the user was kept (use --force), or not installed / not current (status)
+  {ExitCode.INPUT_ERROR}  a file or folder could not be written or removed
+  {ExitCode.NO_TSHARK}  tshark is missing, too old or cannot run: nothing was changed
 """
 
 
-def add_parsers(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(commands: Any) -> None:
     wireshark = commands.add_parser(
         "wireshark", help="install, update or remove the Wireshark plugin and the TLS Troubleshooting profile",
         description=f"Copy the tsharkpost Lua plugin (with its tables) into Wireshark's personal Lua plugins "
@@ -61,41 +61,33 @@ def run(args: argparse.Namespace) -> int:
     return _wireshark(args)
 
 
-def _exit_codes() -> tuple[int, int, int, int, int]:
-    # Imported here: tsharkpost.cli imports this module while it is being loaded.
-    from tsharkpost.cli import EXIT_FAIL_ON, EXIT_INPUT_ERROR, EXIT_NO_TSHARK, EXIT_OK, EXIT_USAGE
-    return EXIT_OK, EXIT_FAIL_ON, EXIT_USAGE, EXIT_INPUT_ERROR, EXIT_NO_TSHARK
-
-
 def _filters(name: str | None) -> int:
-    exit_ok, _, exit_usage, _, _ = _exit_codes()
     out = sys.stdout
     if name:
         try:
             out.write(preset(name).filter + "\n")
         except UnknownPreset:  # argparse's choices refuse it first; this serves callers of run()
             log.error("unknown preset %s; known: %s", name, ", ".join(item.name for item in PRESETS))
-            return exit_usage
-        return exit_ok
+            return ExitCode.USAGE
+        return ExitCode.OK
     width = max(len(item.name) for item in PRESETS)
     out.write(f"{'name':<{width}}  plugin  finds / filter\n")
     for item in PRESETS:
         out.write(f"{item.name:<{width}}  {'yes' if item.needs_plugin else '-':<6}  {item.finds}\n")
         out.write(f"{'':<{width}}          {item.filter}\n")
-    return exit_ok
+    return ExitCode.OK
 
 
 def _wireshark(args: argparse.Namespace) -> int:
-    exit_ok, exit_kept, _, exit_write, exit_no_tshark = _exit_codes()
     try:
         tshark = ts.locate(args.tshark)
         folders = discover(tshark)
-    except ts.TsharkError as error:
+    except TsharkError as error:
         log.error("%s", error)
-        return exit_no_tshark
+        return ExitCode.NO_TSHARK
     components = installer.components(folders)
     if args.action == "status":
-        return _status(tshark, components, exit_ok, exit_kept)
+        return _status(tshark, components)
     _warn_other_copies(folders.lua_plugins, components[0].folder)
     plans = [installer.plan_install(component, args.force) if args.action == "install"
              else installer.plan_uninstall(component, args.force) for component in components]
@@ -108,7 +100,7 @@ def _wireshark(args: argparse.Namespace) -> int:
         except OSError as error:
             log.error("%s: cannot %s: %s", error.filename or plan.component.folder, args.action,
                       error.strerror or error)
-            return exit_write
+            return ExitCode.INPUT_ERROR
     for plan in plans:
         for step in plan.kept:
             log.warning("%s: kept: %s", step.path, step.note)
@@ -117,7 +109,7 @@ def _wireshark(args: argparse.Namespace) -> int:
     elif args.action == "install":
         sys.stdout.write(f"Wireshark: pick the profile with Edit > Configuration Profiles, or start it with "
                          f"wireshark -C \"{PROFILE_NAME}\"\n")
-    return exit_kept if any(plan.kept for plan in plans) else exit_ok
+    return ExitCode.FAIL_ON if any(plan.kept for plan in plans) else ExitCode.OK
 
 
 def _show(plan: Plan, dry_run: bool) -> None:
@@ -158,7 +150,7 @@ def _loaded_plugins(tshark: ts.Tshark) -> str | None:
     return process.stdout
 
 
-def _status(tshark: ts.Tshark, components: list[Component], exit_ok: int, exit_not_current: int) -> int:
+def _status(tshark: ts.Tshark, components: list[Component]) -> int:
     out = sys.stdout
     out.write(f"tshark: {tshark.path} ({tshark.version})\n")
     everything_current = True
@@ -181,4 +173,4 @@ def _status(tshark: ts.Tshark, components: list[Component], exit_ok: int, exit_n
     plugins = _loaded_plugins(tshark)
     loaded = plugins is not None and str(plugin_file) in plugins
     out.write(f"tshark loads the plugin: {'unknown' if plugins is None else 'yes' if loaded else 'no'}\n")
-    return exit_ok if everything_current and loaded else exit_not_current
+    return ExitCode.OK if everything_current and loaded else ExitCode.FAIL_ON

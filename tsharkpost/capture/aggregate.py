@@ -1,4 +1,4 @@
-"""Finished connections -> running tallies: failure patterns across inputs and totals per input.
+"""Finished records -> running tallies: failure patterns across inputs and totals per input.
 
 Tallies hold counts, never records, so they stay small whatever the number of
 connections; the tallies of inputs read in parallel are merged at the end.
@@ -9,21 +9,35 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tsharkpost.models import Connection, Outcome, Pattern
+from tsharkpost.plugin.tables import Severity
+from tsharkpost.record.model import ConnectionRecord, Outcome
 
 NO_CAUSE = "-"
 PatternKey = tuple[str, str, str, str]  # outcome, alert, server, cause
 
 
-def pattern_key(conn: Connection) -> PatternKey:
-    alert = conn.first_fatal_alert
+@dataclass
+class Pattern:
+    """A failure (or success) pattern across inputs: connections that ended alike, for alike reasons."""
+
+    outcome: Outcome
+    alert: str
+    server: str
+    cause: str
+    connections: int
+    captures: int
+    example: str  # file:frame
+
+
+def pattern_key(record: ConnectionRecord) -> PatternKey:
+    alert = record.first_fatal_alert
     alert_text = f"{alert.code} {alert.name}" if alert else "-"
-    if conn.causes:
-        cause = conn.causes[0].summary
+    if record.causes:
+        cause = record.causes[0].summary
     else:  # an established connection: its warnings are what is worth grouping by
-        checks = sorted({finding.check for finding in conn.findings if finding.severity >= 2})
+        checks = sorted({finding.check for finding in record.findings if finding.severity >= Severity.WARNING})
         cause = f"findings: {', '.join(checks)}" if checks else NO_CAUSE
-    return conn.outcome.value, alert_text, conn.server_label, cause
+    return record.outcome.value, alert_text, record.server_label, cause
 
 
 @dataclass
@@ -39,18 +53,18 @@ class PatternTally:
 
     groups: dict[PatternKey, _Group] = field(default_factory=dict)
 
-    def add(self, conn: Connection) -> None:
-        if conn.outcome is Outcome.NOT_TLS:
+    def add(self, record: ConnectionRecord) -> None:
+        if not record.is_tls:
             return
-        frame = conn.teardown.frame if conn.teardown and conn.outcome.failed else conn.first_frame
-        key = pattern_key(conn)
+        frame = record.teardown.frame if record.teardown and record.failed else record.first_frame
+        key = pattern_key(record)
         group = self.groups.get(key)
         if group is None:
-            self.groups[key] = _Group(1, {conn.capture}, (conn.capture, frame))
+            self.groups[key] = _Group(1, {record.capture}, (record.capture, frame))
         else:
             group.connections += 1
-            group.captures.add(conn.capture)
-            group.example = min(group.example, (conn.capture, frame))
+            group.captures.add(record.capture)
+            group.example = min(group.example, (record.capture, frame))
 
     def merge(self, other: PatternTally) -> None:
         for key, theirs in other.groups.items():
@@ -79,11 +93,11 @@ class InputTotals:
     failed: int = 0
     not_tls: int = 0
 
-    def add(self, conn: Connection) -> None:
+    def add(self, record: ConnectionRecord) -> None:
         self.connections += 1
-        if not conn.is_tls:
+        if not record.is_tls:
             self.not_tls += 1
             return
         self.tls += 1
-        self.established += conn.outcome is Outcome.ESTABLISHED
-        self.failed += conn.outcome.failed
+        self.established += record.outcome is Outcome.ESTABLISHED
+        self.failed += record.failed

@@ -12,17 +12,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from tsharkpost import fields as F
-from tsharkpost.plugin import plugin_path
+from tsharkpost.errors import TsharkError
+from tsharkpost.plugin import fields as F
+from tsharkpost.plugin.location import plugin_path
 
 MINIMUM_VERSION = (4, 0)  # the plugin's floor (lua/tsharkpost.lua)
 STDERR_LINES_KEPT = 50
 # tshark's own notice when run as root; it says nothing about the capture.
 ROOT_NOTICE = "Running as user"
-
-
-class TsharkError(Exception):
-    """tshark cannot be used at all: every input fails alike."""
 
 
 @dataclass(frozen=True)

@@ -3,46 +3,35 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from tsharkpost import __version__
-from tsharkpost import cli as base
-from tsharkpost import tshark as ts
+from tsharkpost.capture import tshark as ts
+from tsharkpost.capture.analyze import analyze, precheck
+from tsharkpost.capture.result import InputResult, InputStatus
+from tsharkpost.commands.common import (ExitCode, add_tshark_options, close_output, locate_tshark, log, open_output,
+                                        tshark_options)
 from tsharkpost.diff import compare
 from tsharkpost.diff.model import Comparison
-from tsharkpost.diff.sides import (Candidate, PairingError, ServerSpec, SideSpec, listing, matches, pair,
-                                   parse_server, parse_side, tls_candidates)
+from tsharkpost.diff.sides import (Candidate, ServerSpec, SideSpec, listing, matches, pair, parse_server, parse_side,
+                                   tls_candidates)
 from tsharkpost.diff.verdict import verdict
-from tsharkpost.models import InputStatus, Outcome
-from tsharkpost.output import OutputError, close_output, open_output
-from tsharkpost.pipeline import analyze, precheck
+from tsharkpost.errors import InputProblem, OutputError
+from tsharkpost.record.model import ConnectionRecord
 from tsharkpost.render.diff_json import diff_document, write_diff_json
 from tsharkpost.render.diff_table import write_diff_table
-from tsharkpost.results import InputResult
-from tsharkpost.tshark_args import add_tshark_options, tshark_options
-
-log = logging.getLogger("tsharkpost")
-
-
-class _InputProblem(Exception):
-    """A side cannot be compared; the message names it, lines list what it has."""
-
-    def __init__(self, message: str, lines: list[str] | None = None) -> None:
-        super().__init__(message)
-        self.lines = lines or []
 
 
 def _exit_codes_help() -> str:
     return f"""exit codes:
-  {base.EXIT_OK}  compared; no difference that would explain BAD's failure (or BAD did not fail)
-  {base.EXIT_FAIL_ON}  compared; the verdict lists at least one difference that may explain BAD's failure
-  {base.EXIT_USAGE}  usage error
-  {base.EXIT_INPUT_ERROR}  a side is unreadable, has no TLS, or no single pair of connections could be chosen
+  {ExitCode.OK}  compared; no difference that would explain BAD's failure (or BAD did not fail)
+  {ExitCode.FAIL_ON}  compared; the verdict lists at least one difference that may explain BAD's failure
+  {ExitCode.USAGE}  usage error
+  {ExitCode.INPUT_ERROR}  a side is unreadable, has no TLS, or no single pair of connections could be chosen
      (the message lists the candidates)
-  {base.EXIT_NO_TSHARK}  tshark is missing, too old or cannot run
+  {ExitCode.NO_TSHARK}  tshark is missing, too old or cannot run
 """
 
 
@@ -88,10 +77,12 @@ def _read(label: str, path: Path, tshark: ts.Tshark, options: ts.Options, scratc
     if key not in done:
         done[key] = analyze(path, tshark, options, scratch / f"{len(done)}.jsonl")
     result = done[key]
-    if result.status is InputStatus.ERROR:
-        raise _InputProblem(f"{label}: {path}: {result.reason}")
+    if result.status is InputStatus.BUG:
+        log.error("%s: %s: %s\n%s", label, path, result.reason, result.traceback or "")
+    if result.status in (InputStatus.ERROR, InputStatus.BUG):
+        raise InputProblem(f"{label}: {path}: {result.reason}")
     if result.status is InputStatus.NO_TLS:
-        raise _InputProblem(f"{label}: {path}: {result.reason}")
+        raise InputProblem(f"{label}: {path}: {result.reason}")
     if result.status is InputStatus.TRUNCATED:
         log.warning("%s: %s: %s (comparing what came before the cut)", label, path, result.reason)
     return result
@@ -105,13 +96,13 @@ def _candidates(label: str, spec: SideSpec, result: InputResult, args: argparse.
                   f"--sni {args.sni}" if args.sni else "",
                   f"--server {args.server.address}{'' if args.server.port is None else f':{args.server.port}'}"
                   if args.server else ""]
-        raise _InputProblem(f"{label}: {spec.path}: no TLS connection matches "
+        raise InputProblem(f"{label}: {spec.path}: no TLS connection matches "
                             f"{', '.join(part for part in wanted if part)}", listing(every, label))
     return chosen
 
 
-def _record(result: InputResult, stream: int) -> dict[str, Any]:
-    return next(record for record in result.records() if record["stream"] == stream)
+def _record(result: InputResult, stream: int) -> ConnectionRecord:
+    return next(record for record in result.records() if record.stream == stream)
 
 
 def _compare(args: argparse.Namespace, tshark: ts.Tshark, scratch: Path) -> Comparison:
@@ -119,45 +110,43 @@ def _compare(args: argparse.Namespace, tshark: ts.Tshark, scratch: Path) -> Comp
     for label, spec in (("GOOD", args.good), ("BAD", args.bad)):
         problem = precheck(spec.path)  # before tshark runs on the other side
         if problem:
-            raise _InputProblem(f"{label}: {spec.path}: {problem}")
+            raise InputProblem(f"{label}: {spec.path}: {problem}")
     done: dict[Path, InputResult] = {}
     good_result = _read("GOOD", args.good.path, tshark, options, scratch, done)
     bad_result = _read("BAD", args.bad.path, tshark, options, scratch, done)
     good_candidate, bad_candidate = pair(_candidates("GOOD", args.good, good_result, args),
                                          _candidates("BAD", args.bad, bad_result, args))
     good, bad = _record(good_result, good_candidate.stream), _record(bad_result, bad_candidate.stream)
-    if not Outcome(bad["outcome"]).failed and Outcome(good["outcome"]).failed:
+    if not bad.failed and good.failed:
         log.warning("BAD (%s) did not fail but GOOD (%s) did: are GOOD and BAD swapped?",
                     bad_candidate.name, good_candidate.name)
-    elif Outcome(good["outcome"]).failed:
+    elif good.failed:
         log.warning("GOOD (%s) failed too (%s): the verdict says how BAD's failure differs",
-                    good_candidate.name, good["outcome"])
+                    good_candidate.name, good.outcome.value)
     sections = compare.sections(good, bad)
     return Comparison(str(args.good.path), str(args.bad.path), good, bad, sections, verdict(good, bad, sections))
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        tshark = ts.locate(args.tshark)
-    except ts.TsharkError as error:
-        log.error("%s", error)
-        return base.EXIT_NO_TSHARK
+    tshark = locate_tshark(args)
+    if tshark is None:
+        return ExitCode.NO_TSHARK
     try:
         out = open_output(args.output)
     except OutputError as error:
         log.error("%s", error)
-        return base.EXIT_USAGE
+        return ExitCode.USAGE
     try:
         with tempfile.TemporaryDirectory(prefix="tsharkpost-diff-") as scratch:
             try:
                 comparison = _compare(args, tshark, Path(scratch))
-            except (_InputProblem, PairingError) as problem:
+            except InputProblem as problem:  # PairingError too
                 log.error("%s", "\n".join([str(problem), *problem.lines]))
-                return base.EXIT_INPUT_ERROR
+                return ExitCode.INPUT_ERROR
         if args.format == "json":
             write_diff_json(diff_document(comparison, __version__, tshark.path, tshark.version), out)
         else:
             write_diff_table(comparison, out)
     finally:
         close_output(out)
-    return base.EXIT_FAIL_ON if comparison.relevant else base.EXIT_OK
+    return ExitCode.FAIL_ON if comparison.relevant else ExitCode.OK

@@ -14,8 +14,10 @@ from typing import IO
 
 from lxml import etree
 
-from tsharkpost import fields as F
-from tsharkpost.models import Certificate, Finding
+from tsharkpost.errors import PdmlError
+from tsharkpost.plugin import fields as F
+from tsharkpost.plugin.tables import Severity
+from tsharkpost.record.model import Certificate, Finding
 
 _SHOWNAME_LABEL = re.compile(r":\s*(\S+)\s*\((?:0x)?[0-9a-fA-F]+\)\s*$")  # "Cipher Suite: NAME (0xc02f)"
 
@@ -204,13 +206,14 @@ def _certificate(element: etree._Element, frame: int) -> Certificate:
         sigalg_oid=text("sigalg_oid", ""), sigalg_name=text("sigalg_name", ""), key_type=text("key_type", ""),
         key_bits=int(bits) if bits.isdigit() else None, key_curve=text("key_curve", ""),
         not_before=text("not_before", ""), not_after=text("not_after", ""),
-        san=[name for name in text("san", "").split(",") if name], sha256=text("sha256", ""),
+        san=tuple(name for name in text("san", "").split(",") if name), sha256=text("sha256", ""),
         self_signed=_flag(text("self_signed", "0")), frame=frame)
 
 
 def _finding(element: etree._Element, frame: int) -> Finding:
     index = _show(element, F.FINDING_CERT_INDEX)
-    return Finding(check=_show(element, F.FINDING_CHECK) or "", severity=int(_show(element, F.FINDING_SEVERITY) or 0),
+    return Finding(check=_show(element, F.FINDING_CHECK) or "",
+                   severity=Severity.of(int(_show(element, F.FINDING_SEVERITY) or 0)),
                    message=_show(element, F.FINDING_MESSAGE) or "", frame=frame,
                    cert_index=int(index) if index is not None else None)
 
@@ -252,10 +255,23 @@ def _packet(element: etree._Element) -> Packet:
 
 
 def packets(stream: IO[bytes]) -> Iterator[Packet]:
-    """Parse a PDML byte stream as it arrives; each packet's elements are freed once it is read."""
-    for _, element in etree.iterparse(stream, events=("end",), tag="packet", recover=True, huge_tree=True,
-                                      resolve_entities=False, no_network=True):
-        yield _packet(element)
+    """Parse a PDML byte stream as it arrives; each packet's elements are freed once it is read.
+
+    PdmlError when the stream cannot be read as PDML, or a value in it has the wrong form.
+    """
+    parser = etree.iterparse(stream, events=("end",), tag="packet", recover=True, huge_tree=True,
+                             resolve_entities=False, no_network=True)
+    while True:
+        try:
+            _, element = next(parser)
+            packet = _packet(element)
+        except StopIteration:
+            return
+        except etree.LxmlError as error:
+            raise PdmlError(str(error)) from None
+        except ValueError as error:  # a number field that holds no number
+            raise PdmlError(f"unexpected value in packet: {error}") from None
+        yield packet
         element.clear(keep_tail=False)
         parent = element.getparent()
         if parent is not None:

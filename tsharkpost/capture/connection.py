@@ -1,0 +1,89 @@
+"""One TCP connection while its packets are read: filled in by the tracker, judged by classify, then frozen.
+
+freeze() turns it into the ConnectionRecord that every later stage reads.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+from tsharkpost.record.model import (Alert, BothSides, Cause, Certificate, ClientHello, ConnectionRecord, Finding,
+                                     Milestone, Outcome, ServerHello, Side, Teardown)
+
+
+@dataclass
+class Connection:
+    """The state of one connection of one capture (see README: record fields for what each part means)."""
+
+    capture: str
+    stream: int
+    client: str = ""
+    client_port: int = 0
+    server: str = ""
+    server_port: int = 0
+    first_time: float = 0.0
+    last_time: float = 0.0
+    first_frame: int = 0
+    saw_syn: bool = False
+    is_tls: bool = False
+    client_hello: ClientHello | None = None
+    server_hello: ServerHello | None = None
+    certificates: list[Certificate] = field(default_factory=list)  # the server's chain, findings attached at freeze
+    certificate_frame: int | None = None
+    certificate_flight_end: tuple[int, float] | None = None  # frame, time of the server's last flight message
+    alerts: list[Alert] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    teardown: Teardown | None = None
+    history: str = ""
+    ccs_from: set[Side] = field(default_factory=set)
+    ciphertext_from: set[Side] = field(default_factory=set)  # sides that sent an encrypted record
+    app_data_bytes: dict[Side, int] = field(default_factory=lambda: {Side.CLIENT: 0, Side.SERVER: 0})
+    first_app_data: dict[Side, int] = field(default_factory=dict)  # side -> frame
+    encrypted_handshake: bool = False
+    outcome: Outcome = Outcome.NOT_TLS
+    causes: list[Cause] = field(default_factory=list)
+    fallback_of: int | None = None  # stream of the failed attempt this one retries
+    retried_by: int | None = None  # stream of the retry that followed this failure
+    milestones: list[Milestone] = field(default_factory=list)  # in frame order
+
+    @property
+    def established(self) -> bool:
+        """Zeek's meaning: both sides reached the encrypted state and sent ciphertext."""
+        return bool(self.server_hello) and len(self.ciphertext_from) == 2 and (
+            (self.version or "").startswith("TLS 1.3") or self.ccs_from == {Side.CLIENT, Side.SERVER})
+
+    @property
+    def version(self) -> str | None:
+        return self.server_hello.version if self.server_hello else None
+
+    @property
+    def server_name(self) -> str | None:
+        return self.client_hello.server_name if self.client_hello else None
+
+    @property
+    def first_fatal_alert(self) -> Alert | None:
+        return next((alert for alert in self.alerts if alert.fatal), None)
+
+    def certificate_findings(self, cert: Certificate) -> tuple[Finding, ...]:
+        """The findings the plugin attached to a certificate of the chain (same frame, same position)."""
+        return tuple(finding for finding in self.findings
+                     if finding.cert_index == cert.index and finding.frame == cert.frame)
+
+    def freeze(self) -> ConnectionRecord:
+        """The finished connection as the record every later stage reads."""
+        return ConnectionRecord(
+            capture=self.capture, stream=self.stream, client=self.client, client_port=self.client_port,
+            server=self.server, server_port=self.server_port, first_time=self.first_time, last_time=self.last_time,
+            first_frame=self.first_frame, outcome=self.outcome, established=self.established,
+            client_hello=self.client_hello, server_hello=self.server_hello,
+            certificate_frame=self.certificate_frame,
+            certificates=tuple(dataclasses.replace(cert, findings=self.certificate_findings(cert))
+                               for cert in self.certificates),
+            chain_encrypted=self.encrypted_handshake and not self.certificates,
+            alerts=tuple(self.alerts), findings=tuple(self.findings), teardown=self.teardown,
+            application_data_bytes=BothSides(self.app_data_bytes[Side.CLIENT], self.app_data_bytes[Side.SERVER]),
+            first_application_data_frame=BothSides(self.first_app_data.get(Side.CLIENT),
+                                                   self.first_app_data.get(Side.SERVER)),
+            fallback_of=self.fallback_of, retried_by=self.retried_by, causes=tuple(self.causes),
+            milestones=tuple(self.milestones), history=self.history)

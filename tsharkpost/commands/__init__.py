@@ -1,0 +1,1 @@
+"""One module per subcommand: its arguments, its run, its exit codes. common.py holds what they share."""

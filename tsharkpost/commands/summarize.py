@@ -1,0 +1,122 @@
+"""`tsharkpost summarize CAPTURE...`: every TLS connection of every capture, and the failure patterns across them."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Any
+
+from tsharkpost import __version__
+from tsharkpost.capture.aggregate import PatternTally
+from tsharkpost.capture.batch import analyze_all
+from tsharkpost.capture.result import InputResult, InputStatus
+from tsharkpost.commands.common import (ExitCode, add_tshark_options, close_output, expand, locate_tshark, log,
+                                        open_output, tshark_options)
+from tsharkpost.commands.event_options import add_event_options, report_logs
+from tsharkpost.errors import OutputError
+from tsharkpost.plugin.tables import Severity
+from tsharkpost.render.summary_csv import write_csv
+from tsharkpost.render.summary_json import write_json, write_jsonl
+from tsharkpost.render.summary_table import write_table
+from tsharkpost.summary import Summary
+from tsharkpost.timeline.attach import attribute_to_records
+
+EXIT_CODES_HELP = f"""exit codes:
+  {ExitCode.OK}  every input read; no --fail-on condition met
+  {ExitCode.FAIL_ON}  a --fail-on condition was met
+  {ExitCode.USAGE}  usage error
+  {ExitCode.INPUT_ERROR}  at least one input was missing, unreadable, truncated or not a capture (the rest were processed)
+  {ExitCode.NO_TSHARK}  tshark is missing, too old or cannot run (nothing was processed)
+"""
+FAIL_ON = {
+    "failure": "any TLS connection that failed",
+    "error": "any plugin finding of severity error",
+    "warning": "any plugin finding of severity warning or error",
+}
+WRITERS: dict[str, Callable[[Summary, IO[str]], None]] = {"json": write_json, "jsonl": write_jsonl, "csv": write_csv}
+
+
+def add_parser(commands: Any) -> None:
+    summarize = commands.add_parser(
+        "summarize", help="per-connection TLS outcomes and failure patterns across captures",
+        description="Read captures with tshark and the tsharkpost plugin; report one record per TCP "
+                    "connection and the failure patterns across all of them.",
+        epilog=EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    summarize.add_argument("captures", nargs="+", metavar="CAPTURE",
+                           help="capture files (pcap, pcapng, gzip'd too) or directories to search")
+    summarize.add_argument("--format", choices=["table", *WRITERS], default="table", help="output format (default: table)")
+    summarize.add_argument("--connections", action="store_true", help="with the table: list every connection")
+    summarize.add_argument("-o", "--output", type=Path, help="write to this file instead of standard output")
+    summarize.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 1,
+                           help="captures read in parallel (default: CPU count)")
+    add_tshark_options(summarize)
+    summarize.add_argument("--fail-on", action="append", choices=sorted(FAIL_ON), default=[],
+                           help="exit 1 when: " + "; ".join(f"{k}: {v}" for k, v in FAIL_ON.items()))
+    add_event_options(summarize, required=False)
+
+
+def _show_progress(done: int, total: int, path: Path) -> None:
+    sys.stderr.write(f"\r\x1b[K[{done}/{total}] {path.name}")
+    if done == total:
+        sys.stderr.write("\r\x1b[K")
+    sys.stderr.flush()
+
+
+def _report_inputs(results: list[InputResult]) -> None:
+    for result in results:
+        if result.status is InputStatus.BUG:
+            log.error("%s: %s\n%s", result.path, result.reason, result.traceback or "")
+        elif result.status.incomplete:
+            log.error("%s: %s", result.path, result.reason)
+        elif result.status is InputStatus.NO_TLS:
+            log.warning("%s: %s", result.path, result.reason)
+
+
+def _exit_code(results: list[InputResult], fail_on: list[str]) -> ExitCode:
+    if any(result.status.incomplete for result in results):
+        return ExitCode.INPUT_ERROR
+    failed = any(result.totals.failed for result in results)
+    worst = max((finding.severity for result in results for record in result.records()
+                 for finding in record.findings), default=0) if {"error", "warning"} & set(fail_on) else 0
+    if (("failure" in fail_on and failed) or ("error" in fail_on and worst >= Severity.ERROR)
+            or ("warning" in fail_on and worst >= Severity.WARNING)):
+        return ExitCode.FAIL_ON
+    return ExitCode.OK
+
+
+def run(args: argparse.Namespace) -> int:
+    tshark = locate_tshark(args)
+    if tshark is None:
+        return ExitCode.NO_TSHARK
+    paths = expand(args.captures)
+    if not paths:
+        log.error("no capture files found in %s", " ".join(args.captures))
+        return ExitCode.INPUT_ERROR
+    try:
+        out = open_output(args.output)
+    except OutputError as error:
+        log.error("%s", error)
+        return ExitCode.USAGE
+    with tempfile.TemporaryDirectory(prefix="tsharkpost-") as scratch:
+        results = analyze_all(paths, tshark, tshark_options(args), max(1, args.jobs), Path(scratch),
+                              _show_progress if sys.stderr.isatty() else None)
+        _report_inputs(results)
+        events = attribute_to_records(results, [Path(name) for name in args.events], args.events_tz, args.shift) \
+            if args.events else None
+        logs_incomplete = report_logs(events.logs) if events else False
+        tally = PatternTally()
+        for result in results:
+            tally.merge(result.patterns)
+        summary = Summary(__version__, tshark.path, tshark.version, results, tally.rows(), events)
+        try:
+            if args.format == "table":
+                write_table(summary, out, args.connections)
+            else:
+                WRITERS[args.format](summary, out)
+        finally:
+            close_output(out)
+        return ExitCode.INPUT_ERROR if logs_incomplete else _exit_code(results, args.fail_on)

@@ -1,0 +1,346 @@
+"""The connection record: what tsharkpost knows about one TCP connection, typed and frozen.
+
+The capture stage makes one when a connection is finished (capture/connection.py
+freezes the state it was built in); every later stage (aggregation, diff,
+timeline, renderers) reads it by attribute. record/jsonform.py writes it as one
+JSON object and reads it back as the same type.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Generic, TypeVar
+
+from tsharkpost.plugin.tables import Severity
+
+T = TypeVar("T")
+
+
+class Side(str, Enum):
+    CLIENT = "client"
+    SERVER = "server"
+
+    @property
+    def other(self) -> Side:
+        return Side.SERVER if self is Side.CLIENT else Side.CLIENT
+
+
+class Outcome(str, Enum):
+    """How a TCP connection ended, from a TLS troubleshooter's point of view (see capture/classify.py)."""
+
+    ESTABLISHED = "established"
+    CLIENT_FATAL_ALERT = "client_fatal_alert"
+    SERVER_FATAL_ALERT = "server_fatal_alert"
+    ENCRYPTED_ALERT_IN_HANDSHAKE = "encrypted_alert_in_handshake"
+    CLIENT_SILENT_CLOSE = "client_silent_close_after_certificates"
+    CLIENT_RESET = "client_reset_after_certificates"
+    CLIENT_CLOSED_DURING_HANDSHAKE = "client_closed_during_handshake"
+    SERVER_CLOSED_BEFORE_SERVER_HELLO = "server_closed_before_server_hello"
+    SERVER_RESET_BEFORE_SERVER_HELLO = "server_reset_before_server_hello"
+    SERVER_CLOSED_AFTER_SERVER_HELLO = "server_closed_after_server_hello"
+    SERVER_RESET_AFTER_SERVER_HELLO = "server_reset_after_server_hello"
+    NO_SERVER_RESPONSE = "no_server_response"
+    INCOMPLETE = "capture_incomplete"
+    NOT_TLS = "not_tls"
+
+    @property
+    def failed(self) -> bool:
+        """The one definition of a failed connection: every outcome but these three."""
+        return self not in (Outcome.ESTABLISHED, Outcome.NOT_TLS, Outcome.INCOMPLETE)
+
+
+class CauseKind(str, Enum):
+    """What a probable cause rests on; diff ranks causes by kind, never by their wording."""
+
+    CERTIFICATE = "certificate"  # a certificate's error findings (checks name them)
+    EXPIRED_CERTIFICATE = "expired_certificate"  # a certificate not valid at capture time
+    UNEXPLAINED_REFUSAL = "unexplained_refusal"  # the client refused the chain; the plugin found nothing wrong
+    NO_COMMON_PARAMETERS = "no_common_parameters"  # no version or cipher suite in common
+    ALERT = "alert"  # what the fatal alert means
+    TEARDOWN = "teardown"  # how the connection ended, nothing more known
+    FINDING = "finding"  # a connection-level error finding of the plugin
+    FALLBACK = "fallback"  # the client retried with a lower version
+    EVENT = "event"  # a Windows event attributed to the connection (summarize --events)
+
+
+@dataclass(frozen=True)
+class BothSides(Generic[T]):
+    """One value per side of the connection."""
+
+    client: T
+    server: T
+
+    def of(self, side: Side) -> T:
+        return self.client if side is Side.CLIENT else self.server
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One judgement of the Lua plugin (tpost.finding), as it reported it.
+
+    Attributes:
+        check: stable check id, e.g. "sigalg_not_offered" (lua/tables/checks.tsv).
+        severity: a Severity (lua/tables/severities.tsv).
+        message: the plugin's one-line explanation.
+        frame: the frame that carries it.
+        cert_index: chain position it concerns, 0 = leaf; None for handshake/connection checks.
+    """
+
+    check: str
+    severity: int
+    message: str
+    frame: int
+    cert_index: int | None = None
+
+    @property
+    def severity_name(self) -> str:
+        return Severity(self.severity).name.lower() if self.severity in Severity._value2member_map_ \
+            else str(self.severity)
+
+
+@dataclass(frozen=True)
+class Certificate:
+    """One certificate as sent in a Certificate message, from the plugin's tpost.cert summary.
+
+    Attributes:
+        index: position in its message, 0 = leaf.
+        sender: "server" or "client".
+        sha256: lowercase hex SHA-256 of the DER encoding (Zeek's cert_chain_fps).
+        not_before, not_after: ISO-8601 UTC as the certificate states them.
+        key_bits: RSA modulus / DSA p size, or the EC curve size.
+        findings: the plugin's findings that name this certificate.
+    """
+
+    index: int
+    sender: str
+    subject: str = ""
+    subject_cn: str = ""
+    issuer: str = ""
+    serial: str = ""
+    sigalg_oid: str = ""
+    sigalg_name: str = ""
+    key_type: str = ""
+    key_bits: int | None = None
+    key_curve: str = ""
+    not_before: str = ""
+    not_after: str = ""
+    san: tuple[str, ...] = ()
+    sha256: str = ""
+    self_signed: bool = False
+    frame: int = 0
+    findings: tuple[Finding, ...] = ()
+
+    @property
+    def label(self) -> str:
+        """How causes name it: "leaf certificate 'CN=...'" or "chain certificate #3 'CN=...'"."""
+        role = "leaf certificate" if self.index == 0 else f"chain certificate #{self.index}"
+        return f"{role} '{self.subject or self.subject_cn}'"
+
+
+@dataclass(frozen=True)
+class Alert:
+    """A TLS alert record. level/code are None when it was encrypted."""
+
+    frame: int
+    time: float
+    sender: Side
+    level: int | None
+    code: int | None
+    name: str | None
+    encrypted: bool
+
+    @property
+    def fatal(self) -> bool:
+        return self.level == 2
+
+
+@dataclass(frozen=True)
+class Teardown:
+    """The first FIN or RST of a connection.
+
+    Attributes:
+        after: the last TLS message seen before it, e.g. "server_hello_done".
+        after_frame: the frame of that message; seconds_after: the delay since it.
+    """
+
+    kind: str  # "FIN" or "RST"
+    by: Side
+    frame: int
+    time: float
+    after: str | None
+    after_frame: int | None
+    seconds_after: float | None
+
+
+@dataclass(frozen=True)
+class Milestone:
+    """A moment of a connection worth placing on a timeline (kept once per name and side; alerts each).
+
+    Attributes:
+        name: syn, syn_ack, client_hello, server_hello, certificate, server_key_exchange, certificate_request,
+            server_hello_done, encrypted_server_flight (TLS 1.3 without keys), client_key_exchange,
+            change_cipher_spec, alert, first_application_data, fin, rst.
+        detail: e.g. the SNI of a ClientHello, "fatal 43 unsupported_certificate" of an alert.
+    """
+
+    name: str
+    side: Side
+    frame: int
+    time: float
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class ClientHello:
+    """What the client offered, in wire order; GREASE values (RFC 8701) are left out of every list.
+
+    Attributes:
+        cipher_suites, extensions, supported_groups: names as tshark shows them, "0x...." for a code it
+            cannot name.
+        max_version: highest of supported_versions, else legacy_version.
+    """
+
+    frame: int
+    legacy_version: str | None = None
+    supported_versions: tuple[str, ...] = ()
+    server_name: str | None = None
+    alpn: tuple[str, ...] = ()
+    cipher_suite_count: int = 0
+    notable_offers: tuple[str, ...] = ()  # e.g. TLS_FALLBACK_SCSV
+    signature_algorithms: tuple[str, ...] = ()
+    signature_algorithms_cert: tuple[str, ...] = ()
+    session_id: str = ""
+    max_version: str | None = None
+    cipher_suites: tuple[str, ...] = ()
+    extensions: tuple[str, ...] = ()
+    supported_groups: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ServerHello:
+    frame: int
+    version: str | None = None
+    cipher: str | None = None
+    curve: str | None = None
+    session_id: str = ""
+    resumed: bool = False
+    extensions: tuple[str, ...] = ()  # as ClientHello.extensions
+
+
+@dataclass(frozen=True)
+class Cause:
+    """A probable cause, in plain words, with the evidence behind it; rank 1 is the likeliest.
+
+    Attributes:
+        kind: what it rests on (CauseKind).
+        checks: the plugin's check ids it comes from, most decisive first.
+    """
+
+    rank: int
+    kind: CauseKind
+    summary: str
+    evidence: tuple[str, ...] = ()
+    checks: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class EventNote:
+    """A Windows event attributed to the connection (summarize --events), as the record keeps it."""
+
+    source: str  # "file#n"
+    time: float  # as logged (before any clock shift)
+    provider: str
+    event_id: int
+    level: str
+    computer: str
+    fields: Mapping[str, str]
+    text: str  # the event in words, naming the side and the alert
+    confidence: str  # high, medium, low
+    reasons: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ConnectionRecord:
+    """Everything tsharkpost knows about one TCP connection of one capture (see README: record fields).
+
+    Attributes:
+        history: Zeek's ssl_history letters (upper case: client).
+        certificate_frame: frame of the server's Certificate message.
+        chain_encrypted: the handshake was encrypted and no chain could be read (TLS 1.3 without keys).
+        application_data_bytes, first_application_data_frame: per side.
+        fallback_of, retried_by: the stream of the failed attempt this one retries, and of the retry that
+            followed this failure.
+    """
+
+    capture: str
+    stream: int
+    client: str
+    client_port: int
+    server: str
+    server_port: int
+    first_time: float
+    last_time: float
+    first_frame: int
+    outcome: Outcome
+    established: bool
+    client_hello: ClientHello | None
+    server_hello: ServerHello | None
+    certificate_frame: int | None
+    certificates: tuple[Certificate, ...]
+    chain_encrypted: bool
+    alerts: tuple[Alert, ...]
+    findings: tuple[Finding, ...]
+    teardown: Teardown | None
+    application_data_bytes: BothSides[int]
+    first_application_data_frame: BothSides[int | None]
+    fallback_of: int | None
+    retried_by: int | None
+    causes: tuple[Cause, ...]
+    milestones: tuple[Milestone, ...]
+    history: str
+    events: tuple[EventNote, ...] = field(default=())
+
+    @property
+    def version(self) -> str | None:
+        return self.server_hello.version if self.server_hello else None
+
+    @property
+    def server_name(self) -> str | None:
+        return self.client_hello.server_name if self.client_hello else None
+
+    @property
+    def failed(self) -> bool:
+        return self.outcome.failed
+
+    @property
+    def is_tls(self) -> bool:
+        return self.outcome is not Outcome.NOT_TLS
+
+    @property
+    def first_fatal_alert(self) -> Alert | None:
+        return next((alert for alert in self.alerts if alert.fatal), None)
+
+    @property
+    def last_alert(self) -> Alert | None:
+        plain = [alert for alert in self.alerts if not alert.encrypted]
+        return plain[-1] if plain else None
+
+    @property
+    def server_label(self) -> str:
+        return self.server_name or f"{self.server}:{self.server_port}"
+
+    @property
+    def top_cause(self) -> Cause | None:
+        return self.causes[0] if self.causes else None
+
+    def alert_milestones(self) -> list[tuple[Alert, Milestone]]:
+        """Each alert milestone with its alert: both are kept in wire order, the milestones up to a cap."""
+        return list(zip(self.alerts, (m for m in self.milestones if m.name == "alert")))
+
+    def certificate(self, index: int | None) -> Certificate | None:
+        """The chain certificate at a position (None for None or a position the chain lacks)."""
+        if index is None:
+            return None
+        return next((cert for cert in self.certificates if cert.index == index), None)
