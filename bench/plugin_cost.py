@@ -10,7 +10,7 @@ Times tshark's CPU (user+sys, best of --runs) in three modes, each without the p
 "floor" copy of the plugin whose dissector returns at once, and with the plugin:
   fields   tshark -n -r FILE -T fields -e tcp.stream         (a protocol tree is built for every packet)
   summary  tshark -n -r FILE                                 (one line per packet, no tree unless asked)
-  pdml     the PDML run of `tsharkpost summarize` (tsharkpost.tshark.pdml_argv: bridge preference,
+  pdml     the PDML run of `tsharkpost summarize` (tsharkpost.capture.tshark.pdml_argv: bridge preference,
            display filter, -j nodes); without the plugin, the same run minus everything naming tpost
 and prints the ratios. Target (issue 3): plugin / plain <= 1.30 on a large capture.
 
@@ -36,8 +36,8 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 import workloads  # noqa: E402
 
-from tsharkpost import fields as F  # noqa: E402
-from tsharkpost.tshark import Options, Tshark, pdml_argv  # noqa: E402
+from tsharkpost.plugin import fields as F  # noqa: E402
+from tsharkpost.capture.tshark import Options, Tshark, pdml_argv  # noqa: E402
 
 PLUGIN = REPO / "lua" / "tsharkpost.lua"
 SOURCE = REPO / "captures" / "batch-mixed.pcapng"

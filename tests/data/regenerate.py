@@ -10,7 +10,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from tsharkpost import tshark as ts
+from tsharkpost.capture import tshark as ts
 
 HERE = Path(__file__).resolve().parent
 CAPTURES = HERE.parent.parent / "captures"
