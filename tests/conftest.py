@@ -1,4 +1,13 @@
-"""Shared fixtures: where tshark, the bundled captures and the third-party corpus are."""
+"""Shared fixtures and the test tiers.
+
+tests/unit/      no tshark, no third-party material: runs anywhere the package installs
+tests/captures/  the real tshark on the captures in captures/            (marker: tshark)
+tests/corpus/    third-party captures and logs read in place from ../shared/corpus (markers: corpus, tshark)
+tests/*.py       support code, and tests of the Lua plugin itself (tshark or plain Lua, as each says)
+
+A missing tshark skips the tshark tiers, and a missing ../shared skips the corpus tier, each with its reason;
+`pytest -m "not tshark"` runs what needs neither.
+"""
 
 from __future__ import annotations
 
@@ -10,15 +19,34 @@ import pytest
 from tsharkpost.plugin.location import plugin_path
 
 REPO = Path(__file__).resolve().parent.parent
+TESTS = REPO / "tests"
 CAPTURES = REPO / "captures"
+DATA = TESTS / "data"
 CORPUS = REPO.parent / "shared" / "corpus"
+TSHARK = shutil.which("tshark")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark each test with its tier's needs (by folder), and skip what this machine cannot run."""
+    no_tshark = pytest.mark.skip(reason="tshark is not installed (scripts/setup installs it): tshark tier skipped")
+    no_corpus = pytest.mark.skip(reason="../shared/corpus is absent: third-party material is read in place only")
+    for item in items:
+        tier = Path(str(item.fspath)).relative_to(TESTS).parts[0]
+        if tier in ("captures", "corpus"):
+            item.add_marker(pytest.mark.tshark)
+        if tier == "corpus":
+            item.add_marker(pytest.mark.corpus)
+        if item.get_closest_marker("tshark") and TSHARK is None:
+            item.add_marker(no_tshark)
+        if item.get_closest_marker("corpus") and not CORPUS.is_dir():
+            item.add_marker(no_corpus)
 
 
 @pytest.fixture(scope="session")
 def tshark() -> str:
-    path = shutil.which("tshark")
-    assert path, "tshark is not installed: run scripts/setup"
-    return path
+    if TSHARK is None:
+        pytest.skip("tshark is not installed (scripts/setup installs it)")
+    return TSHARK
 
 
 @pytest.fixture(scope="session")

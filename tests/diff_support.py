@@ -6,10 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import REPO
 
 from tsharkpost.cli import main
 
-SCHEMA = json.loads((Path(__file__).parent.parent / "tsharkpost" / "schema" / "diff.schema.json").read_text())
+SCHEMA = json.loads((REPO / "tsharkpost" / "schema" / "diff.schema.json").read_text())
 
 
 def diff_json(tmp_path: Path, *arguments: str) -> tuple[int, dict]:

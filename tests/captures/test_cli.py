@@ -17,17 +17,17 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-
-from conftest import CAPTURES
+from conftest import CAPTURES, REPO
 from summarize_support import summarize_json
+
+from tsharkpost.capture.result import InputStatus
 from tsharkpost.cli import main
 from tsharkpost.commands.common import ExitCode
-from tsharkpost.capture.result import InputStatus
 from tsharkpost.record.model import CauseKind, Outcome
 
 SEED = CAPTURES / "md2-root-silent-fin.pcapng"
 TWIN = CAPTURES / "known-good-twin.pcapng"
-SCHEMA = json.loads((Path(__file__).parent.parent / "tsharkpost" / "schema" / "summary.schema.json").read_text())
+SCHEMA = json.loads((REPO / "tsharkpost" / "schema" / "summary.schema.json").read_text())
 
 
 def run(capsys: pytest.CaptureFixture[str], *arguments: str) -> tuple[int, str, str]:

@@ -10,8 +10,12 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
-
-from plugin_support import findings_by_fields, manifest_decode_as, plugin_output, unexpected_stderr
+from plugin_support import (
+    findings_by_fields,
+    manifest_decode_as,
+    plugin_output,
+    unexpected_stderr,
+)
 
 # Certificates in Zeek's x509.log that tshark cannot see at all, with the reason.
 NOT_VISIBLE_TO_TSHARK = {

@@ -9,7 +9,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from conftest import CAPTURES
 from plugin_support import run_tshark
 

@@ -6,7 +6,6 @@ import datetime as dt
 import sys
 
 import pytest
-
 from conftest import CAPTURES
 
 sys.path.insert(0, str(CAPTURES))

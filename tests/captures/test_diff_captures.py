@@ -10,10 +10,10 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-
 from conftest import CAPTURES
 from diff_support import SCHEMA, diff_json, diff_text, field, section
 from tshark_oracle import offered_suite_counts, read_chains
+
 from tsharkpost.commands.common import ExitCode
 from tsharkpost.diff.model import ChainRow
 from tsharkpost.record.model import Outcome

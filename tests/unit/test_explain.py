@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from tsharkpost.plugin import tables as facts
 from tsharkpost.cli import main
 from tsharkpost.errors import NotACode
 from tsharkpost.explain.lookup import explain
+from tsharkpost.plugin import tables as facts
 
 
 def run(capsys: pytest.CaptureFixture[str], *codes: str) -> tuple[int, str, str]:

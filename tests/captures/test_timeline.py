@@ -5,32 +5,17 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any
 
 import jsonschema
 import pytest
+from conftest import CAPTURES, REPO
+from events_support import BETWEEN, SEED, SEED_CSV, SEED_XML, events_of, timeline
 
-from conftest import CAPTURES
 from tsharkpost.cli import main
 from tsharkpost.commands.common import ExitCode
 
-SEED = CAPTURES / "md2-root-silent-fin.pcapng"
 TWIN = CAPTURES / "known-good-twin.pcapng"
-SEED_XML = CAPTURES / "md2-root-silent-fin.schannel.xml"
-SEED_CSV = CAPTURES / "md2-root-silent-fin.schannel.csv"
-SCHEMA = json.loads((Path(__file__).parent.parent / "tsharkpost" / "schema" / "summary.schema.json").read_text())
-BETWEEN = ("between frame 6 (ServerHelloDone, md2-root-silent-fin.pcapng:0) and "
-           "frame 8 (FIN, md2-root-silent-fin.pcapng:0)")
-
-
-def timeline(capsys: pytest.CaptureFixture[str], *arguments: str) -> tuple[int, dict[str, Any], str]:
-    code = main(["timeline", "--format", "json", *arguments])
-    out, err = capsys.readouterr()
-    return code, json.loads(out), err
-
-
-def events_of(document: dict[str, Any]) -> list[dict[str, Any]]:
-    return [entry for entry in document["entries"] if entry["kind"] == "event" and "attribution" in entry]
+SCHEMA = json.loads((REPO / "tsharkpost" / "schema" / "summary.schema.json").read_text())
 
 
 def shifted_xml(tmp_path: Path, new_time: str, target: str = "shop.example.net") -> Path:
@@ -130,45 +115,6 @@ def test_two_captures_and_around(capsys: pytest.CaptureFixture[str], tshark: str
     assert {entry["where"] for entry in document["entries"]} == {
         "md2-root-silent-fin.pcapng:0", "md2-root-silent-fin.schannel.xml#2"}
     assert document["around"] == 1.0
-
-
-def test_capi2_chain_event_is_certificate_evidence(capsys: pytest.CaptureFixture[str], corpus_dir: Path,
-                                                   tmp_path: Path, tshark: str) -> None:
-    from evtx import PyEvtxParser
-
-    # Given a real CAPI2 chain-policy event, moved onto the seed's handshake
-    record = next(r for r in PyEvtxParser(str(corpus_dir / "evtx" / "Microsoft-Windows-CAPI2-Operational.evtx"))
-                  .records() if "<EventID>30</EventID>" in r["data"])
-    start = record["data"].index('SystemTime="') + len('SystemTime="')
-    data = record["data"][:start] + "2026-11-27T17:53:55.911000Z" + record["data"][record["data"].index('"', start):]
-    capi2 = tmp_path / "capi2.xml"
-    capi2.write_text(data.split("?>", 1)[1])
-    code, document, _ = timeline(capsys, str(SEED), "--events", str(capi2))
-    assert code == ExitCode.OK
-    (event,) = events_of(document)
-    assert event["what"].startswith("CAPI2 30 CertVerifyCertificateChainPolicy; certificate 'Microsoft Corporation'")
-    assert event["attribution"]["connection"] == "md2-root-silent-fin.pcapng:0"
-    assert "the server sent a chain" in event["attribution"]["reasons"]
-    # The real log itself is from 2017: far from the capture, counted, not shown
-    _, document, _ = timeline(capsys, str(SEED), "--events", str(corpus_dir / "evtx" /
-                                                                  "Microsoft-Windows-CAPI2-Operational.evtx"))
-    assert document["events_outside"] == 340 and events_of(document) == []
-    assert document["logs"][0]["events"] == 340
-
-
-def test_bad_logs_are_one_line_each_and_the_rest_goes_on(capsys: pytest.CaptureFixture[str], corpus_dir: Path,
-                                                          tmp_path: Path, tshark: str) -> None:
-    garbage = tmp_path / "notes.xml"
-    garbage.write_text("<Event><System>")
-    code, document, err = timeline(capsys, str(SEED), "--events", str(tmp_path / "missing.evtx"), str(garbage),
-                                   str(corpus_dir / "evtx" / "sample_with_a_bad_chunk_magic.evtx"), str(SEED_XML))
-    assert code == ExitCode.INPUT_ERROR and "Traceback" not in err
-    lines = err.splitlines()
-    assert f"tsharkpost: ERROR: {tmp_path / 'missing.evtx'}: no such file" in lines
-    assert any(line.startswith(f"tsharkpost: ERROR: {garbage}: malformed or truncated XML") for line in lines)
-    assert sum("damaged part skipped" in line for line in lines) == 2
-    assert [log["status"] for log in document["logs"]] == ["error", "error", "damaged", "ok"]
-    assert events_of(document)[0]["between"] == BETWEEN
 
 
 def test_summarize_events_names_the_cause_with_the_event(capsys: pytest.CaptureFixture[str], tshark: str) -> None:
@@ -339,7 +285,7 @@ def test_alert_roles_come_from_the_table(capsys: pytest.CaptureFixture[str], mon
 
 
 def test_readme_synopsis_of_summarize_lists_every_option(capsys: pytest.CaptureFixture[str]) -> None:
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    readme = (REPO / "README.md").read_text()
     synopsis = readme.split("## `tsharkpost summarize`", 1)[1].split("```", 2)[1]
     with pytest.raises(SystemExit):
         main(["summarize", "--help"])

@@ -9,9 +9,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from conftest import CAPTURES
 from diff_support import diff_text
+
 from tsharkpost.cli import main
 from tsharkpost.commands.common import ExitCode
 

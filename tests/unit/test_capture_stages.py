@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import io
-from pathlib import Path
+
+from conftest import DATA
 
 from tsharkpost.capture.aggregate import PatternTally
 from tsharkpost.capture.classify import classify, find_retry
@@ -12,8 +13,6 @@ from tsharkpost.capture.pdml import Handshake, Packet, Record, packets
 from tsharkpost.capture.tracker import ConnectionTracker
 from tsharkpost.record.jsonform import from_json, to_json, zeek_version
 from tsharkpost.record.model import ClientHello, ConnectionRecord, Outcome, Side
-
-DATA = Path(__file__).parent / "data"
 
 
 def _connections(packet_list: list[Packet]) -> list[ConnectionRecord]:

@@ -12,9 +12,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from conftest import CAPTURES
 from plugin_support import unexpected_stderr
+
 from tsharkpost.cli import main
 from tsharkpost.commands.common import ExitCode
 from tsharkpost.plugin.location import PLUGIN_FILE, tables_dir

@@ -10,7 +10,14 @@ import pytest
 from tsharkpost.capture.pdml import packets
 from tsharkpost.capture.tracker import ConnectionTracker
 from tsharkpost.diff.compare import align_chain
-from tsharkpost.diff.sides import Candidate, ServerSpec, SideSpec, pair, parse_server, parse_side
+from tsharkpost.diff.sides import (
+    Candidate,
+    ServerSpec,
+    SideSpec,
+    pair,
+    parse_server,
+    parse_side,
+)
 from tsharkpost.errors import PairingError
 from tsharkpost.record.model import Certificate, Outcome
 

@@ -12,7 +12,6 @@ import re
 from pathlib import Path
 
 import pytest
-
 from summarize_support import summarize_json
 
 FIELDS = ["version", "cipher", "curve", "server_name", "resumed", "last_alert", "established", "ssl_history",

@@ -17,7 +17,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import CAPTURES
 from tshark_oracle import alert_names, read_connections, read_weak_certificates
 

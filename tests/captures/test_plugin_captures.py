@@ -8,8 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
-
-from plugin_support import Finding, findings_by_fields, plugin_output, run_tshark
+from plugin_support import findings_by_fields, plugin_output, run_tshark
 
 E, W, N = 3, 2, 1   # tpost.severity values: error, warning, note
 

@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-
-from conftest import CAPTURES
+from conftest import CAPTURES, DATA, REPO
 from plugin_support import unexpected_stderr
+
 from tsharkpost.cli import main
 from tsharkpost.commands.common import ExitCode
 from tsharkpost.plugin.tables import checks
@@ -29,7 +29,7 @@ from tsharkpost.wireshark import profile
 from tsharkpost.wireshark.presets import PRESETS, Preset, preset
 
 EXPECTED = json.loads((CAPTURES / "expected.json").read_text())["captures"]
-TAPS = Path(__file__).parent / "data" / "preset_taps.lua"
+TAPS = DATA / "preset_taps.lua"
 SEED = CAPTURES / "md2-root-silent-fin.pcapng"
 BROKEN_HASHES = ("md2", "md4", "md5")
 CERT_FLIGHT_END = {"certificate", "server_key_exchange", "server_hello_done"}
@@ -312,7 +312,7 @@ def test_profile_is_written_from_the_presets() -> None:
 
 
 def test_readme_table_is_the_presets() -> None:
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    readme = (REPO / "README.md").read_text()
     rows = [line for line in readme.splitlines() if re.match(r"\| `[a-z-]+` \| ", line)]
     preset_rows = [line for line in rows if line.split("`")[1] in {p.name for p in PRESETS}]
     assert len(preset_rows) == len(PRESETS)

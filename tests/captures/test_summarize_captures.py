@@ -7,10 +7,8 @@ facts (alert sender, teardown), not copied from tsharkpost's output.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
-
 from conftest import CAPTURES
 from summarize_support import by_capture_and_port, summarize_json
 
