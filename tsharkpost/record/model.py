@@ -13,8 +13,6 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Generic, TypeVar
 
-from tsharkpost.plugin.tables import Severity
-
 T = TypeVar("T")
 
 
@@ -82,7 +80,7 @@ class Finding:
 
     Attributes:
         check: stable check id, e.g. "sigalg_not_offered" (lua/tables/checks.tsv).
-        severity: a Severity (lua/tables/severities.tsv).
+        severity: a plugin.tables.Severity (lua/tables/severities.tsv).
         message: the plugin's one-line explanation.
         frame: the frame that carries it.
         cert_index: chain position it concerns, 0 = leaf; None for handshake/connection checks.
@@ -94,10 +92,6 @@ class Finding:
     frame: int
     cert_index: int | None = None
 
-    @property
-    def severity_name(self) -> str:
-        return Severity(self.severity).name.lower() if self.severity in Severity._value2member_map_ \
-            else str(self.severity)
 
 
 @dataclass(frozen=True)
