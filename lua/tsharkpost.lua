@@ -22,7 +22,7 @@ Files (keep them together: the plugin finds them from its own path)
                    tpost_bytes (byte and text helpers), tpost_sha256 (SHA-256),
                    tpost_x509 (certificates from DER), tpost_handshake (hello and
                    ServerKeyExchange bodies), tpost_tsv (fact table reader)
-  tables/*.tsv     facts (alert names, OIDs, curves, check ids, ...),
+  tables/*.tsv     facts (alert names, OIDs, curves, severities, check ids, ...),
                    shared with the tsharkpost Python package
   The modules are compiled from their exact paths next to this file (section 2),
   never through require or package.path. Wireshark itself also runs every .lua
@@ -122,8 +122,36 @@ end
 
 local function is_oid(s) return string.match(s, "^%d+[%.%d]*%d$") ~= nil end
 local WEAKNESS = { [""] = true, warning = true, error = true }
-local SEVERITY_LEVEL = { note = 1, warning = 2, error = 3 }
-local SEVERITY_NAMES = { [1] = "note", [2] = "warning", [3] = "error" }
+
+-- Severity names (findings' sev), their levels (tpost.severity) and expert severities: one vocabulary,
+-- which the tsharkpost package reads from the same table.
+local SEVERITY_LEVEL = {}    -- name -> level
+local SEVERITY_NAMES = {}    -- level -> name
+local EXPERT_SEVERITIES = {} -- name -> expert.severity value
+for _, row in ipairs(load_table("severities.tsv", { "level", "name", "expert_severity", "meaning", "source" },
+        function(r)
+            local level = tonumber(r.level)
+            if not level or level < 1 or level > 255 or floor(level) ~= level then return "level must be 1-255" end
+            if not string.match(r.name, "^[a-z]+$") then return "bad name " .. r.name end
+            if not expert.severity[r.expert_severity] then return "unknown expert severity " .. r.expert_severity end
+        end)) do
+    local level = tonumber(row.level)
+    SEVERITY_LEVEL[row.name], SEVERITY_NAMES[level] = level, row.name
+    EXPERT_SEVERITIES[row.name] = expert.severity[row.expert_severity]
+end
+for _, name in ipairs({ "note", "warning", "error" }) do
+    if not SEVERITY_LEVEL[name] then
+        error(("tsharkpost: %s/severities.tsv lacks severity %q"):format(TABLE_DIR, name), 0)
+    end
+end
+local SEVERITY_TEXT          -- "1 note, 2 warning, 3 error", for the fields' descriptions
+do
+    local levels, parts = {}, {}
+    for level in pairs(SEVERITY_NAMES) do levels[#levels + 1] = level end
+    table.sort(levels)
+    for i, level in ipairs(levels) do parts[i] = level .. " " .. SEVERITY_NAMES[level] end
+    SEVERITY_TEXT = concat(parts, ", ")
+end
 
 local ALERTS = {}            -- code -> {name, windows_name, meaning}
 for _, row in ipairs(load_table("tls_alerts.tsv", { "code", "name", "windows_name", "meaning", "source" },
@@ -206,14 +234,13 @@ local EXPERT_GROUPS = {
     malformed = expert.group.MALFORMED, decryption = expert.group.DECRYPTION,
     debug = expert.group.DEBUG,
 }
-local EXPERT_SEVERITIES = { note = expert.severity.NOTE, warning = expert.severity.WARN, error = expert.severity.ERROR }
 
 local CHECKS = {}            -- check id -> row of checks.tsv
 local CHECK_ORDER = {}
 for _, row in ipairs(load_table("checks.tsv", { "check", "severity", "group", "summary" },
         function(r)
             if not string.match(r.check, "^[a-z][a-z0-9_]*$") then return "bad check id " .. r.check end
-            if not SEVERITY_LEVEL[r.severity] then return "severity must be note, warning or error" end
+            if not SEVERITY_LEVEL[r.severity] then return "severity must be a name from severities.tsv" end
             if not EXPERT_GROUPS[r.group] then return "unknown expert group " .. r.group end
             for s in string.gmatch(r.severities or r.severity, "%S+") do
                 if not SEVERITY_LEVEL[s] then return "unknown severity " .. s end
@@ -290,8 +317,7 @@ for code, row in pairs(ALERTS) do alert_names[code] = row.name end
 local F = {
     finding = ProtoField.string("tpost.finding", "Finding", base.UNICODE, "One finding: the check id as value"),
     check = ProtoField.string("tpost.check", "Check", base.UNICODE, "Stable check id (see tables/checks.tsv)"),
-    severity = ProtoField.uint8("tpost.severity", "Severity", base.DEC, SEVERITY_NAMES, nil,
-        "1 note, 2 warning, 3 error"),
+    severity = ProtoField.uint8("tpost.severity", "Severity", base.DEC, SEVERITY_NAMES, nil, SEVERITY_TEXT),
     message = ProtoField.string("tpost.message", "Message", base.UNICODE, "What is wrong and why it matters"),
     max_severity = ProtoField.uint8("tpost.max_severity", "Highest severity", base.DEC, SEVERITY_NAMES, nil,
         "The highest severity of this frame's findings (one value per frame, for a column or a colour rule)"),
@@ -752,7 +778,7 @@ local function on_chain(ctx, conn, kind, certs, sender)
     local findings = {}
     for i = before + 1, #ctx.out do
         local f = ctx.out[i]
-        if f.check and f.cert and SEVERITY_LEVEL[f.sev] >= 2 then
+        if f.check and f.cert and SEVERITY_LEVEL[f.sev] >= SEVERITY_LEVEL.warning then
             findings[#findings + 1] = { index = f.cert.index, check = f.check, sev = f.sev }
         end
     end

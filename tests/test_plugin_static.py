@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from plugin_support import unexpected_stderr
+from plugin_support import run_tshark, unexpected_stderr
 
 REPO = Path(__file__).resolve().parent.parent
 TABLES = REPO / "lua" / "tables"
@@ -97,6 +97,17 @@ def test_checks_table_is_exactly_what_the_plugin_emits() -> None:
     assert rows["malformed_certificate"]["severity"] == "note"
 
 
+def test_severities_table_is_the_one_vocabulary() -> None:
+    # Given severities.tsv, then it names note < warning < error with Wireshark's expert severities,
+    # and every severity checks.tsv uses is one of its names.
+    rows = read_table("severities.tsv")
+    assert [(int(row["level"]), row["name"], row["expert_severity"]) for row in rows] == [
+        (1, "note", "NOTE"), (2, "warning", "WARN"), (3, "error", "ERROR")]
+    names = {row["name"] for row in rows}
+    for row in read_table("checks.tsv"):
+        assert {row["severity"], *row["severities"].split()} <= names, row["check"]
+
+
 def _copy_plugin(tmp_path: Path) -> Path:
     target = tmp_path / "lua"
     shutil.copytree(REPO / "lua", target)
@@ -139,6 +150,28 @@ def test_bad_row_fails_loudly(tshark: str, tmp_path: Path, any_capture: Path) ->
     table.write_text(text, encoding="utf-8")
     errors = "\n".join(_load_errors(tshark, plugin, any_capture))
     assert "signature_algorithms.tsv:" in errors and "weakness must be empty, warning or error" in errors
+
+
+def test_severity_levels_come_from_the_table(tshark: str, tmp_path: Path, any_capture: Path) -> None:
+    # Given a plugin copy whose severities.tsv puts error at level 7, when tshark runs it on the seed,
+    # then the md2 root's error findings carry level 7, by value and by name.
+    plugin = _copy_plugin(tmp_path)
+    table = plugin.parent / "tables" / "severities.tsv"
+    table.write_text(table.read_text(encoding="utf-8").replace("\n3\terror\t", "\n7\terror\t"), encoding="utf-8")
+    out = run_tshark(tshark, plugin, any_capture, "-Y", "frame.number == 6", "-T", "fields", "-E", "occurrence=a",
+                     "-e", "tpost.severity", "-e", "tpost.max_severity")
+    assert out.split("\t") == ["7,7", "7\n"]
+    out = run_tshark(tshark, plugin, any_capture, "-Y", "tpost.severity == 7", "-V")
+    assert "Severity: error (7)" in out
+
+
+def test_severities_table_must_name_every_severity(tshark: str, tmp_path: Path, any_capture: Path) -> None:
+    plugin = _copy_plugin(tmp_path)
+    table = plugin.parent / "tables" / "severities.tsv"
+    table.write_text(table.read_text(encoding="utf-8").replace("\twarning\tWARN\t", "\twarn\tWARN\t"),
+                     encoding="utf-8")
+    errors = "\n".join(_load_errors(tshark, plugin, any_capture))
+    assert 'severities.tsv lacks severity "warning"' in errors
 
 
 @pytest.mark.parametrize("lua", ["lua5.2", "lua5.4"])
