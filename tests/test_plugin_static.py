@@ -92,6 +92,10 @@ def test_checks_table_is_exactly_what_the_plugin_emits() -> None:
     for row in rows.values():
         assert row["severity"] in {"note", "warning", "error"}
         assert row["severity"] in row["severities"].split()
+    assert all(row["weight"].isdigit() for row in rows.values())
+    ranked = sorted((int(row["weight"]), check) for check, row in rows.items() if row["weight"] != "99")
+    assert len({weight for weight, _ in ranked}) == len(ranked)          # a strict order of decisiveness
+    assert ranked[0] == (0, "sigalg_not_offered")
     assert rows["sigalg_not_offered"]["severity"] == "error"
     assert rows["silent_teardown"]["severity"] == "warning"
     assert rows["malformed_certificate"]["severity"] == "note"
