@@ -137,6 +137,14 @@ def test_missing_table_fails_loudly(tshark: str, tmp_path: Path, any_capture: Pa
     assert "tsharkpost: cannot read fact table" in errors and "ec_curves.tsv" in errors
 
 
+def test_missing_module_fails_loudly(tshark: str, tmp_path: Path, any_capture: Path) -> None:
+    # Given a plugin copy whose X.509 module is gone, when tshark loads it, then it says which file.
+    plugin = _copy_plugin(tmp_path)
+    (plugin.parent / "tpost" / "tpost_x509.lua").unlink()
+    errors = "\n".join(_load_errors(tshark, plugin, any_capture))
+    assert f"tsharkpost: cannot read module {plugin.parent}/tpost/tpost_x509.lua" in errors
+
+
 def test_broken_table_fails_loudly(tshark: str, tmp_path: Path, any_capture: Path) -> None:
     # Given an alert table whose header lost the meaning column, when tshark loads the plugin,
     # then the error names the table and the column.
