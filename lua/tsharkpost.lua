@@ -15,17 +15,30 @@ What it does
   Each finding is a subtree with check id, severity, one-line message and an
   expert item (Analyze > Expert Information). Each certificate also gets a
   flat summary (tpost.cert.*) so tools need not walk the X.509 tree.
-  Facts (alert names, OIDs, curves, ...) come from tables/*.tsv next to this
-  file, shared with the tsharkpost Python package.
+
+Files (keep them together: the plugin finds them from its own path)
+  tsharkpost.lua   this post-dissector: everything that talks to Wireshark
+  tpost/*.lua      its Wireshark-free parsers, each with one job:
+                   tpost_bytes (byte and text helpers), tpost_sha256 (SHA-256),
+                   tpost_x509 (certificates from DER), tpost_handshake (hello and
+                   ServerKeyExchange bodies), tpost_tsv (fact table reader)
+  tables/*.tsv     facts (alert names, OIDs, curves, severities, check ids, ...),
+                   shared with the tsharkpost Python package
+  The modules are compiled from their exact paths next to this file (section 2),
+  never through require or package.path. Wireshark itself also runs every .lua
+  under its plugins folder, the modules included: run, each only builds and
+  returns a table of functions (no globals, no registration, no file read), so
+  that is harmless. Their names carry a tpost_ prefix because Wireshark loads only one
+  personal plugin file of each name. They are tested under plain Lua 5.2-5.4.
 
 How to run
   tshark -X lua_script:lua/tsharkpost.lua -r capture.pcapng -Y tpost -V
   tshark -X lua_script:lua/tsharkpost.lua -r capture.pcapng -T fields -e tpost.check
   tshark -X lua_script:lua/tsharkpost.lua -o tpost.rsa_warning_bits:3072 -r capture.pcapng ...
   wireshark -X lua_script:lua/tsharkpost.lua capture.pcapng
-  To load it always: `tsharkpost wireshark install` (copies this file and tables/
-  into the personal Lua plugins folder shown by `tshark -G folders`, with the
-  "TLS Troubleshooting" profile), or copy lua/ there by hand.
+  To load it always: `tsharkpost wireshark install` (copies this file, tpost/ and
+  tables/ into the personal Lua plugins folder shown by `tshark -G folders`, with
+  the "TLS Troubleshooting" profile), or copy lua/ there by hand.
   Filters: tpost, tpost.check == "sigalg_not_offered", tpost.severity >= 3.
 
 Requirements
@@ -33,11 +46,10 @@ Requirements
   Lua 5.2 to 5.4 (no bit operators in the source, no setfenv, no unpack).
 
 Sections, in this order:
-   1 version guard         6 field extractors     11 connection state
-   2 Lua compatibility     7 byte helpers         12 checks
-   3 fact tables           8 SHA-256              13 per-frame analysis
-   4 settings (prefs)      9 X.509 parsing        14 rendering
-   5 protocol, fields     10 TLS messages         15 registration
+   1 version guard         5 protocol, fields      9 checks
+   2 modules               6 field extractors     10 per-frame analysis
+   3 fact tables           7 parsers (cached)     11 rendering
+   4 settings (prefs)      8 connection state     12 registration
 ]]
 
 ------------------------------------------------------------------------------
@@ -57,106 +69,89 @@ do
 end
 
 ------------------------------------------------------------------------------
--- 2. Lua compatibility: 32-bit operations for SHA-256, chosen at load time
+-- 2. Modules: the Wireshark-free parsers in tpost/ next to this script
 ------------------------------------------------------------------------------
 
-local band, bxor, bnot, rshift, rrotate
-if type(bit32) == "table" then
-    band, bxor, bnot, rshift, rrotate = bit32.band, bit32.bxor, bit32.bnot, bit32.rshift, bit32.rrotate
-else
-    -- Lua 5.3+ without bit32: the operators exist there, but must not appear in
-    -- this file's source (it must also compile on 5.2), so compile them here.
-    local function compile(src)
-        return assert(load("return " .. src, "=tsharkpost.bitops"))()
+local PLUGIN_DIR
+do
+    local source = debug.getinfo(1, "S").source
+    if string.sub(source, 1, 1) ~= "@" then
+        error("tsharkpost.lua must be loaded from a file (its tables/ and tpost/ folders sit next to it)", 0)
     end
-    band = compile("function(a, b) return (a & b) & 0xffffffff end")
-    bxor = compile("function(a, b, c) return (a ~ b ~ (c or 0)) & 0xffffffff end")
-    bnot = compile("function(a) return (~a) & 0xffffffff end")
-    rshift = compile("function(a, n) return (a & 0xffffffff) >> n end")
-    rrotate = compile("function(a, n) a = a & 0xffffffff return ((a >> n) | (a << (32 - n))) & 0xffffffff end")
+    PLUGIN_DIR = string.match(string.sub(source, 2), "^(.*)[/\\]") or "."
 end
 
-local byte, sub, char, fmt, concat = string.byte, string.sub, string.char, string.format, table.concat
+-- Compiles tpost/<name>.lua by its exact path and returns the table it builds. Neither require
+-- nor package.path: a module of the same name elsewhere is never picked up, and nothing global
+-- changes. Not loadfile either: Wireshark replaces it with one that also searches its own folders.
+local function load_module(name)
+    local path = PLUGIN_DIR .. "/tpost/" .. name .. ".lua"
+    local handle, open_error = io.open(path, "rb")
+    if not handle then
+        error(("tsharkpost: cannot read module %s (%s)"):format(path, tostring(open_error)), 0)
+    end
+    local source = handle:read("*a")
+    handle:close()
+    local chunk, compile_error = load(source, "@" .. path, "t")
+    if not chunk then error("tsharkpost: " .. compile_error, 0) end
+    local module = chunk()
+    if type(module) ~= "table" then error(("tsharkpost: %s returned no table"):format(path), 0) end
+    return module
+end
+
+local tsv = load_module("tpost_tsv")
+local bytelib = load_module("tpost_bytes")
+local sha256 = load_module("tpost_sha256")
+local x509 = load_module("tpost_x509")
+local handshake = load_module("tpost_handshake")
+
+local byte, sub, fmt, concat = string.byte, string.sub, string.format, table.concat
 local floor = math.floor
+local u24, clean_text = bytelib.u24, bytelib.clean_text
+local rules_family = handshake.rules_family
 
 ------------------------------------------------------------------------------
 -- 3. Fact tables (tables/*.tsv next to this script; loud failure when broken)
 ------------------------------------------------------------------------------
 
-local TABLE_DIR
-do
-    local source = debug.getinfo(1, "S").source
-    if sub(source, 1, 1) ~= "@" then
-        error("tsharkpost.lua must be loaded from a file (its tables/ folder sits next to it)", 0)
-    end
-    TABLE_DIR = (string.match(sub(source, 2), "^(.*)[/\\]") or ".") .. "/tables"
-end
+local TABLE_DIR = PLUGIN_DIR .. "/tables"
 
-local function split_tabs(line)
-    local out, start = {}, 1
-    while true do
-        local tab = string.find(line, "\t", start, true)
-        if not tab then
-            out[#out + 1] = sub(line, start)
-            return out
-        end
-        out[#out + 1] = sub(line, start, tab - 1)
-        start = tab + 1
-    end
-end
-
--- Reads one TSV table: first non-comment line is the header; `required` lists
--- the columns that must be present; `validate(row)` returns an error or nil.
 local function load_table(name, required, validate)
-    local path = TABLE_DIR .. "/" .. name
-    local handle, open_error = io.open(path, "r")
-    if not handle then
-        error(("tsharkpost: cannot read fact table %s (%s)"):format(path, tostring(open_error)), 0)
-    end
-    local header, rows, lineno = nil, {}, 0
-    for line in handle:lines() do
-        lineno = lineno + 1
-        line = string.gsub(line, "\r$", "")
-        if line ~= "" and sub(line, 1, 1) ~= "#" then
-            local cols = split_tabs(line)
-            if not header then
-                header = cols
-                local have = {}
-                for _, col in ipairs(cols) do have[col] = true end
-                for _, col in ipairs(required) do
-                    if not have[col] then
-                        handle:close()
-                        error(("tsharkpost: %s: header lacks column %q"):format(path, col), 0)
-                    end
-                end
-            else
-                if #cols ~= #header then
-                    handle:close()
-                    error(("tsharkpost: %s:%d: %d columns, header has %d"):format(
-                        path, lineno, #cols, #header), 0)
-                end
-                local row = {}
-                for i, col in ipairs(header) do row[col] = cols[i] end
-                local problem = validate and validate(row)
-                if problem then
-                    handle:close()
-                    error(("tsharkpost: %s:%d: %s"):format(path, lineno, problem), 0)
-                end
-                rows[#rows + 1] = row
-            end
-        end
-    end
-    handle:close()
-    if not header or #rows == 0 then
-        error(("tsharkpost: %s has no rows"):format(path), 0)
-    end
-    return rows
+    return tsv.read(TABLE_DIR .. "/" .. name, required, validate)
 end
 
 local function is_oid(s) return string.match(s, "^%d+[%.%d]*%d$") ~= nil end
 local WEAKNESS = { [""] = true, warning = true, error = true }
-local SEVERITY_LEVEL = { note = 1, warning = 2, error = 3 }
-local SEVERITY_NAMES = { [1] = "note", [2] = "warning", [3] = "error" }
+
+-- Severity names (findings' sev), their levels (tpost.severity) and expert severities: one vocabulary,
+-- which the tsharkpost package reads from the same table.
+local SEVERITY_LEVEL = {}    -- name -> level
+local SEVERITY_NAMES = {}    -- level -> name
+local EXPERT_SEVERITIES = {} -- name -> expert.severity value
+for _, row in ipairs(load_table("severities.tsv", { "level", "name", "expert_severity", "meaning", "source" },
+        function(r)
+            local level = tonumber(r.level)
+            if not level or level < 1 or level > 255 or floor(level) ~= level then return "level must be 1-255" end
+            if not string.match(r.name, "^[a-z]+$") then return "bad name " .. r.name end
+            if not expert.severity[r.expert_severity] then return "unknown expert severity " .. r.expert_severity end
+        end)) do
+    local level = tonumber(row.level)
+    SEVERITY_LEVEL[row.name], SEVERITY_NAMES[level] = level, row.name
+    EXPERT_SEVERITIES[row.name] = expert.severity[row.expert_severity]
+end
+for _, name in ipairs({ "note", "warning", "error" }) do
+    if not SEVERITY_LEVEL[name] then
+        error(("tsharkpost: %s/severities.tsv lacks severity %q"):format(TABLE_DIR, name), 0)
+    end
+end
+local SEVERITY_TEXT          -- "1 note, 2 warning, 3 error", for the fields' descriptions
+do
+    local levels, parts = {}, {}
+    for level in pairs(SEVERITY_NAMES) do levels[#levels + 1] = level end
+    table.sort(levels)
+    for i, level in ipairs(levels) do parts[i] = level .. " " .. SEVERITY_NAMES[level] end
+    SEVERITY_TEXT = concat(parts, ", ")
+end
 
 local ALERTS = {}            -- code -> {name, windows_name, meaning}
 for _, row in ipairs(load_table("tls_alerts.tsv", { "code", "name", "windows_name", "meaning", "source" },
@@ -239,14 +234,13 @@ local EXPERT_GROUPS = {
     malformed = expert.group.MALFORMED, decryption = expert.group.DECRYPTION,
     debug = expert.group.DEBUG,
 }
-local EXPERT_SEVERITIES = { note = expert.severity.NOTE, warning = expert.severity.WARN, error = expert.severity.ERROR }
 
 local CHECKS = {}            -- check id -> row of checks.tsv
 local CHECK_ORDER = {}
 for _, row in ipairs(load_table("checks.tsv", { "check", "severity", "group", "summary" },
         function(r)
             if not string.match(r.check, "^[a-z][a-z0-9_]*$") then return "bad check id " .. r.check end
-            if not SEVERITY_LEVEL[r.severity] then return "severity must be note, warning or error" end
+            if not SEVERITY_LEVEL[r.severity] then return "severity must be a name from severities.tsv" end
             if not EXPERT_GROUPS[r.group] then return "unknown expert group " .. r.group end
             for s in string.gmatch(r.severities or r.severity, "%S+") do
                 if not SEVERITY_LEVEL[s] then return "unknown severity " .. s end
@@ -323,8 +317,7 @@ for code, row in pairs(ALERTS) do alert_names[code] = row.name end
 local F = {
     finding = ProtoField.string("tpost.finding", "Finding", base.UNICODE, "One finding: the check id as value"),
     check = ProtoField.string("tpost.check", "Check", base.UNICODE, "Stable check id (see tables/checks.tsv)"),
-    severity = ProtoField.uint8("tpost.severity", "Severity", base.DEC, SEVERITY_NAMES, nil,
-        "1 note, 2 warning, 3 error"),
+    severity = ProtoField.uint8("tpost.severity", "Severity", base.DEC, SEVERITY_NAMES, nil, SEVERITY_TEXT),
     message = ProtoField.string("tpost.message", "Message", base.UNICODE, "What is wrong and why it matters"),
     max_severity = ProtoField.uint8("tpost.max_severity", "Highest severity", base.DEC, SEVERITY_NAMES, nil,
         "The highest severity of this frame's findings (one value per frame, for a column or a colour rule)"),
@@ -410,387 +403,22 @@ for _, kind in ipairs({ "tls", "dtls" }) do
 end
 
 ------------------------------------------------------------------------------
--- 7. Byte helpers
+-- 7. Parsers: the modules over the fact tables; certificates cached per DER
 ------------------------------------------------------------------------------
 
-local function u16(s, i) local a, b = byte(s, i, i + 1) return a * 256 + b end
-local function u24(s, i) local a, b, c = byte(s, i, i + 2) return (a * 256 + b) * 256 + c end
+local parse_der = x509.certificate_parser(bytelib,
+    { attributes = ATTRIBUTES, key_algorithms = KEYALGS, curves = CURVES })
+local hello_parsers = handshake.parsers(bytelib)
+local parse_client_hello, parse_server_hello = hello_parsers.client_hello, hello_parsers.server_hello
+local parse_dh_params = hello_parsers.dh_params
 
-local function hex(s)
-    return (string.gsub(s, ".", function(c) return fmt("%02x", byte(c)) end))
-end
-
-local function utf8_char(cp)
-    if cp < 0x80 then return char(cp) end
-    if cp < 0x800 then return char(0xC0 + floor(cp / 64), 0x80 + cp % 64) end
-    if cp < 0x10000 then
-        return char(0xE0 + floor(cp / 4096), 0x80 + floor(cp / 64) % 64, 0x80 + cp % 64)
-    end
-    if cp < 0x110000 then
-        return char(0xF0 + floor(cp / 262144), 0x80 + floor(cp / 4096) % 64, 0x80 + floor(cp / 64) % 64,
-            0x80 + cp % 64)
-    end
-    return "?"
-end
-
-local function valid_utf8(s)
-    local i, n = 1, #s
-    while i <= n do
-        local c = byte(s, i)
-        local extra
-        if c < 0x80 then extra = 0
-        elseif c >= 0xC2 and c <= 0xDF then extra = 1
-        elseif c >= 0xE0 and c <= 0xEF then extra = 2
-        elseif c >= 0xF0 and c <= 0xF4 then extra = 3
-        else return false end
-        for j = i + 1, i + extra do
-            local d = byte(s, j)
-            if not d or d < 0x80 or d > 0xBF then return false end
-        end
-        i = i + extra + 1
-    end
-    return true
-end
-
-local function latin1_to_utf8(s)
-    return (string.gsub(s, "[\128-\255]", function(c) return utf8_char(byte(c)) end))
-end
-
--- Any bytes -> printable one-line UTF-8 (control characters as \xx).
-local function clean_text(s)
-    if not valid_utf8(s) then s = latin1_to_utf8(s) end
-    return (string.gsub(s, "[%z\1-\31\127]", function(c) return fmt("\\%02x", byte(c)) end))
-end
-
-------------------------------------------------------------------------------
--- 8. SHA-256 (FIPS 180-4), for tpost.cert.sha256; results are cached per DER
-------------------------------------------------------------------------------
-
-local K256 = {
-    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
-    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
-    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
-    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
-    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
-    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
-    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
-}
-local MOD32 = 4294967296
-
-local function sha256_hex(msg)
-    local len = #msg
-    local bitlen = len * 8
-    local tail = {}
-    for i = 8, 1, -1 do
-        tail[i] = char(bitlen % 256)
-        bitlen = floor(bitlen / 256)
-    end
-    msg = msg .. "\128" .. string.rep("\0", (55 - len) % 64) .. concat(tail)
-    local h0, h1, h2, h3 = 0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a
-    local h4, h5, h6, h7 = 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19
-    local w = {}
-    for chunk = 1, #msg, 64 do
-        for i = 0, 15 do
-            local a, b, c, d = byte(msg, chunk + i * 4, chunk + i * 4 + 3)
-            w[i + 1] = ((a * 256 + b) * 256 + c) * 256 + d
-        end
-        for i = 17, 64 do
-            local x, y = w[i - 15], w[i - 2]
-            local s0 = bxor(rrotate(x, 7), rrotate(x, 18), rshift(x, 3))
-            local s1 = bxor(rrotate(y, 17), rrotate(y, 19), rshift(y, 10))
-            w[i] = (w[i - 16] + s0 + w[i - 7] + s1) % MOD32
-        end
-        local a, b, c, d, e, f, g, h = h0, h1, h2, h3, h4, h5, h6, h7
-        for i = 1, 64 do
-            local s1 = bxor(rrotate(e, 6), rrotate(e, 11), rrotate(e, 25))
-            local ch = bxor(band(e, f), band(bnot(e), g))
-            local t1 = (h + s1 + ch + K256[i] + w[i]) % MOD32
-            local s0 = bxor(rrotate(a, 2), rrotate(a, 13), rrotate(a, 22))
-            local maj = bxor(band(a, b), band(a, c), band(b, c))
-            h, g, f, e = g, f, e, (d + t1) % MOD32
-            d, c, b, a = c, b, a, (t1 + s0 + maj) % MOD32
-        end
-        h0, h1, h2, h3 = (h0 + a) % MOD32, (h1 + b) % MOD32, (h2 + c) % MOD32, (h3 + d) % MOD32
-        h4, h5, h6, h7 = (h4 + e) % MOD32, (h5 + f) % MOD32, (h6 + g) % MOD32, (h7 + h) % MOD32
-    end
-    return fmt("%08x%08x%08x%08x%08x%08x%08x%08x", h0, h1, h2, h3, h4, h5, h6, h7)
-end
-
-------------------------------------------------------------------------------
--- 9. X.509 parsing (DER, bounds-checked; errors become malformed_certificate)
-------------------------------------------------------------------------------
-
--- One DER element at 1-based `pos`, not past `limit`: tag, content start,
--- content end (inclusive), next position. Raises a plain string on bad input.
-local function tlv(s, pos, limit)
-    if pos + 1 > limit then error(fmt("truncated at byte %d", pos - 1), 0) end
-    local tag, len = byte(s, pos, pos + 1)
-    if tag % 32 == 31 then error(fmt("multi-byte tag at byte %d", pos - 1), 0) end
-    local start = pos + 2
-    if len >= 128 then
-        local n = len - 128
-        if n == 0 or n > 4 then error(fmt("unsupported length form at byte %d", pos - 1), 0) end
-        if start + n - 1 > limit then error(fmt("truncated length at byte %d", pos - 1), 0) end
-        len = 0
-        for i = start, start + n - 1 do len = len * 256 + byte(s, i) end
-        start = start + n
-    end
-    local last = start + len - 1
-    if last > limit then error(fmt("element at byte %d runs past its container", pos - 1), 0) end
-    return tag, start, last, last + 1
-end
-
-local function expect(s, pos, limit, want, what)
-    local tag, start, last, nxt = tlv(s, pos, limit)
-    if tag ~= want then error(fmt("%s: expected tag 0x%02x at byte %d, found 0x%02x", what, want, pos - 1, tag), 0) end
-    return start, last, nxt
-end
-
-local function oid_at(s, start, last)
-    if last < start then error("empty OID", 0) end
-    local parts, value, first = {}, 0, true
-    for i = start, last do
-        local b = byte(s, i)
-        value = value * 128 + b % 128
-        if b < 128 then
-            if first then
-                local arc = value < 40 and 0 or (value < 80 and 1 or 2)
-                parts[1], parts[2] = arc, value - 40 * arc
-                first = false
-            else
-                parts[#parts + 1] = value
-            end
-            value = 0
-        end
-    end
-    if first or byte(s, last) >= 128 then error("unterminated OID", 0) end
-    for i = 1, #parts do parts[i] = fmt("%.0f", parts[i]) end
-    return concat(parts, ".")
-end
-
-local function integer_bits(s, start, last)
-    while start < last and byte(s, start) == 0 do start = start + 1 end
-    if last < start then return 0 end
-    local top, bits = byte(s, start), 0
-    while top > 0 do bits, top = bits + 1, floor(top / 2) end
-    return (last - start) * 8 + bits
-end
-
-local function decode_string(s, tag, start, last)
-    local raw = sub(s, start, last)
-    if tag == 0x1e then                       -- BMPString: UCS-2 big endian
-        local out = {}
-        for i = 1, #raw - 1, 2 do out[#out + 1] = utf8_char(u16(raw, i)) end
-        return concat(out)
-    elseif tag == 0x1c then                   -- UniversalString: UCS-4 big endian
-        local out = {}
-        for i = 1, #raw - 3, 4 do
-            local a, b, c, d = byte(raw, i, i + 3)
-            out[#out + 1] = utf8_char(((a * 256 + b) * 256 + c) * 256 + d)
-        end
-        return concat(out)
-    elseif tag == 0x0c or tag == 0x13 or tag == 0x16 or tag == 0x1a or tag == 0x14 or tag == 0x12 then
-        return raw
-    end
-    return nil
-end
-
--- RFC 4514 §2.4 escaping of one attribute value.
-local function escape_dn_value(v)
-    v = clean_text(v)
-    v = string.gsub(v, '[,+"\\<>;=]', "\\%0")
-    v = string.gsub(v, "^([ #])", "\\%1")
-    v = string.gsub(v, " $", "\\ ")
-    return v
-end
-
--- Name ::= SEQUENCE OF RelativeDistinguishedName; returns the RFC 4514 string
--- (most specific RDN first) and the last CN value.
-local function parse_name(s, start, last)
-    local rdns, cn = {}, nil
-    local pos = start
-    while pos <= last do
-        local set_start, set_last, nxt = expect(s, pos, last, 0x31, "RDN")
-        local atvs = {}
-        local p = set_start
-        while p <= set_last do
-            local a_start, a_last, a_next = expect(s, p, set_last, 0x30, "attribute")
-            local o_start, o_last, v_pos = expect(s, a_start, a_last, 0x06, "attribute type")
-            local oid = oid_at(s, o_start, o_last)
-            local v_tag, v_start, v_last = tlv(s, v_pos, a_last)
-            local value = decode_string(s, v_tag, v_start, v_last)
-            local text
-            if value then
-                text = escape_dn_value(value)
-                if oid == "2.5.4.3" then cn = clean_text(value) end
-            else
-                text = "#" .. hex(sub(s, v_pos, v_last))
-            end
-            atvs[#atvs + 1] = (ATTRIBUTES[oid] or oid) .. "=" .. text
-            p = a_next
-        end
-        table.insert(rdns, 1, concat(atvs, "+"))
-        pos = nxt
-    end
-    return concat(rdns, ","), cn
-end
-
-local function parse_time(s, tag, start, last)
-    local t = sub(s, start, last)
-    local y, rest
-    if tag == 0x17 then
-        local yy
-        yy, rest = string.match(t, "^(%d%d)(%d+Z)$")
-        if not yy then return nil end
-        y = tonumber(yy) < 50 and "20" .. yy or "19" .. yy
-    elseif tag == 0x18 then
-        y, rest = string.match(t, "^(%d%d%d%d)(%d+[%.%d]*Z)$")
-        if not y then return nil end
-    else
-        return nil
-    end
-    local mo, d, h, mi, sec = string.match(rest, "^(%d%d)(%d%d)(%d%d)(%d%d)(%d?%d?)")
-    if not mo then return nil end
-    if sec == "" then sec = "00" end
-    if #sec ~= 2 then return nil end
-    return fmt("%s-%s-%sT%s:%s:%sZ", y, mo, d, h, mi, sec)
-end
-
-local function parse_spki(s, start, last, info)
-    local alg_start, alg_last, key_pos = expect(s, start, last, 0x30, "subjectPublicKeyInfo algorithm")
-    local o_start, o_last, params_pos = expect(s, alg_start, alg_last, 0x06, "key algorithm")
-    local oid = oid_at(s, o_start, o_last)
-    local k_start, k_last = expect(s, key_pos, last, 0x03, "subjectPublicKey")
-    local key_start = k_start + 1            -- skip the unused-bits byte
-    local known = KEYALGS[oid]
-    info.key_oid = oid
-    info.key_type = known and known.key_type or "unknown"
-    if info.key_type == "rsa" then
-        local seq_start, seq_last = expect(s, key_start, k_last, 0x30, "RSAPublicKey")
-        local n_start, n_last = expect(s, seq_start, seq_last, 0x02, "RSA modulus")
-        info.key_bits = integer_bits(s, n_start, n_last)
-    elseif info.key_type == "dsa" then
-        if params_pos <= alg_last then
-            local p_seq_start, p_seq_last = expect(s, params_pos, alg_last, 0x30, "DSA parameters")
-            local p_start, p_last = expect(s, p_seq_start, p_seq_last, 0x02, "DSA p")
-            info.key_bits = integer_bits(s, p_start, p_last)
-        end
-    elseif info.key_type == "ec" then
-        local point = k_last - key_start + 1
-        if params_pos <= alg_last and byte(s, params_pos) == 0x06 then
-            local c_start, c_last = expect(s, params_pos, alg_last, 0x06, "named curve")
-            local curve_oid = oid_at(s, c_start, c_last)
-            local curve = CURVES[curve_oid]
-            info.curve = curve and curve.name or curve_oid
-            info.key_bits = curve and curve.bits
-        else
-            info.curve = "explicit parameters"
-        end
-        if not info.key_bits and point > 1 then
-            local first = byte(s, key_start)
-            info.key_bits = first == 4 and floor((point - 1) / 2) * 8 or (point - 1) * 8
-        end
-    else
-        info.key_bits = (k_last - key_start + 1) * 8
-    end
-end
-
-local function parse_san(s, start, last, info)
-    local seq_start, seq_last = expect(s, start, last, 0x30, "subjectAltName")
-    local names, pos = {}, seq_start
-    while pos <= seq_last do
-        local tag, v_start, v_last, nxt = tlv(s, pos, seq_last)
-        if tag == 0x82 then names[#names + 1] = clean_text(sub(s, v_start, v_last)) end
-        pos = nxt
-    end
-    info.san = names
-end
-
-local function parse_extensions(s, start, last, info)
-    local seq_start, seq_last = expect(s, start, last, 0x30, "extensions")
-    local pos = seq_start
-    while pos <= seq_last do
-        local e_start, e_last, nxt = expect(s, pos, seq_last, 0x30, "extension")
-        local o_start, o_last, p = expect(s, e_start, e_last, 0x06, "extension id")
-        local oid = oid_at(s, o_start, o_last)
-        local tag, v_start, v_last, after = tlv(s, p, e_last)
-        if tag == 0x01 then tag, v_start, v_last = tlv(s, after, e_last) end
-        if tag ~= 0x04 then error("extension value is not an OCTET STRING", 0) end
-        if oid == "2.5.29.17" then
-            parse_san(s, v_start, v_last, info)
-            info.r_san = { pos - 1, nxt - pos }
-        end
-        pos = nxt
-    end
-end
-
--- Parses one DER certificate. Offsets in r_* are 0-based {offset, length}
--- relative to the certificate, for sub-ranges of its TvbRange.
+-- One certificate: what tpost_x509 reads, its SHA-256 fingerprint and its signature algorithm's name.
+-- Errors are plain strings (see certificate_info).
 local function parse_certificate(der)
-    local info = {}
-    local n = #der
-    local c_start, c_last = expect(der, 1, n, 0x30, "Certificate")
-    local t_start, t_last, alg_pos = expect(der, c_start, c_last, 0x30, "tbsCertificate")
-    local a_start, a_last, sig_pos = expect(der, alg_pos, c_last, 0x30, "signatureAlgorithm")
-    local o_start, o_last, params_pos = expect(der, a_start, a_last, 0x06, "signature algorithm")
-    info.sig_oid = oid_at(der, o_start, o_last)
-    info.r_sigalg = { alg_pos - 1, sig_pos - alg_pos }
-    if info.sig_oid == "1.2.840.113549.1.1.10" and params_pos <= a_last then
-        -- RSASSA-PSS-params: [0] hashAlgorithm (default sha1); recorded for the name only
-        local ok, hash_oid = pcall(function()
-            local ps, pl = expect(der, params_pos, a_last, 0x30, "PSS parameters")
-            if ps <= pl and byte(der, ps) == 0xa0 then
-                local hs, hl = expect(der, ps, pl, 0xa0, "PSS hash")
-                local is, il = expect(der, hs, hl, 0x30, "PSS hash algorithm")
-                local os, ol = expect(der, is, il, 0x06, "PSS hash OID")
-                return oid_at(der, os, ol)
-            end
-        end)
-        if ok then info.pss_hash = hash_oid end
-    end
-    expect(der, sig_pos, c_last, 0x03, "signatureValue")
-
-    local pos = t_start
-    local tag, v_start, v_last, nxt = tlv(der, pos, t_last)
-    if tag == 0xa0 then pos = nxt tag, v_start, v_last, nxt = tlv(der, pos, t_last) end
-    if tag ~= 0x02 then error("serialNumber is not an INTEGER", 0) end
-    local serial_start = v_start
-    while serial_start < v_last and byte(der, serial_start) == 0 do serial_start = serial_start + 1 end
-    info.serial = hex(sub(der, serial_start, v_last))
-    pos = nxt
-    local _, _, after_sig = expect(der, pos, t_last, 0x30, "tbs signature")
-    pos = after_sig
-    local i_start, i_last, after_issuer = expect(der, pos, t_last, 0x30, "issuer")
-    info.issuer, info.issuer_cn = parse_name(der, i_start, i_last)
-    info.issuer_der = sub(der, pos, after_issuer - 1)
-    info.r_issuer = { pos - 1, after_issuer - pos }
-    pos = after_issuer
-    local val_start, val_last, after_validity = expect(der, pos, t_last, 0x30, "validity")
-    local nb_tag, nb_start, nb_last, na_pos = tlv(der, val_start, val_last)
-    local na_tag, na_start, na_last = tlv(der, na_pos, val_last)
-    info.not_before = parse_time(der, nb_tag, nb_start, nb_last)
-    info.not_after = parse_time(der, na_tag, na_start, na_last)
-    pos = after_validity
-    local s_start, s_last, after_subject = expect(der, pos, t_last, 0x30, "subject")
-    info.subject, info.cn = parse_name(der, s_start, s_last)
-    info.subject_der = sub(der, pos, after_subject - 1)
-    info.r_subject = { pos - 1, after_subject - pos }
-    pos = after_subject
-    local k_start, k_last, after_key = expect(der, pos, t_last, 0x30, "subjectPublicKeyInfo")
-    parse_spki(der, k_start, k_last, info)
-    info.r_spki = { pos - 1, after_key - pos }
-    pos = after_key
-    while pos <= t_last do
-        local x_tag, x_start, x_last, x_next = tlv(der, pos, t_last)
-        if x_tag == 0xa3 then parse_extensions(der, x_start, x_last, info) end
-        pos = x_next
-    end
-    info.self_signed = info.issuer_der == info.subject_der
-    info.sha256 = sha256_hex(der)
+    local info = parse_der(der)
+    info.sha256 = sha256.hex(der)
     local alg = SIGALGS[info.sig_oid]
     info.sig_name = alg and alg.name or info.sig_oid
-    info.len = n
     return info
 end
 
@@ -812,125 +440,6 @@ local function certificate_info(der)
     return info
 end
 
-------------------------------------------------------------------------------
--- 10. TLS handshake messages (parsed from the bytes Wireshark reassembled)
-------------------------------------------------------------------------------
-
--- Rules family: 13 = TLS/DTLS 1.3 rules, 12 = TLS 1.2 rules, 11 = older.
-local function rules_family(v)
-    if not v then return nil end
-    if v == 0x0304 or v == 0xfefc or floor(v / 256) == 0x7f then return 13 end
-    if v == 0x0303 or v == 0xfefd then return 12 end
-    return 11
-end
-
--- Parses the extensions block at [pos, last] of a hello body; calls
--- handler(type, data_start, data_last) for each.
-local function each_extension(s, pos, last, handler)
-    if pos + 1 > last then return end
-    local total = u16(s, pos)
-    pos = pos + 2
-    local limit = math.min(last, pos + total - 1)
-    while pos + 3 <= limit do
-        local etype, elen = u16(s, pos), u16(s, pos + 2)
-        local d_start = pos + 4
-        local d_last = d_start + elen - 1
-        if d_last > limit then return end
-        handler(etype, d_start, d_last)
-        pos = d_last + 1
-    end
-end
-
--- Scheme lists by their bytes: clients of one kind offer the same list, and each connection
--- keeps its ClientHello's lists, so sharing them keeps per-connection state small. Read-only.
-local scheme_lists, scheme_lists_size = {}, 0
-local SCHEME_LISTS_MAX = 1000
-
-local function read_scheme_list(s, start, last)
-    local key = sub(s, start, last)
-    local list = scheme_lists[key]
-    if list then return list end
-    if scheme_lists_size >= SCHEME_LISTS_MAX then scheme_lists, scheme_lists_size = {}, 0 end
-    scheme_lists[key], scheme_lists_size = {}, scheme_lists_size + 1
-    list = scheme_lists[key]
-    if start + 1 > last then return list end
-    local n = u16(s, start)
-    local p = start + 2
-    local stop = math.min(last, p + n - 1)
-    while p + 1 <= stop do
-        list[#list + 1] = u16(s, p)
-        p = p + 2
-    end
-    return list
-end
-
--- ClientHello: SNI, signature_algorithms(_cert), supported_versions.
-local function parse_client_hello(s, b, last, dtls)
-    local hello = {}
-    local p = b + 34                          -- version(2) + random(32)
-    if p > last then return hello end
-    p = p + 1 + byte(s, p)                    -- session id
-    if dtls then
-        if p > last then return hello end
-        p = p + 1 + byte(s, p)                -- cookie
-    end
-    if p + 1 > last then return hello end
-    p = p + 2 + u16(s, p)                     -- cipher suites
-    if p > last then return hello end
-    p = p + 1 + byte(s, p)                    -- compression methods
-    each_extension(s, p, last, function(etype, d_start, d_last)
-        if etype == 0 and d_start + 4 <= d_last then
-            local name_type, name_len = byte(s, d_start + 2), u16(s, d_start + 3)
-            if name_type == 0 and d_start + 4 + name_len <= d_last then
-                hello.sni = clean_text(sub(s, d_start + 5, d_start + 4 + name_len))
-            end
-        elseif etype == 13 then
-            hello.sigalgs = read_scheme_list(s, d_start, d_last)
-        elseif etype == 50 then
-            hello.sigalgs_cert = read_scheme_list(s, d_start, d_last)
-        end
-    end)
-    return hello
-end
-
--- ServerHello: negotiated version and cipher suite, with 0-based offsets.
-local function parse_server_hello(s, b, last)
-    if b + 34 > last then return nil end
-    local hello = { version = u16(s, b), version_at = b - 1, version_len = 2 }
-    local p = b + 34
-    if floor(hello.version / 256) == 0x7f and hello.version % 256 < 22 then
-        -- early TLS 1.3 drafts: no session id or compression
-        if p + 1 > last then return hello end
-        hello.suite, hello.suite_at = u16(s, p), p - 1
-        return hello
-    end
-    p = p + 1 + byte(s, p)
-    if p + 1 > last then return hello end
-    hello.suite, hello.suite_at = u16(s, p), p - 1
-    p = p + 3
-    each_extension(s, p, last, function(etype, d_start, d_last)
-        if etype == 43 and d_last - d_start == 1 then
-            hello.version, hello.version_at = u16(s, d_start), d_start - 1
-        elseif etype == 41 then
-            hello.psk = true
-        end
-    end)
-    return hello
-end
-
--- ServerKeyExchange of a (PSK-)DHE suite: bit length of p and its offset.
-local function parse_dh_params(s, b, last, psk)
-    local p = b
-    if psk then
-        if p + 1 > last then return nil end
-        p = p + 2 + u16(s, p)
-    end
-    if p + 1 > last then return nil end
-    local plen = u16(s, p)
-    if plen == 0 or p + 1 + plen > last then return nil end
-    return integer_bits(s, p + 2, p + 1 + plen), p - 1, plen + 2
-end
-
 local suite_token_sets = {}   -- cipher suite name -> set of its tokens (names are few: no bound needed)
 
 local function suite_tokens(name)
@@ -943,7 +452,7 @@ local function suite_tokens(name)
 end
 
 ------------------------------------------------------------------------------
--- 11. Connection state: created on first sight, bounded, reset by init()
+-- 8. Connection state: created on first sight, bounded, reset by init()
 ------------------------------------------------------------------------------
 
 local conns, conn_count, conn_queue, queue_head, queue_tail
@@ -995,7 +504,7 @@ local function get_conn(ctx, key)
 end
 
 ------------------------------------------------------------------------------
--- 12. Checks: one function each; they call ctx:add(finding)
+-- 9. Checks: one function each; they call ctx:add(finding)
 ------------------------------------------------------------------------------
 
 local function cert_label(index, info)
@@ -1177,7 +686,7 @@ local function check_dh(ctx, bits, anchor, at, len)
 end
 
 ------------------------------------------------------------------------------
--- 13. Per-frame analysis: route each piece of the frame to its check
+-- 10. Per-frame analysis: route each piece of the frame to its check
 ------------------------------------------------------------------------------
 
 local CERT_ALERTS = { [42] = true, [43] = true, [44] = true, [45] = true, [46] = true, [48] = true }
@@ -1269,7 +778,7 @@ local function on_chain(ctx, conn, kind, certs, sender)
     local findings = {}
     for i = before + 1, #ctx.out do
         local f = ctx.out[i]
-        if f.check and f.cert and SEVERITY_LEVEL[f.sev] >= 2 then
+        if f.check and f.cert and SEVERITY_LEVEL[f.sev] >= SEVERITY_LEVEL.warning then
             findings[#findings + 1] = { index = f.cert.index, check = f.check, sev = f.sev }
         end
     end
@@ -1699,7 +1208,7 @@ local function analyse(pinfo, num)
 end
 
 ------------------------------------------------------------------------------
--- 14. Rendering: the same items on the first visit and on every revisit
+-- 11. Rendering: the same items on the first visit and on every revisit
 ------------------------------------------------------------------------------
 
 -- The bytes an anchor ({field = extractor, k = position}) points at in this dissection;
@@ -1814,7 +1323,7 @@ local function render_bridge(root, tvb, tree, line, first)
 end
 
 ------------------------------------------------------------------------------
--- 15. Registration: compute on the first visit that sees fields, replay after
+-- 12. Registration: compute on the first visit that sees fields, replay after
 ------------------------------------------------------------------------------
 
 function tpost.init()

@@ -1,4 +1,4 @@
-"""The Lua plugin without captures: syntax and lint, fact tables, loud failures at load time."""
+"""The Lua plugin without captures: fact tables, loud failures at load time (lint: scripts/check-lua)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from plugin_support import unexpected_stderr
+from plugin_support import run_tshark, unexpected_stderr
 
 REPO = Path(__file__).resolve().parent.parent
 TABLES = REPO / "lua" / "tables"
@@ -28,14 +28,6 @@ def read_table(name: str) -> list[dict[str, str]]:
         assert len(cols) == len(header), f"{name}: {line!r}"
         rows.append(dict(zip(header, cols, strict=True)))
     return rows
-
-
-def test_check_lua_script_is_clean() -> None:
-    # Given the plugin source, when scripts/check-lua runs luac5.2 -p, luac5.4 -p and luacheck,
-    # then it reports nothing.
-    proc = subprocess.run([str(REPO / "scripts" / "check-lua")], capture_output=True, text=True, check=False)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "0 warnings / 0 errors" in proc.stdout
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in TABLES.glob("*.tsv")))
@@ -92,9 +84,24 @@ def test_checks_table_is_exactly_what_the_plugin_emits() -> None:
     for row in rows.values():
         assert row["severity"] in {"note", "warning", "error"}
         assert row["severity"] in row["severities"].split()
+    assert all(row["weight"].isdigit() for row in rows.values())
+    ranked = sorted((int(row["weight"]), check) for check, row in rows.items() if row["weight"] != "99")
+    assert len({weight for weight, _ in ranked}) == len(ranked)          # a strict order of decisiveness
+    assert ranked[0] == (0, "sigalg_not_offered")
     assert rows["sigalg_not_offered"]["severity"] == "error"
     assert rows["silent_teardown"]["severity"] == "warning"
     assert rows["malformed_certificate"]["severity"] == "note"
+
+
+def test_severities_table_is_the_one_vocabulary() -> None:
+    # Given severities.tsv, then it names note < warning < error with Wireshark's expert severities,
+    # and every severity checks.tsv uses is one of its names.
+    rows = read_table("severities.tsv")
+    assert [(int(row["level"]), row["name"], row["expert_severity"]) for row in rows] == [
+        (1, "note", "NOTE"), (2, "warning", "WARN"), (3, "error", "ERROR")]
+    names = {row["name"] for row in rows}
+    for row in read_table("checks.tsv"):
+        assert {row["severity"], *row["severities"].split()} <= names, row["check"]
 
 
 def _copy_plugin(tmp_path: Path) -> Path:
@@ -122,6 +129,14 @@ def test_missing_table_fails_loudly(tshark: str, tmp_path: Path, any_capture: Pa
     assert "tsharkpost: cannot read fact table" in errors and "ec_curves.tsv" in errors
 
 
+def test_missing_module_fails_loudly(tshark: str, tmp_path: Path, any_capture: Path) -> None:
+    # Given a plugin copy whose X.509 module is gone, when tshark loads it, then it says which file.
+    plugin = _copy_plugin(tmp_path)
+    (plugin.parent / "tpost" / "tpost_x509.lua").unlink()
+    errors = "\n".join(_load_errors(tshark, plugin, any_capture))
+    assert f"tsharkpost: cannot read module {plugin.parent}/tpost/tpost_x509.lua" in errors
+
+
 def test_broken_table_fails_loudly(tshark: str, tmp_path: Path, any_capture: Path) -> None:
     # Given an alert table whose header lost the meaning column, when tshark loads the plugin,
     # then the error names the table and the column.
@@ -139,6 +154,28 @@ def test_bad_row_fails_loudly(tshark: str, tmp_path: Path, any_capture: Path) ->
     table.write_text(text, encoding="utf-8")
     errors = "\n".join(_load_errors(tshark, plugin, any_capture))
     assert "signature_algorithms.tsv:" in errors and "weakness must be empty, warning or error" in errors
+
+
+def test_severity_levels_come_from_the_table(tshark: str, tmp_path: Path, any_capture: Path) -> None:
+    # Given a plugin copy whose severities.tsv puts error at level 7, when tshark runs it on the seed,
+    # then the md2 root's error findings carry level 7, by value and by name.
+    plugin = _copy_plugin(tmp_path)
+    table = plugin.parent / "tables" / "severities.tsv"
+    table.write_text(table.read_text(encoding="utf-8").replace("\n3\terror\t", "\n7\terror\t"), encoding="utf-8")
+    out = run_tshark(tshark, plugin, any_capture, "-Y", "frame.number == 6", "-T", "fields", "-E", "occurrence=a",
+                     "-e", "tpost.severity", "-e", "tpost.max_severity")
+    assert out.split("\t") == ["7,7", "7\n"]
+    out = run_tshark(tshark, plugin, any_capture, "-Y", "tpost.severity == 7", "-V")
+    assert "Severity: error (7)" in out
+
+
+def test_severities_table_must_name_every_severity(tshark: str, tmp_path: Path, any_capture: Path) -> None:
+    plugin = _copy_plugin(tmp_path)
+    table = plugin.parent / "tables" / "severities.tsv"
+    table.write_text(table.read_text(encoding="utf-8").replace("\twarning\tWARN\t", "\twarn\tWARN\t"),
+                     encoding="utf-8")
+    errors = "\n".join(_load_errors(tshark, plugin, any_capture))
+    assert 'severities.tsv lacks severity "warning"' in errors
 
 
 @pytest.mark.parametrize("lua", ["lua5.2", "lua5.4"])

@@ -12,12 +12,12 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
 from conftest import CAPTURES
 from plugin_support import unexpected_stderr
-
 from tsharkpost.cli import main
 from tsharkpost.commands.common import ExitCode
-from tsharkpost.plugin.location import PLUGIN_FILE, tables_dir
+from tsharkpost.plugin.location import PLUGIN_FILE, lua_dir, tables_dir
 from tsharkpost.wireshark import profile
 from tsharkpost.wireshark.installer import MANIFEST
 from tsharkpost.wireshark.presets import preset
@@ -68,10 +68,16 @@ def test_install_makes_tshark_load_the_plugin_and_accept_the_profile(
     # When tsharkpost installs
     code, out, _ = run(capsys, "install")
     assert code == ExitCode.OK and "create" in out
-    # Then tshark lists the plugin from the personal Lua plugins folder, its tables beside it
-    assert str(plugin_folder(home) / PLUGIN_FILE) in tshark_run(tshark, "-G", "plugins").stdout
+    # Then tshark lists the plugin from the personal Lua plugins folder, its tables and modules beside it
+    listed = tshark_run(tshark, "-G", "plugins")
+    assert str(plugin_folder(home) / PLUGIN_FILE) in listed.stdout
     assert sorted(p.name for p in (plugin_folder(home) / "tables").iterdir()) == sorted(
         p.name for p in tables_dir().glob("*.tsv"))
+    modules = sorted(p.name for p in (lua_dir() / "tpost").glob("*.lua"))
+    assert modules and sorted(p.name for p in (plugin_folder(home) / "tpost").iterdir()) == modules
+    # And Wireshark, which runs every .lua under its plugins folder, ran the modules too, harmlessly
+    assert all(str(plugin_folder(home) / "tpost" / name) in listed.stdout for name in modules)
+    assert not unexpected_stderr(listed.stderr), listed.stderr
     # And tshark accepts the profile; the installed plugin (no -X) finds its tables and fills its columns
     proc = tshark_run(tshark, "-n", "-C", PROFILE, "-r", str(SEED))
     assert proc.returncode == 0 and not unexpected_stderr(proc.stderr), proc.stderr
@@ -171,7 +177,8 @@ def test_status(home: Path, tshark: str, capsys: pytest.CaptureFixture[str]) -> 
     assert code == ExitCode.FAIL_ON and out.count("not installed") == 2 and "tshark loads the plugin: no" in out
     run(capsys, "install")
     code, out, _ = run(capsys, "status")
-    shipped = 1 + len(list(tables_dir().glob("*.tsv")))  # the script and every fact table beside it
+    # the script, every fact table and every module beside it
+    shipped = 1 + len(list(tables_dir().glob("*.tsv"))) + len(list((lua_dir() / "tpost").glob("*.lua")))
     assert code == ExitCode.OK and f"plugin: {plugin_folder(home)}: installed, current ({shipped} files)" in out
     assert f"profile: {profile_folder(home)}: installed, current (4 files)" in out
     assert "tshark loads the plugin: yes" in out

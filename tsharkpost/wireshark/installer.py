@@ -23,7 +23,7 @@ from tsharkpost.wireshark import profile
 from tsharkpost.wireshark.folders import Folders
 
 MANIFEST = ".tsharkpost-manifest.json"
-PLUGIN_FOLDER = "tsharkpost"  # Wireshark loads *.lua from subfolders too; tables/ sits beside the script
+PLUGIN_FOLDER = "tsharkpost"  # Wireshark loads *.lua from subfolders too; tables/ and tpost/ sit beside the script
 # Files Wireshark itself writes into a profile folder it has used (window layout, recent
 # filters): they mean nothing once the profile is gone, so uninstall takes them along.
 WIRESHARK_STATE_FILES = frozenset({"recent"})
@@ -60,6 +60,9 @@ class Component:
 def components(folders: Folders) -> list[Component]:
     plugin = {PLUGIN_FILE: (lua_dir() / PLUGIN_FILE).read_bytes()}
     plugin.update({f"tables/{table.name}": table.read_bytes() for table in sorted(tables_dir().glob("*.tsv"))})
+    # The script's Wireshark-free modules, which it loads from tpost/ beside itself
+    plugin.update({f"tpost/{module.name}": module.read_bytes()
+                   for module in sorted((lua_dir() / "tpost").glob("*.lua"))})
     profile_files = {name: text.encode("utf-8") for name, text in profile.files().items()}
     return [Component("plugin", folders.lua_plugins / PLUGIN_FOLDER, plugin),
             Component("profile", folders.configuration / "profiles" / profile.PROFILE_NAME, profile_files)]

@@ -1,0 +1,54 @@
+"""The plugin through tshark on a handshake the test writes: the chain checks no bundled capture shows."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from handshake_support import certificate, client_hello, record, server_hello, tcp_frame, write_pcap
+from plugin_support import plugin_output
+
+CLIENT, SERVER = ("10.0.0.1", 50000), ("10.0.0.2", 443)
+
+
+@pytest.fixture(scope="module")
+def seed_chain(tshark: str, captures_dir: Path) -> list[bytes]:
+    """The seed capture's server chain (leaf shop.example.net, two intermediates, md2 root), as DER."""
+    out = subprocess.run([tshark, "-n", "-r", str(captures_dir / "md2-root-silent-fin.pcapng"), "-Y",
+                          "frame.number == 6", "-T", "fields", "-e", "tls.handshake.certificate"],
+                         capture_output=True, text=True, check=True).stdout
+    return [bytes.fromhex(der) for der in out.strip().split(",")]
+
+
+def handshake_capture(path: Path, sni: str, offered: list[int], chain: list[bytes]) -> Path:
+    """A ClientHello, then one server record with ServerHello and Certificate, on one TCP connection."""
+    hello = record(22, client_hello(sni.encode(), offered))
+    flight = record(22, server_hello() + certificate(chain))
+    return write_pcap(path, [tcp_frame(CLIENT, SERVER, 1, 1, hello),
+                             tcp_frame(SERVER, CLIENT, 1, 1 + len(hello), flight)])
+
+
+def test_reversed_chain_breaks_order_and_name(tshark: str, plugin: Path, seed_chain: list[bytes],
+                                             tmp_path: Path) -> None:
+    # Given the seed chain sent root first to a client offering only rsa_pkcs1_sha256/384/sha1, then the
+    # md2 root is flagged twice, every adjacent pair is out of order, and the "leaf" (the root) does not
+    # carry the SNI name, which the plugin reads from its CN since it has no SAN.
+    capture = handshake_capture(tmp_path / "reversed.pcap", "shop.example.net", [0x0401, 0x0501, 0x0201],
+                                list(reversed(seed_chain)))
+    out = plugin_output(tshark, plugin, capture)
+    assert [(f.frame, f.check, f.severity, f.cert_index) for f in out.findings] == [
+        (2, "weak_signature", 3, 0), (2, "sigalg_not_offered", 3, 0), (2, "chain_order", 2, 0),
+        (2, "chain_order", 2, 1), (2, "chain_order", 2, 2), (2, "name_mismatch", 3, 0)]
+    assert out.findings[2].message == (
+        "certificate #0 (Example Legacy Root CA) was issued by 'CN=Example Legacy Root CA,"
+        "O=Example Trust Services,C=US', but the next certificate #1 is 'CN=Example Policy CA 1,"
+        "O=Example Trust Services,C=US': the chain is out of order or carries a foreign certificate "
+        "(RFC 5246 §7.4.2), which strict clients reject")
+    assert out.findings[5].message == (
+        "leaf certificate #0 (Example Legacy Root CA) does not match the SNI 'shop.example.net': "
+        "it names Example Legacy Root CA in its subject CN, having no SAN dNSName; clients reject it as a possible "
+        "impersonation (RFC 6125 §6.4)")
+    assert out.findings[1].message.endswith("offered: rsa_pkcs1_sha256, rsa_pkcs1_sha384, rsa_pkcs1_sha1")
+

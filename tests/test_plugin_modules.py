@@ -1,0 +1,572 @@
+"""The plugin's Wireshark-free modules (lua/tpost/) under plain Lua 5.2, 5.3 and 5.4, fed hex.
+
+Wireshark 4.0-4.2 embed Lua 5.2 (with bit32), Wireshark 4.4 and later embed Lua 5.4 (without it),
+so every module runs under each interpreter found. The drivers in tests/lua/ feed the modules hex
+and print what they read; every expectation here comes from an independent reader (hashlib,
+openssl, tshark's own X.509 and TLS dissectors) or from the bytes the test built itself, never
+from the modules' output.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import re
+import shutil
+import subprocess
+import xml.etree.ElementTree as ET
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from conftest import CAPTURES, CORPUS
+import handshake_support as build
+
+REPO = Path(__file__).resolve().parent.parent
+LUA_DIR = REPO / "lua"
+MODULES = sorted((LUA_DIR / "tpost").glob("*.lua"))
+DRIVERS = REPO / "tests" / "lua"
+TABLES = LUA_DIR / "tables"
+
+REQUIRED = ("lua5.2", "lua5.4")      # what Wireshark embeds: scripts/setup installs both
+OPTIONAL = ("lua5.3",)
+
+# Captures whose certificates and handshakes the parsers are compared on: the seed chain (md2 root),
+# short RSA keys with sha1, a leaf without the SNI name, a TLS 1.0 fallback, TLS 1.3 with its keys, and
+# from the third-party corpus (when present) EC keys on named and explicit curves, RSASSA-PSS, ML-DSA,
+# GeneralizedTime, no CN, odd string encodings, EV subjects (STREET, jurisdiction*), an md5 signature,
+# DHE key exchanges, TLS 1.3 with a PSK and DTLS certificates.
+CAPTURE_FILES = ["md2-root-silent-fin.pcapng", "weak-rsa1024-sha1.pcapng", "name-mismatch.pcapng",
+                 "version-fallback.pcapng", "tls13-embedded-secrets.pcapng"]
+CORPUS_FILES = ["zeek/ecdsa-cert.pcap", "arkime/badcurveball.pcap", "zeek/CVE-2015-3194.pcap",
+                "zeek/ml-dsa-44-cert.pcap", "zeek/x509-generalizedtime.pcap", "zeek/cert-no-cn.pcap",
+                "zeek/globus-url-copy-bad-encoding.pcap", "zeek/ocsp-stapling-digicert.pcap",
+                "zeek/pop3-starttls.pcap", "zeek/tls13_psk_succesfull.pcap", "zeek/dtls1_2.pcap"]
+
+
+def inputs() -> list[Path]:
+    found = [CAPTURES / name for name in CAPTURE_FILES]
+    if CORPUS.is_dir():
+        found += [CORPUS / name for name in CORPUS_FILES]
+    return found
+
+
+@pytest.fixture(params=REQUIRED + OPTIONAL)
+def lua(request: pytest.FixtureRequest) -> str:
+    name = str(request.param)
+    path = shutil.which(name)
+    if path is None:
+        if name in REQUIRED:
+            pytest.fail(f"{name} is not installed (Debian package {name}): scripts/setup installs it")
+        pytest.skip(f"{name} is not installed (Debian package {name}); Wireshark embeds 5.2 or 5.4, not 5.3")
+    return path
+
+
+def run_driver(lua: str, driver: str, *args: str, stdin: str = "") -> list[str]:
+    """Output lines of tests/lua/<driver>.lua, which must exit 0 with nothing on stderr."""
+    proc = subprocess.run([lua, str(DRIVERS / f"{driver}.lua"), *args], input=stdin, capture_output=True,
+                          encoding="utf-8", timeout=120, check=False)
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    # Not splitlines(): parsed text may hold U+0085 or U+2028, which it takes for line ends
+    return proc.stdout.split("\n")[:-1]
+
+
+def decode_as(capture: Path) -> list[str]:
+    """The -d options ../shared/corpus/MANIFEST.tsv gives a corpus trace (TLS on an unusual port)."""
+    if not capture.is_relative_to(CORPUS):
+        return []
+    for line in (CORPUS / "MANIFEST.tsv").read_text().splitlines():
+        if line.split("\t")[0] == capture.relative_to(CORPUS).as_posix() and "needs tshark -d " in line:
+            return ["-d", line.split("needs tshark -d ", 1)[1].split(")")[0].split()[0]]
+    return []
+
+
+def _add(parent: ET.Element, node: dict[str, object]) -> None:
+    """Fields of one level of tshark's -T json -x --no-duplicate-keys output, as children of parent."""
+    for key, value in node.items():
+        if key.endswith(("_raw", "_tree")):
+            continue
+        raw, tree = node.get(f"{key}_raw"), node.get(f"{key}_tree")
+        repeated = isinstance(raw, list) and bool(raw) and isinstance(raw[0], list)
+        if raw is None and isinstance(value, list):
+            repeated = True
+        values = value if repeated and isinstance(value, list) else [value]
+        raws = raw if repeated else [raw] * len(values)
+        trees = tree if repeated and isinstance(tree, list) else [tree] * len(values)
+        for one, one_raw, one_tree in zip(values, raws, trees):
+            element = ET.SubElement(parent, "field")
+            # A subtree without bytes of its own is a label ("Extension: server_name (len=21)"): unnamed, as in PDML
+            element.set("name", "" if raw is None and isinstance(one, dict) else key)
+            element.set("show", key if isinstance(one, dict) and raw is None else
+                        "" if isinstance(one, dict) else str(one))
+            if isinstance(one_raw, list):
+                element.set("value", str(one_raw[0]))
+                element.set("pos", str(one_raw[1]))
+                element.set("size", str(one_raw[2]))
+            for child in (one, one_tree):
+                if isinstance(child, dict):
+                    _add(element, child)
+
+
+def read_capture(tshark: str, capture: Path) -> list[ET.Element]:
+    """Every handshake packet of a capture as tshark dissects it: one tree of <field> elements per packet,
+    named and placed as in PDML, each with the hex of its bytes (which PDML leaves out for some)."""
+    argv = [tshark, "-n", "-r", str(capture), *decode_as(capture), "-Y", "tls.handshake or dtls.handshake",
+            "-T", "json", "-x", "--no-duplicate-keys"]
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, f"{argv}: {proc.stderr}"
+    packets = []
+    for packet in json.loads(proc.stdout or "[]"):
+        root = ET.Element("field", name="")
+        _add(root, packet["_source"]["layers"])
+        packets.append(root)
+    return packets
+
+
+@pytest.fixture(scope="module")
+def dissected(tshark: str) -> list[tuple[str, list[ET.Element]]]:
+    """(capture name, its handshake packets) for every input capture, read in parallel."""
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        return [(capture.name, packets)
+                for capture, packets in zip(inputs(), pool.map(lambda c: read_capture(tshark, c), inputs()))]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Every module: side-effect free when Wireshark runs it as a plugin of its own
+# ---------------------------------------------------------------------------------------------------------
+
+def test_modules_do_nothing_when_run_on_their_own(lua: str) -> None:
+    # Given each module run as Wireshark runs a stray .lua (no arguments; in a per-file environment, then in _G),
+    # then it returns a table and writes no global, no environment entry and no package.loaded entry.
+    lines = run_driver(lua, "standalone", *map(str, MODULES))
+    assert [line.split("\t") for line in lines] == [[str(path), "table+table", "", "", ""] for path in MODULES]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# tpost_sha256: FIPS 180-4, against hashlib
+# ---------------------------------------------------------------------------------------------------------
+
+def sha256_messages() -> list[bytes]:
+    """The FIPS 180-4 examples, every length up to two blocks and a bit, and a few kilobytes of a capture."""
+    pattern = bytes(range(256))
+    messages = [b"", b"abc", b"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",   # FIPS 180-4 examples
+                b"a" * 1000]
+    messages += [pattern[:n] for n in range(1, 130)]   # every padding case: 55, 56, 63, 64, 119, 120 bytes ...
+    messages += [(CAPTURES / "md2-root-silent-fin.pcapng").read_bytes()[:5000]]
+    return messages
+
+
+def test_sha256_matches_hashlib(lua: str) -> None:
+    # Given messages of every padding length, when the module hashes them with the 32-bit operations
+    # this Lua gives (bit32 on 5.2, operators compiled at load time on 5.4; on 5.3, which has both,
+    # each in turn), then each digest is hashlib's.
+    messages = sha256_messages()
+    expected = [hashlib.sha256(m).hexdigest() for m in messages]
+    stdin = "".join(m.hex() + "\n" for m in messages)
+    ways = {"lua5.2": ["bit32"], "lua5.3": ["bit32", "operators"], "lua5.4": ["operators"]}[Path(lua).name]
+    for way in ways:
+        lines = run_driver(lua, "sha256", str(LUA_DIR), *(["without-bit32"] if way == "operators" else []),
+                           stdin=stdin)
+        assert lines == [f"bit_ops\t{way}", *expected]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# tpost_x509: certificates from captures, against tshark's X.509 dissector and openssl
+# ---------------------------------------------------------------------------------------------------------
+
+@dataclass
+class Certificate:
+    """One certificate as tshark's dissector and openssl read it: the expectations for the parser."""
+
+    source: str
+    der: bytes
+    tshark: dict[str, str] = field(default_factory=dict)     # parser field name -> value as the driver prints it
+    openssl: dict[str, str] = field(default_factory=dict)
+
+
+def _child(element: ET.Element, name: str) -> ET.Element | None:
+    return next((c for c in element.findall("field") if c.get("name") == name), None)
+
+
+def _descendants(element: ET.Element, name: str) -> list[ET.Element]:
+    return [e for e in element.iter("field") if e.get("name") == name]
+
+
+def _span(element: ET.Element | None, base: int) -> str | None:
+    if element is None:
+        return None
+    return f"{int(element.get('pos', '0')) - base},{element.get('size')}"
+
+
+def _cn(name: ET.Element | None) -> str | None:
+    """The last CN of a Name, from tshark's RDN items."""
+    found = None
+    for atv in _descendants(name, "x509if.RelativeDistinguishedName_item_element") if name is not None else []:
+        oid = _child(atv, "x509if.oid")
+        if oid is not None and oid.get("show") == "2.5.4.3":
+            leaves = [e for e in atv.iter("field") if e is not oid and e is not atv and not e.findall("field")]
+            found = leaves[-1].get("show") if leaves else None
+    return found
+
+
+def tshark_facts(cert: ET.Element) -> dict[str, str]:
+    """What tshark's X.509 dissector shows of one tls.handshake.certificate item, as the driver's fields."""
+    base = int(cert.get("pos", "0"))
+    facts: dict[str, str] = {}
+    signed = _child(cert, "x509af.signedCertificate_element")
+    outer = _child(cert, "x509af.algorithmIdentifier_element")
+    assert signed is not None and outer is not None
+    algorithm = _child(outer, "x509af.algorithm.id")
+    assert algorithm is not None
+    facts["sig_oid"] = algorithm.get("show", "")
+    facts["r_sigalg"] = _span(outer, base) or ""
+    pss_hash = _descendants(outer, "pkcs1.hashAlgorithm_element")
+    if pss_hash:
+        facts["pss_hash"] = _descendants(pss_hash[0], "x509af.algorithm.id")[0].get("show", "")
+    for part in ("issuer", "subject"):
+        facts[f"r_{part}"] = _span(_child(signed, f"x509af.{part}"), base) or ""
+    facts["cn"] = _cn(_child(signed, "x509af.subject")) or ""
+    facts["issuer_cn"] = _cn(_child(signed, "x509af.issuer")) or ""
+    spki = _child(signed, "x509af.subjectPublicKeyInfo_element")
+    assert spki is not None
+    facts["r_spki"] = _span(spki, base) or ""
+    facts["key_oid"] = _descendants(spki, "x509af.algorithm.id")[0].get("show", "")
+    modulus = _descendants(spki, "pkcs1.modulus")
+    if modulus:
+        facts["modulus_bits"] = str(int(modulus[0].get("value", "0"), 16).bit_length())
+    curve = _descendants(spki, "pkcs1.namedCurve")
+    if curve:
+        facts["curve_oid"] = curve[0].get("show", "")
+    key = _child(spki, "x509af.subjectPublicKey")
+    if key is not None:
+        facts["key_bytes"] = str(int(key.get("size", "0")))
+    for ext in _descendants(signed, "x509af.Extension_element"):
+        ext_id = _child(ext, "x509af.extension.id")
+        if ext_id is not None and ext_id.get("show") == "2.5.29.17":
+            facts["r_san"] = _span(ext, base) or ""
+            facts["san"] = ",".join(e.get("show", "") for e in _descendants(ext, "x509ce.dNSName"))
+    return facts
+
+
+# OpenSSL's options for RFC 4514 strings: most specific RDN first, "," and "+" separators, short
+# names, RFC 2253/4514 escaping, UTF-8 as it is, non-string values as "#" and the hex of their DER.
+NAMEOPT = "esc_2253,esc_ctrl,utf8,dump_nostr,dump_der,sep_comma_plus,dn_rev,sname"
+
+
+def openssl_facts(der: bytes) -> dict[str, str]:
+    proc = subprocess.run(["openssl", "x509", "-inform", "DER", "-noout", "-subject", "-issuer", "-serial",
+                           "-dates", "-dateopt", "iso_8601", "-nameopt", NAMEOPT, "-text"],
+                          input=der, capture_output=True, timeout=30, check=False)
+    text = proc.stdout.decode("utf-8", "replace")
+    facts: dict[str, str] = {}
+    for line in text.splitlines():
+        for key, prefix in (("subject", "subject="), ("issuer", "issuer="), ("serial", "serial="),
+                            ("not_before", "notBefore="), ("not_after", "notAfter=")):
+            if line.startswith(prefix) and key not in facts:
+                facts[key] = line[len(prefix):]
+        bits = re.search(r"Public-Key: \((\d+) bit\)", line)
+        if bits and "public_key_bits" not in facts:
+            facts["public_key_bits"] = bits.group(1)
+    return facts
+
+
+@pytest.fixture(scope="module")
+def certificates(dissected: list[tuple[str, list[ET.Element]]]) -> list[Certificate]:
+    found: dict[bytes, Certificate] = {}
+    for source, packets in dissected:
+        for packet in packets:
+            for item in packet.iter("field"):
+                if item.get("name") in ("tls.handshake.certificate", "dtls.handshake.certificate"):
+                    der = bytes.fromhex(item.get("value", ""))
+                    if der not in found:
+                        found[der] = Certificate(source, der, tshark_facts(item))
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        for cert, facts in zip(found.values(), pool.map(openssl_facts, found)):
+            cert.openssl = facts
+    assert len(found) >= 8, "the bundled captures alone hold more certificates than that"
+    return list(found.values())
+
+
+def parse_certificates(lua: str, ders: list[bytes]) -> list[dict[str, str]]:
+    """The driver's fields per certificate ({"error": reason} when it refused one)."""
+    results: list[dict[str, str]] = []
+    for line in run_driver(lua, "x509", str(LUA_DIR), stdin="".join(der.hex() + "\n" for der in ders)):
+        if line == "cert":
+            results.append({})
+        elif line.startswith("error\t"):
+            results.append({"error": line[len("error\t"):]})
+        else:
+            key, value = line.split("\t", 1)
+            results[-1][key] = value
+    assert len(results) == len(ders)
+    return results
+
+
+def _table(name: str) -> list[dict[str, str]]:
+    lines = [line for line in (TABLES / name).read_text(encoding="utf-8").splitlines()
+             if line and not line.startswith("#")]
+    header = lines[0].split("\t")
+    return [dict(zip(header, line.split("\t"), strict=True)) for line in lines[1:]]
+
+
+def _iso(openssl_date: str) -> str:
+    """openssl's "2019-11-07 23:59:59Z" as the parser's ISO 8601 "2019-11-07T23:59:59Z"."""
+    return openssl_date.replace(" ", "T")
+
+
+def test_certificates_read_as_tshark_and_openssl_read_them(lua: str, certificates: list[Certificate]) -> None:
+    # Given every distinct certificate of the captures, when the module parses each DER,
+    # then each field is what tshark's X.509 dissector or openssl reads in the same bytes.
+    key_types = {row["oid"]: row["key_type"] for row in _table("public_key_algorithms.tsv")}
+    curves = {row["oid"]: row["name"] for row in _table("ec_curves.tsv")}
+    for cert, got in zip(certificates, parse_certificates(lua, [c.der for c in certificates]), strict=True):
+        where = f"{cert.source}: {got.get('subject')}"
+        assert "error" not in got, where
+        expected = cert.tshark
+        for key in ("sig_oid", "pss_hash", "key_oid", "r_sigalg", "r_issuer", "r_subject", "r_spki", "r_san", "san"):
+            assert got.get(key) == expected.get(key), f"{where}: {key}"
+        # CN: tshark shows the string as it found it; the parser makes any encoding printable UTF-8
+        for key in ("cn", "issuer_cn"):
+            if expected[key].isascii() and expected[key].isprintable():
+                assert got.get(key, "") == expected[key], f"{where}: {key}"
+        assert got["key_type"] == key_types.get(expected["key_oid"], "unknown"), where
+        if got["key_type"] == "rsa" and "modulus_bits" in expected:
+            assert got["key_bits"] == expected["modulus_bits"], where
+        elif got["key_type"] == "ec":
+            if "curve_oid" in expected:
+                assert got["curve"] == curves.get(expected["curve_oid"], expected["curve_oid"]), where
+                assert got["key_bits"] == cert.openssl["public_key_bits"], where
+            else:
+                assert got["curve"] == "explicit parameters", where
+        elif got["key_type"] not in ("rsa", "dsa", "ec"):
+            assert int(got["key_bits"]) == 8 * int(expected["key_bytes"]), where
+        # RFC 4514 §3 spells 2.5.4.9 STREET; OpenSSL's short name is "street"
+        assert got["subject"] == cert.openssl["subject"].replace("street=", "STREET="), where
+        assert got["issuer"] == cert.openssl["issuer"].replace("street=", "STREET="), where
+        assert got["serial"] == cert.openssl["serial"].lower(), where
+        assert got["not_before"] == _iso(cert.openssl["not_before"]), where
+        assert got["not_after"] == _iso(cert.openssl["not_after"]), where
+        assert got["self_signed"] == str(cert.openssl["subject"] == cert.openssl["issuer"]).lower(), where
+        assert got["len"] == str(len(cert.der)), where
+
+
+# Every reason the parser gives for refusing DER (a truncated or corrupted certificate).
+REFUSALS = re.compile(r"[\w ]+: expected tag 0x[0-9a-f]{2} at byte \d+, found 0x[0-9a-f]{2}"
+                      r"|(truncated|truncated length|unsupported length form|multi-byte tag) at byte \d+"
+                      r"|element at byte \d+ runs past its container|empty OID|unterminated OID"
+                      r"|serialNumber is not an INTEGER|extension value is not an OCTET STRING")
+
+
+def test_damaged_certificates_are_refused_with_a_reason(lua: str, certificates: list[Certificate]) -> None:
+    # Given certificates truncated or with random bytes overwritten, then the parser either reads them
+    # or refuses them with one of its own reasons, never with a Lua runtime error.
+    rng = random.Random(10)
+    damaged = []
+    for round_ in range(600):
+        der = bytearray(rng.choice(certificates).der)
+        if round_ % 3 == 0:
+            der = der[:rng.randrange(len(der))]
+        else:
+            for _ in range(rng.randint(1, 8)):
+                der[rng.randrange(len(der))] = rng.randrange(256)
+        damaged.append(bytes(der))
+    results = parse_certificates(lua, damaged)
+    refusals = [result["error"] for result in results if "error" in result]
+    assert len(refusals) > 300
+    assert [reason for reason in refusals if not REFUSALS.fullmatch(reason)] == []
+
+
+# ---------------------------------------------------------------------------------------------------------
+# tpost_handshake: hello and key exchange bodies, against tshark's TLS dissector and hand-built bytes
+# ---------------------------------------------------------------------------------------------------------
+
+@dataclass
+class Message:
+    """One handshake message: its kind for the driver, its bytes, and what the parser must read in them."""
+
+    source: str
+    kind: str
+    data: bytes
+    expected: list[str]
+
+
+def _own(message: ET.Element, name: str) -> list[ET.Element]:
+    """Fields `name` of a handshake message outside its extensions (a ServerHello's own version, not
+    supported_versions')."""
+    return [e for e in message.findall("field") if e.get("name") == name]
+
+
+def _extensions(message: ET.Element) -> dict[int, ET.Element]:
+    """Extension type -> its subtree."""
+    found = {}
+    for element in message.findall("field"):
+        type_field = _child(element, "tls.handshake.extension.type")
+        if type_field is not None:
+            found[int(type_field.get("show", "0"))] = element
+    return found
+
+
+def _at(element: ET.Element, start: int) -> int:
+    return int(element.get("pos", "0")) - start
+
+
+def expected_fields(kind: str, message: ET.Element) -> list[str] | None:
+    """What tshark read in one message, as the driver prints it; None for a message the test does not use."""
+    start = int(message.get("pos", "0"))
+    extensions = _extensions(message)
+    if kind == "client_hello":
+        out = []
+        if 0 in extensions:
+            out += [f"sni={e.get('show')}" for e in _descendants(extensions[0], "tls.handshake.extensions_server_name")]
+        for code, key in ((13, "sigalgs"), (50, "sigalgs_cert")):
+            if code in extensions:
+                codes = [e.get("value", "") for e in _descendants(extensions[code], "tls.handshake.sig_hash_alg")]
+                out.append(f"{key}={','.join(codes)}")
+        return out or ["nothing"]
+    if kind == "server_hello":
+        version = (_descendants(extensions[43], "tls.handshake.extensions.supported_version") if 43 in extensions
+                   else _own(message, "tls.handshake.version"))[0]
+        code = int(version.get("value", ""), 16)
+        family = 13 if code in (0x0304, 0xFEFC) or code >> 8 == 0x7F else 12 if code in (0x0303, 0xFEFD) else 11
+        out = [f"version={code:04x}", f"version_at={_at(version, start)}", f"rules_family={family}"]
+        for suite in _own(message, "tls.handshake.ciphersuite"):
+            out += [f"suite={suite.get('value')}", f"suite_at={_at(suite, start)}"]
+        if 41 in extensions:
+            out.append("psk=true")
+        return out
+    if kind.startswith("server_key_exchange"):
+        # tshark shows p only when the ServerHello chose a DHE (or DH_anon, DHE_PSK) suite
+        primes, lengths = _descendants(message, "tls.handshake.p"), _descendants(message, "tls.handshake.p_len")
+        if not primes:
+            return None
+        bits = int(primes[0].get("value", ""), 16).bit_length()
+        return [f"bits={bits}", f"at={_at(lengths[0], start)}", f"len={2 + int(lengths[0].get('show', '0'))}"]
+    return None
+
+
+KINDS = {"1": "client_hello", "2": "server_hello", "12": "server_key_exchange"}
+
+
+@pytest.fixture(scope="module")
+def captured_messages(dissected: list[tuple[str, list[ET.Element]]]) -> list[Message]:
+    found: list[Message] = []
+    for source, packets in dissected:
+        for packet in packets:
+            for message in _descendants(packet, "tls.handshake"):
+                types = _own(message, "tls.handshake.type")
+                kind = KINDS.get(types[0].get("show", "")) if types else None
+                if kind == "server_key_exchange" and _descendants(message, "tls.handshake.identity_hint"):
+                    kind = "server_key_exchange_psk"
+                expected = expected_fields(kind, message) if kind else None
+                if kind and expected is not None:
+                    found.append(Message(source, kind, bytes.fromhex(message.get("value", "")), expected))
+    assert {m.kind for m in found} >= {"client_hello", "server_hello"}
+    return found
+
+
+def parse_messages(lua: str, messages: list[Message]) -> list[list[str]]:
+    stdin = "".join(f"{m.kind}\t{m.data.hex()}\n" for m in messages)
+    lines = run_driver(lua, "handshake", str(LUA_DIR), stdin=stdin)
+    return [line.split("\t") for line in lines]
+
+
+def test_captured_hellos_read_as_tshark_reads_them(lua: str, captured_messages: list[Message]) -> None:
+    # Given every ClientHello, ServerHello and DHE ServerKeyExchange of the captures, then the parser reads
+    # the SNI, offered signature schemes, negotiated version and suite (with their offsets), PSK and the
+    # DH prime's size as tshark's TLS dissector does.
+    assert parse_messages(lua, captured_messages) == [m.expected for m in captured_messages]
+
+
+def test_truncated_hellos_never_raise(lua: str, captured_messages: list[Message]) -> None:
+    # Given every prefix of each captured message, then parsing never raises (what is cut off is left out).
+    chosen = {m.kind: m for m in captured_messages}.values()
+    stdin = "".join(f"prefixes\t{m.kind}\t{m.data.hex()}\n" for m in chosen)
+    lines = run_driver(lua, "handshake", str(LUA_DIR), stdin=stdin)
+    assert lines == [f"prefixes\t{len(m.data) + 1}" for m in chosen]
+
+
+def test_built_hellos(lua: str) -> None:
+    # Given hellos built here: TLS with SNI (a Latin-1 byte and a control character in it),
+    # signature_algorithms and signature_algorithms_cert; DTLS with a cookie; a TLS 1.3 ServerHello
+    # (supported_versions, pre_shared_key); an early TLS 1.3 draft ServerHello (no session id);
+    # and a ServerHello cut inside its random.
+    extensions = build.extension(43, b"\x03\x04") + build.extension(41, b"\x00\x00")
+    tls13_server = build.message(2, b"\x03\x03" + bytes(32) + build.vector(b"\x22" * 32, 1) + b"\x13\x02\x00"
+                                 + build.vector(extensions, 2))
+    draft_server = build.message(2, b"\x7f\x12" + bytes(32) + b"\x13\x01" + build.vector(build.extension(40, b""), 2))
+    messages = [
+        ("client_hello", build.client_hello(b"caf\xe9\x01.example", [0x0804, 0x0403], [0x0401])),
+        ("client_hello_dtls", build.client_hello(b"dtls.example", [0x0201], None, dtls=True)),
+        ("server_hello", tls13_server),
+        ("server_hello", draft_server),
+        ("server_hello", build.message(2, b"\x03\x03" + bytes(20))),
+    ]
+    lines = parse_messages(lua, [Message("built", kind, data, []) for kind, data in messages])
+    supported_version_at = tls13_server.index(bytes.fromhex("002b0002")) + 4
+    assert lines == [
+        ["sni=caf\u00e9\\01.example", "sigalgs=0804,0403", "sigalgs_cert=0401"],
+        ["sni=dtls.example", "sigalgs=0201"],
+        ["version=0304", f"version_at={supported_version_at}", "rules_family=13",
+         "suite=1302", f"suite_at={4 + 2 + 32 + 33}", "psk=true"],
+        ["version=7f12", "version_at=4", "rules_family=13", "suite=1301", f"suite_at={4 + 2 + 32}"],
+        ["nil"],
+    ]
+
+
+def test_built_dh_key_exchanges(lua: str) -> None:
+    # Given DHE ServerKeyExchange bodies (plain and DHE-PSK with an identity hint) whose prime has a leading
+    # zero byte, then the parser measures the prime as Python does and points at its length prefix;
+    # an empty or cut-off prime gives nothing.
+    prime = (2**1023 + 12345).to_bytes(129, "big")          # 129 bytes, the first one zero: 1024 bits
+    generator, public = build.vector(b"\x02", 2), build.vector(b"\x05" * 128, 2)
+    plain = build.message(12, build.vector(prime, 2) + generator + public)
+    hint = build.vector(b"client-hint", 2)
+    psk = build.message(12, hint + build.vector(prime, 2) + generator + public)
+    empty = build.message(12, build.vector(b"", 2) + generator + public)
+    cut = build.message(12, build.vector(prime, 2))[:60]
+    lines = parse_messages(lua, [Message("built", kind, data, []) for kind, data in [
+        ("server_key_exchange", plain), ("server_key_exchange_psk", psk), ("server_key_exchange", empty),
+        ("server_key_exchange", cut)]])
+    bits = int.from_bytes(prime, "big").bit_length()
+    assert lines == [[f"bits={bits}", "at=4", f"len={2 + len(prime)}"],
+                     [f"bits={bits}", f"at={4 + len(hint)}", f"len={2 + len(prime)}"],
+                     ["nil"], ["nil"]]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# tpost_tsv: the fact tables, against Python's reading of the same files
+# ---------------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("table", sorted(p.name for p in TABLES.glob("*.tsv")))
+def test_fact_tables_read_as_python_reads_them(lua: str, table: str) -> None:
+    # Given each fact table, then the reader gives the rows Python gets by skipping comments and splitting tabs.
+    path = TABLES / table
+    lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line and not line.startswith("#")]
+    header = lines[0].split("\t")
+    assert run_driver(lua, "tsv", str(LUA_DIR), str(path), *header) == lines
+
+
+def test_broken_tables_are_refused_by_name_and_line(lua: str, tmp_path: Path) -> None:
+    # Given a missing file, CRLF line ends, a missing column, a short row and a table without rows,
+    # then the reader takes CRLF in its stride and refuses the others in one line naming file and line.
+    cases = {
+        "missing.tsv": None,
+        "crlf.tsv": "# comment\r\ncode\tname\r\n\r\n1\tone\r\n",
+        "column.tsv": "code\tnames\n1\tone\n",
+        "short.tsv": "# comment\ncode\tname\n1\tone\n2\n",
+        "empty.tsv": "# only a comment\ncode\tname\n",
+    }
+    outputs = {}
+    for name, text in cases.items():
+        if text is not None:
+            (tmp_path / name).write_bytes(text.encode())
+        outputs[name] = run_driver(lua, "tsv", str(LUA_DIR), str(tmp_path / name), "code", "name")
+    missing = tmp_path / "missing.tsv"
+    assert outputs["missing.tsv"][0].startswith(f"error\ttsharkpost: cannot read fact table {missing} (")
+    assert outputs["crlf.tsv"] == ["code\tname", "1\tone"]
+    assert outputs["column.tsv"] == [f'error\ttsharkpost: {tmp_path / "column.tsv"}: header lacks column "name"']
+    assert outputs["short.tsv"] == [f"error\ttsharkpost: {tmp_path / 'short.tsv'}:4: 1 columns, header has 2"]
+    assert outputs["empty.tsv"] == [f"error\ttsharkpost: {tmp_path / 'empty.tsv'} has no rows"]
