@@ -14,8 +14,8 @@ from tsharkpost import __version__
 from tsharkpost.capture.aggregate import PatternTally
 from tsharkpost.capture.batch import analyze_all
 from tsharkpost.capture.result import InputResult, InputStatus
-from tsharkpost.commands.common import (ExitCode, add_tshark_options, close_output, expand, locate_tshark, log,
-                                        open_output, tshark_options)
+from tsharkpost.commands.common import (ExitCode, add_tshark_options, expand, locate_tshark, log, open_output,
+                                        refuse_input_as_output, tshark_options, write_output)
 from tsharkpost.commands.event_options import add_event_options, report_logs
 from tsharkpost.errors import OutputError
 from tsharkpost.plugin.tables import Severity
@@ -28,7 +28,7 @@ from tsharkpost.timeline.attach import attribute_to_records
 EXIT_CODES_HELP = f"""exit codes:
   {ExitCode.OK}  every input read; no --fail-on condition met
   {ExitCode.FAIL_ON}  a --fail-on condition was met
-  {ExitCode.USAGE}  usage error
+  {ExitCode.USAGE}  usage error (a bad option value; -o is an input or cannot be written)
   {ExitCode.INPUT_ERROR}  at least one input was missing, unreadable, truncated or not a capture (the rest were processed)
   {ExitCode.NO_TSHARK}  tshark is missing, too old or cannot run (nothing was processed)
 """
@@ -50,7 +50,9 @@ def add_parser(commands: Any) -> None:
                            help="capture files (pcap, pcapng, gzip'd too) or directories to search")
     summarize.add_argument("--format", choices=["table", *WRITERS], default="table", help="output format (default: table)")
     summarize.add_argument("--connections", action="store_true", help="with the table: list every connection")
-    summarize.add_argument("-o", "--output", type=Path, help="write to this file instead of standard output")
+    summarize.add_argument("-o", "--output", type=Path,
+                           help="write to this file instead of standard output; it is replaced only when the run "
+                                "has finished, and may not be one of the inputs")
     summarize.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 1,
                            help="captures read in parallel (default: CPU count)")
     add_tshark_options(summarize)
@@ -89,19 +91,24 @@ def _exit_code(results: list[InputResult], fail_on: list[str]) -> ExitCode:
 
 
 def run(args: argparse.Namespace) -> int:
+    paths = expand(args.captures)
+    try:
+        refuse_input_as_output(args.output, [*paths, *(Path(name) for name in args.events)])
+    except OutputError as error:
+        log.error("%s", error)
+        return ExitCode.USAGE
     tshark = locate_tshark(args)
     if tshark is None:
         return ExitCode.NO_TSHARK
-    paths = expand(args.captures)
     if not paths:
         log.error("no capture files found in %s", " ".join(args.captures))
         return ExitCode.INPUT_ERROR
     try:
-        out = open_output(args.output)
+        output = open_output(args.output)
     except OutputError as error:
         log.error("%s", error)
         return ExitCode.USAGE
-    with tempfile.TemporaryDirectory(prefix="tsharkpost-") as scratch:
+    with output, tempfile.TemporaryDirectory(prefix="tsharkpost-") as scratch:
         results = analyze_all(paths, tshark, tshark_options(args), max(1, args.jobs), Path(scratch),
                               _show_progress if sys.stderr.isatty() else None)
         _report_inputs(results)
@@ -112,11 +119,10 @@ def run(args: argparse.Namespace) -> int:
         for result in results:
             tally.merge(result.patterns)
         summary = Summary(__version__, tshark.path, tshark.version, results, tally.rows(), events)
-        try:
-            if args.format == "table":
-                write_table(summary, out, args.connections)
-            else:
-                WRITERS[args.format](summary, out)
-        finally:
-            close_output(out)
+        if args.format == "table":
+            written = write_output(output, lambda out: write_table(summary, out, args.connections))
+        else:
+            written = write_output(output, lambda out: WRITERS[args.format](summary, out))
+        if not written:
+            return ExitCode.USAGE
         return ExitCode.INPUT_ERROR if logs_incomplete else _exit_code(results, args.fail_on)
