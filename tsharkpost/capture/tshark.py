@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -117,6 +118,36 @@ def pdml_argv(tshark: Tshark, capture: Path, options: Options) -> list[str]:
     for pref in options.plugin_prefs:
         argv += ["-o", pref]
     return argv
+
+
+# A pcap file header and no packets: enough for tshark to apply every option and stop.
+EMPTY_PCAP = bytes.fromhex("d4c3b2a1020004000000000000000000ffff000001000000")
+OPTIONS_CHECK_TIMEOUT_SECONDS = 120
+
+
+def refused_options(tshark: Tshark, options: Options) -> str | None:
+    """What tshark says about the user's --decode-as and --plugin-pref values, asked once on an empty capture
+    with the very argv a capture gets; None when it says nothing. Without these checks a bad value failed
+    every input alike, as unreadable output."""
+    if not options.decode_as and not options.plugin_prefs:
+        return None
+    with tempfile.TemporaryDirectory(prefix="tsharkpost-options-") as scratch:
+        empty = Path(scratch) / "empty.pcap"
+        empty.write_bytes(EMPTY_PCAP)
+        try:
+            done = subprocess.run(pdml_argv(tshark, empty, options), stdin=subprocess.DEVNULL,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                  timeout=OPTIONS_CHECK_TIMEOUT_SECONDS, check=False)
+        except (OSError, subprocess.TimeoutExpired) as error:
+            return f"tshark could not be asked ({error})"
+    lines = [line.strip() for line in done.stderr.decode("utf-8", "replace").splitlines()
+             if line.strip() and not line.startswith(ROOT_NOTICE)]
+    # tshark follows a bad -d with the list of everything valid, introduced by a line ending in ":".
+    said = [line.removeprefix("tshark:").strip() for line in lines
+            if line.startswith("tshark:") and not line.endswith(":")] or lines[:3]
+    if said:
+        return "; ".join(said)[:500]
+    return f"tshark exited with status {done.returncode}" if done.returncode else None
 
 
 @dataclass

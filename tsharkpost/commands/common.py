@@ -12,7 +12,7 @@ import tempfile
 from collections.abc import Callable, Iterable
 from enum import IntEnum
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from tsharkpost.capture import tshark as ts
 from tsharkpost.errors import OutputError, TsharkError
@@ -44,8 +44,52 @@ def setup_logging() -> logging.Handler:
 
 # -- tshark options (summarize, diff, timeline) ----------------------------------------------------------------------
 
+class CheckedValue(argparse.Action):
+    """An option whose value is checked as it is parsed: a bad one is one error line and exit 2 (argparse's own
+    errors print the whole usage first)."""
+
+    def check(self, text: str) -> object:
+        raise NotImplementedError
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
+        try:
+            setattr(namespace, self.dest, self.check(str(values)))
+        except ValueError as error:
+            log.error("%s %s: %s", option_string, values, error)
+            parser.exit(ExitCode.USAGE)
+
+
+class JobsValue(CheckedValue):
+    def check(self, text: str) -> int:
+        try:
+            jobs = int(text)
+        except ValueError:
+            jobs = 0
+        if jobs < 1:
+            raise ValueError("not a number of captures to read at once (1 or more)")
+        return jobs
+
+
+class KeylogValue(CheckedValue):
+    """--keylog: a file tshark can read (tshark itself says nothing about a missing one)."""
+
+    def check(self, text: str) -> str:
+        path = Path(text)
+        if not path.exists():
+            raise ValueError("no such file")
+        if not path.is_file():
+            raise ValueError("not a regular file")
+        try:
+            path.open("rb").close()
+        except OSError as error:
+            raise ValueError(f"cannot read it: {error.strerror or error}") from None
+        return text
+
+
 def add_tshark_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--keylog", help="TLS key log file (SSLKEYLOGFILE) to decrypt TLS 1.3 chains")
+    parser.add_argument("--keylog", action=KeylogValue, metavar="FILE",
+                        help="TLS key log file (SSLKEYLOGFILE) to decrypt TLS 1.3 chains")
     parser.add_argument("--decode-as", action="append", default=[], metavar="RULE",
                         help="passed to tshark -d, e.g. tcp.port==8443,tls (repeatable)")
     parser.add_argument("--plugin-pref", action="append", default=[], metavar="PREF:VALUE",
@@ -65,6 +109,16 @@ def locate_tshark(args: argparse.Namespace) -> ts.Tshark | None:
     except TsharkError as error:
         log.error("%s", error)
         return None
+
+
+def tshark_refuses_options(args: argparse.Namespace, tshark: ts.Tshark) -> bool:
+    """True, after one error line quoting tshark, when tshark refuses --decode-as or --plugin-pref values."""
+    complaint = ts.refused_options(tshark, tshark_options(args))
+    if complaint is None:
+        return False
+    given = [f"--decode-as {rule}" for rule in args.decode_as] + [f"--plugin-pref {pref}" for pref in args.plugin_pref]
+    log.error("%s: tshark refused %s: %s", " ".join(given), "it" if len(given) == 1 else "them", complaint)
+    return True
 
 
 # -- inputs ----------------------------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from tsharkpost.capture import tshark as ts
 from tsharkpost.capture.analyze import analyze, precheck
 from tsharkpost.capture.result import InputResult, InputStatus
 from tsharkpost.commands.common import (ExitCode, add_tshark_options, locate_tshark, log, open_output,
-                                        refuse_input_as_output, tshark_options, write_output)
+                                        refuse_input_as_output, tshark_options, tshark_refuses_options, write_output)
 from tsharkpost.diff import compare
 from tsharkpost.diff.model import Comparison
 from tsharkpost.diff.sides import (Candidate, ServerSpec, SideSpec, listing, matches, pair, parse_server, parse_side,
@@ -138,6 +138,8 @@ def run(args: argparse.Namespace) -> int:
     tshark = locate_tshark(args)
     if tshark is None:
         return ExitCode.NO_TSHARK
+    if tshark_refuses_options(args, tshark):
+        return ExitCode.USAGE
     try:
         output = open_output(args.output)
     except OutputError as error:

@@ -14,8 +14,9 @@ from tsharkpost import __version__
 from tsharkpost.capture.aggregate import PatternTally
 from tsharkpost.capture.batch import analyze_all
 from tsharkpost.capture.result import InputResult, InputStatus
-from tsharkpost.commands.common import (ExitCode, add_tshark_options, expand, locate_tshark, log, open_output,
-                                        refuse_input_as_output, tshark_options, write_output)
+from tsharkpost.commands.common import (ExitCode, JobsValue, add_tshark_options, expand, locate_tshark, log,
+                                        open_output, refuse_input_as_output, tshark_options, tshark_refuses_options,
+                                        write_output)
 from tsharkpost.commands.event_options import add_event_options, report_logs
 from tsharkpost.errors import OutputError
 from tsharkpost.plugin.tables import Severity
@@ -53,8 +54,8 @@ def add_parser(commands: Any) -> None:
     summarize.add_argument("-o", "--output", type=Path,
                            help="write to this file instead of standard output; it is replaced only when the run "
                                 "has finished, and may not be one of the inputs")
-    summarize.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 1,
-                           help="captures read in parallel (default: CPU count)")
+    summarize.add_argument("--jobs", "-j", action=JobsValue, default=os.cpu_count() or 1, metavar="N",
+                           help="captures read in parallel, 1 or more (default: CPU count)")
     add_tshark_options(summarize)
     summarize.add_argument("--fail-on", action="append", choices=sorted(FAIL_ON), default=[],
                            help="exit 1 when: " + "; ".join(f"{k}: {v}" for k, v in FAIL_ON.items()))
@@ -100,6 +101,8 @@ def run(args: argparse.Namespace) -> int:
     tshark = locate_tshark(args)
     if tshark is None:
         return ExitCode.NO_TSHARK
+    if tshark_refuses_options(args, tshark):
+        return ExitCode.USAGE
     if not paths:
         log.error("no capture files found in %s", " ".join(args.captures))
         return ExitCode.INPUT_ERROR
@@ -109,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
         log.error("%s", error)
         return ExitCode.USAGE
     with output, tempfile.TemporaryDirectory(prefix="tsharkpost-") as scratch:
-        results = analyze_all(paths, tshark, tshark_options(args), max(1, args.jobs), Path(scratch),
+        results = analyze_all(paths, tshark, tshark_options(args), args.jobs, Path(scratch),
                               _show_progress if sys.stderr.isatty() else None)
         _report_inputs(results)
         events = attribute_to_records(results, [Path(name) for name in args.events], args.events_tz, args.shift) \

@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tsharkpost.commands.common import ExitCode, add_tshark_options, expand, locate_tshark, log, tshark_options
+from tsharkpost.commands.common import (ExitCode, add_tshark_options, expand, locate_tshark, log, tshark_options,
+                                        tshark_refuses_options)
 from tsharkpost.commands.event_options import add_event_options, report_logs
 from tsharkpost.render.timeline import write_json, write_table
 from tsharkpost.timeline.build import run_timeline
@@ -47,6 +48,8 @@ def run(args: argparse.Namespace) -> int:
     tshark = locate_tshark(args)
     if tshark is None:
         return ExitCode.NO_TSHARK
+    if tshark_refuses_options(args, tshark):
+        return ExitCode.USAGE
     paths = expand(args.captures)
     if not paths:
         log.error("no capture files found in %s", " ".join(args.captures))
