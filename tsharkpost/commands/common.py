@@ -30,6 +30,15 @@ class ExitCode(IntEnum):
     USAGE = 2  # bad arguments (argparse exits with 2 too)
     INPUT_ERROR = 3  # an input could not be read completely; the others were processed
     NO_TSHARK = 4  # tshark missing, too old or unusable: nothing was processed
+    INTERRUPTED = 130  # Ctrl-C (SIGINT), as a shell reports it: tshark stopped, -o left as it was
+    BROKEN_PIPE = 141  # the reader of standard output went away (| head), as if killed by SIGPIPE
+    TERMINATED = 143  # SIGTERM: stopped like Ctrl-C
+
+
+# Every command's --help ends its exit codes with these (cli.py turns the signals into them).
+STOP_CODES_HELP = (f"  {ExitCode.INTERRUPTED}  interrupted by Ctrl-C ({ExitCode.TERMINATED}: SIGTERM): tshark stopped, "
+                   "an existing -o file left as it was\n"
+                   f"  {ExitCode.BROKEN_PIPE}  standard output closed early (e.g. | head): stopped quietly\n")
 
 
 def setup_logging() -> logging.Handler:

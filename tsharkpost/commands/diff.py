@@ -11,8 +11,9 @@ from tsharkpost import __version__
 from tsharkpost.capture import tshark as ts
 from tsharkpost.capture.analyze import analyze, precheck
 from tsharkpost.capture.result import InputResult, InputStatus
-from tsharkpost.commands.common import (ExitCode, add_tshark_options, locate_tshark, log, open_output,
-                                        refuse_input_as_output, tshark_options, tshark_refuses_options, write_output)
+from tsharkpost.commands.common import (STOP_CODES_HELP, ExitCode, add_tshark_options, locate_tshark, log,
+                                        open_output, refuse_input_as_output, tshark_options, tshark_refuses_options,
+                                        write_output)
 from tsharkpost.diff import compare
 from tsharkpost.diff.model import Comparison
 from tsharkpost.diff.sides import (Candidate, ServerSpec, SideSpec, listing, matches, pair, parse_server, parse_side,
@@ -32,7 +33,7 @@ def _exit_codes_help() -> str:
   {ExitCode.INPUT_ERROR}  a side is unreadable, has no TLS, or no single pair of connections could be chosen
      (the message lists the candidates)
   {ExitCode.NO_TSHARK}  tshark is missing, too old or cannot run
-"""
+{STOP_CODES_HELP}"""
 
 
 def _side(text: str) -> SideSpec:

@@ -14,9 +14,9 @@ from tsharkpost import __version__
 from tsharkpost.capture.aggregate import PatternTally
 from tsharkpost.capture.batch import analyze_all
 from tsharkpost.capture.result import InputResult, InputStatus
-from tsharkpost.commands.common import (ExitCode, JobsValue, add_tshark_options, expand, locate_tshark, log,
-                                        open_output, refuse_input_as_output, tshark_options, tshark_refuses_options,
-                                        write_output)
+from tsharkpost.commands.common import (STOP_CODES_HELP, ExitCode, JobsValue, add_tshark_options, expand,
+                                        locate_tshark, log, open_output, refuse_input_as_output, tshark_options,
+                                        tshark_refuses_options, write_output)
 from tsharkpost.commands.event_options import add_event_options, report_logs
 from tsharkpost.errors import OutputError
 from tsharkpost.plugin.tables import Severity
@@ -32,7 +32,7 @@ EXIT_CODES_HELP = f"""exit codes:
   {ExitCode.USAGE}  usage error (a bad option value; -o is an input or cannot be written)
   {ExitCode.INPUT_ERROR}  at least one input was missing, unreadable, truncated or not a capture (the rest were processed)
   {ExitCode.NO_TSHARK}  tshark is missing, too old or cannot run (nothing was processed)
-"""
+{STOP_CODES_HELP}"""
 FAIL_ON = {
     "failure": "any TLS connection that failed",
     "error": "any plugin finding of severity error",

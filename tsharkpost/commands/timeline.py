@@ -34,7 +34,8 @@ def add_parser(commands: Any) -> None:
                     "frames it falls between and attributed to the connection it most plausibly belongs to.",
         epilog=f"exit codes: {ExitCode.OK} all read; {ExitCode.USAGE} usage error; {ExitCode.INPUT_ERROR} a capture "
                f"or log could not be read completely (the rest is shown); {ExitCode.NO_TSHARK} tshark missing or "
-               "unusable",
+               f"unusable; {ExitCode.INTERRUPTED} interrupted (Ctrl-C; {ExitCode.TERMINATED}: SIGTERM); "
+               f"{ExitCode.BROKEN_PIPE} standard output closed early (| head)",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("captures", nargs="+", metavar="CAPTURE", help="capture files or directories")
     add_event_options(parser, required=True)

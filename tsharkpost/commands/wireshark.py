@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from tsharkpost.capture import tshark as ts
-from tsharkpost.commands.common import ExitCode, log
+from tsharkpost.commands.common import STOP_CODES_HELP, ExitCode, log
 from tsharkpost.errors import TsharkError, UnknownPreset
 from tsharkpost.plugin.location import PLUGIN_FILE
 from tsharkpost.wireshark import installer
@@ -26,7 +26,7 @@ WIRESHARK_EXIT_CODES = f"""exit codes:
      installed / not current (status)
   {ExitCode.INPUT_ERROR}  a file or folder could not be written or removed
   {ExitCode.NO_TSHARK}  tshark is missing, too old or cannot run: nothing was changed
-"""
+{STOP_CODES_HELP}"""
 
 
 def add_parser(commands: Any) -> None:
