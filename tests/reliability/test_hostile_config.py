@@ -32,7 +32,8 @@ def _script(path: Path, body: str) -> Path:
 
 
 def _tsharkpost(folder: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
-    """tsharkpost run from folder in a fresh interpreter (pyshark read config.ini from the folder it was imported in)."""
+    """tsharkpost run from folder in a fresh interpreter (pyshark read the config.ini of the folder it was imported
+    in)."""
     environment = {**os.environ, "PYTHONPATH": str(REPO), "HOME": str(folder / "home"),
                    "XDG_CONFIG_HOME": str(folder / "home" / ".config")}
     return subprocess.run([sys.executable, "-c", "import sys; from tsharkpost.cli import main; sys.exit(main())",

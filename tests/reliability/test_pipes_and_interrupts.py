@@ -71,8 +71,8 @@ def test_piped_into_head_it_stops_quietly(name: str, batch_copies: Path, tmp_pat
 
 @pytest.mark.parametrize("arguments", [["summarize", "--format", "json", str(SEED)], ["summarize", str(SEED)],
                                        ["diff", str(TWIN), str(SEED)], ["explain", "43"], ["wireshark", "status"],
-                                       ["filters"],
-                                       ["timeline", str(SEED), "--events", str(CAPTURES / "md2-root-silent-fin.schannel.xml")]])
+                                       ["filters"], ["timeline", str(SEED), "--events",
+                                                     str(CAPTURES / "md2-root-silent-fin.schannel.xml")]])
 def test_a_reader_gone_before_the_first_byte(arguments: list[str], tmp_path: Path, tshark: str) -> None:
     # Given standard output is a pipe nobody reads any more (head -c 0 that has already exited)
     read_end, write_end = os.pipe()

@@ -24,6 +24,9 @@ MINIMUM_VERSION = (4, 0)  # the plugin's floor (lua/tsharkpost.lua)
 STDERR_LINES_KEPT = 50
 # tshark's own notice when run as root; it says nothing about the capture.
 ROOT_NOTICE = "Running as user"
+# Wireshark's log lines start " ** (tshark:4963) 01:36:52.396978 [(none) WARNING] -- ": the process id and the
+# time differ on every run, so they are cut (keeping domain and level) for one failure to read alike everywhere.
+LOG_PREFIX = re.compile(r"^\s*\*\* \([^()\s]+:\d+\) \d{1,2}:\d{2}:\d{2}(?:\.\d+)? (\[[^\]]*\])(.*?) -- ")
 
 TSHARK_NAME = "tshark.exe" if sys.platform.startswith("win") else "tshark"
 # Where Wireshark's installers put tshark when it is not on PATH (searched after PATH, in this order).
@@ -164,7 +167,9 @@ class Run:
 
     @property
     def messages(self) -> list[str]:
-        return [line for line in self.stderr_lines if line and not line.startswith(ROOT_NOTICE)]
+        """What tshark said on stderr, without its root notice and without the pid and time of log lines."""
+        return [LOG_PREFIX.sub(r"\1\2 ", line) for line in self.stderr_lines
+                if line and not line.startswith(ROOT_NOTICE)]
 
 
 @contextmanager

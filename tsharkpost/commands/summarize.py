@@ -23,7 +23,7 @@ from tsharkpost.plugin.tables import Severity
 from tsharkpost.render.summary_csv import write_csv
 from tsharkpost.render.summary_json import write_json, write_jsonl
 from tsharkpost.render.summary_table import write_table
-from tsharkpost.summary import Summary
+from tsharkpost.summary import Summary, distinguishing_names
 from tsharkpost.timeline.attach import attribute_to_records
 
 EXIT_CODES_HELP = f"""exit codes:
@@ -121,7 +121,8 @@ def run(args: argparse.Namespace) -> int:
         tally = PatternTally()
         for result in results:
             tally.merge(result.patterns)
-        summary = Summary(__version__, tshark.path, tshark.version, results, tally.rows(), events)
+        names = distinguishing_names(result.path for result in results)
+        summary = Summary(__version__, tshark.path, tshark.version, results, tally.rows(names), events, names)
         if args.format == "table":
             written = write_output(output, lambda out: write_table(summary, out, args.connections))
         else:

@@ -6,7 +6,6 @@ Every cell goes through printable(): file names, server names and event text may
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 from typing import IO, Any
 
 from tabulate import tabulate
@@ -40,10 +39,10 @@ def _inputs(summary: Summary) -> str:
                     maxcolwidths=[None, None, None, None, None, None, 60])
 
 
-def _connection_row(record: ConnectionRecord) -> list[Any]:
+def _connection_row(summary: Summary, record: ConnectionRecord) -> list[Any]:
     alert = record.first_fatal_alert
     teardown = record.teardown
-    return [f"{Path(record.capture).name}:{record.stream}", f"{record.client}:{record.client_port}",
+    return [f"{summary.name(record.capture)}:{record.stream}", f"{record.client}:{record.client_port}",
             record.server_label, record.version or "-", record.outcome.value,
             f"{alert.code} {alert.name} ({alert.sender.value})" if alert else "-",
             f"{teardown.kind} by {teardown.by.value} @{teardown.frame}" if teardown else "-",
@@ -68,7 +67,7 @@ def write_table(summary: Summary, out: IO[str], connections: bool = False) -> No
             ["log", "status", "form", "events", "note"], maxcolwidths=[None, None, None, None, 60])]
         parts.append(f"Clock: {printable(summary.events.skew.note)}")
     if connections:
-        rows = [_connection_row(record) for record in summary.records() if record.is_tls]
+        rows = [_connection_row(summary, record) for record in summary.records() if record.is_tls]
         parts += ["", "Connections", _table(rows, ["capture:stream", "client", "server", "version", "outcome",
                                                       "fatal alert", "teardown", "probable cause"],
                                                maxcolwidths=[None, None, 30, None, None, None, None, CAUSE_WIDTH])]
