@@ -3,6 +3,7 @@
 
 Run as root from the repository root (the bulk workload needs a network namespace):
 
+    .venv/bin/python -m pip install '.[bench]'   # pyshark, for the comparison (tsharkpost itself does not use it)
     .venv/bin/python bench/summarize_speed.py [--work bench/work] [--copies 1024] [--pyshark-packets 20000]
 
 Measures, on a handshake-heavy and a bulk-heavy workload of a few hundred MB:

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import io
+import os
+import signal
 import sys
+import threading
 
 from tsharkpost import __version__
 from tsharkpost.commands import diff, explain, summarize, timeline, wireshark
-from tsharkpost.commands.common import log, setup_logging
+from tsharkpost.commands.common import ExitCode, log, setup_logging
 
 # Each command module adds its parser(s) and runs what it added; the order is --help's.
 COMMANDS = [summarize, wireshark, diff, explain, timeline]
@@ -25,13 +29,43 @@ def parser() -> argparse.ArgumentParser:
     return found
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, turned into an exception so that it unwinds like Ctrl-C: tshark is stopped, -o left as it was."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated
+
+
 def main(argv: list[str] | None = None) -> int:
     handler = setup_logging()
+    previous = signal.signal(signal.SIGTERM, _terminate) if threading.current_thread() is threading.main_thread() \
+        else None
     try:
         args = parser().parse_args(argv)
-        return int(RUNNERS[args.command](args))
+        code = int(RUNNERS[args.command](args))
+        sys.stdout.flush()  # a closed pipe shows here, inside the handler below, not at interpreter exit
+        return code
+    except BrokenPipeError:
+        # The reader wants no more (| head): stop quietly, as Python's documentation of SIGPIPE advises, and
+        # point stdout at devnull so that the interpreter's final flush does not fail again.
+        _stdout_to_devnull()
+        return ExitCode.BROKEN_PIPE
+    except KeyboardInterrupt as stop:
+        log.error("interrupted%s", " (SIGTERM)" if isinstance(stop, Terminated) else "")
+        return ExitCode.TERMINATED if isinstance(stop, Terminated) else ExitCode.INTERRUPTED
     finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
         log.removeHandler(handler)
+
+
+def _stdout_to_devnull() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, io.UnsupportedOperation):  # stdout is no file (a test's capture)
+        pass
 
 
 if __name__ == "__main__":

@@ -3,8 +3,10 @@ event logs read, the clock applied and each record's attributed events."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from tsharkpost.capture.aggregate import Pattern
 from tsharkpost.capture.result import InputResult
@@ -20,6 +22,10 @@ class Summary:
     inputs: list[InputResult]
     patterns: list[Pattern]
     events: EventAttachment | None = None  # summarize --events
+    names: dict[str, str] = field(default_factory=dict)  # input path -> how tables name it (distinguishing_names)
+
+    def name(self, capture: str) -> str:
+        return self.names.get(capture) or Path(capture).name
 
     def records_of(self, result: InputResult) -> Iterator[ConnectionRecord]:
         """One input's records, each with its attributed events (streamed from disk)."""
@@ -30,3 +36,24 @@ class Summary:
         """Every input's records, in input order."""
         for result in self.inputs:
             yield from self.records_of(result)
+
+
+def distinguishing_names(paths: Iterable[str]) -> dict[str, str]:
+    """Each path's file name, or where others share it, its shortest path suffix that no other has.
+
+    Twenty tickets that each hold input.pcap become ticket-01/input.pcap ... instead of input.pcap twenty times.
+    """
+    parts = {path: Path(path).parts for path in dict.fromkeys(paths)}
+    by_name: dict[str, list[str]] = defaultdict(list)
+    for path, pieces in parts.items():
+        by_name[pieces[-1] if pieces else path].append(path)
+    names: dict[str, str] = {}
+    for group in by_name.values():
+        for path in group:
+            others = [parts[other] for other in group if other != path]
+            mine = parts[path]
+            longest = max([len(mine), *(len(other) for other in others)])
+            length = next((k for k in range(1, longest + 1)
+                           if all(mine[-k:] != other[-k:] for other in others)), None)
+            names[path] = str(Path(*mine[-length:])) if length and mine else path
+    return names

@@ -132,18 +132,19 @@ def test_a_file_the_user_changed_is_kept_unless_forced(home: Path, capsys: pytes
     code, out, err = run(capsys, "install")
     assert code == ExitCode.FAIL_ON and preferences.read_text() == edited
     assert f"tsharkpost: WARNING: {preferences}: kept: changed since tsharkpost wrote it; --force replaces it" in err
-    # --force replaces it
+    # --force replaces it, keeping the user's version beside it
     code, out, _ = run(capsys, "install", "--force")
     assert code == ExitCode.OK and "overwrite" in out and preferences.read_text() == profile.preferences()
+    (backup,) = profile_folder(home).glob("preferences.tsharkpost-backup-*")
     # Uninstall keeps a changed file too, and everything else goes
     preferences.write_text(edited)
     code, _, err = run(capsys, "uninstall")
     assert code == ExitCode.FAIL_ON and f"{preferences}: kept" in err
-    assert sorted(p.name for p in profile_folder(home).iterdir()) == ["preferences"]
+    assert sorted(p.name for p in profile_folder(home).iterdir()) == [MANIFEST, "preferences", backup.name]
     assert not plugin_folder(home).exists()
-    # --force removes it
+    # --force moves it aside instead of removing it
     code, _, _ = run(capsys, "uninstall", "--force")
-    assert code == ExitCode.OK and not profile_folder(home).exists()
+    assert code == ExitCode.OK and not preferences.exists() and len(list(profile_folder(home).iterdir())) == 2
 
 
 def test_a_file_an_earlier_install_wrote_is_updated(home: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -6,6 +6,7 @@ connections; the tallies of inputs read in parallel are merged at the end.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -76,10 +77,13 @@ class PatternTally:
                 mine.captures |= theirs.captures
                 mine.example = min(mine.example, theirs.example)
 
-    def rows(self) -> list[Pattern]:
-        """Failures first, then the most frequent."""
+    def rows(self, names: Mapping[str, str] | None = None) -> list[Pattern]:
+        """Failures first, then the most frequent; each example names its capture as names says (else by file
+        name)."""
+        shown = names or {}
         rows = [Pattern(Outcome(key[0]), key[1], key[2], key[3], group.connections, len(group.captures),
-                        f"{Path(group.example[0]).name}:{group.example[1]}") for key, group in self.groups.items()]
+                        f"{shown.get(group.example[0]) or Path(group.example[0]).name}:{group.example[1]}")
+                for key, group in self.groups.items()]
         return sorted(rows, key=lambda row: (not row.outcome.failed, -row.connections, row.outcome.value, row.server))
 
 

@@ -1,10 +1,18 @@
-"""Many captures, read in parallel where there are cores: one InputResult per capture, in the order given."""
+"""Many captures, read in parallel where there are cores: one InputResult per capture, in the order given.
+
+Stopping (Ctrl-C, SIGTERM) stops every worker and the tshark each one runs: the parent, not the workers,
+handles SIGINT; it cancels what has not started and sends SIGTERM to the workers, which unwind (tshark is
+terminated on the way out, capture/tshark.py run()) and exit without taking another capture.
+"""
 
 from __future__ import annotations
 
+import os
+import signal
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from types import FrameType
 
 from tsharkpost.capture import tshark as ts
 from tsharkpost.capture.analyze import analyze
@@ -24,11 +32,51 @@ def analyze_all(paths: list[Path], tshark: ts.Tshark, options: ts.Options, jobs:
             results[path] = analyze(path, tshark, options, records[path])
             if progress:
                 progress(number, len(paths), path)
-    else:
-        with ProcessPoolExecutor(max_workers=min(jobs, len(paths))) as pool:
-            futures = {path: pool.submit(analyze, path, tshark, options, records[path]) for path in paths}
-            for number, (path, future) in enumerate(futures.items(), start=1):
-                results[path] = future.result()
-                if progress:
-                    progress(number, len(paths), path)
+        return [results[path] for path in paths]
+    pool = ProcessPoolExecutor(max_workers=min(jobs, len(paths)), initializer=_worker_start)
+    try:
+        futures = {path: pool.submit(_analyze_in_worker, path, tshark, options, records[path]) for path in paths}
+        for number, (path, future) in enumerate(futures.items(), start=1):
+            results[path] = future.result()
+            if progress:
+                progress(number, len(paths), path)
+    except BaseException:
+        _stop(pool)
+        raise
+    pool.shutdown()
     return [results[path] for path in paths]
+
+
+class _Stopped(SystemExit):
+    """A worker told to stop (SIGTERM). A SystemExit, so that a worker waiting for work exits quietly."""
+
+
+def _worker_start() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group: the parent decides
+    signal.signal(signal.SIGTERM, _stopped)
+
+
+def _stopped(signum: int, frame: FrameType | None) -> None:
+    raise _Stopped(128 + signum)
+
+
+def _analyze_in_worker(path: Path, tshark: ts.Tshark, options: ts.Options, records: Path) -> InputResult:
+    try:
+        return analyze(path, tshark, options, records)
+    except _Stopped as stop:
+        os._exit(int(stop.code or 1))  # tshark was reaped on the way here; take no further capture
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """Cancel what has not started, stop the workers (and so their tshark), wait for them to be gone."""
+    # The executor keeps its workers in _processes (Python 3.14 adds terminate_workers() for this).
+    workers = list(getattr(pool, "_processes", {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for worker in workers:
+        if worker.is_alive():
+            worker.terminate()
+    for worker in workers:
+        worker.join(timeout=10)
+        if worker.is_alive():
+            worker.kill()
+            worker.join()

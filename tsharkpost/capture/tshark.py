@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import collections
 import os
+import re
+import shutil
 import subprocess
+import sys
+import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,6 +24,19 @@ MINIMUM_VERSION = (4, 0)  # the plugin's floor (lua/tsharkpost.lua)
 STDERR_LINES_KEPT = 50
 # tshark's own notice when run as root; it says nothing about the capture.
 ROOT_NOTICE = "Running as user"
+# Wireshark's log lines start " ** (tshark:4963) 01:36:52.396978 [(none) WARNING] -- ": the process id and the
+# time differ on every run, so they are cut (keeping domain and level) for one failure to read alike everywhere.
+LOG_PREFIX = re.compile(r"^\s*\*\* \([^()\s]+:\d+\) \d{1,2}:\d{2}:\d{2}(?:\.\d+)? (\[[^\]]*\])(.*?) -- ")
+
+TSHARK_NAME = "tshark.exe" if sys.platform.startswith("win") else "tshark"
+# Where Wireshark's installers put tshark when it is not on PATH (searched after PATH, in this order).
+INSTALL_LOCATIONS = {
+    "win32": [str(Path(os.environ.get(variable) or "C:\\Program Files") / "Wireshark" / TSHARK_NAME)
+              for variable in ("ProgramFiles", "ProgramFiles(x86)")],
+    "darwin": ["/Applications/Wireshark.app/Contents/MacOS/tshark"],
+}
+VERSION_TIMEOUT_SECONDS = 60
+VERSION_PATTERN = re.compile(r"\b(\d+)\.(\d+)\.(\d+)\b")
 
 
 @dataclass(frozen=True)
@@ -29,25 +46,60 @@ class Tshark:
 
 
 def locate(explicit: str | None = None) -> Tshark:
-    """Find tshark (an explicit path or folder first, then pyshark's search) and check its version."""
-    from pyshark.tshark import tshark as pyshark_tshark  # imported late: pyshark is slow to import
+    """The tshark to run, asked for its version once.
 
-    if explicit and not Path(explicit).exists():
-        raise TsharkError(f"tshark not found at {explicit}")
-    hint = str(Path(explicit) / "tshark") if explicit and Path(explicit).is_dir() else explicit
+    --tshark is taken as given (a file of any name, or a folder holding tshark); without it, the first tshark
+    on PATH, then where Wireshark's installers put it. No configuration file is read: a config.ini in the
+    current folder (which pyshark honoured) must not choose the program tsharkpost runs.
+    """
+    path = _find(explicit)
+    return Tshark(path, _version(path))
+
+
+def _find(explicit: str | None) -> str:
+    if explicit:
+        given = Path(explicit)
+        if not given.exists():
+            raise TsharkError(f"tshark not found at {explicit}")
+        if given.is_dir():
+            given = given / TSHARK_NAME
+            if not given.exists():
+                raise TsharkError(f"tshark not found at {given}")
+        # Absolute, so that a bare name is this file and never a namesake found on PATH.
+        return str(given.absolute())
+    found = shutil.which("tshark")
+    if found:
+        return found
+    elsewhere = INSTALL_LOCATIONS.get(sys.platform, [])
+    for candidate in elsewhere:
+        if Path(candidate).is_file():
+            return candidate
+    searched = f"PATH={os.environ.get('PATH', '')}" + "".join(f", {candidate}" for candidate in elsewhere)
+    raise TsharkError(f"tshark not found (searched {searched}); install it (Debian: apt-get install tshark) "
+                      "or pass --tshark PATH")
+
+
+def _version(path: str) -> str:
+    """`tshark -v`'s version ("4.0.17"); refused when older than MINIMUM_VERSION or when there is none."""
     try:
-        path = pyshark_tshark.get_process_path(hint)
-        version = pyshark_tshark.get_tshark_version(path)
-    except pyshark_tshark.TSharkNotFoundException:
-        searched = os.environ.get("PATH", "")
-        raise TsharkError(f"tshark not found (searched {explicit or 'PATH=' + searched}); "
-                          "install it (Debian: apt-get install tshark) or pass --tshark PATH") from None
-    except (OSError, subprocess.CalledProcessError, pyshark_tshark.TSharkVersionException) as error:
-        raise TsharkError(f"cannot run tshark to read its version: {error}") from None
-    if (version.major, version.minor) < MINIMUM_VERSION:
-        raise TsharkError(f"tshark {version} at {path} is too old: tsharkpost needs "
+        done = subprocess.run([path, "-v"], stdin=subprocess.DEVNULL, capture_output=True,
+                              timeout=VERSION_TIMEOUT_SECONDS, check=False)
+    except OSError as error:
+        raise TsharkError(f"cannot run {path}: {error.strerror or error}") from None
+    except subprocess.TimeoutExpired:
+        raise TsharkError(f"{path} -v did not answer within {VERSION_TIMEOUT_SECONDS} s") from None
+    lines = [line.strip() for line in done.stdout.decode("utf-8", "replace").splitlines() if line.strip()]
+    match = VERSION_PATTERN.search(lines[0]) if lines else None
+    if match is None:
+        said = (lines or [line.strip() for line in done.stderr.decode("utf-8", "replace").splitlines()
+                          if line.strip() and not line.startswith(ROOT_NOTICE)] or [""])[0][:100]
+        raise TsharkError(f"{path} -v printed no version (exit {done.returncode}{': ' + said if said else ''}): "
+                          "is it tshark?")
+    version = tuple(int(part) for part in match.groups())
+    if version[:2] < MINIMUM_VERSION:
+        raise TsharkError(f"tshark {match.group(0)} at {path} is too old: tsharkpost needs "
                           f"{'.'.join(map(str, MINIMUM_VERSION))} or later")
-    return Tshark(path, str(version))
+    return match.group(0)
 
 
 @dataclass(frozen=True)
@@ -71,6 +123,36 @@ def pdml_argv(tshark: Tshark, capture: Path, options: Options) -> list[str]:
     return argv
 
 
+# A pcap file header and no packets: enough for tshark to apply every option and stop.
+EMPTY_PCAP = bytes.fromhex("d4c3b2a1020004000000000000000000ffff000001000000")
+OPTIONS_CHECK_TIMEOUT_SECONDS = 120
+
+
+def refused_options(tshark: Tshark, options: Options) -> str | None:
+    """What tshark says about the user's --decode-as and --plugin-pref values, asked once on an empty capture
+    with the very argv a capture gets; None when it says nothing. Without these checks a bad value failed
+    every input alike, as unreadable output."""
+    if not options.decode_as and not options.plugin_prefs:
+        return None
+    with tempfile.TemporaryDirectory(prefix="tsharkpost-options-") as scratch:
+        empty = Path(scratch) / "empty.pcap"
+        empty.write_bytes(EMPTY_PCAP)
+        try:
+            done = subprocess.run(pdml_argv(tshark, empty, options), stdin=subprocess.DEVNULL,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                  timeout=OPTIONS_CHECK_TIMEOUT_SECONDS, check=False)
+        except (OSError, subprocess.TimeoutExpired) as error:
+            return f"tshark could not be asked ({error})"
+    lines = [line.strip() for line in done.stderr.decode("utf-8", "replace").splitlines()
+             if line.strip() and not line.startswith(ROOT_NOTICE)]
+    # tshark follows a bad -d with the list of everything valid, introduced by a line ending in ":".
+    said = [line.removeprefix("tshark:").strip() for line in lines
+            if line.startswith("tshark:") and not line.endswith(":")] or lines[:3]
+    if said:
+        return "; ".join(said)[:500]
+    return f"tshark exited with status {done.returncode}" if done.returncode else None
+
+
 @dataclass
 class Run:
     """A running tshark: its stdout to read, and what it said on stderr once it ended."""
@@ -85,7 +167,9 @@ class Run:
 
     @property
     def messages(self) -> list[str]:
-        return [line for line in self.stderr_lines if line and not line.startswith(ROOT_NOTICE)]
+        """What tshark said on stderr, without its root notice and without the pid and time of log lines."""
+        return [LOG_PREFIX.sub(r"\1\2 ", line) for line in self.stderr_lines
+                if line and not line.startswith(ROOT_NOTICE)]
 
 
 @contextmanager

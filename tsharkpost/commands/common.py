@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
+import os
+import stat
 import sys
+import tempfile
+from collections.abc import Callable, Iterable
 from enum import IntEnum
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from tsharkpost.capture import tshark as ts
 from tsharkpost.errors import OutputError, TsharkError
@@ -25,6 +30,15 @@ class ExitCode(IntEnum):
     USAGE = 2  # bad arguments (argparse exits with 2 too)
     INPUT_ERROR = 3  # an input could not be read completely; the others were processed
     NO_TSHARK = 4  # tshark missing, too old or unusable: nothing was processed
+    INTERRUPTED = 130  # Ctrl-C (SIGINT), as a shell reports it: tshark stopped, -o left as it was
+    BROKEN_PIPE = 141  # the reader of standard output went away (| head), as if killed by SIGPIPE
+    TERMINATED = 143  # SIGTERM: stopped like Ctrl-C
+
+
+# Every command's --help ends its exit codes with these (cli.py turns the signals into them).
+STOP_CODES_HELP = (f"  {ExitCode.INTERRUPTED}  interrupted by Ctrl-C ({ExitCode.TERMINATED}: SIGTERM): tshark stopped, "
+                   "an existing -o file left as it was\n"
+                   f"  {ExitCode.BROKEN_PIPE}  standard output closed early (e.g. | head): stopped quietly\n")
 
 
 def setup_logging() -> logging.Handler:
@@ -39,8 +53,52 @@ def setup_logging() -> logging.Handler:
 
 # -- tshark options (summarize, diff, timeline) ----------------------------------------------------------------------
 
+class CheckedValue(argparse.Action):
+    """An option whose value is checked as it is parsed: a bad one is one error line and exit 2 (argparse's own
+    errors print the whole usage first)."""
+
+    def check(self, text: str) -> object:
+        raise NotImplementedError
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
+        try:
+            setattr(namespace, self.dest, self.check(str(values)))
+        except ValueError as error:
+            log.error("%s %s: %s", option_string, values, error)
+            parser.exit(ExitCode.USAGE)
+
+
+class JobsValue(CheckedValue):
+    def check(self, text: str) -> int:
+        try:
+            jobs = int(text)
+        except ValueError:
+            jobs = 0
+        if jobs < 1:
+            raise ValueError("not a number of captures to read at once (1 or more)")
+        return jobs
+
+
+class KeylogValue(CheckedValue):
+    """--keylog: a file tshark can read (tshark itself says nothing about a missing one)."""
+
+    def check(self, text: str) -> str:
+        path = Path(text)
+        if not path.exists():
+            raise ValueError("no such file")
+        if not path.is_file():
+            raise ValueError("not a regular file")
+        try:
+            path.open("rb").close()
+        except OSError as error:
+            raise ValueError(f"cannot read it: {error.strerror or error}") from None
+        return text
+
+
 def add_tshark_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--keylog", help="TLS key log file (SSLKEYLOGFILE) to decrypt TLS 1.3 chains")
+    parser.add_argument("--keylog", action=KeylogValue, metavar="FILE",
+                        help="TLS key log file (SSLKEYLOGFILE) to decrypt TLS 1.3 chains")
     parser.add_argument("--decode-as", action="append", default=[], metavar="RULE",
                         help="passed to tshark -d, e.g. tcp.port==8443,tls (repeatable)")
     parser.add_argument("--plugin-pref", action="append", default=[], metavar="PREF:VALUE",
@@ -62,6 +120,16 @@ def locate_tshark(args: argparse.Namespace) -> ts.Tshark | None:
         return None
 
 
+def tshark_refuses_options(args: argparse.Namespace, tshark: ts.Tshark) -> bool:
+    """True, after one error line quoting tshark, when tshark refuses --decode-as or --plugin-pref values."""
+    complaint = ts.refused_options(tshark, tshark_options(args))
+    if complaint is None:
+        return False
+    given = [f"--decode-as {rule}" for rule in args.decode_as] + [f"--plugin-pref {pref}" for pref in args.plugin_pref]
+    log.error("%s: tshark refused %s: %s", " ".join(given), "it" if len(given) == 1 else "them", complaint)
+    return True
+
+
 # -- inputs ----------------------------------------------------------------------------------------------------------
 
 def expand(arguments: list[str]) -> list[Path]:
@@ -76,17 +144,97 @@ def expand(arguments: list[str]) -> list[Path]:
     return list(dict.fromkeys(found))
 
 
-# -- the -o file: opened before any work starts, so an unwritable one fails in one line before tshark runs ----------
+# -- the -o file: checked and opened before any work starts, replaced only when the run has finished ---------------
 
-def open_output(path: Path | None) -> IO[str]:
-    if path is None:
-        return sys.stdout
+class Output:
+    """Where a command writes: standard output, or the -o file.
+
+    A regular -o file is written to a temporary file beside it (same folder, so the rename is atomic) that
+    commit() renames over it: a run that fails or is interrupted leaves the old file as it was, and no
+    temporary file behind (leaving the `with` block without commit() discards it). A -o that is a device
+    or a pipe (/dev/null, /dev/stdout) is written in place.
+    """
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self._temporary: Path | None = None
+        self._target: Path | None = None
+        if path is None:
+            self.stream: IO[str] = sys.stdout
+            return
+        try:
+            if path.is_dir():
+                raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR))
+            if path.exists() and not path.is_file():  # a device or a pipe: nothing to replace
+                self.stream = path.open("w", encoding="utf-8")
+                return
+            target = Path(os.path.realpath(path))  # through a symbolic link: the link stays, its target changes
+            if target.exists() and not os.access(target, os.W_OK):
+                raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
+            handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        except OSError as error:
+            raise OutputError(f"{path}: cannot write the output there: {error.strerror or error}") from None
+        self._temporary, self._target = Path(temporary), target
+        os.chmod(handle, stat.S_IMODE(target.stat().st_mode) if target.exists() else 0o666 & ~_umask())
+        self.stream = os.fdopen(handle, "w", encoding="utf-8")
+
+    def commit(self) -> None:
+        """The output is complete: put it in place. OSError when it cannot be (the disk is full)."""
+        if self.path is None:
+            self.stream.flush()
+            return
+        self.stream.close()
+        if self._temporary is not None and self._target is not None:
+            os.replace(self._temporary, self._target)
+            self._temporary = None
+
+    def discard(self) -> None:
+        if self.path is None:
+            return
+        self.stream.close()
+        if self._temporary is not None:
+            self._temporary.unlink(missing_ok=True)
+            self._temporary = None
+
+    def __enter__(self) -> Output:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.discard()  # after commit() there is nothing left to discard
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def open_output(path: Path | None) -> Output:
+    return Output(path)
+
+
+def refuse_input_as_output(output: Path | None, inputs: Iterable[Path]) -> None:
+    """OutputError when -o is one of the inputs, however spelt (a link, another path to the same file)."""
+    if output is None:
+        return
+    for path in inputs:
+        try:
+            same = os.path.samefile(output, path)
+        except OSError:  # either does not exist (yet): they cannot be the same file
+            continue
+        if same:
+            raise OutputError(f"{output}: -o is also an input ({path}): choose another output file")
+
+
+def write_output(output: Output, render: Callable[[IO[str]], None]) -> bool:
+    """Render into the output and put it in place; False, after one error line, when the -o file cannot be
+    written. On standard output an OSError (a closed pipe) is left to the command line's handler."""
     try:
-        return path.open("w", encoding="utf-8")
+        render(output.stream)
+        output.commit()
     except OSError as error:
-        raise OutputError(f"{path}: cannot write the output there: {error.strerror or error}") from None
-
-
-def close_output(stream: IO[str]) -> None:
-    if stream is not sys.stdout:
-        stream.close()
+        if output.path is None:
+            raise
+        log.error("%s: cannot write the output there: %s", output.path, error.strerror or error)
+        return False
+    return True

@@ -11,8 +11,9 @@ from tsharkpost import __version__
 from tsharkpost.capture import tshark as ts
 from tsharkpost.capture.analyze import analyze, precheck
 from tsharkpost.capture.result import InputResult, InputStatus
-from tsharkpost.commands.common import (ExitCode, add_tshark_options, close_output, locate_tshark, log, open_output,
-                                        tshark_options)
+from tsharkpost.commands.common import (STOP_CODES_HELP, ExitCode, add_tshark_options, locate_tshark, log,
+                                        open_output, refuse_input_as_output, tshark_options, tshark_refuses_options,
+                                        write_output)
 from tsharkpost.diff import compare
 from tsharkpost.diff.model import Comparison
 from tsharkpost.diff.sides import (Candidate, ServerSpec, SideSpec, listing, matches, pair, parse_server, parse_side,
@@ -28,11 +29,11 @@ def _exit_codes_help() -> str:
     return f"""exit codes:
   {ExitCode.OK}  compared; no difference that would explain BAD's failure (or BAD did not fail)
   {ExitCode.FAIL_ON}  compared; the verdict lists at least one difference that may explain BAD's failure
-  {ExitCode.USAGE}  usage error
+  {ExitCode.USAGE}  usage error (a bad option value; -o is GOOD or BAD or cannot be written)
   {ExitCode.INPUT_ERROR}  a side is unreadable, has no TLS, or no single pair of connections could be chosen
      (the message lists the candidates)
   {ExitCode.NO_TSHARK}  tshark is missing, too old or cannot run
-"""
+{STOP_CODES_HELP}"""
 
 
 def _side(text: str) -> SideSpec:
@@ -66,7 +67,9 @@ def add_parser(commands: Any) -> None:
     parser.add_argument("--server", type=_server, metavar="ADDR:PORT",
                         help="only connections to this server address (and port)")
     parser.add_argument("--format", choices=["table", "json"], default="table", help="output format (default: table)")
-    parser.add_argument("-o", "--output", type=Path, help="write to this file instead of standard output")
+    parser.add_argument("-o", "--output", type=Path,
+                        help="write to this file instead of standard output; it is replaced only when the run "
+                             "has finished, and may not be GOOD or BAD")
     add_tshark_options(parser)
 
 
@@ -128,15 +131,22 @@ def _compare(args: argparse.Namespace, tshark: ts.Tshark, scratch: Path) -> Comp
 
 
 def run(args: argparse.Namespace) -> int:
-    tshark = locate_tshark(args)
-    if tshark is None:
-        return ExitCode.NO_TSHARK
     try:
-        out = open_output(args.output)
+        refuse_input_as_output(args.output, [args.good.path, args.bad.path])
     except OutputError as error:
         log.error("%s", error)
         return ExitCode.USAGE
+    tshark = locate_tshark(args)
+    if tshark is None:
+        return ExitCode.NO_TSHARK
+    if tshark_refuses_options(args, tshark):
+        return ExitCode.USAGE
     try:
+        output = open_output(args.output)
+    except OutputError as error:
+        log.error("%s", error)
+        return ExitCode.USAGE
+    with output:
         with tempfile.TemporaryDirectory(prefix="tsharkpost-diff-") as scratch:
             try:
                 comparison = _compare(args, tshark, Path(scratch))
@@ -144,9 +154,10 @@ def run(args: argparse.Namespace) -> int:
                 log.error("%s", "\n".join([str(problem), *problem.lines]))
                 return ExitCode.INPUT_ERROR
         if args.format == "json":
-            write_diff_json(diff_document(comparison, __version__, tshark.path, tshark.version), out)
+            document = diff_document(comparison, __version__, tshark.path, tshark.version)
+            written = write_output(output, lambda out: write_diff_json(document, out))
         else:
-            write_diff_table(comparison, out)
-    finally:
-        close_output(out)
+            written = write_output(output, lambda out: write_diff_table(comparison, out))
+        if not written:
+            return ExitCode.USAGE
     return ExitCode.FAIL_ON if comparison.relevant else ExitCode.OK

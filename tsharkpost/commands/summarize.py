@@ -14,24 +14,25 @@ from tsharkpost import __version__
 from tsharkpost.capture.aggregate import PatternTally
 from tsharkpost.capture.batch import analyze_all
 from tsharkpost.capture.result import InputResult, InputStatus
-from tsharkpost.commands.common import (ExitCode, add_tshark_options, close_output, expand, locate_tshark, log,
-                                        open_output, tshark_options)
+from tsharkpost.commands.common import (STOP_CODES_HELP, ExitCode, JobsValue, add_tshark_options, expand,
+                                        locate_tshark, log, open_output, refuse_input_as_output, tshark_options,
+                                        tshark_refuses_options, write_output)
 from tsharkpost.commands.event_options import add_event_options, report_logs
 from tsharkpost.errors import OutputError
 from tsharkpost.plugin.tables import Severity
 from tsharkpost.render.summary_csv import write_csv
 from tsharkpost.render.summary_json import write_json, write_jsonl
 from tsharkpost.render.summary_table import write_table
-from tsharkpost.summary import Summary
+from tsharkpost.summary import Summary, distinguishing_names
 from tsharkpost.timeline.attach import attribute_to_records
 
 EXIT_CODES_HELP = f"""exit codes:
   {ExitCode.OK}  every input read; no --fail-on condition met
   {ExitCode.FAIL_ON}  a --fail-on condition was met
-  {ExitCode.USAGE}  usage error
+  {ExitCode.USAGE}  usage error (a bad option value; -o is an input or cannot be written)
   {ExitCode.INPUT_ERROR}  at least one input was missing, unreadable, truncated or not a capture (the rest were processed)
   {ExitCode.NO_TSHARK}  tshark is missing, too old or cannot run (nothing was processed)
-"""
+{STOP_CODES_HELP}"""
 FAIL_ON = {
     "failure": "any TLS connection that failed",
     "error": "any plugin finding of severity error",
@@ -50,9 +51,11 @@ def add_parser(commands: Any) -> None:
                            help="capture files (pcap, pcapng, gzip'd too) or directories to search")
     summarize.add_argument("--format", choices=["table", *WRITERS], default="table", help="output format (default: table)")
     summarize.add_argument("--connections", action="store_true", help="with the table: list every connection")
-    summarize.add_argument("-o", "--output", type=Path, help="write to this file instead of standard output")
-    summarize.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 1,
-                           help="captures read in parallel (default: CPU count)")
+    summarize.add_argument("-o", "--output", type=Path,
+                           help="write to this file instead of standard output; it is replaced only when the run "
+                                "has finished, and may not be one of the inputs")
+    summarize.add_argument("--jobs", "-j", action=JobsValue, default=os.cpu_count() or 1, metavar="N",
+                           help="captures read in parallel, 1 or more (default: CPU count)")
     add_tshark_options(summarize)
     summarize.add_argument("--fail-on", action="append", choices=sorted(FAIL_ON), default=[],
                            help="exit 1 when: " + "; ".join(f"{k}: {v}" for k, v in FAIL_ON.items()))
@@ -89,20 +92,27 @@ def _exit_code(results: list[InputResult], fail_on: list[str]) -> ExitCode:
 
 
 def run(args: argparse.Namespace) -> int:
+    paths = expand(args.captures)
+    try:
+        refuse_input_as_output(args.output, [*paths, *(Path(name) for name in args.events)])
+    except OutputError as error:
+        log.error("%s", error)
+        return ExitCode.USAGE
     tshark = locate_tshark(args)
     if tshark is None:
         return ExitCode.NO_TSHARK
-    paths = expand(args.captures)
+    if tshark_refuses_options(args, tshark):
+        return ExitCode.USAGE
     if not paths:
         log.error("no capture files found in %s", " ".join(args.captures))
         return ExitCode.INPUT_ERROR
     try:
-        out = open_output(args.output)
+        output = open_output(args.output)
     except OutputError as error:
         log.error("%s", error)
         return ExitCode.USAGE
-    with tempfile.TemporaryDirectory(prefix="tsharkpost-") as scratch:
-        results = analyze_all(paths, tshark, tshark_options(args), max(1, args.jobs), Path(scratch),
+    with output, tempfile.TemporaryDirectory(prefix="tsharkpost-") as scratch:
+        results = analyze_all(paths, tshark, tshark_options(args), args.jobs, Path(scratch),
                               _show_progress if sys.stderr.isatty() else None)
         _report_inputs(results)
         events = attribute_to_records(results, [Path(name) for name in args.events], args.events_tz, args.shift) \
@@ -111,12 +121,12 @@ def run(args: argparse.Namespace) -> int:
         tally = PatternTally()
         for result in results:
             tally.merge(result.patterns)
-        summary = Summary(__version__, tshark.path, tshark.version, results, tally.rows(), events)
-        try:
-            if args.format == "table":
-                write_table(summary, out, args.connections)
-            else:
-                WRITERS[args.format](summary, out)
-        finally:
-            close_output(out)
+        names = distinguishing_names(result.path for result in results)
+        summary = Summary(__version__, tshark.path, tshark.version, results, tally.rows(names), events, names)
+        if args.format == "table":
+            written = write_output(output, lambda out: write_table(summary, out, args.connections))
+        else:
+            written = write_output(output, lambda out: WRITERS[args.format](summary, out))
+        if not written:
+            return ExitCode.USAGE
         return ExitCode.INPUT_ERROR if logs_incomplete else _exit_code(results, args.fail_on)

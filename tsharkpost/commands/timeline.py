@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tsharkpost.commands.common import ExitCode, add_tshark_options, expand, locate_tshark, log, tshark_options
+from tsharkpost.commands.common import (ExitCode, add_tshark_options, expand, locate_tshark, log, tshark_options,
+                                        tshark_refuses_options)
 from tsharkpost.commands.event_options import add_event_options, report_logs
 from tsharkpost.render.timeline import write_json, write_table
 from tsharkpost.timeline.build import run_timeline
@@ -33,7 +34,8 @@ def add_parser(commands: Any) -> None:
                     "frames it falls between and attributed to the connection it most plausibly belongs to.",
         epilog=f"exit codes: {ExitCode.OK} all read; {ExitCode.USAGE} usage error; {ExitCode.INPUT_ERROR} a capture "
                f"or log could not be read completely (the rest is shown); {ExitCode.NO_TSHARK} tshark missing or "
-               "unusable",
+               f"unusable; {ExitCode.INTERRUPTED} interrupted (Ctrl-C; {ExitCode.TERMINATED}: SIGTERM); "
+               f"{ExitCode.BROKEN_PIPE} standard output closed early (| head)",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("captures", nargs="+", metavar="CAPTURE", help="capture files or directories")
     add_event_options(parser, required=True)
@@ -47,6 +49,8 @@ def run(args: argparse.Namespace) -> int:
     tshark = locate_tshark(args)
     if tshark is None:
         return ExitCode.NO_TSHARK
+    if tshark_refuses_options(args, tshark):
+        return ExitCode.USAGE
     paths = expand(args.captures)
     if not paths:
         log.error("no capture files found in %s", " ".join(args.captures))

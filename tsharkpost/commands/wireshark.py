@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from tsharkpost.capture import tshark as ts
-from tsharkpost.commands.common import ExitCode, log
+from tsharkpost.commands.common import STOP_CODES_HELP, ExitCode, log
 from tsharkpost.errors import TsharkError, UnknownPreset
 from tsharkpost.plugin.location import PLUGIN_FILE
 from tsharkpost.wireshark import installer
@@ -22,10 +22,11 @@ COMMANDS = ("wireshark", "filters")
 
 WIRESHARK_EXIT_CODES = f"""exit codes:
   {ExitCode.OK}  done (install, uninstall), or everything installed and current (status)
-  {ExitCode.FAIL_ON}  a file changed by the user was kept (use --force), or not installed / not current (status)
+  {ExitCode.FAIL_ON}  a file changed by the user (use --force) or not written by tsharkpost was kept, or not
+     installed / not current (status)
   {ExitCode.INPUT_ERROR}  a file or folder could not be written or removed
   {ExitCode.NO_TSHARK}  tshark is missing, too old or cannot run: nothing was changed
-"""
+{STOP_CODES_HELP}"""
 
 
 def add_parser(commands: Any) -> None:
@@ -44,7 +45,8 @@ def add_parser(commands: Any) -> None:
         if name != "status":
             action.add_argument("--dry-run", action="store_true", help="show what would change; change nothing")
             action.add_argument("--force", action="store_true",
-                                help="also replace (install) or remove (uninstall) files the user changed")
+                                help="also replace (install) or take away (uninstall) files the user changed; "
+                                     "the user's version is moved to NAME.tsharkpost-backup-TIME, never deleted")
         action.add_argument("--tshark", metavar="PATH", help="the tshark executable (or its folder)")
     filters = commands.add_parser(
         "filters", help="the display-filter presets (all, or one by name)",
@@ -91,6 +93,9 @@ def _wireshark(args: argparse.Namespace) -> int:
     _warn_other_copies(folders.lua_plugins, components[0].folder)
     plans = [installer.plan_install(component, args.force) if args.action == "install"
              else installer.plan_uninstall(component, args.force) for component in components]
+    for plan in plans:
+        for warning in plan.warnings:
+            log.warning("%s", warning)
     for plan in plans:
         _show(plan, args.dry_run)
         if args.dry_run:

@@ -8,6 +8,7 @@ from typing import IO, Any
 from tabulate import tabulate
 
 from tsharkpost.diff.model import Comparison, FieldDiff, Section
+from tsharkpost.render.text import printable_lines
 
 WIDTH = 110
 CELL_WIDTH = 48
@@ -96,4 +97,4 @@ def write_diff_table(comparison: Comparison, out: IO[str]) -> None:
     parts = [_header(comparison), "", _verdict(comparison)]
     for section in comparison.sections:
         parts += ["", _section(section)]
-    out.write("\n".join(parts) + "\n")
+    out.write(printable_lines("\n".join(parts)) + "\n")  # file names and capture strings may hold controls

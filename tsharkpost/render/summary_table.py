@@ -1,16 +1,25 @@
-"""summarize as tables for people: patterns, per-input totals, optionally every connection."""
+"""summarize as tables for people: patterns, per-input totals, optionally every connection.
+
+Every cell goes through printable(): file names, server names and event text may hold terminal controls.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Sequence
 from typing import IO, Any
 
 from tabulate import tabulate
 
 from tsharkpost.record.model import ConnectionRecord
+from tsharkpost.render.text import printable
 from tsharkpost.summary import Summary
 
 CAUSE_WIDTH = 70
+
+
+def _table(rows: Sequence[Sequence[Any]], headers: list[str], maxcolwidths: list[int | None]) -> str:
+    return tabulate([[printable(cell) if isinstance(cell, str) else cell for cell in row] for row in rows],
+                    headers, maxcolwidths=maxcolwidths)
 
 
 def _patterns(summary: Summary) -> str:
@@ -18,7 +27,7 @@ def _patterns(summary: Summary) -> str:
             for p in summary.patterns]
     if not rows:
         return "No TLS connections."
-    return tabulate(rows, ["outcome", "alert", "server", "probable cause", "conns", "captures", "example"],
+    return _table(rows, ["outcome", "alert", "server", "probable cause", "conns", "captures", "example"],
                     maxcolwidths=[None, None, 30, CAUSE_WIDTH, None, None, None])
 
 
@@ -26,14 +35,14 @@ def _inputs(summary: Summary) -> str:
     rows = [[result.path, result.status.value, result.totals.tls, result.totals.established, result.totals.failed,
              result.totals.not_tls, result.reason] for result in summary.inputs]
     # Paths are never wrapped: analysts copy them into the next command.
-    return tabulate(rows, ["input", "status", "tls", "established", "failed", "not tls", "note"],
+    return _table(rows, ["input", "status", "tls", "established", "failed", "not tls", "note"],
                     maxcolwidths=[None, None, None, None, None, None, 60])
 
 
-def _connection_row(record: ConnectionRecord) -> list[Any]:
+def _connection_row(summary: Summary, record: ConnectionRecord) -> list[Any]:
     alert = record.first_fatal_alert
     teardown = record.teardown
-    return [f"{Path(record.capture).name}:{record.stream}", f"{record.client}:{record.client_port}",
+    return [f"{summary.name(record.capture)}:{record.stream}", f"{record.client}:{record.client_port}",
             record.server_label, record.version or "-", record.outcome.value,
             f"{alert.code} {alert.name} ({alert.sender.value})" if alert else "-",
             f"{teardown.kind} by {teardown.by.value} @{teardown.frame}" if teardown else "-",
@@ -51,15 +60,15 @@ def _cause(record: ConnectionRecord) -> str:
 def write_table(summary: Summary, out: IO[str], connections: bool = False) -> None:
     parts = ["Failure patterns", _patterns(summary), "", "Inputs", _inputs(summary)]
     if summary.events is not None:
-        parts += ["", "Event logs", tabulate(
+        parts += ["", "Event logs", _table(
             [[log.path, log.status, log.form or "-", log.events, "; ".join(
                 ([log.reason] if log.reason else []) + log.problems + log.notes)]
              for log in summary.events.logs],
             ["log", "status", "form", "events", "note"], maxcolwidths=[None, None, None, None, 60])]
-        parts.append(f"Clock: {summary.events.skew.note}")
+        parts.append(f"Clock: {printable(summary.events.skew.note)}")
     if connections:
-        rows = [_connection_row(record) for record in summary.records() if record.is_tls]
-        parts += ["", "Connections", tabulate(rows, ["capture:stream", "client", "server", "version", "outcome",
+        rows = [_connection_row(summary, record) for record in summary.records() if record.is_tls]
+        parts += ["", "Connections", _table(rows, ["capture:stream", "client", "server", "version", "outcome",
                                                       "fatal alert", "teardown", "probable cause"],
                                                maxcolwidths=[None, None, 30, None, None, None, None, CAUSE_WIDTH])]
     out.write("\n".join(parts) + "\n")

@@ -10,6 +10,7 @@ from tabulate import tabulate
 
 from tsharkpost.record.jsonform import iso_time
 from tsharkpost.render.summary_json import input_json
+from tsharkpost.render.text import printable_lines
 from tsharkpost.timeline.attribute import Attribution
 from tsharkpost.timeline.build import Entry, Timeline
 
@@ -72,7 +73,7 @@ def write_table(timeline: Timeline, out: IO[str]) -> None:
     inputs += [[log.path, f"{log.status} ({log.form or '?'}, {log.events} events)",
                 "; ".join(([log.reason] if log.reason else []) + log.problems + log.notes)] for log in timeline.logs]
     parts.append(tabulate(inputs, ["input", "status", "note"], maxcolwidths=[None, None, 70]))
-    out.write("\n".join(parts) + "\n")
+    out.write(printable_lines("\n".join(parts)) + "\n")  # names and event text may hold controls
 
 
 def _attribution(item: Attribution) -> dict[str, Any]:

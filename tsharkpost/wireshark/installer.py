@@ -4,7 +4,14 @@ Each of the two folders tsharkpost owns (the plugin's subfolder of the personal
 Lua plugins folder, the profile's folder) holds a manifest with the SHA-256 of
 every file tsharkpost wrote there and the parent folders it had to create. A file
 whose content is neither what tsharkpost ships now nor what it wrote last time
-was changed by the user: it is kept unless --force, on install and uninstall alike.
+was changed by the user: it is kept unless --force, on install and uninstall alike,
+and --force moves it aside to NAME.tsharkpost-backup-<time> instead of losing it.
+
+A manifest is a file anyone could have planted (a profile can be imported from a
+zip), so it never names what to touch: file names come from the package, every
+path must stay inside the component's folder once symbolic links are followed,
+and "created" folders must be parents of it. Anything else is ignored, with a
+warning. Uninstall removes only files install wrote and recorded.
 """
 
 from __future__ import annotations
@@ -12,7 +19,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import tempfile
+import time
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -27,6 +36,14 @@ PLUGIN_FOLDER = "tsharkpost"  # Wireshark loads *.lua from subfolders too; table
 # Files Wireshark itself writes into a profile folder it has used (window layout, recent
 # filters): they mean nothing once the profile is gone, so uninstall takes them along.
 WIRESHARK_STATE_FILES = frozenset({"recent"})
+# Files earlier versions of tsharkpost installed and this one does not, by component kind: install removes them
+# when they are still as written. Like every name install touches, they come from here, never from a manifest.
+RETIRED_FILES: dict[str, frozenset[str]] = {"plugin": frozenset(), "profile": frozenset()}
+# A user's file that --force replaces or removes is renamed to NAME + BACKUP_INFIX + UTC time; the name ends in
+# neither .lua nor .tsv, so Wireshark and the plugin ignore the copy.
+BACKUP_INFIX = ".tsharkpost-backup-"
+MANIFEST_MAX_BYTES = 1 << 20  # a real one is a few kB; a bigger one is not ours
+SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 
 
 class FileState(str, Enum):
@@ -39,9 +56,10 @@ class FileState(str, Enum):
 class Action(str, Enum):
     CREATE = "create"
     UPDATE = "update"
-    OVERWRITE = "overwrite"  # a changed file, with --force
-    KEEP = "keep"            # a changed file, without --force
+    OVERWRITE = "overwrite"  # a changed file, with --force: the changed one is moved aside first
+    KEEP = "keep"            # a changed file without --force, or one tsharkpost must not touch
     REMOVE = "remove"
+    BACK_UP = "back up"      # uninstall --force: a changed file is moved aside, not removed
 
 
 @dataclass(frozen=True)
@@ -72,23 +90,67 @@ def _digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def known_files(component: Component) -> frozenset[str]:
+    """Every file name install writes (or an earlier version wrote) in the component's folder."""
+    return frozenset(component.files) | RETIRED_FILES.get(component.kind, frozenset())
+
+
+def inside(component: Component, relative: str) -> bool:
+    """Whether folder/relative stays inside the component's folder once symbolic links are followed."""
+    try:
+        (component.folder / relative).resolve().relative_to(component.folder.resolve())
+    except (ValueError, OSError, RuntimeError):  # outside, or a symbolic link loop
+        return False
+    return True
+
+
 @dataclass
 class Manifest:
-    files: dict[str, str] = field(default_factory=dict)   # relative path -> SHA-256 of what tsharkpost wrote
-    created: list[str] = field(default_factory=list)      # parent folders install created, outermost first
+    """Attributes:
+        files: relative path -> SHA-256 of what tsharkpost wrote (only names in known_files).
+        created: parent folders install created, outermost first (only parents of the component's folder).
+        created_folder: install created the component's folder itself (so Wireshark's state in it is ours to
+            remove once nothing else is left).
+        ignored: what reading refused, one line each, for the command to warn about.
+    """
+
+    files: dict[str, str] = field(default_factory=dict)
+    created: list[str] = field(default_factory=list)
+    created_folder: bool = False
+    ignored: list[str] = field(default_factory=list)
 
     def dump(self) -> str:
         return json.dumps({"tool": "tsharkpost", "version": __version__, "files": dict(sorted(self.files.items())),
-                           "created": self.created}, indent=2) + "\n"
+                           "created": self.created, "created_folder": self.created_folder}, indent=2) + "\n"
 
 
-def read_manifest(folder: Path) -> Manifest:
-    """The folder's manifest; an absent or unreadable one counts as empty (every file then judged by content)."""
+def read_manifest(component: Component) -> Manifest:
+    """The folder's manifest, keeping only entries install could have written; an absent or unreadable one
+    counts as empty (every file then judged by content, and none is removed)."""
+    path = component.folder / MANIFEST
     try:
-        data = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-        return Manifest({str(k): str(v) for k, v in data["files"].items()}, [str(p) for p in data["created"]])
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        if path.stat().st_size > MANIFEST_MAX_BYTES:
+            return Manifest(ignored=[f"ignored: larger than {MANIFEST_MAX_BYTES} bytes"])
+        data = json.loads(path.read_text(encoding="utf-8"))
+        files, created = dict(data["files"]), list(data["created"])
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError):
         return Manifest()
+    manifest = Manifest(created_folder=data.get("created_folder") is True)
+    known = known_files(component)
+    for relative, digest in files.items():
+        if relative not in known:
+            manifest.ignored.append(f"ignored {relative}: not a file tsharkpost installs")
+        elif not isinstance(digest, str) or not SHA256_HEX.fullmatch(digest):
+            manifest.ignored.append(f"ignored {relative}: not a SHA-256")
+        else:
+            manifest.files[relative] = digest
+    parents = {str(parent) for parent in component.folder.parents}
+    for folder in created:
+        if isinstance(folder, str) and folder in parents:
+            manifest.created.append(folder)
+        else:
+            manifest.ignored.append(f"ignored created folder {folder}: not a parent of {component.folder}")
+    return manifest
 
 
 def file_state(component: Component, relative: str, manifest: Manifest) -> FileState:
@@ -102,7 +164,7 @@ def file_state(component: Component, relative: str, manifest: Manifest) -> FileS
 
 
 def status(component: Component) -> dict[str, FileState]:
-    manifest = read_manifest(component.folder)
+    manifest = read_manifest(component)
     return {relative: file_state(component, relative, manifest) for relative in component.files}
 
 
@@ -111,6 +173,7 @@ class Step:
     action: Action
     path: Path
     note: str = ""
+    backup: Path | None = None  # OVERWRITE, BACK_UP: where the user's file goes first
 
 
 @dataclass
@@ -119,9 +182,10 @@ class Plan:
 
     component: Component
     steps: list[Step] = field(default_factory=list)
-    manifest: Manifest | None = None    # to write (install only; uninstall removes it with a step)
+    manifest: Manifest | None = None    # to write (uninstall: what it kept; else it removes it with a step)
     create_folders: list[Path] = field(default_factory=list)
     remove_folders: list[Path] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # the manifest's refused entries, one line each
 
     @property
     def kept(self) -> list[Step]:
@@ -138,14 +202,33 @@ def _missing_parents(folder: Path) -> list[Path]:
     return list(reversed(missing))
 
 
+def backup_path(path: Path) -> Path:
+    """A name beside path, not taken yet, for the user's version of it."""
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    candidate = path.with_name(f"{path.name}{BACKUP_INFIX}{stamp}")
+    number = 1
+    while candidate.exists() or candidate.is_symlink():
+        number += 1
+        candidate = path.with_name(f"{path.name}{BACKUP_INFIX}{stamp}-{number}")
+    return candidate
+
+
+def _outside(component: Component, path: Path) -> Step:
+    return Step(Action.KEEP, path, f"leads outside {component.folder} (a symbolic link): tsharkpost leaves it alone")
+
+
 def plan_install(component: Component, force: bool) -> Plan:
-    old = read_manifest(component.folder)
-    plan = Plan(component, create_folders=_missing_parents(component.folder))
+    old = read_manifest(component)
+    plan = Plan(component, create_folders=_missing_parents(component.folder),
+                warnings=[f"{component.folder / MANIFEST}: {line}" for line in old.ignored])
     created = old.created or [str(path) for path in plan.create_folders[:-1]]
-    manifest = Manifest({}, created)
+    manifest = Manifest({}, created, old.created_folder or not component.folder.exists())
     for relative, content in component.files.items():
-        state = file_state(component, relative, old)
         path = component.folder / relative
+        if not inside(component, relative):
+            plan.steps.append(_outside(component, path))
+            continue
+        state = file_state(component, relative, old)
         if state is FileState.CHANGED and not force:
             plan.steps.append(Step(Action.KEEP, path, "changed since tsharkpost wrote it; --force replaces it"))
             if relative in old.files:
@@ -157,11 +240,13 @@ def plan_install(component: Component, force: bool) -> Plan:
         elif state is FileState.OUTDATED:
             plan.steps.append(Step(Action.UPDATE, path))
         elif state is FileState.CHANGED:
-            plan.steps.append(Step(Action.OVERWRITE, path, "changed since tsharkpost wrote it"))
-    # Files an earlier version shipped and this one does not: removed when untouched.
+            backup = backup_path(path)
+            plan.steps.append(Step(Action.OVERWRITE, path, f"changed since tsharkpost wrote it; the changed one is "
+                                                           f"kept as {backup.name}", backup))
+    # Files an earlier version installed and this one does not: removed when untouched.
     for relative in sorted(set(old.files) - set(component.files)):
         path = component.folder / relative
-        if path.is_file() and _digest(path.read_bytes()) == old.files[relative]:
+        if inside(component, relative) and path.is_file() and _digest(path.read_bytes()) == old.files[relative]:
             plan.steps.append(Step(Action.REMOVE, path, "no longer part of tsharkpost"))
     manifest_path = component.folder / MANIFEST
     if not manifest_path.is_file() or manifest_path.read_text(encoding="utf-8") != manifest.dump():
@@ -170,30 +255,49 @@ def plan_install(component: Component, force: bool) -> Plan:
 
 
 def plan_uninstall(component: Component, force: bool) -> Plan:
-    old = read_manifest(component.folder)
-    plan = Plan(component)
+    """Remove what install wrote and recorded; move aside (--force) or keep what the user changed."""
+    old = read_manifest(component)
+    plan = Plan(component, warnings=[f"{component.folder / MANIFEST}: {line}" for line in old.ignored])
     for relative in sorted(set(old.files) | set(component.files)):
         path = component.folder / relative
         if not path.is_file():
             continue
+        if not inside(component, relative):
+            plan.steps.append(_outside(component, path))
+            continue
         digest = _digest(path.read_bytes())
-        ours = digest == old.files.get(relative) or (
-            relative in component.files and digest == _digest(component.files[relative]))
-        if ours or force:
-            plan.steps.append(Step(Action.REMOVE, path, "" if ours else "changed since tsharkpost wrote it"))
+        if relative not in old.files:
+            plan.steps.append(Step(Action.KEEP, path, "tsharkpost did not write it (its manifest does not list "
+                                                      "it): left as it is"))
+        elif digest == old.files[relative] or (
+                relative in component.files and digest == _digest(component.files[relative])):
+            plan.steps.append(Step(Action.REMOVE, path))
+        elif force:
+            backup = backup_path(path)
+            plan.steps.append(Step(Action.BACK_UP, path, f"changed since tsharkpost wrote it; moved to {backup.name}",
+                                   backup))
         else:
-            plan.steps.append(Step(Action.KEEP, path, "changed since tsharkpost wrote it; --force removes it"))
+            plan.steps.append(Step(Action.KEEP, path, "changed since tsharkpost wrote it; --force moves it aside"))
     if component.folder.is_dir():
-        removed = {step.path for step in plan.steps if step.action is Action.REMOVE}
+        going = {step.path for step in plan.steps if step.action in (Action.REMOVE, Action.BACK_UP)}
         leftovers = [path for path in component.folder.rglob("*")
-                     if path.is_file() and path not in removed and path.name != MANIFEST]
-        if all(path.parent == component.folder and path.name in WIRESHARK_STATE_FILES for path in leftovers) \
-                and component.kind == "profile":
+                     if not path.is_dir() and path not in going and path.name != MANIFEST]
+        if component.kind == "profile" and old.created_folder and all(
+                path.parent == component.folder and path.name in WIRESHARK_STATE_FILES and path.is_file()
+                and not path.is_symlink() for path in leftovers):
             plan.steps += [Step(Action.REMOVE, path, "Wireshark's state for this profile") for path in leftovers]
-        if (component.folder / MANIFEST).is_file():
+        # A kept file stays listed, so that a later uninstall --force still knows tsharkpost wrote it.
+        kept = {relative: digest for relative, digest in old.files.items()
+                if any(step.action is Action.KEEP and step.path == component.folder / relative for step in plan.steps)}
+        if kept:
+            plan.manifest = Manifest(kept, old.created, old.created_folder)
+        elif (component.folder / MANIFEST).is_file():
             plan.steps.append(Step(Action.REMOVE, component.folder / MANIFEST, "tsharkpost's list of its files"))
-        subfolders = sorted((path for path in component.folder.rglob("*") if path.is_dir()), reverse=True)
-        plan.remove_folders = [*subfolders, component.folder, *(Path(p) for p in reversed(old.created))]
+        # Only the folders install writes into, deepest first; each is removed only if it ends up empty.
+        subfolders = {parent for relative in known_files(component)
+                      for parent in (component.folder / relative).parents if component.folder in parent.parents}
+        plan.remove_folders = [*sorted(subfolders, key=lambda path: len(path.parts), reverse=True),
+                               component.folder, *(Path(p) for p in reversed(old.created))]
     return plan
 
 
@@ -216,12 +320,17 @@ def apply(plan: Plan) -> None:
         relative = step.path.relative_to(component.folder).as_posix()
         if step.action in (Action.CREATE, Action.UPDATE, Action.OVERWRITE):
             step.path.parent.mkdir(parents=True, exist_ok=True)
+            if step.backup is not None:
+                os.replace(step.path, step.backup)
             _write(step.path, component.files[relative])
+        elif step.action is Action.BACK_UP:
+            assert step.backup is not None
+            os.replace(step.path, step.backup)
         elif step.action is Action.REMOVE:
             step.path.unlink()
     if plan.manifest is not None:
         component.folder.mkdir(parents=True, exist_ok=True)
         _write(component.folder / MANIFEST, plan.manifest.dump().encode("utf-8"))
     for folder in plan.remove_folders:
-        if folder.is_dir() and not any(folder.iterdir()):
+        if folder.is_dir() and not folder.is_symlink() and not any(folder.iterdir()):
             folder.rmdir()
