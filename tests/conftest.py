@@ -3,6 +3,7 @@
 tests/unit/      no tshark, no third-party material: runs anywhere the package installs
 tests/captures/  the real tshark on the captures in captures/            (marker: tshark)
 tests/corpus/    third-party captures and logs read in place from ../shared/corpus (markers: corpus, tshark)
+tests/reliability/  hostile input and broken tools: every input accounted for, nothing run or lost (marker: tshark)
 tests/*.py       support code, and tests of the Lua plugin itself (tshark or plain Lua, as each says)
 
 A missing tshark skips the tshark tiers, and a missing ../shared skips the corpus tier, each with its reason;
@@ -32,7 +33,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     no_corpus = pytest.mark.skip(reason="../shared/corpus is absent: third-party material is read in place only")
     for item in items:
         tier = Path(str(item.fspath)).relative_to(TESTS).parts[0]
-        if tier in ("captures", "corpus"):
+        if tier in ("captures", "corpus", "reliability"):
             item.add_marker(pytest.mark.tshark)
         if tier == "corpus":
             item.add_marker(pytest.mark.corpus)
