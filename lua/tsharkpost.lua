@@ -251,8 +251,8 @@ for _, row in ipairs(load_table("checks.tsv", { "check", "severity", "group", "s
 end
 for _, check in ipairs({ "weak_signature", "weak_rsa_key", "weak_dsa_key", "weak_ec_key", "sigalg_not_offered",
         "chain_order", "name_mismatch", "old_protocol_version", "weak_cipher_suite", "weak_dh_group",
-        "fatal_alert", "encrypted_alert", "silent_teardown", "malformed_certificate", "chain_encrypted",
-        "state_limit", "plugin_error" }) do
+        "fatal_alert", "encrypted_alert", "silent_teardown", "malformed_certificate", "fingerprint_skipped",
+        "chain_encrypted", "state_limit", "plugin_error" }) do
     if not CHECKS[check] then
         error(("tsharkpost: %s/checks.tsv lacks check %q"):format(TABLE_DIR, check), 0)
     end
@@ -272,6 +272,7 @@ local settings = {
     sha1_is_weak = true,       -- sha1 signatures are a warning (RFC 9155); off for legacy networks
     teardown_window_ms = 2000, -- a FIN/RST this soon after the server's certificate flight is "right after"
     max_connections = 10000,   -- connections kept in memory; the oldest is dropped (and noted) beyond this
+    max_hash_kib = 256,        -- certificates larger than this get no SHA-256 (pure-Lua hashing: ~0.6 MB/s)
     bridge = false,            -- per-packet tpost.pkt facts for the tsharkpost post-processor (off in the GUI)
 }
 
@@ -295,6 +296,8 @@ tpost.prefs.teardown_window_ms = Pref.uint("Silent teardown window (ms)", settin
     "silent_teardown: a FIN/RST at most this long after the server's certificate flight")
 tpost.prefs.max_connections = Pref.uint("Maximum connections kept", settings.max_connections,
     "bound on per-connection state; the oldest connection is dropped beyond it (state_limit note)")
+tpost.prefs.max_hash_kib = Pref.uint("Largest certificate fingerprinted (KiB)", settings.max_hash_kib,
+    "bound on the SHA-256 of one certificate; a larger one gets no fingerprint (fingerprint_skipped note)")
 tpost.prefs.bridge = Pref.bool("Per-packet facts for tsharkpost", settings.bridge,
     "add tpost.pkt (stream, endpoints, TCP flags, application data bytes so far) to every TCP frame that "
         .. "matters to a connection (SYN/FIN/RST, TLS records other than application data, the first application "
@@ -413,10 +416,15 @@ local parse_client_hello, parse_server_hello = hello_parsers.client_hello, hello
 local parse_dh_params = hello_parsers.dh_params
 
 -- One certificate: what tpost_x509 reads, its SHA-256 fingerprint and its signature algorithm's name.
--- Errors are plain strings (see certificate_info).
+-- Errors are plain strings (see certificate_info). The fingerprint is bounded: hashing in Lua costs about
+-- 1.6 s per MB, and a hostile capture can send megabyte certificates.
 local function parse_certificate(der)
     local info = parse_der(der)
-    info.sha256 = sha256.hex(der)
+    if #der <= settings.max_hash_kib * 1024 then
+        info.sha256 = sha256.hex(der)
+    else
+        info.sha256, info.hash_skipped = "", #der
+    end
     local alg = SIGALGS[info.sig_oid]
     info.sig_name = alg and alg.name or info.sig_oid
     return info
@@ -767,6 +775,11 @@ local function on_chain(ctx, conn, kind, certs, sender)
                 msg = fmt("certificate #%d (%d bytes) could not be parsed: %s; the other checks skip it",
                     cert.index, cert.info.len, cert.info.error) })
         else
+            if cert.info.hash_skipped then
+                ctx:add({ check = "fingerprint_skipped", sev = "note", cert = cert,
+                    msg = fmt("certificate #%d is %d bytes, over the %d KiB bound for hashing: no SHA-256 "
+                        .. "fingerprint", cert.index, cert.info.hash_skipped, settings.max_hash_kib) })
+            end
             check_weak_signature(ctx, cert)
             check_weak_key(ctx, cert)
             if sender == "server" then check_sigalg_offered(ctx, conn, cert) end
