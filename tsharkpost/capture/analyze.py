@@ -7,12 +7,13 @@ one time, not the size of the capture.
 
 from __future__ import annotations
 
-import gzip
 import json
+import re
 import traceback
 from pathlib import Path
 
 from tsharkpost.capture import tshark as ts
+from tsharkpost.capture.capfile import precheck
 from tsharkpost.capture.classify import FALLBACK_WINDOW_SECONDS, classify
 from tsharkpost.capture.connection import Connection
 from tsharkpost.capture.pdml import packets
@@ -21,44 +22,29 @@ from tsharkpost.capture.tracker import ConnectionTracker
 from tsharkpost.errors import PdmlError
 from tsharkpost.record.jsonform import to_json
 
-# pcap (both byte orders, micro and nano), pcapng, and gzip around either.
-CAPTURE_MAGICS = (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d",
-                  b"\x0a\x0d\x0d\x0a")
-GZIP_MAGIC = b"\x1f\x8b"
 # A closed connection is finished once a retry of it would have started (classify.find_retry).
 LINGER_SECONDS = FALLBACK_WINDOW_SECONDS + 1.0
-
-
-def precheck(path: Path) -> str | None:
-    """Why the file cannot be a capture, before tshark is started; None if it may be one."""
-    if not path.exists():
-        return "no such file"
-    if not path.is_file():
-        return "not a regular file"
-    try:
-        with path.open("rb") as handle:
-            head = handle.read(4)
-            if head[:2] == GZIP_MAGIC:
-                with gzip.open(path, "rb") as inner:
-                    head = inner.read(4)
-    except OSError as error:
-        return f"cannot read it: {error.strerror or error}"
-    if not head:
-        return "empty file"
-    if head not in CAPTURE_MAGICS:
-        return "not a pcap or pcapng capture (unknown file header)"
-    return None
+REASON_LENGTH = 300
+# tshark's complaints about a damaged file, with the detail it gives in parentheses (one line or two).
+_UNCOMPRESSABLE = re.compile(r"cannot be decompressed; it may be damaged or corrupt\.\s*\((.*)\)")
+_DAMAGED = re.compile(r"appears to be damaged or corrupt\.\s*\((.*)\)")
 
 
 def _tshark_failure(messages: list[str], returncode: int) -> tuple[InputStatus, str]:
     """What tshark's complaint means for the input, and tshark's own words shortened to one line."""
+    said = " ".join(messages)
     for line in messages:
         if "cut short" in line:
             return InputStatus.TRUNCATED, "truncated: the file ends in the middle of a packet"
         if "isn't a capture file" in line or "unknown file format" in line:
             return InputStatus.ERROR, "not a capture file tshark understands"
+    for pattern, reason in ((_UNCOMPRESSABLE, "damaged: the gzip data cannot be decompressed ({})"),
+                            (_DAMAGED, "damaged: {}")):
+        found = pattern.search(said)
+        if found:
+            return InputStatus.ERROR, reason.format(found.group(1))[:REASON_LENGTH]
     if messages:
-        return InputStatus.ERROR, "tshark: " + " ".join(messages)[:300]
+        return InputStatus.ERROR, ("tshark: " + said)[:REASON_LENGTH]
     if returncode < 0:
         return InputStatus.ERROR, f"tshark was killed by signal {-returncode}"
     return InputStatus.ERROR, f"tshark exited with status {returncode}"
@@ -92,15 +78,15 @@ def analyze(path: Path, tshark: ts.Tshark, options: ts.Options, records_file: Pa
     the traceback in result.traceback for the command to print).
     """
     result = InputResult(str(path), InputStatus.OK, records_file=str(records_file))
-    problem = precheck(path)
-    if problem:
-        result.status, result.reason, result.records_file = InputStatus.ERROR, problem, None
-        return result
     try:
+        problem = precheck(path)
+        if problem:
+            result.status, result.reason, result.records_file = problem.status, problem.reason, None
+            return result
         return _read(path, tshark, options, result)
     except Exception as error:  # noqa: BLE001 - a bug must not cost the batch; it is reported as one
         result.status = InputStatus.BUG
-        result.reason = f"internal error, please report it: {type(error).__name__}: {error}"[:300]
+        result.reason = f"internal error, please report it: {type(error).__name__}: {error}"[:REASON_LENGTH]
         result.traceback = traceback.format_exc()
         return result
 

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from enum import IntEnum
 from pathlib import Path
 from typing import IO
 
 from tsharkpost.capture import tshark as ts
+from tsharkpost.capture.capfile import CAPTURE_SUFFIXES
 from tsharkpost.errors import OutputError, TsharkError
 
 log = logging.getLogger("tsharkpost")
-
-CAPTURE_SUFFIXES = (".pcap", ".pcapng", ".cap", ".pcap.gz", ".pcapng.gz", ".cap.gz")
 
 
 class ExitCode(IntEnum):
@@ -65,14 +65,25 @@ def locate_tshark(args: argparse.Namespace) -> ts.Tshark | None:
 # -- inputs ----------------------------------------------------------------------------------------------------------
 
 def expand(arguments: list[str]) -> list[Path]:
-    """Files are kept as given (even a missing one, to be reported); directories yield their captures, sorted."""
+    """Files are kept as given (even a missing one, to be reported); directories yield their captures, sorted.
+
+    Every argument is accounted for: a folder that holds no capture, and a folder that cannot be read, are kept
+    themselves, for the capture stage to report (capfile.folder_problem) instead of vanishing.
+    """
     found: list[Path] = []
     for argument in arguments:
         path = Path(argument)
-        if path.is_dir():
-            found += sorted(p for p in path.rglob("*") if p.is_file() and p.name.lower().endswith(CAPTURE_SUFFIXES))
-        else:
+        try:
+            folder = path.is_dir()
+        except OSError:  # not even its type can be read: the capture stage says why
+            folder = False
+        if not folder:
             found.append(path)
+            continue
+        inside: list[Path] = []
+        for parent, _, names in os.walk(path, onerror=lambda error: inside.append(Path(error.filename or path))):
+            inside += [Path(parent) / name for name in names if name.lower().endswith(CAPTURE_SUFFIXES)]
+        found += sorted(inside) or [path]
     return list(dict.fromkeys(found))
 
 
