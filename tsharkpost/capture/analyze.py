@@ -10,10 +10,11 @@ from __future__ import annotations
 import json
 import re
 import traceback
+from dataclasses import dataclass
 from pathlib import Path
 
 from tsharkpost.capture import tshark as ts
-from tsharkpost.capture.capfile import precheck
+from tsharkpost.capture.capfile import count_packets, precheck
 from tsharkpost.capture.classify import FALLBACK_WINDOW_SECONDS, classify
 from tsharkpost.capture.connection import Connection
 from tsharkpost.capture.pdml import packets
@@ -91,34 +92,62 @@ def analyze(path: Path, tshark: ts.Tshark, options: ts.Options, records_file: Pa
         return result
 
 
+@dataclass
+class _Seen:
+    """How far tshark's output went, next to how far it had to go."""
+
+    last_frame: int  # the capture's packet count (capfile.count_packets): the frame the output must reach
+    reached: int = 0  # the highest frame number in the output
+    unreadable: PdmlError | None = None  # the output was cut, not PDML, or held a bad value
+
+
 def _read(path: Path, tshark: ts.Tshark, options: ts.Options, result: InputResult) -> InputResult:
     tracker = ConnectionTracker(result.path)
     output = _Output(result, tracker)
+    seen = _Seen(count_packets(path))
     try:
-        with ts.run(ts.pdml_argv(tshark, path, options)) as running:
+        with ts.run(ts.pdml_argv(tshark, path, options, seen.last_frame or None), options.tshark_timeout) as running:
             try:
                 for packet in packets(running.stdout):
+                    seen.reached = max(seen.reached, packet.number)
+                    if packet.stream is None and (packet.number == seen.last_frame
+                                                  or packet.number % ts.HEARTBEAT_FRAMES == 0):
+                        continue  # a marker frame (ts.pdml_argv), not one the plugin chose
                     tracker.add(packet)
                     result.packets += 1
                     output.emit(tracker.sweep(packet.time, LINGER_SECONDS))
-            except PdmlError as error:  # cut off mid-element, or not PDML: report it, keep the batch going
-                running.process.kill()
-                running.process.wait()
-                result.status, result.reason = InputStatus.ERROR, f"unreadable tshark output: {error}"
-            returncode = running.process.wait()
+            except PdmlError as error:  # report it, keep the batch going
+                seen.unreadable = error
+                if not running.ended:
+                    running.stop()
+            running.process.wait()
         output.emit(tracker.finish())
     finally:
         output.close()
-    if result.status is not InputStatus.OK:
-        return result
-    messages = running.messages
+    verdict = _verdict(running, seen, output, options)
+    if verdict:
+        result.status, result.reason = verdict
+    return result
+
+
+def _verdict(running: ts.Run, seen: _Seen, output: _Output, options: ts.Options) -> tuple[InputStatus, str] | None:
+    """The input's status and reason once tshark is done, None if it is ok; the first that applies wins."""
+    messages, returncode = running.messages, running.process.returncode
+    if running.hung:
+        return InputStatus.ERROR, f"tshark hung: no output for {options.tshark_timeout:g} s"
+    if seen.unreadable is not None:
+        if running.ended and (returncode != 0 or messages):  # tshark's own words say more about why it stopped
+            return _tshark_failure(messages, returncode)
+        return InputStatus.ERROR, f"{seen.unreadable}"[:REASON_LENGTH]
     lua_errors = [line for line in messages if "Lua" in line or ".lua:" in line]
     if returncode != 0 or (messages and not lua_errors):
-        result.status, result.reason = _tshark_failure(messages, returncode)
-    elif lua_errors:
-        result.status, result.reason = InputStatus.ERROR, "plugin error: " + lua_errors[0][:300]
-    elif result.totals.tls == 0:
-        result.status = InputStatus.NO_TLS
-        result.reason = "no TLS in this capture" + (
+        return _tshark_failure(messages, returncode)
+    if lua_errors:
+        return InputStatus.ERROR, "plugin error: " + lua_errors[0][:REASON_LENGTH]
+    if seen.reached < seen.last_frame:
+        return InputStatus.ERROR, (f"tshark output ended early: the capture holds {seen.last_frame} packets, "
+                                   f"tshark's output stops at frame {seen.reached}")
+    if output.result.totals.tls == 0:
+        return InputStatus.NO_TLS, "no TLS in this capture" + (
             "" if options.decode_as else " (TLS on an unusual port? try --decode-as tcp.port==PORT,tls)")
-    return result
+    return None

@@ -1,8 +1,8 @@
-"""The capture file itself, read without tshark: is it a capture, is its first block whole.
+"""The capture file itself, read without tshark: is it a capture, is its first block whole, how many packets.
 
 First stage of the capture pipeline (before capture/tshark.py): analyze.py asks it whether tshark is worth
-starting at all. Nothing here dissects a packet; only the file's framing (pcap headers, pcapng block lengths)
-is read.
+starting at all, and how many packets tshark must account for before its output can be believed complete.
+Nothing here dissects a packet; only the file's framing (pcap record headers, pcapng block lengths) is read.
 """
 
 from __future__ import annotations
@@ -25,14 +25,23 @@ CAPTURE_SUFFIXES = (".pcap", ".pcapng", ".cap", ".pcap.gz", ".pcapng.gz", ".cap.
 GZIP_MAGIC = b"\x1f\x8b"
 # pcap: magic -> byte order (micro- and nanosecond forms); its file header, then a 16-byte header per record.
 PCAP_MAGICS = {b"\xd4\xc3\xb2\xa1": "<", b"\xa1\xb2\xc3\xd4": ">", b"\x4d\x3c\xb2\xa1": "<", b"\xa1\xb2\x3c\x4d": ">"}
-PCAP_FILE_HEADER = 24
+PCAP_FILE_HEADER, PCAP_RECORD_HEADER = 24, 16
+PCAP_INCLUDED_LENGTH = 8  # offset of incl_len in a record header
 # pcapng: every block is type, total length, body, total length again; a Section Header Block (SHB) opens each
 # section and its byte-order magic says how the section's numbers are written.
 PCAPNG_MAGIC = b"\x0a\x0d\x0d\x0a"
 BYTE_ORDER_MAGIC = {b"\x4d\x3c\x2b\x1a": "<", b"\x1a\x2b\x3c\x4d": ">"}
+PCAPNG_BLOCK_HEADER = 8
 SHB_MINIMUM = 28  # type, length, byte-order magic, version, section length, length again
+# Blocks that tshark turns into frames: Packet (obsolete), Simple Packet and Enhanced Packet Blocks. Other
+# blocks that may become frames (systemd journal, sysdig events) are not counted: an undercount only makes the
+# end-of-output check more lenient, never a false alarm.
+PACKET_BLOCKS = {2, 3, 6}
 # A Section Header Block larger than this is read by tshark alone (real ones are a few hundred bytes).
 FIRST_BLOCK_CHECKED = 1 << 20
+# What a damaged gzip stream raises while it is read: cut (EOFError), bad deflate data (zlib.error), bad
+# header, CRC or length (gzip.BadGzipFile, an OSError).
+GZIP_ERRORS = (EOFError, zlib.error, OSError)
 
 
 @dataclass(frozen=True)
@@ -141,3 +150,69 @@ def _pcapng_first_block(stream: io.BufferedIOBase, head: bytes) -> Problem | Non
     if length <= FIRST_BLOCK_CHECKED and len(_read_exactly(stream, length - len(head))) < length - len(head):
         return cut
     return None
+
+
+def count_packets(path: Path) -> int:
+    """How many packet records the capture holds, counted from its framing up to the first damage or cut.
+
+    The count is what tshark must reach for its output to be complete (analyze.py); where the framing is
+    damaged tshark says so itself, so counting stops there without a complaint.
+    """
+    try:
+        with _opened(path) as stream:
+            size = os.fstat(stream.fileno()).st_size if not isinstance(stream, gzip.GzipFile) else None
+            head = _read_exactly(stream, 4)
+            if head == PCAPNG_MAGIC:
+                return _count_pcapng(stream, head, size)
+            if head in PCAP_MAGICS:
+                return _count_pcap(stream, PCAP_MAGICS[head], size)
+    except GZIP_ERRORS:
+        pass
+    return 0
+
+
+def _skip(stream: io.BufferedIOBase, count: int, size: int | None) -> bool:
+    """Move count bytes on; False if the stream ends first."""
+    target = stream.tell() + count
+    if size is not None:  # a plain file: seeking past its end would not fail
+        if target > size:
+            return False
+        stream.seek(target)
+        return True
+    stream.seek(count, os.SEEK_CUR)
+    return stream.tell() == target
+
+
+def _count_pcap(stream: io.BufferedIOBase, order: str, size: int | None) -> int:
+    count = 0
+    if not _skip(stream, PCAP_FILE_HEADER - 4, size):
+        return 0
+    included = struct.Struct(order + "I")
+    while True:
+        header = _read_exactly(stream, PCAP_RECORD_HEADER)
+        if len(header) < PCAP_RECORD_HEADER:
+            return count
+        (length,) = included.unpack_from(header, PCAP_INCLUDED_LENGTH)
+        if not _skip(stream, length, size):
+            return count
+        count += 1
+
+
+def _count_pcapng(stream: io.BufferedIOBase, head: bytes, size: int | None) -> int:
+    count, order = 0, "<"
+    while True:
+        header = head + _read_exactly(stream, PCAPNG_BLOCK_HEADER - len(head))
+        head = b""
+        if len(header) < PCAPNG_BLOCK_HEADER:
+            return count
+        read = PCAPNG_BLOCK_HEADER
+        if header[:4] == PCAPNG_MAGIC:
+            magic = _read_exactly(stream, 4)
+            if magic not in BYTE_ORDER_MAGIC:
+                return count
+            order, read = BYTE_ORDER_MAGIC[magic], read + 4
+        kind, length = struct.unpack(order + "II", header)
+        if length < read + 4 or length % 4 or not _skip(stream, length - read, size):
+            return count
+        if kind in PACKET_BLOCKS:
+            count += 1

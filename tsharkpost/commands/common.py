@@ -17,6 +17,7 @@ from tsharkpost.errors import OutputError, TsharkError
 log = logging.getLogger("tsharkpost")
 
 
+
 class ExitCode(IntEnum):
     """Every exit code of every command; each command's --help says what they mean for it."""
 
@@ -46,11 +47,24 @@ def add_tshark_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--plugin-pref", action="append", default=[], metavar="PREF:VALUE",
                         help="a plugin preference, e.g. tpost.rsa_warning_bits:3072 (repeatable)")
     parser.add_argument("--tshark", metavar="PATH", help="the tshark executable (or its folder)")
+    parser.add_argument("--tshark-timeout", type=_seconds, default=ts.DEFAULT_TSHARK_TIMEOUT, metavar="SECONDS",
+                        help="take tshark as hung and stop it when it writes nothing for this long "
+                             f"(default: {ts.DEFAULT_TSHARK_TIMEOUT:g}; 0: wait forever)")
+
+
+def _seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds < float("inf"):
+        raise argparse.ArgumentTypeError(f"not a number of seconds (0 or more): {text!r}")
+    return seconds
 
 
 def tshark_options(args: argparse.Namespace) -> ts.Options:
     """How tshark reads the captures, from the options above."""
-    return ts.Options(args.keylog, tuple(args.decode_as), tuple(args.plugin_pref))
+    return ts.Options(args.keylog, tuple(args.decode_as), tuple(args.plugin_pref), args.tshark_timeout)
 
 
 def locate_tshark(args: argparse.Namespace) -> ts.Tshark | None:
