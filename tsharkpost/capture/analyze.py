@@ -21,7 +21,9 @@ from tsharkpost.capture.pdml import packets
 from tsharkpost.capture.result import InputResult, InputStatus
 from tsharkpost.capture.tracker import ConnectionTracker
 from tsharkpost.errors import PdmlError
+from tsharkpost.plugin.tables import PLUGIN_ERROR_CHECK
 from tsharkpost.record.jsonform import to_json
+from tsharkpost.record.model import Finding
 
 # A closed connection is finished once a retry of it would have started (classify.find_retry).
 LINGER_SECONDS = FALLBACK_WINDOW_SECONDS + 1.0
@@ -52,12 +54,16 @@ def _tshark_failure(messages: list[str], returncode: int) -> tuple[InputStatus, 
 
 
 class _Output:
-    """Where finished connections go: classified, frozen into a record, written, counted."""
+    """Where finished connections go: classified, frozen into a record, written, counted.
+
+    Frames the plugin failed on (its plugin_error finding) are counted too: the input's status says so.
+    """
 
     def __init__(self, result: InputResult, tracker: ConnectionTracker) -> None:
         self.result, self.tracker = result, tracker
         assert result.records_file is not None
         self.handle = open(result.records_file, "w", encoding="utf-8")  # noqa: SIM115 - closed in close()
+        self.plugin_errors: list[tuple[int, Finding]] = []  # (stream, finding)
 
     def emit(self, finished: list[Connection]) -> None:
         for conn in finished:
@@ -66,6 +72,8 @@ class _Output:
             self.handle.write(json.dumps(to_json(record)) + "\n")
             self.result.totals.add(record)
             self.result.patterns.add(record)
+            self.plugin_errors += [(record.stream, finding) for finding in record.findings
+                                   if finding.check == PLUGIN_ERROR_CHECK]
 
     def close(self) -> None:
         self.handle.close()
@@ -147,6 +155,11 @@ def _verdict(running: ts.Run, seen: _Seen, output: _Output, options: ts.Options)
     if seen.reached < seen.last_frame:
         return InputStatus.ERROR, (f"tshark output ended early: the capture holds {seen.last_frame} packets, "
                                    f"tshark's output stops at frame {seen.reached}")
+    if output.plugin_errors:
+        stream, first = output.plugin_errors[0]
+        count = len(output.plugin_errors)
+        return InputStatus.ERROR, (f"plugin error on {count} frame{'s' if count > 1 else ''} (the first in frame "
+                                   f"{first.frame}, stream {stream}): {first.message}")[:REASON_LENGTH]
     if output.result.totals.tls == 0:
         return InputStatus.NO_TLS, "no TLS in this capture" + (
             "" if options.decode_as else " (TLS on an unusual port? try --decode-as tcp.port==PORT,tls)")
