@@ -2,7 +2,9 @@
 
 Connections are classified and written out (JSON lines) as soon as they are
 finished, and only counted after that: memory follows the connections open at
-one time, not the size of the capture.
+one time, not the size of the capture. The input is ok only if tshark's output
+was whole (one PDML document reaching the capture's last packet) and neither
+tshark nor the plugin failed on the way (_verdict).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ REASON_LENGTH = 300
 # tshark's complaints about a damaged file, with the detail it gives in parentheses (one line or two).
 _UNCOMPRESSABLE = re.compile(r"cannot be decompressed; it may be damaged or corrupt\.\s*\((.*)\)")
 _DAMAGED = re.compile(r"appears to be damaged or corrupt\.\s*\((.*)\)")
+_UNSUPPORTED = re.compile(r"contains record data that TShark doesn't support\.\s*\((.*)\)")
 
 
 def _tshark_failure(messages: list[str], returncode: int) -> tuple[InputStatus, str]:
@@ -42,7 +45,7 @@ def _tshark_failure(messages: list[str], returncode: int) -> tuple[InputStatus, 
         if "isn't a capture file" in line or "unknown file format" in line:
             return InputStatus.ERROR, "not a capture file tshark understands"
     for pattern, reason in ((_UNCOMPRESSABLE, "damaged: the gzip data cannot be decompressed ({})"),
-                            (_DAMAGED, "damaged: {}")):
+                            (_DAMAGED, "damaged: {}"), (_UNSUPPORTED, "not supported by tshark: {}")):
         found = pattern.search(said)
         if found:
             return InputStatus.ERROR, reason.format(found.group(1))[:REASON_LENGTH]

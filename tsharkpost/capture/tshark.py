@@ -121,19 +121,14 @@ class Run:
     """A running tshark: its stdout to read, what it said on stderr once it ended, whether the watchdog fired."""
 
     process: subprocess.Popen[bytes]
-    output: _Watched
-    timeout: float = 0.0
+    stdout: _Watched
     hung: bool = False
     stderr_lines: collections.deque[str] = field(default_factory=lambda: collections.deque(maxlen=STDERR_LINES_KEPT))
 
     @property
-    def stdout(self) -> _Watched:
-        return self.output
-
-    @property
     def ended(self) -> bool:
         """tshark's output reached its end (rather than the reader stopping early)."""
-        return self.output.ended
+        return self.stdout.ended
 
     @property
     def messages(self) -> list[str]:
@@ -167,7 +162,7 @@ def run(argv: list[str], timeout: float = 0.0) -> Iterator[Run]:
     process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                start_new_session=hasattr(os, "killpg"))
     assert process.stdout is not None
-    running = Run(process, _Watched(process.stdout), timeout)
+    running = Run(process, _Watched(process.stdout))
     finished = threading.Event()
 
     def drain() -> None:
@@ -177,7 +172,7 @@ def run(argv: list[str], timeout: float = 0.0) -> Iterator[Run]:
 
     def watch() -> None:
         while not finished.wait(min(WATCHDOG_TICK_SECONDS, timeout / 4)):
-            if time.monotonic() - running.output.last_output > timeout and process.poll() is None:
+            if time.monotonic() - running.stdout.last_output > timeout and process.poll() is None:
                 running.hung = True
                 running.stop()
                 return
