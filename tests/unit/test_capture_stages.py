@@ -6,11 +6,14 @@ import io
 
 from conftest import DATA
 
+import pytest
+
 from tsharkpost.capture.aggregate import PatternTally
 from tsharkpost.capture.classify import classify, find_retry
 from tsharkpost.capture.connection import Connection
 from tsharkpost.capture.pdml import Handshake, Packet, Record, packets
 from tsharkpost.capture.tracker import ConnectionTracker
+from tsharkpost.errors import PdmlError
 from tsharkpost.record.jsonform import from_json, to_json, zeek_version
 from tsharkpost.record.model import ClientHello, ConnectionRecord, Outcome, Side
 
@@ -88,8 +91,11 @@ def test_invalid_characters_and_a_cut_off_stream_do_not_stop_the_parser() -> Non
     stream = io.BytesIO(PDML_HEAD + _packet_xml(1, "0 10.0.0.1 50000 10.0.0.2 443 S 0 0 0 0")
                         + _packet_xml(2, "0 10.0.0.1 50000 10.0.0.2 443 A 0 0 0 0", hello)
                         + b'<packet><proto name="geninfo"><field name="num" show="3"')
-    parsed = list(packets(stream))
-    # Then every packet comes out; the cut one has no bridge line, so no connection takes it
+    parsed: list[Packet] = []
+    with pytest.raises(PdmlError, match="ended early"):
+        parsed.extend(packets(stream))
+    # Then every packet comes out before the cut is reported; the cut one has no bridge line, so no connection
+    # takes it
     assert [p.number for p in parsed] == [1, 2, 3] and parsed[2].stream is None
     # And the invalid character becomes U+FFFD, the rest of the name is kept
     handshake = parsed[1].records[0].handshakes[0]

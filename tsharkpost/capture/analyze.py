@@ -2,75 +2,71 @@
 
 Connections are classified and written out (JSON lines) as soon as they are
 finished, and only counted after that: memory follows the connections open at
-one time, not the size of the capture.
+one time, not the size of the capture. The input is ok only if tshark's output
+was whole (one PDML document reaching the capture's last packet) and neither
+tshark nor the plugin failed on the way (_verdict).
 """
 
 from __future__ import annotations
 
-import gzip
 import json
+import re
 import traceback
+from dataclasses import dataclass
 from pathlib import Path
 
 from tsharkpost.capture import tshark as ts
+from tsharkpost.capture.capfile import count_packets, precheck
 from tsharkpost.capture.classify import FALLBACK_WINDOW_SECONDS, classify
 from tsharkpost.capture.connection import Connection
 from tsharkpost.capture.pdml import packets
 from tsharkpost.capture.result import InputResult, InputStatus
 from tsharkpost.capture.tracker import ConnectionTracker
 from tsharkpost.errors import PdmlError
+from tsharkpost.plugin.tables import PLUGIN_ERROR_CHECK
 from tsharkpost.record.jsonform import to_json
+from tsharkpost.record.model import Finding
 
-# pcap (both byte orders, micro and nano), pcapng, and gzip around either.
-CAPTURE_MAGICS = (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d",
-                  b"\x0a\x0d\x0d\x0a")
-GZIP_MAGIC = b"\x1f\x8b"
 # A closed connection is finished once a retry of it would have started (classify.find_retry).
 LINGER_SECONDS = FALLBACK_WINDOW_SECONDS + 1.0
-
-
-def precheck(path: Path) -> str | None:
-    """Why the file cannot be a capture, before tshark is started; None if it may be one."""
-    if not path.exists():
-        return "no such file"
-    if not path.is_file():
-        return "not a regular file"
-    try:
-        with path.open("rb") as handle:
-            head = handle.read(4)
-            if head[:2] == GZIP_MAGIC:
-                with gzip.open(path, "rb") as inner:
-                    head = inner.read(4)
-    except OSError as error:
-        return f"cannot read it: {error.strerror or error}"
-    if not head:
-        return "empty file"
-    if head not in CAPTURE_MAGICS:
-        return "not a pcap or pcapng capture (unknown file header)"
-    return None
+REASON_LENGTH = 300
+# tshark's complaints about a damaged file, with the detail it gives in parentheses (one line or two).
+_UNCOMPRESSABLE = re.compile(r"cannot be decompressed; it may be damaged or corrupt\.\s*\((.*)\)")
+_DAMAGED = re.compile(r"appears to be damaged or corrupt\.\s*\((.*)\)")
+_UNSUPPORTED = re.compile(r"contains record data that TShark doesn't support\.\s*\((.*)\)")
 
 
 def _tshark_failure(messages: list[str], returncode: int) -> tuple[InputStatus, str]:
     """What tshark's complaint means for the input, and tshark's own words shortened to one line."""
+    said = " ".join(messages)
     for line in messages:
         if "cut short" in line:
             return InputStatus.TRUNCATED, "truncated: the file ends in the middle of a packet"
         if "isn't a capture file" in line or "unknown file format" in line:
             return InputStatus.ERROR, "not a capture file tshark understands"
+    for pattern, reason in ((_UNCOMPRESSABLE, "damaged: the gzip data cannot be decompressed ({})"),
+                            (_DAMAGED, "damaged: {}"), (_UNSUPPORTED, "not supported by tshark: {}")):
+        found = pattern.search(said)
+        if found:
+            return InputStatus.ERROR, reason.format(found.group(1))[:REASON_LENGTH]
     if messages:
-        return InputStatus.ERROR, "tshark: " + " ".join(messages)[:300]
+        return InputStatus.ERROR, ("tshark: " + said)[:REASON_LENGTH]
     if returncode < 0:
         return InputStatus.ERROR, f"tshark was killed by signal {-returncode}"
     return InputStatus.ERROR, f"tshark exited with status {returncode}"
 
 
 class _Output:
-    """Where finished connections go: classified, frozen into a record, written, counted."""
+    """Where finished connections go: classified, frozen into a record, written, counted.
+
+    Frames the plugin failed on (its plugin_error finding) are counted too: the input's status says so.
+    """
 
     def __init__(self, result: InputResult, tracker: ConnectionTracker) -> None:
         self.result, self.tracker = result, tracker
         assert result.records_file is not None
         self.handle = open(result.records_file, "w", encoding="utf-8")  # noqa: SIM115 - closed in close()
+        self.plugin_errors: list[tuple[int, Finding]] = []  # (stream, finding)
 
     def emit(self, finished: list[Connection]) -> None:
         for conn in finished:
@@ -79,6 +75,8 @@ class _Output:
             self.handle.write(json.dumps(to_json(record)) + "\n")
             self.result.totals.add(record)
             self.result.patterns.add(record)
+            self.plugin_errors += [(record.stream, finding) for finding in record.findings
+                                   if finding.check == PLUGIN_ERROR_CHECK]
 
     def close(self) -> None:
         self.handle.close()
@@ -92,47 +90,80 @@ def analyze(path: Path, tshark: ts.Tshark, options: ts.Options, records_file: Pa
     the traceback in result.traceback for the command to print).
     """
     result = InputResult(str(path), InputStatus.OK, records_file=str(records_file))
-    problem = precheck(path)
-    if problem:
-        result.status, result.reason, result.records_file = InputStatus.ERROR, problem, None
-        return result
     try:
+        problem = precheck(path)
+        if problem:
+            result.status, result.reason, result.records_file = problem.status, problem.reason, None
+            return result
         return _read(path, tshark, options, result)
     except Exception as error:  # noqa: BLE001 - a bug must not cost the batch; it is reported as one
         result.status = InputStatus.BUG
-        result.reason = f"internal error, please report it: {type(error).__name__}: {error}"[:300]
+        result.reason = f"internal error, please report it: {type(error).__name__}: {error}"[:REASON_LENGTH]
         result.traceback = traceback.format_exc()
         return result
+
+
+@dataclass
+class _Seen:
+    """How far tshark's output went, next to how far it had to go."""
+
+    last_frame: int  # the capture's packet count (capfile.count_packets): the frame the output must reach
+    reached: int = 0  # the highest frame number in the output
+    unreadable: PdmlError | None = None  # the output was cut, not PDML, or held a bad value
 
 
 def _read(path: Path, tshark: ts.Tshark, options: ts.Options, result: InputResult) -> InputResult:
     tracker = ConnectionTracker(result.path)
     output = _Output(result, tracker)
+    seen = _Seen(count_packets(path))
     try:
-        with ts.run(ts.pdml_argv(tshark, path, options)) as running:
+        with ts.run(ts.pdml_argv(tshark, path, options, seen.last_frame or None), options.tshark_timeout) as running:
             try:
                 for packet in packets(running.stdout):
+                    seen.reached = max(seen.reached, packet.number)
+                    if packet.stream is None and (packet.number == seen.last_frame
+                                                  or packet.number % ts.HEARTBEAT_FRAMES == 0):
+                        continue  # a marker frame (ts.pdml_argv), not one the plugin chose
                     tracker.add(packet)
                     result.packets += 1
                     output.emit(tracker.sweep(packet.time, LINGER_SECONDS))
-            except PdmlError as error:  # cut off mid-element, or not PDML: report it, keep the batch going
-                running.process.kill()
-                running.process.wait()
-                result.status, result.reason = InputStatus.ERROR, f"unreadable tshark output: {error}"
-            returncode = running.process.wait()
+            except PdmlError as error:  # report it, keep the batch going
+                seen.unreadable = error
+                if not running.ended:
+                    running.stop()
+            running.process.wait()
         output.emit(tracker.finish())
     finally:
         output.close()
-    if result.status is not InputStatus.OK:
-        return result
-    messages = running.messages
+    verdict = _verdict(running, seen, output, options)
+    if verdict:
+        result.status, result.reason = verdict
+    return result
+
+
+def _verdict(running: ts.Run, seen: _Seen, output: _Output, options: ts.Options) -> tuple[InputStatus, str] | None:
+    """The input's status and reason once tshark is done, None if it is ok; the first that applies wins."""
+    messages, returncode = running.messages, running.process.returncode
+    if running.hung:
+        return InputStatus.ERROR, f"tshark hung: no output for {options.tshark_timeout:g} s"
+    if seen.unreadable is not None:
+        if running.ended and (returncode != 0 or messages):  # tshark's own words say more about why it stopped
+            return _tshark_failure(messages, returncode)
+        return InputStatus.ERROR, f"{seen.unreadable}"[:REASON_LENGTH]
     lua_errors = [line for line in messages if "Lua" in line or ".lua:" in line]
     if returncode != 0 or (messages and not lua_errors):
-        result.status, result.reason = _tshark_failure(messages, returncode)
-    elif lua_errors:
-        result.status, result.reason = InputStatus.ERROR, "plugin error: " + lua_errors[0][:300]
-    elif result.totals.tls == 0:
-        result.status = InputStatus.NO_TLS
-        result.reason = "no TLS in this capture" + (
+        return _tshark_failure(messages, returncode)
+    if lua_errors:
+        return InputStatus.ERROR, "plugin error: " + lua_errors[0][:REASON_LENGTH]
+    if seen.reached < seen.last_frame:
+        return InputStatus.ERROR, (f"tshark output ended early: the capture holds {seen.last_frame} packets, "
+                                   f"tshark's output stops at frame {seen.reached}")
+    if output.plugin_errors:
+        stream, first = output.plugin_errors[0]
+        count = len(output.plugin_errors)
+        return InputStatus.ERROR, (f"plugin error on {count} frame{'s' if count > 1 else ''} (the first in frame "
+                                   f"{first.frame}, stream {stream}): {first.message}")[:REASON_LENGTH]
+    if output.result.totals.tls == 0:
+        return InputStatus.NO_TLS, "no TLS in this capture" + (
             "" if options.decode_as else " (TLS on an unusual port? try --decode-as tcp.port==PORT,tls)")
-    return result
+    return None

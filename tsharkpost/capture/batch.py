@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import os
 import signal
+import traceback
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from types import FrameType
 
 from tsharkpost.capture import tshark as ts
 from tsharkpost.capture.analyze import analyze
-from tsharkpost.capture.result import InputResult
+from tsharkpost.capture.result import InputResult, InputStatus
 
 # Told after each capture: how many are done, how many in all, the one just finished.
 Progress = Callable[[int, int, Path], None]
@@ -37,7 +38,7 @@ def analyze_all(paths: list[Path], tshark: ts.Tshark, options: ts.Options, jobs:
     try:
         futures = {path: pool.submit(_analyze_in_worker, path, tshark, options, records[path]) for path in paths}
         for number, (path, future) in enumerate(futures.items(), start=1):
-            results[path] = future.result()
+            results[path] = _outcome(path, future)
             if progress:
                 progress(number, len(paths), path)
     except BaseException:
@@ -80,3 +81,12 @@ def _stop(pool: ProcessPoolExecutor) -> None:
         if worker.is_alive():
             worker.kill()
             worker.join()
+
+
+def _outcome(path: Path, future: Future[InputResult]) -> InputResult:
+    """The worker's result; a worker that died (killed, out of memory) costs its own input only."""
+    try:
+        return future.result()
+    except Exception as error:  # noqa: BLE001 - analyze() reports its own failures: this is the pool's
+        return InputResult(str(path), InputStatus.BUG, f"internal error, please report it: the worker reading it "
+                           f"failed: {type(error).__name__}: {error}"[:300], traceback=traceback.format_exc())

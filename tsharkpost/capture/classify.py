@@ -13,7 +13,7 @@ import dataclasses
 
 from tsharkpost.capture.connection import Connection
 from tsharkpost.plugin import tables as facts
-from tsharkpost.plugin.tables import Severity, check_weight
+from tsharkpost.plugin.tables import PLUGIN_ERROR_CHECK, Severity, check_weight
 from tsharkpost.record.model import Cause, CauseKind, Certificate, Finding, Outcome, Side
 
 # A retry within this many seconds of a failed attempt, from the same client to the
@@ -115,7 +115,7 @@ def causes(conn: Connection) -> list[Cause]:
         for cert in _expired(conn):
             found.append(Cause(0, CauseKind.EXPIRED_CERTIFICATE,
                                f"{cert.label} is not valid at capture time (until {cert.not_after})", (hung_up,)))
-        if not found:
+        if not found and not _plugin_failures(conn):  # "nothing wrong" only from a plugin that checked it all
             found.append(Cause(0, CauseKind.UNEXPLAINED_REFUSAL,
                                "client refused the server's certificate flight; the plugin found nothing wrong "
                                "with the chain (check trust: unknown CA, revocation, policy)", (hung_up,)))
@@ -144,7 +144,18 @@ def causes(conn: Connection) -> list[Cause]:
     for finding in conn.findings:
         if finding.cert_index is None and finding.severity >= Severity.ERROR and finding.check != "fatal_alert":
             found.append(Cause(0, CauseKind.FINDING, finding.message, (f"frame {finding.frame}",), (finding.check,)))
+    failures = _plugin_failures(conn)
+    if failures:  # first, failed or not: every other word about this connection may be missing something
+        frames = ", ".join(str(finding.frame) for finding in failures)
+        found.insert(0, Cause(0, CauseKind.PLUGIN_ERROR, f"the plugin failed on frame{'s' * (len(failures) > 1)} "
+                              f"{frames} of this connection, so its checks are incomplete (a bug: please report it)",
+                              tuple(f"frame {finding.frame}: {finding.message}" for finding in failures),
+                              (PLUGIN_ERROR_CHECK,)))
     return [dataclasses.replace(cause, rank=rank) for rank, cause in enumerate(found, start=1)]
+
+
+def _plugin_failures(conn: Connection) -> list[Finding]:
+    return [finding for finding in conn.findings if finding.check == PLUGIN_ERROR_CHECK]
 
 
 def find_retry(failed: Connection, candidates: list[Connection]) -> Connection | None:

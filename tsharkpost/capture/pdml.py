@@ -2,7 +2,8 @@
 
 tshark does not promise valid XML (a server name may hold control characters),
 so the parser runs in recover mode: an invalid character becomes U+FFFD, never
-fatal, and a stream cut mid-packet still yields the packets before the cut. Only the nodes listed in fields.py are read.
+fatal, and a stream cut mid-packet still yields the packets before the cut, then fails: only a whole
+document, closed by </pdml>, counts as tshark's complete answer. Only the nodes listed in fields.py are read.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import IO
+from typing import Protocol
 
 from lxml import etree
 
@@ -254,21 +255,44 @@ def _packet(element: etree._Element) -> Packet:
     return packet
 
 
-def packets(stream: IO[bytes]) -> Iterator[Packet]:
+class Readable(Protocol):
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
+class _Tail:
+    """The stream as lxml reads it, keeping how much came and its last bytes (where </pdml> must be)."""
+
+    KEPT = 64
+
+    def __init__(self, stream: Readable) -> None:
+        self.stream, self.size, self.tail = stream, 0, b""
+
+    def read(self, size: int = -1, /) -> bytes:
+        data = self.stream.read(size)
+        if data:
+            self.size += len(data)
+            self.tail = data[-self.KEPT:] if len(data) >= self.KEPT else (self.tail + data)[-self.KEPT:]
+        return data
+
+
+def packets(stream: Readable) -> Iterator[Packet]:
     """Parse a PDML byte stream as it arrives; each packet's elements are freed once it is read.
 
-    PdmlError when the stream cannot be read as PDML, or a value in it has the wrong form.
+    PdmlError when the stream cannot be read as PDML, or a value in it has the wrong form; and, once it
+    ends, unless it was one whole <pdml> document: recover mode accepts a document cut anywhere, and a
+    tshark that stopped half-way must not pass for one that had nothing more to say.
     """
-    parser = etree.iterparse(stream, events=("end",), tag="packet", recover=True, huge_tree=True,
+    source = _Tail(stream)
+    parser = etree.iterparse(source, events=("end",), tag="packet", recover=True, huge_tree=True,
                              resolve_entities=False, no_network=True)
     while True:
         try:
             _, element = next(parser)
             packet = _packet(element)
         except StopIteration:
-            return
+            break
         except etree.LxmlError as error:
-            raise PdmlError(str(error)) from None
+            raise PdmlError("tshark output is empty" if source.size == 0 else str(error)) from None
         except ValueError as error:  # a number field that holds no number
             raise PdmlError(f"unexpected value in packet: {error}") from None
         yield packet
@@ -277,3 +301,8 @@ def packets(stream: IO[bytes]) -> Iterator[Packet]:
         if parent is not None:
             while element.getprevious() is not None:
                 del parent[0]
+    root = getattr(parser, "root", None)
+    if root is None or root.tag != "pdml":
+        raise PdmlError("tshark output is not PDML")
+    if not source.tail.rstrip().endswith(b"</pdml>"):
+        raise PdmlError("tshark output ended early (no closing </pdml>)")

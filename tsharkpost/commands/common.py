@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import IO, Any
 
 from tsharkpost.capture import tshark as ts
+from tsharkpost.capture.capfile import CAPTURE_SUFFIXES
 from tsharkpost.errors import OutputError, TsharkError
 
 log = logging.getLogger("tsharkpost")
 
-CAPTURE_SUFFIXES = (".pcap", ".pcapng", ".cap", ".pcap.gz", ".pcapng.gz", ".cap.gz")
 
 
 class ExitCode(IntEnum):
@@ -104,11 +104,24 @@ def add_tshark_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--plugin-pref", action="append", default=[], metavar="PREF:VALUE",
                         help="a plugin preference, e.g. tpost.rsa_warning_bits:3072 (repeatable)")
     parser.add_argument("--tshark", metavar="PATH", help="the tshark executable (or its folder)")
+    parser.add_argument("--tshark-timeout", type=_seconds, default=ts.DEFAULT_TSHARK_TIMEOUT, metavar="SECONDS",
+                        help="take tshark as hung and stop it when it writes nothing for this long "
+                             f"(default: {ts.DEFAULT_TSHARK_TIMEOUT:g}; 0: wait forever)")
+
+
+def _seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds < float("inf"):
+        raise argparse.ArgumentTypeError(f"not a number of seconds (0 or more): {text!r}")
+    return seconds
 
 
 def tshark_options(args: argparse.Namespace) -> ts.Options:
     """How tshark reads the captures, from the options above."""
-    return ts.Options(args.keylog, tuple(args.decode_as), tuple(args.plugin_pref))
+    return ts.Options(args.keylog, tuple(args.decode_as), tuple(args.plugin_pref), args.tshark_timeout)
 
 
 def locate_tshark(args: argparse.Namespace) -> ts.Tshark | None:
@@ -133,14 +146,25 @@ def tshark_refuses_options(args: argparse.Namespace, tshark: ts.Tshark) -> bool:
 # -- inputs ----------------------------------------------------------------------------------------------------------
 
 def expand(arguments: list[str]) -> list[Path]:
-    """Files are kept as given (even a missing one, to be reported); directories yield their captures, sorted."""
+    """Files are kept as given (even a missing one, to be reported); directories yield their captures, sorted.
+
+    Every argument is accounted for: a folder that holds no capture, and a folder that cannot be read, are kept
+    themselves, for the capture stage to report (capfile.folder_problem) instead of vanishing.
+    """
     found: list[Path] = []
     for argument in arguments:
         path = Path(argument)
-        if path.is_dir():
-            found += sorted(p for p in path.rglob("*") if p.is_file() and p.name.lower().endswith(CAPTURE_SUFFIXES))
-        else:
+        try:
+            folder = path.is_dir()
+        except OSError:  # not even its type can be read: the capture stage says why
+            folder = False
+        if not folder:
             found.append(path)
+            continue
+        inside: list[Path] = []
+        for parent, _, names in os.walk(path, onerror=lambda error: inside.append(Path(error.filename or path))):
+            inside += [Path(parent) / name for name in names if name.lower().endswith(CAPTURE_SUFFIXES)]
+        found += sorted(inside) or [path]
     return list(dict.fromkeys(found))
 
 

@@ -9,7 +9,8 @@ from typing import Any
 
 from tsharkpost import __version__
 from tsharkpost.capture import tshark as ts
-from tsharkpost.capture.analyze import analyze, precheck
+from tsharkpost.capture.analyze import analyze
+from tsharkpost.capture.capfile import precheck
 from tsharkpost.capture.result import InputResult, InputStatus
 from tsharkpost.commands.common import (STOP_CODES_HELP, ExitCode, add_tshark_options, locate_tshark, log,
                                         open_output, refuse_input_as_output, tshark_options, tshark_refuses_options,
@@ -113,7 +114,7 @@ def _compare(args: argparse.Namespace, tshark: ts.Tshark, scratch: Path) -> Comp
     for label, spec in (("GOOD", args.good), ("BAD", args.bad)):
         problem = precheck(spec.path)  # before tshark runs on the other side
         if problem:
-            raise InputProblem(f"{label}: {spec.path}: {problem}")
+            raise InputProblem(f"{label}: {spec.path}: {problem.reason}")
     done: dict[Path, InputResult] = {}
     good_result = _read("GOOD", args.good.path, tshark, options, scratch, done)
     bad_result = _read("BAD", args.bad.path, tshark, options, scratch, done)

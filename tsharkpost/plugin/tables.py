@@ -82,6 +82,9 @@ def checks() -> dict[str, dict[str, str]]:
 
 
 UNRANKED_WEIGHT = 99
+# The plugin's finding for a frame it failed on (it catches its own Lua errors per frame): that frame's checks
+# did not run, so the connection's findings may be incomplete.
+PLUGIN_ERROR_CHECK = "plugin_error"
 
 
 def check_weight(check: str) -> int:

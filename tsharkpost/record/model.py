@@ -61,6 +61,7 @@ class CauseKind(str, Enum):
     FINDING = "finding"  # a connection-level error finding of the plugin
     FALLBACK = "fallback"  # the client retried with a lower version
     EVENT = "event"  # a Windows event attributed to the connection (summarize --events)
+    PLUGIN_ERROR = "plugin_error"  # the plugin failed on a frame of the connection: its findings may be incomplete
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,145 @@
+"""tshark's output is believed only when it is whole: fake tsharks that stop early, print garbage or hang.
+
+Each fake answers `-v` like tshark 4.0 and then misbehaves on the capture run; the input is reported as an
+error with a one-line reason, the exit code is 3, and nothing hangs.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import CAPTURES, REPO
+from tsharkpost.capture import tshark as ts
+from tsharkpost.capture.capfile import count_packets
+from tsharkpost.cli import main
+from tsharkpost.commands.common import ExitCode
+
+BATCH = CAPTURES / "batch-mixed.pcapng"  # 560 packets, 44 connections
+VERSION = 'if [ "$1" = "-v" ]; then echo "TShark (Wireshark) 4.0.17 (Git v4.0.17 packaged as 4.0.17-0+deb12u1)"; ' \
+          'exit 0; fi\n'
+
+
+def fake_tshark(folder: Path, script: str) -> Path:
+    """A tshark that answers -v like the real one, then runs script (sh) instead of reading the capture."""
+    folder.mkdir()
+    fake = folder / "tshark"
+    fake.write_text("#!/bin/sh\n" + VERSION + script)
+    fake.chmod(0o755)
+    return fake
+
+
+@pytest.fixture(scope="module")
+def real_pdml(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """What the real tshark prints for batch-mixed.pcapng in summarize's run."""
+    tshark = shutil.which("tshark")
+    assert tshark
+    argv = ts.pdml_argv(ts.Tshark(tshark, "4.0"), BATCH, ts.Options(), count_packets(BATCH))
+    pdml = tmp_path_factory.mktemp("pdml") / "batch-mixed.pdml"
+    pdml.write_bytes(subprocess.run(argv, capture_output=True, check=True).stdout)
+    return pdml
+
+
+def summarize_with(tmp_path: Path, fake: Path, *options: str) -> tuple[int, list[tuple[str, str | None]]]:
+    out = tmp_path / "out.json"
+    code = main(["summarize", "--tshark", str(fake), "--format", "json", "-o", str(out), *options, str(BATCH)])
+    document = json.loads(out.read_text())
+    return code, [(i["status"], i["reason"]) for i in document["inputs"]]
+
+
+def test_real_pdml_ends_with_the_last_frame_and_pdml_closed(real_pdml: Path) -> None:
+    text = real_pdml.read_text()
+    assert text.rstrip().endswith("</pdml>")
+    assert '<field name="num" pos="0" show="560"' in text
+
+
+def test_output_without_closing_pdml_is_an_error(tmp_path: Path, real_pdml: Path) -> None:
+    # Given a tshark whose output stops 300 lines in (no </pdml>), exit status 0
+    fake = fake_tshark(tmp_path / "cut", f"head -n 300 {real_pdml}\nexit 0\n")
+    # Then the input is an error, not "ok" with the few connections that came
+    code, found = summarize_with(tmp_path, fake)
+    assert code == ExitCode.INPUT_ERROR
+    assert found == [("error", "tshark output ended early (no closing </pdml>)")]
+
+
+def test_a_whole_document_that_stops_before_the_last_frame_is_an_error(tmp_path: Path, real_pdml: Path) -> None:
+    # Given a tshark that prints 300 lines, closes the document properly and exits 0
+    fake = fake_tshark(tmp_path / "early", f"head -n 300 {real_pdml}\necho '</pdml>'\nexit 0\n")
+    code, found = summarize_with(tmp_path, fake)
+    # Then the input is an error naming how far tshark got
+    assert code == ExitCode.INPUT_ERROR
+    assert len(found) == 1 and found[0][0] == "error"
+    assert found[0][1] is not None and found[0][1].startswith(
+        "tshark output ended early: the capture holds 560 packets, tshark's output stops at frame ")
+
+
+@pytest.mark.parametrize("output, reason", [
+    ("echo 'this is not XML at all'", "tshark output is not PDML"),
+    ("printf '\\001\\002\\003<<<>>>'", "tshark output is not PDML"),
+    ("echo '<?xml version=\"1.0\"?><html><packet/></html>'", "tshark output is not PDML"),
+    ("true", "tshark output is empty"),
+])
+def test_output_that_is_not_pdml_is_an_error(tmp_path: Path, output: str, reason: str) -> None:
+    fake = fake_tshark(tmp_path / "garbage", f"{output}\nexit 0\n")
+    code, found = summarize_with(tmp_path, fake)
+    assert code == ExitCode.INPUT_ERROR
+    assert found == [("error", reason)]
+
+
+def test_tshark_failing_says_why_even_when_its_output_is_cut(tmp_path: Path, real_pdml: Path) -> None:
+    fake = fake_tshark(tmp_path / "failing", f"head -n 300 {real_pdml}\necho 'tshark: out of memory' >&2\nexit 2\n")
+    code, found = summarize_with(tmp_path, fake)
+    assert code == ExitCode.INPUT_ERROR
+    assert found == [("error", "tshark: tshark: out of memory")]
+
+
+SUMMARIZE = "import sys; from tsharkpost.cli import main; sys.exit(main(sys.argv[1:]))"
+
+
+@pytest.mark.parametrize("before", ["", "head -n 300 {pdml}\n"], ids=["silent", "after-some-output"])
+def test_a_hung_tshark_is_stopped_by_the_watchdog(tmp_path: Path, real_pdml: Path, before: str) -> None:
+    # Given a tshark that hangs (before any output, or half-way), in a child of its own that sleeps too
+    fake = fake_tshark(tmp_path / "hung", before.format(pdml=real_pdml) + "sleep 120\n")
+    out = tmp_path / "out.json"
+    # When summarize runs with a 2-second watchdog (in a subprocess: a hang must fail this test, not stop it)
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-c", SUMMARIZE, "summarize", "--tshark", str(fake), "--tshark-timeout",
+                           "2", "--format", "json", "-o", str(out), str(BATCH), str(CAPTURES / "expired-leaf.pcapng")],
+                          capture_output=True, text=True, timeout=60, cwd=REPO)
+    elapsed = time.monotonic() - started
+    # Then each input is an error saying tshark hung, within a few seconds, in one line each
+    assert done.returncode == ExitCode.INPUT_ERROR, done.stderr
+    document = json.loads(out.read_text())
+    assert [(i["status"], i["reason"]) for i in document["inputs"]] == [
+        ("error", "tshark hung: no output for 2 s")] * 2
+    assert f"tsharkpost: ERROR: {BATCH}: tshark hung: no output for 2 s" in done.stderr.splitlines()
+    assert "Traceback" not in done.stderr
+    assert elapsed < 30
+
+
+@pytest.mark.parametrize("value", ["-1", "soon", "nan", "inf"])
+def test_tshark_timeout_must_be_seconds(capsys: pytest.CaptureFixture[str], value: str) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        main(["summarize", "--tshark-timeout", value, str(BATCH)])
+    assert stopped.value.code == ExitCode.USAGE
+    assert "--tshark-timeout: not a number of seconds (0 or more)" in capsys.readouterr().err
+
+
+def test_marker_frames_never_change_the_records(tmp_path: Path, tshark: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given the same capture read as it is, and with a heartbeat every 7 frames (80 markers instead of none)
+    def document(heartbeat: int) -> dict:
+        monkeypatch.setattr(ts, "HEARTBEAT_FRAMES", heartbeat)
+        out = tmp_path / f"{heartbeat}.json"
+        assert main(["summarize", "--jobs", "1", "--format", "json", "-o", str(out), str(BATCH)]) == ExitCode.OK
+        return json.loads(out.read_text())
+
+    usual, dense = document(ts.HEARTBEAT_FRAMES), document(7)
+    # Then the inputs (with their packet counts) and the connections are the same
+    assert usual["inputs"] == dense["inputs"]
+    assert usual["connections"] == dense["connections"]

@@ -1,0 +1,218 @@
+"""The capture file itself, read without tshark: is it a capture, is its first block whole, how many packets.
+
+First stage of the capture pipeline (before capture/tshark.py): analyze.py asks it whether tshark is worth
+starting at all, and how many packets tshark must account for before its output can be believed complete.
+Nothing here dissects a packet; only the file's framing (pcap record headers, pcapng block lengths) is read.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import stat
+import struct
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from tsharkpost.capture.result import InputStatus
+
+# The names a folder is searched for (commands/common.py expand); other files in a folder are not inputs.
+CAPTURE_SUFFIXES = (".pcap", ".pcapng", ".cap", ".pcap.gz", ".pcapng.gz", ".cap.gz")
+GZIP_MAGIC = b"\x1f\x8b"
+# pcap: magic -> byte order (micro- and nanosecond forms); its file header, then a 16-byte header per record.
+PCAP_MAGICS = {b"\xd4\xc3\xb2\xa1": "<", b"\xa1\xb2\xc3\xd4": ">", b"\x4d\x3c\xb2\xa1": "<", b"\xa1\xb2\x3c\x4d": ">"}
+PCAP_FILE_HEADER, PCAP_RECORD_HEADER = 24, 16
+PCAP_INCLUDED_LENGTH = 8  # offset of incl_len in a record header
+# pcapng: every block is type, total length, body, total length again; a Section Header Block (SHB) opens each
+# section and its byte-order magic says how the section's numbers are written.
+PCAPNG_MAGIC = b"\x0a\x0d\x0d\x0a"
+BYTE_ORDER_MAGIC = {b"\x4d\x3c\x2b\x1a": "<", b"\x1a\x2b\x3c\x4d": ">"}
+PCAPNG_BLOCK_HEADER = 8
+SHB_MINIMUM = 28  # type, length, byte-order magic, version, section length, length again
+# Blocks that tshark turns into frames: Packet (obsolete), Simple Packet and Enhanced Packet Blocks. Other
+# blocks that may become frames (systemd journal, sysdig events) are not counted: an undercount only makes the
+# end-of-output check more lenient, never a false alarm.
+PACKET_BLOCKS = {2, 3, 6}
+# A Section Header Block larger than this is read by tshark alone (real ones are a few hundred bytes).
+FIRST_BLOCK_CHECKED = 1 << 20
+# What a damaged gzip stream raises while it is read: cut (EOFError), bad deflate data (zlib.error), bad
+# header, CRC or length (gzip.BadGzipFile, an OSError).
+GZIP_ERRORS = (EOFError, zlib.error, OSError)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Why a path cannot be read as a capture, found before tshark runs: the input's status and its reason."""
+
+    status: InputStatus
+    reason: str
+
+
+def is_capture_name(name: str) -> bool:
+    return name.lower().endswith(CAPTURE_SUFFIXES)
+
+
+@contextmanager
+def _opened(path: Path) -> Iterator[io.BufferedIOBase]:
+    """The capture's bytes, gzip or not."""
+    with path.open("rb") as raw:
+        if raw.read(2) == GZIP_MAGIC:
+            raw.seek(0)
+            with gzip.GzipFile(fileobj=raw, mode="rb") as inner:
+                yield inner
+        else:
+            raw.seek(0)
+            yield raw
+
+
+def _read_exactly(stream: io.BufferedIOBase, size: int) -> bytes:
+    """Up to size bytes (fewer only at the end of the stream: gzip reads may return short)."""
+    parts, wanted = [], size
+    while wanted > 0:
+        part = stream.read(wanted)
+        if not part:
+            break
+        parts.append(part)
+        wanted -= len(part)
+    return b"".join(parts)
+
+
+def _gzip_problem(error: BaseException) -> Problem:
+    if isinstance(error, EOFError):
+        return Problem(InputStatus.TRUNCATED, "truncated: the gzip data ends before the capture's first block")
+    detail = str(error).split(": ", 1)[-1] if isinstance(error, zlib.error) else str(error)
+    return Problem(InputStatus.ERROR, f"damaged: the gzip data cannot be decompressed ({detail})")
+
+
+def folder_problem(path: Path) -> Problem:
+    """What a folder given where a capture was expected amounts to (commands/common.py expand keeps a folder
+    only when it yields no capture or cannot be read)."""
+    unreadable: list[OSError] = []
+    captures = any(is_capture_name(name) for _, _, files in os.walk(path, onerror=unreadable.append)
+                   for name in files)
+    if unreadable:
+        error = unreadable[0]
+        where = "" if Path(error.filename or path) == path else f"{error.filename}: "
+        return Problem(InputStatus.ERROR, f"cannot read folder: {where}{error.strerror or error}")
+    if captures:
+        return Problem(InputStatus.ERROR, "a folder, not a capture file")
+    return Problem(InputStatus.ERROR, "no capture files in this folder")
+
+
+def precheck(path: Path) -> Problem | None:
+    """Why the path cannot be a capture, before tshark is started; None if it may be one.
+
+    A pcapng file that ends inside its first block is refused here: tshark would take those bytes for a
+    one-frame "MIME file" and report no error at all.
+    """
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return Problem(InputStatus.ERROR, "no such file")
+    except OSError as error:
+        return Problem(InputStatus.ERROR, f"cannot read it: {error.strerror or error}")
+    if stat.S_ISDIR(mode):
+        return folder_problem(path)
+    if not stat.S_ISREG(mode):
+        return Problem(InputStatus.ERROR, "not a regular file")
+    try:
+        with _opened(path) as stream:
+            head = _read_exactly(stream, 12)
+            if not head:
+                return Problem(InputStatus.ERROR, "empty file")
+            if head[:4] == PCAPNG_MAGIC:
+                return _pcapng_first_block(stream, head)
+            if head[:4] in PCAP_MAGICS:
+                if len(head + _read_exactly(stream, PCAP_FILE_HEADER - len(head))) < PCAP_FILE_HEADER:
+                    return Problem(InputStatus.TRUNCATED, "truncated: the file ends inside its pcap file header")
+                return None
+    except (EOFError, zlib.error, gzip.BadGzipFile) as error:
+        return _gzip_problem(error)
+    except OSError as error:
+        return Problem(InputStatus.ERROR, f"cannot read it: {error.strerror or error}")
+    return Problem(InputStatus.ERROR, "not a pcap or pcapng capture (unknown file header)")
+
+
+def _pcapng_first_block(stream: io.BufferedIOBase, head: bytes) -> Problem | None:
+    cut = Problem(InputStatus.TRUNCATED, "truncated: the file ends inside its first block (the section header)")
+    if len(head) < 12:
+        return cut
+    order = BYTE_ORDER_MAGIC.get(head[8:12])
+    if order is None:
+        return Problem(InputStatus.ERROR, "damaged: the pcapng section header has no valid byte-order magic")
+    (length,) = struct.unpack(order + "I", head[4:8])
+    if length < SHB_MINIMUM or length % 4:
+        return Problem(InputStatus.ERROR, f"damaged: the pcapng section header's length ({length}) is impossible")
+    if length <= FIRST_BLOCK_CHECKED and len(_read_exactly(stream, length - len(head))) < length - len(head):
+        return cut
+    return None
+
+
+def count_packets(path: Path) -> int:
+    """How many packet records the capture holds, counted from its framing up to the first damage or cut.
+
+    The count is what tshark must reach for its output to be complete (analyze.py); where the framing is
+    damaged tshark says so itself, so counting stops there without a complaint.
+    """
+    try:
+        with _opened(path) as stream:
+            size = os.fstat(stream.fileno()).st_size if not isinstance(stream, gzip.GzipFile) else None
+            head = _read_exactly(stream, 4)
+            if head == PCAPNG_MAGIC:
+                return _count_pcapng(stream, head, size)
+            if head in PCAP_MAGICS:
+                return _count_pcap(stream, PCAP_MAGICS[head], size)
+    except GZIP_ERRORS:
+        pass
+    return 0
+
+
+def _skip(stream: io.BufferedIOBase, count: int, size: int | None) -> bool:
+    """Move count bytes on; False if the stream ends first."""
+    target = stream.tell() + count
+    if size is not None:  # a plain file: seeking past its end would not fail
+        if target > size:
+            return False
+        stream.seek(target)
+        return True
+    stream.seek(count, os.SEEK_CUR)
+    return stream.tell() == target
+
+
+def _count_pcap(stream: io.BufferedIOBase, order: str, size: int | None) -> int:
+    count = 0
+    if not _skip(stream, PCAP_FILE_HEADER - 4, size):
+        return 0
+    included = struct.Struct(order + "I")
+    while True:
+        header = _read_exactly(stream, PCAP_RECORD_HEADER)
+        if len(header) < PCAP_RECORD_HEADER:
+            return count
+        (length,) = included.unpack_from(header, PCAP_INCLUDED_LENGTH)
+        if not _skip(stream, length, size):
+            return count
+        count += 1
+
+
+def _count_pcapng(stream: io.BufferedIOBase, head: bytes, size: int | None) -> int:
+    count, order = 0, "<"
+    while True:
+        header = head + _read_exactly(stream, PCAPNG_BLOCK_HEADER - len(head))
+        head = b""
+        if len(header) < PCAPNG_BLOCK_HEADER:
+            return count
+        read = PCAPNG_BLOCK_HEADER
+        if header[:4] == PCAPNG_MAGIC:
+            magic = _read_exactly(stream, 4)
+            if magic not in BYTE_ORDER_MAGIC:
+                return count
+            order, read = BYTE_ORDER_MAGIC[magic], read + 4
+        kind, length = struct.unpack(order + "II", header)
+        if length < read + 4 or length % 4 or not _skip(stream, length - read, size):
+            return count
+        if kind in PACKET_BLOCKS:
+            count += 1
