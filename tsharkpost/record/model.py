@@ -177,6 +177,8 @@ class Milestone:
             server_hello_done, encrypted_server_flight (TLS 1.3 without keys), client_key_exchange,
             change_cipher_spec, alert, first_application_data, fin, rst.
         detail: e.g. the SNI of a ClientHello, "fatal 43 unsupported_certificate" of an alert.
+
+    The same type carries ConnectionRecord.messages, where names are those of every TLS message (see there).
     """
 
     name: str
@@ -266,6 +268,13 @@ class ConnectionRecord:
         application_data_bytes, first_application_data_frame: per side.
         fallback_of, retried_by: the stream of the failed attempt this one retries, and of the retry that
             followed this failure.
+        milestones: the moments a timeline needs, each name once per side (Milestone).
+        messages: every TLS message in wire order, for a ladder diagram: each handshake message (repeats too;
+            names as capture/tracker.py HANDSHAKE_NAMES, "encrypted_handshake" for one tshark could not read,
+            "hello_retry_request", "encrypted_server_flight" once per frame of a TLS 1.3 flight without keys),
+            "change_cipher_spec" and "alert" (detail as in milestones). Application data records are not
+            messages: milestones and application_data_bytes summarize them. At most
+            capture/tracker.py MAX_MESSAGES; messages_left_out counts those past the cap.
     """
 
     capture: str
@@ -295,6 +304,8 @@ class ConnectionRecord:
     milestones: tuple[Milestone, ...]
     history: str
     events: tuple[EventNote, ...] = field(default=())
+    messages: tuple[Milestone, ...] = field(default=())
+    messages_left_out: int = 0
 
     @property
     def version(self) -> str | None:
