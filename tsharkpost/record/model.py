@@ -8,6 +8,7 @@ JSON object and reads it back as the same type.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
@@ -125,6 +126,11 @@ class Certificate:
     self_signed: bool = False
     frame: int = 0
     findings: tuple[Finding, ...] = ()
+
+    def valid_at(self, when: float) -> bool:
+        """Whether the certificate was valid at an instant (epoch seconds): judged on capture time, never today."""
+        stamp = dt.datetime.fromtimestamp(when, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return not ((self.not_after and self.not_after < stamp) or (self.not_before and self.not_before > stamp))
 
     @property
     def label(self) -> str:
