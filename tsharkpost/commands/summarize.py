@@ -20,6 +20,7 @@ from tsharkpost.commands.event_options import add_event_options, report_logs
 from tsharkpost.errors import OutputError
 from tsharkpost.plugin.tables import Severity
 from tsharkpost.render.summary_csv import write_csv
+from tsharkpost.render.summary_html import write_html
 from tsharkpost.render.summary_json import write_json, write_jsonl
 from tsharkpost.render.summary_table import write_table
 from tsharkpost.summary import Summary
@@ -48,8 +49,11 @@ def add_parser(commands: Any) -> None:
         epilog=EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     summarize.add_argument("captures", nargs="+", metavar="CAPTURE",
                            help="capture files (pcap, pcapng, gzip'd too) or directories to search")
-    summarize.add_argument("--format", choices=["table", *WRITERS], default="table", help="output format (default: table)")
-    summarize.add_argument("--connections", action="store_true", help="with the table: list every connection")
+    summarize.add_argument("--format", choices=["table", *WRITERS, "html"], default="table",
+                           help="output format (default: table); html: one self-contained page, best with -o")
+    summarize.add_argument("--connections", action="store_true",
+                           help="with the table: list every connection; with html: draw the ones that did not fail "
+                                "too (collapsed)")
     summarize.add_argument("-o", "--output", type=Path, help="write to this file instead of standard output")
     summarize.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 1,
                            help="captures read in parallel (default: CPU count)")
@@ -115,6 +119,8 @@ def run(args: argparse.Namespace) -> int:
         try:
             if args.format == "table":
                 write_table(summary, out, args.connections)
+            elif args.format == "html":
+                write_html(summary, out, args.connections)
             else:
                 WRITERS[args.format](summary, out)
         finally:
