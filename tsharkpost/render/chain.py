@@ -27,6 +27,11 @@ class FindingNote:
     check: str
     message: str
 
+    @property
+    def short(self) -> str:
+        """The message's first statement (the rest, e.g. every algorithm offered, is in its tooltip and causes)."""
+        return self.message.split("; ", 1)[0]
+
 
 @dataclass(frozen=True)
 class Card:
