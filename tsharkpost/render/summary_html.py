@@ -17,6 +17,7 @@ from typing import IO
 
 from tsharkpost.capture.aggregate import Pattern, PatternKey
 from tsharkpost.capture.result import InputResult
+from tsharkpost.plugin.tables import Severity
 from tsharkpost.record.model import ConnectionRecord, Outcome
 from tsharkpost.render import html
 from tsharkpost.summary import Summary
@@ -78,7 +79,7 @@ class Line:
         top = self.record.top_cause
         if top is not None:
             return top.summary
-        checks = sorted({finding.check for finding in self.record.findings if finding.severity >= 2})
+        checks = sorted({finding.check for finding in self.record.findings if finding.severity >= Severity.WARNING})
         return f"findings: {', '.join(checks)}" if checks else ""
 
 
