@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tsharkpost.capture.aggregate import Pattern
+from tsharkpost.capture.aggregate import Pattern, PatternKey, pattern_key
 from tsharkpost.capture.result import InputResult
 from tsharkpost.record.model import ConnectionRecord
 from tsharkpost.timeline.attach import EventAttachment
@@ -36,6 +36,14 @@ class Summary:
         """Every input's records, in input order."""
         for result in self.inputs:
             yield from self.records_of(result)
+
+    def keyed_records(self) -> Iterator[tuple[int, PatternKey, ConnectionRecord]]:
+        """Every record with its input's position and the pattern it was tallied under (before any events were
+        attached, which may add a cause), in input order."""
+        for number, result in enumerate(self.inputs):
+            for record in result.records():
+                key = pattern_key(record)
+                yield number, key, self.events.attach(record) if self.events else record
 
 
 def distinguishing_names(paths: Iterable[str]) -> dict[str, str]:

@@ -12,7 +12,7 @@ from tsharkpost.capture.aggregate import PatternTally
 from tsharkpost.capture.classify import classify, find_retry
 from tsharkpost.capture.connection import Connection
 from tsharkpost.capture.pdml import Handshake, Packet, Record, packets
-from tsharkpost.capture.tracker import ConnectionTracker
+from tsharkpost.capture.tracker import HELLO_RETRY_RANDOM, MAX_MESSAGES, ConnectionTracker
 from tsharkpost.errors import PdmlError
 from tsharkpost.record.jsonform import from_json, to_json, zeek_version
 from tsharkpost.record.model import ClientHello, ConnectionRecord, Outcome, Side
@@ -140,6 +140,30 @@ def test_tls13_client_refusing_the_chain_with_an_encrypted_alert() -> None:
     # Then it is not "established": it is the TLS 1.3 way of rejecting a certificate
     assert conn.outcome is Outcome.ENCRYPTED_ALERT_IN_HANDSHAKE
     assert conn.causes[0].evidence[0].startswith("client sent an encrypted alert in frame 5")
+
+
+def test_messages_keep_every_tls_message_in_wire_order_up_to_the_cap() -> None:
+    # Given a HelloRetryRequest (a second ClientHello follows), an encrypted Finished, then an alert storm
+    client, server = "10.0.0.1:50000", "10.0.0.2:443"
+    hello = Record(22, False, 200, handshakes=[Handshake(1, values={"tls.handshake.extensions_server_name":
+                                                                    ["shop.example.net"]})])
+    retry = Record(22, False, 90, handshakes=[Handshake(2, values={"tls.handshake.random": [HELLO_RETRY_RANDOM]})])
+    ccs, finished = Record(20, False, 1), Record(22, False, 40, handshakes=[Handshake(None)])
+    storm = [Record(21, False, 2, alert_level=1, alert_code=90) for _ in range(MAX_MESSAGES)]
+    (conn,) = _connections([
+        _pkt(1, 1.0, client, server, records=[hello]), _pkt(2, 1.01, server, client, records=[retry]),
+        _pkt(3, 1.02, client, server, records=[hello]), _pkt(4, 1.03, client, server, records=[ccs, finished]),
+        _pkt(5, 1.04, server, client, records=storm)])
+    # Then the milestones name the ClientHello once, the messages each time, in wire order
+    assert [m.name for m in conn.milestones if m.name == "client_hello"] == ["client_hello"]
+    assert [(m.name, m.side.value, m.frame, m.detail) for m in conn.messages[:5]] == [
+        ("client_hello", "client", 1, "shop.example.net"), ("hello_retry_request", "server", 2, ""),
+        ("client_hello", "client", 3, "shop.example.net"), ("change_cipher_spec", "client", 4, ""),
+        ("encrypted_handshake", "client", 4, "")]
+    # And past the cap the alerts are counted, not listed (alerts[] keeps them all)
+    assert len(conn.messages) == MAX_MESSAGES and conn.messages[-1].detail == "warning 90 user_canceled"
+    assert conn.messages_left_out == 5 and len(conn.alerts) == MAX_MESSAGES
+    assert from_json(to_json(conn)).messages == conn.messages
 
 
 def test_fallback_links_only_a_lower_version_retry_within_the_window() -> None:

@@ -7,7 +7,6 @@ explain it into words, with the frames that show it.
 
 from __future__ import annotations
 
-import datetime as dt
 
 import dataclasses
 
@@ -90,9 +89,8 @@ def _expired(conn: Connection) -> list[Certificate]:
     """Certificates not valid at the time the chain was sent (judged on capture time, never today)."""
     if conn.certificate_flight_end is None:
         return []
-    sent = dt.datetime.fromtimestamp(conn.certificate_flight_end[1], dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return [cert for cert in conn.certificates if cert.not_after and (cert.not_after < sent or
-                                                                      (cert.not_before and cert.not_before > sent))]
+    sent = conn.certificate_flight_end[1]
+    return [cert for cert in conn.certificates if cert.not_after and not cert.valid_at(sent)]
 
 
 def causes(conn: Connection) -> list[Cause]:

@@ -46,6 +46,8 @@ class Connection:
     fallback_of: int | None = None  # stream of the failed attempt this one retries
     retried_by: int | None = None  # stream of the retry that followed this failure
     milestones: list[Milestone] = field(default_factory=list)  # in frame order
+    messages: list[Milestone] = field(default_factory=list)  # every TLS message, in wire order (capped)
+    messages_left_out: int = 0
 
     @property
     def established(self) -> bool:
@@ -86,4 +88,5 @@ class Connection:
             first_application_data_frame=BothSides(self.first_app_data.get(Side.CLIENT),
                                                    self.first_app_data.get(Side.SERVER)),
             fallback_of=self.fallback_of, retried_by=self.retried_by, causes=tuple(self.causes),
-            milestones=tuple(self.milestones), history=self.history)
+            milestones=tuple(self.milestones), history=self.history, messages=tuple(self.messages),
+            messages_left_out=self.messages_left_out)

@@ -33,6 +33,9 @@ UNKNOWN_LABEL = "Unknown"  # tshark's showname for a code it has no name for: "C
 # Handshake messages that mark a step of the handshake on a timeline (connection milestones).
 MILESTONE_HANDSHAKES = {1, 2, 11, 12, 13, 14, 16}
 MAX_ALERT_MILESTONES = 8  # alerts are rare; a storm of them is recorded in alerts[], not on the timeline
+# A full handshake is 5 to 15 TLS messages; renegotiations add as many each. Past this, messages (the ladder's
+# data) are only counted (messages_left_out), so a renegotiation or alert storm cannot grow one record unbounded.
+MAX_MESSAGES = 48
 # An encrypted TLS 1.3 alert: 2 bytes of alert, 1 of inner type, 16 of AEAD tag.
 TLS13_ALERT_RECORD_LENGTH = 19
 
@@ -143,6 +146,18 @@ class ConnectionTracker:
         seen.add((name, side))
         conn.milestones.append(Milestone(name, side, packet.number, packet.time, detail))
 
+    @staticmethod
+    def _message(conn: Connection, name: str, side: Side, packet: Packet, detail: str = "") -> None:
+        """Record a TLS message in wire order (every one, up to MAX_MESSAGES; counted past it)."""
+        last = conn.messages[-1] if conn.messages else None
+        if name == "encrypted_server_flight" and last and (last.name, last.side, last.frame) == (
+                name, side, packet.number):
+            return  # the records of one flight in one frame are one message to the reader
+        if len(conn.messages) >= MAX_MESSAGES:
+            conn.messages_left_out += 1
+            return
+        conn.messages.append(Milestone(name, side, packet.number, packet.time, detail))
+
     def _remember(self, conn: Connection, name: str, packet: Packet) -> None:
         self._progress[conn.stream].last_message = (name, packet.number, packet.time)
 
@@ -166,6 +181,7 @@ class ConnectionTracker:
         elif record.content_type == 20:
             conn.ccs_from.add(side)
             self._milestone(conn, "change_cipher_spec", side, packet)
+            self._message(conn, "change_cipher_spec", side, packet)
             conn.history += "I" if client else "i"  # a CCS record is never encrypted
             self._progress[conn.stream].encrypted.add(side)
             self._remember(conn, "change_cipher_spec", packet)
@@ -173,9 +189,10 @@ class ConnectionTracker:
             encrypted = record.alert_encrypted
             conn.alerts.append(Alert(packet.number, packet.time, side, record.alert_level, record.alert_code,
                                      facts.alert_name(record.alert_code), encrypted))
-            self._milestone(conn, "alert", side, packet, "encrypted" if encrypted else
-                            f"{'fatal' if record.alert_level == 2 else 'warning'} {record.alert_code} "
-                            f"{facts.alert_name(record.alert_code)}")
+            detail = "encrypted" if encrypted else (f"{'fatal' if record.alert_level == 2 else 'warning'} "
+                                                    f"{record.alert_code} {facts.alert_name(record.alert_code)}")
+            self._milestone(conn, "alert", side, packet, detail)
+            self._message(conn, "alert", side, packet, detail)
             if self._visible(conn, side, record) and not encrypted:
                 conn.history += "L" if client else "l"
             else:
@@ -199,6 +216,7 @@ class ConnectionTracker:
             conn.encrypted_handshake = True
             conn.certificate_flight_end = (packet.number, packet.time)
             self._milestone(conn, "encrypted_server_flight", side, packet)
+            self._message(conn, "encrypted_server_flight", side, packet)
             self._ciphertext(conn, side)
             self._remember(conn, "application_data", packet)
             return
@@ -206,6 +224,7 @@ class ConnectionTracker:
             # The client's first encrypted record is the size of an alert, not of a Finished.
             conn.alerts.append(Alert(packet.number, packet.time, side, None, None, None, True))
             self._milestone(conn, "alert", side, packet, "encrypted")
+            self._message(conn, "alert", side, packet, "encrypted")
             self._remember(conn, "application_data", packet)
             return
         self._add_application_data(conn, side, packet)
@@ -218,18 +237,21 @@ class ConnectionTracker:
             conn.encrypted_handshake = True
             self._ciphertext(conn, side)
         if kind is None:
+            self._message(conn, "encrypted_handshake", side, packet)
             self._remember(conn, "encrypted_handshake", packet)
             return
         if kind == 2 and handshake.first(F.RANDOM) == HELLO_RETRY_RANDOM:
             conn.history += "J" if client else "j"
+            self._message(conn, "hello_retry_request", side, packet)
             self._remember(conn, "hello_retry_request", packet)
             return
         if visible:
             letter = HISTORY_LETTERS.get(kind, "Z")
             conn.history += letter if client else letter.lower()
+        detail = handshake.first(F.SERVER_NAME) or "" if kind == 1 else ""
         if kind in MILESTONE_HANDSHAKES:
-            self._milestone(conn, HANDSHAKE_NAMES[kind], side, packet,
-                            handshake.first(F.SERVER_NAME) or "" if kind == 1 else "")
+            self._milestone(conn, HANDSHAKE_NAMES[kind], side, packet, detail)
+        self._message(conn, HANDSHAKE_NAMES.get(kind, f"handshake_{kind}"), side, packet, detail)
         if kind == 1 and conn.client_hello is None:
             conn.client_hello = self._client_hello(handshake, packet.number)
         elif kind == 2 and conn.server_hello is None:

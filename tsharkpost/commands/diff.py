@@ -22,6 +22,7 @@ from tsharkpost.diff.sides import (Candidate, ServerSpec, SideSpec, listing, mat
 from tsharkpost.diff.verdict import verdict
 from tsharkpost.errors import InputProblem, OutputError
 from tsharkpost.record.model import ConnectionRecord
+from tsharkpost.render.diff_html import write_diff_html
 from tsharkpost.render.diff_json import diff_document, write_diff_json
 from tsharkpost.render.diff_table import write_diff_table
 
@@ -67,7 +68,8 @@ def add_parser(commands: Any) -> None:
     parser.add_argument("--sni", metavar="NAME", help="only connections whose ClientHello asks for this server name")
     parser.add_argument("--server", type=_server, metavar="ADDR:PORT",
                         help="only connections to this server address (and port)")
-    parser.add_argument("--format", choices=["table", "json"], default="table", help="output format (default: table)")
+    parser.add_argument("--format", choices=["table", "json", "html"], default="table",
+                        help="output format (default: table); html: one self-contained page, best with -o")
     parser.add_argument("-o", "--output", type=Path,
                         help="write to this file instead of standard output; it is replaced only when the run "
                              "has finished, and may not be GOOD or BAD")
@@ -157,6 +159,9 @@ def run(args: argparse.Namespace) -> int:
         if args.format == "json":
             document = diff_document(comparison, __version__, tshark.path, tshark.version)
             written = write_output(output, lambda out: write_diff_json(document, out))
+        elif args.format == "html":
+            written = write_output(output, lambda out: write_diff_html(comparison, out, __version__, tshark.path,
+                                                                       tshark.version))
         else:
             written = write_output(output, lambda out: write_diff_table(comparison, out))
         if not written:

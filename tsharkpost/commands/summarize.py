@@ -21,6 +21,7 @@ from tsharkpost.commands.event_options import add_event_options, report_logs
 from tsharkpost.errors import OutputError
 from tsharkpost.plugin.tables import Severity
 from tsharkpost.render.summary_csv import write_csv
+from tsharkpost.render.summary_html import write_html
 from tsharkpost.render.summary_json import write_json, write_jsonl
 from tsharkpost.render.summary_table import write_table
 from tsharkpost.summary import Summary, distinguishing_names
@@ -49,8 +50,11 @@ def add_parser(commands: Any) -> None:
         epilog=EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     summarize.add_argument("captures", nargs="+", metavar="CAPTURE",
                            help="capture files (pcap, pcapng, gzip'd too) or directories to search")
-    summarize.add_argument("--format", choices=["table", *WRITERS], default="table", help="output format (default: table)")
-    summarize.add_argument("--connections", action="store_true", help="with the table: list every connection")
+    summarize.add_argument("--format", choices=["table", *WRITERS, "html"], default="table",
+                           help="output format (default: table); html: one self-contained page, best with -o")
+    summarize.add_argument("--connections", action="store_true",
+                           help="with the table: list every connection; with html: draw the ones that did not fail "
+                                "too (collapsed)")
     summarize.add_argument("-o", "--output", type=Path,
                            help="write to this file instead of standard output; it is replaced only when the run "
                                 "has finished, and may not be one of the inputs")
@@ -125,6 +129,8 @@ def run(args: argparse.Namespace) -> int:
         summary = Summary(__version__, tshark.path, tshark.version, results, tally.rows(names), events, names)
         if args.format == "table":
             written = write_output(output, lambda out: write_table(summary, out, args.connections))
+        elif args.format == "html":
+            written = write_output(output, lambda out: write_html(summary, out, args.connections))
         else:
             written = write_output(output, lambda out: WRITERS[args.format](summary, out))
         if not written:

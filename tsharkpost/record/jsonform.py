@@ -157,6 +157,8 @@ def to_json(record: ConnectionRecord) -> dict[str, Any]:
         "causes": [_cause(cause) for cause in record.causes],
         "events": [_event(note) for note in record.events],
         "milestones": [_milestone(milestone) for milestone in record.milestones],
+        "messages": [_milestone(message) for message in record.messages],
+        "messages_left_out": record.messages_left_out,
         "zeek": zeek_fields(record),
     }
 
@@ -249,4 +251,6 @@ def from_json(data: dict[str, Any]) -> ConnectionRecord:
         milestones=tuple(_read_milestone(milestone) for milestone in data["milestones"]),
         history=data["zeek"]["ssl_history"],
         events=tuple(_read_event(note) for note in data["events"]),
+        messages=tuple(_read_milestone(message) for message in data["messages"]),
+        messages_left_out=data["messages_left_out"],
     )

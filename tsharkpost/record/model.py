@@ -8,6 +8,7 @@ JSON object and reads it back as the same type.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
@@ -127,6 +128,11 @@ class Certificate:
     frame: int = 0
     findings: tuple[Finding, ...] = ()
 
+    def valid_at(self, when: float) -> bool:
+        """Whether the certificate was valid at an instant (epoch seconds): judged on capture time, never today."""
+        stamp = dt.datetime.fromtimestamp(when, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return not ((self.not_after and self.not_after < stamp) or (self.not_before and self.not_before > stamp))
+
     @property
     def label(self) -> str:
         """How causes name it: "leaf certificate 'CN=...'" or "chain certificate #3 'CN=...'"."""
@@ -178,6 +184,8 @@ class Milestone:
             server_hello_done, encrypted_server_flight (TLS 1.3 without keys), client_key_exchange,
             change_cipher_spec, alert, first_application_data, fin, rst.
         detail: e.g. the SNI of a ClientHello, "fatal 43 unsupported_certificate" of an alert.
+
+    The same type carries ConnectionRecord.messages, where names are those of every TLS message (see there).
     """
 
     name: str
@@ -267,6 +275,13 @@ class ConnectionRecord:
         application_data_bytes, first_application_data_frame: per side.
         fallback_of, retried_by: the stream of the failed attempt this one retries, and of the retry that
             followed this failure.
+        milestones: the moments a timeline needs, each name once per side (Milestone).
+        messages: every TLS message in wire order, for a ladder diagram: each handshake message (repeats too;
+            names as capture/tracker.py HANDSHAKE_NAMES, "encrypted_handshake" for one tshark could not read,
+            "hello_retry_request", "encrypted_server_flight" once per frame of a TLS 1.3 flight without keys),
+            "change_cipher_spec" and "alert" (detail as in milestones). Application data records are not
+            messages: milestones and application_data_bytes summarize them. At most
+            capture/tracker.py MAX_MESSAGES; messages_left_out counts those past the cap.
     """
 
     capture: str
@@ -296,6 +311,8 @@ class ConnectionRecord:
     milestones: tuple[Milestone, ...]
     history: str
     events: tuple[EventNote, ...] = field(default=())
+    messages: tuple[Milestone, ...] = field(default=())
+    messages_left_out: int = 0
 
     @property
     def version(self) -> str | None:

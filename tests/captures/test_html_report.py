@@ -1,0 +1,245 @@
+"""summarize and diff --format html on the bundled captures, read back with a real HTML parser (lxml.html).
+
+The ladder's rows carry what they draw as data attributes (data-kind, data-side, data-names, data-frame,
+data-y), so the tests read the drawing, not its pixels: which messages, in which order, where on the axis.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import CAPTURES
+from lxml import html as lxml_html
+
+from tsharkpost.cli import main
+
+SEED, TWIN = CAPTURES / "md2-root-silent-fin.pcapng", CAPTURES / "known-good-twin.pcapng"
+FALLBACK, NO_CIPHER = CAPTURES / "version-fallback.pcapng", CAPTURES / "no-shared-cipher.pcapng"
+EVENTS = CAPTURES / "md2-root-silent-fin.schannel.xml"
+FLIGHT = "server_hello certificate server_key_exchange server_hello_done"
+
+
+def summarize_html(path: Path, *arguments: str) -> tuple[int, lxml_html.HtmlElement]:
+    code = main(["summarize", "--format", "html", "-o", str(path), *arguments])
+    return code, lxml_html.fromstring(path.read_bytes())
+
+
+def rows(container: lxml_html.HtmlElement) -> list[dict[str, str]]:
+    """The ladder's rows top to bottom, as their data attributes say."""
+    found = [{name[5:]: value for name, value in row.attrib.items() if name.startswith("data-")}
+             | {"class": row.get("class", "")} for row in container.xpath(".//svg//g[@data-kind]")]
+    return sorted(found, key=lambda row: float(row["y"]))
+
+
+def arrows(container: lxml_html.HtmlElement) -> list[tuple[str, str, int]]:
+    return [(row["side"], row["names"], int(row["frame"])) for row in rows(container) if row["kind"] == "arrow"]
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory, tshark: str) -> lxml_html.HtmlElement:
+    """The four captures and the seed's System log, established connections drawn too (--connections)."""
+    code, page = summarize_html(tmp_path_factory.mktemp("html") / "report.html", "--connections", "--jobs", "1",
+                                str(SEED), str(TWIN), str(FALLBACK), str(NO_CIPHER), "--events", str(EVENTS))
+    assert code == 0
+    return page
+
+
+def section(page: lxml_html.HtmlElement, capture: Path, stream: int) -> lxml_html.HtmlElement:
+    """The drawn section of one connection (its id: input position and stream)."""
+    number = [SEED, TWIN, FALLBACK, NO_CIPHER].index(capture)
+    (found,) = page.xpath(f'//*[@id="c{number}-{stream}"]')
+    return found
+
+
+def test_seed_ladder_holds_every_message_in_wire_order(report: lxml_html.HtmlElement) -> None:
+    seed = section(report, SEED, 0)
+    # The ladder: SYN, SYN-ACK, ClientHello, the server's flight in frame 6, then the client's FIN 2 ms later
+    assert arrows(seed) == [("client", "syn", 1), ("server", "syn_ack", 2), ("client", "client_hello", 4),
+                            ("server", FLIGHT, 6), ("client", "fin", 8), ("server", "fin", 9)]
+    labels = [" ".join(text.split()) for text in seed.xpath(".//svg//g[@data-frame='8']/text[contains(@class,"
+                                                           " 'label')]/text()")]
+    assert labels[:2] == ["FIN by the client, no alert", labels[1]] and labels[1].endswith("after ServerHelloDone")
+    # And the flight carries the plugin's errors on the root, the FIN its silent teardown
+    flight = seed.xpath(".//svg//g[@data-frame='6']")[0].text_content()
+    assert "error: weak_signature #3, sigalg_not_offered #3" in flight
+    assert "warning: silent_teardown" in seed.xpath(".//svg//g[@data-frame='8']")[0].text_content()
+    assert "tone-fatal" in seed.xpath(".//svg//g[@data-frame='8']")[0].get("class")
+
+
+def test_the_36888_event_sits_between_the_certificate_flight_and_the_fin(report: lxml_html.HtmlElement) -> None:
+    drawn = rows(section(report, SEED, 0))
+    order = [row["names"] for row in drawn]
+    event = order.index("event:Schannel:36888")
+    assert order[event - 1] == FLIGHT and order[event + 1] == "fin"
+    flight, schannel, fin = drawn[event - 1], drawn[event], drawn[event + 1]
+    assert float(flight["y"]) < float(schannel["y"]) < float(fin["y"])
+    assert float(flight["elapsed"]) < float(schannel["elapsed"]) < float(fin["elapsed"])
+    assert schannel["confidence"] == "high"
+    # The event's card below names the alert, the host and the reasons
+    card = section(report, SEED, 0).xpath(".//ul[@class='events']/li")[0].text_content()
+    assert "Schannel 36888" in card and "WS-0142.corp.example.net" in card and "attribution high" in card
+
+
+def test_the_md2_root_is_marked_on_its_card(report: lxml_html.HtmlElement) -> None:
+    cards = section(report, SEED, 0).xpath(".//div[contains(@class, 'card')]")
+    assert [card.get("data-index") for card in cards] == ["0", "1", "2", "3"]
+    assert [card.get("data-tone") for card in cards] == ["", "", "", "error"]
+    root = cards[3]
+    (marked,) = root.xpath(".//dd[@class='marked']")
+    assert marked.text_content().startswith("md2WithRSAEncryption") and "1.2.840.113549.1.1.2" in marked.text_content()
+    assert [code.text for code in root.xpath(".//ul[@class='findings']//code")] == ["weak_signature",
+                                                                                   "sigalg_not_offered"]
+
+
+def test_seed_causes_and_wireshark_command(report: lxml_html.HtmlElement) -> None:
+    seed = section(report, SEED, 0)
+    causes = seed.xpath(".//ol[@class='causes']/li")
+    assert "md2WithRSAEncryption, which its ClientHello did not offer" in causes[0].text_content()
+    assert causes[0].xpath("./span[@class='kind']")[0].text == "certificate"
+    assert seed.xpath(".//div[@class='cmd']/code")[0].text == f'wireshark -r {SEED} -Y "tcp.stream == 0"'
+
+
+def test_twin_ladder_on_demand_shows_the_whole_handshake(report: lxml_html.HtmlElement) -> None:
+    twin = section(report, TWIN, 0)
+    assert twin.tag == "details" and twin.get("open") is None  # established: drawn, collapsed
+    assert arrows(twin) == [
+        ("client", "syn", 1), ("server", "syn_ack", 2), ("client", "client_hello", 4), ("server", FLIGHT, 6),
+        ("client", "client_key_exchange change_cipher_spec encrypted_handshake", 8),
+        ("server", "new_session_ticket change_cipher_spec encrypted_handshake", 9),
+        ("client", "first_application_data", 10), ("server", "first_application_data", 11),
+        ("server", "alert", 12), ("client", "fin", 14), ("server", "fin", 15)]
+    data = twin.xpath(".//svg//g[@data-frame='11']")[0].text_content()
+    assert re.search(r"Application Data \(4\.\d kB this way in all\)", data)
+
+
+def test_fallback_attempt_and_retry_point_at_each_other(report: lxml_html.HtmlElement) -> None:
+    failed, retry = section(report, FALLBACK, 0), section(report, FALLBACK, 1)
+    assert arrows(failed)[-2:] == [("client", "fin", 8), ("server", "fin", 9)]
+    assert failed.xpath(".//a[@href='#c2-1']") and retry.xpath(".//a[@href='#c2-0']")
+    assert ("client", "client_hello", 14) in arrows(retry)
+    assert "ClientHello up to TLS 1.0" in retry.xpath(".//svg//g[@data-frame='14']")[0].text_content()
+
+
+def test_server_fatal_alert_is_red(report: lxml_html.HtmlElement) -> None:
+    refused = section(report, NO_CIPHER, 0)
+    assert arrows(refused) == [("client", "syn", 1), ("server", "syn_ack", 2), ("client", "client_hello", 4),
+                               ("server", "alert", 6), ("server", "fin", 8), ("client", "fin", 9)]
+    alert = refused.xpath(".//svg//g[@data-frame='6']")[0]
+    assert "tone-fatal" in alert.get("class")
+    (label,) = alert.xpath("./text[contains(@class, 'fatal')]")
+    assert "".join(label.xpath("./text()")) == "Alert: fatal 40 handshake_failure"  # without its tooltip
+
+
+def test_overview_inputs_chart_and_patterns(report: lxml_html.HtmlElement) -> None:
+    inputs = report.xpath("//table[@id='inputs']/tbody/tr")
+    assert [row.xpath("./td")[0].text_content() for row in inputs] == [str(p) for p in (SEED, TWIN, FALLBACK,
+                                                                                       NO_CIPHER)]
+    assert {row.xpath("./td")[1].text_content() for row in inputs} == {"ok"}
+    bars = {bar.get("data-outcome"): int(bar.get("data-count")) for bar in report.xpath("//svg[@class='chart']/g")}
+    assert bars == {"client_silent_close_after_certificates": 2, "server_fatal_alert": 1, "established": 2}
+    table = report.xpath("//table[@id='patterns']")[0]
+    assert "sortable" in table.get("class") and report.xpath("//input[@data-filter='patterns']")
+    first = table.xpath("./tbody/tr")[0].text_content()
+    assert "client_silent_close_after_certificates" in first and "md2WithRSAEncryption" in first
+    # The diagnosis on top names the seed's pattern first, and its link lands on a drawn connection
+    diagnosis = report.xpath("//div[@id='diagnosis']//li")
+    assert "md2WithRSAEncryption" in diagnosis[0].text_content()
+    target = diagnosis[0].xpath(".//a")[0].get("href")[1:]
+    assert report.xpath(f"//a[@id='{target}']/following-sibling::*[1]")[0].get("id") == "c0-0"
+
+
+def test_page_is_self_contained_and_its_policy_allows_only_its_own_style_and_script(
+        report: lxml_html.HtmlElement) -> None:
+    external = [element.get(name) for element in report.iter() if isinstance(element.tag, str)
+                for name in ("src", "href") if element.get(name) and not element.get(name).startswith("#")]
+    assert external == []
+    policy = report.xpath("//meta[@http-equiv='Content-Security-Policy']")[0].get("content")
+    assert policy.startswith("default-src 'none';")
+    (script,) = report.xpath("//script")
+    (style,) = report.xpath("//style")
+    for element, directive in ((script, "script-src"), (style, "style-src")):
+        digest = base64.b64encode(hashlib.sha256(element.text.encode()).digest()).decode()
+        assert f"{directive} 'sha256-{digest}'" in policy
+    assert not report.xpath("//*[@style]")  # an inline style attribute would be refused by the policy
+
+
+@pytest.fixture(scope="module")
+def diff_page(tmp_path_factory: pytest.TempPathFactory, tshark: str) -> lxml_html.HtmlElement:
+    out = tmp_path_factory.mktemp("diff") / "diff.html"
+    assert main(["diff", "--format", "html", "-o", str(out), str(TWIN), str(SEED)]) == 1
+    return lxml_html.fromstring(out.read_bytes())
+
+
+def test_diff_report_puts_the_verdict_first_and_the_ladders_side_by_side(diff_page: lxml_html.HtmlElement) -> None:
+    headings = [h2.text_content() for h2 in diff_page.xpath("//h2")]
+    assert headings[0].startswith("Verdict: 1 difference may explain why BAD failed")
+    assert "md2WithRSAEncryption" in diff_page.xpath("//div[@id='verdict']//li")[0].text_content()
+    good, bad = diff_page.xpath("//div[@class='ladders']/div")
+    assert (good.get("id"), bad.get("id")) == ("good", "bad")
+    assert arrows(bad) == [("client", "syn", 1), ("server", "syn_ack", 2), ("client", "client_hello", 4),
+                           ("server", FLIGHT, 6), ("client", "fin", 8), ("server", "fin", 9)]
+    # Highlighted: what GOOD did after the flight that BAD never did, BAD's flight with its errors and its FIN
+    changed_good = [row["names"] for row in rows(good) if "changed" in row["class"].split()]
+    changed_bad = [row["names"] for row in rows(bad) if "changed" in row["class"].split()]
+    assert "client_key_exchange change_cipher_spec encrypted_handshake" in changed_good
+    assert changed_bad == [FLIGHT, "fin"]
+    assert [row["names"] for row in rows(bad) if row["names"] == "syn" and "changed" not in row["class"]] == ["syn"]
+
+
+def test_diff_report_marks_the_certificate_only_bad_has(diff_page: lxml_html.HtmlElement) -> None:
+    cards = diff_page.xpath("//div[contains(@class, 'card')]")
+    relations = [(card.get("data-index"), card.get("class").split()[-1]) for card in cards]
+    assert relations == [("0", "same"), ("1", "same"), ("2", "same"),
+                         ("0", "same"), ("1", "same"), ("2", "same"), ("3", "only_bad")]
+    assert "md2WithRSAEncryption" in cards[-1].xpath(".//dd[@class='marked']")[0].text_content()
+
+
+# -- untrusted strings: a hostile server name and event fields must stay text --------------------------------------
+
+HOSTILE_SNI = "<script>alert(1)"  # as long as shop.example.net, so the ClientHello keeps its lengths
+HOSTILE_HOST = '"><img src=x onerror=alert(2)>'
+
+
+def _xml_text(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+
+
+def test_hostile_sni_and_event_fields_are_escaped(tmp_path: Path, tshark: str) -> None:
+    # Given the seed with its SNI bytes rewritten in place (the ClientHello's only), and a System log whose
+    # TargetName names that SNI and whose Computer is markup
+    assert len(HOSTILE_SNI) == len("shop.example.net")
+    capture = tmp_path / "hostile.pcapng"
+    capture.write_bytes(SEED.read_bytes().replace(b"shop.example.net", HOSTILE_SNI.encode(), 1))
+    log = tmp_path / "hostile.xml"
+    text = EVENTS.read_text(encoding="utf-8")
+    text = text.replace(">shop.example.net<", f">{_xml_text(HOSTILE_SNI)}<")
+    text = text.replace("WS-0142.corp.example.net", _xml_text(HOSTILE_HOST))
+    log.write_text(text, encoding="utf-8")
+    out = tmp_path / "report.html"
+    # When the report is written
+    code = main(["summarize", "--format", "html", "-o", str(out), str(capture), "--events", str(log)])
+    assert code == 0
+    raw = out.read_text(encoding="utf-8")
+    page = lxml_html.fromstring(raw)
+    # Then the strings are there as text, the event attributed by that very SNI ...
+    assert HOSTILE_SNI in page.text_content() and HOSTILE_HOST in page.text_content()
+    assert [row["confidence"] for row in rows(page) if row["kind"] == "event"] == ["high"]
+    # ... and none of them became markup: one script (the page's), no image, no handler attribute
+    assert len(page.xpath("//script")) == 1 and "alert(" not in page.xpath("//script")[0].text
+    assert page.xpath("//img") == [] and not any(name.startswith("on") for element in page.iter()
+                                                 if isinstance(element.tag, str) for name in element.attrib)
+    assert "<script>alert" not in raw and "<img" not in raw
+
+
+def test_wireshark_command_is_quoted_for_the_shell(tmp_path: Path, tshark: str) -> None:
+    copy = tmp_path / "seed copy.pcapng"
+    shutil.copy(SEED, copy)
+    code, page = summarize_html(tmp_path / "r.html", str(copy))
+    assert code == 0
+    command = page.xpath("//div[@class='cmd']/code")[0].text
+    assert command == f"wireshark -r '{copy}' -Y \"tcp.stream == 0\""  # quoted for the shell

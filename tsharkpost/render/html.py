@@ -1,0 +1,164 @@
+"""What the HTML reports share: the Jinja2 environment, the page's CSS and script with their CSP hashes, and one
+connection as the report shows it (its ladder, chain cards, causes, events and Wireshark command).
+
+Every string from a capture or an event log is untrusted (a server name, a certificate subject, an event field
+may hold markup): the environment autoescapes everything, and the page's Content-Security-Policy lets only its
+own stylesheet and script run, by hash, so even a string that escaped escaping could not run a script or load
+anything. render/summary_html.py and render/diff_html.py are the two pages.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import shlex
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import IO, Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup
+
+from tsharkpost.plugin.tables import Severity
+from tsharkpost.record.model import Cause, ConnectionRecord, EventNote, Finding
+from tsharkpost.render import chain, ladder
+
+TEMPLATES = "templates"
+
+
+@cache
+def _asset(name: str) -> str:
+    return resources.files("tsharkpost.render").joinpath(TEMPLATES, name).read_text(encoding="utf-8")
+
+
+def _digest(text: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii") + "'"
+
+
+@dataclass(frozen=True)
+class Page:
+    """The page's own stylesheet and script, and the policy that allows exactly them and nothing else."""
+
+    css: Markup
+    script: Markup
+    policy: str
+
+
+@cache
+def page() -> Page:
+    css, script = _asset("report.css"), _asset("report.js")
+    policy = (f"default-src 'none'; style-src {_digest(css)}; script-src {_digest(script)}; img-src data:; "
+              "base-uri 'none'; form-action 'none'")
+    # Both are files of this package, never capture data: safe to insert as they are.
+    return Page(Markup(css), Markup(script), policy)
+
+
+def _clock(epoch: float | None) -> str:
+    if epoch is None:
+        return "-"
+    return dt.datetime.fromtimestamp(epoch, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f UTC")
+
+
+def _thousands(value: int) -> str:
+    return f"{value:,}"
+
+
+def _plural(count: int, word: str, words: str | None = None) -> str:
+    return f"{count:,} {word if count == 1 else (words or word + 's')}"
+
+
+@cache
+def environment() -> Environment:
+    """Templates from tsharkpost/render/templates, every value autoescaped, a missing name an error."""
+    env = Environment(loader=PackageLoader("tsharkpost.render", TEMPLATES), autoescape=True,
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    env.filters.update(elapsed=ladder.elapsed_text, size=ladder.size_text, clock=_clock, thousands=_thousands,
+                       plural=_plural, severity=lambda level: chain.SEVERITY_TONES.get(level, "note"))
+    env.globals.update(page=page(), LINE=ladder.LINE)
+    return env
+
+
+def write(template: str, out: IO[str], **context: Any) -> None:
+    """Render a template as it streams: generators in the context are read one item at a time."""
+    for chunk in environment().get_template(template).generate(**context):
+        out.write(chunk)
+
+
+def wireshark_command(capture: str, stream: int) -> str:
+    """The line that opens the connection in Wireshark, quoted for a POSIX shell."""
+    return f'wireshark -r {shlex.quote(capture)} -Y "tcp.stream == {stream}"'
+
+
+@dataclass(frozen=True)
+class EventView:
+    note: EventNote
+    placed: float  # on the capture's clock (after the clock correction)
+
+
+@dataclass(frozen=True)
+class ConnectionView:
+    """One connection as the report shows it.
+
+    Attributes:
+        anchor: the HTML id of its section.
+        findings: the plugin's findings that name no certificate (those are on the cards).
+    """
+
+    record: ConnectionRecord
+    anchor: str
+    name: str
+    ladder: ladder.Ladder
+    cards: tuple[chain.Card, ...]
+    causes: tuple[Cause, ...]
+    findings: tuple[Finding, ...]
+    events: tuple[EventView, ...]
+    command: str
+    related: tuple[Link, ...]
+
+    @property
+    def outcome(self) -> str:
+        return self.record.outcome.value
+
+
+def connection_name(record: ConnectionRecord) -> str:
+    return f"{Path(record.capture).name}:{record.stream}"
+
+
+def anchor(input_number: int, record: ConnectionRecord) -> str:
+    return f"c{input_number}-{record.stream}"
+
+
+@dataclass(frozen=True)
+class Link:
+    anchor: str
+    text: str
+
+
+def _related(record: ConnectionRecord, input_number: int) -> tuple[Link, ...]:
+    """A failed attempt and its fallback retry point at each other."""
+    links = []
+    if record.retried_by is not None:
+        links.append(Link(f"c{input_number}-{record.retried_by}",
+                          f"the client retried with a lower version: stream {record.retried_by}"))
+    if record.fallback_of is not None:
+        links.append(Link(f"c{input_number}-{record.fallback_of}",
+                          f"the client's fallback after stream {record.fallback_of} failed"))
+    return tuple(links)
+
+
+def connection_view(record: ConnectionRecord, input_number: int, shift: float = 0.0,
+                    drawn: ladder.Ladder | None = None, relations: Sequence[str] = ()) -> ConnectionView:
+    """The view of one record; `shift` puts its events on the capture's clock, `drawn` replaces its ladder."""
+    events = tuple(EventView(note, note.time + shift) for note in record.events)
+    return ConnectionView(
+        record=record, anchor=anchor(input_number, record), name=connection_name(record),
+        ladder=drawn or ladder.build(record, [(event.note, event.placed) for event in events]),
+        cards=tuple(chain.cards(record, relations)), causes=record.causes,
+        findings=tuple(finding for finding in record.findings
+                       if finding.cert_index is None and finding.severity >= Severity.NOTE),
+        events=events, command=wireshark_command(record.capture, record.stream),
+        related=_related(record, input_number))
