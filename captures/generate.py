@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
 
     expected: dict[str, object] = {
         "generator": "captures/generate.py",
-        "note": "One entry per TCP connection; checked against every capture by tests/test_captures.py",
+        "note": "One entry per TCP connection; checked against every capture by tests/captures/test_captures.py",
         "event_viewer_time_zone": VIEWER_TIME_ZONE,
         "captures": {},
     }

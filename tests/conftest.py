@@ -33,7 +33,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     no_corpus = pytest.mark.skip(reason="../shared/corpus is absent: third-party material is read in place only")
     for item in items:
         tier = Path(str(item.fspath)).relative_to(TESTS).parts[0]
-        if tier in ("captures", "corpus", "reliability"):
+        if tier in ("captures", "corpus", "reliability") or "tshark" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.tshark)
         if tier == "corpus":
             item.add_marker(pytest.mark.corpus)

@@ -1,6 +1,6 @@
 """The capture stage: tshark -> PDML -> packets -> connections -> classified records -> tallies, per file and per batch.
 
-tshark.py runs tshark, pdml.py reads its output, tracker.py follows each TCP
-connection (connection.py holds one while it is read), classify.py decides how it
-ended and why, aggregate.py counts the results, analyze.py runs one file, batch.py many.
+capfile.py looks at the file before tshark runs, tshark.py runs tshark, pdml.py reads its output, tracker.py
+follows each TCP connection (connection.py holds one while it is read), classify.py decides how it ended and
+why, aggregate.py counts the results, analyze.py runs one file (result.py: what became of it), batch.py many.
 """

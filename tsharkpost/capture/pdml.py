@@ -125,7 +125,7 @@ LABELLED = {F.CIPHER_SUITE, F.CIPHER_SPEC_V2, F.NAMED_CURVE, F.KEY_SHARE_GROUP, 
             F.EXTENSION_TYPE}
 
 
-# The fields connections.py reads from a handshake message, and the messages it reads them from
+# The fields tracker.py reads from a handshake message, and the messages it reads them from
 # (ClientHello, ServerHello and HelloRetryRequest, ServerKeyExchange); of every other message only the type
 # matters. Walking just these was most of the parser's own time on handshake-heavy captures.
 READ = {F.HANDSHAKE_VERSION, F.RANDOM, F.SESSION_ID, F.CIPHER_SUITE, F.CIPHER_SPEC_V2, F.SERVER_NAME, F.ALPN,

@@ -24,7 +24,6 @@ HANDSHAKE_NAMES = {0: "hello_request", 1: "client_hello", 2: "server_hello", 4: 
                    12: "server_key_exchange", 13: "certificate_request", 14: "server_hello_done",
                    15: "certificate_verify", 16: "client_key_exchange", 20: "finished", 22: "certificate_status",
                    24: "key_update"}
-RECORD_NAMES = {20: "change_cipher_spec", 21: "alert", 22: "encrypted_handshake", 23: "application_data"}
 SERVER_FLIGHT = {11, 12, 13, 14, 22}  # certificate .. server_hello_done: what a client judges before answering
 # RFC 8446 4.1.3: a ServerHello with this random is a HelloRetryRequest.
 HELLO_RETRY_RANDOM = "cf:21:ad:74:e5:9a:61:11:be:1d:8c:02:1e:65:b8:91:c2:a2:11:16:7a:bb:8c:5e:07:9e:09:e2:c8:a8:33:9c"

@@ -35,14 +35,21 @@ class ExitCode(IntEnum):
     TERMINATED = 143  # SIGTERM: stopped like Ctrl-C
 
 
-# Every command's --help ends its exit codes with these (cli.py turns the signals into them).
-STOP_CODES_HELP = (f"  {ExitCode.INTERRUPTED}  interrupted by Ctrl-C ({ExitCode.TERMINATED}: SIGTERM): tshark stopped, "
-                   "an existing -o file left as it was\n"
-                   f"  {ExitCode.BROKEN_PIPE}  standard output closed early (e.g. | head): stopped quietly\n")
+def exit_codes_help(meanings: dict[ExitCode, str], runs_tshark: bool = True, output_file: bool = False) -> str:
+    """A command's --help epilog: what each code means for it, then the codes every command shares (cli.py turns
+    Ctrl-C, SIGTERM and a closed standard output into them)."""
+    stopped = "interrupted by Ctrl-C ({}: SIGTERM)".format(ExitCode.TERMINATED.value)
+    if runs_tshark:
+        stopped += ": tshark stopped"
+    if output_file:
+        stopped += ", an existing -o file left as it was"
+    every = {ExitCode.USAGE: "usage error", **meanings, ExitCode.INTERRUPTED: stopped,
+             ExitCode.BROKEN_PIPE: "standard output closed early (e.g. | head): stopped quietly"}
+    return "exit codes:\n" + "".join(f"  {code.value:<3}  {text}\n" for code, text in sorted(every.items()))
 
 
 def setup_logging() -> logging.Handler:
-    """Diagnostics go to this call's stderr, one line each ("tsharkpost: error: ..."); stdout carries output."""
+    """Diagnostics go to this call's stderr, one line each ("tsharkpost: ERROR: ..."); stdout carries output."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("tsharkpost: %(levelname)s: %(message)s"))
     log.addHandler(handler)

@@ -12,7 +12,7 @@ from tsharkpost.capture import tshark as ts
 from tsharkpost.capture.analyze import analyze
 from tsharkpost.capture.capfile import precheck
 from tsharkpost.capture.result import InputResult, InputStatus
-from tsharkpost.commands.common import (STOP_CODES_HELP, ExitCode, add_tshark_options, locate_tshark, log,
+from tsharkpost.commands.common import (ExitCode, exit_codes_help, add_tshark_options, locate_tshark, log,
                                         open_output, refuse_input_as_output, tshark_options, tshark_refuses_options,
                                         write_output)
 from tsharkpost.diff import compare
@@ -27,15 +27,14 @@ from tsharkpost.render.diff_json import diff_document, write_diff_json
 from tsharkpost.render.diff_table import write_diff_table
 
 
-def _exit_codes_help() -> str:
-    return f"""exit codes:
-  {ExitCode.OK}  compared; no difference that would explain BAD's failure (or BAD did not fail)
-  {ExitCode.FAIL_ON}  compared; the verdict lists at least one difference that may explain BAD's failure
-  {ExitCode.USAGE}  usage error (a bad option value; -o is GOOD or BAD or cannot be written)
-  {ExitCode.INPUT_ERROR}  a side is unreadable, has no TLS, or no single pair of connections could be chosen
-     (the message lists the candidates)
-  {ExitCode.NO_TSHARK}  tshark is missing, too old or cannot run
-{STOP_CODES_HELP}"""
+EXIT_CODES_HELP = exit_codes_help({
+    ExitCode.OK: "compared; no difference that would explain BAD's failure (or BAD did not fail)",
+    ExitCode.FAIL_ON: "compared; the verdict lists at least one difference that may explain BAD's failure",
+    ExitCode.USAGE: "usage error (a bad option value; -o is GOOD or BAD or cannot be written)",
+    ExitCode.INPUT_ERROR: "a side is unreadable, has no TLS, or no single pair of connections could be chosen\n"
+                          "       (the message lists the candidates)",
+    ExitCode.NO_TSHARK: "tshark is missing, too old or cannot run",
+}, output_file=True)
 
 
 def _side(text: str) -> SideSpec:
@@ -61,7 +60,7 @@ def add_parser(commands: Any) -> None:
                     "ClientHello, ServerHello, certificate chain, alerts, teardown and outcome side by side. "
                     "Without FILE#STREAM, GOOD's established connections are paired with BAD's failed ones by "
                     "server name and address.",
-        epilog=_exit_codes_help(), formatter_class=argparse.RawDescriptionHelpFormatter)
+        epilog=EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("good", type=_side, metavar="GOOD", help="capture of the working case, FILE or FILE#STREAM "
                         "(STREAM: tcp.stream, as in summarize --connections)")
     parser.add_argument("bad", type=_side, metavar="BAD", help="capture of the failing case, FILE or FILE#STREAM")

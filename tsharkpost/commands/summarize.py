@@ -14,7 +14,7 @@ from tsharkpost import __version__
 from tsharkpost.capture.aggregate import PatternTally
 from tsharkpost.capture.batch import analyze_all
 from tsharkpost.capture.result import InputResult, InputStatus
-from tsharkpost.commands.common import (STOP_CODES_HELP, ExitCode, JobsValue, add_tshark_options, expand,
+from tsharkpost.commands.common import (ExitCode, exit_codes_help, JobsValue, add_tshark_options, expand,
                                         locate_tshark, log, open_output, refuse_input_as_output, tshark_options,
                                         tshark_refuses_options, write_output)
 from tsharkpost.commands.event_options import add_event_options, report_logs
@@ -27,13 +27,15 @@ from tsharkpost.render.summary_table import write_table
 from tsharkpost.summary import Summary, distinguishing_names
 from tsharkpost.timeline.attach import attribute_to_records
 
-EXIT_CODES_HELP = f"""exit codes:
-  {ExitCode.OK}  every input read; no --fail-on condition met
-  {ExitCode.FAIL_ON}  a --fail-on condition was met
-  {ExitCode.USAGE}  usage error (a bad option value; -o is an input or cannot be written)
-  {ExitCode.INPUT_ERROR}  at least one input was missing, unreadable, truncated or not a capture (the rest were processed)
-  {ExitCode.NO_TSHARK}  tshark is missing, too old or cannot run (nothing was processed)
-{STOP_CODES_HELP}"""
+EXIT_CODES_HELP = exit_codes_help({
+    ExitCode.OK: "every input read; no --fail-on condition met",
+    ExitCode.FAIL_ON: "a --fail-on condition was met",
+    ExitCode.USAGE: "usage error (a bad option value; -o is an input or cannot be written)",
+    ExitCode.INPUT_ERROR: "an input or event log could not be read completely (missing, unreadable, truncated, "
+                          "damaged, not a capture,\n       tshark's output incomplete or hung, a plugin error, a bug); "
+                          "the rest were processed",
+    ExitCode.NO_TSHARK: "tshark is missing, too old or cannot run (nothing was processed)",
+}, output_file=True)
 FAIL_ON = {
     "failure": "any TLS connection that failed",
     "error": "any plugin finding of severity error",

@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tsharkpost.commands.common import (ExitCode, add_tshark_options, expand, locate_tshark, log, tshark_options,
-                                        tshark_refuses_options)
+from tsharkpost.commands.common import (ExitCode, add_tshark_options, exit_codes_help, expand, locate_tshark, log,
+                                        tshark_options, tshark_refuses_options)
 from tsharkpost.commands.event_options import add_event_options, report_logs
 from tsharkpost.render.timeline import write_json, write_table
 from tsharkpost.timeline.build import run_timeline
@@ -32,10 +32,10 @@ def add_parser(commands: Any) -> None:
         description="Put the milestones of every connection (SYN, ClientHello, server flight, alerts, CCS, first "
                     "application data, FIN/RST) and Windows events on one timeline, each event placed between the "
                     "frames it falls between and attributed to the connection it most plausibly belongs to.",
-        epilog=f"exit codes: {ExitCode.OK} all read; {ExitCode.USAGE} usage error; {ExitCode.INPUT_ERROR} a capture "
-               f"or log could not be read completely (the rest is shown); {ExitCode.NO_TSHARK} tshark missing or "
-               f"unusable; {ExitCode.INTERRUPTED} interrupted (Ctrl-C; {ExitCode.TERMINATED}: SIGTERM); "
-               f"{ExitCode.BROKEN_PIPE} standard output closed early (| head)",
+        epilog=exit_codes_help({
+            ExitCode.OK: "all read",
+            ExitCode.INPUT_ERROR: "a capture or log could not be read completely (the rest is shown)",
+            ExitCode.NO_TSHARK: "tshark is missing, too old or cannot run"}),
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("captures", nargs="+", metavar="CAPTURE", help="capture files or directories")
     add_event_options(parser, required=True)

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from tsharkpost.capture import tshark as ts
-from tsharkpost.commands.common import STOP_CODES_HELP, ExitCode, log
+from tsharkpost.commands.common import ExitCode, exit_codes_help, log
 from tsharkpost.errors import TsharkError, UnknownPreset
 from tsharkpost.plugin.location import PLUGIN_FILE
 from tsharkpost.wireshark import installer
@@ -18,15 +18,14 @@ from tsharkpost.wireshark.installer import Action, Component, FileState, Plan
 from tsharkpost.wireshark.presets import PRESETS, preset
 from tsharkpost.wireshark.profile import PROFILE_NAME
 
-COMMANDS = ("wireshark", "filters")
-
-WIRESHARK_EXIT_CODES = f"""exit codes:
-  {ExitCode.OK}  done (install, uninstall), or everything installed and current (status)
-  {ExitCode.FAIL_ON}  a file changed by the user (use --force) or not written by tsharkpost was kept, or not
-     installed / not current (status)
-  {ExitCode.INPUT_ERROR}  a file or folder could not be written or removed
-  {ExitCode.NO_TSHARK}  tshark is missing, too old or cannot run: nothing was changed
-{STOP_CODES_HELP}"""
+WIRESHARK_EXIT_CODES = exit_codes_help({
+    ExitCode.OK: "done (install, uninstall), or everything installed and current (status)",
+    ExitCode.FAIL_ON: "a file changed by the user (use --force) or not written by tsharkpost was kept, or not\n"
+                      "       installed / not current (status)",
+    ExitCode.INPUT_ERROR: "a file or folder could not be written or removed",
+    ExitCode.NO_TSHARK: "tshark is missing, too old or cannot run: nothing was changed",
+})
+FILTERS_EXIT_CODES = exit_codes_help({ExitCode.OK: "the presets, or the one filter asked for"}, runs_tshark=False)
 
 
 def add_parser(commands: Any) -> None:
@@ -52,7 +51,8 @@ def add_parser(commands: Any) -> None:
         "filters", help="the display-filter presets (all, or one by name)",
         description="Without NAME: every preset with its filter and what it finds. With NAME: only the filter, "
                     "for tshark -Y \"$(tsharkpost filters NAME)\". Presets marked 'plugin' need the tsharkpost "
-                    "plugin loaded (tshark -X lua_script:..., or `tsharkpost wireshark install`).")
+                    "plugin loaded (tshark -X lua_script:..., or `tsharkpost wireshark install`).",
+        epilog=FILTERS_EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
     filters.add_argument("name", nargs="?", metavar="NAME", choices=[item.name for item in PRESETS],
                          help="one of: " + ", ".join(item.name for item in PRESETS))
 

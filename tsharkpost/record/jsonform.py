@@ -27,10 +27,6 @@ def epoch(iso: str) -> float:
     return dt.datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
 
 
-def _epoch_or_none(iso: str | None) -> float | None:
-    return None if iso is None else epoch(iso)
-
-
 def zeek_version(version: str | None) -> str | None:
     """Zeek's spelling: TLS 1.2 -> TLSv12, SSL 3.0 -> SSLv3, TLS 1.3 draft 23 -> TLSv13-draft23."""
     if version is None:

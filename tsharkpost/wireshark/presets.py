@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 
 from tsharkpost.errors import UnknownPreset
-from tsharkpost.plugin.tables import read_table
+from tsharkpost.plugin.tables import Severity, read_table
 
 # Fields of the tsharkpost post-dissector: a filter naming one does not compile without the plugin.
 _PLUGIN_FIELD = re.compile(r"\btpost\b")
@@ -62,9 +62,9 @@ PRESETS: tuple[Preset, ...] = (
            "FIN or RST right after the server's certificate flight with no alert (the Schannel case)"),
     Preset("findings", "Findings", "tpost.finding",
            "every frame with a tsharkpost finding, any check, any severity"),
-    Preset("errors", "Errors", "tpost.severity == 3",
+    Preset("errors", "Errors", f"tpost.severity == {Severity.ERROR.value}",
            "frames with a finding of severity error", button=False),
-    Preset("warnings", "Warnings", "tpost.severity == 2",
+    Preset("warnings", "Warnings", f"tpost.severity == {Severity.WARNING.value}",
            "frames with a finding of severity warning", button=False),
     Preset("sigalg-not-offered", "Sigalg not offered", 'tpost.check == "sigalg_not_offered"',
            "chain certificates signed with an algorithm the ClientHello did not offer (RFC 5246 7.4.2)"),
