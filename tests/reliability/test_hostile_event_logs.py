@@ -24,7 +24,8 @@ SEED_XML = CAPTURES / "md2-root-silent-fin.schannel.xml"
 SCM_EVENT, SCHANNEL_EVENT = SEED_XML.read_text().splitlines()[:2]
 HEADER = "Level,Date and Time,Source,Event ID,Task Category\r\n"
 ROW = "Error,11/27/2026 6:53:55 PM,Schannel,36888,None,\"A fatal alert was generated.\n\n   Target name: x\"\r\n"
-SCM_ROW = "Information,11/27/2026 6:53:51 PM,Service Control Manager,7036,None,The service entered the running state.\r\n"
+SCM_ROW = ("Information,11/27/2026 6:53:51 PM,Service Control Manager,7036,None,"
+           "The service entered the running state.\r\n")
 JSON_RECORD = json.dumps({"Event": {"System": {
     "Provider": {"#attributes": {"Name": "Schannel"}}, "EventID": 36887, "Level": 2,
     "TimeCreated": {"#attributes": {"SystemTime": "2015-06-01T10:00:09.390968Z"}}}, "EventData": {"AlertDesc": 20}}})
@@ -61,8 +62,8 @@ def test_stray_quote_does_not_swallow_the_rows_after_it(tmp_path: Path) -> None:
     # Then every row is read, and the damaged one is named: before, csv swallowed them into one field (status ok)
     assert [event.event_id for event in events] == [36888, 36888, 7036, 7036, 36888, 7036, 7036]
     assert result.status == "damaged" and result.problems == [
-        "row 3 (line 5): a stray quote opens a field that runs into the next row: this row is read as ending at its line, "
-        "the next rows as they are"]
+        "row 3 (line 5): a stray quote opens a field that runs into the next row: this row is read as ending at its "
+        "line, the next rows as they are"]
 
 
 def test_quote_never_closed_before_the_end_of_the_file(tmp_path: Path) -> None:

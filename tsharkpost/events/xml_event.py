@@ -14,7 +14,7 @@ SAFE_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=
 
 def _local(element: etree._Element) -> str:
     tag = element.tag
-    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""  # "{namespace}Name" -> "Name"
+    return tag[tag.rfind("}") + 1:] if isinstance(tag, str) else ""  # "{namespace}Name" -> "Name"
 
 
 def _text(element: etree._Element | None) -> str:
@@ -25,7 +25,9 @@ def _text(element: etree._Element | None) -> str:
 def _children(parent: etree._Element | None) -> dict[str, etree._Element]:
     found: dict[str, etree._Element] = {}
     for child in parent if parent is not None else ():
-        found.setdefault(_local(child), child)
+        tag = child.tag  # inlined _local: this runs for every child of every event's System header
+        if isinstance(tag, str):
+            found.setdefault(tag[tag.rfind("}") + 1:], child)
     return found
 
 

@@ -67,6 +67,7 @@ def write_table(timeline: Timeline, out: IO[str]) -> None:
                   for item in timeline.unattributed]
     if timeline.events_outside:
         parts += ["", f"{timeline.events_outside} events lie far from every capture and are not shown."]
+        parts += [f"  among them {note}" for note in timeline.notes]
     parts += ["", "Inputs"]
     inputs = [[result.path, result.status.value, result.reason] for result in timeline.captures]
     inputs += [[log.path, f"{log.status} ({log.form or '?'}, {log.events} events)",
@@ -111,6 +112,7 @@ def write_json(timeline: Timeline, out: IO[str]) -> None:
         "entries": [_entry(entry) for entry in timeline.entries],
         "unattributed": [_attribution(item) for item in timeline.unattributed],
         "events_outside": timeline.events_outside,
+        "notes": timeline.notes,
     }
     json.dump(document, out, indent=2)
     out.write("\n")
