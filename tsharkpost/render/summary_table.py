@@ -8,13 +8,14 @@ from typing import IO, Any
 from tabulate import tabulate
 
 from tsharkpost.record.model import ConnectionRecord
+from tsharkpost.render.printable import printable
 from tsharkpost.summary import Summary
 
 CAUSE_WIDTH = 70
 
 
 def _patterns(summary: Summary) -> str:
-    rows = [[p.outcome.value, p.alert, p.server, p.cause, p.connections, p.captures, p.example]
+    rows = [[p.outcome.value, p.alert, p.server, printable(p.cause), p.connections, p.captures, p.example]
             for p in summary.patterns]
     if not rows:
         return "No TLS connections."
@@ -45,18 +46,18 @@ def _cause(record: ConnectionRecord) -> str:
     top = record.top_cause
     if top is None:
         return ""
-    return f"{top.evidence[0]}; {top.summary}" if top.evidence else top.summary
+    return printable(f"{top.evidence[0]}; {top.summary}" if top.evidence else top.summary)  # may quote events
 
 
 def write_table(summary: Summary, out: IO[str], connections: bool = False) -> None:
     parts = ["Failure patterns", _patterns(summary), "", "Inputs", _inputs(summary)]
     if summary.events is not None:
         parts += ["", "Event logs", tabulate(
-            [[log.path, log.status, log.form or "-", log.events, "; ".join(
-                ([log.reason] if log.reason else []) + log.problems + log.notes)]
+            [[printable(log.path), log.status, log.form or "-", log.events, printable("; ".join(
+                ([log.reason] if log.reason else []) + log.problems + log.notes))]
              for log in summary.events.logs],
             ["log", "status", "form", "events", "note"], maxcolwidths=[None, None, None, None, 60])]
-        parts.append(f"Clock: {summary.events.skew.note}")
+        parts.append(printable(f"Clock: {summary.events.skew.note}"))
     if connections:
         rows = [_connection_row(record) for record in summary.records() if record.is_tls]
         parts += ["", "Connections", tabulate(rows, ["capture:stream", "client", "server", "version", "outcome",
