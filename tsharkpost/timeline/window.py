@@ -38,10 +38,12 @@ TIME_MARGIN = 86400.0
 # The coarsest time an event log form gives (Event Viewer CSV/TXT: whole seconds); attribution widens its slack by
 # it.
 MAX_RESOLUTION = 1.0
-# Memory for events within reach of a connection, by the estimate of _size (about 2 KB for a Schannel event read
-# from XML, so some 30,000 events: a busy server logging every handshake for the ten minutes around a capture).
-# Past it the events farthest from every connection are let go, and the log's notes say how many.
-HELD_EVENT_BYTES = 64 << 20
+# Memory for events within reach of a connection, by the estimate of _size (about 3.6 KB for a Schannel event read
+# from XML, 2.4 KB from CSV: some 11,000 to 17,000 events, a busy server logging every handshake for the ten minutes
+# around a capture). Past it the events farthest from every connection are let go, and the log's notes say how
+# many. Measured with bench/events_memory.py's generator, a flood of 80,000 events within reach peaks at 125 MiB
+# for the whole timeline command (table output; JSON 90 MiB).
+HELD_EVENT_BYTES = 40 << 20
 # Interpreted events hours away listed as unattributed; more are a flood nobody reads line by line.
 MAX_LISTED_AWAY = 100
 # Uninterpreted events shown around the captures.
@@ -49,8 +51,9 @@ MAX_CONTEXT_EVENTS = 1000
 
 
 def _size(event: Event) -> int:
-    """About what a held event costs in memory: its objects, its raw text and its fields."""
-    return 600 + len(event.raw) + sum(len(name) + len(value) + 120 for name, value in event.fields.items())
+    """About what a held event costs in memory on its way to the output: its objects and text, its attribution,
+    its timeline entry and its rendering (measured: 2,000 bytes besides its raw text and fields)."""
+    return 2000 + len(event.raw) + sum(len(name) + len(value) + 120 for name, value in event.fields.items())
 
 
 class _Closest:
@@ -136,17 +139,17 @@ def select_events(paths: Iterable[Path], tz: ZoneInfo | None, views: list[Connec
         for event in read_log(path, result, tz):
             order += 1
             moved = event.time + (shift or 0.0)
-            sense = interpreted(event)
-            margin = reach + TIME_MARGIN if sense else CONTEXT_SECONDS
+            telling = interpreted(event)  # Schannel or CAPI2
+            margin = reach + TIME_MARGIN if telling else CONTEXT_SECONDS
             if not views or not (start - margin <= moved + event.resolution and moved <= end + margin):
                 selection.outside += 1
                 continue
             distance = windows.distance(moved)
-            if sense and distance <= windows.margin:
+            if telling and distance <= windows.margin:
                 near.offer(distance, order, index, event)
             elif near_only:
                 selection.outside += 1
-            elif sense:
+            elif telling:
                 away.offer(distance, order, index, event)
             else:
                 event.raw, event.fields = "", {}
