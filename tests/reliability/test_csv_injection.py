@@ -102,4 +102,4 @@ def test_diff_and_timeline_tables_escape_controls_too(tmp_path: Path, capsys: py
 
 
 def test_printable_lines_keeps_line_breaks() -> None:
-    assert printable_lines("a\x1b\nb\r\n") == "a\\x1b\nb\\x0d\n"
+    assert printable_lines("a\x1b\nb\r\n") == "a\\x1b\nb\\r\n"

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from tsharkpost.commands.common import ExitCode, log
 from tsharkpost.events.model import LogResult
+from tsharkpost.render.text import printable
 
 # Clocks a week apart are a wrong date, not skew; the bound also keeps event times within datetime's range.
 MAX_SHIFT_SECONDS = 7 * 86400
@@ -63,15 +64,16 @@ def add_event_options(parser: argparse.ArgumentParser, required: bool) -> None:
 
 
 def report_logs(logs: list[LogResult]) -> bool:
-    """Log every event log's problems; True when one could not be read completely."""
+    """Log every event log's problems, one line each; True when one could not be read completely."""
     incomplete = False
     for result in logs:
+        path = printable(result.path)
         for note in result.notes:
-            log.warning("%s: %s", result.path, note)
+            log.warning("%s: %s", path, printable(note))
         for problem in result.problems:
-            log.error("%s: %s", result.path, problem)
+            log.error("%s: %s", path, printable(problem))
             incomplete = True
         if result.reason:
-            log.error("%s: %s", result.path, result.reason)
+            log.error("%s: %s", path, printable(result.reason))
             incomplete = True
     return incomplete

@@ -5,12 +5,16 @@ from __future__ import annotations
 from lxml import etree
 
 from tsharkpost.errors import EventLogError
-from tsharkpost.events.model import Event, level_name, parse_system_time
+from tsharkpost.events.model import MAX_FIELDS, Event, level_name, parse_system_time, record_number
+
+# Event XML comes from other people's machines: no DTD is loaded, no entity of one expanded, nothing fetched, and
+# libxml2's own limits on a text node's size and nesting depth stay on.
+SAFE_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
 
 
 def _local(element: etree._Element) -> str:
     tag = element.tag
-    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""  # "{namespace}Name" -> "Name"
+    return tag[tag.rfind("}") + 1:] if isinstance(tag, str) else ""  # "{namespace}Name" -> "Name"
 
 
 def _text(element: etree._Element | None) -> str:
@@ -21,13 +25,17 @@ def _text(element: etree._Element | None) -> str:
 def _children(parent: etree._Element | None) -> dict[str, etree._Element]:
     found: dict[str, etree._Element] = {}
     for child in parent if parent is not None else ():
-        found.setdefault(_local(child), child)
+        tag = child.tag  # inlined _local: this runs for every child of every event's System header
+        if isinstance(tag, str):
+            found.setdefault(tag[tag.rfind("}") + 1:], child)
     return found
 
 
 def _event_data(payload: etree._Element, fields: dict[str, str]) -> None:
     unnamed = 0
     for item in payload:
+        if len(fields) > MAX_FIELDS:  # one more than kept: bounded() then says it cut
+            return
         name = _local(item)
         if name == "Data" and item.get("Name"):
             fields[item.get("Name", "")] = _text(item)
@@ -45,6 +53,8 @@ def _user_data(payload: etree._Element, fields: dict[str, str]) -> None:
             continue
         fields.setdefault("UserData", _local(operation))
         for element in operation.iter():
+            if len(fields) > MAX_FIELDS:  # one more than kept: bounded() then says it cut
+                return
             name = _local(element)
             if not name:
                 continue
@@ -81,12 +91,12 @@ def event_from_element(element: etree._Element, source: str, raw: str, fallback_
     return Event(time=time, computer=_text(system.get("Computer")),
                  provider=provider.get("Name") or provider.get("EventSourceName") or "", event_id=number,
                  level=level_name(_text(system.get("Level"))), fields=fields, raw=raw, source=source,
-                 channel=_text(system.get("Channel")), record_id=int(record) if record.isdigit() else None)
+                 channel=_text(system.get("Channel")), record_id=record_number(record))
 
 
 def event_from_xml(data: bytes, source: str, fallback_time: str = "") -> Event:
     try:
-        element = etree.fromstring(data)
+        element = etree.fromstring(data, SAFE_PARSER)
     except etree.XMLSyntaxError as error:
         raise EventLogError(f"{source}: malformed event XML ({error})") from None
     return event_from_element(element, source, data.decode("utf-8", "replace"), fallback_time)

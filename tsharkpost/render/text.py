@@ -1,7 +1,10 @@
 """Strings from captures, logs and file names made safe for where they are shown: a terminal, a spreadsheet.
 
-Captures and file names may come from an attacker: an SNI of `=HYPERLINK(...)` is a formula once a CSV is
-opened in a spreadsheet, and an escape sequence in a file name repaints the analyst's terminal.
+Captures, event logs and file names may come from an attacker: an SNI of `=HYPERLINK(...)` is a formula once a
+CSV is opened in a spreadsheet; a newline in a provider name would forge a table row or a diagnostic line; an
+escape sequence in a file name repaints the analyst's terminal; a bidirectional override makes text read other
+than it is. Tables and stderr show them escaped the way Python's repr does ("\\n", "\\x1b", "\\u202e"); JSON
+keeps every string as read (its encoder escapes what it must).
 """
 
 from __future__ import annotations
@@ -11,9 +14,13 @@ from typing import TypeVar
 
 # OWASP, CSV injection: a cell starting with one of these is read as a formula; a leading ' makes it text.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-# C0 and C1 controls and DEL, and the Unicode marks that reorder text on screen (the "Trojan Source" ones).
-UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-UNPRINTABLE_BUT_NEWLINE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# C0 and C1 controls and DEL; the invisible format characters that reorder or hide text (bidirectional marks,
+# embeddings, overrides and isolates, zero-width characters, the byte order mark: the "Trojan Source" ones); the
+# Unicode line and paragraph separators, which some terminals and editors break lines at.
+_UNSAFE = "\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff"
+UNPRINTABLE = re.compile(f"[{_UNSAFE}]")
+UNPRINTABLE_BUT_NEWLINE = re.compile(f"(?!\n)[{_UNSAFE}]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 Cell = TypeVar("Cell")
 
@@ -26,13 +33,19 @@ def spreadsheet_safe(value: Cell) -> Cell | str:
 
 
 def _escape(match: re.Match[str]) -> str:
-    code = ord(match.group())
+    char = match.group()
+    if char in _NAMED:
+        return _NAMED[char]
+    code = ord(char)
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
-def printable(text: str) -> str:
-    r"""text with every control character written as an escape (\x1b, \u202e), for a table cell on a terminal."""
-    return UNPRINTABLE.sub(_escape, text)
+def printable(text: str, limit: int | None = None) -> str:
+    """text for a table cell or a line of stderr: control and invisible format characters escaped; past limit
+    characters, cut and marked with its length."""
+    if limit is not None and len(text) > limit:
+        text = f"{text[:limit]}... [{len(text):,} characters]"
+    return text if UNPRINTABLE.search(text) is None else UNPRINTABLE.sub(_escape, text)
 
 
 def printable_lines(text: str) -> str:

@@ -10,13 +10,17 @@ from tabulate import tabulate
 
 from tsharkpost.record.jsonform import iso_time
 from tsharkpost.render.summary_json import input_json
-from tsharkpost.render.text import printable_lines
+from tsharkpost.render.text import printable, printable_lines
 from tsharkpost.timeline.attribute import Attribution
 from tsharkpost.timeline.build import Entry, Timeline
 
 SCHEMA_ID = "https://tsharkpost.invalid/schema/timeline"
 SCHEMA_VERSION = 1
 WHAT_WIDTH = 90
+# Event text in the table is shortened past these (the JSON keeps it whole, up to the readers' caps): a 4 KiB
+# field value would otherwise fill a screen per row.
+NAME_LIMIT = 256  # a cell naming something: event source, computer
+TEXT_LIMIT = 1000  # the "what" of a row, a line of the event lists
 
 
 def _clock(time: float) -> str:
@@ -30,19 +34,24 @@ def _attribution_line(item: Attribution) -> str:
 
 
 def _row(entry: Entry) -> list[Any]:
+    where = printable(entry.where, NAME_LIMIT)
     if entry.kind == "milestone":
-        return [_clock(entry.time), entry.where, entry.frame, entry.side, entry.what]
+        return [_clock(entry.time), where, entry.frame, entry.side, entry.what]
     what = entry.what
     if entry.attribution is not None:
         what = f"EVENT {what} {_attribution_line(entry.attribution)}"
     else:
         what = f"event {what}"
-    return [_clock(entry.time), entry.where, "", entry.side or "-", what]
+    return [_clock(entry.time), where, "", printable(entry.side, NAME_LIMIT) or "-", printable(what, TEXT_LIMIT)]
+
+
+def _line(text: str) -> str:
+    return printable(text, TEXT_LIMIT)
 
 
 def write_table(timeline: Timeline, out: IO[str]) -> None:
     parts = [f"Clock: {timeline.skew.note}"]
-    parts += [f"  pair: {pair}" for pair in timeline.skew.pairs]
+    parts += [_line(f"  pair: {pair}") for pair in timeline.skew.pairs]
     if timeline.around is not None:
         parts.append(f"Showing failed connections and events within {timeline.around:g} s of them (--around).")
     parts += ["", "Timeline (UTC)"]
@@ -52,26 +61,30 @@ def write_table(timeline: Timeline, out: IO[str]) -> None:
     attributed = [item for item in timeline.attributions if item.connection is not None]
     if attributed:
         parts += ["", "Attributed events"]
+        entry_of = {id(entry.attribution): entry for entry in timeline.entries if entry.attribution is not None}
         for item in attributed:
-            entry = next((e for e in timeline.entries if e.attribution is item), None)
+            entry = entry_of.get(id(item))
             assert item.connection is not None
-            parts.append(f"- {item.event.source} {item.event.provider} {item.event.event_id} -> "
-                         f"{item.connection.label} ({item.connection.outcome.value}), confidence {item.confidence}")
+            parts.append(_line(f"- {item.event.source} {item.event.provider} {item.event.event_id} -> "
+                               f"{item.connection.label} ({item.connection.outcome.value}), confidence "
+                               f"{item.confidence}"))
             if entry is not None and entry.between:
-                parts.append(f"    placed {entry.between}"
-                             + (" (the export has whole seconds: placed by attribution)"
-                                if item.event.resolution >= 0.5 and item.anchor else ""))
-            parts += [f"    because {reason}" for reason in item.reasons]
+                parts.append(_line(f"    placed {entry.between}"
+                                   + (" (the export has whole seconds: placed by attribution)"
+                                      if item.event.resolution >= 0.5 and item.anchor else "")))
+            parts += [_line(f"    because {reason}") for reason in item.reasons]
     if timeline.unattributed:
         parts += ["", "Unattributed events"]
-        parts += [f"- {item.event.source} {_clock(item.time)} {item.meaning.text}: {item.why_not}"
+        parts += [_line(f"- {item.event.source} {_clock(item.time)} {item.meaning.text}: {item.why_not}")
                   for item in timeline.unattributed]
     if timeline.events_outside:
         parts += ["", f"{timeline.events_outside} events lie far from every capture and are not shown."]
+        parts += [f"  among them {note}" for note in timeline.notes]
     parts += ["", "Inputs"]
-    inputs = [[result.path, result.status.value, result.reason] for result in timeline.captures]
-    inputs += [[log.path, f"{log.status} ({log.form or '?'}, {log.events} events)",
-                "; ".join(([log.reason] if log.reason else []) + log.problems + log.notes)] for log in timeline.logs]
+    inputs = [[printable(result.path), result.status.value, printable(result.reason)] for result in timeline.captures]
+    inputs += [[printable(log.path), f"{log.status} ({log.form or '?'}, {log.events} events)",
+                printable("; ".join(([log.reason] if log.reason else []) + log.problems + log.notes))]
+               for log in timeline.logs]
     parts.append(tabulate(inputs, ["input", "status", "note"], maxcolwidths=[None, None, 70]))
     out.write(printable_lines("\n".join(parts)) + "\n")  # names and event text may hold controls
 
@@ -112,6 +125,7 @@ def write_json(timeline: Timeline, out: IO[str]) -> None:
         "entries": [_entry(entry) for entry in timeline.entries],
         "unattributed": [_attribution(item) for item in timeline.unattributed],
         "events_outside": timeline.events_outside,
+        "notes": timeline.notes,
     }
     json.dump(document, out, indent=2)
     out.write("\n")

@@ -21,7 +21,7 @@ from tsharkpost.record.jsonform import iso_time
 from tsharkpost.record.model import Cause, CauseKind, ConnectionRecord, EventNote
 from tsharkpost.timeline.attribute import (HIGH, MEDIUM, Attribution, ConnectionView, Skew, attribute,
                                           capture_labels, clock)
-from tsharkpost.timeline.build import read_events
+from tsharkpost.timeline.window import select_events
 
 
 def _sender(item: Attribution, record: ConnectionRecord) -> str:
@@ -94,9 +94,10 @@ def attribute_to_records(results: list[InputResult], log_paths: list[Path], tz: 
     """Read the logs and attribute their events to the connections of every input."""
     views = [ConnectionView.of(record) for result in results for record in result.records() if record.is_tls]
     capture_labels(views, [result.path for result in results])
-    logs, events, _ = read_events(log_paths, tz, views, shift)
+    selection = select_events(log_paths, tz, views, shift, near_only=True)
+    events = selection.events
     skew = clock(events, views, shift)
-    attachment = EventAttachment(logs, skew)
+    attachment = EventAttachment(selection.logs, skew)
     for item in attribute([event for event in events if interpreted(event)], views, skew.seconds):
         if item.connection is not None:
             attachment.by_connection.setdefault((item.connection.capture, item.connection.stream), []).append(item)

@@ -1,14 +1,14 @@
 """Captures and event logs -> one timeline: milestones of every connection and the events, in time order.
 
 Captures go through the capture stage (capture/analyze.py: records with
-milestones); logs are streamed, and only events near the captures' time span
-are kept, so a large log costs reading time, not memory.
+milestones); logs are streamed through timeline/window.py, which holds only the
+events that can be placed, within a memory budget, so a large log costs reading
+time, not memory.
 """
 
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -17,17 +17,11 @@ from tsharkpost.capture import tshark as ts
 from tsharkpost.capture.analyze import analyze
 from tsharkpost.capture.result import InputResult
 from tsharkpost.events.interpret import interpreted
-from tsharkpost.events.model import Event, LogResult
-from tsharkpost.events.readers import read_log
+from tsharkpost.events.model import LogResult
 from tsharkpost.record.jsonform import iso_time
-from tsharkpost.timeline.attribute import (MAX_SKEW_SECONDS, Attribution, ConnectionView, Skew, attribute,
-                                          capture_labels, clock)
+from tsharkpost.timeline.attribute import Attribution, ConnectionView, Skew, attribute, capture_labels, clock
+from tsharkpost.timeline.window import EventSelection, select_events
 
-# Events not interpreted (not Schannel or CAPI2) are shown only this close to a capture's connections.
-CONTEXT_SECONDS = 5.0
-# Interpreted events this far from the captures are still listed (as unattributed): a log read in the wrong time
-# zone is hours off, and saying so beats hiding the event.
-TIME_MARGIN = 86400.0
 MILESTONE_LABELS = {"syn": "SYN", "syn_ack": "SYN-ACK", "fin": "FIN", "rst": "RST", "change_cipher_spec": "CCS",
                     "client_hello": "ClientHello", "server_hello": "ServerHello", "certificate": "Certificate",
                     "server_key_exchange": "ServerKeyExchange", "certificate_request": "CertificateRequest",
@@ -59,9 +53,9 @@ class Timeline:
     entries: list[Entry]
     attributions: list[Attribution]
     views: list[ConnectionView]
-    events_outside: int = 0  # events far from every capture, not shown
+    events_outside: int = 0  # events far from every capture or past a cap (notes), not shown
     around: float | None = None
-    notes: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # caps that were hit
 
     @property
     def unattributed(self) -> list[Attribution]:
@@ -77,29 +71,6 @@ def read_captures(paths: list[Path], tshark: ts.Tshark, options: ts.Options,
         views += [ConnectionView.of(record) for record in result.records() if record.is_tls]
     capture_labels(views, [str(path) for path in paths])
     return results, views
-
-
-def read_events(paths: Iterable[Path], tz: ZoneInfo | None, views: list[ConnectionView],
-                shift: float | None) -> tuple[list[LogResult], list[Event], int]:
-    """Events worth placing: interpreted ones within reach of a skew estimate, others close to a connection."""
-    logs, kept, outside = [], [], 0
-    reach = abs(shift) if shift is not None else MAX_SKEW_SECONDS
-    start = min((view.first for view in views), default=None)
-    end = max((view.last for view in views), default=None)
-    for path in paths:
-        result = LogResult(str(path))
-        logs.append(result)
-        for event in read_log(path, result, tz):
-            margin = reach + TIME_MARGIN if interpreted(event) else CONTEXT_SECONDS
-            moved = event.time + (shift or 0.0)
-            if start is not None and end is not None and (start - margin <= moved + event.resolution
-                                                          and moved <= end + margin):
-                kept.append(event)
-            else:
-                outside += 1
-    kept.sort(key=lambda event: event.time)
-    return logs, kept, outside
-
 
 
 def _milestone_entries(views: list[ConnectionView]) -> list[Entry]:
@@ -130,8 +101,9 @@ def _between(item: Attribution, milestones: list[Entry]) -> str:
     return ""
 
 
-def build(captures: list[InputResult], views: list[ConnectionView], logs: list[LogResult], events: list[Event],
-          shift: float | None, around: float | None, outside: int) -> Timeline:
+def build(captures: list[InputResult], views: list[ConnectionView], selection: EventSelection,
+          shift: float | None, around: float | None) -> Timeline:
+    events = selection.events
     skew = clock(events, views, shift)
     interesting = [event for event in events if interpreted(event)]
     attributions = attribute(interesting, views, skew.seconds)
@@ -158,12 +130,12 @@ def build(captures: list[InputResult], views: list[ConnectionView], logs: list[L
         entries = [entry for entry in entries if (entry.kind == "milestone" and entry.connection in keep)
                    or (entry.kind == "event" and near(entry.time))]
     entries.sort(key=lambda entry: (entry.time, entry.kind == "event"))
-    return Timeline(captures, logs, skew, entries, attributions, views, outside, around)
+    return Timeline(captures, selection.logs, skew, entries, attributions, views, selection.outside, around,
+                    selection.notes)
 
 
 def run_timeline(capture_paths: list[Path], log_paths: list[Path], tshark: ts.Tshark, options: ts.Options,
                  tz: ZoneInfo | None, shift: float | None, around: float | None) -> Timeline:
     with tempfile.TemporaryDirectory(prefix="tsharkpost-") as scratch:
         captures, views = read_captures(capture_paths, tshark, options, Path(scratch))
-    logs, events, outside = read_events(log_paths, tz, views, shift)
-    return build(captures, views, logs, events, shift, around, outside)
+    return build(captures, views, select_events(log_paths, tz, views, shift), shift, around)
