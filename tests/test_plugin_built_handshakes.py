@@ -41,14 +41,12 @@ def test_reversed_chain_breaks_order_and_name(tshark: str, plugin: Path, seed_ch
     assert [(f.frame, f.check, f.severity, f.cert_index) for f in out.findings] == [
         (2, "weak_signature", 3, 0), (2, "sigalg_not_offered", 3, 0), (2, "chain_order", 2, 0),
         (2, "chain_order", 2, 1), (2, "chain_order", 2, 2), (2, "name_mismatch", 3, 0)]
-    assert out.findings[2].message == (
-        "certificate #0 (Example Legacy Root CA) was issued by 'CN=Example Legacy Root CA,"
-        "O=Example Trust Services,C=US', but the next certificate #1 is 'CN=Example Policy CA 1,"
-        "O=Example Trust Services,C=US': the chain is out of order or carries a foreign certificate "
-        "(RFC 5246 §7.4.2), which strict clients reject")
-    assert out.findings[5].message == (
-        "leaf certificate #0 (Example Legacy Root CA) does not match the SNI 'shop.example.net': "
-        "it names Example Legacy Root CA in its subject CN, having no SAN dNSName; clients reject it as a possible "
-        "impersonation (RFC 6125 §6.4)")
-    assert out.findings[1].message.endswith("offered: rsa_pkcs1_sha256, rsa_pkcs1_sha384, rsa_pkcs1_sha1")
+    assert out.findings[2].message == ("leaf certificate #0 (Example Legacy Root CA) was not issued by the next "
+                                       "certificate, #1: the chain is out of order")
+    assert out.findings[2].why == (
+        "issuer 'CN=Example Legacy Root CA,O=Example Trust Services,C=US' is not #1's subject 'CN=Example Policy "
+        "CA 1,O=Example Trust Services,C=US': strict clients reject it (RFC 5246 §7.4.2)")
+    assert out.findings[5].message == ("leaf certificate #0 (Example Legacy Root CA) does not name 'shop.example.net': "
+                                       "it names Example Legacy Root CA")
+    assert out.findings[1].offered == "rsa_pkcs1_sha256, rsa_pkcs1_sha384, rsa_pkcs1_sha1"
 
