@@ -114,8 +114,8 @@ def test_expert_items_name_the_algorithm_and_the_role(tshark: str, plugin: Path,
     assert summaries["tpost.expert.sigalg_not_offered.error.root.md2"] == \
         "Root certificate signed with MD2, not offered by the client"
     assert summaries["tpost.expert.fatal_alert.error.client.42"] == "Client sent fatal alert 42 bad_certificate"
-    assert summaries["tpost.expert.silent_teardown.warning"] == \
-        "Connection closed right after the certificate chain, without an alert"
+    assert summaries["tpost.expert.silent_teardown.warning"] == "Connection closed right after the chain, without an alert"
+    assert summaries["tpost.expert.silent_teardown.warning.client"] == "Client hung up right after the chain, without an alert"
 
 
 def test_seed_certificate_summaries(tshark: str, plugin: Path, captures_dir: Path) -> None:

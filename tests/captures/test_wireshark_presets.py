@@ -325,6 +325,8 @@ def test_recent_gives_every_column_its_width_and_a_first_window() -> None:
     width = int(re.search(r"^gui.geometry_main_width: (\d+)$", recent, re.MULTILINE).group(1))
     height = int(re.search(r"^gui.geometry_main_height: (\d+)$", recent, re.MULTILINE).group(1))
     assert width <= 1280 - 40 and height <= 800 - 60
+    dialog = int(re.search(r"^gui.geom.ExpertInfoDialog.width: (\d+)$", recent, re.MULTILINE).group(1))
+    assert 800 <= dialog <= width
     widths = [int(w) for _, w in pairs]
     diagnosis = [c.field for c in profile.COLUMNS].index("tpost.diagnosis")
     assert sum(widths[:diagnosis + 1]) < width - 200       # room for SNI beside it

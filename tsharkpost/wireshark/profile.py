@@ -10,8 +10,9 @@ tpost columns empty, while everything else keeps working.
 A fifth, `recent`, is Wireshark's own: it keeps column widths and pane sizes there
 and rewrites the whole file when it exits. tsharkpost seeds it (installer.py writes
 it only when absent) with the only keys that matter on a first start: the columns'
-widths and the main window's size, which Wireshark reads from a profile's recent
-while the user has no recent_common of their own yet (a first start).
+widths and the sizes of the main window and of Expert Information, which Wireshark
+reads from a profile's recent while the user has no recent_common of their own yet
+(a first start).
 """
 
 from __future__ import annotations
@@ -53,11 +54,11 @@ class Column:
 COLUMNS: tuple[Column, ...] = (
     Column("No.", "%m", width=44),
     Column("Time", "%t", width=92),
-    Column("Source", "%s", width=92),
-    Column("Destination", "%d", width=92),
+    Column("Source", "%s", width=88),
+    Column("Destination", "%d", width=88),
     Column("Protocol", "%p", width=64),
     Column("Diagnosis", field="tpost.diagnosis", width=340),
-    Column("SNI", field="tls.handshake.extensions_server_name", width=130),
+    Column("SNI", field="tls.handshake.extensions_server_name", width=150),
     Column("Alert", field="tls.alert_message.desc", width=120),
     Column("Info", "%i", width=520),
     Column("Severity", field="tpost.max_severity", width=64),
@@ -65,6 +66,9 @@ COLUMNS: tuple[Column, ...] = (
 )
 # The main window on a first start: room for the columns up to Info on a 1280x800 or 1366x768 screen.
 WINDOW_WIDTH, WINDOW_HEIGHT = 1200, 700
+# Expert Information on a first start (centred on the main window): wide enough for its Protocol and Count
+# columns beside a summary such as "Root certificate signed with MD2, not offered by the client".
+EXPERT_DIALOG_WIDTH, EXPERT_DIALOG_HEIGHT = 960, 520
 
 
 @dataclass(frozen=True)
@@ -131,12 +135,14 @@ def preferences() -> str:
 
 
 def recent() -> str:
-    """The profile's recent file as tsharkpost seeds it: column widths and the first window's size."""
+    """The profile's recent file as tsharkpost seeds it: column widths and the first windows' sizes."""
     widths = [f"\t{column.recent_format}, {column.width}" for column in COLUMNS]
     return (f"# Recent settings of the {PROFILE_NAME} profile, seeded by tsharkpost (tsharkpost wireshark install)\n"
             "# when there was none: Wireshark rewrites this file as it exits, and tsharkpost never overwrites it.\n"
-            "\n# Main window size on a first start (then Wireshark keeps the user's own in recent_common).\n"
+            "\n# Window sizes on a first start (then Wireshark keeps the user's own in recent_common).\n"
             f"gui.geometry_main_width: {WINDOW_WIDTH}\ngui.geometry_main_height: {WINDOW_HEIGHT}\n"
+            f"gui.geom.ExpertInfoDialog.width: {EXPERT_DIALOG_WIDTH}\n"
+            f"gui.geom.ExpertInfoDialog.height: {EXPERT_DIALOG_HEIGHT}\n"
             "\n# Packet list column pixel widths.\ncolumn.width:\n" + ",\n".join(widths) + "\n")
 
 
