@@ -50,3 +50,19 @@ def test_reversed_chain_breaks_order_and_name(tshark: str, plugin: Path, seed_ch
                                        "it names Example Legacy Root CA")
     assert out.findings[1].offered == "rsa_pkcs1_sha256, rsa_pkcs1_sha384, rsa_pkcs1_sha1"
 
+
+
+def test_short_dsa_key_is_named(tshark: str, plugin: Path, tmp_path: Path) -> None:
+    # Given a self-signed leaf with a 1024-bit DSA key (openssl makes it), sent to a client offering DSA,
+    # then the key is flagged in words, as no bundled or corpus capture shows.
+    params, key = tmp_path / "dsa.params", tmp_path / "dsa.key"
+    subprocess.run(["openssl", "dsaparam", "-out", str(params), "1024"], check=True, capture_output=True)
+    der = subprocess.run(["openssl", "req", "-x509", "-newkey", f"dsa:{params}", "-keyout", str(key), "-nodes",
+                          "-subj", "/CN=dsa.example.net", "-days", "1", "-sha256", "-outform", "DER"],
+                         check=True, capture_output=True).stdout
+    capture = handshake_capture(tmp_path / "dsa.pcap", "dsa.example.net", [0x0402, 0x0202], [der])
+    out = plugin_output(tshark, plugin, capture)
+    assert [(f.check, f.severity, f.cert_index) for f in out.findings] == [("weak_dsa_key", 2, 0)]
+    assert out.findings[0].message == "leaf certificate #0 (dsa.example.net) has a 1024-bit DSA key, under current " \
+                                      "policies"
+    assert out.findings[0].why == "current policies require DSA keys of 2048 bits or more (NIST SP 800-131A)"

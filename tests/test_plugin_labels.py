@@ -111,14 +111,20 @@ def test_labels_on_bundled_captures(tshark: str, plugin: Path, identifiers: dict
     _check_capture(tshark, plugin, capture, args, identifiers)
 
 
-def test_labels_on_corpus(tshark: str, plugin: Path, corpus_dir: Path,
-                          identifiers: dict[str, re.Pattern[str]]) -> None:
+# Bounds that make every key and group of the corpus short: the key checks' labels show up too.
+STRICT = ("-o", "tpost.rsa_warning_bits:8192", "-o", "tpost.ec_min_bits:1024", "-o", "tpost.dsa_min_bits:8192",
+          "-o", "tpost.dh_min_bits:8192")
+
+
+@pytest.mark.parametrize("strict", [False, True], ids=["defaults", "strict-bounds"])
+def test_labels_on_corpus(tshark: str, plugin: Path, corpus_dir: Path, identifiers: dict[str, re.Pattern[str]],
+                          strict: bool) -> None:
     # Given every third-party capture, then no label of the plugin is cut or names an identifier.
     captures = _corpus_captures()
     assert len(captures) > 80
     checked = 0
     for capture in captures:
         relative = capture.relative_to(corpus_dir).as_posix()
-        checked += _check_capture(tshark, plugin, capture, tuple(manifest_decode_as(corpus_dir, relative)),
-                                  identifiers)
+        args = tuple(manifest_decode_as(corpus_dir, relative)) + (STRICT if strict else ())
+        checked += _check_capture(tshark, plugin, capture, args, identifiers)
     assert checked > 1000
