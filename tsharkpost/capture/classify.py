@@ -108,7 +108,7 @@ def _certificate_cause(cert: Certificate, finding: Finding, conn: Connection) ->
 
 def _tls13_rules(version: str | None) -> bool:
     """TLS 1.3 and its drafts follow RFC 8446's certificate rules (the plugin's rules_family 13)."""
-    return bool(version) and (version or "").startswith(("TLS 1.3", "DTLS 1.3"))
+    return (version or "").startswith(("TLS 1.3", "DTLS 1.3"))
 
 
 def _expired(conn: Connection) -> list[Certificate]:
