@@ -12,18 +12,26 @@ What it does
   - the connection: every plaintext fatal alert (sender, code, name, meaning),
     and a FIN/RST that ends the connection right after the server's
     certificate flight with no alert (the Schannel "silent" failure).
-  Each finding is a subtree with check id, severity, one-line message and an
-  expert item (Analyze > Expert Information). Each certificate also gets a
-  flat summary (tpost.cert.*) so tools need not walk the X.509 tree.
+  Each finding is a subtree with check id, severity, its sentence, why it
+  matters and an expert item (Analyze > Expert Information), whose expert field
+  names the algorithm and the certificate's role, the alert or the version, so
+  that Expert Information reads well grouped by summary. Every frame with
+  findings gets tpost.diagnosis, short phrases for a packet-list column
+  ("cert #3 signed MD2, not offered by client"). All this wording comes from
+  tables/messages.tsv, which tsharkpost's probable causes use too; every label
+  stays under Wireshark's 240-byte limit. Each certificate also gets a flat
+  summary (tpost.cert.*) so tools need not walk the X.509 tree.
 
 Files (keep them together: the plugin finds them from its own path)
   tsharkpost.lua   this post-dissector: everything that talks to Wireshark
   tpost/*.lua      its Wireshark-free parsers, each with one job:
                    tpost_bytes (byte and text helpers), tpost_sha256 (SHA-256),
                    tpost_x509 (certificates from DER), tpost_handshake (hello and
-                   ServerKeyExchange bodies), tpost_tsv (fact table reader)
-  tables/*.tsv     facts (alert names, OIDs, curves, severities, check ids, ...),
-                   shared with the tsharkpost Python package
+                   ServerKeyExchange bodies), tpost_tsv (fact table reader),
+                   tpost_messages (message templates filled in)
+  tables/*.tsv     facts (alert names, OIDs, curves, severities, check ids, ...)
+                   and the message templates, shared with the tsharkpost Python
+                   package
   The modules are compiled from their exact paths next to this file (section 2),
   never through require or package.path. Wireshark itself also runs every .lua
   under its plugins folder, the modules included: run, each only builds and
@@ -39,17 +47,22 @@ How to run
   To load it always: `tsharkpost wireshark install` (copies this file, tpost/ and
   tables/ into the personal Lua plugins folder shown by `tshark -G folders`, with
   the "TLS Troubleshooting" profile), or copy lua/ there by hand.
-  Filters: tpost, tpost.check == "sigalg_not_offered", tpost.severity >= 3.
+  Filters: tpost, tpost.check == "sigalg_not_offered", tpost.severity >= 3,
+  tpost.diagnosis contains "MD2". Expert items are added through a second,
+  field-less protocol named "tsharkpost", so that Expert Information's Protocol
+  column says TSHARKPOST (a Lua protocol's short name is its name in capitals).
 
 Requirements
   Wireshark 4.0 or later (checked below; older versions fail loudly).
   Lua 5.2 to 5.4 (no bit operators in the source, no setfenv, no unpack).
 
 Sections, in this order:
-   1 version guard         5 protocol, fields      9 checks
-   2 modules               6 field extractors     10 per-frame analysis
-   3 fact tables           7 parsers (cached)     11 rendering
-   4 settings (prefs)      8 connection state     12 registration
+   1 version guard         5 protocol, fields,     9 checks
+   2 modules                 expert fields        10 per-frame analysis
+   3 fact tables, messages 6 field extractors     11 rendering
+   4 settings (prefs)      7 parsers (cached)     12 registration
+                           8 findings in words,
+                             connection state
 ]]
 
 ------------------------------------------------------------------------------
@@ -104,10 +117,12 @@ local bytelib = load_module("tpost_bytes")
 local sha256 = load_module("tpost_sha256")
 local x509 = load_module("tpost_x509")
 local handshake = load_module("tpost_handshake")
+local msglib = load_module("tpost_messages")
 
 local byte, sub, fmt, concat = string.byte, string.sub, string.format, table.concat
 local floor = math.floor
 local u24, clean_text = bytelib.u24, bytelib.clean_text
+local fill, cut = msglib.fill, msglib.cut
 local rules_family = handshake.rules_family
 
 ------------------------------------------------------------------------------
@@ -163,11 +178,13 @@ for _, row in ipairs(load_table("tls_alerts.tsv", { "code", "name", "windows_nam
     ALERTS[tonumber(row.code)] = row
 end
 
-local SIGALGS = {}           -- dotted OID -> {name, hash, weakness, schemes = {hex...}}
+local SIGALGS = {}           -- dotted OID -> {name, label, hash, weakness, schemes = {hex...}}
+local SIGALG_ORDER = {}      -- the OIDs in the table's order
 for _, row in ipairs(load_table("signature_algorithms.tsv",
-        { "oid", "name", "hash", "signature", "tls_schemes", "weakness", "source" },
+        { "oid", "name", "label", "hash", "signature", "tls_schemes", "weakness", "source" },
         function(r)
             if not is_oid(r.oid) then return "bad oid " .. r.oid end
+            if r.label == "" then return "label is required" end
             if not WEAKNESS[r.weakness] then return "weakness must be empty, warning or error" end
             for code in string.gmatch(r.tls_schemes, "%S+") do
                 if not string.match(code, "^%x%x%x%x$") then return "bad TLS scheme " .. code end
@@ -178,6 +195,7 @@ for _, row in ipairs(load_table("signature_algorithms.tsv",
     for code in string.gmatch(row.tls_schemes, "%S+") do schemes[#schemes + 1] = tonumber(code, 16) end
     row.schemes = schemes
     SIGALGS[row.oid] = row
+    SIGALG_ORDER[#SIGALG_ORDER + 1] = row.oid
 end
 
 local KEYALGS = {}           -- dotted OID -> {name, key_type}
@@ -212,20 +230,24 @@ for _, row in ipairs(load_table("signature_schemes.tsv", { "code", "name", "sour
 end
 
 local VERSIONS = {}          -- protocol version code -> {name, weakness}
+local VERSION_ORDER = {}     -- the codes in the table's order
 for _, row in ipairs(load_table("protocol_versions.tsv", { "code", "name", "weakness", "source" },
         function(r)
             if not string.match(r.code, "^%x%x%x%x$") then return "bad code " .. r.code end
             if not WEAKNESS[r.weakness] then return "weakness must be empty, warning or error" end
         end)) do
     VERSIONS[tonumber(row.code, 16)] = row
+    VERSION_ORDER[#VERSION_ORDER + 1] = tonumber(row.code, 16)
 end
 
 local SUITE_TOKENS = {}      -- cipher suite name token -> {weakness, reason, source}
+local TOKEN_ORDER = {}       -- the tokens in the table's order
 for _, row in ipairs(load_table("cipher_suite_weakness.tsv", { "token", "weakness", "reason", "source" },
         function(r)
             if r.weakness ~= "warning" and r.weakness ~= "error" then return "weakness must be warning or error" end
         end)) do
     SUITE_TOKENS[row.token] = row
+    TOKEN_ORDER[#TOKEN_ORDER + 1] = row.token
 end
 
 local EXPERT_GROUPS = {
@@ -235,17 +257,19 @@ local EXPERT_GROUPS = {
     debug = expert.group.DEBUG,
 }
 
-local CHECKS = {}            -- check id -> row of checks.tsv
+local CHECKS = {}            -- check id -> row of checks.tsv (weight as a number)
 local CHECK_ORDER = {}
-for _, row in ipairs(load_table("checks.tsv", { "check", "severity", "group", "summary" },
+for _, row in ipairs(load_table("checks.tsv", { "check", "severity", "severities", "group", "weight" },
         function(r)
             if not string.match(r.check, "^[a-z][a-z0-9_]*$") then return "bad check id " .. r.check end
             if not SEVERITY_LEVEL[r.severity] then return "severity must be a name from severities.tsv" end
             if not EXPERT_GROUPS[r.group] then return "unknown expert group " .. r.group end
-            for s in string.gmatch(r.severities or r.severity, "%S+") do
+            if not string.match(r.weight, "^%d+$") then return "weight must be a whole number" end
+            for s in string.gmatch(r.severities, "%S+") do
                 if not SEVERITY_LEVEL[s] then return "unknown severity " .. s end
             end
         end)) do
+    row.weight = tonumber(row.weight)
     CHECKS[row.check] = row
     CHECK_ORDER[#CHECK_ORDER + 1] = row.check
 end
@@ -255,6 +279,60 @@ for _, check in ipairs({ "weak_signature", "weak_rsa_key", "weak_dsa_key", "weak
         "chain_encrypted", "state_limit", "plugin_error" }) do
     if not CHECKS[check] then
         error(("tsharkpost: %s/checks.tsv lacks check %q"):format(TABLE_DIR, check), 0)
+    end
+end
+
+-- Message templates (messages.tsv): every sentence the plugin shows, shared with the tsharkpost package.
+local MESSAGES = msglib.catalogue(load_table("messages.tsv", { "id", "text" }, function(r)
+    if not string.match(r.id, "^[a-z][a-z0-9_]*[a-z0-9_.]*$") then return "bad message id " .. r.id end
+    if r.text == "" then return "text is required" end
+end))
+
+-- Every placeholder a template the plugin uses may name (each is filled by the code below).
+local PLACEHOLDERS = {}
+for name in string.gmatch("index role name cert algorithm sigalg oid list bits limit curve next issuer subject sni "
+        .. "names version source suite code reason side frame meaning how delay chain bytes error count diagnosis",
+        "%S+") do
+    PLACEHOLDERS[name] = true
+end
+-- Message variants each check looks up before its severity, by form; `every` when one of them is always given.
+local MESSAGE_VARIANTS = {
+    sigalg_not_offered = { text = { "tls13" }, why = { "tls13" } },
+    silent_teardown = { text = { "fin", "rst", every = true } },
+    fatal_alert = { why = { "unassigned" } },
+}
+-- Forms every check needs; expert_each is optional (then each value has the generic expert text).
+local MESSAGE_FORMS = { "phrase", "text", "why", "expert" }
+local FRAME_MESSAGES = { "cert", "role.leaf", "role.intermediate", "role.root", "name.none", "side.peer",
+    "list.more", "list.none", "curve.unnamed", "chain.in_frame", "chain.diagnosis", "chain.clean", "diagnosis.more" }
+
+do
+    local function need(id, template)
+        if not template then
+            error(("tsharkpost: %s/messages.tsv lacks message %s"):format(TABLE_DIR, id), 0)
+        end
+        for _, name in ipairs(msglib.placeholders(template)) do
+            if not PLACEHOLDERS[string.lower(sub(name, 1, 1)) .. sub(name, 2)] then
+                error(("tsharkpost: %s/messages.tsv: message %s names an unknown placeholder {%s}"):format(
+                    TABLE_DIR, id, name), 0)
+            end
+        end
+    end
+    for _, id in ipairs(FRAME_MESSAGES) do need(id, MESSAGES:get(id)) end
+    for _, check in ipairs(CHECK_ORDER) do
+        for sev in string.gmatch(CHECKS[check].severities, "%S+") do
+            for _, form in ipairs(MESSAGE_FORMS) do
+                local variants = (MESSAGE_VARIANTS[check] or {})[form] or {}
+                if not variants.every then
+                    need(check .. "." .. sev .. "." .. form, MESSAGES:pick(check, form, { sev }))
+                end
+                for _, variant in ipairs(variants) do
+                    need(check .. "." .. variant .. "." .. form, MESSAGES:pick(check, form, { variant, sev }))
+                end
+            end
+            local each = MESSAGES:pick(check, "expert_each", { sev })
+            if each then need(check .. "." .. sev .. ".expert_each", each) end
+        end
     end
 end
 
@@ -279,25 +357,25 @@ local settings = {
 local tpost = Proto("tpost", "tsharkpost TLS diagnostics")
 
 tpost.prefs.rsa_error_bits = Pref.uint("RSA key error below (bits)", settings.rsa_error_bits,
-    "weak_rsa_key is an error for RSA keys shorter than this")
+    "a certificate's RSA key shorter than this is an error")
 tpost.prefs.rsa_warning_bits = Pref.uint("RSA key warning below (bits)", settings.rsa_warning_bits,
-    "weak_rsa_key is a warning for RSA keys shorter than this")
+    "a certificate's RSA key shorter than this is a warning")
 tpost.prefs.dsa_min_bits = Pref.uint("DSA key warning below (bits)", settings.dsa_min_bits,
-    "weak_dsa_key for DSA keys whose p is shorter than this")
+    "a certificate's DSA key (p) shorter than this is a warning")
 tpost.prefs.ec_min_bits = Pref.uint("EC key warning below (bits)", settings.ec_min_bits,
-    "weak_ec_key for EC keys on curves shorter than this")
+    "a certificate's EC key on a curve shorter than this is a warning")
 tpost.prefs.dh_min_bits = Pref.uint("DH group warning below (bits)", settings.dh_min_bits,
-    "weak_dh_group is a warning for ephemeral DH groups shorter than this")
+    "a server's ephemeral DH group shorter than this is a warning")
 tpost.prefs.dh_error_bits = Pref.uint("DH group error below (bits)", settings.dh_error_bits,
-    "weak_dh_group is an error for ephemeral DH groups shorter than this")
+    "a server's ephemeral DH group shorter than this is an error")
 tpost.prefs.sha1_is_weak = Pref.bool("SHA-1 signatures are weak", settings.sha1_is_weak,
-    "weak_signature warns about sha1-signed certificates")
+    "warn about certificates signed with SHA-1")
 tpost.prefs.teardown_window_ms = Pref.uint("Silent teardown window (ms)", settings.teardown_window_ms,
-    "silent_teardown: a FIN/RST at most this long after the server's certificate flight")
+    "a FIN or RST at most this long after the server's certificate flight, without an alert, is a silent teardown")
 tpost.prefs.max_connections = Pref.uint("Maximum connections kept", settings.max_connections,
-    "bound on per-connection state; the oldest connection is dropped beyond it (state_limit note)")
+    "bound on per-connection state; beyond it the oldest connection is dropped, with a note")
 tpost.prefs.max_hash_kib = Pref.uint("Largest certificate fingerprinted (KiB)", settings.max_hash_kib,
-    "bound on the SHA-256 of one certificate; a larger one gets no fingerprint (fingerprint_skipped note)")
+    "bound on the SHA-256 of one certificate; a larger one gets no fingerprint, with a note")
 tpost.prefs.bridge = Pref.bool("Per-packet facts for tsharkpost", settings.bridge,
     "add tpost.pkt (stream, endpoints, TCP flags, application data bytes so far) to every TCP frame that "
         .. "matters to a connection (SYN/FIN/RST, TLS records other than application data, the first application "
@@ -318,10 +396,18 @@ local alert_names = {}
 for code, row in pairs(ALERTS) do alert_names[code] = row.name end
 
 local F = {
+    diagnosis = ProtoField.string("tpost.diagnosis", "Diagnosis", base.UNICODE,
+        "The frame's findings in short phrases, the most severe and decisive first (one value per frame, for a "
+            .. "column)"),
     finding = ProtoField.string("tpost.finding", "Finding", base.UNICODE, "One finding: the check id as value"),
     check = ProtoField.string("tpost.check", "Check", base.UNICODE, "Stable check id (see tables/checks.tsv)"),
     severity = ProtoField.uint8("tpost.severity", "Severity", base.DEC, SEVERITY_NAMES, nil, SEVERITY_TEXT),
-    message = ProtoField.string("tpost.message", "Message", base.UNICODE, "What is wrong and why it matters"),
+    message = ProtoField.string("tpost.message", "Message", base.UNICODE, "What is wrong, in one sentence"),
+    why = ProtoField.string("tpost.why", "Why it matters", base.UNICODE, "The rule or the consequence behind it"),
+    offered = ProtoField.string("tpost.offered", "Offered by the client", base.UNICODE,
+        "The signature algorithms the ClientHello offered (the first ones, when they are many)"),
+    chain = ProtoField.string("tpost.chain", "Chain diagnosis", base.UNICODE,
+        "The frame of the chain this finding refers to, and what was found in it"),
     max_severity = ProtoField.uint8("tpost.max_severity", "Highest severity", base.DEC, SEVERITY_NAMES, nil,
         "The highest severity of this frame's findings (one value per frame, for a column or a colour rule)"),
     related_frame = ProtoField.framenum("tpost.related_frame", "Related frame", base.NONE, nil, 0,
@@ -355,8 +441,8 @@ local F = {
     pkt_first_data = ProtoField.bool("tpost.pkt.first_data", "First application data of its direction"),
 }
 local field_list = {}
-for _, key in ipairs({ "finding", "check", "severity", "message", "max_severity",
-        "related_frame", "alert_code", "alert_name",
+for _, key in ipairs({ "diagnosis", "finding", "check", "severity", "message", "why", "offered", "chain",
+        "max_severity", "related_frame", "alert_code", "alert_name",
         "alert_sender", "cert", "cert_index", "cert_sender", "cert_subject", "cert_subject_cn", "cert_issuer",
         "cert_serial", "cert_sigalg_oid", "cert_sigalg_name", "cert_key_type", "cert_key_bits", "cert_key_curve",
         "cert_not_before", "cert_not_after", "cert_san", "cert_sha256", "cert_self_signed", "pkt",
@@ -365,19 +451,127 @@ for _, key in ipairs({ "finding", "check", "severity", "message", "max_severity"
 end
 tpost.fields = field_list
 
-local EXPERTS = {}           -- check -> severity name -> ProtoExpert
+-- Expert fields. Expert Information groups items by their field's registered summary, so besides one
+-- field per check and severity (tpost.expert.<check>.<severity>, the generic summary) a check gets one
+-- field per value of a bounded set from the fact tables (tpost.expert.<check>.<severity>.<value>), whose
+-- summary names it: the algorithm and the certificate's role, the alert code and its sender, the version,
+-- the cipher suite token, the sender. The per-item text (the finding's sentence) names the certificate.
+local ROLES = { "leaf", "intermediate", "root" }
+local SIDES = { "client", "server" }
+
+local function slug(text)
+    return (string.gsub(string.gsub(string.lower(text), "[^a-z0-9]+", "_"), "^_*(.-)_*$", "%1"))
+end
+
+local function role_of(index, self_signed)
+    if index == 0 then return "leaf" end
+    return self_signed and "root" or "intermediate"
+end
+
+local function algorithm_key(role, alg) return role .. "." .. slug(alg.label) end
+
+-- Algorithm and certificate role, for the signature checks; `weakness` nil = every algorithm.
+local function algorithm_values(weakness)
+    local list, seen = {}, {}
+    for _, oid in ipairs(SIGALG_ORDER) do
+        local alg = SIGALGS[oid]
+        if weakness == nil or alg.weakness == weakness then
+            for _, role in ipairs(ROLES) do
+                local key = algorithm_key(role, alg)
+                if not seen[key] then
+                    seen[key] = true
+                    list[#list + 1] = { key = key, values = { role = MESSAGES:get("role." .. role),
+                        algorithm = alg.label } }
+                end
+            end
+        end
+    end
+    return list
+end
+
+local function side_values()
+    local list = {}
+    for _, side in ipairs(SIDES) do list[#list + 1] = { key = side, values = { side = side } } end
+    return list
+end
+
+local EXPERT_VALUES = {      -- check -> function(severity) -> list of {key, values}
+    weak_signature = algorithm_values,
+    sigalg_not_offered = function() return algorithm_values(nil) end,
+    fatal_alert = function()
+        local codes, list = {}, {}
+        for code in pairs(ALERTS) do codes[#codes + 1] = code end
+        table.sort(codes)
+        for _, side in ipairs(SIDES) do
+            for _, code in ipairs(codes) do
+                list[#list + 1] = { key = side .. "." .. code,
+                    values = { side = side, code = code, name = ALERTS[code].name } }
+            end
+        end
+        return list
+    end,
+    old_protocol_version = function(sev)
+        local list = {}
+        for _, code in ipairs(VERSION_ORDER) do
+            local row = VERSIONS[code]
+            if row.weakness == sev then
+                list[#list + 1] = { key = slug(row.name), values = { version = row.name } }
+            end
+        end
+        return list
+    end,
+    weak_cipher_suite = function(sev)
+        local list = {}
+        for _, token in ipairs(TOKEN_ORDER) do
+            local row = SUITE_TOKENS[token]
+            if row.weakness == sev then list[#list + 1] = { key = slug(token), values = { reason = row.reason } } end
+        end
+        return list
+    end,
+    silent_teardown = side_values,
+    encrypted_alert = side_values,
+}
+
+local EXPERTS = {}           -- check -> severity name -> {generic = ProtoExpert, [value key] = ProtoExpert}
 local expert_list = {}
 for _, check in ipairs(CHECK_ORDER) do
     local row = CHECKS[check]
     EXPERTS[check] = {}
-    for sev in string.gmatch(row.severities or row.severity, "%S+") do
-        local e = ProtoExpert.new("tpost.expert." .. check .. "." .. sev, row.summary,
-            EXPERT_GROUPS[row.group], EXPERT_SEVERITIES[sev])
-        EXPERTS[check][sev] = e
-        expert_list[#expert_list + 1] = e
+    for sev in string.gmatch(row.severities, "%S+") do
+        local abbr = "tpost.expert." .. check .. "." .. sev
+        local group, severity = EXPERT_GROUPS[row.group], EXPERT_SEVERITIES[sev]
+        local by_value = { generic = ProtoExpert.new(abbr, MESSAGES:pick(check, "expert", { sev }), group, severity) }
+        expert_list[#expert_list + 1] = by_value.generic
+        local each = MESSAGES:pick(check, "expert_each", { sev })
+        if each and EXPERT_VALUES[check] then
+            for _, value in ipairs(EXPERT_VALUES[check](sev)) do
+                local e = ProtoExpert.new(abbr .. "." .. value.key, fill(each, value.values), group, severity)
+                by_value[value.key] = e
+                expert_list[#expert_list + 1] = e
+            end
+        end
+        EXPERTS[check][sev] = by_value
     end
 end
-tpost.experts = expert_list
+
+-- Expert items are added by a second protocol, "tsharkpost", that tpost's dissector calls once the tree is
+-- built: Expert Information names the protocol that added an item, and a Lua protocol's short name is its
+-- filter name in capitals ("TSHARKPOST", not "TPOST"). The fields, preferences and filters stay tpost's.
+local tsharkpost_proto = Proto("tsharkpost", "tsharkpost expert information")
+tsharkpost_proto.experts = expert_list
+local pending_experts = {}   -- {item, expert, text} of the frame being rendered, added by the dissector below
+
+local function flush_experts()
+    for i = 1, #pending_experts do
+        local p = pending_experts[i]
+        pending_experts[i] = nil
+        p[1]:add_proto_expert_info(p[2], p[3])
+    end
+end
+
+function tsharkpost_proto.dissector()
+    flush_experts()
+end
 
 ------------------------------------------------------------------------------
 -- 6. Field extractors (created once, at load time)
@@ -460,8 +654,43 @@ local function suite_tokens(name)
 end
 
 ------------------------------------------------------------------------------
--- 8. Connection state: created on first sight, bounded, reset by init()
+-- 8. Findings in words; connection state: created on first sight, bounded, reset by init()
 ------------------------------------------------------------------------------
+
+-- Findings in words, from the message templates. Every text is bounded so that each tree label stays
+-- under Wireshark's 240-byte limit (ITEM_LABEL_LENGTH) with its title: "Error: " + TEXT_BYTES, and
+-- "Expert Info (Warning/Response code): " (37 bytes) + TEXT_BYTES for the expert item.
+local PHRASE_BYTES, TEXT_BYTES, WHY_BYTES = 100, 200, 200
+local NAME_BYTES, LIST_BYTES, DIAGNOSIS_BYTES, VALUE_BYTES = 64, 200, 160, 200
+local NO_VARIANTS = {}
+
+-- f (check, sev and what locates the finding) with its phrase (the Diagnosis column), sentence (msg) and
+-- why filled in; the templates of `variants` win over the severity's, which wins over the check's own.
+local function finding(f, values, variants)
+    local order = {}
+    for i, variant in ipairs(variants or NO_VARIANTS) do order[i] = variant end
+    order[#order + 1] = f.sev
+    f.phrase = cut(fill(MESSAGES:pick(f.check, "phrase", order), values), PHRASE_BYTES)
+    f.msg = cut(fill(MESSAGES:pick(f.check, "text", order), values), TEXT_BYTES)
+    f.why = cut(fill(MESSAGES:pick(f.check, "why", order), values), WHY_BYTES)
+    return f
+end
+
+-- "a, b, c and 2 more": the first `max_items` items, each cut to NAME_BYTES ("nothing" for none).
+local function listed(items, max_items)
+    if #items == 0 then return MESSAGES:get("list.none") end
+    local shown = {}
+    for i = 1, math.min(#items, max_items) do shown[i] = cut(items[i], NAME_BYTES) end
+    local text = concat(shown, ", ")
+    if #items > max_items then text = fill(MESSAGES:get("list.more"), { list = text, count = #items - max_items }) end
+    return text
+end
+
+-- A delay as the messages say it: "2 ms", or "12.5 s" from 10 s on.
+local function delay_text(ms)
+    if ms < 10000 then return fmt("%d ms", ms) end
+    return fmt("%.1f s", ms / 1000)
+end
 
 local conns, conn_count, conn_queue, queue_head, queue_tail
 local results, analysed_upto, teardown_deadline, limit_noted, seen_tls13
@@ -496,10 +725,7 @@ local function get_conn(ctx, key)
             conn_count = conn_count - 1
             if not limit_noted then
                 limit_noted = true
-                ctx:add({ check = "state_limit", sev = "note",
-                    msg = fmt("max_connections (%d) reached: dropped the oldest connection's state; "
-                        .. "findings on dropped connections may be missing (raise tpost.max_connections)",
-                        settings.max_connections) })
+                ctx:add(finding({ check = "state_limit", sev = "note" }, { limit = settings.max_connections }))
             end
         end
     end
@@ -515,15 +741,29 @@ end
 -- 9. Checks: one function each; they call ctx:add(finding)
 ------------------------------------------------------------------------------
 
-local function cert_label(index, info)
-    local who = info.cn or (info.subject ~= "" and info.subject) or "no subject"
-    return fmt("certificate #%d (%s)", index, who)
+-- The values every certificate message names it by ({cert}, {index}, {role}, {name}), and its role.
+local function cert_values(cert)
+    local info = cert.info
+    local name = info.cn
+    if not name or name == "" then name = info.subject end
+    if not name or name == "" then name = MESSAGES:get("name.none") end
+    local role = role_of(cert.index, info.self_signed)
+    local values = { index = cert.index, role = MESSAGES:get("role." .. role), name = cut(name, NAME_BYTES) }
+    values.cert = fill(MESSAGES:get("cert"), values)
+    return values, role
 end
 
-local function scheme_list_text(list)
-    local names = {}
-    for i, code in ipairs(list) do names[i] = SCHEME_NAMES[code] or fmt("0x%04x", code) end
-    if #names == 0 then return "nothing" end
+-- The signature schemes of a ClientHello list by name, as many as fit in LIST_BYTES.
+local function offered_text(list)
+    local names, used = {}, 0
+    for i, code in ipairs(list) do
+        local name = SCHEME_NAMES[code] or fmt("0x%04x", code)
+        if used + #name + 2 > LIST_BYTES - 20 then
+            return fill(MESSAGES:get("list.more"), { list = concat(names, ", "), count = #list - i + 1 })
+        end
+        names[#names + 1], used = name, used + #name + 2
+    end
+    if #names == 0 then return MESSAGES:get("list.none") end
     return concat(names, ", ")
 end
 
@@ -532,37 +772,33 @@ local function check_weak_signature(ctx, cert)
     local alg = SIGALGS[info.sig_oid]
     if not alg or alg.weakness == "" then return end
     if alg.weakness == "warning" and not settings.sha1_is_weak then return end
-    local why = alg.weakness == "error"
-        and "a broken hash: signatures can be forged and clients reject it"
-        or "SHA-1 collisions are practical and current clients distrust it"
-    ctx:add({ check = "weak_signature", sev = alg.weakness, cert = cert, range = info.r_sigalg,
-        msg = fmt("%s is signed with %s (%s), %s", cert_label(cert.index, info), info.sig_name, info.sig_oid, why) })
+    local values, role = cert_values(cert)
+    values.algorithm, values.sigalg, values.oid = alg.label, info.sig_name, info.sig_oid
+    ctx:add(finding({ check = "weak_signature", sev = alg.weakness, cert = cert, range = info.r_sigalg,
+        expert = algorithm_key(role, alg) }, values))
 end
 
 local function check_weak_key(ctx, cert)
     local info = cert.info
     local bits = info.key_bits
     if not bits then return end
-    local label = cert_label(cert.index, info)
+    local check, sev, limit
     if info.key_type == "rsa" then
         if bits < settings.rsa_error_bits then
-            ctx:add({ check = "weak_rsa_key", sev = "error", cert = cert, range = info.r_spki,
-                msg = fmt("%s has a %d-bit RSA key, under %d bits: it can be factored cheaply",
-                    label, bits, settings.rsa_error_bits) })
+            check, sev, limit = "weak_rsa_key", "error", settings.rsa_error_bits
         elseif bits < settings.rsa_warning_bits then
-            ctx:add({ check = "weak_rsa_key", sev = "warning", cert = cert, range = info.r_spki,
-                msg = fmt("%s has a %d-bit RSA key, under the %d-bit minimum of current policies",
-                    label, bits, settings.rsa_warning_bits) })
+            check, sev, limit = "weak_rsa_key", "warning", settings.rsa_warning_bits
         end
     elseif info.key_type == "dsa" and bits < settings.dsa_min_bits then
-        ctx:add({ check = "weak_dsa_key", sev = "warning", cert = cert, range = info.r_spki,
-            msg = fmt("%s has a %d-bit DSA key, under the %d-bit minimum of current policies",
-                label, bits, settings.dsa_min_bits) })
+        check, sev, limit = "weak_dsa_key", "warning", settings.dsa_min_bits
     elseif info.key_type == "ec" and bits < settings.ec_min_bits then
-        ctx:add({ check = "weak_ec_key", sev = "warning", cert = cert, range = info.r_spki,
-            msg = fmt("%s has an EC key on %s (%d bits), under the %d-bit minimum of current policies",
-                label, info.curve or "an unnamed curve", bits, settings.ec_min_bits) })
+        check, sev, limit = "weak_ec_key", "warning", settings.ec_min_bits
     end
+    if not check then return end
+    local values = cert_values(cert)
+    values.bits, values.limit = bits, limit
+    values.curve = info.curve or MESSAGES:get("curve.unnamed")
+    ctx:add(finding({ check = check, sev = sev, cert = cert, range = info.r_spki }, values))
 end
 
 local function check_sigalg_offered(ctx, conn, cert)
@@ -571,7 +807,7 @@ local function check_sigalg_offered(ctx, conn, cert)
     local hello = conn.hello
     local family = rules_family(conn.version)
     if not alg or not hello or not family or family < 12 then return end
-    local list, list_name, rule
+    local list, list_name
     if family == 13 then
         if info.self_signed then return end          -- RFC 8446 §4.4.2.2: trust anchors are exempt
         if hello.sigalgs_cert then
@@ -579,11 +815,8 @@ local function check_sigalg_offered(ctx, conn, cert)
         else
             list, list_name = hello.sigalgs, "signature_algorithms"
         end
-        rule = "RFC 8446 §4.4.2.2 lets the client abort the handshake"
     else
         list, list_name = hello.sigalgs, "signature_algorithms"
-        rule = "RFC 5246 §7.4.2 requires every certificate sent to use an offered pair, "
-            .. "and strict clients (Schannel) abort"
     end
     if not list then return end
     for _, offered in ipairs(list) do
@@ -591,9 +824,12 @@ local function check_sigalg_offered(ctx, conn, cert)
             if offered == scheme then return end
         end
     end
-    ctx:add({ check = "sigalg_not_offered", sev = "error", cert = cert, range = info.r_sigalg,
-        msg = fmt("%s is signed with %s (%s), which the ClientHello's %s does not offer; %s; offered: %s",
-            cert_label(cert.index, info), info.sig_name, info.sig_oid, list_name, rule, scheme_list_text(list)) })
+    local values, role = cert_values(cert)
+    values.algorithm, values.sigalg, values.oid, values.list = alg.label, info.sig_name, info.sig_oid, list_name
+    local f = finding({ check = "sigalg_not_offered", sev = "error", cert = cert, range = info.r_sigalg,
+        expert = algorithm_key(role, alg) }, values, family == 13 and { "tls13" } or nil)
+    f.offered = offered_text(list)
+    ctx:add(f)
 end
 
 local function check_chain_order(ctx, chain)
@@ -601,10 +837,11 @@ local function check_chain_order(ctx, chain)
         local this, nxt = chain[i], chain[i + 1]
         if not this.info.error and not nxt.info.error and this.info.issuer_der ~= nxt.info.subject_der
                 and this.info.issuer ~= nxt.info.subject then
-            ctx:add({ check = "chain_order", sev = "warning", cert = this, range = this.info.r_issuer,
-                msg = fmt("%s was issued by '%s', but the next certificate #%d is '%s': the chain is out of order "
-                    .. "or carries a foreign certificate (RFC 5246 §7.4.2), which strict clients reject",
-                    cert_label(this.index, this.info), this.info.issuer, nxt.index, nxt.info.subject) })
+            local values = cert_values(this)
+            values.next = nxt.index
+            values.issuer, values.subject = cut(this.info.issuer, 60), cut(nxt.info.subject, 60)
+            ctx:add(finding({ check = "chain_order", sev = "warning", cert = this, range = this.info.r_issuer },
+                values))
         end
     end
 end
@@ -625,44 +862,23 @@ local function check_name(ctx, conn, cert)
     local sni = conn.hello and conn.hello.sni
     if not sni or sni == "" then return end
     local host = string.lower(string.gsub(sni, "%.$", ""))
-    local names, source = info.san, "SAN dNSNames"
-    if not names or #names == 0 then
-        names, source = { info.cn }, "subject CN, having no SAN dNSName"
-        if not info.cn then names = {} end
-    end
+    local names = info.san
+    if not names or #names == 0 then names = { info.cn } end    -- no SAN dNSName: the subject CN, if any
     for _, name in ipairs(names) do
         if dns_name_matches(name, host) then return end
     end
-    local shown = {}
-    for i = 1, math.min(#names, 5) do shown[i] = names[i] end
-    local listed = #names == 0 and "nothing" or concat(shown, ", ")
-    if #names > 5 then listed = fmt("%s and %d more", listed, #names - 5) end
-    ctx:add({ check = "name_mismatch", sev = "error", cert = cert, range = info.r_san or info.r_subject,
-        msg = fmt("leaf %s does not match the SNI '%s': it names %s in its %s; clients reject it as a possible "
-            .. "impersonation (RFC 6125 §6.4)", cert_label(cert.index, info), sni, listed, source) })
-end
-
-local function chain_summary(findings)
-    local errors, warnings, parts = 0, 0, {}
-    for _, f in ipairs(findings) do
-        if f.sev == "error" then errors = errors + 1 else warnings = warnings + 1 end
-        parts[#parts + 1] = fmt("#%d %s", f.index, f.check)
-    end
-    if #parts == 0 then return "no findings on the chain" end
-    local counts = {}
-    if errors > 0 then counts[#counts + 1] = fmt("%d error%s", errors, errors == 1 and "" or "s") end
-    if warnings > 0 then counts[#counts + 1] = fmt("%d warning%s", warnings, warnings == 1 and "" or "s") end
-    return fmt("chain has %s: %s", concat(counts, " and "), concat(parts, ", "))
+    local values = cert_values(cert)
+    values.sni, values.names = cut(sni, NAME_BYTES), listed(names, 3)
+    ctx:add(finding({ check = "name_mismatch", sev = "error", cert = cert, range = info.r_san or info.r_subject },
+        values))
 end
 
 local function check_version(ctx, hello, anchor)
     local row = VERSIONS[hello.version]
     if not row or row.weakness == "" then return end
-    ctx:add({ check = "old_protocol_version", sev = row.weakness,
-        hs = anchor, range = { hello.version_at, hello.version_len },
-        msg = fmt("the server negotiated %s (0x%04x), which is %s (%s); if a newer attempt failed just before, "
-            .. "this is the client's fallback, not a fix", row.name, hello.version,
-            row.weakness == "error" and "prohibited" or "deprecated", row.source) })
+    ctx:add(finding({ check = "old_protocol_version", sev = row.weakness, hs = anchor,
+        range = { hello.version_at, hello.version_len }, expert = slug(row.name) },
+        { version = row.name, source = row.source }))
 end
 
 local function check_suite(ctx, conn, hello, anchor)
@@ -677,8 +893,10 @@ local function check_suite(ctx, conn, hello, anchor)
         end
     end
     if not worst then return end
-    ctx:add({ check = "weak_cipher_suite", sev = worst.weakness, hs = anchor, range = { hello.suite_at, 2 },
-        msg = fmt("the server selected %s (0x%04x): %s (%s)", name, hello.suite, worst.reason, worst.source) })
+    ctx:add(finding({ check = "weak_cipher_suite", sev = worst.weakness, hs = anchor, range = { hello.suite_at, 2 },
+        expert = slug(worst.token) },
+        { suite = cut(name, NAME_BYTES), code = fmt("%04x", hello.suite), reason = worst.reason,
+            source = worst.source }))
 end
 
 local function check_dh(ctx, bits, anchor, at, len)
@@ -686,11 +904,52 @@ local function check_dh(ctx, bits, anchor, at, len)
     if bits < settings.dh_error_bits then sev = "error"
     elseif bits < settings.dh_min_bits then sev = "warning"
     else return end
-    ctx:add({ check = "weak_dh_group", sev = sev, hs = anchor, range = { at, len },
-        msg = fmt("the server's ephemeral DH group is %d bits, under %d bits: %s", bits,
-            sev == "error" and settings.dh_error_bits or settings.dh_min_bits,
-            sev == "error" and "precomputation attacks (Logjam) break it"
-            or "it gives less than 112-bit security (RFC 7919 groups start at 2048 bits)") })
+    ctx:add(finding({ check = "weak_dh_group", sev = sev, hs = anchor, range = { at, len } },
+        { bits = bits, limit = sev == "error" and settings.dh_error_bits or settings.dh_min_bits }))
+end
+
+-- The Diagnosis of a list of findings: their phrases, the most severe first and, among equals, the most
+-- decisive check (checks.tsv weight); a finding on the very bytes of a certificate an earlier one points
+-- at says nothing new (an MD2 signature not offered is also a broken hash), so it is left out. Phrases
+-- that do not fit in DIAGNOSIS_BYTES are counted ("+1 more"). nil when there is no finding.
+local function diagnosis_of(list)
+    local order = {}
+    for i, f in ipairs(list) do
+        if f.check then order[#order + 1] = { f = f, i = i } end
+    end
+    if #order == 0 then return nil end
+    table.sort(order, function(a, b)
+        local sa, sb = SEVERITY_LEVEL[a.f.sev], SEVERITY_LEVEL[b.f.sev]
+        if sa ~= sb then return sa > sb end
+        local wa, wb = CHECKS[a.f.check].weight, CHECKS[b.f.check].weight
+        if wa ~= wb then return wa < wb end
+        return a.i < b.i
+    end)
+    local phrases, spots, used, left = {}, {}, 0, 0
+    for _, entry in ipairs(order) do
+        local f = entry.f
+        local seen = f.cert and f.range and spots[f.cert]
+        if not (seen and seen[f.range]) then
+            if f.cert and f.range then
+                spots[f.cert] = seen or {}
+                spots[f.cert][f.range] = true
+            end
+            if #phrases > 0 and used + 2 + #f.phrase > DIAGNOSIS_BYTES then
+                left = left + 1
+            else
+                phrases[#phrases + 1], used = f.phrase, used + (#phrases > 0 and 2 or 0) + #f.phrase
+            end
+        end
+    end
+    local text = concat(phrases, "; ")
+    if left > 0 then text = fill(MESSAGES:get("diagnosis.more"), { diagnosis = text, count = left }) end
+    return text
+end
+
+-- The Chain diagnosis sub-item of a finding that refers to the chain `chain` ({frame, diagnosis}).
+local function chain_text(chain)
+    return fill(MESSAGES:get("chain.diagnosis"),
+        { frame = chain.frame, diagnosis = chain.diagnosis or MESSAGES:get("chain.clean") })
 end
 
 ------------------------------------------------------------------------------
@@ -771,14 +1030,13 @@ local function on_chain(ctx, conn, kind, certs, sender)
     local before = #ctx.out
     for _, cert in ipairs(chain) do
         if cert.info.error then
-            ctx:add({ check = "malformed_certificate", sev = "note", cert = cert,
-                msg = fmt("certificate #%d (%d bytes) could not be parsed: %s; the other checks skip it",
-                    cert.index, cert.info.len, cert.info.error) })
+            ctx:add(finding({ check = "malformed_certificate", sev = "note", cert = cert },
+                { index = cert.index, bytes = cert.info.len, error = cut(cert.info.error, 100) }))
         else
             if cert.info.hash_skipped then
-                ctx:add({ check = "fingerprint_skipped", sev = "note", cert = cert,
-                    msg = fmt("certificate #%d is %d bytes, over the %d KiB bound for hashing: no SHA-256 "
-                        .. "fingerprint", cert.index, cert.info.hash_skipped, settings.max_hash_kib) })
+                local values = cert_values(cert)
+                values.bytes, values.limit = cert.info.hash_skipped, settings.max_hash_kib
+                ctx:add(finding({ check = "fingerprint_skipped", sev = "note", cert = cert }, values))
             end
             check_weak_signature(ctx, cert)
             check_weak_key(ctx, cert)
@@ -791,11 +1049,9 @@ local function on_chain(ctx, conn, kind, certs, sender)
     local findings = {}
     for i = before + 1, #ctx.out do
         local f = ctx.out[i]
-        if f.check and f.cert and SEVERITY_LEVEL[f.sev] >= SEVERITY_LEVEL.warning then
-            findings[#findings + 1] = { index = f.cert.index, check = f.check, sev = f.sev }
-        end
+        if f.check and f.cert and SEVERITY_LEVEL[f.sev] >= SEVERITY_LEVEL.warning then findings[#findings + 1] = f end
     end
-    conn.chain = { frame = ctx.num, findings = findings }
+    conn.chain = { frame = ctx.num, diagnosis = diagnosis_of(findings) }
     conn.client_replied, conn.server_replied = false, false
     if kind == "tls" then
         conn.watch = true
@@ -806,15 +1062,16 @@ end
 local function on_alert(ctx, conn, kind, fi, k)
     local sender = side_of(ctx, conn) or "unknown"
     local raw = fi.range:raw()
-    if sender ~= "unknown" then conn[ALERT_SENT[sender]] = true end
+    local known = sender ~= "unknown"
+    local side = known and sender or MESSAGES:get("side.peer")
+    if known then conn[ALERT_SENT[sender]] = true end
     if #raw ~= 2 then
         -- In TLS 1.2 and older an encrypted alert sent before both sides switched
         -- to encryption means the handshake failed; afterwards it is usually close_notify.
         if not (conn.client_ccs and conn.server_ccs) and rules_family(conn.version) ~= 13 then
-            ctx:add({ check = "encrypted_alert", sev = "note", alert = anchor_for(KINDS[kind].alert, k),
-                alert_sender = sender, related = conn.chain and conn.chain.frame,
-                msg = fmt("the %s sent an encrypted alert before the handshake completed: the handshake probably "
-                    .. "failed; its code needs the session keys (tls.keylog_file)", sender) })
+            ctx:add(finding({ check = "encrypted_alert", sev = "note", alert = anchor_for(KINDS[kind].alert, k),
+                alert_sender = sender, related = conn.chain and conn.chain.frame, expert = known and sender or nil },
+                { side = side }))
         end
         return
     end
@@ -822,16 +1079,14 @@ local function on_alert(ctx, conn, kind, fi, k)
     local tls13 = rules_family(conn.version) == 13
     if not (level == 2 or (tls13 and code ~= 0 and code ~= 90)) then return end
     local row = ALERTS[code]
-    local name = row and row.name or "unassigned"
-    local meaning = row and row.meaning or "an alert code outside the IANA registry"
-    local tail = ""
-    if CERT_ALERTS[code] and conn.chain then
-        tail = fmt("; the chain is in frame %d, %s", conn.chain.frame, chain_summary(conn.chain.findings))
-    end
-    ctx:add({ check = "fatal_alert", sev = "error", alert = anchor_for(KINDS[kind].alert, k),
+    local name = row and row.name or ("unassigned_" .. code)
+    local f = finding({ check = "fatal_alert", sev = "error", alert = anchor_for(KINDS[kind].alert, k),
         alert_code = code, alert_name = name, alert_sender = sender,
-        related = conn.chain and conn.chain.frame,
-        msg = fmt("the %s sent fatal alert %d %s: %s%s", sender, code, name, meaning, tail) })
+        related = conn.chain and conn.chain.frame, expert = (known and row) and (sender .. "." .. code) or nil },
+        { side = side, code = code, name = name, frame = ctx.num, meaning = row and row.meaning },
+        not row and { "unassigned" } or nil)
+    if CERT_ALERTS[code] and conn.chain then f.chain = chain_text(conn.chain) end
+    ctx:add(f)
 end
 
 -- Handshake types whose bytes on_handshake parses: the others need no copy of the message.
@@ -1057,9 +1312,7 @@ local function analyse_kind(ctx, kind, has)
     if (has[23] or has[20]) and sender == "client" and not conn.chain and not conn.encrypted_noted and not conn.psk
             and rules_family(conn.version) == 13 then
         conn.encrypted_noted = true
-        ctx:add({ check = "chain_encrypted", sev = "note",
-            msg = "TLS 1.3: the server's certificate chain is encrypted, so its checks could not run; "
-                .. "give a key log (-o tls.keylog_file:FILE or editcap --inject-secrets) to see it" })
+        ctx:add(finding({ check = "chain_encrypted", sev = "note" }, {}))
     end
 end
 
@@ -1085,10 +1338,12 @@ local function analyse_teardown(ctx)
     end
     local ms = floor((ctx.time - conn.flight_end) * 1000 + 0.5)
     if ms > settings.teardown_window_ms then return true end
-    ctx:add({ check = "silent_teardown", sev = "warning", related = conn.chain.frame,
-        msg = fmt("the %s closed the connection (%s) %d ms after the server's certificate flight (chain in frame %d) "
-            .. "without a TLS alert or ChangeCipherSpec: it probably rejected the chain; %s",
-            closer, rst and "RST" or "FIN", ms, conn.chain.frame, chain_summary(conn.chain.findings)) })
+    local f = finding({ check = "silent_teardown", sev = "warning", related = conn.chain.frame, expert = closer },
+        { side = closer, how = rst and "RST" or "FIN", delay = delay_text(ms), frame = ctx.num,
+            chain = fill(MESSAGES:get("chain.in_frame"), { frame = conn.chain.frame }) },
+        { rst and "rst" or "fin" })
+    f.chain = chain_text(conn.chain)
+    ctx:add(f)
     return true
 end
 
@@ -1180,13 +1435,13 @@ end
 -- NO_FINDINGS (never written to) until the frame's first finding.
 local Context = {}
 Context.__index = Context
-function Context:add(finding)
+function Context:add(item)
     local out = self.out
     if out == NO_FINDINGS then
         out = {}
         self.out = out
     end
-    out[#out + 1] = finding
+    out[#out + 1] = item
 end
 local frame_ctx = setmetatable({ out = NO_FINDINGS }, Context)
 
@@ -1255,29 +1510,36 @@ local function add_child(item, field, range, value)
     if range then item:add(field, range, value) else item:add(field, value) end
 end
 
+-- A text child whose value may be long (a DN, a SAN list): the field keeps the whole value, its label
+-- shows the first VALUE_BYTES of it, so that the label stays under Wireshark's 240-byte limit.
+local function add_text(item, field, title, value)
+    if value == nil then return end
+    item:add(field, value, title .. ": " .. cut(value, VALUE_BYTES))
+end
+
+local SEVERITY_TITLES = {}   -- "error" -> "Error": how a finding's label starts
+for name in pairs(SEVERITY_LEVEL) do SEVERITY_TITLES[name] = string.upper(sub(name, 1, 1)) .. sub(name, 2) end
+
 local function render_finding(root, fetched, f)
     local anchor = f.cert or f.hs or f.alert
     local range = sub_range(anchor and anchor_range(fetched, anchor), f.range)
     local check = f.check
-    local label = fmt("%s [%s]: %s", check, f.sev, f.msg)
+    local label = SEVERITY_TITLES[f.sev] .. ": " .. f.msg
     local item
-    if range then
-        item = root:add(F.finding, range, check, label)
-        item:add(F.check, range, check)
-        item:add(F.severity, range, SEVERITY_LEVEL[f.sev])
-        item:add(F.message, range, f.msg)
-    else
-        item = root:add(F.finding, check, label)
-        item:add(F.check, check)
-        item:add(F.severity, SEVERITY_LEVEL[f.sev])
-        item:add(F.message, f.msg)
-    end
+    if range then item = root:add(F.finding, range, check, label) else item = root:add(F.finding, check, label) end
+    add_child(item, F.check, range, check)
+    add_child(item, F.severity, range, SEVERITY_LEVEL[f.sev])
+    add_child(item, F.message, range, f.msg)
+    add_child(item, F.why, range, f.why)
+    add_child(item, F.offered, range, f.offered)
+    add_child(item, F.chain, range, f.chain)
     if f.cert then add_child(item, F.cert_index, range, f.cert.index) end
     if f.related then add_child(item, F.related_frame, range, f.related) end
     if f.alert_code then add_child(item, F.alert_code, range, f.alert_code) end
     if f.alert_name then add_child(item, F.alert_name, range, f.alert_name) end
     if f.alert_sender then add_child(item, F.alert_sender, range, f.alert_sender) end
-    item:add_proto_expert_info(EXPERTS[check][f.sev], check .. ": " .. f.msg)
+    local experts = EXPERTS[check][f.sev]
+    pending_experts[#pending_experts + 1] = { item, f.expert and experts[f.expert] or experts.generic, f.msg }
 end
 
 local function render_cert(root, fetched, cert)
@@ -1286,7 +1548,7 @@ local function render_cert(root, fetched, cert)
     -- whole DER in hex for it, the largest part of the output the post-processor never reads.
     local base = not settings.bridge and anchor_range(fetched, cert) or nil
     local title = info.subject or "(unparsed)"
-    local label = fmt("Certificate #%d from %s: %s", cert.index, cert.sender, title)
+    local label = fmt("Certificate #%d from %s: %s", cert.index, cert.sender, cut(title, VALUE_BYTES - 40))
     local item
     if base then item = root:add(F.cert, base, title, label) else item = root:add(F.cert, title, label) end
     item:add(F.cert_index, cert.index)
@@ -1295,10 +1557,10 @@ local function render_cert(root, fetched, cert)
     -- Only the algorithm points at its bytes: summaries stay small in PDML (the
     -- certificate item itself spans the whole DER for the GUI's byte view).
     local sigalg = info.r_sigalg and sub_range(base, info.r_sigalg)
-    add_child(item, F.cert_subject, nil, info.subject)
-    add_child(item, F.cert_subject_cn, nil, info.cn)
-    add_child(item, F.cert_issuer, nil, info.issuer)
-    add_child(item, F.cert_serial, nil, info.serial)
+    add_text(item, F.cert_subject, "Subject", info.subject)
+    add_text(item, F.cert_subject_cn, "Subject CN", info.cn)
+    add_text(item, F.cert_issuer, "Issuer", info.issuer)
+    add_text(item, F.cert_serial, "Serial number", info.serial)
     add_child(item, F.cert_sigalg_oid, sigalg, info.sig_oid)
     add_child(item, F.cert_sigalg_name, sigalg, info.sig_name)
     add_child(item, F.cert_key_type, nil, info.key_type)
@@ -1306,7 +1568,7 @@ local function render_cert(root, fetched, cert)
     add_child(item, F.cert_key_curve, nil, info.curve)
     add_child(item, F.cert_not_before, nil, info.not_before)
     add_child(item, F.cert_not_after, nil, info.not_after)
-    if info.san and #info.san > 0 then item:add(F.cert_san, concat(info.san, ",")) end
+    if info.san and #info.san > 0 then add_text(item, F.cert_san, "SAN dNSNames", concat(info.san, ",")) end
     add_child(item, F.cert_sha256, nil, info.sha256)
     add_child(item, F.cert_self_signed, nil, info.self_signed)
 end
@@ -1319,6 +1581,8 @@ local function render(out, tvb, tree, fetched)
     for _, item in ipairs(out) do
         if not item.summary then highest = math.max(highest, SEVERITY_LEVEL[item.sev]) end
     end
+    local diagnosis = diagnosis_of(out)
+    if diagnosis then root:add(F.diagnosis, diagnosis) end
     if highest > 0 then root:add(F.max_severity, highest) end
     for _, item in ipairs(out) do
         if not item.summary then render_finding(root, fetched, item) end
@@ -1327,6 +1591,14 @@ local function render(out, tvb, tree, fetched)
         if item.summary then render_cert(root, fetched, item) end
     end
     return root
+end
+
+-- Adds the expert items rendering queued, through the "tsharkpost" protocol (see section 5); whatever it
+-- did not add (the protocol disabled in Enabled Protocols) is added here, under tpost's name.
+local expert_handle
+local function add_experts(tvb, pinfo, tree)
+    expert_handle = expert_handle or Dissector.get("tsharkpost")
+    expert_handle:call(tvb, pinfo, tree)
 end
 
 local function render_bridge(root, tvb, tree, line, first)
@@ -1357,8 +1629,8 @@ function tpost.dissector(tvb, pinfo, tree)
         fetched = frame_ctx.fetched
         frame_ctx.fetched = nil
         if not ok then
-            result = { { check = "plugin_error", sev = "note",
-                msg = "internal error, please report it: " .. clean_text(tostring(result)) } }
+            result = { finding({ check = "plugin_error", sev = "note" },
+                { error = cut(clean_text(tostring(result)), 120) }) }
         end
         if result then
             analysed_upto = num
@@ -1371,8 +1643,14 @@ function tpost.dissector(tvb, pinfo, tree)
         if ok then
             root = rendered
         else
-            tree:add(tpost, tvb()):add_proto_expert_info(EXPERTS.plugin_error.note,
-                "plugin_error: rendering failed: " .. clean_text(tostring(rendered)))
+            for i = #pending_experts, 1, -1 do pending_experts[i] = nil end
+            local f = finding({ check = "plugin_error", sev = "note" },
+                { error = cut("rendering failed: " .. clean_text(tostring(rendered)), 120) })
+            pending_experts[1] = { tree:add(tpost, tvb()), EXPERTS.plugin_error.note.generic, f.msg }
+        end
+        if #pending_experts > 0 then
+            pcall(add_experts, tvb, pinfo, tree)
+            pcall(flush_experts)
         end
     end
     if settings.bridge and tree then

@@ -41,6 +41,9 @@ class Finding:
     related_frame: int | None = None
     message: str = field(default="", compare=False)
     data: str = field(default="", compare=False)    # hex of the bytes the finding points at
+    why: str = field(default="", compare=False)
+    offered: str = field(default="", compare=False)
+    chain: str = field(default="", compare=False)
 
     @property
     def key(self) -> tuple[int, str, int, int | None]:
@@ -96,6 +99,9 @@ def parse_pdml(pdml: str) -> PluginOutput:
                         related_frame=int(related) if related is not None else None,
                         message=values["tpost.message"],
                         data=item.get("value", ""),
+                        why=values.get("tpost.why", ""),
+                        offered=values.get("tpost.offered", ""),
+                        chain=values.get("tpost.chain", ""),
                     ))
                 elif item.get("name") == "tpost.cert":
                     certs.append(CertSummary(frame, {

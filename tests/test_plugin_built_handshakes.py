@@ -41,14 +41,28 @@ def test_reversed_chain_breaks_order_and_name(tshark: str, plugin: Path, seed_ch
     assert [(f.frame, f.check, f.severity, f.cert_index) for f in out.findings] == [
         (2, "weak_signature", 3, 0), (2, "sigalg_not_offered", 3, 0), (2, "chain_order", 2, 0),
         (2, "chain_order", 2, 1), (2, "chain_order", 2, 2), (2, "name_mismatch", 3, 0)]
-    assert out.findings[2].message == (
-        "certificate #0 (Example Legacy Root CA) was issued by 'CN=Example Legacy Root CA,"
-        "O=Example Trust Services,C=US', but the next certificate #1 is 'CN=Example Policy CA 1,"
-        "O=Example Trust Services,C=US': the chain is out of order or carries a foreign certificate "
-        "(RFC 5246 §7.4.2), which strict clients reject")
-    assert out.findings[5].message == (
-        "leaf certificate #0 (Example Legacy Root CA) does not match the SNI 'shop.example.net': "
-        "it names Example Legacy Root CA in its subject CN, having no SAN dNSName; clients reject it as a possible "
-        "impersonation (RFC 6125 §6.4)")
-    assert out.findings[1].message.endswith("offered: rsa_pkcs1_sha256, rsa_pkcs1_sha384, rsa_pkcs1_sha1")
+    assert out.findings[2].message == ("leaf certificate #0 (Example Legacy Root CA) was not issued by the next "
+                                       "certificate, #1: the chain is out of order")
+    assert out.findings[2].why == (
+        "issuer 'CN=Example Legacy Root CA,O=Example Trust Services,C=US' is not #1's subject 'CN=Example Policy "
+        "CA 1,O=Example Trust Services,C=US': strict clients reject it (RFC 5246 §7.4.2)")
+    assert out.findings[5].message == ("leaf certificate #0 (Example Legacy Root CA) does not name 'shop.example.net': "
+                                       "it names Example Legacy Root CA")
+    assert out.findings[1].offered == "rsa_pkcs1_sha256, rsa_pkcs1_sha384, rsa_pkcs1_sha1"
 
+
+
+def test_short_dsa_key_is_named(tshark: str, plugin: Path, tmp_path: Path) -> None:
+    # Given a self-signed leaf with a 1024-bit DSA key (openssl makes it), sent to a client offering DSA,
+    # then the key is flagged in words, as no bundled or corpus capture shows.
+    params, key = tmp_path / "dsa.params", tmp_path / "dsa.key"
+    subprocess.run(["openssl", "dsaparam", "-out", str(params), "1024"], check=True, capture_output=True)
+    der = subprocess.run(["openssl", "req", "-x509", "-newkey", f"dsa:{params}", "-keyout", str(key), "-nodes",
+                          "-subj", "/CN=dsa.example.net", "-days", "1", "-sha256", "-outform", "DER"],
+                         check=True, capture_output=True).stdout
+    capture = handshake_capture(tmp_path / "dsa.pcap", "dsa.example.net", [0x0402, 0x0202], [der])
+    out = plugin_output(tshark, plugin, capture)
+    assert [(f.check, f.severity, f.cert_index) for f in out.findings] == [("weak_dsa_key", 2, 0)]
+    assert out.findings[0].message == "leaf certificate #0 (dsa.example.net) has a 1024-bit DSA key, under current " \
+                                      "policies"
+    assert out.findings[0].why == "current policies require DSA keys of 2048 bits or more (NIST SP 800-131A)"

@@ -24,6 +24,7 @@ import pytest
 
 from conftest import CAPTURES, CORPUS
 import handshake_support as build
+from tsharkpost.plugin import messages
 
 REPO = Path(__file__).resolve().parent.parent
 LUA_DIR = REPO / "lua"
@@ -570,3 +571,67 @@ def test_broken_tables_are_refused_by_name_and_line(lua: str, tmp_path: Path) ->
     assert outputs["column.tsv"] == [f'error\ttsharkpost: {tmp_path / "column.tsv"}: header lacks column "name"']
     assert outputs["short.tsv"] == [f"error\ttsharkpost: {tmp_path / 'short.tsv'}:4: 1 columns, header has 2"]
     assert outputs["empty.tsv"] == [f"error\ttsharkpost: {tmp_path / 'empty.tsv'} has no rows"]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# tpost_messages: templates filled and cut as tsharkpost/plugin/messages.py does, to the same bytes
+
+
+def _hex(text: str) -> str:
+    return text.encode("utf-8").hex()
+
+
+def test_messages_cut_like_python(lua: str) -> None:
+    # Given texts of one- to four-byte characters cut at every length, then the Lua module and
+    # messages.cut keep the same bytes: whole characters, then "…", never more than the bound.
+    texts = ["plain ASCII text that runs on", "Zürich Straße ÄÖÜ äöü", "中文证书颁发机构名称很长很长",
+             "emoji 🔒🔑 in a CN 🔒", "§7.4.2 and … already"]
+    cases = [(text, limit) for text in texts for limit in range(0, len(text.encode()) + 2)]
+    stdin = "".join(f"cut\t{limit}\t{_hex(text)}\n" for text, limit in cases)
+    got = [bytes.fromhex(line).decode("utf-8") for line in run_driver(lua, "messages", str(LUA_DIR), stdin=stdin)]
+    assert got == [messages.cut(text, limit) for text, limit in cases]
+    assert all(len(out.encode()) <= max(limit, 3) for out, (_, limit) in zip(got, cases))
+
+
+def test_messages_fill_like_python(lua: str) -> None:
+    # Given every template of messages.tsv filled with values of odd characters (braces, percent signs,
+    # multi-byte text), then both languages give the same text; a missing value raises in both.
+    values = {name: f"{name}%1{{x}}é" for name in ("index", "role", "name", "cert", "algorithm", "side", "list",
+                                                     "count", "frame", "meaning", "code", "bits")}
+    cases = []
+    for template in messages.templates().values():
+        needed = {name[:1].lower() + name[1:] for name in messages.placeholders(template)}
+        given = {name: values.get(name, f"<{name}>") for name in needed}
+        cases.append((template, given))
+    cases.append(("{missing} value", {}))
+    cases.append(("{Side} and {side}", {"side": "client"}))
+    stdin = "".join(f"fill\t{_hex(t)}\t{','.join(f'{k}={_hex(v)}' for k, v in given.items())}\n"
+                    for t, given in cases)
+    got = run_driver(lua, "messages", str(LUA_DIR), stdin=stdin)
+    expected = []
+    for template, given in cases:
+        try:
+            expected.append(_hex(messages.fill(template, given)))
+        except KeyError:
+            expected.append("error")
+    assert got == expected
+    assert got[-2] == "error" and bytes.fromhex(got[-1]).decode() == "Client and client"
+
+
+def test_messages_pick_variants_first() -> None:
+    assert messages.pick("sigalg_not_offered", "text", "tls13", "error") == \
+        messages.template("sigalg_not_offered.tls13.text")
+    assert messages.pick("sigalg_not_offered", "text", "error") == messages.template("sigalg_not_offered.text")
+    assert messages.pick("weak_rsa_key", "text", "warning") == messages.template("weak_rsa_key.warning.text")
+    assert messages.pick("weak_rsa_key", "nothing", "warning") is None
+
+
+def test_messages_pick_like_python(lua: str) -> None:
+    rows = {"c.text": "generic", "c.error.text": "for errors", "c.tls13.text": "for TLS 1.3"}
+    cases = [("c", "text", ("tls13", "error")), ("c", "text", ("error",)), ("c", "text", ("note",)),
+             ("c", "text", ()), ("c", "why", ("error",))]
+    stdin = "".join(f"pick\t{','.join(f'{k}={_hex(v)}' for k, v in rows.items())}\t{check}\t{form}\t"
+                    f"{','.join(variants)}\n" for check, form, variants in cases)
+    got = run_driver(lua, "messages", str(LUA_DIR), stdin=stdin)
+    assert [bytes.fromhex(line).decode() if line != "nil" else None for line in got] == [
+        "for TLS 1.3", "for errors", "generic", "generic", None]

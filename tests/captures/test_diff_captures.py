@@ -50,13 +50,13 @@ def test_seed_against_twin_ranks_the_md2_root_the_client_did_not_offer_first(see
     top = document["verdict"][0]
     assert top["rank"] == 1
     assert top["checks"][0] == "sigalg_not_offered" and "weak_signature" in top["checks"]
-    assert f"#{weak['index']} 'CN={weak['subject_cn']}," in top["summary"]
-    assert "md2WithRSAEncryption, which its ClientHello did not offer" in top["summary"]
+    assert f"root certificate #{weak['index']} ({weak['subject_cn']})" in top["summary"]
+    assert "is signed with MD2, not offered by the client (RFC 5246 §7.4.2)" in top["summary"]
     # ... contrasted with GOOD's chain, which stops before it
     assert (f"GOOD's chain does not carry it: GOOD's chain ends at #{len(good_chain) - 1} 'CN={good_chain[-1]},"
             in top["summary"])
-    assert any("signature_algorithms does not offer" in line and "offered: rsa_pkcs1_sha256" in line
-               for line in top["evidence"])
+    assert f"root certificate #{weak['index']} ({weak['subject_cn']}) is signed with MD2, a broken hash" \
+        in top["evidence"]
     assert set(top["sections"]) >= {"chain", "client_hello"}
 
 
@@ -149,7 +149,7 @@ def test_table_shows_the_ranked_verdict_with_evidence(capsys: pytest.CaptureFixt
     assert code == ExitCode.FAIL_ON
     verdict = out.split("\nVerdict: ")[1].split("\nClientHello")[0]
     assert verdict.startswith("1 difference may explain why BAD failed and GOOD did not")
-    assert " 1. BAD: chain certificate #3 'CN=Example Legacy Root CA" in verdict
+    assert " 1. BAD: root certificate #3 (Example Legacy Root CA) is signed with MD2" in verdict
     assert "    - client hung up 2 ms after the chain in frame 6 (frame 8), without an alert" in verdict
     assert str(SEED) + "#0" in out and str(TWIN) + "#0" in out  # paths whole, ready to paste
 
@@ -178,4 +178,4 @@ def test_two_failures_are_told_apart(capsys: pytest.CaptureFixture[str], tshark:
     code, out, err = diff_text(capsys, str(SEED), str(CAPTURES / "name-mismatch.pcapng"))
     assert code == ExitCode.FAIL_ON and "failed too" in err
     assert "Verdict: GOOD failed too (client_silent_close_after_certificates); " in out
-    assert " 1. BAD: leaf certificate 'CN=portal.example.org' does not name 'shop.example.net'" in out
+    assert " 1. BAD: leaf certificate #0 (portal.example.org) does not name 'shop.example.net'" in out

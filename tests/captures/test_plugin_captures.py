@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -70,20 +71,51 @@ def test_seed_points_at_the_md2_root(tshark: str, plugin: Path, captures_dir: Pa
     weak, not_offered, teardown = out.findings
     # The findings sit on the root's signatureAlgorithm bytes.
     assert weak.data == MD2_ALGORITHM_IDENTIFIER and not_offered.data == MD2_ALGORITHM_IDENTIFIER
-    assert weak.message == (
-        "certificate #3 (Example Legacy Root CA) is signed with md2WithRSAEncryption (1.2.840.113549.1.1.2), "
-        "a broken hash: signatures can be forged and clients reject it")
-    assert not_offered.message == (
-        "certificate #3 (Example Legacy Root CA) is signed with md2WithRSAEncryption (1.2.840.113549.1.1.2), "
-        "which the ClientHello's signature_algorithms does not offer; RFC 5246 §7.4.2 requires every "
-        "certificate sent to use an offered pair, and strict clients (Schannel) abort; offered: "
-        "rsa_pkcs1_sha256, rsa_pkcs1_sha384, rsa_pkcs1_sha1, ecdsa_secp256r1_sha256, ecdsa_secp384r1_sha384, "
-        "ecdsa_sha1, dsa_sha256, dsa_sha1")
+    assert weak.message == "root certificate #3 (Example Legacy Root CA) is signed with MD2, a broken hash"
+    assert not_offered.message == ("root certificate #3 (Example Legacy Root CA) is signed with MD2, not offered by "
+                                   "the client (RFC 5246 §7.4.2)")
+    assert not_offered.why == (
+        "md2WithRSAEncryption (1.2.840.113549.1.1.2) is not in the ClientHello's signature_algorithms: every "
+        "certificate sent must use an offered algorithm; strict clients (Schannel) abort")
+    assert not_offered.offered == ("rsa_pkcs1_sha256, rsa_pkcs1_sha384, rsa_pkcs1_sha1, ecdsa_secp256r1_sha256, "
+                                   "ecdsa_secp384r1_sha384, ecdsa_sha1, dsa_sha256, dsa_sha1")
     assert teardown.related_frame == 6
-    assert teardown.message == (
-        "the client closed the connection (FIN) 2 ms after the server's certificate flight (chain in frame 6) "
-        "without a TLS alert or ChangeCipherSpec: it probably rejected the chain; "
-        "chain has 2 errors: #3 weak_signature, #3 sigalg_not_offered")
+    assert teardown.message == "client hung up 2 ms after the chain in frame 6 (frame 8), without an alert"
+    assert teardown.chain == "frame 6: cert #3 signed MD2, not offered by client"
+
+
+def test_seed_diagnosis_is_one_phrase_per_frame(tshark: str, plugin: Path, captures_dir: Path) -> None:
+    # Given the seed, then the Diagnosis field carries the MD2 root once (the broken hash is the same
+    # signature, folded into the more decisive "not offered") and the silent teardown 2 ms later.
+    out = run_tshark(tshark, plugin, captures_dir / SEED, "-Y", "tpost.diagnosis", "-T", "fields",
+                     "-e", "frame.number", "-e", "tpost.diagnosis")
+    assert out.splitlines() == ["6\tcert #3 signed MD2, not offered by client",
+                                "8\tclient FIN 2 ms after chain, no alert"]
+    out = run_tshark(tshark, plugin, captures_dir / "weak-rsa1024-sha1.pcapng", "-Y", "tpost.diagnosis",
+                     "-T", "fields", "-e", "tpost.diagnosis")
+    assert out.splitlines() == ["cert #0 signed SHA-1, a weak hash; cert #0 has a 1024-bit RSA key"]
+
+
+def test_expert_items_name_the_algorithm_and_the_role(tshark: str, plugin: Path, captures_dir: Path) -> None:
+    # Given the seed, then each finding's expert field is the one registered for its algorithm and the
+    # certificate's role (what Expert Information groups by), and tshark -z expert lists them under the
+    # "tsharkpost" protocol with the finding's sentence.
+    fields = run_tshark(tshark, plugin, captures_dir / SEED, "-Y", "tpost", "-T", "pdml")
+    assert 'name="tpost.expert.weak_signature.error.root.md2"' in fields
+    assert 'name="tpost.expert.sigalg_not_offered.error.root.md2"' in fields
+    assert 'name="tpost.expert.silent_teardown.warning.client"' in fields
+    expert = run_tshark(tshark, plugin, captures_dir / SEED, "-q", "-z", "expert")
+    assert ("TSHARKPOST  root certificate #3 (Example Legacy Root CA) is signed with MD2, not offered by the client "
+            "(RFC 5246 §7.4.2)") in expert
+    registered = subprocess.run([tshark, "-G", "fields", "-X", f"lua_script:{plugin}"], capture_output=True,
+                                text=True, check=True).stdout
+    summaries = {cols[2]: cols[1] for line in registered.splitlines()
+                 if (cols := line.split("\t"))[0] == "F" and cols[2].startswith("tpost.expert.")}
+    assert summaries["tpost.expert.sigalg_not_offered.error.root.md2"] == \
+        "Root certificate signed with MD2, not offered by the client"
+    assert summaries["tpost.expert.fatal_alert.error.client.42"] == "Client sent fatal alert 42 bad_certificate"
+    assert summaries["tpost.expert.silent_teardown.warning"] == "Connection closed right after the chain, without an alert"
+    assert summaries["tpost.expert.silent_teardown.warning.client"] == "Client hung up right after the chain, without an alert"
 
 
 def test_seed_certificate_summaries(tshark: str, plugin: Path, captures_dir: Path) -> None:
@@ -131,10 +163,10 @@ def test_fatal_alert_names_sender_code_and_meaning(tshark: str, plugin: Path, ca
     out = plugin_output(tshark, plugin, captures_dir / "md5-intermediate-alert.pcapng")
     alert = out.findings[-1]
     assert (alert.frame, alert.check, alert.related_frame) == (8, "fatal_alert", 6)
-    assert alert.message == (
-        "the client sent fatal alert 42 bad_certificate: the peer rejects a certificate as corrupt, badly signed "
-        "or unacceptable; OpenSSL sends it for any failed chain check, e.g. an MD5 signature or a name mismatch; "
-        "the chain is in frame 6, chain has 2 errors: #1 weak_signature, #1 sigalg_not_offered")
+    assert alert.message == "client sent fatal alert 42 bad_certificate in frame 8"
+    assert alert.why == ("the peer rejects a certificate as corrupt, badly signed or unacceptable; OpenSSL sends it "
+                         "for any failed chain check, e.g. an MD5 signature or a name mismatch")
+    assert alert.chain == "frame 6: cert #1 signed MD5, not offered by client"
     fields = run_tshark(tshark, plugin, captures_dir / "no-shared-cipher.pcapng", "-Y", "tpost.alert.code == 40",
                         "-T", "fields", "-e", "tpost.alert.code", "-e", "tpost.alert.name", "-e", "tpost.alert.sender")
     assert fields.splitlines() == ["40\thandshake_failure\tserver"]
@@ -149,7 +181,8 @@ def test_display_filters(tshark: str, plugin: Path, captures_dir: Path) -> None:
     assert frames('tpost.cert.sigalg.name == "md2WithRSAEncryption"') == ["6", "16"]
     assert frames("tpost.related_frame == 6") == ["8"]
     assert frames("tpost") == ["6", "8", "16"]
-    assert frames("tpost.expert.silent_teardown.warning") == ["8"]
+    assert frames("tpost.expert.silent_teardown.warning.client") == ["8"]
+    assert frames("tpost.diagnosis contains \"MD2\"") == ["6", "16"]
 
 
 @pytest.mark.parametrize(("prefs", "capture", "expected"), [
@@ -172,7 +205,8 @@ def test_connection_bound_is_recorded(tshark: str, plugin: Path, captures_dir: P
     out = plugin_output(tshark, plugin, captures_dir / "batch-mixed.pcapng", "-o", "tpost.max_connections:1")
     limits = [f for f in out.findings if f.check == "state_limit"]
     assert len(limits) == 1 and limits[0].severity == N
-    assert limits[0].message.startswith("max_connections (1) reached")
+    assert limits[0].message == ("more than 1 connections at once: the oldest one's state was dropped, and "
+                                 "findings on it may be missing")
 
 
 @pytest.mark.parametrize("capture", sorted(EXPECTED) + ["batch-mixed.pcapng"])
@@ -188,12 +222,13 @@ def test_same_findings_in_every_mode(tshark: str, plugin: Path, captures_dir: Pa
     verbose = run_tshark(tshark, plugin, path, "-V")
     from_text: list[tuple[int, str, int]] = []
     frame = 0
-    severity_of = {"note": N, "warning": W, "error": E}
     for line in verbose.splitlines():
         if m := re.match(r"Frame (\d+): ", line):
             frame = int(m.group(1))
-        elif m := re.match(r"    (?: \[truncated\])?([a-z_]+) \[(note|warning|error)\]: ", line):
-            from_text.append((frame, m.group(1), severity_of[m.group(2)]))
+        elif m := re.match(r"        Check: ([a-z_]+)$", line):
+            from_text.append((frame, m.group(1), 0))
+        elif m := re.match(r"        Severity: [a-z]+ \((\d+)\)$", line):
+            from_text[-1] = (*from_text[-1][:2], int(m.group(1)))
     assert from_text == one_pass
 
 

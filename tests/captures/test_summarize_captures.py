@@ -74,11 +74,11 @@ def test_seed_cause_names_the_md2_root_the_client_did_not_offer(records: dict) -
     seed = records[("md2-root-silent-fin.pcapng", 50101)]
     top = seed["causes"][0]
     # Then the first cause is the MD2 root, with RFC 5246 and the timing of the hang-up as evidence
-    assert top["summary"] == ("chain certificate #3 'CN=Example Legacy Root CA,O=Example Trust Services,C=US' is "
-                              "signed with md2WithRSAEncryption, which its ClientHello did not offer (RFC 5246 7.4.2)")
+    assert top["summary"] == ("root certificate #3 (Example Legacy Root CA) is signed with MD2, not offered by the "
+                              "client (RFC 5246 §7.4.2)")
     assert top["checks"][0] == "sigalg_not_offered"
     hung_up = top["evidence"][0]
-    assert hung_up.startswith("client hung up ") and f"after the chain in frame {seed['certificate_frame']}" in hung_up
+    assert hung_up == f"client hung up 2 ms after the chain in frame {seed['certificate_frame']} (frame 8), without an alert"
     assert seed["teardown"]["seconds_after"] < 0.1
     assert seed["client_hello"]["signature_algorithms"][:3] == ["rsa_pkcs1_sha256", "rsa_pkcs1_sha384",
                                                                 "rsa_pkcs1_sha1"]
@@ -96,7 +96,7 @@ def test_version_fallback_links_the_failed_attempt_and_its_retry(records: dict) 
 def test_expired_leaf_is_judged_on_capture_time(records: dict) -> None:
     expired = records[("expired-leaf.pcapng", 50601)]
     assert expired["causes"][0]["summary"].startswith(
-        "leaf certificate 'CN=expired.example.net' is not valid at capture time")
+        "leaf certificate #0 (expired.example.net) is not valid at capture time (valid ")
 
 
 def test_tls13_chain_visible_only_with_secrets(records: dict) -> None:
@@ -119,3 +119,15 @@ def test_application_data_counted_each_way(records: dict) -> None:
     twin = records[("known-good-twin.pcapng", 50301)]
     assert twin["application_data_bytes"]["client"] > 0
     assert twin["application_data_bytes"]["server"] > twin["application_data_bytes"]["client"]
+
+
+@pytest.mark.parametrize(("capture", "port"), [("md2-root-silent-fin.pcapng", 50101),
+                                               ("md5-intermediate-alert.pcapng", 50401),
+                                               ("name-mismatch.pcapng", 50701)])
+def test_certificate_causes_say_what_the_plugin_says(records: dict, capture: str, port: int) -> None:
+    # Given a chain the client refused, then the probable cause is word for word the sentence the plugin
+    # shows for its most decisive finding (both fill the same template of lua/tables/messages.tsv).
+    record = records[(capture, port)]
+    top = record["causes"][0]
+    finding = next(f for cert in record["certificates"] for f in cert["findings"] if f["check"] == top["checks"][0])
+    assert top["summary"] == finding["message"]

@@ -83,8 +83,10 @@ def test_install_makes_tshark_load_the_plugin_and_accept_the_profile(
     assert proc.returncode == 0 and not unexpected_stderr(proc.stderr), proc.stderr
     rows = {int(line.split()[0]): line for line in proc.stdout.splitlines()}
     assert "shop.example.net" in rows[4]                                        # SNI column
-    assert "error weak_signature,sigalg_not_offered Server Hello" in rows[6]    # highest severity, check ids
-    assert "warning silent_teardown" in rows[8]
+    # Diagnosis, then Info, then the highest severity and the check ids
+    assert "TLSv1.2 cert #3 signed MD2, not offered by client   Server Hello" in rows[6]
+    assert rows[6].endswith("Server Hello Done error weak_signature,sigalg_not_offered")
+    assert "client FIN 2 ms after chain, no alert" in rows[8] and rows[8].endswith(" warning silent_teardown")
     # And a profile that does not exist is refused (so the check above means something)
     assert tshark_run(tshark, "-C", "No Such Profile", "-r", str(SEED)).returncode != 0
 
@@ -181,7 +183,7 @@ def test_status(home: Path, tshark: str, capsys: pytest.CaptureFixture[str]) -> 
     # the script, every fact table and every module beside it
     shipped = 1 + len(list(tables_dir().glob("*.tsv"))) + len(list((lua_dir() / "tpost").glob("*.lua")))
     assert code == ExitCode.OK and f"plugin: {plugin_folder(home)}: installed, current ({shipped} files)" in out
-    assert f"profile: {profile_folder(home)}: installed, current (4 files)" in out
+    assert f"profile: {profile_folder(home)}: installed, current (5 files)" in out
     assert "tshark loads the plugin: yes" in out
     (plugin_folder(home) / "tables" / "checks.tsv").write_text("check\n")
     code, out, _ = run(capsys, "status")
@@ -247,3 +249,61 @@ def test_status_when_tshark_cannot_list_its_plugins(home: Path, tshark: str, tmp
     assert code == ExitCode.FAIL_ON and "tshark loads the plugin: unknown" in out
     assert [line for line in err.splitlines() if "-G plugins failed" in line] == [
         f"tsharkpost: WARNING: {fake} -G plugins failed: [Errno 2] No such file or directory: '{fake}'"]
+
+
+def test_recent_is_written_only_when_absent(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Given a fresh install, then the profile's recent holds the column widths and the first window's size,
+    # and the manifest records it like the other files
+    code, out, _ = run(capsys, "install")
+    recent = profile_folder(home) / "recent"
+    assert code == ExitCode.OK and "create          recent  (Wireshark's own file, written once" in out
+    assert recent.read_text() == profile.recent()
+    manifest = json.loads((profile_folder(home) / MANIFEST).read_text())
+    assert manifest["files"]["recent"] == hashlib.sha256(recent.read_bytes()).hexdigest()
+    # When Wireshark has rewritten it (it does as it exits, with the user's widths)
+    wireshark_own = "# Recent settings file for Wireshark 4.0.17.\ncolumn.width:\n\t%m, 80\n"
+    recent.write_text(wireshark_own)
+    # Then neither install nor install --force touches it, nor calls it changed, and the manifest drops it
+    for arguments in (("install",), ("install", "--force")):
+        code, out, err = run(capsys, *arguments)
+        assert code == ExitCode.OK and err == "" and recent.read_text() == wireshark_own
+        assert "  recent" not in out
+    assert "recent" not in json.loads((profile_folder(home) / MANIFEST).read_text())["files"]
+    assert not list(profile_folder(home).glob("recent.tsharkpost-backup-*"))
+    code, out, _ = run(capsys, "status")
+    assert code == ExitCode.OK and f"profile: {profile_folder(home)}: installed, current (5 files)" in out
+    # And uninstall leaves the home as it was: Wireshark's state goes with the folder install created
+    code, _, _ = run(capsys, "uninstall")
+    assert code == ExitCode.OK and not profile_folder(home).exists()
+
+
+def test_a_users_own_recent_is_never_taken(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Given a profile folder of that name the user already opened in Wireshark (its recent, nothing else)
+    profile_folder(home).mkdir(parents=True)
+    mine = profile_folder(home) / "recent"
+    mine.write_text("# Recent settings file for Wireshark 4.0.17.\ngui.geometry_main_upper_pane: 300\n")
+    before = mine.read_bytes()
+    # When tsharkpost installs and uninstalls, then their recent is left alone, unrecorded, without a warning
+    code, _, err = run(capsys, "install")
+    assert code == ExitCode.OK and err == "" and mine.read_bytes() == before
+    assert "recent" not in json.loads((profile_folder(home) / MANIFEST).read_text())["files"]
+    code, _, err = run(capsys, "uninstall", "--force")
+    assert code == ExitCode.OK and err == "" and mine.read_bytes() == before
+    assert sorted(p.name for p in profile_folder(home).iterdir()) == ["recent"]
+
+
+def test_an_untouched_recent_is_updated_and_removed_like_the_other_files(
+        home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Given a recent exactly as an earlier tsharkpost wrote it (its manifest says so)
+    run(capsys, "install")
+    recent = profile_folder(home) / "recent"
+    recent.write_text("column.width:\n\t%m, 40\n")
+    manifest_path = profile_folder(home) / MANIFEST
+    manifest = json.loads(manifest_path.read_text())
+    manifest["files"]["recent"] = hashlib.sha256(recent.read_bytes()).hexdigest()
+    manifest_path.write_text(json.dumps(manifest))
+    # Then install updates it, and uninstall removes it
+    code, out, _ = run(capsys, "install")
+    assert code == ExitCode.OK and "update          recent" in out and recent.read_text() == profile.recent()
+    code, out, _ = run(capsys, "uninstall")
+    assert code == ExitCode.OK and "remove          recent" in out and not profile_folder(home).exists()

@@ -309,6 +309,27 @@ def test_profile_is_written_from_the_presets() -> None:
         assert f"@{rule.name}@{preset(rule.preset).filter}@[" in files["colorfilters"]
     assert '"SNI", "%Cus:tls.handshake.extensions_server_name:0:R"' in files["preferences"]
     assert '"Severity", "%Cus:tpost.max_severity:0:R"' in files["preferences"]
+    assert '"Diagnosis", "%Cus:tpost.diagnosis:0:R"' in files["preferences"]
+
+
+def test_recent_gives_every_column_its_width_and_a_first_window() -> None:
+    # Given the profile's recent as install seeds it, then column.width names every column of the
+    # preferences, in their order, as Wireshark 4.0 writes it itself ('"%Cus:FIELD", WIDTH' for a field),
+    # and the first window fits a 1280x800 screen with the diagnosis in view.
+    recent = profile.recent()
+    pairs = re.findall(r"^\t(\S+), (\d+),?$", recent.split("column.width:\n")[1], re.MULTILINE)
+    specs = re.findall(r'^\t"[^"]+", "([^"]+)"', profile.preferences(), re.MULTILINE)
+    assert len(pairs) == len(specs) == len(profile.COLUMNS)
+    for (name, _), spec in zip(pairs, specs):
+        assert name == (f'"%Cus:{spec.split(":")[1]}"' if spec.startswith("%Cus:") else spec)
+    width = int(re.search(r"^gui.geometry_main_width: (\d+)$", recent, re.MULTILINE).group(1))
+    height = int(re.search(r"^gui.geometry_main_height: (\d+)$", recent, re.MULTILINE).group(1))
+    assert width <= 1280 - 40 and height <= 800 - 60
+    dialog = int(re.search(r"^gui.geom.ExpertInfoDialog.width: (\d+)$", recent, re.MULTILINE).group(1))
+    assert 800 <= dialog <= width
+    widths = [int(w) for _, w in pairs]
+    diagnosis = [c.field for c in profile.COLUMNS].index("tpost.diagnosis")
+    assert sum(widths[:diagnosis + 1]) < width - 200       # room for SNI beside it
 
 
 def test_readme_table_is_the_presets() -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 
 from tsharkpost.capture.connection import Connection
+from tsharkpost.plugin import messages
 from tsharkpost.plugin import tables as facts
 from tsharkpost.plugin.tables import PLUGIN_ERROR_CHECK, Severity, check_weight
 from tsharkpost.record.model import Cause, CauseKind, Certificate, Finding, Outcome, Side
@@ -48,12 +49,6 @@ def outcome(conn: Connection) -> Outcome:
     return Outcome.CLIENT_CLOSED_DURING_HANDSHAKE
 
 
-def _ms(seconds: float | None) -> str:
-    if seconds is None:
-        return "?"
-    return f"{seconds * 1000:.0f} ms" if seconds < 10 else f"{seconds:.1f} s"
-
-
 def _weight(finding: Finding) -> int:
     return check_weight(finding.check)
 
@@ -70,19 +65,49 @@ def _certificate_causes(conn: Connection, evidence: str) -> list[Cause]:
     return [cause for _, _, cause in sorted(found, key=lambda item: item[:2])]
 
 
+def certificate_values(cert: Certificate) -> dict[str, object]:
+    """What every message names a certificate by: {cert}, {index}, {role}, {name} (as the plugin fills them)."""
+    name = cert.subject_cn or cert.subject or messages.template("name.none")
+    values: dict[str, object] = {"index": cert.index, "role": messages.role(cert.index, cert.self_signed),
+                                 "name": messages.cut(name, messages.NAME_BYTES)}
+    values["cert"] = messages.fill(messages.template("cert"), values)
+    return values
+
+
+def _severity_name(finding: Finding) -> str:
+    """The severities.tsv name of a finding's severity (the variant its messages are picked by)."""
+    try:
+        return Severity(finding.severity).name.lower()
+    except ValueError:
+        return str(finding.severity)
+
+
 def _certificate_cause(cert: Certificate, finding: Finding, conn: Connection) -> str:
-    label = cert.label
-    algorithm = cert.sigalg_name or cert.sigalg_oid
-    if finding.check == "sigalg_not_offered":
-        return (f"{label} is signed with {algorithm}, which its ClientHello did not offer "
-                f"(RFC {'8446 4.2.3' if conn.version == 'TLS 1.3' else '5246 7.4.2'})")
-    if finding.check == "weak_signature":
-        return f"{label} is signed with {algorithm}"
-    if finding.check in ("weak_rsa_key", "weak_dsa_key", "weak_ec_key"):
-        return f"{label} has a {cert.key_bits}-bit {cert.key_type.upper()} key"
-    if finding.check == "name_mismatch":
-        return f"{label} does not name '{conn.server_name}' (SAN {', '.join(cert.san) or 'none'})"
-    return f"{label}: {finding.message}"
+    """The finding's sentence, from the template the plugin fills for it (lua/tables/messages.tsv)."""
+    values = certificate_values(cert)
+    variants: tuple[str, ...] = ()
+    check = finding.check
+    if check in ("sigalg_not_offered", "weak_signature"):
+        values["algorithm"] = facts.signature_label(cert.sigalg_oid, cert.sigalg_name)
+        if check == "sigalg_not_offered" and _tls13_rules(conn.version):
+            variants = ("tls13",)
+    elif check in ("weak_rsa_key", "weak_dsa_key", "weak_ec_key"):
+        values["bits"] = cert.key_bits if cert.key_bits is not None else "?"
+        values["curve"] = cert.key_curve or messages.template("curve.unnamed")
+    elif check == "name_mismatch":
+        values["sni"] = messages.cut(conn.server_name or "", messages.NAME_BYTES)
+        values["names"] = messages.listed(cert.san or ((cert.subject_cn,) if cert.subject_cn else ()), 3)
+    else:
+        return messages.say("cause.certificate_other", cert=values["cert"], message=finding.message)
+    text = messages.pick(check, "text", *variants, _severity_name(finding))
+    if text is None:
+        return messages.say("cause.certificate_other", cert=values["cert"], message=finding.message)
+    return messages.cut(messages.fill(text, values), messages.TEXT_BYTES)
+
+
+def _tls13_rules(version: str | None) -> bool:
+    """TLS 1.3 and its drafts follow RFC 8446's certificate rules (the plugin's rules_family 13)."""
+    return (version or "").startswith(("TLS 1.3", "DTLS 1.3"))
 
 
 def _expired(conn: Connection) -> list[Certificate]:
@@ -93,52 +118,60 @@ def _expired(conn: Connection) -> list[Certificate]:
     return [cert for cert in conn.certificates if cert.not_after and not cert.valid_at(sent)]
 
 
+def _expired_cause(cert: Certificate, evidence: str) -> Cause:
+    return Cause(0, CauseKind.EXPIRED_CERTIFICATE, messages.say(
+        "cause.expired", cert=certificate_values(cert)["cert"], not_before=cert.not_before or "?",
+        not_after=cert.not_after), (evidence,))
+
+
 def causes(conn: Connection) -> list[Cause]:
     """Ranked probable causes of a failure, each with its evidence."""
     found: list[Cause] = []
     result = conn.outcome
-    chain = f"the chain in frame {conn.certificate_frame}" if conn.certificate_frame else "the server's flight"
+    chain = (messages.say("chain.in_frame", frame=conn.certificate_frame) if conn.certificate_frame
+             else messages.template("chain.flight"))
     teardown = conn.teardown
     if result in (Outcome.CLIENT_SILENT_CLOSE, Outcome.CLIENT_RESET, Outcome.ENCRYPTED_ALERT_IN_HANDSHAKE):
         if result is Outcome.ENCRYPTED_ALERT_IN_HANDSHAKE:
             alert = next(alert for alert in conn.alerts if alert.encrypted)
-            hung_up = f"client sent an encrypted alert in frame {alert.frame} right after {chain}"
+            hung_up = messages.say("evidence.encrypted_alert", frame=alert.frame, chain=chain)
             if conn.encrypted_handshake and not conn.certificates:
-                hung_up += " (TLS 1.3: the chain is encrypted; give a key log to see it)"
+                hung_up = messages.say("evidence.encrypted_chain", evidence=hung_up)
         else:
-            how = "hung up" if teardown and teardown.kind == "FIN" else "reset the connection"
-            hung_up = f"client {how} {_ms(teardown.seconds_after if teardown else None)} after {chain} " \
-                      f"(frame {teardown.frame if teardown else '?'}), without an alert"
+            # The plugin's silent_teardown sentence, for the connection's first FIN or RST
+            how = "fin" if teardown and teardown.kind == "FIN" else "rst"
+            hung_up = messages.fill(messages.template(f"silent_teardown.{how}.text"), {
+                "side": Side.CLIENT.value, "delay": messages.delay(teardown.seconds_after if teardown else None),
+                "chain": chain, "frame": teardown.frame if teardown else "?"})
         found += _certificate_causes(conn, hung_up)
-        for cert in _expired(conn):
-            found.append(Cause(0, CauseKind.EXPIRED_CERTIFICATE,
-                               f"{cert.label} is not valid at capture time (until {cert.not_after})", (hung_up,)))
+        found += [_expired_cause(cert, hung_up) for cert in _expired(conn)]
         if not found and not _plugin_failures(conn):  # "nothing wrong" only from a plugin that checked it all
-            found.append(Cause(0, CauseKind.UNEXPLAINED_REFUSAL,
-                               "client refused the server's certificate flight; the plugin found nothing wrong "
-                               "with the chain (check trust: unknown CA, revocation, policy)", (hung_up,)))
+            found.append(Cause(0, CauseKind.UNEXPLAINED_REFUSAL, messages.template("cause.unexplained_refusal"),
+                               (hung_up,)))
     elif result in (Outcome.CLIENT_FATAL_ALERT, Outcome.SERVER_FATAL_ALERT):
         fatal = conn.first_fatal_alert
         assert fatal is not None
         fact = facts.alerts().get(fatal.code or -1)
-        said = f"{fatal.sender.value} sent fatal alert {fatal.code} {fatal.name} in frame {fatal.frame}"
+        said = messages.fill(messages.template("fatal_alert.text"), {
+            "side": fatal.sender.value, "code": fatal.code, "name": fatal.name, "frame": fatal.frame})
         if fatal.sender is Side.CLIENT and fatal.code in CERTIFICATE_ALERTS:
             found += _certificate_causes(conn, said)
-            for cert in _expired(conn):
-                found.append(Cause(0, CauseKind.EXPIRED_CERTIFICATE, f"{cert.label} is not valid at capture time "
-                                   f"(valid {cert.not_before} to {cert.not_after})", (said,)))
+            found += [_expired_cause(cert, said) for cert in _expired(conn)]
         if fatal.sender is Side.SERVER and conn.server_hello is None and fatal.code in (40, 70, 71):
             offered = conn.client_hello
-            detail = (f"client offered {offered.cipher_suite_count} cipher suites up to {offered.max_version}"
-                      if offered else "no ClientHello seen")
-            found.append(Cause(0, CauseKind.NO_COMMON_PARAMETERS, f"server found no protocol version or cipher "
-                               f"suite in common with the client ({fatal.name})", (said, detail)))
-        found.append(Cause(0, CauseKind.ALERT, f"{fatal.name}: {fact.meaning}" if fact else f"alert {fatal.code}",
-                           (said,)))
+            detail = (messages.say("evidence.offered", count=offered.cipher_suite_count, version=offered.max_version)
+                      if offered else messages.template("evidence.no_client_hello"))
+            found.append(Cause(0, CauseKind.NO_COMMON_PARAMETERS,
+                               messages.say("cause.no_common_parameters", alert=fatal.name), (said, detail)))
+        summary = (messages.say("cause.alert", name=fatal.name, meaning=fact.meaning) if fact
+                   else messages.say("cause.alert_unassigned", code=fatal.code))
+        found.append(Cause(0, CauseKind.ALERT, summary, (said,)))
     elif result.failed:
-        evidence = (f"{teardown.kind} from the {teardown.by.value} in frame {teardown.frame} after "
-                    f"{teardown.after or 'no TLS message'}",) if teardown else ()
-        found.append(Cause(0, CauseKind.TEARDOWN, result.value.replace("_", " "), evidence))
+        evidence = (messages.say("evidence.teardown", how=teardown.kind, side=teardown.by.value, frame=teardown.frame,
+                                 after=teardown.after or messages.template("evidence.no_message")),) \
+            if teardown else ()
+        found.append(Cause(0, CauseKind.TEARDOWN, messages.say("cause.teardown", outcome=result.value.replace("_", " ")),
+                           evidence))
     for finding in conn.findings:
         if finding.cert_index is None and finding.severity >= Severity.ERROR and finding.check != "fatal_alert":
             found.append(Cause(0, CauseKind.FINDING, finding.message, (f"frame {finding.frame}",), (finding.check,)))
@@ -179,9 +212,9 @@ def classify(conn: Connection, candidates: list[Connection]) -> Connection:
     if retry is not None and retry.client_hello is not None:
         conn.retried_by, retry.fallback_of = retry.stream, conn.stream
         tried = conn.client_hello.max_version if conn.client_hello else "?"
-        conn.causes.append(Cause(len(conn.causes) + 1, CauseKind.FALLBACK,
-                                 f"client fell back to {retry.client_hello.max_version} "
-                                 f"(stream {retry.stream}, {outcome(retry).value})",
-                                 (f"retry {_ms(retry.first_time - conn.last_time)} later, offering "
-                                  f"{retry.client_hello.max_version} instead of {tried}",)))
+        conn.causes.append(Cause(len(conn.causes) + 1, CauseKind.FALLBACK, messages.say(
+            "cause.fallback", version=retry.client_hello.max_version, stream=retry.stream,
+            outcome=outcome(retry).value), (messages.say(
+                "evidence.fallback", delay=messages.delay(retry.first_time - conn.last_time),
+                version=retry.client_hello.max_version, tried=tried),)))
     return conn

@@ -123,7 +123,7 @@ def _show(plan: Plan, dry_run: bool) -> None:
     out.write(f"{component.kind}: {component.folder}\n")
     if not plan.steps and plan.manifest is None:
         if component.folder.is_dir():
-            out.write(f"  up to date ({len(component.files)} files)\n")
+            out.write(f"  up to date ({len(component.files) + len(component.seeds)} files)\n")
         else:
             out.write("  not installed\n")
         return
@@ -162,17 +162,19 @@ def _status(tshark: ts.Tshark, components: list[Component]) -> int:
     for component in components:
         states = installer.status(component)
         counts = {state: sum(1 for s in states.values() if s is state) for state in FileState}
-        if counts[FileState.CURRENT] == len(states):
+        # A seed Wireshark rewrote (in use) is as it should be: Wireshark keeps it up to date
+        current = counts[FileState.CURRENT] + counts[FileState.IN_USE] == len(states)
+        if current:
             summary = f"installed, current ({len(states)} files)"
         elif counts[FileState.MISSING] == len(states):
             summary = "not installed"
         else:
             summary = ", ".join(f"{count} {state.value}" for state, count in counts.items() if count)
-        everything_current &= counts[FileState.CURRENT] == len(states)
+        everything_current &= current
         out.write(f"{component.kind}: {component.folder}: {summary}\n")
         if counts[FileState.MISSING] < len(states):  # installed, at least in part: which files are not current
             for relative, state in states.items():
-                if state is not FileState.CURRENT:
+                if state not in (FileState.CURRENT, FileState.IN_USE):
                     out.write(f"  {state.value:<9} {relative}\n")
     plugin_file = components[0].folder / PLUGIN_FILE
     plugins = _loaded_plugins(tshark)

@@ -137,6 +137,18 @@ def windows_errors() -> dict[int, dict[str, str]]:
 
 
 @cache
+def signature_algorithms() -> dict[str, dict[str, str]]:
+    """Signature algorithm OID -> its row in signature_algorithms.tsv (name, label, hash, weakness, ...)."""
+    return {row["oid"]: row for row in read_table("signature_algorithms")}
+
+
+def signature_label(oid: str, name: str = "") -> str:
+    """How messages name a signature algorithm ("MD2", "ECDSA with SHA-1"); its name or OID when unknown."""
+    row = signature_algorithms().get(oid)
+    return row["label"] if row else (name or oid)
+
+
+@cache
 def algorithm_oids() -> dict[str, tuple[str, dict[str, str]]]:
     """OID -> (table it comes from, row): signature, public key and curve algorithms."""
     found: dict[str, tuple[str, dict[str, str]]] = {}

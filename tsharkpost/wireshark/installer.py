@@ -12,6 +12,12 @@ zip), so it never names what to touch: file names come from the package, every
 path must stay inside the component's folder once symbolic links are followed,
 and "created" folders must be parents of it. Anything else is ignored, with a
 warning. Uninstall removes only files install wrote and recorded.
+
+Some files are Wireshark's own, which it rewrites as it runs (the profile's `recent`:
+column widths, window size). tsharkpost seeds such a file only when it is absent
+(or still exactly as tsharkpost wrote it); once Wireshark or the user rewrote it, it is
+theirs: never overwritten, even with --force, never reported as changed, and dropped
+from the manifest.
 """
 
 from __future__ import annotations
@@ -51,6 +57,7 @@ class FileState(str, Enum):
     CURRENT = "current"      # what this tsharkpost ships
     OUTDATED = "outdated"    # what an earlier install wrote, unchanged since: safe to update
     CHANGED = "changed"      # changed by someone else: kept unless --force
+    IN_USE = "in use"        # a seed Wireshark (or the user) rewrote since: theirs, never touched
 
 
 class Action(str, Enum):
@@ -68,11 +75,17 @@ class Component:
         kind: "plugin" or "profile".
         folder: the folder tsharkpost owns for it.
         files: path relative to folder (with /) -> the bytes tsharkpost ships.
+        seeds: the same for files Wireshark owns once written (written only when absent).
     """
 
     kind: str
     folder: Path
     files: dict[str, bytes]
+    seeds: dict[str, bytes] = field(default_factory=dict)
+
+    def shipped(self, relative: str) -> bytes | None:
+        """The bytes tsharkpost ships at `relative`, a file or a seed; None for any other name."""
+        return self.files.get(relative, self.seeds.get(relative))
 
 
 def components(folders: Folders) -> list[Component]:
@@ -82,8 +95,10 @@ def components(folders: Folders) -> list[Component]:
     plugin.update({f"tpost/{module.name}": module.read_bytes()
                    for module in sorted((lua_dir() / "tpost").glob("*.lua"))})
     profile_files = {name: text.encode("utf-8") for name, text in profile.files().items()}
+    profile_seeds = {name: text.encode("utf-8") for name, text in profile.seeds().items()}
     return [Component("plugin", folders.lua_plugins / PLUGIN_FOLDER, plugin),
-            Component("profile", folders.configuration / "profiles" / profile.PROFILE_NAME, profile_files)]
+            Component("profile", folders.configuration / "profiles" / profile.PROFILE_NAME, profile_files,
+                      profile_seeds)]
 
 
 def _digest(data: bytes) -> str:
@@ -92,7 +107,7 @@ def _digest(data: bytes) -> str:
 
 def known_files(component: Component) -> frozenset[str]:
     """Every file name install writes (or an earlier version wrote) in the component's folder."""
-    return frozenset(component.files) | RETIRED_FILES.get(component.kind, frozenset())
+    return frozenset(component.files) | frozenset(component.seeds) | RETIRED_FILES.get(component.kind, frozenset())
 
 
 def inside(component: Component, relative: str) -> bool:
@@ -158,14 +173,17 @@ def file_state(component: Component, relative: str, manifest: Manifest) -> FileS
     if not path.is_file():
         return FileState.MISSING
     digest = _digest(path.read_bytes())
-    if relative in component.files and digest == _digest(component.files[relative]):
+    shipped = component.shipped(relative)
+    if shipped is not None and digest == _digest(shipped):
         return FileState.CURRENT
-    return FileState.OUTDATED if manifest.files.get(relative) == digest else FileState.CHANGED
+    if manifest.files.get(relative) == digest:
+        return FileState.OUTDATED
+    return FileState.IN_USE if relative in component.seeds else FileState.CHANGED
 
 
 def status(component: Component) -> dict[str, FileState]:
     manifest = read_manifest(component)
-    return {relative: file_state(component, relative, manifest) for relative in component.files}
+    return {relative: file_state(component, relative, manifest) for relative in [*component.files, *component.seeds]}
 
 
 @dataclass(frozen=True)
@@ -243,8 +261,21 @@ def plan_install(component: Component, force: bool) -> Plan:
             backup = backup_path(path)
             plan.steps.append(Step(Action.OVERWRITE, path, f"changed since tsharkpost wrote it; the changed one is "
                                                            f"kept as {backup.name}", backup))
+    for relative, content in component.seeds.items():
+        path = component.folder / relative
+        if not inside(component, relative):
+            plan.steps.append(_outside(component, path))
+            continue
+        state = file_state(component, relative, old)
+        if state is FileState.IN_USE:
+            continue  # Wireshark's (or the user's) since: left as it is, and no longer tsharkpost's to record
+        manifest.files[relative] = _digest(content)
+        if state is FileState.MISSING:
+            plan.steps.append(Step(Action.CREATE, path, "Wireshark's own file, written once: it keeps it up to date"))
+        elif state is FileState.OUTDATED:
+            plan.steps.append(Step(Action.UPDATE, path))
     # Files an earlier version installed and this one does not: removed when untouched.
-    for relative in sorted(set(old.files) - set(component.files)):
+    for relative in sorted(set(old.files) - set(component.files) - set(component.seeds)):
         path = component.folder / relative
         if inside(component, relative) and path.is_file() and _digest(path.read_bytes()) == old.files[relative]:
             plan.steps.append(Step(Action.REMOVE, path, "no longer part of tsharkpost"))
@@ -266,6 +297,11 @@ def plan_uninstall(component: Component, force: bool) -> Plan:
             plan.steps.append(_outside(component, path))
             continue
         digest = _digest(path.read_bytes())
+        if relative in component.seeds:
+            seed = component.seeds[relative]
+            if relative in old.files and digest in (old.files[relative], _digest(seed)):
+                plan.steps.append(Step(Action.REMOVE, path))
+            continue  # otherwise Wireshark's own by now: the rule for Wireshark's state below decides
         if relative not in old.files:
             plan.steps.append(Step(Action.KEEP, path, "tsharkpost did not write it (its manifest does not list "
                                                       "it): left as it is"))
@@ -322,7 +358,9 @@ def apply(plan: Plan) -> None:
             step.path.parent.mkdir(parents=True, exist_ok=True)
             if step.backup is not None:
                 os.replace(step.path, step.backup)
-            _write(step.path, component.files[relative])
+            content = component.shipped(relative)
+            assert content is not None
+            _write(step.path, content)
         elif step.action is Action.BACK_UP:
             assert step.backup is not None
             os.replace(step.path, step.backup)
