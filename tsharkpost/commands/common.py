@@ -240,8 +240,26 @@ def _umask() -> int:
     return mask
 
 
-def open_output(path: Path | None) -> Output:
-    return Output(path)
+def prepare(args: argparse.Namespace, inputs: Iterable[Path]) -> tuple[ts.Tshark, Output] | ExitCode:
+    """What a command that reads captures does before any work, each step one error line and an exit code when
+    it fails: refuse an -o that is one of the inputs, find tshark, let it judge the user's tshark options, open
+    the -o file (standard output without one)."""
+    output_path: Path | None = getattr(args, "output", None)
+    try:
+        refuse_input_as_output(output_path, inputs)
+    except OutputError as error:
+        log.error("%s", error)
+        return ExitCode.USAGE
+    tshark = locate_tshark(args)
+    if tshark is None:
+        return ExitCode.NO_TSHARK
+    if tshark_refuses_options(args, tshark):
+        return ExitCode.USAGE
+    try:
+        return tshark, Output(output_path)
+    except OutputError as error:
+        log.error("%s", error)
+        return ExitCode.USAGE
 
 
 def refuse_input_as_output(output: Path | None, inputs: Iterable[Path]) -> None:

@@ -12,15 +12,14 @@ from tsharkpost.capture import tshark as ts
 from tsharkpost.capture.analyze import analyze
 from tsharkpost.capture.capfile import precheck
 from tsharkpost.capture.result import InputResult, InputStatus
-from tsharkpost.commands.common import (ExitCode, exit_codes_help, add_tshark_options, locate_tshark, log,
-                                        open_output, refuse_input_as_output, tshark_options, tshark_refuses_options,
+from tsharkpost.commands.common import (ExitCode, add_tshark_options, exit_codes_help, log, prepare, tshark_options,
                                         write_output)
 from tsharkpost.diff import compare
 from tsharkpost.diff.model import Comparison
 from tsharkpost.diff.sides import (Candidate, ServerSpec, SideSpec, listing, matches, pair, parse_server, parse_side,
                                    tls_candidates)
 from tsharkpost.diff.verdict import verdict
-from tsharkpost.errors import InputProblem, OutputError
+from tsharkpost.errors import InputProblem
 from tsharkpost.record.model import ConnectionRecord
 from tsharkpost.render.diff_html import write_diff_html
 from tsharkpost.render.diff_json import diff_document, write_diff_json
@@ -133,21 +132,10 @@ def _compare(args: argparse.Namespace, tshark: ts.Tshark, scratch: Path) -> Comp
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        refuse_input_as_output(args.output, [args.good.path, args.bad.path])
-    except OutputError as error:
-        log.error("%s", error)
-        return ExitCode.USAGE
-    tshark = locate_tshark(args)
-    if tshark is None:
-        return ExitCode.NO_TSHARK
-    if tshark_refuses_options(args, tshark):
-        return ExitCode.USAGE
-    try:
-        output = open_output(args.output)
-    except OutputError as error:
-        log.error("%s", error)
-        return ExitCode.USAGE
+    prepared = prepare(args, [args.good.path, args.bad.path])
+    if isinstance(prepared, ExitCode):
+        return prepared
+    tshark, output = prepared
     with output:
         with tempfile.TemporaryDirectory(prefix="tsharkpost-diff-") as scratch:
             try:

@@ -14,11 +14,9 @@ from tsharkpost import __version__
 from tsharkpost.capture.aggregate import PatternTally
 from tsharkpost.capture.batch import analyze_all
 from tsharkpost.capture.result import InputResult, InputStatus
-from tsharkpost.commands.common import (ExitCode, exit_codes_help, JobsValue, add_tshark_options, expand,
-                                        locate_tshark, log, open_output, refuse_input_as_output, tshark_options,
-                                        tshark_refuses_options, write_output)
+from tsharkpost.commands.common import (ExitCode, JobsValue, add_tshark_options, exit_codes_help, expand, log,
+                                        prepare, tshark_options, write_output)
 from tsharkpost.commands.event_options import add_event_options, report_logs
-from tsharkpost.errors import OutputError
 from tsharkpost.plugin.tables import Severity
 from tsharkpost.render.summary_csv import write_csv
 from tsharkpost.render.summary_html import write_html
@@ -98,25 +96,11 @@ def _exit_code(results: list[InputResult], fail_on: list[str]) -> ExitCode:
 
 
 def run(args: argparse.Namespace) -> int:
-    paths = expand(args.captures)
-    try:
-        refuse_input_as_output(args.output, [*paths, *(Path(name) for name in args.events)])
-    except OutputError as error:
-        log.error("%s", error)
-        return ExitCode.USAGE
-    tshark = locate_tshark(args)
-    if tshark is None:
-        return ExitCode.NO_TSHARK
-    if tshark_refuses_options(args, tshark):
-        return ExitCode.USAGE
-    if not paths:
-        log.error("no capture files found in %s", " ".join(args.captures))
-        return ExitCode.INPUT_ERROR
-    try:
-        output = open_output(args.output)
-    except OutputError as error:
-        log.error("%s", error)
-        return ExitCode.USAGE
+    paths = expand(args.captures)  # every argument is accounted for: a folder without captures is an input too
+    prepared = prepare(args, [*paths, *(Path(name) for name in args.events)])
+    if isinstance(prepared, ExitCode):
+        return prepared
+    tshark, output = prepared
     with output, tempfile.TemporaryDirectory(prefix="tsharkpost-") as scratch:
         results = analyze_all(paths, tshark, tshark_options(args), args.jobs, Path(scratch),
                               _show_progress if sys.stderr.isatty() else None)

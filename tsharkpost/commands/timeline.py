@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tsharkpost.commands.common import (ExitCode, add_tshark_options, exit_codes_help, expand, locate_tshark, log,
-                                        tshark_options, tshark_refuses_options)
+from tsharkpost.commands.common import (ExitCode, add_tshark_options, exit_codes_help, expand, log, prepare,
+                                        tshark_options)
 from tsharkpost.commands.event_options import add_event_options, report_logs
 from tsharkpost.render.timeline import write_json, write_table
 from tsharkpost.timeline.build import run_timeline
@@ -46,15 +46,11 @@ def add_parser(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    tshark = locate_tshark(args)
-    if tshark is None:
-        return ExitCode.NO_TSHARK
-    if tshark_refuses_options(args, tshark):
-        return ExitCode.USAGE
-    paths = expand(args.captures)
-    if not paths:
-        log.error("no capture files found in %s", " ".join(args.captures))
-        return ExitCode.INPUT_ERROR
+    paths = expand(args.captures)  # every argument is accounted for: a folder without captures is an input too
+    prepared = prepare(args, [])  # timeline writes to standard output only
+    if isinstance(prepared, ExitCode):
+        return prepared
+    tshark, _ = prepared
     timeline = run_timeline(paths, [Path(name) for name in args.events], tshark, tshark_options(args),
                             args.events_tz, args.shift, args.around)
     failed = False
