@@ -3,21 +3,13 @@ differences highlighted, both chains as cards, then every compared section."""
 
 from __future__ import annotations
 
-from typing import IO, Any
+from typing import IO
 
 from tsharkpost.diff.model import Comparison, Section
 from tsharkpost.render import html, ladder
+from tsharkpost.render.text import show_value
 
 
-def show(value: Any) -> str:
-    """A compared value in words, as the table output shows it."""
-    if value is None:
-        return "-"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, list):
-        return ", ".join(str(item) for item in value) if value else "(none)"
-    return str(value)
 
 
 def _relations(section: Section, side: str, count: int) -> list[str]:
@@ -42,5 +34,5 @@ def write_diff_html(comparison: Comparison, out: IO[str], tool_version: str, tsh
                                     relations=_relations(chain, "bad", len(bad.certificates))),
     }
     html.write("diff.html.j2", out, comparison=comparison, good=views["good"], bad=views["bad"],
-               inputs={"good": comparison.good_input, "bad": comparison.bad_input}, show=show,
+               inputs={"good": comparison.good_input, "bad": comparison.bad_input}, show=show_value,
                tool_version=tool_version, tshark_path=tshark_path, tshark_version=tshark_version)

@@ -3,26 +3,18 @@
 from __future__ import annotations
 
 import textwrap
-from typing import IO, Any
+from typing import IO
 
 from tabulate import tabulate
 
 from tsharkpost.diff.model import Comparison, FieldDiff, Section
-from tsharkpost.render.text import printable_lines
+from tsharkpost.render.text import printable_lines, show_value
 
 WIDTH = 110
 CELL_WIDTH = 48
 VALUE_WIDTH = 40
 
 
-def _show(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, list):
-        return ", ".join(str(item) for item in value) if value else "(none)"
-    return str(value)
 
 
 def _header(comparison: Comparison) -> str:
@@ -57,9 +49,9 @@ def _verdict(comparison: Comparison) -> str:
 def _field_row(diff: FieldDiff) -> list[str]:
     """A value field shows both values; a set field its sizes and what only one side has."""
     if diff.only_good is None:
-        return [diff.name, _show(diff.good), _show(diff.bad), "", ""]
+        return [diff.name, show_value(diff.good), show_value(diff.bad), "", ""]
     return [diff.name, "-" if diff.good is None else str(len(diff.good)), "-" if diff.bad is None else str(len(diff.bad)),
-            _show(diff.only_good or None), _show(diff.only_bad or None)]
+            show_value(diff.only_good or None), show_value(diff.only_bad or None)]
 
 
 def _chain_rows(section: Section) -> str:

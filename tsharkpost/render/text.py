@@ -10,7 +10,7 @@ keeps every string as read (its encoder escapes what it must).
 from __future__ import annotations
 
 import re
-from typing import TypeVar
+from typing import Any, TypeVar
 
 # OWASP, CSV injection: a cell starting with one of these is read as a formula; a leading ' makes it text.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -51,3 +51,14 @@ def printable(text: str, limit: int | None = None) -> str:
 def printable_lines(text: str) -> str:
     """The same for finished text: its line breaks are kept."""
     return UNPRINTABLE_BUT_NEWLINE.sub(_escape, text)
+
+
+def show_value(value: Any) -> str:
+    """A compared value in words, the same in every diff renderer: '-' for none, yes/no, a list joined."""
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return ", ".join(str(item) for item in value) if value else "(none)"
+    return str(value)
