@@ -48,6 +48,14 @@ class Connection:
     milestones: list[Milestone] = field(default_factory=list)  # in frame order
     messages: list[Milestone] = field(default_factory=list)  # every TLS message, in wire order (capped)
     messages_left_out: int = 0
+    packets_from: dict[Side, int] = field(default_factory=lambda: {Side.CLIENT: 0, Side.SERVER: 0})
+
+    @property
+    def answered_unseen_server_messages(self) -> bool:
+        """The client went on past its ClientHello (ChangeCipherSpec, ciphertext) though no ServerHello was read,
+        while the server's side is in the capture: tshark left the server's messages out of its reassembly."""
+        return (self.is_tls and self.server_hello is None and self.packets_from[Side.SERVER] > 0
+                and (Side.CLIENT in self.ccs_from or Side.CLIENT in self.ciphertext_from))
 
     @property
     def established(self) -> bool:

@@ -90,6 +90,7 @@ class ConnectionTracker:
             self._progress[packet.stream] = _Progress()
         conn.last_time = max(conn.last_time, packet.time, packet.last_data_time)
         side = Side.CLIENT if (packet.src, packet.srcport) == (conn.client, conn.client_port) else Side.SERVER
+        conn.packets_from[side] += 1
         # Byte counts come from the plugin, which sees every frame; the PDML has only some of them.
         conn.app_data_bytes[side] = max(conn.app_data_bytes[side], packet.app_src)
         other = Side.SERVER if side is Side.CLIENT else Side.CLIENT

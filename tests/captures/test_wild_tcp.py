@@ -1,0 +1,66 @@
+"""Issue 11's TCP and capture realities on captures made by real stacks (tests/data/wild, captures/wild.py).
+
+Expected values come from plain tshark with the options that read each capture right (the oracle), never
+from tsharkpost: what summarize reports must match what an independent reader of the bytes sees.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import DATA
+from summarize_support import summarize_json
+
+WILD = DATA / "wild"
+OUT_OF_ORDER = "-o", "tcp.reassemble_out_of_order:TRUE"
+
+
+def plain_tshark(tshark: str, capture: str, display_filter: str, *fields: str, options: tuple[str, ...] = ()) -> list[
+        list[str]]:
+    """Rows of plain tshark fields (no plugin, no tsharkpost code)."""
+    argv = [tshark, "-n", "-r", str(WILD / capture), *options, "-Y", display_filter, "-T", "fields",
+            *(arg for name in fields for arg in ("-e", name))]
+    out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+    return [line.split("\t") for line in out.splitlines()]
+
+
+def connections(tmp_path: Path, capture: str, *arguments: str) -> list[dict]:
+    code, document = summarize_json(tmp_path, *arguments, str(WILD / capture))
+    assert code in (0, 1)
+    return sorted(document["connections"], key=lambda conn: conn["first_frame"])
+
+
+def test_out_of_order_server_flight_is_reassembled(tmp_path: Path, tshark: str) -> None:
+    # Given a TLS 1.2 capture whose server flight was split after the ServerHello, the second part sent first:
+    # plain tshark finds the ServerHello only with out-of-order reassembly on
+    capture = "out-of-order-server-flight.pcap"
+    assert plain_tshark(tshark, capture, "tls.handshake.type == 2", "frame.number") == []
+    assert plain_tshark(tshark, capture, "tls.handshake.type == 2", "frame.number", options=OUT_OF_ORDER) == [["7"]]
+    # When summarize reads it
+    (conn,) = connections(tmp_path, capture)
+    # Then the handshake is whole, as tshark with reassembly shows it: established, nothing to explain
+    assert conn["outcome"] == "established" and conn["causes"] == []
+    assert conn["server_hello"]["frame"] == 7 and conn["version"] == "TLS 1.2"
+    assert conn["zeek"]["ssl_history"] == "CsxknGIti"
+
+
+def test_in_order_captures_are_read_once(tmp_path: Path, tshark: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given the tshark runs summarize starts
+    from tsharkpost.capture import tshark as ts
+    runs: list[bool] = []
+    real = ts.pdml_argv
+
+    def counting(tshark_: ts.Tshark, capture: Path, options: ts.Options, last_frame: int | None = None) -> list[str]:
+        runs.append(options.reassemble_out_of_order)
+        return real(tshark_, capture, options, last_frame)
+
+    monkeypatch.setattr(ts, "pdml_argv", counting)
+    # When it reads a capture without a gap, then one with the reordered flight
+    connections(tmp_path, "port-reuse.pcapng", "--jobs", "1")
+    assert runs == [False]
+    runs.clear()
+    connections(tmp_path, "out-of-order-server-flight.pcap", "--jobs", "1")
+    # Then only the second is read again, with out-of-order reassembly (its cost is paid only where needed)
+    assert runs == [False, True]
