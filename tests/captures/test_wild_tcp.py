@@ -64,3 +64,28 @@ def test_in_order_captures_are_read_once(tmp_path: Path, tshark: str, monkeypatc
     connections(tmp_path, "out-of-order-server-flight.pcap", "--jobs", "1")
     # Then only the second is read again, with out-of-order reassembly (its cost is paid only where needed)
     assert runs == [False, True]
+
+
+HELLO_RETRY_RANDOM = "cf21ad74e59a6111be1d8c021e65b891c2a211167abb8c5e079e09e2c8a8339c"  # RFC 8446 4.1.3
+
+
+def test_hello_retry_request_reads_both_hellos(tmp_path: Path, tshark: str) -> None:
+    # Given TLS 1.3 with a HelloRetryRequest (client key share X25519, server only P-256): plain tshark shows
+    # ClientHello, HRR + CCS, CCS + second ClientHello, then the ServerHello, all in the clear
+    capture = "hello-retry-request.pcapng"
+    rows = plain_tshark(tshark, capture, "tls.record.content_type == 22 || tls.record.content_type == 20",
+                        "frame.number", "tls.record.content_type", "tls.handshake.type", "tls.handshake.random")
+    assert [row[:3] for row in rows] == [["4", "22", "1"], ["6", "22,20", "2"], ["8", "20,22", "1"],
+                                         ["9", "22", "2"]]
+    assert rows[1][3] == HELLO_RETRY_RANDOM and rows[3][3] != HELLO_RETRY_RANDOM
+    # When summarize reads it
+    (conn,) = connections(tmp_path, capture)
+    # Then Zeek's letters in wire order: C, j (HRR), i (server CCS), I (client CCS), C, s; the ServerHello read
+    # is the real one (frame 9), and the connection is established
+    assert conn["zeek"]["ssl_history"] == "CjiICs"
+    assert conn["server_hello"]["frame"] == 9 and conn["version"] == "TLS 1.3"
+    assert conn["server_hello"]["curve"] == "secp256r1"
+    assert conn["outcome"] == "established" and conn["zeek"]["established"] is True
+    assert [message["name"] for message in conn["messages"]][:6] == [
+        "client_hello", "hello_retry_request", "change_cipher_spec", "change_cipher_spec", "client_hello",
+        "server_hello"]

@@ -183,7 +183,10 @@ class ConnectionTracker:
             self._milestone(conn, "change_cipher_spec", side, packet)
             self._message(conn, "change_cipher_spec", side, packet)
             conn.history += "I" if client else "i"  # a CCS record is never encrypted
-            self._progress[conn.stream].encrypted.add(side)
+            if conn.server_hello is not None:
+                # Before the real ServerHello a CCS is TLS 1.3's middlebox compatibility one (RFC 8446 D.4),
+                # sent around a HelloRetryRequest: the second ClientHello and the ServerHello stay plaintext.
+                self._progress[conn.stream].encrypted.add(side)
             self._remember(conn, "change_cipher_spec", packet)
         elif record.content_type == 21:
             encrypted = record.alert_encrypted
