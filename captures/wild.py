@@ -35,7 +35,9 @@ from capgen.capture import dumpcap  # noqa: E402
 ADDRESS = "127.0.0.1"
 HRR_PORT, REUSE_PORT, PLAINTEXT_PORT, FULL_PORT = 3249, 3250, 3251, 3252
 REUSED_CLIENT_PORT = 40250
-REUSE_PAUSE_SECONDS = 2.0  # between the refused SYN and the second connection from the same port
+# Between the refused SYN and the second connection from the same port: longer than summarize keeps a closed
+# connection open for late packets (capture/analyze.py LINGER_SECONDS), as in the 13 s.
+REUSE_PAUSE_SECONDS = 8.0
 OPENSSL_ENV = {**os.environ, "OPENSSL_CONF": os.devnull}
 
 
@@ -263,19 +265,26 @@ def cut_captures(source: Path, out: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent.parent / "tests" / "data" / "wild")
+    parser.add_argument("--only", nargs="+", choices=["hrr", "reuse", "plaintext", "full"],
+                        help="rebuild only these (full: the reordered and cut files)")
     args = parser.parse_args(argv)
+    wanted = set(args.only or ["hrr", "reuse", "plaintext", "full"])
     if os.geteuid() != 0 or not all(shutil.which(tool) for tool in ("openssl", "dumpcap", "editcap", "tshark")):
         sys.exit("wild.py: run as root with openssl, dumpcap, editcap and tshark installed")
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="tsharkpost-wild-") as name:
         scratch = Path(name)
-        hello_retry(args.out, scratch)
-        port_reuse(args.out, scratch)
-        same_stream_reuse(args.out / "port-reuse.pcapng", args.out, scratch)
-        plaintext_answer(args.out)
-        source = full_handshake(scratch)
-        reordered_flight(source, args.out, scratch)
-        cut_captures(source, args.out)
+        if "hrr" in wanted:
+            hello_retry(args.out, scratch)
+        if "reuse" in wanted:
+            port_reuse(args.out, scratch)
+            same_stream_reuse(args.out / "port-reuse.pcapng", args.out, scratch)
+        if "plaintext" in wanted:
+            plaintext_answer(args.out)
+        if "full" in wanted:
+            source = full_handshake(scratch)
+            reordered_flight(source, args.out, scratch)
+            cut_captures(source, args.out)
     return 0
 
 

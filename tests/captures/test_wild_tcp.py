@@ -89,3 +89,23 @@ def test_hello_retry_request_reads_both_hellos(tmp_path: Path, tshark: str) -> N
     assert [message["name"] for message in conn["messages"]][:6] == [
         "client_hello", "hello_retry_request", "change_cipher_spec", "change_cipher_spec", "client_hello",
         "server_hello"]
+
+
+@pytest.mark.parametrize("capture, streams", [("port-reuse-same-stream.pcap", [0, 0]), ("port-reuse.pcapng", [0, 1])])
+def test_reused_client_port_gives_each_connection_its_record(tmp_path: Path, tshark: str, capture: str,
+                                                              streams: list[int]) -> None:
+    # Given a SYN refused with RST, then 8 s later (past summarize's linger) a new SYN from the same client port
+    # and a full TLS 1.2 handshake; plain tshark puts both in one tcp.stream when the new SYN has the refused
+    # one's sequence number, in two otherwise
+    syns = plain_tshark(tshark, capture, "tcp.flags.syn == 1 && tcp.flags.ack == 0", "frame.number", "tcp.stream")
+    assert [int(stream) for _, stream in syns] == streams
+    hello = plain_tshark(tshark, capture, "tls.handshake.type == 2", "frame.number")
+    assert hello == [["8"]]
+    # When summarize reads it
+    first, second = connections(tmp_path, capture)
+    # Then each connection is its own record: the refused one is no TLS, the second one is established
+    assert (first["stream"], second["stream"]) == tuple(streams)
+    assert first["client_port"] == second["client_port"] == 40250
+    assert first["outcome"] == "not_tls" and first["first_frame"] == 1
+    assert second["outcome"] == "established" and second["first_frame"] == 3
+    assert second["server_hello"]["frame"] == 8 and second["zeek"]["ssl_history"] == "CsxknGIti"

@@ -72,17 +72,37 @@ class _Progress:
 
 
 class ConnectionTracker:
-    """The open connections of one capture, keyed by tcp.stream; closed ones leave it (see sweep)."""
+    """The open connections of one capture, keyed by tcp.stream; closed ones leave it (see sweep).
+
+    A stream can hold more than one connection: tshark keeps the stream number when a client reuses its port
+    with the same initial sequence number after a RST. A new SYN on a closed stream starts a new connection.
+    """
 
     def __init__(self, capture: str) -> None:
         self.capture = capture
         self.connections: dict[int, Connection] = {}
         self._progress: dict[int, _Progress] = {}
         self._finished: set[int] = set()  # streams already handed out: late packets (final ACKs) are ignored
+        self._split: list[Connection] = []  # connections ended by a reused port's new SYN, for the next sweep
         self._last_sweep = 0.0
 
+    def _closed(self, stream: int) -> bool:
+        """Whether the stream's connection ended: handed out already, or reset, or closed both ways."""
+        if stream in self._finished:
+            return True
+        progress = self._progress.get(stream)
+        return progress is not None and (progress.reset or len(progress.fin_from) == 2)
+
     def add(self, packet: Packet) -> None:
-        if packet.stream is None or packet.stream in self._finished:
+        if packet.stream is None:
+            return
+        if packet.syn and not packet.ack and self._closed(packet.stream):
+            # A new SYN after the stream's connection ended (RST, or FIN both ways): the client reused its port
+            # and tshark kept the stream number. The new connection gets a record of its own.
+            self._split += self._hand_out([self.connections[packet.stream]] if packet.stream in self.connections
+                                          else [])
+            self._finished.discard(packet.stream)
+        if packet.stream in self._finished:
             return
         conn = self.connections.get(packet.stream)
         if conn is None:
@@ -318,17 +338,19 @@ class ConnectionTracker:
         They leave the table, so memory follows the connections open at a time, not the capture's size.
         Sweeping at most once per second of capture time keeps it cheap.
         """
+        split, self._split = self._split, []
         if now - self._last_sweep < 1.0:
-            return []
+            return split
         self._last_sweep = now
         done = [conn for stream, conn in self.connections.items()
                 if (self._progress[stream].reset or len(self._progress[stream].fin_from) == 2)
                 and now - conn.last_time > linger]
-        return self._hand_out(done)
+        return split + self._hand_out(done)
 
     def finish(self) -> list[Connection]:
         """Every connection still open at the end of the capture, oldest first."""
-        return self._hand_out(list(self.connections.values()))
+        split, self._split = self._split, []
+        return split + self._hand_out(list(self.connections.values()))
 
     def _hand_out(self, done: list[Connection]) -> list[Connection]:
         for conn in done:
