@@ -109,3 +109,34 @@ def test_reused_client_port_gives_each_connection_its_record(tmp_path: Path, tsh
     assert first["outcome"] == "not_tls" and first["first_frame"] == 1
     assert second["outcome"] == "established" and second["first_frame"] == 3
     assert second["server_hello"]["frame"] == 8 and second["zeek"]["ssl_history"] == "CsxknGIti"
+
+
+def test_client_side_only_capture_is_incomplete_not_unanswered(tmp_path: Path, tshark: str) -> None:
+    # Given a TLS 1.2 connection of which only the client's frames were kept: plain tshark shows the client
+    # acknowledging server bytes and sending ChangeCipherSpec and application data, and no frame from the server
+    capture = "client-side-only.pcapng"
+    assert plain_tshark(tshark, capture, "tcp.srcport == 3252", "frame.number") == []
+    acks = plain_tshark(tshark, capture, "tcp.dstport == 3252", "tcp.ack")
+    assert max(int(ack) for (ack,) in acks) > 5000
+    assert plain_tshark(tshark, capture, "tls.record.content_type == 23", "frame.number") != []
+    # When summarize reads it
+    (conn,) = connections(tmp_path, capture)
+    # Then it is no failure: the server's side is missing from the capture, and the cause says only that
+    assert conn["outcome"] == "capture_incomplete"
+    (cause,) = conn["causes"]
+    assert cause["kind"] == "capture_gap" and cause["summary"] == "the server's side is not in the capture"
+    assert "none from the server" in cause["evidence"][0]
+
+
+def test_capture_starting_at_close_notify_claims_no_flight(tmp_path: Path, tshark: str) -> None:
+    # Given the end of a TLS 1.2 connection only: plain tshark shows two encrypted alerts (close_notify each
+    # way), the FINs, and no SYN or handshake message
+    capture = "starts-at-close-notify.pcapng"
+    assert plain_tshark(tshark, capture, "tcp.flags.syn == 1 || tls.handshake", "frame.number") == []
+    assert len(plain_tshark(tshark, capture, "tls.record.content_type == 21", "frame.number")) == 2
+    # When summarize reads it
+    (conn,) = connections(tmp_path, capture)
+    # Then no verdict on a handshake it does not hold, and no cause speaking of a flight
+    assert conn["outcome"] == "capture_incomplete"
+    assert [cause["kind"] for cause in conn["causes"]] == ["capture_gap"]
+    assert all("flight" not in cause["summary"] and "chain" not in cause["summary"] for cause in conn["causes"])

@@ -29,6 +29,11 @@ def outcome(conn: Connection) -> Outcome:
     fatal = conn.first_fatal_alert
     if fatal is not None:
         return Outcome.CLIENT_FATAL_ALERT if fatal.sender is Side.CLIENT else Outcome.SERVER_FATAL_ALERT
+    if conn.missing_side is not None:
+        return Outcome.INCOMPLETE  # one side's packets are not in the capture: no verdict on the handshake
+    if not conn.saw_syn and conn.client_hello is None and conn.server_hello is None \
+            and conn.certificate_flight_end is None:
+        return Outcome.INCOMPLETE  # started mid-connection, past the handshake: an alert here says nothing of it
     if any(alert.encrypted for alert in conn.alerts):
         return Outcome.ENCRYPTED_ALERT_IN_HANDSHAKE
     if conn.client_hello is None and not conn.saw_syn:
@@ -99,7 +104,13 @@ def causes(conn: Connection) -> list[Cause]:
     result = conn.outcome
     chain = f"the chain in frame {conn.certificate_frame}" if conn.certificate_frame else "the server's flight"
     teardown = conn.teardown
-    if result in (Outcome.CLIENT_SILENT_CLOSE, Outcome.CLIENT_RESET, Outcome.ENCRYPTED_ALERT_IN_HANDSHAKE):
+    server_alert = next((alert for alert in conn.alerts if alert.encrypted and alert.sender is Side.SERVER), None) \
+        if result is Outcome.ENCRYPTED_ALERT_IN_HANDSHAKE else None
+    if server_alert is not None and server_alert is next(alert for alert in conn.alerts if alert.encrypted):
+        # The server's alert says nothing of the client judging the chain: no certificate cause rests on it.
+        found.append(Cause(0, CauseKind.ALERT, "the server sent an encrypted alert during the handshake (which "
+                           "one needs a key log)", (f"server sent an encrypted alert in frame {server_alert.frame}",)))
+    elif result in (Outcome.CLIENT_SILENT_CLOSE, Outcome.CLIENT_RESET, Outcome.ENCRYPTED_ALERT_IN_HANDSHAKE):
         if result is Outcome.ENCRYPTED_ALERT_IN_HANDSHAKE:
             alert = next(alert for alert in conn.alerts if alert.encrypted)
             hung_up = f"client sent an encrypted alert in frame {alert.frame} right after {chain}"
@@ -135,6 +146,8 @@ def causes(conn: Connection) -> list[Cause]:
                                f"suite in common with the client ({fatal.name})", (said, detail)))
         found.append(Cause(0, CauseKind.ALERT, f"{fatal.name}: {fact.meaning}" if fact else f"alert {fatal.code}",
                            (said,)))
+    elif result is Outcome.INCOMPLETE:
+        found += _capture_gap(conn)
     elif result.failed:
         evidence = (f"{teardown.kind} from the {teardown.by.value} in frame {teardown.frame} after "
                     f"{teardown.after or 'no TLS message'}",) if teardown else ()
@@ -150,6 +163,26 @@ def causes(conn: Connection) -> list[Cause]:
                               tuple(f"frame {finding.frame}: {finding.message}" for finding in failures),
                               (PLUGIN_ERROR_CHECK,)))
     return [dataclasses.replace(cause, rank=rank) for rank, cause in enumerate(found, start=1)]
+
+
+def _capture_gap(conn: Connection) -> list[Cause]:
+    """What the capture lacks, in terms of what it holds (a cause never claims evidence the capture does not)."""
+    missing = conn.missing_side
+    if missing is not None:
+        present = Side.SERVER if missing is Side.CLIENT else Side.CLIENT
+        seen = "a TLS answer to its ClientHello" if present is Side.SERVER else (
+            "ChangeCipherSpec or encrypted records that answer the server's flight"
+            if Side.CLIENT in conn.ccs_from or Side.CLIENT in conn.ciphertext_from else "data after its SYN")
+        return [Cause(0, CauseKind.CAPTURE_GAP, f"the {missing.value}'s side is not in the capture",
+                      (f"{conn.packets_from[present]} frames from the {present.value} (it sent {seen}), "
+                       f"none from the {missing.value}",))]
+    if not conn.saw_syn and conn.client_hello is None and conn.server_hello is None:
+        return [Cause(0, CauseKind.CAPTURE_GAP, "the capture starts after the handshake: it holds no verdict on it",
+                      (f"first frame {conn.first_frame}: no SYN, no ClientHello, no ServerHello",))]
+    if conn.teardown is None:
+        return [Cause(0, CauseKind.CAPTURE_GAP, "the capture ends before the connection's outcome",
+                      ("no fatal alert, FIN or RST in the capture",))]
+    return []
 
 
 def _plugin_failures(conn: Connection) -> list[Finding]:

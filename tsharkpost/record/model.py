@@ -63,6 +63,7 @@ class CauseKind(str, Enum):
     FALLBACK = "fallback"  # the client retried with a lower version
     EVENT = "event"  # a Windows event attributed to the connection (summarize --events)
     PLUGIN_ERROR = "plugin_error"  # the plugin failed on a frame of the connection: its findings may be incomplete
+    CAPTURE_GAP = "capture_gap"  # the capture does not hold the connection whole (one side, its start or its end)
 
 
 @dataclass(frozen=True)
