@@ -140,3 +140,21 @@ def test_capture_starting_at_close_notify_claims_no_flight(tmp_path: Path, tshar
     assert conn["outcome"] == "capture_incomplete"
     assert [cause["kind"] for cause in conn["causes"]] == ["capture_gap"]
     assert all("flight" not in cause["summary"] and "chain" not in cause["summary"] for cause in conn["causes"])
+
+
+def test_plaintext_http_answer_is_named(tmp_path: Path, tshark: str) -> None:
+    # Given openssl s_client pointed at a plain HTTP server: plain tshark shows the ClientHello in frame 4 and
+    # the server's HTTP/1.1 400 in frame 6, and no TLS from the server
+    capture = "plaintext-http-answer.pcapng"
+    assert plain_tshark(tshark, capture, "tls.handshake.type == 1", "frame.number") == [["4"]]
+    assert plain_tshark(tshark, capture, "http.response", "frame.number", "http.response.code") == [["6", "400"]]
+    assert plain_tshark(tshark, capture, "tls && tcp.srcport == 3251", "frame.number") == []
+    # When summarize reads it
+    (conn,) = connections(tmp_path, capture)
+    # Then it says what happened, with the status line as evidence
+    assert conn["outcome"] == "server_answered_plaintext"
+    (cause,) = conn["causes"]
+    assert cause["kind"] == "plaintext_answer"
+    assert cause["summary"] == "the server answered in plaintext (HTTP) - TLS client pointed at a non-TLS port"
+    assert cause["evidence"] == ["frame 6: 'HTTP/1.1 400 Bad Request' from the server, after the ClientHello in "
+                                 "frame 4"]

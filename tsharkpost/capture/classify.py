@@ -26,6 +26,8 @@ def outcome(conn: Connection) -> Outcome:
         return Outcome.NOT_TLS
     if conn.established:
         return Outcome.ESTABLISHED
+    if conn.server_hello is None and conn.plaintext_answer is not None:
+        return Outcome.SERVER_ANSWERED_PLAINTEXT  # before alerts: the client's alert answers the plaintext
     fatal = conn.first_fatal_alert
     if fatal is not None:
         return Outcome.CLIENT_FATAL_ALERT if fatal.sender is Side.CLIENT else Outcome.SERVER_FATAL_ALERT
@@ -148,6 +150,13 @@ def causes(conn: Connection) -> list[Cause]:
                            (said,)))
     elif result is Outcome.INCOMPLETE:
         found += _capture_gap(conn)
+    elif result is Outcome.SERVER_ANSWERED_PLAINTEXT and conn.plaintext_answer is not None:
+        frame, line = conn.plaintext_answer
+        what = "HTTP" if line.startswith("HTTP/") or line.startswith("<") else f"'{line}'"
+        hello = conn.client_hello.frame if conn.client_hello else "?"
+        found.append(Cause(0, CauseKind.PLAINTEXT_ANSWER, f"the server answered in plaintext ({what}) - TLS client "
+                           "pointed at a non-TLS port", (f"frame {frame}: '{line}' from the server, after the "
+                                                         f"ClientHello in frame {hello}",)))
     elif result.failed:
         evidence = (f"{teardown.kind} from the {teardown.by.value} in frame {teardown.frame} after "
                     f"{teardown.after or 'no TLS message'}",) if teardown else ()

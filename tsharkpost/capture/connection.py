@@ -49,6 +49,7 @@ class Connection:
     messages: list[Milestone] = field(default_factory=list)  # every TLS message, in wire order (capped)
     messages_left_out: int = 0
     packets_from: dict[Side, int] = field(default_factory=lambda: {Side.CLIENT: 0, Side.SERVER: 0})
+    plaintext_answer: tuple[int, str] | None = None  # frame and first line of the server's first non-TLS payload
 
     @property
     def missing_side(self) -> Side | None:

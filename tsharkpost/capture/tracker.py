@@ -84,6 +84,8 @@ class ConnectionTracker:
         self._progress: dict[int, _Progress] = {}
         self._finished: set[int] = set()  # streams already handed out: late packets (final ACKs) are ignored
         self._split: list[Connection] = []  # connections ended by a reused port's new SYN, for the next sweep
+        # (src, srcport, dst, dstport) -> stream, both directions: for packets that carry no stream number
+        self._by_endpoints: dict[tuple[str, int, str, int], int] = {}
         self._last_sweep = 0.0
 
     def _closed(self, stream: int) -> bool:
@@ -95,6 +97,10 @@ class ConnectionTracker:
 
     def add(self, packet: Packet) -> None:
         if packet.stream is None:
+            if packet.plaintext is not None:  # a payload that is not TLS, without the plugin's line
+                stream = self._by_endpoints.get((packet.src, packet.srcport, packet.dst, packet.dstport))
+                if stream is not None and stream in self.connections:
+                    self._plaintext(self.connections[stream], packet)
             return
         if packet.syn and not packet.ack and self._closed(packet.stream):
             # A new SYN after the stream's connection ended (RST, or FIN both ways): the client reused its port
@@ -120,6 +126,8 @@ class ConnectionTracker:
             self._milestone(conn, "syn_ack" if packet.ack else "syn", side, packet)
         for record in packet.records:
             self._add_record(conn, record, side, packet)
+        if packet.plaintext is not None:
+            self._plaintext(conn, packet)
         self._add_plugin_output(conn, packet)
         progress = self._progress[conn.stream]
         if packet.fin:
@@ -137,6 +145,13 @@ class ConnectionTracker:
                                      last[0] if last else None, last[1] if last else None,
                                      round(packet.time - last[2], 6) if last else None)
 
+    @staticmethod
+    def _plaintext(conn: Connection, packet: Packet) -> None:
+        """The server's first payload that is not TLS (kept only when it follows a ClientHello)."""
+        from_server = (packet.src, packet.srcport) == (conn.server, conn.server_port)
+        if from_server and conn.plaintext_answer is None and conn.client_hello is not None:
+            conn.plaintext_answer = (packet.number, packet.plaintext or "")
+
     def _open(self, packet: Packet) -> Connection:
         conn = Connection(self.capture, packet.stream or 0, first_time=packet.time, last_time=packet.time,
                           first_frame=packet.number)
@@ -153,6 +168,8 @@ class ConnectionTracker:
         else:
             conn.client, conn.client_port, conn.server, conn.server_port = (
                 packet.dst, packet.dstport, packet.src, packet.srcport)
+        self._by_endpoints[(conn.client, conn.client_port, conn.server, conn.server_port)] = conn.stream
+        self._by_endpoints[(conn.server, conn.server_port, conn.client, conn.client_port)] = conn.stream
         return conn
 
     def _milestone(self, conn: Connection, name: str, side: Side, packet: Packet, detail: str = "") -> None:
@@ -356,5 +373,9 @@ class ConnectionTracker:
         for conn in done:
             del self.connections[conn.stream]
             del self._progress[conn.stream]
+            for ends in ((conn.client, conn.client_port, conn.server, conn.server_port),
+                         (conn.server, conn.server_port, conn.client, conn.client_port)):
+                if self._by_endpoints.get(ends) == conn.stream:
+                    del self._by_endpoints[ends]
             self._finished.add(conn.stream)
         return sorted(done, key=lambda conn: (conn.last_time, conn.stream))
