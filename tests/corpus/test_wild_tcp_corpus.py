@@ -26,3 +26,33 @@ def test_https_to_http_names_the_plaintext_answer(tmp_path: Path, corpus_dir: Pa
     assert conn["causes"][0]["evidence"] == ["frame 6: '<!DOCTYPE HTML>' from the server, after the ClientHello "
                                              "in frame 4"]
 
+
+DRAFTS = {"tls13draft16-chrome55.0.2879.0-canary.pcap": "TLSv13-draft14", "tls13draft16-ff52.a01.pcap":
+          "TLSv13-draft16", "tls-13draft19-early-data.pcap": "TLSv13-draft19",
+          "tls13draft23-chrome67.0.3368.0-canary.pcap": "TLSv13-draft23"}
+
+
+def _strings(value: object) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [text for item in value.values() for text in _strings(item)]
+    if isinstance(value, list):
+        return [text for item in value for text in _strings(item)]
+    return []
+
+
+def test_tls13_drafts_are_named_and_nothing_is_a_bare_unknown(tmp_path: Path, corpus_dir: Path, tshark: str) -> None:
+    # Given Zeek's pre-standard TLS 1.3 traces (ServerHello versions 0x7f0e .. 0x7f17)
+    traces = [str(corpus_dir / "zeek" / name) for name in DRAFTS]
+    # When summarize reads them
+    _, document = summarize_json(tmp_path, *traces)
+    # Then each TLS connection names its draft as Zeek does (the version Zeek's ssl.log has for the trace), the
+    # record spells it "TLS 1.3 draft N", and no field anywhere is a bare "Unknown"
+    tls = [conn for conn in document["connections"] if conn["server_hello"]]
+    assert len(tls) >= 6
+    for conn in tls:
+        expected = DRAFTS[Path(conn["capture"]).name]
+        assert conn["zeek"]["version"] == expected
+        assert conn["version"] == f"TLS 1.3 draft {expected.rsplit('draft', 1)[1]}"
+    assert not [text for text in _strings(document["connections"]) if text.strip().lower() == "unknown"]

@@ -52,10 +52,24 @@ def _grease(code: int) -> bool:
     return (code & 0x0F0F) == 0x0A0A and code >> 8 == code & 0xFF
 
 
+def unknown_code(code: int) -> str:
+    """A code point nobody named: its number, never a bare "Unknown" (Zeek's spelling is decimal: jsonform)."""
+    return f"unknown-0x{code:04x}"
+
+
 def _names(handshake: Handshake, name: str) -> list[str]:
     """A labelled field's values as tshark names them, GREASE left out."""
-    return [label if label and label != UNKNOWN_LABEL else f"0x{code:04x}"
+    return [label if label and label != UNKNOWN_LABEL else unknown_code(code)
             for code, label in handshake.named(name) if not _grease(code)]
+
+
+def _name(handshake: Handshake, name: str) -> str | None:
+    """The first value of a labelled field, named (unknown-0x.... when tshark has no name for it)."""
+    named = handshake.named(name)
+    if not named:
+        return handshake.label(name)
+    code, label = named[0]
+    return label if label and label != UNKNOWN_LABEL else unknown_code(code)
 
 
 @dataclass
@@ -297,7 +311,7 @@ class ConnectionTracker:
         elif kind == 2 and conn.server_hello is None:
             conn.server_hello = self._server_hello(handshake, packet.number, conn.client_hello)
         elif kind == 12 and conn.server_hello and not conn.server_hello.curve:
-            conn.server_hello = dataclasses.replace(conn.server_hello, curve=handshake.label(F.NAMED_CURVE))
+            conn.server_hello = dataclasses.replace(conn.server_hello, curve=_name(handshake, F.NAMED_CURVE))
         if kind == 11 and not client and conn.certificate_frame is None:
             conn.certificate_frame = packet.number
         if kind in SERVER_FLIGHT and not client:
@@ -338,7 +352,7 @@ class ConnectionTracker:
             else bool(session_id and client_hello and client_hello.session_id == session_id)
         return ServerHello(
             frame=frame, version=version,
-            cipher=handshake.label(F.CIPHER_SUITE), curve=handshake.label(F.KEY_SHARE_GROUP), session_id=session_id,
+            cipher=_name(handshake, F.CIPHER_SUITE), curve=_name(handshake, F.KEY_SHARE_GROUP), session_id=session_id,
             resumed=resumed, extensions=tuple(_names(handshake, F.EXTENSION_TYPE)))
 
     @staticmethod
