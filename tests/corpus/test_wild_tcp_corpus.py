@@ -56,3 +56,22 @@ def test_tls13_drafts_are_named_and_nothing_is_a_bare_unknown(tmp_path: Path, co
         assert conn["zeek"]["version"] == expected
         assert conn["version"] == f"TLS 1.3 draft {expected.rsplit('draft', 1)[1]}"
     assert not [text for text in _strings(document["connections"]) if text.strip().lower() == "unknown"]
+
+
+def test_out_of_order_server_hello_in_the_corpus_is_read(tmp_path: Path, corpus_dir: Path, tshark: str) -> None:
+    # Given Zeek's psql-aws-ssl-preferred.pcap: plain tshark finds its ServerHello (frame 10) only with
+    # out-of-order reassembly
+    trace = corpus_dir / "zeek" / "psql-aws-ssl-preferred.pcap"
+
+    def server_hellos(reassemble: str) -> str:
+        return subprocess.run([tshark, "-n", "-r", str(trace), "-o", f"tcp.reassemble_out_of_order:{reassemble}",
+                               "-Y", "tls.handshake.type == 2", "-T", "fields", "-e", "frame.number"],
+                              capture_output=True, text=True, check=True).stdout.split()
+
+    assert (server_hellos("FALSE"), server_hellos("TRUE")) == ([], ["10"])
+    # When summarize reads it
+    _, document = summarize_json(tmp_path, str(trace))
+    (conn,) = document["connections"]
+    # Then the handshake is read whole (it was an "encrypted alert in the handshake" without the ServerHello)
+    assert conn["server_hello"]["frame"] == 10
+    assert conn["outcome"] == "established" and conn["zeek"]["ssl_history"] == "CsxkrnXGIi"

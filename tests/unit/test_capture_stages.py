@@ -218,3 +218,25 @@ def test_unknown_code_points_print_their_number_never_a_bare_unknown() -> None:
     assert (record.server_hello.cipher, record.server_hello.curve) == ("unknown-0x6399", "unknown-0x0a0b")
     zeek = to_json(record)["zeek"]
     assert (zeek["version"], zeek["cipher"], zeek["curve"]) == ("TLSv13-draft14", "unknown-25497", "unknown-2571")
+
+
+def test_a_servers_encrypted_alert_is_not_the_client_refusing_the_chain() -> None:
+    # Given TLS 1.2: the client answers the server's flight (CKE, CCS, encrypted Finished), then the server sends
+    # an encrypted alert and closes
+    client, server = "10.0.0.1:50000", "10.0.0.2:443"
+    hello = Record(22, False, 200, handshakes=[Handshake(1, values={"tls.handshake.version": ["0x0303"]})])
+    flight = Record(22, False, 900, handshakes=[Handshake(2, values={"tls.handshake.version": ["0x0303"]}),
+                                                Handshake(11), Handshake(14)])
+    answer = [Record(22, False, 70, handshakes=[Handshake(16)]), Record(20, False, 1),
+              Record(22, False, 40, handshakes=[Handshake(None)])]
+    alert = Record(21, False, 26, alert_encrypted=True)
+    (record,) = _connections([
+        _pkt(1, 1.0, client, server, "S"), _pkt(2, 1.001, server, client, "SA"),
+        _pkt(3, 1.002, client, server, records=[hello]), _pkt(4, 1.01, server, client, records=[flight]),
+        _pkt(5, 1.02, client, server, records=answer), _pkt(6, 1.03, server, client, records=[alert]),
+        _pkt(7, 1.031, server, client, "AF")])
+    # Then the cause names the server as the sender and rests on its alert, not on the chain
+    assert record.outcome is Outcome.ENCRYPTED_ALERT_IN_HANDSHAKE
+    (cause,) = record.causes
+    assert cause.kind.value == "alert" and cause.evidence == ("server sent an encrypted alert in frame 6",)
+    assert "client" not in cause.summary
