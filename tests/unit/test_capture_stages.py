@@ -199,3 +199,44 @@ def test_pattern_tallies_merge_across_inputs() -> None:
     first.merge(second)
     (row,) = first.rows()
     assert (row.connections, row.captures, row.example, row.server) == (3, 2, "a.pcapng:3", "10.0.0.2:443")
+
+
+def test_unknown_code_points_print_their_number_never_a_bare_unknown() -> None:
+    # Given a ServerHello whose cipher suite and key share group tshark cannot name ("Unknown (0x6399)")
+    client, server = "10.0.0.1:50000", "10.0.0.2:443"
+    hello = Record(22, False, 200, handshakes=[Handshake(1, values={"tls.handshake.version": ["0x0303"]})])
+    server_hello = Record(22, False, 90, handshakes=[Handshake(
+        2, values={"tls.handshake.version": ["0x7f0e"], "tls.handshake.ciphersuite": ["0x6399"],
+                   "tls.handshake.extensions_key_share_group": ["0x0a0b"]},
+        labels={"tls.handshake.ciphersuite": ["Unknown"], "tls.handshake.extensions_key_share_group": ["Unknown"]})])
+    (record,) = _connections([_pkt(1, 1.0, client, server, "S"), _pkt(2, 1.001, server, client, "SA"),
+                              _pkt(3, 1.002, client, server, records=[hello]),
+                              _pkt(4, 1.01, server, client, records=[server_hello])])
+    # Then the record names the draft and prints the numbers; the Zeek fields spell them as Zeek does (decimal)
+    assert record.version == "TLS 1.3 draft 14"
+    assert record.server_hello is not None
+    assert (record.server_hello.cipher, record.server_hello.curve) == ("unknown-0x6399", "unknown-0x0a0b")
+    zeek = to_json(record)["zeek"]
+    assert (zeek["version"], zeek["cipher"], zeek["curve"]) == ("TLSv13-draft14", "unknown-25497", "unknown-2571")
+
+
+def test_a_servers_encrypted_alert_is_not_the_client_refusing_the_chain() -> None:
+    # Given TLS 1.2: the client answers the server's flight (CKE, CCS, encrypted Finished), then the server sends
+    # an encrypted alert and closes
+    client, server = "10.0.0.1:50000", "10.0.0.2:443"
+    hello = Record(22, False, 200, handshakes=[Handshake(1, values={"tls.handshake.version": ["0x0303"]})])
+    flight = Record(22, False, 900, handshakes=[Handshake(2, values={"tls.handshake.version": ["0x0303"]}),
+                                                Handshake(11), Handshake(14)])
+    answer = [Record(22, False, 70, handshakes=[Handshake(16)]), Record(20, False, 1),
+              Record(22, False, 40, handshakes=[Handshake(None)])]
+    alert = Record(21, False, 26, alert_encrypted=True)
+    (record,) = _connections([
+        _pkt(1, 1.0, client, server, "S"), _pkt(2, 1.001, server, client, "SA"),
+        _pkt(3, 1.002, client, server, records=[hello]), _pkt(4, 1.01, server, client, records=[flight]),
+        _pkt(5, 1.02, client, server, records=answer), _pkt(6, 1.03, server, client, records=[alert]),
+        _pkt(7, 1.031, server, client, "AF")])
+    # Then the cause names the server as the sender and rests on its alert, not on the chain
+    assert record.outcome is Outcome.ENCRYPTED_ALERT_IN_HANDSHAKE
+    (cause,) = record.causes
+    assert cause.kind.value == "alert" and cause.evidence == ("server sent an encrypted alert in frame 6",)
+    assert "client" not in cause.summary

@@ -153,7 +153,7 @@ def test_client_hello_lists_leave_grease_out_and_name_unknown_codes() -> None:
     (conn,) = tracker.finish()
     hello = conn.client_hello
     assert hello is not None
-    assert hello.cipher_suites == ("TLS_AES_128_GCM_SHA256", "0xfefe")
-    assert hello.extensions == ("server_name", "supported_groups", "0x4469")
+    assert hello.cipher_suites == ("TLS_AES_128_GCM_SHA256", "unknown-0xfefe")
+    assert hello.extensions == ("server_name", "supported_groups", "unknown-0x4469")
     assert hello.supported_groups == ("x25519",)
     assert hello.server_name == "shop.example.net"

@@ -9,6 +9,7 @@ tshark nor the plugin failed on the way (_verdict).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import traceback
@@ -67,10 +68,12 @@ class _Output:
         assert result.records_file is not None
         self.handle = open(result.records_file, "w", encoding="utf-8")  # noqa: SIM115 - closed in close()
         self.plugin_errors: list[tuple[int, Finding]] = []  # (stream, finding)
+        self.gap = False  # a connection whose client answered server messages the output does not hold
 
     def emit(self, finished: list[Connection]) -> None:
         for conn in finished:
             classify(conn, finished + list(self.tracker.connections.values()))
+            self.gap = self.gap or conn.answered_unseen_server_messages
             record = conn.freeze()
             self.handle.write(json.dumps(to_json(record)) + "\n")
             self.result.totals.add(record)
@@ -95,7 +98,13 @@ def analyze(path: Path, tshark: ts.Tshark, options: ts.Options, records_file: Pa
         if problem:
             result.status, result.reason, result.records_file = problem.status, problem.reason, None
             return result
-        return _read(path, tshark, options, result)
+        first, gap = _read(path, tshark, options, result)
+        if not gap or options.reassemble_out_of_order:
+            return first
+        # The client answered server messages tshark did not dissect: segments out of order or taken for
+        # retransmissions. Read again with out-of-order reassembly, which costs too much to pay on every input.
+        again = InputResult(str(path), InputStatus.OK, records_file=str(records_file))
+        return _read(path, tshark, dataclasses.replace(options, reassemble_out_of_order=True), again)[0]
     except Exception as error:  # noqa: BLE001 - a bug must not cost the batch; it is reported as one
         result.status = InputStatus.BUG
         result.reason = f"internal error, please report it: {type(error).__name__}: {error}"[:REASON_LENGTH]
@@ -112,7 +121,8 @@ class _Seen:
     unreadable: PdmlError | None = None  # the output was cut, not PDML, or held a bad value
 
 
-def _read(path: Path, tshark: ts.Tshark, options: ts.Options, result: InputResult) -> InputResult:
+def _read(path: Path, tshark: ts.Tshark, options: ts.Options, result: InputResult) -> tuple[InputResult, bool]:
+    """The input read once; with it, whether a connection shows a gap in tshark's reassembly (_Output.gap)."""
     tracker = ConnectionTracker(result.path)
     output = _Output(result, tracker)
     seen = _Seen(count_packets(path))
@@ -138,7 +148,7 @@ def _read(path: Path, tshark: ts.Tshark, options: ts.Options, result: InputResul
     verdict = _verdict(running, seen, output, options)
     if verdict:
         result.status, result.reason = verdict
-    return result
+    return result, output.gap and not verdict
 
 
 def _verdict(running: ts.Run, seen: _Seen, output: _Output, options: ts.Options) -> tuple[InputStatus, str] | None:

@@ -27,9 +27,16 @@ def outcome(conn: Connection) -> Outcome:
         return Outcome.NOT_TLS
     if conn.established:
         return Outcome.ESTABLISHED
+    if conn.server_hello is None and conn.plaintext_answer is not None:
+        return Outcome.SERVER_ANSWERED_PLAINTEXT  # before alerts: the client's alert answers the plaintext
     fatal = conn.first_fatal_alert
     if fatal is not None:
         return Outcome.CLIENT_FATAL_ALERT if fatal.sender is Side.CLIENT else Outcome.SERVER_FATAL_ALERT
+    if conn.missing_side is not None:
+        return Outcome.INCOMPLETE  # one side's packets are not in the capture: no verdict on the handshake
+    if not conn.saw_syn and conn.client_hello is None and conn.server_hello is None \
+            and conn.certificate_flight_end is None:
+        return Outcome.INCOMPLETE  # started mid-connection, past the handshake: an alert here says nothing of it
     if any(alert.encrypted for alert in conn.alerts):
         return Outcome.ENCRYPTED_ALERT_IN_HANDSHAKE
     if conn.client_hello is None and not conn.saw_syn:
@@ -131,7 +138,13 @@ def causes(conn: Connection) -> list[Cause]:
     chain = (messages.say("chain.in_frame", frame=conn.certificate_frame) if conn.certificate_frame
              else messages.template("chain.flight"))
     teardown = conn.teardown
-    if result in (Outcome.CLIENT_SILENT_CLOSE, Outcome.CLIENT_RESET, Outcome.ENCRYPTED_ALERT_IN_HANDSHAKE):
+    server_alert = next((alert for alert in conn.alerts if alert.encrypted and alert.sender is Side.SERVER), None) \
+        if result is Outcome.ENCRYPTED_ALERT_IN_HANDSHAKE else None
+    if server_alert is not None and server_alert is next(alert for alert in conn.alerts if alert.encrypted):
+        # The server's alert says nothing of the client judging the chain: no certificate cause rests on it.
+        found.append(Cause(0, CauseKind.ALERT, messages.template("cause.server_encrypted_alert"),
+                           (messages.say("evidence.server_encrypted_alert", frame=server_alert.frame),)))
+    elif result in (Outcome.CLIENT_SILENT_CLOSE, Outcome.CLIENT_RESET, Outcome.ENCRYPTED_ALERT_IN_HANDSHAKE):
         if result is Outcome.ENCRYPTED_ALERT_IN_HANDSHAKE:
             alert = next(alert for alert in conn.alerts if alert.encrypted)
             hung_up = messages.say("evidence.encrypted_alert", frame=alert.frame, chain=chain)
@@ -166,6 +179,14 @@ def causes(conn: Connection) -> list[Cause]:
         summary = (messages.say("cause.alert", name=fatal.name, meaning=fact.meaning) if fact
                    else messages.say("cause.alert_unassigned", code=fatal.code))
         found.append(Cause(0, CauseKind.ALERT, summary, (said,)))
+    elif result is Outcome.INCOMPLETE:
+        found += _capture_gap(conn)
+    elif result is Outcome.SERVER_ANSWERED_PLAINTEXT and conn.plaintext_answer is not None:
+        frame, line = conn.plaintext_answer
+        what = "HTTP" if line.startswith("HTTP/") or line.startswith("<") else f"'{line}'"
+        hello = conn.client_hello.frame if conn.client_hello else "?"
+        found.append(Cause(0, CauseKind.PLAINTEXT_ANSWER, messages.say("cause.plaintext_answer", what=what),
+                           (messages.say("evidence.plaintext_answer", frame=frame, line=line, hello=hello),)))
     elif result.failed:
         evidence = (messages.say("evidence.teardown", how=teardown.kind, side=teardown.by.value, frame=teardown.frame,
                                  after=teardown.after or messages.template("evidence.no_message")),) \
@@ -178,11 +199,31 @@ def causes(conn: Connection) -> list[Cause]:
     failures = _plugin_failures(conn)
     if failures:  # first, failed or not: every other word about this connection may be missing something
         frames = ", ".join(str(finding.frame) for finding in failures)
-        found.insert(0, Cause(0, CauseKind.PLUGIN_ERROR, f"the plugin failed on frame{'s' * (len(failures) > 1)} "
-                              f"{frames} of this connection, so its checks are incomplete (a bug: please report it)",
-                              tuple(f"frame {finding.frame}: {finding.message}" for finding in failures),
-                              (PLUGIN_ERROR_CHECK,)))
+        found.insert(0, Cause(0, CauseKind.PLUGIN_ERROR, messages.say(
+            "cause.plugin_error" if len(failures) == 1 else "cause.plugin_errors", frames=frames),
+            tuple(messages.say("evidence.plugin_error", frame=finding.frame, message=finding.message)
+                  for finding in failures), (PLUGIN_ERROR_CHECK,)))
     return [dataclasses.replace(cause, rank=rank) for rank, cause in enumerate(found, start=1)]
+
+
+def _capture_gap(conn: Connection) -> list[Cause]:
+    """What the capture lacks, in terms of what it holds (a cause never claims evidence the capture does not)."""
+    missing = conn.missing_side
+    if missing is not None:
+        present = Side.SERVER if missing is Side.CLIENT else Side.CLIENT
+        seen = messages.template("capture_gap.seen.server" if present is Side.SERVER else
+                                 "capture_gap.seen.client_tls" if Side.CLIENT in conn.ccs_from
+                                 or Side.CLIENT in conn.ciphertext_from else "capture_gap.seen.client")
+        return [Cause(0, CauseKind.CAPTURE_GAP, messages.say("cause.capture_gap.side", side=missing.value),
+                      (messages.say("evidence.capture_gap.side", count=conn.packets_from[present],
+                                    present=present.value, seen=seen, side=missing.value),))]
+    if not conn.saw_syn and conn.client_hello is None and conn.server_hello is None:
+        return [Cause(0, CauseKind.CAPTURE_GAP, messages.template("cause.capture_gap.late_start"),
+                      (messages.say("evidence.capture_gap.late_start", frame=conn.first_frame),))]
+    if conn.teardown is None:
+        return [Cause(0, CauseKind.CAPTURE_GAP, messages.template("cause.capture_gap.early_end"),
+                      (messages.template("evidence.capture_gap.early_end"),))]
+    return []
 
 
 def _plugin_failures(conn: Connection) -> list[Finding]:

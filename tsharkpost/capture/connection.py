@@ -48,6 +48,33 @@ class Connection:
     milestones: list[Milestone] = field(default_factory=list)  # in frame order
     messages: list[Milestone] = field(default_factory=list)  # every TLS message, in wire order (capped)
     messages_left_out: int = 0
+    packets_from: dict[Side, int] = field(default_factory=lambda: {Side.CLIENT: 0, Side.SERVER: 0})
+    plaintext_answer: tuple[int, str] | None = None  # frame and first line of the server's first non-TLS payload
+
+    @property
+    def missing_side(self) -> Side | None:
+        """The side none of whose packets is in the capture though the other side's TLS shows it was there.
+
+        A server's TLS message answers a ClientHello; a client's ChangeCipherSpec or ciphertext answers the
+        server's flight, and a client that sent its SYN and then data had a SYN-ACK. (The PDML holds only some
+        frames, the plugin's choice: a server that only ACKed is no evidence either way, so that alone is not
+        taken for a missing side.)
+        """
+        if not self.is_tls:
+            return None
+        if self.packets_from[Side.CLIENT] == 0 and self.packets_from[Side.SERVER] > 0:
+            return Side.CLIENT
+        if self.packets_from[Side.SERVER] == 0 and self.packets_from[Side.CLIENT] > 0 and (
+                self.saw_syn or Side.CLIENT in self.ccs_from or Side.CLIENT in self.ciphertext_from):
+            return Side.SERVER
+        return None
+
+    @property
+    def answered_unseen_server_messages(self) -> bool:
+        """The client went on past its ClientHello (ChangeCipherSpec, ciphertext) though no ServerHello was read,
+        while the server's side is in the capture: tshark left the server's messages out of its reassembly."""
+        return (self.is_tls and self.server_hello is None and self.packets_from[Side.SERVER] > 0
+                and (Side.CLIENT in self.ccs_from or Side.CLIENT in self.ciphertext_from))
 
     @property
     def established(self) -> bool:

@@ -99,6 +99,7 @@ class Packet:
     records: list[Record] = field(default_factory=list)
     certificates: list[Certificate] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+    plaintext: str | None = None  # the first line of a payload that is not TLS (an HTTP status line, a banner)
 
 
 def _children(element: etree._Element, name: str) -> Iterator[etree._Element]:
@@ -232,10 +233,48 @@ def _bridge(packet: Packet, line: str) -> None:
     packet.last_data_frame, packet.last_data_time = int(last_frame), float(last_time)
 
 
+_ADDRESSES = re.compile(r"Src: (\S+), Dst: (\S+)$")
+_PORTS = re.compile(r"Src Port: (\d+), Dst Port: (\d+)")
+PLAINTEXT_SHOWN = 60  # characters of a plaintext answer's first line kept as evidence
+
+
+def _first_line(text: str) -> str:
+    line = text.replace("\\r\\n", "\n").split("\n", 1)[0].strip()  # tshark writes an HTTP line's CRLF as text
+    return "".join(char if char.isprintable() else "?" for char in line)[:PLAINTEXT_SHOWN]
+
+
+def _plaintext(proto: etree._Element, name: str | None) -> str | None:
+    """The first line of an HTTP response or of undissected data; None when the element is neither."""
+    if name == "http":
+        first = next(iter(proto), None)
+        return _first_line(first.get("show", "")) if first is not None and first.get("name") == "" else None
+    for child in proto:
+        if child.get("name") == "data":
+            raw = bytes.fromhex(child.get("value", "")[:2 * PLAINTEXT_SHOWN])
+            return _first_line(raw.decode("latin-1"))
+    return None
+
+
+def _endpoints(packet: Packet, element: etree._Element) -> None:
+    """Addresses and ports from the IP and TCP shownames, for a packet without the plugin's line."""
+    for proto in element:
+        shown = proto.get("showname") or ""
+        if proto.get("name") in ("ip", "ipv6"):
+            found = _ADDRESSES.search(shown)
+            if found:
+                packet.src, packet.dst = found.groups()
+        elif proto.get("name") == "tcp":
+            ports = _PORTS.search(shown)
+            if ports:
+                packet.srcport, packet.dstport = int(ports.group(1)), int(ports.group(2))
+
+
 def _packet(element: etree._Element) -> Packet:
     packet = Packet(number=0, time=0.0)
     for proto in element:
         name = proto.get("name")
+        if name in ("http", "fake-field-wrapper") and packet.plaintext is None:
+            packet.plaintext = _plaintext(proto, name)
         if name == "geninfo":
             for child in proto:
                 if child.get("name") == "num":
@@ -252,6 +291,8 @@ def _packet(element: etree._Element) -> Packet:
                     packet.findings.append(_finding(child, packet.number))
                 elif child.get("name") == F.PACKET:
                     _bridge(packet, child.get("show", ""))
+    if packet.plaintext is not None and packet.stream is None:
+        _endpoints(packet, element)
     return packet
 
 

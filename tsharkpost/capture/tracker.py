@@ -52,10 +52,24 @@ def _grease(code: int) -> bool:
     return (code & 0x0F0F) == 0x0A0A and code >> 8 == code & 0xFF
 
 
+def unknown_code(code: int) -> str:
+    """A code point nobody named: its number, never a bare "Unknown" (Zeek's spelling is decimal: jsonform)."""
+    return f"unknown-0x{code:04x}"
+
+
 def _names(handshake: Handshake, name: str) -> list[str]:
     """A labelled field's values as tshark names them, GREASE left out."""
-    return [label if label and label != UNKNOWN_LABEL else f"0x{code:04x}"
+    return [label if label and label != UNKNOWN_LABEL else unknown_code(code)
             for code, label in handshake.named(name) if not _grease(code)]
+
+
+def _name(handshake: Handshake, name: str) -> str | None:
+    """The first value of a labelled field, named (unknown-0x.... when tshark has no name for it)."""
+    named = handshake.named(name)
+    if not named:
+        return handshake.label(name)
+    code, label = named[0]
+    return label if label and label != UNKNOWN_LABEL else unknown_code(code)
 
 
 @dataclass
@@ -72,17 +86,43 @@ class _Progress:
 
 
 class ConnectionTracker:
-    """The open connections of one capture, keyed by tcp.stream; closed ones leave it (see sweep)."""
+    """The open connections of one capture, keyed by tcp.stream; closed ones leave it (see sweep).
+
+    A stream can hold more than one connection: tshark keeps the stream number when a client reuses its port
+    with the same initial sequence number after a RST. A new SYN on a closed stream starts a new connection.
+    """
 
     def __init__(self, capture: str) -> None:
         self.capture = capture
         self.connections: dict[int, Connection] = {}
         self._progress: dict[int, _Progress] = {}
         self._finished: set[int] = set()  # streams already handed out: late packets (final ACKs) are ignored
+        self._split: list[Connection] = []  # connections ended by a reused port's new SYN, for the next sweep
+        # (src, srcport, dst, dstport) -> stream, both directions: for packets that carry no stream number
+        self._by_endpoints: dict[tuple[str, int, str, int], int] = {}
         self._last_sweep = 0.0
 
+    def _closed(self, stream: int) -> bool:
+        """Whether the stream's connection ended: handed out already, or reset, or closed both ways."""
+        if stream in self._finished:
+            return True
+        progress = self._progress.get(stream)
+        return progress is not None and (progress.reset or len(progress.fin_from) == 2)
+
     def add(self, packet: Packet) -> None:
-        if packet.stream is None or packet.stream in self._finished:
+        if packet.stream is None:
+            if packet.plaintext is not None:  # a payload that is not TLS, without the plugin's line
+                stream = self._by_endpoints.get((packet.src, packet.srcport, packet.dst, packet.dstport))
+                if stream is not None and stream in self.connections:
+                    self._plaintext(self.connections[stream], packet)
+            return
+        if packet.syn and not packet.ack and self._closed(packet.stream):
+            # A new SYN after the stream's connection ended (RST, or FIN both ways): the client reused its port
+            # and tshark kept the stream number. The new connection gets a record of its own.
+            self._split += self._hand_out([self.connections[packet.stream]] if packet.stream in self.connections
+                                          else [])
+            self._finished.discard(packet.stream)
+        if packet.stream in self._finished:
             return
         conn = self.connections.get(packet.stream)
         if conn is None:
@@ -90,6 +130,7 @@ class ConnectionTracker:
             self._progress[packet.stream] = _Progress()
         conn.last_time = max(conn.last_time, packet.time, packet.last_data_time)
         side = Side.CLIENT if (packet.src, packet.srcport) == (conn.client, conn.client_port) else Side.SERVER
+        conn.packets_from[side] += 1
         # Byte counts come from the plugin, which sees every frame; the PDML has only some of them.
         conn.app_data_bytes[side] = max(conn.app_data_bytes[side], packet.app_src)
         other = Side.SERVER if side is Side.CLIENT else Side.CLIENT
@@ -99,6 +140,8 @@ class ConnectionTracker:
             self._milestone(conn, "syn_ack" if packet.ack else "syn", side, packet)
         for record in packet.records:
             self._add_record(conn, record, side, packet)
+        if packet.plaintext is not None:
+            self._plaintext(conn, packet)
         self._add_plugin_output(conn, packet)
         progress = self._progress[conn.stream]
         if packet.fin:
@@ -116,6 +159,13 @@ class ConnectionTracker:
                                      last[0] if last else None, last[1] if last else None,
                                      round(packet.time - last[2], 6) if last else None)
 
+    @staticmethod
+    def _plaintext(conn: Connection, packet: Packet) -> None:
+        """The server's first payload that is not TLS (kept only when it follows a ClientHello)."""
+        from_server = (packet.src, packet.srcport) == (conn.server, conn.server_port)
+        if from_server and conn.plaintext_answer is None and conn.client_hello is not None:
+            conn.plaintext_answer = (packet.number, packet.plaintext or "")
+
     def _open(self, packet: Packet) -> Connection:
         conn = Connection(self.capture, packet.stream or 0, first_time=packet.time, last_time=packet.time,
                           first_frame=packet.number)
@@ -132,6 +182,8 @@ class ConnectionTracker:
         else:
             conn.client, conn.client_port, conn.server, conn.server_port = (
                 packet.dst, packet.dstport, packet.src, packet.srcport)
+        self._by_endpoints[(conn.client, conn.client_port, conn.server, conn.server_port)] = conn.stream
+        self._by_endpoints[(conn.server, conn.server_port, conn.client, conn.client_port)] = conn.stream
         return conn
 
     def _milestone(self, conn: Connection, name: str, side: Side, packet: Packet, detail: str = "") -> None:
@@ -182,7 +234,10 @@ class ConnectionTracker:
             self._milestone(conn, "change_cipher_spec", side, packet)
             self._message(conn, "change_cipher_spec", side, packet)
             conn.history += "I" if client else "i"  # a CCS record is never encrypted
-            self._progress[conn.stream].encrypted.add(side)
+            if conn.server_hello is not None:
+                # Before the real ServerHello a CCS is TLS 1.3's middlebox compatibility one (RFC 8446 D.4),
+                # sent around a HelloRetryRequest: the second ClientHello and the ServerHello stay plaintext.
+                self._progress[conn.stream].encrypted.add(side)
             self._remember(conn, "change_cipher_spec", packet)
         elif record.content_type == 21:
             encrypted = record.alert_encrypted
@@ -256,7 +311,7 @@ class ConnectionTracker:
         elif kind == 2 and conn.server_hello is None:
             conn.server_hello = self._server_hello(handshake, packet.number, conn.client_hello)
         elif kind == 12 and conn.server_hello and not conn.server_hello.curve:
-            conn.server_hello = dataclasses.replace(conn.server_hello, curve=handshake.label(F.NAMED_CURVE))
+            conn.server_hello = dataclasses.replace(conn.server_hello, curve=_name(handshake, F.NAMED_CURVE))
         if kind == 11 and not client and conn.certificate_frame is None:
             conn.certificate_frame = packet.number
         if kind in SERVER_FLIGHT and not client:
@@ -297,7 +352,7 @@ class ConnectionTracker:
             else bool(session_id and client_hello and client_hello.session_id == session_id)
         return ServerHello(
             frame=frame, version=version,
-            cipher=handshake.label(F.CIPHER_SUITE), curve=handshake.label(F.KEY_SHARE_GROUP), session_id=session_id,
+            cipher=_name(handshake, F.CIPHER_SUITE), curve=_name(handshake, F.KEY_SHARE_GROUP), session_id=session_id,
             resumed=resumed, extensions=tuple(_names(handshake, F.EXTENSION_TYPE)))
 
     @staticmethod
@@ -314,21 +369,27 @@ class ConnectionTracker:
         They leave the table, so memory follows the connections open at a time, not the capture's size.
         Sweeping at most once per second of capture time keeps it cheap.
         """
+        split, self._split = self._split, []
         if now - self._last_sweep < 1.0:
-            return []
+            return split
         self._last_sweep = now
         done = [conn for stream, conn in self.connections.items()
                 if (self._progress[stream].reset or len(self._progress[stream].fin_from) == 2)
                 and now - conn.last_time > linger]
-        return self._hand_out(done)
+        return split + self._hand_out(done)
 
     def finish(self) -> list[Connection]:
         """Every connection still open at the end of the capture, oldest first."""
-        return self._hand_out(list(self.connections.values()))
+        split, self._split = self._split, []
+        return split + self._hand_out(list(self.connections.values()))
 
     def _hand_out(self, done: list[Connection]) -> list[Connection]:
         for conn in done:
             del self.connections[conn.stream]
             del self._progress[conn.stream]
+            for ends in ((conn.client, conn.client_port, conn.server, conn.server_port),
+                         (conn.server, conn.server_port, conn.client, conn.client_port)):
+                if self._by_endpoints.get(ends) == conn.stream:
+                    del self._by_endpoints[ends]
             self._finished.add(conn.stream)
         return sorted(done, key=lambda conn: (conn.last_time, conn.stream))

@@ -114,6 +114,12 @@ def _version(path: str) -> str:
 DEFAULT_TSHARK_TIMEOUT = 600.0
 HEARTBEAT_FRAMES = 65536
 WATCHDOG_TICK_SECONDS = 1.0
+# tshark 4.0 leaves a segment that arrives before the one it follows (or that it takes for a retransmission)
+# out of TCP reassembly unless told otherwise: a ServerHello in such a segment is never dissected as TLS, and
+# the connection looked unanswered. Captures from the wild hold such segments (Zeek's hrr.pcap, Suricata's
+# tls-subjectaltname). The preference is not free: on a bulk capture with a few lost segments it doubled
+# tshark's time (README: Speed and memory), so analyze.py asks for it only when a first reading shows a gap.
+OUT_OF_ORDER_PREFERENCE = "tcp.reassemble_out_of_order:TRUE"
 
 
 @dataclass(frozen=True)
@@ -124,6 +130,7 @@ class Options:
     decode_as: tuple[str, ...] = ()
     plugin_prefs: tuple[str, ...] = ()  # tpost.<pref>:<value>
     tshark_timeout: float = DEFAULT_TSHARK_TIMEOUT
+    reassemble_out_of_order: bool = False  # set by analyze.py for a second reading, never by the user
 
 
 def pdml_argv(tshark: Tshark, capture: Path, options: Options, last_frame: int | None = None) -> list[str]:
@@ -141,6 +148,8 @@ def pdml_argv(tshark: Tshark, capture: Path, options: Options, last_frame: int |
             "-T", "pdml", "-Y", shown, "-j", " ".join(F.PDML_NODES)]
     if last_frame:
         argv.append("-l")
+    if options.reassemble_out_of_order:
+        argv += ["-o", OUT_OF_ORDER_PREFERENCE]
     if options.keylog:
         argv += ["-o", f"tls.keylog_file:{options.keylog}"]
     for rule in options.decode_as:

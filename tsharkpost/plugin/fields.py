@@ -13,8 +13,10 @@ PLUGIN_BRIDGE_PREF = "tpost.bridge:TRUE"
 # Packets worth emitting: exactly those the plugin's bridge writes a line for (connection
 # edges, every TLS record but application data, the first application data of each
 # direction, anything with a finding or certificate summary). The plugin decides once,
-# cheaper for tshark than evaluating a longer filter on every packet.
-DISPLAY_FILTER = "tpost.pkt"
+# cheaper for tshark than evaluating a longer filter on every packet. Beside them, the first payload of a
+# direction that is not TLS (an HTTP response or undissected data at relative sequence 1): one packet per
+# direction at most, so that a server answering a ClientHello in plaintext can be named (tracker.py).
+DISPLAY_FILTER = "tpost.pkt || ((http.response || data) && tcp.seq == 1 && tcp.len > 0)"
 
 # PDML nodes to keep (tshark -j): protocols bring their direct children, listed
 # fields their subtrees, "text" the unnamed extension containers. What is left
@@ -25,7 +27,7 @@ PDML_NODES = [
     "tls.alert_message", "tls.handshake.extensions_alpn_list", "tls.handshake.extensions.supported_versions",
     "tls.handshake.extensions_key_share_client_length", "tls.handshake.extensions_key_share_entry",
     "tls.handshake.extensions_supported_groups",
-    "tpost", "tpost.finding", "tpost.cert",
+    "tpost", "tpost.finding", "tpost.cert", "http",
 ]
 
 PACKET = "tpost.pkt"  # "stream src srcport dst dstport flags app_src app_dst last_data_frame last_data_time"

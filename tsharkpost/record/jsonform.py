@@ -46,14 +46,21 @@ def _sni_matches_cert(record: ConnectionRecord) -> bool | None:
     return not any(finding.check == "name_mismatch" for finding in record.findings)
 
 
+def _zeek_name(name: str | None) -> str | None:
+    """Zeek writes a code point it has no name for in decimal: unknown-0x6399 is its unknown-25497."""
+    if name and name.startswith("unknown-0x"):
+        return f"unknown-{int(name[len('unknown-0x'):], 16)}"
+    return name
+
+
 def zeek_fields(record: ConnectionRecord) -> dict[str, Any]:
     """The ssl.log columns, with Zeek's meaning (README: mapping to Zeek)."""
     last = record.last_alert
     hello = record.server_hello
     return {
         "version": zeek_version(record.version),
-        "cipher": hello.cipher if hello else None,
-        "curve": hello.curve if hello else None,
+        "cipher": _zeek_name(hello.cipher) if hello else None,
+        "curve": _zeek_name(hello.curve) if hello else None,
         "server_name": record.server_name,
         "resumed": bool(hello and hello.resumed),
         "last_alert": last.name if last else None,

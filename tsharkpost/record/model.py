@@ -40,6 +40,7 @@ class Outcome(str, Enum):
     SERVER_RESET_BEFORE_SERVER_HELLO = "server_reset_before_server_hello"
     SERVER_CLOSED_AFTER_SERVER_HELLO = "server_closed_after_server_hello"
     SERVER_RESET_AFTER_SERVER_HELLO = "server_reset_after_server_hello"
+    SERVER_ANSWERED_PLAINTEXT = "server_answered_plaintext"
     NO_SERVER_RESPONSE = "no_server_response"
     INCOMPLETE = "capture_incomplete"
     NOT_TLS = "not_tls"
@@ -63,6 +64,8 @@ class CauseKind(str, Enum):
     FALLBACK = "fallback"  # the client retried with a lower version
     EVENT = "event"  # a Windows event attributed to the connection (summarize --events)
     PLUGIN_ERROR = "plugin_error"  # the plugin failed on a frame of the connection: its findings may be incomplete
+    PLAINTEXT_ANSWER = "plaintext_answer"  # the server answered the ClientHello with something that is not TLS
+    CAPTURE_GAP = "capture_gap"  # the capture does not hold the connection whole (one side, its start or its end)
 
 
 @dataclass(frozen=True)
