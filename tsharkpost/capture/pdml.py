@@ -129,7 +129,8 @@ LABELLED = {F.CIPHER_SUITE, F.CIPHER_SPEC_V2, F.NAMED_CURVE, F.KEY_SHARE_GROUP, 
 # (ClientHello, ServerHello and HelloRetryRequest, ServerKeyExchange); of every other message only the type
 # matters. Walking just these was most of the parser's own time on handshake-heavy captures.
 READ = {F.HANDSHAKE_VERSION, F.RANDOM, F.SESSION_ID, F.CIPHER_SUITE, F.CIPHER_SPEC_V2, F.SERVER_NAME, F.ALPN,
-        F.SUPPORTED_VERSION, F.SIGNATURE_ALGORITHM, F.KEY_SHARE_GROUP, F.NAMED_CURVE, F.SUPPORTED_GROUP}
+        F.SUPPORTED_VERSION, F.SIGNATURE_ALGORITHM, F.KEY_SHARE_GROUP, F.NAMED_CURVE, F.SUPPORTED_GROUP,
+        F.EC_POINT_FORMAT}
 DETAILED = {1, 2, 12}
 
 

@@ -24,7 +24,7 @@ PDML_NODES = [
     "tls", "tls.record", "tls.handshake", "text", "tls.handshake.ciphersuites", "tls.handshake.sig_hash_algs",
     "tls.alert_message", "tls.handshake.extensions_alpn_list", "tls.handshake.extensions.supported_versions",
     "tls.handshake.extensions_key_share_client_length", "tls.handshake.extensions_key_share_entry",
-    "tls.handshake.extensions_supported_groups",
+    "tls.handshake.extensions_supported_groups", "tls.handshake.extensions_ec_point_formats",
     "tpost", "tpost.finding", "tpost.cert",
 ]
 
@@ -53,6 +53,7 @@ SIGNATURE_ALGORITHM = "tls.handshake.sig_hash_alg"
 KEY_SHARE_GROUP = "tls.handshake.extensions_key_share_group"
 SUPPORTED_GROUP = "tls.handshake.extensions_supported_group"
 NAMED_CURVE = "tls.handshake.server_named_curve"
+EC_POINT_FORMAT = "tls.handshake.extensions_ec_point_format"  # JA3's last list
 
 EXTENSION_SIGNATURE_ALGORITHMS = 13
 EXTENSION_SUPPORTED_VERSIONS = 43

@@ -12,7 +12,7 @@ from typing import Any
 
 from tsharkpost.plugin.tables import Severity
 from tsharkpost.record.model import (Alert, BothSides, Cause, CauseKind, Certificate, ClientHello, ConnectionRecord,
-                                     EventNote, Finding, Milestone, Outcome, ServerHello, Side, Teardown)
+                                     EventNote, Finding, Fingerprints, Milestone, Outcome, ServerHello, Side, Teardown)
 
 SCHEMA_VERSION = 1
 
@@ -123,6 +123,11 @@ def _milestone(milestone: Milestone) -> dict[str, Any]:
             "time": iso_time(milestone.time), "detail": milestone.detail}
 
 
+def _fingerprints(prints: Fingerprints) -> dict[str, Any]:
+    return {"ja3": prints.ja3, "ja3_full": prints.ja3_full, "ja3s": prints.ja3s, "ja3s_full": prints.ja3s_full,
+            "ja4": prints.ja4}
+
+
 def to_json(record: ConnectionRecord) -> dict[str, Any]:
     """The record as summarize writes it (tsharkpost/schema/summary.schema.json, "connection")."""
     return {
@@ -155,6 +160,7 @@ def to_json(record: ConnectionRecord) -> dict[str, Any]:
         "milestones": [_milestone(milestone) for milestone in record.milestones],
         "messages": [_milestone(message) for message in record.messages],
         "messages_left_out": record.messages_left_out,
+        "fingerprints": _fingerprints(record.fingerprints),
         "zeek": zeek_fields(record),
     }
 
@@ -222,6 +228,12 @@ def _read_milestone(data: dict[str, Any]) -> Milestone:
     return Milestone(data["name"], Side(data["side"]), data["frame"], epoch(data["time"]), data["detail"])
 
 
+def _read_fingerprints(data: dict[str, Any] | None) -> Fingerprints:
+    if data is None:  # a records file written before fingerprints were recorded
+        return Fingerprints()
+    return Fingerprints(data["ja3"], data["ja3_full"], data["ja3s"], data["ja3s_full"], data["ja4"])
+
+
 def from_json(data: dict[str, Any]) -> ConnectionRecord:
     """The record to_json wrote (KeyError/ValueError when it is not one)."""
     return ConnectionRecord(
@@ -249,4 +261,5 @@ def from_json(data: dict[str, Any]) -> ConnectionRecord:
         events=tuple(_read_event(note) for note in data["events"]),
         messages=tuple(_read_milestone(message) for message in data["messages"]),
         messages_left_out=data["messages_left_out"],
+        fingerprints=_read_fingerprints(data.get("fingerprints")),
     )

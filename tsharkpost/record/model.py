@@ -233,6 +233,24 @@ class ServerHello:
 
 
 @dataclass(frozen=True)
+class Fingerprints:
+    """The connection's TLS fingerprints (capture/fingerprints.py); None where the hello is missing.
+
+    Attributes:
+        ja3, ja3_full: MD5 of the ClientHello's JA3 string, and the string (decimal codes, GREASE left out),
+            as Suricata and Zeek's ja3 package print them.
+        ja3s, ja3s_full: the same of the ServerHello.
+        ja4: FoxIO's JA4 of the ClientHello (its public BSD-3 specification), e.g. "t13d1516h2_8daaf6152771_...".
+    """
+
+    ja3: str | None = None
+    ja3_full: str | None = None
+    ja3s: str | None = None
+    ja3s_full: str | None = None
+    ja4: str | None = None
+
+
+@dataclass(frozen=True)
 class Cause:
     """A probable cause, in plain words, with the evidence behind it; rank 1 is the likeliest.
 
@@ -313,6 +331,7 @@ class ConnectionRecord:
     events: tuple[EventNote, ...] = field(default=())
     messages: tuple[Milestone, ...] = field(default=())
     messages_left_out: int = 0
+    fingerprints: Fingerprints = field(default=Fingerprints())
 
     @property
     def version(self) -> str | None:
