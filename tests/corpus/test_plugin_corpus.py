@@ -48,12 +48,13 @@ def expected_verdicts(row: dict) -> set[tuple[str, int]]:
 
 def test_zeek_x509_oracle(tshark: str, plugin: Path, corpus_dir: Path) -> None:
     # Given every trace for which Zeek logged certificates, when the plugin reads it, then each certificate
-    # Zeek saw has the same SHA-256 and key size, every md5/sha1 signature and sub-2048 RSA key is flagged,
+    # Zeek saw has the same SHA-256, key size and basicConstraints CA flag, every md5/sha1 signature and sub-2048 RSA key is flagged,
     # and no other certificate-strength finding at warning level or above is raised on them.
     oracle = oracle_rows(corpus_dir)
     assert len(oracle) >= 15
     checked = 0
     flagged = 0
+    sha1_checked = 0
     for trace, rows in sorted(oracle.items()):
         out = plugin_output(tshark, plugin, corpus_dir / "zeek" / trace, *manifest_decode_as(corpus_dir, f"zeek/{trace}"))
         verdicts: dict[tuple[int, int], set[tuple[str, int]]] = defaultdict(set)
@@ -71,11 +72,18 @@ def test_zeek_x509_oracle(tshark: str, plugin: Path, corpus_dir: Path) -> None:
             assert fingerprint in by_fingerprint, f"{trace}: {row['subject']} not summarised"
             for cert in by_fingerprint[fingerprint]:
                 assert int(cert.values["key.bits"]) == row["key_length"], (trace, row["subject"])
+                # Zeek's basic_constraints.ca: null without the extension, as tpost.cert.ca is then absent
+                ca = row["basic_constraints.ca"]
+                assert cert.values.get("ca") == (None if ca is None else "1" if ca else "0"), (trace, row["subject"])
+                if cert.data:  # the DER under the summary: its SHA-1 is hashlib's
+                    assert cert.values["sha1"] == hashlib.sha1(bytes.fromhex(cert.data)).hexdigest(), trace
+                    sha1_checked += 1
                 got = verdicts[(cert.frame, int(cert.values["index"]))]
                 assert got == expected_verdicts(row), (trace, row["subject"], row["sig_alg"], row["key_length"])
                 flagged += bool(got)
             checked += 1
     assert checked == sum(len(rows) for rows in oracle.values()) - len(NOT_VISIBLE_TO_TSHARK)
+    assert sha1_checked >= 40
     assert flagged >= 30          # the oracle holds 31 sha1 and 2 md5 signatures, 14 sub-2048 RSA keys
 
 

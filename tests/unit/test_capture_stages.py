@@ -41,6 +41,10 @@ def test_seed_fragment_becomes_a_silent_close_after_the_md2_chain() -> None:
         "FIN", Side.CLIENT, "server_hello_done")
     assert [cert.index for cert in conn.certificates] == [0, 1, 2, 3]
     assert conn.certificates[3].sigalg_oid == "1.2.840.113549.1.1.2" and conn.certificates[3].self_signed
+    # basicConstraints and keyUsage as openssl prints them for the chain (leaf: not a CA)
+    assert [(cert.ca, cert.key_usage) for cert in conn.certificates[:2]] == [
+        (False, ("digitalSignature", "keyEncipherment")), (True, ("keyCertSign", "cRLSign"))]
+    assert all(len(cert.sha1) == 40 for cert in conn.certificates)
     assert {f.check for f in conn.certificates[3].findings} == {"weak_signature", "sigalg_not_offered"}
     assert conn.causes[0].checks == ("sigalg_not_offered", "weak_signature")
     assert conn.client_hello is not None and "rsa_md5" not in conn.client_hello.signature_algorithms

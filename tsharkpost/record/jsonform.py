@@ -76,7 +76,9 @@ def _certificate(cert: Certificate) -> dict[str, Any]:
             "issuer": cert.issuer, "serial": cert.serial, "sigalg_oid": cert.sigalg_oid,
             "sigalg_name": cert.sigalg_name, "key_type": cert.key_type, "key_bits": cert.key_bits,
             "key_curve": cert.key_curve, "not_before": cert.not_before, "not_after": cert.not_after,
-            "san": list(cert.san), "sha256": cert.sha256, "self_signed": cert.self_signed, "frame": cert.frame,
+            "san": list(cert.san), "sha256": cert.sha256, "sha1": cert.sha1, "self_signed": cert.self_signed,
+            "ca": cert.ca, "path_len": cert.path_len,
+            "key_usage": list(cert.key_usage) if cert.key_usage is not None else None, "frame": cert.frame,
             "findings": [_finding(finding) for finding in cert.findings]}
 
 
@@ -178,7 +180,10 @@ def _read_certificate(data: dict[str, Any]) -> Certificate:
         sigalg_name=data["sigalg_name"], key_type=data["key_type"], key_bits=data["key_bits"],
         key_curve=data["key_curve"], not_before=data["not_before"], not_after=data["not_after"],
         san=tuple(data["san"]), sha256=data["sha256"], self_signed=data["self_signed"], frame=data["frame"],
-        findings=tuple(_read_finding(finding) for finding in data["findings"]))
+        findings=tuple(_read_finding(finding) for finding in data["findings"]),
+        # Records written before these facts were recorded lack them.
+        sha1=data.get("sha1", ""), ca=data.get("ca"), path_len=data.get("path_len"),
+        key_usage=tuple(data["key_usage"]) if data.get("key_usage") is not None else None)
 
 
 def _read_client_hello(data: dict[str, Any] | None) -> ClientHello | None:

@@ -104,6 +104,11 @@ class Certificate:
         index: position in its message, 0 = leaf.
         sender: "server" or "client".
         sha256: lowercase hex SHA-256 of the DER encoding (Zeek's cert_chain_fps).
+        sha1: lowercase hex SHA-1 of the DER (what Suricata, nDPI and browsers show); both are "" for a
+            certificate over the plugin's hashing bound (tpost.max_hash_kib, a fingerprint_skipped finding).
+        ca, path_len: basicConstraints' cA flag and pathLenConstraint; ca is None without the extension,
+            path_len None without a limit.
+        key_usage: RFC 5280 names of the keyUsage bits set, in bit order; None without the extension.
         not_before, not_after: ISO-8601 UTC as the certificate states them.
         key_bits: RSA modulus / DSA p size, or the EC curve size.
         findings: the plugin's findings that name this certificate.
@@ -127,6 +132,10 @@ class Certificate:
     self_signed: bool = False
     frame: int = 0
     findings: tuple[Finding, ...] = ()
+    sha1: str = ""
+    ca: bool | None = None
+    path_len: int | None = None
+    key_usage: tuple[str, ...] | None = None
 
     def valid_at(self, when: float) -> bool:
         """Whether the certificate was valid at an instant (epoch seconds): judged on capture time, never today."""
