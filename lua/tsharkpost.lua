@@ -541,6 +541,15 @@ local function check_weak_signature(ctx, cert)
     local alg = SIGALGS[info.sig_oid]
     if not alg or alg.weakness == "" then return end
     if alg.weakness == "warning" and not settings.sha1_is_weak then return end
+    if info.self_signed and cert.index > 0 then
+        -- A root sent in the chain is a trust anchor: clients trust it as such and never verify its
+        -- self-signature (DOMAIN.md). Whether its algorithm was offered is sigalg_not_offered's question.
+        ctx:add({ check = "weak_signature", sev = "note", cert = cert, range = info.r_sigalg,
+            msg = fmt("%s is a self-signed root signed with %s (%s); its own signature is not checked by "
+                .. "clients, which trust the root itself", cert_label(cert.index, info), info.sig_name,
+                info.sig_oid) })
+        return
+    end
     local why = alg.weakness == "error"
         and "a broken hash: signatures can be forged and clients reject it"
         or "SHA-1 collisions are practical and current clients distrust it"

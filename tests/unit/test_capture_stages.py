@@ -46,7 +46,9 @@ def test_seed_fragment_becomes_a_silent_close_after_the_md2_chain() -> None:
         (False, ("digitalSignature", "keyEncipherment")), (True, ("keyCertSign", "cRLSign"))]
     assert all(len(cert.sha1) == 40 for cert in conn.certificates)
     assert {f.check for f in conn.certificates[3].findings} == {"weak_signature", "sigalg_not_offered"}
-    assert conn.causes[0].checks == ("sigalg_not_offered", "weak_signature")
+    # The root's md2 self-signature is only a note (clients never check a trust anchor's own signature): the
+    # error, and the cause, is that the ClientHello did not offer md2 (RFC 5246 7.4.2).
+    assert conn.causes[0].checks == ("sigalg_not_offered",)
     assert conn.client_hello is not None and "rsa_md5" not in conn.client_hello.signature_algorithms
     # tshark's own JA3/JA3S of this hello pair (tls.handshake.ja3 and ja3s in the fragment)
     assert (conn.fingerprints.ja3, conn.fingerprints.ja3s) == ("c79816fb5436b9f0e0fe4774e52633c1",
