@@ -26,6 +26,7 @@ Files (keep them together: the plugin finds them from its own path)
   tsharkpost.lua   this post-dissector: everything that talks to Wireshark
   tpost/*.lua      its Wireshark-free parsers, each with one job:
                    tpost_bytes (byte and text helpers), tpost_sha256 (SHA-256),
+                   tpost_sha1 (SHA-1),
                    tpost_x509 (certificates from DER), tpost_handshake (hello and
                    ServerKeyExchange bodies), tpost_tsv (fact table reader),
                    tpost_messages (message templates filled in)
@@ -115,6 +116,7 @@ end
 local tsv = load_module("tpost_tsv")
 local bytelib = load_module("tpost_bytes")
 local sha256 = load_module("tpost_sha256")
+local sha1 = load_module("tpost_sha1")
 local x509 = load_module("tpost_x509")
 local handshake = load_module("tpost_handshake")
 local msglib = load_module("tpost_messages")
@@ -350,7 +352,7 @@ local settings = {
     sha1_is_weak = true,       -- sha1 signatures are a warning (RFC 9155); off for legacy networks
     teardown_window_ms = 2000, -- a FIN/RST this soon after the server's certificate flight is "right after"
     max_connections = 10000,   -- connections kept in memory; the oldest is dropped (and noted) beyond this
-    max_hash_kib = 256,        -- certificates larger than this get no SHA-256 (pure-Lua hashing: ~0.6 MB/s)
+    max_hash_kib = 256,        -- certificates larger than this get no SHA-256/SHA-1 (pure-Lua hashing: ~0.6 MB/s)
     bridge = false,            -- per-packet tpost.pkt facts for the tsharkpost post-processor (off in the GUI)
 }
 
@@ -375,7 +377,7 @@ tpost.prefs.teardown_window_ms = Pref.uint("Silent teardown window (ms)", settin
 tpost.prefs.max_connections = Pref.uint("Maximum connections kept", settings.max_connections,
     "bound on per-connection state; beyond it the oldest connection is dropped, with a note")
 tpost.prefs.max_hash_kib = Pref.uint("Largest certificate fingerprinted (KiB)", settings.max_hash_kib,
-    "bound on the SHA-256 of one certificate; a larger one gets no fingerprint, with a note")
+    "bound on the SHA-256 and SHA-1 of one certificate; a larger one gets no fingerprint, with a note")
 tpost.prefs.bridge = Pref.bool("Per-packet facts for tsharkpost", settings.bridge,
     "add tpost.pkt (stream, endpoints, TCP flags, application data bytes so far) to every TCP frame that "
         .. "matters to a connection (SYN/FIN/RST, TLS records other than application data, the first application "
@@ -433,7 +435,14 @@ local F = {
     cert_san = ProtoField.string("tpost.cert.san", "SAN dNSNames", base.UNICODE, "comma-separated"),
     cert_sha256 = ProtoField.string("tpost.cert.sha256", "SHA-256 fingerprint", base.UNICODE,
         "of the DER, lowercase hex"),
+    cert_sha1 = ProtoField.string("tpost.cert.sha1", "SHA-1 fingerprint", base.UNICODE,
+        "of the DER, lowercase hex (what Suricata, nDPI and browsers show)"),
     cert_self_signed = ProtoField.bool("tpost.cert.self_signed", "Self-signed (issuer = subject)"),
+    cert_ca = ProtoField.bool("tpost.cert.ca", "basicConstraints cA", base.NONE, nil, nil,
+        "only when the certificate has basicConstraints"),
+    cert_path_len = ProtoField.uint32("tpost.cert.path_len", "basicConstraints pathLenConstraint"),
+    cert_key_usage = ProtoField.string("tpost.cert.key_usage", "Key usage", base.UNICODE,
+        "RFC 5280 names of the bits set, comma-separated; only when the certificate has keyUsage"),
     pkt = ProtoField.string("tpost.pkt", "Packet facts", base.UNICODE,
         "With the bridge preference: stream, source address and port, destination address and port, TCP flags "
             .. "(S, A, F, R or -), application data bytes sent so far by the source and by the destination, "
@@ -445,8 +454,8 @@ for _, key in ipairs({ "diagnosis", "finding", "check", "severity", "message", "
         "max_severity", "related_frame", "alert_code", "alert_name",
         "alert_sender", "cert", "cert_index", "cert_sender", "cert_subject", "cert_subject_cn", "cert_issuer",
         "cert_serial", "cert_sigalg_oid", "cert_sigalg_name", "cert_key_type", "cert_key_bits", "cert_key_curve",
-        "cert_not_before", "cert_not_after", "cert_san", "cert_sha256", "cert_self_signed", "pkt",
-        "pkt_first_data" }) do
+        "cert_not_before", "cert_not_after", "cert_san", "cert_sha256", "cert_sha1", "cert_self_signed",
+        "cert_ca", "cert_path_len", "cert_key_usage", "pkt", "pkt_first_data" }) do
     field_list[#field_list + 1] = F[key]
 end
 tpost.fields = field_list
@@ -609,15 +618,15 @@ local hello_parsers = handshake.parsers(bytelib)
 local parse_client_hello, parse_server_hello = hello_parsers.client_hello, hello_parsers.server_hello
 local parse_dh_params = hello_parsers.dh_params
 
--- One certificate: what tpost_x509 reads, its SHA-256 fingerprint and its signature algorithm's name.
+-- One certificate: what tpost_x509 reads, its SHA-256 and SHA-1 fingerprints and its signature algorithm's name.
 -- Errors are plain strings (see certificate_info). The fingerprint is bounded: hashing in Lua costs about
 -- 1.6 s per MB, and a hostile capture can send megabyte certificates.
 local function parse_certificate(der)
     local info = parse_der(der)
     if #der <= settings.max_hash_kib * 1024 then
-        info.sha256 = sha256.hex(der)
+        info.sha256, info.sha1 = sha256.hex(der), sha1.hex(der)
     else
-        info.sha256, info.hash_skipped = "", #der
+        info.sha256, info.sha1, info.hash_skipped = "", "", #der
     end
     local alg = SIGALGS[info.sig_oid]
     info.sig_name = alg and alg.name or info.sig_oid
@@ -774,7 +783,10 @@ local function check_weak_signature(ctx, cert)
     if alg.weakness == "warning" and not settings.sha1_is_weak then return end
     local values, role = cert_values(cert)
     values.algorithm, values.sigalg, values.oid = alg.label, info.sig_name, info.sig_oid
-    ctx:add(finding({ check = "weak_signature", sev = alg.weakness, cert = cert, range = info.r_sigalg,
+    -- A root sent in the chain is a trust anchor: clients trust it as such and never verify its self-signature
+    -- (DOMAIN.md): at most a note. Whether its algorithm was offered is sigalg_not_offered's question.
+    local sev = (info.self_signed and cert.index > 0) and "note" or alg.weakness
+    ctx:add(finding({ check = "weak_signature", sev = sev, cert = cert, range = info.r_sigalg,
         expert = algorithm_key(role, alg) }, values))
 end
 
@@ -1570,7 +1582,13 @@ local function render_cert(root, fetched, cert)
     add_child(item, F.cert_not_after, nil, info.not_after)
     if info.san and #info.san > 0 then add_text(item, F.cert_san, "SAN dNSNames", concat(info.san, ",")) end
     add_child(item, F.cert_sha256, nil, info.sha256)
+    add_child(item, F.cert_sha1, nil, info.sha1)
     add_child(item, F.cert_self_signed, nil, info.self_signed)
+    if info.basic_constraints then
+        add_child(item, F.cert_ca, nil, info.ca)
+        add_child(item, F.cert_path_len, nil, info.path_len)
+    end
+    if info.key_usage then item:add(F.cert_key_usage, concat(info.key_usage, ",")) end
 end
 
 -- `fetched`: what the analysis of this very dissection fetched, or nil on a revisit.

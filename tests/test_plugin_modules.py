@@ -174,6 +174,19 @@ def test_sha256_matches_hashlib(lua: str) -> None:
         assert lines == [f"bit_ops\t{way}", *expected]
 
 
+def test_sha1_matches_hashlib(lua: str) -> None:
+    # Given the same messages, when tpost_sha1 hashes them with each way of 32-bit operations this Lua gives,
+    # then each digest is hashlib's SHA-1 (what Suricata, nDPI and browsers show as a certificate's fingerprint).
+    messages = sha256_messages()
+    expected = [hashlib.sha1(m).hexdigest() for m in messages]
+    stdin = "".join(m.hex() + "\n" for m in messages)
+    ways = {"lua5.2": ["bit32"], "lua5.3": ["bit32", "operators"], "lua5.4": ["operators"]}[Path(lua).name]
+    for way in ways:
+        lines = run_driver(lua, "sha1", str(LUA_DIR), *(["without-bit32"] if way == "operators" else []),
+                           stdin=stdin)
+        assert lines == [f"bit_ops\t{way}", *expected]
+
+
 # ---------------------------------------------------------------------------------------------------------
 # tpost_x509: certificates from captures, against tshark's X.509 dissector and openssl
 # ---------------------------------------------------------------------------------------------------------
@@ -249,7 +262,28 @@ def tshark_facts(cert: ET.Element) -> dict[str, str]:
         if ext_id is not None and ext_id.get("show") == "2.5.29.17":
             facts["r_san"] = _span(ext, base) or ""
             facts["san"] = ",".join(e.get("show", "") for e in _descendants(ext, "x509ce.dNSName"))
+        elif ext_id is not None and ext_id.get("show") == "2.5.29.19":
+            facts["ca"] = str(any(e.get("show") == "1" for e in _descendants(ext, "x509ce.cA"))).lower()
+            path_len = _descendants(ext, "x509ce.pathLenConstraint")
+            if path_len:
+                facts["path_len"] = path_len[0].get("show", "")
+        elif ext_id is not None and ext_id.get("show") == "2.5.29.15":
+            bits = {e.get("name", "").rsplit(".", 1)[1]: e.get("show") for e in ext.iter("field")
+                    if e.get("name", "").startswith("x509ce.KeyUsage.")}
+            facts["key_usage"] = ",".join(name for name in KEY_USAGE_BITS
+                                          if bits.get(KEY_USAGE_TSHARK_NAMES.get(name, name)) == "1")
     return facts
+
+
+# RFC 5280's key usage bits in order; tshark names bit 1 as X.509 (2019) does, contentCommitment.
+KEY_USAGE_BITS = ["digitalSignature", "nonRepudiation", "keyEncipherment", "dataEncipherment", "keyAgreement",
+                  "keyCertSign", "cRLSign", "encipherOnly", "decipherOnly"]
+KEY_USAGE_TSHARK_NAMES = {"nonRepudiation": "contentCommitment"}
+# openssl -text's words for the same bits
+KEY_USAGE_OPENSSL = {"Digital Signature": "digitalSignature", "Non Repudiation": "nonRepudiation",
+                     "Key Encipherment": "keyEncipherment", "Data Encipherment": "dataEncipherment",
+                     "Key Agreement": "keyAgreement", "Certificate Sign": "keyCertSign", "CRL Sign": "cRLSign",
+                     "Encipher Only": "encipherOnly", "Decipher Only": "decipherOnly"}
 
 
 # OpenSSL's options for RFC 4514 strings: most specific RDN first, "," and "+" separators, short
@@ -263,7 +297,17 @@ def openssl_facts(der: bytes) -> dict[str, str]:
                           input=der, capture_output=True, timeout=30, check=False)
     text = proc.stdout.decode("utf-8", "replace")
     facts: dict[str, str] = {}
-    for line in text.splitlines():
+    lines = text.splitlines()
+    for heading, following in zip(lines, lines[1:] + [""]):
+        if heading.strip().startswith("X509v3 Basic Constraints"):
+            facts["ca"] = "true" if "CA:TRUE" in following else "false"
+            path_len = re.search(r"pathlen:(\d+)", following)
+            if path_len:
+                facts["path_len"] = path_len.group(1)
+        elif heading.strip().startswith("X509v3 Key Usage"):
+            facts["key_usage"] = ",".join(KEY_USAGE_OPENSSL[word.strip()] for word in following.split(",")
+                                          if word.strip())
+    for line in lines:
         for key, prefix in (("subject", "subject="), ("issuer", "issuer="), ("serial", "serial="),
                             ("not_before", "notBefore="), ("not_after", "notAfter=")):
             if line.startswith(prefix) and key not in facts:
@@ -352,6 +396,22 @@ def test_certificates_read_as_tshark_and_openssl_read_them(lua: str, certificate
         assert got["not_after"] == _iso(cert.openssl["not_after"]), where
         assert got["self_signed"] == str(cert.openssl["subject"] == cert.openssl["issuer"]).lower(), where
         assert got["len"] == str(len(cert.der)), where
+
+
+def test_basic_constraints_and_key_usage_as_tshark_and_openssl_read_them(lua: str,
+                                                                        certificates: list[Certificate]) -> None:
+    # Given every distinct certificate of the captures, when the module parses each DER, then its CA flag, path
+    # length and key usage are what tshark's x509ce fields and openssl -text show, and absent where they are.
+    with_constraints = with_usage = 0
+    for cert, got in zip(certificates, parse_certificates(lua, [c.der for c in certificates]), strict=True):
+        where = f"{cert.source}: {got.get('subject')}"
+        for key in ("ca", "path_len", "key_usage"):
+            assert got.get(key) == cert.tshark.get(key), f"{where}: {key} (tshark)"
+            assert got.get(key) == cert.openssl.get(key), f"{where}: {key} (openssl)"
+        assert (got.get("basic_constraints") == "true") == ("ca" in cert.tshark), where
+        with_constraints += "ca" in got
+        with_usage += "key_usage" in got
+    assert with_constraints >= 8 and with_usage >= 8
 
 
 # Every reason the parser gives for refusing DER (a truncated or corrupted certificate).

@@ -6,6 +6,7 @@ yardstick those are measured against, so it shares none of their code.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import subprocess
 from collections import defaultdict
@@ -137,12 +138,16 @@ def read_weak_certificates(tshark: str, capture: Path, connections: dict[int, Ob
             cn = _subject_cn(cert)
             outer = cert.find("field[@name='x509af.algorithmIdentifier_element']/field[@name='x509af.algorithm.id']")
             algorithm = re.search(r"\((\S+)\)$", outer.get("showname")).group(1)
+            issuer, subject = (cert.find(f".//field[@name='x509af.{part}']").get("value") for part in ("issuer", "subject"))
+            root = index > 0 and issuer == subject  # a self-signed root sent in the chain
             if algorithm in WEAK_SIGNATURES:
-                found.append({"index": index, "subject_cn": cn, "weakness": f"signature:{algorithm}"})
+                found.append({"index": index, "subject_cn": cn, "weakness": f"signature:{algorithm}",
+                              "self_signed_root": root})
             modulus = cert.find(".//field[@name='pkcs1.modulus']")
             bits = int(modulus.get("show").replace(":", ""), 16).bit_length()
             if bits < 2048:
-                found.append({"index": index, "subject_cn": cn, "weakness": f"key:rsa-{bits}"})
+                found.append({"index": index, "subject_cn": cn, "weakness": f"key:rsa-{bits}",
+                              "self_signed_root": root})
 
 
 def _subject_cn(cert: etree._Element) -> str:
@@ -169,3 +174,98 @@ def offered_suite_counts(tshark: str, capture: Path) -> dict[int, int]:
         codes = [int(code, 16) for code in suites.split(",") if code]
         counts.setdefault(int(stream), sum(1 for code in codes if code & 0x0F0F != 0x0A0A))
     return counts
+
+
+# -- TLS fingerprints -------------------------------------------------------------------------------------------------
+
+HELLO_FIELDS = ["tcp.stream", "tcp.srcport", "tcp.dstport", "tls.handshake.type", "tls.handshake.version",
+                "tls.handshake.ja3_full", "tls.handshake.ja3", "tls.handshake.ja3s_full", "tls.handshake.ja3s",
+                "tls.handshake.ciphersuite", "tls.handshake.extension.type",
+                "tls.handshake.extensions.supported_version", "tls.handshake.extensions_alpn_str",
+                "tls.handshake.sig_hash_alg_len", "tls.handshake.sig_hash_alg"]
+
+
+@dataclass
+class Hellos:
+    """tshark's own JA3/JA3S of one connection's hellos, and a JA4 of its first ClientHello computed here."""
+
+    client_port: int = 0
+    server_port: int = 0
+    ja3: list[tuple[str, str]] = field(default_factory=list)  # (full string, MD5) of each ClientHello, in order
+    ja3s: list[tuple[str, str]] = field(default_factory=list)  # the same of each ServerHello
+    ja4: str | None = None
+
+
+def _grease(code: int) -> bool:
+    return code & 0x0F0F == 0x0A0A and code >> 8 == code & 0xFF
+
+
+def _codes(value: str) -> list[int]:
+    return [int(item, 0) for item in value.split("|") if item]
+
+
+def _ja3(full: str, md5: str) -> tuple[str, str]:
+    """tshark's JA3 string and hash, GREASE taken out (some Wireshark versions keep it; JA3 never does)."""
+    plain = ",".join("-".join(code for code in part.split("-") if code and not _grease(int(code)))
+                     for part in full.split(","))
+    return plain, md5 if plain == full else hashlib.md5(plain.encode()).hexdigest()
+
+
+def _ja4(row: dict[str, str]) -> str:
+    """JA4 from FoxIO's public specification (technical_details/JA4.md), written out once more from plain fields."""
+    suites = [code for code in _codes(row["tls.handshake.ciphersuite"]) if not _grease(code)]
+    extensions = [code for code in _codes(row["tls.handshake.extension.type"]) if not _grease(code)]
+    versions = [code for code in _codes(row["tls.handshake.extensions.supported_version"]) if not _grease(code)]
+    version = max(versions) if versions else _codes(row["tls.handshake.version"])[0]
+    alpn = row["tls.handshake.extensions_alpn_str"].split("|")[0]
+    # signature_algorithms (13), delegated_credentials (34) and signature_algorithms_cert (50) share a field:
+    # split it by their lengths.
+    lengths, algorithms = _codes(row["tls.handshake.sig_hash_alg_len"]), _codes(row["tls.handshake.sig_hash_alg"])
+    signatures: list[int] = []
+    for kind, length in zip([code for code in extensions if code in (13, 34, 50)], lengths):
+        taken, algorithms = algorithms[:length // 2], algorithms[length // 2:]
+        if kind == 13:
+            signatures = [code for code in taken if not _grease(code)]
+    names = {0x0304: "13", 0x0303: "12", 0x0302: "11", 0x0301: "10", 0x0300: "s3", 0x0002: "s2"}
+    if not alpn:
+        chars = "00"
+    elif alpn[0].isascii() and alpn[0].isalnum() and alpn[-1].isascii() and alpn[-1].isalnum():
+        chars = alpn[0] + alpn[-1]
+    else:
+        chars = alpn.encode().hex()[0] + alpn.encode().hex()[-1]
+    head = (f"t{names.get(version, '00')}{'d' if 0 in extensions else 'i'}{min(len(suites), 99):02d}"
+            f"{min(len(extensions), 99):02d}{chars}")
+    ciphers = hashlib.sha256(",".join(f"{c:04x}" for c in sorted(suites)).encode()).hexdigest()[:12] \
+        if suites else "0" * 12
+    kept = ",".join(f"{c:04x}" for c in sorted(extensions) if c not in (0, 16))
+    if signatures:
+        kept += "_" + ",".join(f"{c:04x}" for c in signatures)
+    return f"{head}_{ciphers}_" + (hashlib.sha256(kept.encode()).hexdigest()[:12] if kept.split("_")[0] else "0" * 12)
+
+
+def read_hellos(tshark: str, capture: Path, decode_as: list[str] | tuple[str, ...] = ()) -> dict[int, Hellos]:
+    """tcp.stream -> the JA3/JA3S tshark computes for its hellos, and the JA4 of its first ClientHello."""
+    argv = [tshark, "-n", "-r", str(capture), "-Y", "tls.handshake.type == 1 || tls.handshake.type == 2",
+            "-T", "fields", "-E", "separator=/t", "-E", "occurrence=a", "-E", "aggregator=|"]
+    for rule in decode_as:
+        argv += ["-d", rule]
+    for name in HELLO_FIELDS:
+        argv += ["-e", name]
+    out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+    found: dict[int, Hellos] = {}
+    for line in out.splitlines():
+        row = dict(zip(HELLO_FIELDS, line.split("\t")))
+        if not row.get("tcp.stream"):
+            continue
+        types = _codes(row["tls.handshake.type"])
+        hellos = found.setdefault(int(row["tcp.stream"]), Hellos())
+        if row["tls.handshake.ja3_full"]:
+            if not hellos.ja3:
+                hellos.client_port, hellos.server_port = int(row["tcp.srcport"]), int(row["tcp.dstport"])
+                if types.count(1) == 1:  # one ClientHello in the frame: its fields are its own
+                    hellos.ja4 = _ja4(row)
+            hellos.ja3 += [_ja3(full, md5) for full, md5 in
+                           zip(row["tls.handshake.ja3_full"].split("|"), row["tls.handshake.ja3"].split("|"))]
+        if row["tls.handshake.ja3s_full"]:
+            hellos.ja3s += list(zip(row["tls.handshake.ja3s_full"].split("|"), row["tls.handshake.ja3s"].split("|")))
+    return found

@@ -40,6 +40,8 @@ class WeakCertificate:
     index: int  # position in the Certificate message, 0 = leaf
     subject_cn: str
     weakness: str  # "signature:<algorithm name>" or "key:rsa-<bits>"
+    # A self-signed root sent in the chain: clients never check its own signature (only the offered pairs matter)
+    self_signed_root: bool = False
 
 
 @dataclass(frozen=True)
@@ -69,7 +71,7 @@ class Lab:
     keylogs: list[Path] = field(default_factory=list)
 
 
-MD2_ROOT = WeakCertificate(3, "Example Legacy Root CA", "signature:md2WithRSAEncryption")
+MD2_ROOT = WeakCertificate(3, "Example Legacy Root CA", "signature:md2WithRSAEncryption", self_signed_root=True)
 
 
 def _md2_chain_abort(lab: Lab, server: str, client_port: int, reset: bool) -> Connection:

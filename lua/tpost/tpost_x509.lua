@@ -94,8 +94,10 @@ x509.tlv, x509.oid, x509.time = tlv, oid_at, parse_time
 -- The certificate parser over the byte helpers and fact tables. Its result `info` holds
 -- subject, issuer (RFC 4514), cn, issuer_cn, subject_der, issuer_der, serial (hex), sig_oid,
 -- pss_hash, not_before, not_after, key_oid, key_type, key_bits, curve, san (dNSNames),
--- self_signed and len; r_sigalg, r_issuer, r_subject, r_spki and r_san are 0-based {offset, length}
--- ranges of parts of the DER, for sub-ranges of its TvbRange.
+-- basic_constraints (true when the extension is there) with ca and path_len (nil: no limit),
+-- key_usage (RFC 5280 names of the bits set; nil without the extension), self_signed and len;
+-- r_sigalg, r_issuer, r_subject, r_spki and r_san are 0-based {offset, length} ranges of parts of the
+-- DER, for sub-ranges of its TvbRange.
 function x509.certificate_parser(bytes, facts)
     local u16, hex, utf8_char, clean_text, integer_bits =
         bytes.u16, bytes.hex, bytes.utf8_char, bytes.clean_text, bytes.integer_bits
@@ -210,6 +212,45 @@ function x509.certificate_parser(bytes, facts)
         info.san = names
     end
 
+    -- BasicConstraints ::= SEQUENCE { cA BOOLEAN DEFAULT FALSE, pathLenConstraint INTEGER (0..MAX) OPTIONAL }
+    local function parse_basic_constraints(s, start, last, info)
+        local seq_start, seq_last = expect(s, start, last, 0x30, "basicConstraints")
+        local ca, path_len, pos = false, nil, seq_start
+        if pos <= seq_last and byte(s, pos) == 0x01 then
+            local b_start, b_last, nxt = expect(s, pos, seq_last, 0x01, "cA")
+            if b_last ~= b_start then error("cA is not one byte", 0) end
+            ca, pos = byte(s, b_start) ~= 0, nxt
+        end
+        if pos <= seq_last then
+            local i_start, i_last = expect(s, pos, seq_last, 0x02, "pathLenConstraint")
+            if i_last - i_start > 3 or byte(s, i_start) >= 128 then error("pathLenConstraint out of range", 0) end
+            path_len = 0
+            for i = i_start, i_last do path_len = path_len * 256 + byte(s, i) end
+        end
+        info.basic_constraints, info.ca, info.path_len = true, ca, path_len
+    end
+
+    -- KeyUsage ::= BIT STRING: the RFC 5280 names of the bits that are set, in bit order.
+    local KEY_USAGE = { "digitalSignature", "nonRepudiation", "keyEncipherment", "dataEncipherment",
+        "keyAgreement", "keyCertSign", "cRLSign", "encipherOnly", "decipherOnly" }
+    local function parse_key_usage(s, start, last, info)
+        local b_start, b_last = expect(s, start, last, 0x03, "keyUsage")
+        if b_last < b_start or byte(s, b_start) > 7 then error("keyUsage has a bad unused-bits count", 0) end
+        local names = {}
+        for bit = 0, #KEY_USAGE - 1 do
+            local at = b_start + 1 + floor(bit / 8)
+            if at <= b_last and floor(byte(s, at) / 2 ^ (7 - bit % 8)) % 2 == 1 then
+                names[#names + 1] = KEY_USAGE[bit + 1]
+            end
+        end
+        info.key_usage = names
+    end
+
+    -- An extension the summary reports but no check needs: a damaged one is left out, never fatal.
+    local function optional(parse, s, start, last, info)
+        pcall(parse, s, start, last, info)
+    end
+
     local function parse_extensions(s, start, last, info)
         local seq_start, seq_last = expect(s, start, last, 0x30, "extensions")
         local pos = seq_start
@@ -223,6 +264,10 @@ function x509.certificate_parser(bytes, facts)
             if oid == "2.5.29.17" then
                 parse_san(s, v_start, v_last, info)
                 info.r_san = { pos - 1, nxt - pos }
+            elseif oid == "2.5.29.19" then
+                optional(parse_basic_constraints, s, v_start, v_last, info)
+            elseif oid == "2.5.29.15" then
+                optional(parse_key_usage, s, v_start, v_last, info)
             end
             pos = nxt
         end

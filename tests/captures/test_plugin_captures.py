@@ -15,19 +15,22 @@ E, W, N = 3, 2, 1   # tpost.severity values: error, warning, note
 
 # capture -> every (frame, check, severity, chain index) the plugin must report, in tree order.
 EXPECTED: dict[str, list[tuple[int, str, int, int | None]]] = {
+    # The md2 root is a self-signed trust anchor: its own signature is only a note (clients never check it);
+    # the error is that TLS 1.2's signature_algorithms did not offer md2 (RFC 5246 7.4.2).
     "md2-root-silent-fin.pcapng": [
-        (6, "weak_signature", E, 3), (6, "sigalg_not_offered", E, 3), (8, "silent_teardown", W, None)],
+        (6, "weak_signature", N, 3), (6, "sigalg_not_offered", E, 3), (8, "silent_teardown", W, None)],
     "md2-root-client-rst.pcapng": [
-        (6, "weak_signature", E, 3), (6, "sigalg_not_offered", E, 3), (8, "silent_teardown", W, None)],
+        (6, "weak_signature", N, 3), (6, "sigalg_not_offered", E, 3), (8, "silent_teardown", W, None)],
     "md5-intermediate-alert.pcapng": [
         (6, "weak_signature", E, 1), (6, "sigalg_not_offered", E, 1), (8, "fatal_alert", E, None)],
     "no-shared-cipher.pcapng": [(6, "fatal_alert", E, None)],
     "expired-leaf.pcapng": [(8, "fatal_alert", E, None)],
     "name-mismatch.pcapng": [(6, "name_mismatch", E, 0), (8, "fatal_alert", E, None)],
     "version-fallback.pcapng": [
-        (6, "weak_signature", E, 3), (6, "sigalg_not_offered", E, 3), (8, "silent_teardown", W, None),
-        # the TLS 1.0 retry: same md2 root, but TLS 1.0 has no signature_algorithms to violate
-        (16, "old_protocol_version", W, None), (16, "weak_signature", E, 3)],
+        (6, "weak_signature", N, 3), (6, "sigalg_not_offered", E, 3), (8, "silent_teardown", W, None),
+        # the TLS 1.0 retry: same md2 root, but TLS 1.0 has no signature_algorithms to violate, and no client
+        # checks the root's own signature: nothing above a note
+        (16, "old_protocol_version", W, None), (16, "weak_signature", N, 3)],
     "weak-rsa1024-sha1.pcapng": [(6, "weak_signature", W, 0), (6, "weak_rsa_key", W, 0)],
     "tls13-no-secrets.pcapng": [(8, "chain_encrypted", N, None)],
     "tls13-embedded-secrets.pcapng": [],
@@ -71,7 +74,9 @@ def test_seed_points_at_the_md2_root(tshark: str, plugin: Path, captures_dir: Pa
     weak, not_offered, teardown = out.findings
     # The findings sit on the root's signatureAlgorithm bytes.
     assert weak.data == MD2_ALGORITHM_IDENTIFIER and not_offered.data == MD2_ALGORITHM_IDENTIFIER
-    assert weak.message == "root certificate #3 (Example Legacy Root CA) is signed with MD2, a broken hash"
+    assert weak.message == ("root certificate #3 (Example Legacy Root CA) is a self-signed root signed with MD2; its "
+                            "own signature is not checked by clients, which trust the root itself")
+    assert (weak.severity, not_offered.severity) == (N, E)
     assert not_offered.message == ("root certificate #3 (Example Legacy Root CA) is signed with MD2, not offered by "
                                    "the client (RFC 5246 §7.4.2)")
     assert not_offered.why == (
@@ -101,7 +106,7 @@ def test_expert_items_name_the_algorithm_and_the_role(tshark: str, plugin: Path,
     # certificate's role (what Expert Information groups by), and tshark -z expert lists them under the
     # "tsharkpost" protocol with the finding's sentence.
     fields = run_tshark(tshark, plugin, captures_dir / SEED, "-Y", "tpost", "-T", "pdml")
-    assert 'name="tpost.expert.weak_signature.error.root.md2"' in fields
+    assert 'name="tpost.expert.weak_signature.note"' in fields  # a root's own signature: a note
     assert 'name="tpost.expert.sigalg_not_offered.error.root.md2"' in fields
     assert 'name="tpost.expert.silent_teardown.warning.client"' in fields
     expert = run_tshark(tshark, plugin, captures_dir / SEED, "-q", "-z", "expert")
@@ -177,7 +182,7 @@ def test_display_filters(tshark: str, plugin: Path, captures_dir: Path) -> None:
         return run_tshark(tshark, plugin, captures_dir / "version-fallback.pcapng", "-Y", flt,
                           "-T", "fields", "-e", "frame.number").split()
     assert frames('tpost.check == "sigalg_not_offered"') == ["6"]
-    assert frames("tpost.severity >= 3") == ["6", "16"]
+    assert frames("tpost.severity >= 3") == ["6"]   # the retry's md2 root is only a note (a trust anchor)
     assert frames('tpost.cert.sigalg.name == "md2WithRSAEncryption"') == ["6", "16"]
     assert frames("tpost.related_frame == 6") == ["8"]
     assert frames("tpost") == ["6", "8", "16"]
@@ -192,7 +197,7 @@ def test_display_filters(tshark: str, plugin: Path, captures_dir: Path) -> None:
     # sha1 tolerated on a legacy network
     (["-o", "tpost.sha1_is_weak:FALSE"], "weak-rsa1024-sha1.pcapng", [(6, "weak_rsa_key", W, 0)]),
     # a 1 ms window: the FIN 2 ms after the flight is no longer "right after"
-    (["-o", "tpost.teardown_window_ms:1"], SEED, [(6, "weak_signature", E, 3), (6, "sigalg_not_offered", E, 3)]),
+    (["-o", "tpost.teardown_window_ms:1"], SEED, [(6, "weak_signature", N, 3), (6, "sigalg_not_offered", E, 3)]),
 ])
 def test_preference_override_changes_the_verdict(tshark: str, plugin: Path, captures_dir: Path,
                                                  prefs: list[str], capture: str,

@@ -82,10 +82,13 @@ class Connection:
     def fatal_alert(self) -> Frame:
         return self.first(self.truth["first_fatal_alert"]["sender"], lambda f: 21 in f.records)
 
-    def weak(self, kind: str) -> list[str]:
-        """The weaknesses expected.json lists of this kind ("signature" or "key"), without the prefix."""
+    def weak(self, kind: str, roots: bool = True) -> list[str]:
+        """The weaknesses expected.json lists of this kind ("signature" or "key"), without the prefix.
+
+        roots=False leaves out self-signed roots sent in the chain: their own signature is only a note.
+        """
         return [w["weakness"].split(":", 1)[1] for w in self.truth["weak_certificates"]
-                if w["weakness"].startswith(kind + ":")]
+                if w["weakness"].startswith(kind + ":") and (roots or not w["self_signed_root"])]
 
 
 def _ints(value: str) -> list[int]:
@@ -166,14 +169,17 @@ def name_mismatches(conns: list[Connection]) -> set[int]:
 
 
 def errors(conns: list[Connection]) -> set[int]:
-    # Severity error: fatal alerts, broken-hash signatures, unoffered signatures, SNI mismatches.
-    broken = {c.certificate.number for c in conns if any(a.startswith(BROKEN_HASHES) for a in c.weak("signature"))}
+    # Severity error: fatal alerts, broken-hash signatures (a self-signed root's only a note), unoffered signatures,
+    # SNI mismatches.
+    broken = {c.certificate.number for c in conns
+              if any(a.startswith(BROKEN_HASHES) for a in c.weak("signature", roots=False))}
     return fatal_alerts(conns) | broken | sigalg_not_offered(conns) | name_mismatches(conns)
 
 
 def warnings(conns: list[Connection]) -> set[int]:
     # Severity warning: silent teardowns, old versions, sha1 signatures, RSA keys of 1024 to 2047 bits.
-    sha1 = {c.certificate.number for c in conns if any(a.startswith("sha1") for a in c.weak("signature"))}
+    sha1 = {c.certificate.number for c in conns
+            if any(a.startswith("sha1") for a in c.weak("signature", roots=False))}
     rsa = {c.certificate.number for c in conns
            if any(1024 <= int(k.removeprefix("rsa-")) < 2048 for k in c.weak("key"))}
     return silent_teardowns(conns) | old_versions(conns) | sha1 | rsa

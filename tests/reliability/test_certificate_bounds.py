@@ -23,6 +23,7 @@ def test_bounded_fingerprint_is_said_in_the_record(tmp_path: Path, tshark: str) 
     (record,) = document["connections"]
     # Then no certificate has a fingerprint, each says why, and the chain's judgements are still made
     assert [cert["sha256"] for cert in record["certificates"]] == ["", "", "", ""]
+    assert [cert["sha1"] for cert in record["certificates"]] == ["", "", "", ""]
     for cert in record["certificates"]:
         skipped = [f for f in cert["findings"] if f["check"] == "fingerprint_skipped"]
         assert len(skipped) == 1 and f"certificate #{cert['index']} ({cert['subject_cn']}) is " in skipped[0]["message"]
@@ -35,5 +36,5 @@ def test_default_bound_fingerprints_real_certificates(tmp_path: Path, tshark: st
     code, document = summarize_json(tmp_path, str(SEED))
     assert code == ExitCode.OK
     (record,) = document["connections"]
-    assert all(len(cert["sha256"]) == 64 for cert in record["certificates"])
+    assert all(len(cert["sha256"]) == 64 and len(cert["sha1"]) == 40 for cert in record["certificates"])
     assert not any(f["check"] == "fingerprint_skipped" for f in record["findings"])

@@ -41,9 +41,19 @@ def test_seed_fragment_becomes_a_silent_close_after_the_md2_chain() -> None:
         "FIN", Side.CLIENT, "server_hello_done")
     assert [cert.index for cert in conn.certificates] == [0, 1, 2, 3]
     assert conn.certificates[3].sigalg_oid == "1.2.840.113549.1.1.2" and conn.certificates[3].self_signed
+    # basicConstraints and keyUsage as openssl prints them for the chain (leaf: not a CA)
+    assert [(cert.ca, cert.key_usage) for cert in conn.certificates[:2]] == [
+        (False, ("digitalSignature", "keyEncipherment")), (True, ("keyCertSign", "cRLSign"))]
+    assert all(len(cert.sha1) == 40 for cert in conn.certificates)
     assert {f.check for f in conn.certificates[3].findings} == {"weak_signature", "sigalg_not_offered"}
-    assert conn.causes[0].checks == ("sigalg_not_offered", "weak_signature")
+    # The root's md2 self-signature is only a note (clients never check a trust anchor's own signature): the
+    # error, and the cause, is that the ClientHello did not offer md2 (RFC 5246 7.4.2).
+    assert conn.causes[0].checks == ("sigalg_not_offered",)
     assert conn.client_hello is not None and "rsa_md5" not in conn.client_hello.signature_algorithms
+    # tshark's own JA3/JA3S of this hello pair (tls.handshake.ja3 and ja3s in the fragment)
+    assert (conn.fingerprints.ja3, conn.fingerprints.ja3s) == ("c79816fb5436b9f0e0fe4774e52633c1",
+                                                               "9099266b09da09a1d9e1839ae9ad5682")
+    assert conn.fingerprints.ja3s_full == "771,49192,65281-11"
 
 
 def test_tls13_fragment_without_keys_is_established_with_an_encrypted_chain() -> None:
@@ -68,6 +78,7 @@ def test_a_record_read_back_from_json_is_the_same_record() -> None:
         # Then it is the same typed record, and writes the same JSON again
         assert to_json(read) == written
         assert read.certificates == record.certificates and read.causes == record.causes
+        assert read.fingerprints == record.fingerprints and record.fingerprints.ja4
         assert read.client_hello == record.client_hello and read.history == record.history
 
 

@@ -9,7 +9,7 @@ import dataclasses
 from dataclasses import dataclass, field
 
 from tsharkpost.record.model import (Alert, BothSides, Cause, Certificate, ClientHello, ConnectionRecord, Finding,
-                                     Milestone, Outcome, ServerHello, Side, Teardown)
+                                     Fingerprints, Milestone, Outcome, ServerHello, Side, Teardown)
 
 
 @dataclass
@@ -48,6 +48,7 @@ class Connection:
     milestones: list[Milestone] = field(default_factory=list)  # in frame order
     messages: list[Milestone] = field(default_factory=list)  # every TLS message, in wire order (capped)
     messages_left_out: int = 0
+    fingerprints: Fingerprints = field(default_factory=Fingerprints)  # of the first ClientHello and ServerHello
     packets_from: dict[Side, int] = field(default_factory=lambda: {Side.CLIENT: 0, Side.SERVER: 0})
     plaintext_answer: tuple[int, str] | None = None  # frame and first line of the server's first non-TLS payload
 
@@ -116,4 +117,4 @@ class Connection:
                                                    self.first_app_data.get(Side.SERVER)),
             fallback_of=self.fallback_of, retried_by=self.retried_by, causes=tuple(self.causes),
             milestones=tuple(self.milestones), history=self.history, messages=tuple(self.messages),
-            messages_left_out=self.messages_left_out)
+            messages_left_out=self.messages_left_out, fingerprints=self.fingerprints)

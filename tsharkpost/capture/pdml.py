@@ -130,7 +130,8 @@ LABELLED = {F.CIPHER_SUITE, F.CIPHER_SPEC_V2, F.NAMED_CURVE, F.KEY_SHARE_GROUP, 
 # (ClientHello, ServerHello and HelloRetryRequest, ServerKeyExchange); of every other message only the type
 # matters. Walking just these was most of the parser's own time on handshake-heavy captures.
 READ = {F.HANDSHAKE_VERSION, F.RANDOM, F.SESSION_ID, F.CIPHER_SUITE, F.CIPHER_SPEC_V2, F.SERVER_NAME, F.ALPN,
-        F.SUPPORTED_VERSION, F.SIGNATURE_ALGORITHM, F.KEY_SHARE_GROUP, F.NAMED_CURVE, F.SUPPORTED_GROUP}
+        F.SUPPORTED_VERSION, F.SIGNATURE_ALGORITHM, F.KEY_SHARE_GROUP, F.NAMED_CURVE, F.SUPPORTED_GROUP,
+        F.EC_POINT_FORMAT}
 DETAILED = {1, 2, 12}
 
 
@@ -201,7 +202,7 @@ def _certificate(element: etree._Element, frame: int) -> Certificate:
         if attribute:
             values[attribute] = child.get("show", "")
     text = values.get
-    bits = text("key_bits", "")
+    bits, path_len, usage = text("key_bits", ""), text("path_len", ""), text("key_usage")
     return Certificate(
         index=int(text("index", "0") or 0), sender=text("sender", "server"), subject=text("subject", ""),
         subject_cn=text("subject_cn", ""), issuer=text("issuer", ""), serial=text("serial", ""),
@@ -209,7 +210,9 @@ def _certificate(element: etree._Element, frame: int) -> Certificate:
         key_bits=int(bits) if bits.isdigit() else None, key_curve=text("key_curve", ""),
         not_before=text("not_before", ""), not_after=text("not_after", ""),
         san=tuple(name for name in text("san", "").split(",") if name), sha256=text("sha256", ""),
-        self_signed=_flag(text("self_signed", "0")), frame=frame)
+        self_signed=_flag(text("self_signed", "0")), frame=frame, sha1=text("sha1", ""),
+        ca=_flag(values["ca"]) if "ca" in values else None, path_len=int(path_len) if path_len.isdigit() else None,
+        key_usage=tuple(name for name in usage.split(",") if name) if usage is not None else None)
 
 
 def _finding(element: etree._Element, frame: int) -> Finding:

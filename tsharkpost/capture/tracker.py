@@ -10,11 +10,13 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
+from tsharkpost.capture import fingerprints
 from tsharkpost.capture.connection import Connection
 from tsharkpost.capture.pdml import Handshake, Packet, Record
 from tsharkpost.plugin import fields as F
 from tsharkpost.plugin import tables as facts
-from tsharkpost.record.model import Alert, Certificate, ClientHello, Milestone, ServerHello, Side, Teardown
+from tsharkpost.record.model import (Alert, Certificate, ClientHello, Fingerprints, Milestone, ServerHello, Side,
+                                     Teardown)
 
 # Zeek's ssl_history letters (DOMAIN.md): upper case = client, lower case = server.
 HISTORY_LETTERS = {0: "H", 1: "C", 2: "S", 3: "V", 4: "T", 5: "E", 6: "J", 8: "O", 11: "X", 12: "K", 13: "R",
@@ -49,7 +51,18 @@ def _codes(values: list[str] | None) -> list[int]:
 
 def _grease(code: int) -> bool:
     """RFC 8701 reserved values (0x0a0a, 0x1a1a, ...): random per connection, so never worth comparing."""
-    return (code & 0x0F0F) == 0x0A0A and code >> 8 == code & 0xFF
+    return fingerprints.grease(code)
+
+
+def _numbers(values: list[str] | None) -> list[int]:
+    """Every code of a field, hex ("0xc02f") or decimal ("11") as tshark shows it."""
+    found = []
+    for value in values or []:
+        try:
+            found.append(int(value, 0))
+        except ValueError:
+            continue
+    return found
 
 
 def unknown_code(code: int) -> str:
@@ -308,8 +321,10 @@ class ConnectionTracker:
         self._message(conn, HANDSHAKE_NAMES.get(kind, f"handshake_{kind}"), side, packet, detail)
         if kind == 1 and conn.client_hello is None:
             conn.client_hello = self._client_hello(handshake, packet.number)
+            conn.fingerprints = self._client_fingerprints(handshake, conn.fingerprints)
         elif kind == 2 and conn.server_hello is None:
             conn.server_hello = self._server_hello(handshake, packet.number, conn.client_hello)
+            conn.fingerprints = self._server_fingerprints(handshake, conn.fingerprints)
         elif kind == 12 and conn.server_hello and not conn.server_hello.curve:
             conn.server_hello = dataclasses.replace(conn.server_hello, curve=_name(handshake, F.NAMED_CURVE))
         if kind == 11 and not client and conn.certificate_frame is None:
@@ -341,6 +356,30 @@ class ConnectionTracker:
             extensions=tuple(_names(handshake, F.EXTENSION_TYPE)),
             supported_groups=tuple(_names(handshake, F.SUPPORTED_GROUP)),
         )
+
+    @staticmethod
+    def _client_fingerprints(handshake: Handshake, known: Fingerprints) -> Fingerprints:
+        """JA3 and JA4 of a ClientHello; none of an SSLv2-format one (neither defines them)."""
+        version = _numbers([handshake.first(F.HANDSHAKE_VERSION) or ""])
+        if not version or F.CIPHER_SPEC_V2 in handshake.values:
+            return known
+        signatures = handshake.extensions.get(F.EXTENSION_SIGNATURE_ALGORITHMS, {}).get(F.SIGNATURE_ALGORITHM)
+        alpn = handshake.values.get(F.ALPN)
+        values = handshake.values.get
+        client = fingerprints.client(
+            version[0], _numbers(values(F.CIPHER_SUITE)), _numbers(values(F.EXTENSION_TYPE)),
+            _numbers(values(F.SUPPORTED_GROUP)), _numbers(values(F.EC_POINT_FORMAT)),
+            _numbers(handshake.extensions.get(F.EXTENSION_SUPPORTED_VERSIONS, {}).get(F.SUPPORTED_VERSION)),
+            alpn[0] if alpn else None, _numbers(signatures))
+        return dataclasses.replace(known, ja3=client.ja3, ja3_full=client.ja3_full, ja4=client.ja4)
+
+    @staticmethod
+    def _server_fingerprints(handshake: Handshake, known: Fingerprints) -> Fingerprints:
+        version, cipher = (_numbers([handshake.first(name) or ""]) for name in (F.HANDSHAKE_VERSION, F.CIPHER_SUITE))
+        if not version or not cipher:
+            return known
+        ja3s, ja3s_full = fingerprints.server(version[0], cipher[0], _numbers(handshake.values.get(F.EXTENSION_TYPE)))
+        return dataclasses.replace(known, ja3s=ja3s, ja3s_full=ja3s_full)
 
     @staticmethod
     def _server_hello(handshake: Handshake, frame: int, client_hello: ClientHello | None) -> ServerHello:

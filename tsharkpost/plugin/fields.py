@@ -26,7 +26,7 @@ PDML_NODES = [
     "tls", "tls.record", "tls.handshake", "text", "tls.handshake.ciphersuites", "tls.handshake.sig_hash_algs",
     "tls.alert_message", "tls.handshake.extensions_alpn_list", "tls.handshake.extensions.supported_versions",
     "tls.handshake.extensions_key_share_client_length", "tls.handshake.extensions_key_share_entry",
-    "tls.handshake.extensions_supported_groups",
+    "tls.handshake.extensions_supported_groups", "tls.handshake.extensions_ec_point_formats",
     "tpost", "tpost.finding", "tpost.cert", "http",
 ]
 
@@ -55,6 +55,7 @@ SIGNATURE_ALGORITHM = "tls.handshake.sig_hash_alg"
 KEY_SHARE_GROUP = "tls.handshake.extensions_key_share_group"
 SUPPORTED_GROUP = "tls.handshake.extensions_supported_group"
 NAMED_CURVE = "tls.handshake.server_named_curve"
+EC_POINT_FORMAT = "tls.handshake.extensions_ec_point_format"  # JA3's last list
 
 EXTENSION_SIGNATURE_ALGORITHMS = 13
 EXTENSION_SUPPORTED_VERSIONS = 43
@@ -70,7 +71,8 @@ CERT_FIELDS = {
     "tpost.cert.sigalg.oid": "sigalg_oid", "tpost.cert.sigalg.name": "sigalg_name",
     "tpost.cert.key.type": "key_type", "tpost.cert.key.bits": "key_bits", "tpost.cert.key.curve": "key_curve",
     "tpost.cert.not_before": "not_before", "tpost.cert.not_after": "not_after", "tpost.cert.san": "san",
-    "tpost.cert.sha256": "sha256", "tpost.cert.self_signed": "self_signed",
+    "tpost.cert.sha256": "sha256", "tpost.cert.sha1": "sha1", "tpost.cert.self_signed": "self_signed",
+    "tpost.cert.ca": "ca", "tpost.cert.path_len": "path_len", "tpost.cert.key_usage": "key_usage",
 }
 FINDING_CHECK, FINDING_SEVERITY, FINDING_MESSAGE = "tpost.check", "tpost.severity", "tpost.message"
 FINDING_CERT_INDEX = "tpost.cert.index"

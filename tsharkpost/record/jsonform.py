@@ -12,7 +12,7 @@ from typing import Any
 
 from tsharkpost.plugin.tables import Severity
 from tsharkpost.record.model import (Alert, BothSides, Cause, CauseKind, Certificate, ClientHello, ConnectionRecord,
-                                     EventNote, Finding, Milestone, Outcome, ServerHello, Side, Teardown)
+                                     EventNote, Finding, Fingerprints, Milestone, Outcome, ServerHello, Side, Teardown)
 
 SCHEMA_VERSION = 1
 
@@ -83,7 +83,9 @@ def _certificate(cert: Certificate) -> dict[str, Any]:
             "issuer": cert.issuer, "serial": cert.serial, "sigalg_oid": cert.sigalg_oid,
             "sigalg_name": cert.sigalg_name, "key_type": cert.key_type, "key_bits": cert.key_bits,
             "key_curve": cert.key_curve, "not_before": cert.not_before, "not_after": cert.not_after,
-            "san": list(cert.san), "sha256": cert.sha256, "self_signed": cert.self_signed, "frame": cert.frame,
+            "san": list(cert.san), "sha256": cert.sha256, "sha1": cert.sha1, "self_signed": cert.self_signed,
+            "ca": cert.ca, "path_len": cert.path_len,
+            "key_usage": list(cert.key_usage) if cert.key_usage is not None else None, "frame": cert.frame,
             "findings": [_finding(finding) for finding in cert.findings]}
 
 
@@ -130,6 +132,11 @@ def _milestone(milestone: Milestone) -> dict[str, Any]:
             "time": iso_time(milestone.time), "detail": milestone.detail}
 
 
+def _fingerprints(prints: Fingerprints) -> dict[str, Any]:
+    return {"ja3": prints.ja3, "ja3_full": prints.ja3_full, "ja3s": prints.ja3s, "ja3s_full": prints.ja3s_full,
+            "ja4": prints.ja4}
+
+
 def to_json(record: ConnectionRecord) -> dict[str, Any]:
     """The record as summarize writes it (tsharkpost/schema/summary.schema.json, "connection")."""
     return {
@@ -162,6 +169,7 @@ def to_json(record: ConnectionRecord) -> dict[str, Any]:
         "milestones": [_milestone(milestone) for milestone in record.milestones],
         "messages": [_milestone(message) for message in record.messages],
         "messages_left_out": record.messages_left_out,
+        "fingerprints": _fingerprints(record.fingerprints),
         "zeek": zeek_fields(record),
     }
 
@@ -179,7 +187,10 @@ def _read_certificate(data: dict[str, Any]) -> Certificate:
         sigalg_name=data["sigalg_name"], key_type=data["key_type"], key_bits=data["key_bits"],
         key_curve=data["key_curve"], not_before=data["not_before"], not_after=data["not_after"],
         san=tuple(data["san"]), sha256=data["sha256"], self_signed=data["self_signed"], frame=data["frame"],
-        findings=tuple(_read_finding(finding) for finding in data["findings"]))
+        findings=tuple(_read_finding(finding) for finding in data["findings"]),
+        # Records written before these facts were recorded lack them.
+        sha1=data.get("sha1", ""), ca=data.get("ca"), path_len=data.get("path_len"),
+        key_usage=tuple(data["key_usage"]) if data.get("key_usage") is not None else None)
 
 
 def _read_client_hello(data: dict[str, Any] | None) -> ClientHello | None:
@@ -229,6 +240,12 @@ def _read_milestone(data: dict[str, Any]) -> Milestone:
     return Milestone(data["name"], Side(data["side"]), data["frame"], epoch(data["time"]), data["detail"])
 
 
+def _read_fingerprints(data: dict[str, Any] | None) -> Fingerprints:
+    if data is None:  # a records file written before fingerprints were recorded
+        return Fingerprints()
+    return Fingerprints(data["ja3"], data["ja3_full"], data["ja3s"], data["ja3s_full"], data["ja4"])
+
+
 def from_json(data: dict[str, Any]) -> ConnectionRecord:
     """The record to_json wrote (KeyError/ValueError when it is not one)."""
     return ConnectionRecord(
@@ -256,4 +273,5 @@ def from_json(data: dict[str, Any]) -> ConnectionRecord:
         events=tuple(_read_event(note) for note in data["events"]),
         messages=tuple(_read_milestone(message) for message in data["messages"]),
         messages_left_out=data["messages_left_out"],
+        fingerprints=_read_fingerprints(data.get("fingerprints")),
     )

@@ -107,6 +107,11 @@ class Certificate:
         index: position in its message, 0 = leaf.
         sender: "server" or "client".
         sha256: lowercase hex SHA-256 of the DER encoding (Zeek's cert_chain_fps).
+        sha1: lowercase hex SHA-1 of the DER (what Suricata, nDPI and browsers show); both are "" for a
+            certificate over the plugin's hashing bound (tpost.max_hash_kib, a fingerprint_skipped finding).
+        ca, path_len: basicConstraints' cA flag and pathLenConstraint; ca is None without the extension,
+            path_len None without a limit.
+        key_usage: RFC 5280 names of the keyUsage bits set, in bit order; None without the extension.
         not_before, not_after: ISO-8601 UTC as the certificate states them.
         key_bits: RSA modulus / DSA p size, or the EC curve size.
         findings: the plugin's findings that name this certificate.
@@ -130,6 +135,10 @@ class Certificate:
     self_signed: bool = False
     frame: int = 0
     findings: tuple[Finding, ...] = ()
+    sha1: str = ""
+    ca: bool | None = None
+    path_len: int | None = None
+    key_usage: tuple[str, ...] | None = None
 
     def valid_at(self, when: float) -> bool:
         """Whether the certificate was valid at an instant (epoch seconds): judged on capture time, never today."""
@@ -236,6 +245,24 @@ class ServerHello:
 
 
 @dataclass(frozen=True)
+class Fingerprints:
+    """The connection's TLS fingerprints (capture/fingerprints.py); None where the hello is missing.
+
+    Attributes:
+        ja3, ja3_full: MD5 of the ClientHello's JA3 string, and the string (decimal codes, GREASE left out),
+            as Suricata and Zeek's ja3 package print them.
+        ja3s, ja3s_full: the same of the ServerHello.
+        ja4: FoxIO's JA4 of the ClientHello (its public BSD-3 specification), e.g. "t13d1516h2_8daaf6152771_...".
+    """
+
+    ja3: str | None = None
+    ja3_full: str | None = None
+    ja3s: str | None = None
+    ja3s_full: str | None = None
+    ja4: str | None = None
+
+
+@dataclass(frozen=True)
 class Cause:
     """A probable cause, in plain words, with the evidence behind it; rank 1 is the likeliest.
 
@@ -316,6 +343,7 @@ class ConnectionRecord:
     events: tuple[EventNote, ...] = field(default=())
     messages: tuple[Milestone, ...] = field(default=())
     messages_left_out: int = 0
+    fingerprints: Fingerprints = field(default=Fingerprints())
 
     @property
     def version(self) -> str | None:
