@@ -244,8 +244,12 @@ def _ja4(row: dict[str, str]) -> str:
 
 
 def read_hellos(tshark: str, capture: Path, decode_as: list[str] | tuple[str, ...] = ()) -> dict[int, Hellos]:
-    """tcp.stream -> the JA3/JA3S tshark computes for its hellos, and the JA4 of its first ClientHello."""
-    argv = [tshark, "-n", "-r", str(capture), "-Y", "tls.handshake.type == 1 || tls.handshake.type == 2",
+    """tcp.stream -> the JA3/JA3S tshark computes for its hellos, and the JA4 of its first ClientHello.
+
+    Out-of-order segments are reassembled, as summarize does when a capture needs it: a hello in a segment that
+    arrived out of order is still a hello the connection saw."""
+    argv = [tshark, "-n", "-o", "tcp.reassemble_out_of_order:TRUE", "-r", str(capture),
+            "-Y", "tls.handshake.type == 1 || tls.handshake.type == 2",
             "-T", "fields", "-E", "separator=/t", "-E", "occurrence=a", "-E", "aggregator=|"]
     for rule in decode_as:
         argv += ["-d", rule]
