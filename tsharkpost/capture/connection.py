@@ -9,11 +9,11 @@ import dataclasses
 from dataclasses import dataclass, field
 
 from tsharkpost.record.model import (Alert, BothSides, Cause, Certificate, ClientHello, ConnectionRecord, Finding,
-                                     Fingerprints, Milestone, Outcome, ServerHello, Side, Teardown)
+                                     Fingerprints, HandshakeFacts, Milestone, Outcome, ServerHello, Side, Teardown)
 
 
 @dataclass
-class Connection:
+class Connection(HandshakeFacts):
     """The state of one connection of one capture (see README: record fields for what each part means)."""
 
     capture: str
@@ -82,18 +82,6 @@ class Connection:
         """Zeek's meaning: both sides reached the encrypted state and sent ciphertext."""
         return bool(self.server_hello) and len(self.ciphertext_from) == 2 and (
             (self.version or "").startswith("TLS 1.3") or self.ccs_from == {Side.CLIENT, Side.SERVER})
-
-    @property
-    def version(self) -> str | None:
-        return self.server_hello.version if self.server_hello else None
-
-    @property
-    def server_name(self) -> str | None:
-        return self.client_hello.server_name if self.client_hello else None
-
-    @property
-    def first_fatal_alert(self) -> Alert | None:
-        return next((alert for alert in self.alerts if alert.fatal), None)
 
     def certificate_findings(self, cert: Certificate) -> tuple[Finding, ...]:
         """The findings the plugin attached to a certificate of the chain (same frame, same position)."""

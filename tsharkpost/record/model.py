@@ -9,7 +9,7 @@ JSON object and reads it back as the same type.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Generic, TypeVar
@@ -294,8 +294,29 @@ class EventNote:
     reasons: tuple[str, ...] = ()
 
 
+class HandshakeFacts:
+    """What a connection's hellos and alerts say, for the connection while it is read (capture/connection.py)
+    and for its frozen record alike: one definition each."""
+
+    client_hello: ClientHello | None
+    server_hello: ServerHello | None
+    alerts: Sequence[Alert]
+
+    @property
+    def version(self) -> str | None:
+        return self.server_hello.version if self.server_hello else None
+
+    @property
+    def server_name(self) -> str | None:
+        return self.client_hello.server_name if self.client_hello else None
+
+    @property
+    def first_fatal_alert(self) -> Alert | None:
+        return next((alert for alert in self.alerts if alert.fatal), None)
+
+
 @dataclass(frozen=True)
-class ConnectionRecord:
+class ConnectionRecord(HandshakeFacts):
     """Everything tsharkpost knows about one TCP connection of one capture (see README: record fields).
 
     Attributes:
@@ -346,24 +367,12 @@ class ConnectionRecord:
     fingerprints: Fingerprints = field(default=Fingerprints())
 
     @property
-    def version(self) -> str | None:
-        return self.server_hello.version if self.server_hello else None
-
-    @property
-    def server_name(self) -> str | None:
-        return self.client_hello.server_name if self.client_hello else None
-
-    @property
     def failed(self) -> bool:
         return self.outcome.failed
 
     @property
     def is_tls(self) -> bool:
         return self.outcome is not Outcome.NOT_TLS
-
-    @property
-    def first_fatal_alert(self) -> Alert | None:
-        return next((alert for alert in self.alerts if alert.fatal), None)
 
     @property
     def last_alert(self) -> Alert | None:
