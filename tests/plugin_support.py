@@ -7,6 +7,7 @@ reader ignores by design, and a reader shared by the product and its tests could
 
 from __future__ import annotations
 
+import re
 import subprocess
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
@@ -129,12 +130,16 @@ def findings_by_fields(tshark: str, plugin: Path, capture: Path, *args: str) -> 
     return triples
 
 
+def manifest_decode_rules(corpus: Path) -> dict[str, list[str]]:
+    """Trace (path under the corpus) -> the decode-as rules ../shared/corpus/MANIFEST.tsv says it needs
+    (TLS on ports tshark does not decode as TLS by default, e.g. 6667)."""
+    rules: dict[str, list[str]] = {}
+    for line in (corpus / "MANIFEST.tsv").read_text().splitlines()[1:]:
+        path, *_, description = line.split("\t")
+        rules[path] = re.findall(r"-d (\S+?)\)", description)
+    return rules
+
+
 def manifest_decode_as(corpus: Path, relative: str) -> list[str]:
-    """The -d options ../shared/corpus/MANIFEST.tsv says a trace needs (e.g. TLS on port 6667)."""
-    args: list[str] = []
-    for line in (corpus / "MANIFEST.tsv").read_text().splitlines():
-        cols = line.split("\t")
-        if cols and cols[0] == relative and "needs tshark -d " in line:
-            spec = line.split("needs tshark -d ", 1)[1].split(")")[0].split()[0]
-            args += ["-d", spec]
-    return args
+    """The tshark -d options MANIFEST.tsv says a trace needs."""
+    return [option for rule in manifest_decode_rules(corpus).get(relative, []) for option in ("-d", rule)]

@@ -4,21 +4,12 @@ traces), and JA3, JA3S and JA4 against what Arkime itself reports (Arkime's trac
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import pytest
 from fingerprint_support import disagreements
+from plugin_support import manifest_decode_rules
 from summarize_support import summarize_json
-
-
-def _decode_as(corpus: Path) -> dict[str, list[str]]:
-    """MANIFEST.tsv says which traces run TLS on ports tshark does not decode as TLS by default."""
-    rules: dict[str, list[str]] = {}
-    for line in (corpus / "MANIFEST.tsv").read_text().splitlines()[1:]:
-        path, *_, description = line.split("\t")
-        rules[path] = re.findall(r"-d (\S+?)\)", description)
-    return rules
 
 
 def _records(tmp: Path, paths: list[Path], rule: list[str]) -> dict[tuple[str, int, int], dict]:
@@ -30,7 +21,7 @@ def _records(tmp: Path, paths: list[Path], rule: list[str]) -> dict[tuple[str, i
 
 def test_zeek_traces_fingerprints_agree_with_tshark(corpus_dir: Path, tshark: str,
                                                     tmp_path_factory: pytest.TempPathFactory) -> None:
-    rules = _decode_as(corpus_dir)
+    rules = manifest_decode_rules(corpus_dir)
     groups: dict[tuple[str, ...], list[Path]] = {}
     for trace in sorted((corpus_dir / "zeek").glob("*.pcap*")):
         groups.setdefault(tuple(rules.get(f"zeek/{trace.name}", [])), []).append(trace)

@@ -8,10 +8,10 @@ says the same in prose.
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import pytest
+from plugin_support import manifest_decode_rules
 from summarize_support import summarize_json
 
 FIELDS = ["version", "cipher", "curve", "server_name", "resumed", "last_alert", "established", "ssl_history",
@@ -36,15 +36,6 @@ def _documented(row: dict) -> str | None:
     return DOCUMENTED_DIFFERENCES.get((row["trace"], row["orig_p"])) or DOCUMENTED_DIFFERENCES.get((row["trace"], None))
 
 
-def _decode_as(corpus: Path) -> dict[str, list[str]]:
-    """MANIFEST.tsv says which traces run TLS on ports tshark does not decode as TLS by default."""
-    rules: dict[str, list[str]] = {}
-    for line in (corpus / "MANIFEST.tsv").read_text().splitlines()[1:]:
-        path, *_, description = line.split("\t")
-        rules[path] = re.findall(r"-d (\S+?)\)", description)
-    return rules
-
-
 @pytest.fixture(scope="module")
 def zeek_rows(corpus_dir: Path) -> list[dict]:
     rows, seen = [], set()
@@ -60,7 +51,7 @@ def zeek_rows(corpus_dir: Path) -> list[dict]:
 @pytest.fixture(scope="module")
 def ours(corpus_dir: Path, zeek_rows: list[dict], tmp_path_factory: pytest.TempPathFactory, tshark: str) -> dict:
     """Our records keyed by (trace, client port, server port), one summarize run per decode-as group."""
-    rules = _decode_as(corpus_dir)
+    rules = manifest_decode_rules(corpus_dir)
     traces = sorted({row["trace"] for row in zeek_rows})
     groups: dict[tuple[str, ...], list[str]] = {}
     for trace in traces:
