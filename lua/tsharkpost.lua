@@ -783,9 +783,10 @@ local function check_weak_signature(ctx, cert)
     if alg.weakness == "warning" and not settings.sha1_is_weak then return end
     local values, role = cert_values(cert)
     values.algorithm, values.sigalg, values.oid = alg.label, info.sig_name, info.sig_oid
-    -- A root sent in the chain is a trust anchor: clients trust it as such and never verify its self-signature
-    -- (DOMAIN.md): at most a note. Whether its algorithm was offered is sigalg_not_offered's question.
-    local sev = (info.self_signed and cert.index > 0) and "note" or alg.weakness
+    -- A self-signed certificate (a root sent in the chain, or a self-signed leaf) is accepted only as a trust
+    -- anchor, and clients never verify an anchor's own signature (DOMAIN.md; RFC 5280 §6.1.1): at most a note.
+    -- Whether its algorithm was offered is sigalg_not_offered's question.
+    local sev = info.self_signed and "note" or alg.weakness
     ctx:add(finding({ check = "weak_signature", sev = sev, cert = cert, range = info.r_sigalg,
         expert = algorithm_key(role, alg) }, values))
 end

@@ -139,15 +139,15 @@ def read_weak_certificates(tshark: str, capture: Path, connections: dict[int, Ob
             outer = cert.find("field[@name='x509af.algorithmIdentifier_element']/field[@name='x509af.algorithm.id']")
             algorithm = re.search(r"\((\S+)\)$", outer.get("showname")).group(1)
             issuer, subject = (cert.find(f".//field[@name='x509af.{part}']").get("value") for part in ("issuer", "subject"))
-            root = index > 0 and issuer == subject  # a self-signed root sent in the chain
+            self_signed = issuer == subject  # a trust anchor: its own signature is never checked
             if algorithm in WEAK_SIGNATURES:
                 found.append({"index": index, "subject_cn": cn, "weakness": f"signature:{algorithm}",
-                              "self_signed_root": root})
+                              "self_signed": self_signed})
             modulus = cert.find(".//field[@name='pkcs1.modulus']")
             bits = int(modulus.get("show").replace(":", ""), 16).bit_length()
             if bits < 2048:
                 found.append({"index": index, "subject_cn": cn, "weakness": f"key:rsa-{bits}",
-                              "self_signed_root": root})
+                              "self_signed": self_signed})
 
 
 def _subject_cn(cert: etree._Element) -> str:

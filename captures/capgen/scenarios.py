@@ -40,8 +40,8 @@ class WeakCertificate:
     index: int  # position in the Certificate message, 0 = leaf
     subject_cn: str
     weakness: str  # "signature:<algorithm name>" or "key:rsa-<bits>"
-    # A self-signed root sent in the chain: clients never check its own signature (only the offered pairs matter)
-    self_signed_root: bool = False
+    # A self-signed certificate: clients never check its own signature (only the offered pairs matter)
+    self_signed: bool = False
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ class Lab:
     keylogs: list[Path] = field(default_factory=list)
 
 
-MD2_ROOT = WeakCertificate(3, "Example Legacy Root CA", "signature:md2WithRSAEncryption", self_signed_root=True)
+MD2_ROOT = WeakCertificate(3, "Example Legacy Root CA", "signature:md2WithRSAEncryption", self_signed=True)
 
 
 def _md2_chain_abort(lab: Lab, server: str, client_port: int, reset: bool) -> Connection:

@@ -74,8 +74,8 @@ def test_seed_points_at_the_md2_root(tshark: str, plugin: Path, captures_dir: Pa
     weak, not_offered, teardown = out.findings
     # The findings sit on the root's signatureAlgorithm bytes.
     assert weak.data == MD2_ALGORITHM_IDENTIFIER and not_offered.data == MD2_ALGORITHM_IDENTIFIER
-    assert weak.message == ("root certificate #3 (Example Legacy Root CA) is a self-signed root signed with MD2; its "
-                            "own signature is not checked by clients, which trust the root itself")
+    assert weak.message == ("root certificate #3 (Example Legacy Root CA) is self-signed with MD2; its own signature "
+                            "is not checked by clients, which trust or refuse the certificate itself")
     assert (weak.severity, not_offered.severity) == (N, E)
     assert not_offered.message == ("root certificate #3 (Example Legacy Root CA) is signed with MD2, not offered by "
                                    "the client (RFC 5246 §7.4.2)")

@@ -85,10 +85,10 @@ class Connection:
     def weak(self, kind: str, roots: bool = True) -> list[str]:
         """The weaknesses expected.json lists of this kind ("signature" or "key"), without the prefix.
 
-        roots=False leaves out self-signed roots sent in the chain: their own signature is only a note.
+        roots=False leaves out self-signed certificates: their own signature is only a note.
         """
         return [w["weakness"].split(":", 1)[1] for w in self.truth["weak_certificates"]
-                if w["weakness"].startswith(kind + ":") and (roots or not w["self_signed_root"])]
+                if w["weakness"].startswith(kind + ":") and (roots or not w["self_signed"])]
 
 
 def _ints(value: str) -> list[int]:

@@ -69,8 +69,8 @@ PRESETS: tuple[Preset, ...] = (
     Preset("sigalg-not-offered", "Sigalg not offered", 'tpost.check == "sigalg_not_offered"',
            "chain certificates signed with an algorithm the ClientHello did not offer (RFC 5246 7.4.2)"),
     Preset("weak-signatures", "Weak signatures", 'tpost.check == "weak_signature"',
-           "certificates signed with md2/md4/md5 (error) or sha1 (warning); a self-signed root sent in the chain "
-           "only a note"),
+           "certificates signed with md2/md4/md5 (error) or sha1 (warning); a self-signed certificate's own "
+           "signature only a note"),
     Preset("weak-keys", "Weak keys",
            'tpost.check in {"weak_rsa_key", "weak_dsa_key", "weak_ec_key", "weak_dh_group"}',
            "short RSA, DSA or EC certificate keys and short ephemeral DH groups"),
