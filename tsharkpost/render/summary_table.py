@@ -79,6 +79,6 @@ def write_table(summary: Summary, out: IO[str], connections: bool = False) -> No
         rows = [_connection_row(summary, record) for record in summary.records() if record.is_tls]
         parts += ["", "Connections", _table(rows, ["capture:stream", "client", "server", "version", "outcome",
                                                       "fatal alert", "teardown", "client cert", "probable cause"],
-                                               maxcolwidths=[None, None, 30, None, None, None, None, 24,
+                                               maxcolwidths=[None, None, 30, None, None, None, None, 40,
                                                              CAUSE_WIDTH])]
     out.write("\n".join(parts) + "\n")
