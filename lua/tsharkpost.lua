@@ -303,6 +303,8 @@ local MESSAGE_VARIANTS = {
     sigalg_not_offered = { text = { "tls13" }, why = { "tls13" } },
     silent_teardown = { text = { "fin", "rst", every = true } },
     fatal_alert = { why = { "unassigned" } },
+    expired_certificate = { text = { "still_clock" }, why = { "still_clock" } },
+    not_yet_valid_certificate = { text = { "still_clock" }, why = { "still_clock" } },
 }
 -- Forms every check needs; expert_each is optional (then each value has the generic expert text).
 local MESSAGE_FORMS = { "phrase", "text", "why", "expert" }
@@ -874,7 +876,9 @@ end
 -- refused by every client that validates (alert 45), an intermediate breaks the path unless the client finds
 -- another one (a cross-signed CA sent beside a newer path: a warning), and a self-signed root sent in the chain
 -- is only a note: clients build the path to the root in their own trust store and ignore the copy sent.
-local function check_validity(ctx, cert)
+-- A chain sent at the very instant of the ClientHello it answers (to the nanosecond) tells of a capture whose
+-- clock did not run (a synthetic trace, every frame at one made-up time): the verdict is then only a note.
+local function check_validity(ctx, conn, cert)
     local info = cert.info
     local state = x509.validity(info, ctx.time)
     if not state then return end
@@ -882,9 +886,12 @@ local function check_validity(ctx, cert)
     values.not_before, values.not_after = info.not_before or "?", info.not_after or "?"
     values.when = x509.iso(ctx.time)
     local sev = cert.index == 0 and "error" or info.self_signed and "note" or "warning"
+    local still = conn.hello_time == ctx.time
+    if still then sev = "note" end
     local check = "expired_certificate"
     if state == "not_yet_valid" then check = "not_yet_valid_certificate" end
-    ctx:add(finding({ check = check, sev = sev, cert = cert, range = info.r_validity, expert = role }, values))
+    ctx:add(finding({ check = check, sev = sev, cert = cert, range = info.r_validity, expert = role }, values,
+        still and { "still_clock" } or nil))
 end
 
 local function check_chain_order(ctx, chain)
@@ -1095,7 +1102,7 @@ local function on_chain(ctx, conn, kind, certs, sender)
             end
             check_weak_signature(ctx, cert)
             check_weak_key(ctx, cert)
-            check_validity(ctx, cert)
+            check_validity(ctx, conn, cert)
             if sender == "server" then check_sigalg_offered(ctx, conn, cert) end
         end
     end
@@ -1184,7 +1191,7 @@ local function on_handshake(ctx, conn, kind, fi, k, msg_type)
     remember(ctx, anchor, range)
     if msg_type == 1 then
         conn.client = ctx.src
-        conn.hello = parse_client_hello(s, b, last, kind == "dtls")
+        conn.hello, conn.hello_time = parse_client_hello(s, b, last, kind == "dtls"), ctx.time
         conn.version, conn.suite_name, conn.chain, conn.encrypted_noted = nil, nil, nil, nil
         conn.client_chain = nil
     elseif msg_type == 2 then
