@@ -7,6 +7,9 @@ What it does
     weak signature hash (md2/md4/md5, sha1), short RSA/DSA/EC keys, and a
     signature algorithm that the ClientHello did not offer (RFC 5246 §7.4.2;
     RFC 8446 §4.4.2.2 with signature_algorithms_cert, self-signed exempt);
+    validity against the time of the frame that carried it (expired, not yet
+    valid: an error on a leaf, a warning on an intermediate, a note on a
+    self-signed root sent in the chain); a client certificate's findings say so;
   - the chain: order (issuer of #n = subject of #n+1), leaf names against SNI;
   - the handshake: old protocol version, weak cipher suite, short DHE group;
   - the connection: every plaintext fatal alert (sender, code, name, meaning),

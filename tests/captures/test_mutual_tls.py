@@ -156,3 +156,26 @@ def test_every_output_format_shows_the_client_chain(tmp_path: Path, capsys: pyte
     leaf = refused.xpath('.//div[@data-index="0"]')[0]
     assert leaf.get("data-tone") == "error" and leaf.xpath('.//dd[@class="marked"]')
     assert "not valid at capture time" in leaf.text_content()
+
+
+def test_a_hostile_client_certificate_name_is_escaped_everywhere(tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    # Given the capture with the first client's name (subject CN and SAN, 26 bytes) rewritten in place to a formula,
+    # markup and a terminal escape (same length: the TLS and DER lengths stay valid)
+    hostile = '=HYPERLINK("a")<i>x</i>\x1b[7'
+    name = b"alice.devices.example.test"
+    assert len(hostile.encode()) == len(name)
+    capture = tmp_path / "hostile-client-cert.pcapng"
+    capture.write_bytes(MTLS.read_bytes().replace(name, hostile.encode()))
+    # When it is summarized as a table, CSV and HTML
+    assert main(["summarize", "--connections", str(capture)]) == 0
+    table = capsys.readouterr().out
+    # (the plugin already shows the escape byte as text, \1b, as it does every control character of a name)
+    assert "\x1b" not in table and '=HYPERLINK("a")<i>x</i>\\1b[7 (+1)' in table
+    assert main(["summarize", "--format", "csv", "-o", str(tmp_path / "s.csv"), str(capture)]) == 0
+    rows = {int(row["stream"]): row for row in csv.DictReader(io.StringIO((tmp_path / "s.csv").read_text()))}
+    assert rows[0]["client_chain"].startswith("#0 CN=\\=HYPERLINK")     # RFC 4514 escaped, and no formula
+    assert main(["summarize", "--format", "html", "--connections", "-o", str(tmp_path / "r.html"), str(capture)]) == 0
+    page = lxml_html.fromstring((tmp_path / "r.html").read_bytes())
+    (chain,) = [chain for chain in page.xpath('//div[@class="client-chain"]') if "HYPERLINK" in chain.text_content()]
+    assert chain.xpath(".//i") == [] and '<i>x</i>' in chain.text_content()
