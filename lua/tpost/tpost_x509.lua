@@ -12,7 +12,8 @@ loads every .lua under its plugins folder, this one included: that is harmless).
     x509.epoch(iso)                      -> seconds since 1970-01-01T00:00:00Z of such a time, or nil
     x509.iso(seconds)                    -> the "YYYY-MM-DDThh:mm:ssZ" of an epoch time (whole seconds, UTC)
     x509.validity(info, when)            -> "expired", "not_yet_valid" or nil: a parsed certificate's
-                                            notBefore/notAfter against an epoch time (the frame's)
+                                            notBefore/notAfter against an epoch time (the frame's); keeps
+                                            their epochs in info (valid_from, valid_until)
     x509.certificate_parser(bytes, facts) -> parse(der) -> info (see below)
 
 `bytes` is tpost_bytes; `facts` holds the fact tables it looks names up in: attributes (OID ->
@@ -139,11 +140,15 @@ end
 
 -- RFC 5280 §4.1.2.5: valid from notBefore through notAfter, both inclusive, to the second (as
 -- OpenSSL compares: the frame's whole second). A time the parser could not read (nil) judges nothing.
+-- The epochs are kept in info (valid_from, valid_until; false when unreadable): a chain repeats.
 function x509.validity(info, when)
+    local first, last = info.valid_from, info.valid_until
+    if first == nil then
+        first, last = x509.epoch(info.not_before) or false, x509.epoch(info.not_after) or false
+        info.valid_from, info.valid_until = first, last
+    end
     local second = floor(when)
-    local last = x509.epoch(info.not_after)
     if last and second > last then return "expired" end
-    local first = x509.epoch(info.not_before)
     if first and second < first then return "not_yet_valid" end
     return nil
 end
