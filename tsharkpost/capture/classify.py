@@ -63,10 +63,12 @@ def _weight(finding: Finding) -> int:
 
 def _certificate_causes(conn: Connection, evidence: str, chain: list[Certificate] | None = None) -> list[Cause]:
     """One cause per certificate of a chain (the server's unless given) with error findings, the most decisive
-    first (the seed's check leads). Validity is the plugin's judgement too (expired_certificate, ...)."""
+    first (the seed's check leads). Validity is the plugin's judgement too (expired_certificate, ...), and an
+    intermediate out of date (a warning: clients that find no other path refuse it) is a cause as well."""
     found = []
     for cert in conn.certificates if chain is None else chain:
-        errors = sorted((f for f in conn.certificate_findings(cert) if f.severity >= Severity.ERROR), key=_weight)
+        errors = sorted((f for f in conn.certificate_findings(cert) if f.severity >= Severity.ERROR
+                         or (f.check in VALIDITY_CHECKS and f.severity >= Severity.WARNING)), key=_weight)
         if errors:
             kind = CauseKind.EXPIRED_CERTIFICATE if errors[0].check in VALIDITY_CHECKS else CauseKind.CERTIFICATE
             found.append((_weight(errors[0]), cert.index, Cause(
