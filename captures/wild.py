@@ -10,12 +10,15 @@ They live in tests/data/wild/, not in captures/: summarize reads captures/ as on
 every file there is checked against expected.json's per-connection ground truth. These files show capture
 realities (a reordered flight, a cut capture) that plain tshark reads differently with different options; the
 ground truth of each is in tests/captures/test_wild_tcp.py, read from plain tshark. Ports 3249-3252 are ones
-tshark maps to TLS by default and nobody else on a test machine uses.
+tshark maps to TLS by default and nobody else on a test machine uses; mutual TLS is on 8883 (MQTT over TLS,
+where devices commonly log in with a client certificate), also mapped to TLS by tshark. Its ground truth is in
+tests/captures/test_mutual_tls.py.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
 import shutil
 import socket
@@ -31,9 +34,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from capgen.capture import dumpcap  # noqa: E402
+from capgen.pki import CLIENT_AUTH, Certificate, RsaKey, write_pem  # noqa: E402
 
 ADDRESS = "127.0.0.1"
 HRR_PORT, REUSE_PORT, PLAINTEXT_PORT, FULL_PORT = 3249, 3250, 3251, 3252
+MTLS_PORT = 8883
 REUSED_CLIENT_PORT = 40250
 # Between the refused SYN and the second connection from the same port: longer than summarize keeps a closed
 # connection open for late packets (capture/analyze.py LINGER_SECONDS), as in the issue's 13 s.
@@ -145,6 +150,46 @@ def full_handshake(scratch: Path) -> Path:
         s_client(FULL_PORT, "full.example.test", "-tls1_2")
         server.wait(timeout=10)
     return path
+
+
+def _client_pki(scratch: Path) -> dict[str, Path]:
+    """A client CA hierarchy dated from now: root (trusted by the server, never sent), issuing CA (sent by the
+    clients), a valid leaf and a leaf that expired the day before."""
+    now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    day = dt.timedelta(days=1)
+    keys = {name: RsaKey.generate(scratch / f"{name}.key", 2048) for name in ("root", "issuing", "alice", "bob")}
+    ca = {"C": "US", "O": "Example Device Services"}
+    root = Certificate({**ca, "CN": "Example Device Root CA"}, keys["root"], now - 3650 * day, now + 7300 * day,
+                       0x0D01, is_ca=True).build()
+    issuing = Certificate({**ca, "CN": "Example Device Issuing CA"}, keys["issuing"], now - 1825 * day,
+                          now + 1825 * day, 0x0D02, root, is_ca=True).build()
+    alice = Certificate({"CN": "alice.devices.example.test"}, keys["alice"], now - day, now + 397 * day, 0x0D03,
+                        issuing, dns_names=["alice.devices.example.test"], purpose=CLIENT_AUTH).build()
+    bob = Certificate({"CN": "bob.devices.example.test"}, keys["bob"], now - 398 * day, now - day, 0x0D04,
+                      issuing, dns_names=["bob.devices.example.test"], purpose=CLIENT_AUTH).build()
+    return {"trust": write_pem(scratch / "device-root.pem", [root]),
+            "chain": write_pem(scratch / "device-issuing.pem", [issuing]),
+            "alice": write_pem(scratch / "alice.pem", [alice]), "alice_key": keys["alice"].pem_path,
+            "bob": write_pem(scratch / "bob.pem", [bob]), "bob_key": keys["bob"].pem_path}
+
+
+def mutual_tls(out: Path, scratch: Path) -> None:
+    """TLS 1.2 with client certificates (openssl s_server -Verify): a device whose leaf and issuing CA the server
+    accepts, then one whose leaf expired the day before, refused by the server with alert 45."""
+    cert, key = make_identity(scratch, "mqtt.example.test")
+    pki = _client_pki(scratch)
+    with dumpcap(out / "mutual-tls.pcapng", [MTLS_PORT], "mutual TLS 1.2: a valid client chain, then an expired one"):
+        server = s_server(MTLS_PORT, cert, key, "-tls1_2", "-Verify", "2", "-verify_return_error",
+                          "-CAfile", str(pki["trust"]), "-naccept", "2")
+        s_client(MTLS_PORT, "mqtt.example.test", "-tls1_2", "-cert", str(pki["alice"]), "-key",
+                 str(pki["alice_key"]), "-cert_chain", str(pki["chain"]))
+        refused = subprocess.run(["openssl", "s_client", "-connect", f"{ADDRESS}:{MTLS_PORT}", "-servername",
+                                  "mqtt.example.test", "-tls1_2", "-cert", str(pki["bob"]), "-key",
+                                  str(pki["bob_key"]), "-cert_chain", str(pki["chain"])],
+                                 stdin=subprocess.DEVNULL, capture_output=True, env=OPENSSL_ENV, timeout=10,
+                                 check=False)
+        assert b"certificate expired" in refused.stdout + refused.stderr, refused.stdout + refused.stderr
+        server.wait(timeout=10)
 
 
 # ---- pcap rewriting (classic pcap, Ethernet/IPv4/TCP as dumpcap writes lo) ----
@@ -265,10 +310,10 @@ def cut_captures(source: Path, out: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent.parent / "tests" / "data" / "wild")
-    parser.add_argument("--only", nargs="+", choices=["hrr", "reuse", "plaintext", "full"],
+    parser.add_argument("--only", nargs="+", choices=["hrr", "reuse", "plaintext", "full", "mtls"],
                         help="rebuild only these (full: the reordered and cut files)")
     args = parser.parse_args(argv)
-    wanted = set(args.only or ["hrr", "reuse", "plaintext", "full"])
+    wanted = set(args.only or ["hrr", "reuse", "plaintext", "full", "mtls"])
     if os.geteuid() != 0 or not all(shutil.which(tool) for tool in ("openssl", "dumpcap", "editcap", "tshark")):
         sys.exit("wild.py: run as root with openssl, dumpcap, editcap and tshark installed")
     args.out.mkdir(parents=True, exist_ok=True)
@@ -285,6 +330,8 @@ def main(argv: list[str] | None = None) -> int:
             source = full_handshake(scratch)
             reordered_flight(source, args.out, scratch)
             cut_captures(source, args.out)
+        if "mtls" in wanted:
+            mutual_tls(args.out, scratch)
     return 0
 
 

@@ -7,6 +7,9 @@ What it does
     weak signature hash (md2/md4/md5, sha1), short RSA/DSA/EC keys, and a
     signature algorithm that the ClientHello did not offer (RFC 5246 §7.4.2;
     RFC 8446 §4.4.2.2 with signature_algorithms_cert, self-signed exempt);
+    validity against the time of the frame that carried it (expired, not yet
+    valid: an error on a leaf, a warning on an intermediate, a note on a
+    self-signed root sent in the chain); a client certificate's findings say so;
   - the chain: order (issuer of #n = subject of #n+1), leaf names against SNI;
   - the handshake: old protocol version, weak cipher suite, short DHE group;
   - the connection: every plaintext fatal alert (sender, code, name, meaning),
@@ -278,7 +281,7 @@ end
 for _, check in ipairs({ "weak_signature", "weak_rsa_key", "weak_dsa_key", "weak_ec_key", "sigalg_not_offered",
         "chain_order", "name_mismatch", "old_protocol_version", "weak_cipher_suite", "weak_dh_group",
         "fatal_alert", "encrypted_alert", "silent_teardown", "malformed_certificate", "fingerprint_skipped",
-        "chain_encrypted", "state_limit", "plugin_error" }) do
+        "chain_encrypted", "state_limit", "plugin_error", "expired_certificate", "not_yet_valid_certificate" }) do
     if not CHECKS[check] then
         error(("tsharkpost: %s/checks.tsv lacks check %q"):format(TABLE_DIR, check), 0)
     end
@@ -293,7 +296,8 @@ end))
 -- Every placeholder a template the plugin uses may name (each is filled by the code below).
 local PLACEHOLDERS = {}
 for name in string.gmatch("index role name cert algorithm sigalg oid list bits limit curve next issuer subject sni "
-        .. "names version source suite code reason side frame meaning how delay chain bytes error count diagnosis",
+        .. "names version source suite code reason side frame meaning how delay chain bytes error count diagnosis "
+        .. "not_before not_after when phrase",
         "%S+") do
     PLACEHOLDERS[name] = true
 end
@@ -302,10 +306,13 @@ local MESSAGE_VARIANTS = {
     sigalg_not_offered = { text = { "tls13" }, why = { "tls13" } },
     silent_teardown = { text = { "fin", "rst", every = true } },
     fatal_alert = { why = { "unassigned" } },
+    expired_certificate = { text = { "still_clock" }, why = { "still_clock" } },
+    not_yet_valid_certificate = { text = { "still_clock" }, why = { "still_clock" } },
 }
 -- Forms every check needs; expert_each is optional (then each value has the generic expert text).
 local MESSAGE_FORMS = { "phrase", "text", "why", "expert" }
-local FRAME_MESSAGES = { "cert", "role.leaf", "role.intermediate", "role.root", "name.none", "side.peer",
+local FRAME_MESSAGES = { "cert", "role.leaf", "role.intermediate", "role.root", "role.client", "phrase.client",
+    "name.none", "side.peer",
     "list.more", "list.none", "curve.unnamed", "chain.in_frame", "chain.diagnosis", "chain.clean", "diagnosis.more" }
 
 do
@@ -465,36 +472,51 @@ tpost.fields = field_list
 -- field per value of a bounded set from the fact tables (tpost.expert.<check>.<severity>.<value>), whose
 -- summary names it: the algorithm and the certificate's role, the alert code and its sender, the version,
 -- the cipher suite token, the sender. The per-item text (the finding's sentence) names the certificate.
-local ROLES = { "leaf", "intermediate", "root" }
+-- A certificate's role in its chain; a client certificate's role says so ("client leaf": role.client).
+local ROLES = { "leaf", "intermediate", "root", "client_leaf", "client_intermediate", "client_root" }
 local SIDES = { "client", "server" }
+
+local ROLE_TEXT = {}         -- role key -> its words, e.g. client_leaf -> "client leaf"
+for _, role in ipairs(ROLES) do
+    local own = string.match(role, "^client_(.*)$")
+    ROLE_TEXT[role] = own and fill(MESSAGES:get("role.client"), { role = MESSAGES:get("role." .. own) })
+        or MESSAGES:get("role." .. role)
+end
 
 local function slug(text)
     return (string.gsub(string.gsub(string.lower(text), "[^a-z0-9]+", "_"), "^_*(.-)_*$", "%1"))
 end
 
-local function role_of(index, self_signed)
-    if index == 0 then return "leaf" end
-    return self_signed and "root" or "intermediate"
+local function role_of(index, self_signed, sender)
+    local role = index == 0 and "leaf" or self_signed and "root" or "intermediate"
+    return sender == "client" and "client_" .. role or role
 end
 
 local function algorithm_key(role, alg) return role .. "." .. slug(alg.label) end
 
--- Algorithm and certificate role, for the signature checks; `weakness` nil = every algorithm.
-local function algorithm_values(weakness)
+-- Algorithm and certificate role, for the signature checks; `weakness` nil = every algorithm; `server_only`:
+-- the server's roles alone (sigalg_not_offered judges only the server's chain against the ClientHello).
+local function algorithm_values(weakness, server_only)
     local list, seen = {}, {}
     for _, oid in ipairs(SIGALG_ORDER) do
         local alg = SIGALGS[oid]
         if weakness == nil or alg.weakness == weakness then
             for _, role in ipairs(ROLES) do
                 local key = algorithm_key(role, alg)
-                if not seen[key] then
+                if not seen[key] and not (server_only and sub(role, 1, 7) == "client_") then
                     seen[key] = true
-                    list[#list + 1] = { key = key, values = { role = MESSAGES:get("role." .. role),
-                        algorithm = alg.label } }
+                    list[#list + 1] = { key = key, values = { role = ROLE_TEXT[role], algorithm = alg.label } }
                 end
             end
         end
     end
+    return list
+end
+
+-- The certificate role alone, for the validity checks.
+local function role_values()
+    local list = {}
+    for _, role in ipairs(ROLES) do list[#list + 1] = { key = role, values = { role = ROLE_TEXT[role] } } end
     return list
 end
 
@@ -506,7 +528,9 @@ end
 
 local EXPERT_VALUES = {      -- check -> function(severity) -> list of {key, values}
     weak_signature = algorithm_values,
-    sigalg_not_offered = function() return algorithm_values(nil) end,
+    sigalg_not_offered = function() return algorithm_values(nil, true) end,
+    expired_certificate = role_values,
+    not_yet_valid_certificate = role_values,
     fatal_alert = function()
         local codes, list = {}, {}
         for code in pairs(ALERTS) do codes[#codes + 1] = code end
@@ -675,11 +699,17 @@ local NO_VARIANTS = {}
 
 -- f (check, sev and what locates the finding) with its phrase (the Diagnosis column), sentence (msg) and
 -- why filled in; the templates of `variants` win over the severity's, which wins over the check's own.
+-- A finding on a certificate the client sent tries the variant "client" first, and its phrase says
+-- whose certificate it is (phrase.client); its sentence does through {cert}'s role ("client leaf").
 local function finding(f, values, variants)
     local order = {}
-    for i, variant in ipairs(variants or NO_VARIANTS) do order[i] = variant end
+    local client = f.cert and f.cert.sender == "client"
+    if client then order[1] = "client" end
+    for _, variant in ipairs(variants or NO_VARIANTS) do order[#order + 1] = variant end
     order[#order + 1] = f.sev
-    f.phrase = cut(fill(MESSAGES:pick(f.check, "phrase", order), values), PHRASE_BYTES)
+    local phrase = fill(MESSAGES:pick(f.check, "phrase", order), values)
+    if client then phrase = fill(MESSAGES:get("phrase.client"), { phrase = phrase }) end
+    f.phrase = cut(phrase, PHRASE_BYTES)
     f.msg = cut(fill(MESSAGES:pick(f.check, "text", order), values), TEXT_BYTES)
     f.why = cut(fill(MESSAGES:pick(f.check, "why", order), values), WHY_BYTES)
     return f
@@ -756,8 +786,8 @@ local function cert_values(cert)
     local name = info.cn
     if not name or name == "" then name = info.subject end
     if not name or name == "" then name = MESSAGES:get("name.none") end
-    local role = role_of(cert.index, info.self_signed)
-    local values = { index = cert.index, role = MESSAGES:get("role." .. role), name = cut(name, NAME_BYTES) }
+    local role = role_of(cert.index, info.self_signed, cert.sender)
+    local values = { index = cert.index, role = ROLE_TEXT[role], name = cut(name, NAME_BYTES) }
     values.cert = fill(MESSAGES:get("cert"), values)
     return values, role
 end
@@ -843,6 +873,29 @@ local function check_sigalg_offered(ctx, conn, cert)
         expert = algorithm_key(role, alg) }, values, family == 13 and { "tls13" } or nil)
     f.offered = offered_text(list)
     ctx:add(f)
+end
+
+-- Validity against the capture's clock: the time of the frame that carries the certificate (RFC 5280 §4.1.2.5),
+-- never today's. How much it matters depends on the certificate's role: an expired or not yet valid leaf is
+-- refused by every client that validates (alert 45), an intermediate breaks the path unless the client finds
+-- another one (a cross-signed CA sent beside a newer path: a warning), and a self-signed root sent in the chain
+-- is only a note: clients build the path to the root in their own trust store and ignore the copy sent.
+-- A chain sent at the very instant of the ClientHello it answers (to the nanosecond) tells of a capture whose
+-- clock did not run (a synthetic trace, every frame at one made-up time): the verdict is then only a note.
+local function check_validity(ctx, conn, cert)
+    local info = cert.info
+    local state = x509.validity(info, ctx.time)
+    if not state then return end
+    local values, role = cert_values(cert)
+    values.not_before, values.not_after = info.not_before or "?", info.not_after or "?"
+    values.when = x509.iso(ctx.time)
+    local sev = cert.index == 0 and "error" or info.self_signed and "note" or "warning"
+    local still = conn.hello_time == ctx.time
+    if still then sev = "note" end
+    local check = "expired_certificate"
+    if state == "not_yet_valid" then check = "not_yet_valid_certificate" end
+    ctx:add(finding({ check = check, sev = sev, cert = cert, range = info.r_validity, expert = role }, values,
+        still and { "still_clock" } or nil))
 end
 
 local function check_chain_order(ctx, chain)
@@ -1053,18 +1106,23 @@ local function on_chain(ctx, conn, kind, certs, sender)
             end
             check_weak_signature(ctx, cert)
             check_weak_key(ctx, cert)
+            check_validity(ctx, conn, cert)
             if sender == "server" then check_sigalg_offered(ctx, conn, cert) end
         end
     end
     check_chain_order(ctx, chain)
     if sender == "server" and chain[1] and not chain[1].info.error then check_name(ctx, conn, chain[1]) end
-    if sender ~= "server" then return end
     local findings = {}
     for i = before + 1, #ctx.out do
         local f = ctx.out[i]
         if f.check and f.cert and SEVERITY_LEVEL[f.sev] >= SEVERITY_LEVEL.warning then findings[#findings + 1] = f end
     end
-    conn.chain = { frame = ctx.num, diagnosis = diagnosis_of(findings) }
+    local judged = { frame = ctx.num, diagnosis = diagnosis_of(findings) }
+    if sender ~= "server" then
+        conn.client_chain = judged   -- mutual TLS: what a server's certificate alert answers
+        return
+    end
+    conn.chain = judged
     conn.client_replied, conn.server_replied = false, false
     if kind == "tls" then
         conn.watch = true
@@ -1093,12 +1151,14 @@ local function on_alert(ctx, conn, kind, fi, k)
     if not (level == 2 or (tls13 and code ~= 0 and code ~= 90)) then return end
     local row = ALERTS[code]
     local name = row and row.name or ("unassigned_" .. code)
+    -- A server's certificate alert after the client sent its own chain (mutual TLS) answers that chain.
+    local judged = (sender == "server" and conn.client_chain) or conn.chain
     local f = finding({ check = "fatal_alert", sev = "error", alert = anchor_for(KINDS[kind].alert, k),
         alert_code = code, alert_name = name, alert_sender = sender,
-        related = conn.chain and conn.chain.frame, expert = (known and row) and (sender .. "." .. code) or nil },
+        related = judged and judged.frame, expert = (known and row) and (sender .. "." .. code) or nil },
         { side = side, code = code, name = name, frame = ctx.num, meaning = row and row.meaning },
         not row and { "unassigned" } or nil)
-    if CERT_ALERTS[code] and conn.chain then f.chain = chain_text(conn.chain) end
+    if CERT_ALERTS[code] and judged then f.chain = chain_text(judged) end
     ctx:add(f)
 end
 
@@ -1135,8 +1195,9 @@ local function on_handshake(ctx, conn, kind, fi, k, msg_type)
     remember(ctx, anchor, range)
     if msg_type == 1 then
         conn.client = ctx.src
-        conn.hello = parse_client_hello(s, b, last, kind == "dtls")
+        conn.hello, conn.hello_time = parse_client_hello(s, b, last, kind == "dtls"), ctx.time
         conn.version, conn.suite_name, conn.chain, conn.encrypted_noted = nil, nil, nil, nil
+        conn.client_chain = nil
     elseif msg_type == 2 then
         if not conn.client then conn.client = ctx.dst end
         local hello = parse_server_hello(s, b, last)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import calendar
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -22,12 +24,23 @@ def seed_chain(tshark: str, captures_dir: Path) -> list[bytes]:
     return [bytes.fromhex(der) for der in out.strip().split(",")]
 
 
+def valid_moment(chain: list[bytes]) -> float:
+    """A minute after the latest notBefore of the chain (openssl reads it): when every certificate here is valid,
+    so that these captures test what they are about, not the validity checks."""
+    latest = 0.0
+    for der in chain:
+        shown = subprocess.run(["openssl", "x509", "-inform", "DER", "-noout", "-startdate"], input=der,
+                               capture_output=True, check=True).stdout.decode().strip()
+        latest = max(latest, calendar.timegm(time.strptime(shown.split("=", 1)[1], "%b %d %H:%M:%S %Y GMT")))
+    return latest + 60
+
+
 def handshake_capture(path: Path, sni: str, offered: list[int], chain: list[bytes]) -> Path:
     """A ClientHello, then one server record with ServerHello and Certificate, on one TCP connection."""
     hello = record(22, client_hello(sni.encode(), offered))
     flight = record(22, server_hello() + certificate(chain))
     return write_pcap(path, [tcp_frame(CLIENT, SERVER, 1, 1, hello),
-                             tcp_frame(SERVER, CLIENT, 1, 1 + len(hello), flight)])
+                             tcp_frame(SERVER, CLIENT, 1, 1 + len(hello), flight)], start=valid_moment(chain))
 
 
 def test_reversed_chain_breaks_order_and_name(tshark: str, plugin: Path, seed_chain: list[bytes],

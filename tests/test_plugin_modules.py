@@ -9,12 +9,16 @@ from the modules' output.
 
 from __future__ import annotations
 
+import calendar
+import datetime as dt
 import hashlib
 import json
+import math
 import random
 import re
 import shutil
 import subprocess
+import time
 import xml.etree.ElementTree as ET
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -240,8 +244,8 @@ def tshark_facts(cert: ET.Element) -> dict[str, str]:
     pss_hash = _descendants(outer, "pkcs1.hashAlgorithm_element")
     if pss_hash:
         facts["pss_hash"] = _descendants(pss_hash[0], "x509af.algorithm.id")[0].get("show", "")
-    for part in ("issuer", "subject"):
-        facts[f"r_{part}"] = _span(_child(signed, f"x509af.{part}"), base) or ""
+    for part, name in (("issuer", "issuer"), ("subject", "subject"), ("validity", "validity_element")):
+        facts[f"r_{part}"] = _span(_child(signed, f"x509af.{name}"), base) or ""
     facts["cn"] = _cn(_child(signed, "x509af.subject")) or ""
     facts["issuer_cn"] = _cn(_child(signed, "x509af.issuer")) or ""
     spki = _child(signed, "x509af.subjectPublicKeyInfo_element")
@@ -371,7 +375,8 @@ def test_certificates_read_as_tshark_and_openssl_read_them(lua: str, certificate
         where = f"{cert.source}: {got.get('subject')}"
         assert "error" not in got, where
         expected = cert.tshark
-        for key in ("sig_oid", "pss_hash", "key_oid", "r_sigalg", "r_issuer", "r_subject", "r_spki", "r_san", "san"):
+        for key in ("sig_oid", "pss_hash", "key_oid", "r_sigalg", "r_issuer", "r_validity", "r_subject", "r_spki",
+                    "r_san", "san"):
             assert got.get(key) == expected.get(key), f"{where}: {key}"
         # CN: tshark shows the string as it found it; the parser makes any encoding printable UTF-8
         for key in ("cn", "issuer_cn"):
@@ -396,6 +401,39 @@ def test_certificates_read_as_tshark_and_openssl_read_them(lua: str, certificate
         assert got["not_after"] == _iso(cert.openssl["not_after"]), where
         assert got["self_signed"] == str(cert.openssl["subject"] == cert.openssl["issuer"]).lower(), where
         assert got["len"] == str(len(cert.der)), where
+
+
+def validity(lua: str, cases: list[tuple[str, str, float]]) -> list[str]:
+    """tpost_x509's epoch, iso and validity for (not_before, not_after, when) cases, one line each."""
+    return run_driver(lua, "validity", str(LUA_DIR), stdin="".join(f"{nb}\t{na}\t{when!r}\n" for nb, na, when in cases))
+
+
+def test_validity_is_judged_to_the_second_as_python_reads_the_dates(lua: str) -> None:
+    # Given validity periods around leap days, centuries, 1950/2049 (UTCTime's range), 9999 and before 1970, and
+    # frame times just inside and just outside them, when the module converts and judges them, then every epoch and
+    # ISO time is Python's calendar.timegm/datetime of the same instant, and the verdict is RFC 5280's (notBefore
+    # through notAfter, inclusive, to the second).
+    stamps = ["1950-01-01T00:00:00Z", "1969-12-31T23:59:59Z", "1970-01-01T00:00:00Z", "2000-02-29T12:00:00Z",
+              "2024-02-29T23:59:59Z", "2026-11-28T17:53:52Z", "2049-12-31T23:59:59Z", "2100-03-01T00:00:00Z",
+              "9999-12-31T23:59:58Z"]
+    cases = []
+    for first, last in zip(stamps, stamps[1:]):
+        start = calendar.timegm(time.strptime(first, "%Y-%m-%dT%H:%M:%SZ"))
+        end = calendar.timegm(time.strptime(last, "%Y-%m-%dT%H:%M:%SZ"))
+        cases += [(first, last, start - 0.5), (first, last, start + 0.0), (first, last, end + 0.999),
+                  (first, last, end + 1.0), (first, last, (start + end) / 2)]
+    cases.append(("garbage", "2026-13-01T00:00:00Z", 0.0))
+    for (first, last, when), line in zip(cases, validity(lua, cases), strict=True):
+        epoch_first, epoch_last, iso_when, verdict = line.split("\t")
+        expect = {stamp: calendar.timegm(time.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ")) if "garbage" not in stamp
+                  and "-13-" not in stamp else None for stamp in (first, last)}
+        assert epoch_first == str(expect[first] if expect[first] is not None else "nil"), line
+        assert epoch_last == str(expect[last] if expect[last] is not None else "nil"), line
+        second = math.floor(when)
+        assert iso_when == dt.datetime.fromtimestamp(second, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), line
+        wanted = ("expired" if expect[last] is not None and second > expect[last] else
+                  "not_yet_valid" if expect[first] is not None and second < expect[first] else "nil")
+        assert verdict == wanted, (first, last, when, line)
 
 
 def test_basic_constraints_and_key_usage_as_tshark_and_openssl_read_them(lua: str,

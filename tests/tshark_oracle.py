@@ -155,6 +155,32 @@ def _subject_cn(cert: etree._Element) -> str:
     return re.search(r"id-at-commonName=([^,)]+)", subject.get("showname")).group(1)
 
 
+@dataclass(frozen=True)
+class SentChain:
+    """One Certificate message as plain tshark shows it: who sent it, and each certificate's DER and subject CN."""
+
+    stream: int
+    frame: int
+    source_port: int
+    ders: tuple[bytes, ...]
+    subject_cns: tuple[str, ...]
+
+
+def read_sent_chains(tshark: str, capture: Path) -> list[SentChain]:
+    """Every Certificate message of a capture, server's and client's alike (mutual TLS), in frame order."""
+    argv = [tshark, "-n", "-r", str(capture), "-Y", "tls.handshake.type == 11", "-T", "pdml"]
+    pdml = subprocess.run(argv, capture_output=True, check=True).stdout
+    chains = []
+    for packet in etree.fromstring(pdml).iter("packet"):
+        def show(name: str) -> str:
+            return packet.find(f".//field[@name='{name}']").get("show")
+        certs = list(packet.iterfind(".//field[@name='tls.handshake.certificate']"))
+        chains.append(SentChain(int(show("tcp.stream")), int(show("frame.number")), int(show("tcp.srcport")),
+                                tuple(bytes.fromhex(cert.get("value")) for cert in certs),
+                                tuple(_subject_cn(cert) for cert in certs)))
+    return chains
+
+
 def read_chains(tshark: str, capture: Path) -> dict[int, list[str]]:
     """Stream -> subject CN of each certificate of its (first) Certificate message, as sent."""
     chains: dict[int, list[str]] = {}

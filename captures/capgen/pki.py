@@ -35,6 +35,7 @@ EXT_SUBJECT_ALT_NAME = "2.5.29.17"
 EXT_SUBJECT_KEY_ID = "2.5.29.14"
 EXT_AUTHORITY_KEY_ID = "2.5.29.35"
 SERVER_AUTH = "1.3.6.1.5.5.7.3.1"
+CLIENT_AUTH = "1.3.6.1.5.5.7.3.2"
 
 
 def openssl(*args: str, data: bytes | None = None) -> bytes:
@@ -110,6 +111,7 @@ class Certificate:
     is_ca: bool = False
     dns_names: list[str] = field(default_factory=list)
     der: bytes = b""
+    purpose: str = SERVER_AUTH  # the leaf's extendedKeyUsage: SERVER_AUTH, or CLIENT_AUTH for mutual TLS
 
     @property
     def signer(self) -> "Certificate":
@@ -147,7 +149,7 @@ class Certificate:
             extensions.append(extension(EXT_AUTHORITY_KEY_ID,
                                         der.sequence(der.implicit(0, self.issuer.key.key_id()))))
         if not self.is_ca:
-            extensions.append(extension(EXT_EXTENDED_KEY_USAGE, der.sequence(der.oid(SERVER_AUTH))))
+            extensions.append(extension(EXT_EXTENDED_KEY_USAGE, der.sequence(der.oid(self.purpose))))
         if self.dns_names:
             sans = [der.implicit(2, dns.encode()) for dns in self.dns_names]
             extensions.append(extension(EXT_SUBJECT_ALT_NAME, der.sequence(*sans)))

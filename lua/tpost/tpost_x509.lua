@@ -9,6 +9,11 @@ loads every .lua under its plugins folder, this one included: that is harmless).
     x509.tlv(s, pos, limit)              -> tag, content start, content end, next position
     x509.oid(s, start, last)             -> dotted OID of the content at [start, last]
     x509.time(s, tag, start, last)       -> "YYYY-MM-DDThh:mm:ssZ" of a UTCTime/GeneralizedTime, or nil
+    x509.epoch(iso)                      -> seconds since 1970-01-01T00:00:00Z of such a time, or nil
+    x509.iso(seconds)                    -> the "YYYY-MM-DDThh:mm:ssZ" of an epoch time (whole seconds, UTC)
+    x509.validity(info, when)            -> "expired", "not_yet_valid" or nil: a parsed certificate's
+                                            notBefore/notAfter against an epoch time (the frame's); keeps
+                                            their epochs in info (valid_from, valid_until)
     x509.certificate_parser(bytes, facts) -> parse(der) -> info (see below)
 
 `bytes` is tpost_bytes; `facts` holds the fact tables it looks names up in: attributes (OID ->
@@ -91,12 +96,69 @@ end
 
 x509.tlv, x509.oid, x509.time = tlv, oid_at, parse_time
 
+-- Days from 1970-01-01 to a proleptic Gregorian date, and back (whole-number arithmetic only,
+-- so no os.time/os.date: those depend on the platform and fail before 1970 on some).
+local function days_from_civil(y, m, d)
+    if m <= 2 then y = y - 1 end
+    local era = floor(y / 400)
+    local yoe = y - era * 400
+    local mp = (m + 9) % 12
+    local doy = floor((153 * mp + 2) / 5) + d - 1
+    local doe = yoe * 365 + floor(yoe / 4) - floor(yoe / 100) + doy
+    return era * 146097 + doe - 719468
+end
+
+local function civil_from_days(z)
+    z = z + 719468
+    local era = floor(z / 146097)
+    local doe = z - era * 146097
+    local yoe = floor((doe - floor(doe / 1460) + floor(doe / 36524) - floor(doe / 146096)) / 365)
+    local doy = doe - (365 * yoe + floor(yoe / 4) - floor(yoe / 100))
+    local mp = floor((5 * doy + 2) / 153)
+    local d = doy - floor((153 * mp + 2) / 5) + 1
+    local m = mp < 10 and mp + 3 or mp - 9
+    local y = yoe + era * 400 + (m <= 2 and 1 or 0)
+    return y, m, d
+end
+
+function x509.epoch(iso)
+    if type(iso) ~= "string" then return nil end
+    local y, mo, d, h, mi, sec = string.match(iso, "^(%d%d%d%d)%-(%d%d)%-(%d%d)T(%d%d):(%d%d):(%d%d)Z$")
+    if not y then return nil end
+    y, mo, d, h, mi, sec = tonumber(y), tonumber(mo), tonumber(d), tonumber(h), tonumber(mi), tonumber(sec)
+    if mo < 1 or mo > 12 or d < 1 or d > 31 or h > 23 or mi > 59 or sec > 60 then return nil end
+    return days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec
+end
+
+function x509.iso(seconds)
+    local whole = floor(seconds)
+    local days = floor(whole / 86400)
+    local rest = whole - days * 86400
+    local y, m, d = civil_from_days(days)
+    return fmt("%04d-%02d-%02dT%02d:%02d:%02dZ", y, m, d, floor(rest / 3600), floor(rest / 60) % 60, rest % 60)
+end
+
+-- RFC 5280 §4.1.2.5: valid from notBefore through notAfter, both inclusive, to the second (as
+-- OpenSSL compares: the frame's whole second). A time the parser could not read (nil) judges nothing.
+-- The epochs are kept in info (valid_from, valid_until; false when unreadable): a chain repeats.
+function x509.validity(info, when)
+    local first, last = info.valid_from, info.valid_until
+    if first == nil then
+        first, last = x509.epoch(info.not_before) or false, x509.epoch(info.not_after) or false
+        info.valid_from, info.valid_until = first, last
+    end
+    local second = floor(when)
+    if last and second > last then return "expired" end
+    if first and second < first then return "not_yet_valid" end
+    return nil
+end
+
 -- The certificate parser over the byte helpers and fact tables. Its result `info` holds
 -- subject, issuer (RFC 4514), cn, issuer_cn, subject_der, issuer_der, serial (hex), sig_oid,
 -- pss_hash, not_before, not_after, key_oid, key_type, key_bits, curve, san (dNSNames),
 -- basic_constraints (true when the extension is there) with ca and path_len (nil: no limit),
 -- key_usage (RFC 5280 names of the bits set; nil without the extension), self_signed and len;
--- r_sigalg, r_issuer, r_subject, r_spki and r_san are 0-based {offset, length} ranges of parts of the
+-- r_sigalg, r_issuer, r_validity, r_subject, r_spki and r_san are 0-based {offset, length} ranges of parts of the
 -- DER, for sub-ranges of its TvbRange.
 function x509.certificate_parser(bytes, facts)
     local u16, hex, utf8_char, clean_text, integer_bits =
@@ -317,6 +379,7 @@ function x509.certificate_parser(bytes, facts)
         local na_tag, na_start, na_last = tlv(der, na_pos, val_last)
         info.not_before = parse_time(der, nb_tag, nb_start, nb_last)
         info.not_after = parse_time(der, na_tag, na_start, na_last)
+        info.r_validity = { pos - 1, after_validity - pos }
         pos = after_validity
         local s_start, s_last, after_subject = expect(der, pos, t_last, 0x30, "subject")
         info.subject, info.cn = parse_name(der, s_start, s_last)

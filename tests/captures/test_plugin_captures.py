@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import calendar
 import hashlib
 import json
 import re
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -24,7 +26,8 @@ EXPECTED: dict[str, list[tuple[int, str, int, int | None]]] = {
     "md5-intermediate-alert.pcapng": [
         (6, "weak_signature", E, 1), (6, "sigalg_not_offered", E, 1), (8, "fatal_alert", E, None)],
     "no-shared-cipher.pcapng": [(6, "fatal_alert", E, None)],
-    "expired-leaf.pcapng": [(8, "fatal_alert", E, None)],
+    # the leaf expired the day before the capture: an error where Wireshark shows it, on the frame that sent it
+    "expired-leaf.pcapng": [(6, "expired_certificate", E, 0), (8, "fatal_alert", E, None)],
     "name-mismatch.pcapng": [(6, "name_mismatch", E, 0), (8, "fatal_alert", E, None)],
     "version-fallback.pcapng": [
         (6, "weak_signature", N, 3), (6, "sigalg_not_offered", E, 3), (8, "silent_teardown", W, None),
@@ -66,6 +69,7 @@ def test_batch_repeats_the_single_captures(tshark: str, plugin: Path, captures_d
     assert checks.count("fatal_alert") == len(alerts) == 16
     assert checks.count("sigalg_not_offered") == 16      # seed FIN, seed RST, MD5 intermediate, fallback: 4 runs each
     assert checks.count("name_mismatch") == 4
+    assert checks.count("expired_certificate") == 4     # the expired leaf: 4 runs, nothing else out of date
     assert all(f.related_frame == f.frame - 2 for f in out.findings if f.check == "silent_teardown")
 
 
@@ -251,3 +255,27 @@ def test_malformed_certificate_is_a_note_not_a_crash(tshark: str, plugin: Path, 
     assert out.findings[0].message.startswith("certificate #3 (863 bytes) could not be parsed: signatureAlgorithm:")
     assert [c.values["index"] for c in out.certs] == ["0", "1", "2", "3"]
     assert "subject" not in out.certs[3].values
+
+
+def test_expired_leaf_is_judged_at_the_frame_time(tshark: str, plugin: Path, captures_dir: Path) -> None:
+    # Given the expired leaf's capture, read by plain tshark: the frame's time and the leaf's validity
+    capture = captures_dir / "expired-leaf.pcapng"
+    (row,) = [line.split("\t") for line in subprocess.run(
+        [tshark, "-n", "-r", str(capture), "-Y", "tls.handshake.type == 11", "-T", "fields", "-e", "frame.number",
+         "-e", "frame.time_epoch", "-e", "x509af.utcTime"], capture_output=True, text=True, check=True
+    ).stdout.splitlines()]
+    frame, when, times = int(row[0]), float(row[1]), row[2].split(",")
+    # tshark shows UTCTime as "YYYY-MM-DD HH:MM:SS (UTC)"; the leaf's notBefore and notAfter come first
+    not_after = calendar.timegm(time.strptime(times[1].split(" (")[0], "%Y-%m-%d %H:%M:%S"))
+    assert not_after < when
+    # When the plugin reads it, then the expired_certificate error sits on the leaf's validity bytes, in the frame
+    # that carried it, and its sentence names the period and the frame's time
+    out = plugin_output(tshark, plugin, capture)
+    expired = next(f for f in out.findings if f.check == "expired_certificate")
+    assert (expired.frame, expired.severity, expired.cert_index) == (frame, E, 0)
+    assert expired.data.startswith("301e170d") and len(expired.data) == 2 * 32   # SEQUENCE { UTCTime, UTCTime }
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(when)))
+    assert expired.message.startswith("leaf certificate #0 (expired.example.net) is not valid at capture time")
+    assert f"to {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(not_after))}; frame at {stamp})" in expired.message
+    alert = next(f for f in out.findings if f.check == "fatal_alert")
+    assert alert.related_frame == frame

@@ -9,10 +9,12 @@ own filter engine with the plugin loaded; `tshark -Y` gives the same frames.
 
 from __future__ import annotations
 
+import calendar
 import json
 import os
 import re
 import subprocess
+import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,7 +38,7 @@ CERT_FLIGHT_END = {"certificate", "server_key_exchange", "server_hello_done"}
 OLD_VERSIONS = {"SSL 3.0", "TLS 1.0", "TLS 1.1"}
 FRAME_FIELDS = ["frame.number", "tcp.stream", "tcp.srcport", "tcp.flags.fin", "tcp.flags.reset",
                 "tls.record.content_type", "tls.record.opaque_type", "tls.handshake.type",
-                "tls.handshake.sig_hash_alg", "x509ce.dNSName"]
+                "tls.handshake.sig_hash_alg", "x509ce.dNSName", "frame.time_epoch", "x509af.utcTime"]
 
 
 @dataclass
@@ -50,6 +52,14 @@ class Frame:
     handshakes: list[int]
     sig_hash_algs: list[int]
     dns_names: list[str]
+    time: float = 0.0
+    validity: list[tuple[int, int]] = field(default_factory=list)   # (notBefore, notAfter) of each certificate
+
+    def invalid(self, leaf: bool) -> bool:
+        """A certificate of the frame (the leaf, or one after it) is not valid at the frame's whole second."""
+        second = int(self.time)
+        periods = self.validity[:1] if leaf else self.validity[1:]
+        return any(second < first or second > last for first, last in periods)
 
 
 @dataclass
@@ -95,6 +105,13 @@ def _ints(value: str) -> list[int]:
     return [int(item, 0) for item in value.split(",") if item]
 
 
+def _periods(value: str) -> list[tuple[int, int]]:
+    """tshark's x509af.utcTime values ("2026-11-26 17:53:52 (UTC)", notBefore and notAfter of each certificate)."""
+    stamps = [calendar.timegm(time.strptime(item.split(" (")[0], "%Y-%m-%d %H:%M:%S")) for item in value.split(",")
+              if item]
+    return list(zip(stamps[::2], stamps[1::2]))
+
+
 def read_connections(tshark: str, name: str) -> list[Connection]:
     """expected.json's connections of one capture, each with its frames as plain tshark shows them."""
     argv = [tshark, "-n", "-r", str(CAPTURES / name), "-T", "fields", "-E", "occurrence=a", "-E", "aggregator=,",
@@ -113,7 +130,8 @@ def read_connections(tshark: str, name: str) -> list[Connection]:
             int(row["frame.number"]), "client" if int(row["tcp.srcport"]) == client_port[stream] else "server",
             row["tcp.flags.fin"] in ("1", "True") or row["tcp.flags.reset"] in ("1", "True"), records,
             _ints(row["tls.handshake.type"]), _ints(row["tls.handshake.sig_hash_alg"]),
-            [n for n in row["x509ce.dNSName"].split(",") if n]))
+            [n for n in row["x509ce.dNSName"].split(",") if n], float(row["frame.time_epoch"]),
+            _periods(row["x509af.utcTime"])))
     assert len(streams) == len(by_port), name
     return list(by_port.values())
 
@@ -168,12 +186,20 @@ def name_mismatches(conns: list[Connection]) -> set[int]:
             and any(11 in f.handshakes for f in c.frames) and c.truth["sni"] not in c.certificate.dns_names}
 
 
+def invalid_certificates(conns: list[Connection], leaf: bool) -> set[int]:
+    # Validity by plain tshark's dates against the frame's time: a leaf is an error, another certificate a warning
+    # (the captures send no self-signed root that is out of date).
+    return {c.certificate.number for c in conns if any(11 in f.handshakes for f in c.frames)
+            and c.certificate.invalid(leaf)}
+
+
 def errors(conns: list[Connection]) -> set[int]:
     # Severity error: fatal alerts, broken-hash signatures (a self-signed root's only a note), unoffered signatures,
-    # SNI mismatches.
+    # SNI mismatches, leaves not valid at capture time.
     broken = {c.certificate.number for c in conns
               if any(a.startswith(BROKEN_HASHES) for a in c.weak("signature", roots=False))}
-    return fatal_alerts(conns) | broken | sigalg_not_offered(conns) | name_mismatches(conns)
+    return (fatal_alerts(conns) | broken | sigalg_not_offered(conns) | name_mismatches(conns)
+            | invalid_certificates(conns, leaf=True))
 
 
 def warnings(conns: list[Connection]) -> set[int]:
@@ -182,7 +208,7 @@ def warnings(conns: list[Connection]) -> set[int]:
             if any(a.startswith("sha1") for a in c.weak("signature", roots=False))}
     rsa = {c.certificate.number for c in conns
            if any(1024 <= int(k.removeprefix("rsa-")) < 2048 for k in c.weak("key"))}
-    return silent_teardowns(conns) | old_versions(conns) | sha1 | rsa
+    return silent_teardowns(conns) | old_versions(conns) | sha1 | rsa | invalid_certificates(conns, leaf=False)
 
 
 def chain_encrypted(conns: list[Connection]) -> set[int]:

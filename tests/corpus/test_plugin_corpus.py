@@ -89,6 +89,53 @@ def test_zeek_x509_oracle(tshark: str, plugin: Path, corpus_dir: Path) -> None:
     assert flagged >= 30          # the oracle holds 31 sha1 and 2 md5 signatures, 14 sub-2048 RSA keys
 
 
+VALIDITY_CHECKS = {"expired_certificate", "not_yet_valid_certificate"}
+
+
+def _times(tshark: str, capture: Path, display_filter: str, *decode_as: str) -> dict[int, tuple[int, str]]:
+    """Frame -> (tcp.stream, frame.time_epoch as tshark prints it) of the frames a plain tshark filter keeps."""
+    argv = [tshark, "-n", "-r", str(capture), *decode_as, "-Y", display_filter, "-T", "fields", "-e", "frame.number",
+            "-e", "tcp.stream", "-e", "frame.time_epoch"]
+    rows = subprocess.run(argv, capture_output=True, text=True, check=True).stdout.split("\n")
+    return {int(frame): (int(stream.split(",")[-1]), when) for frame, stream, when in
+            (row.split("\t") for row in rows if row)}
+
+
+def test_validity_is_judged_at_each_frames_time_as_zeek_dates_it(tshark: str, plugin: Path, corpus_dir: Path) -> None:
+    # Given Zeek's x509.log dates of every certificate it saw, and plain tshark's time of each frame that carried one:
+    # expired (after notAfter) or not yet valid (before notBefore) by the frame's whole second, with the severity of
+    # the certificate's role (leaf error, intermediate warning, self-signed root sent in the chain note), and only a
+    # note when the chain carries the very time of the ClientHello (a capture whose clock stood still)
+    judged = 0
+    for trace, rows in sorted(oracle_rows(corpus_dir).items()):
+        capture = corpus_dir / "zeek" / trace
+        decode_as = manifest_decode_as(corpus_dir, f"zeek/{trace}")
+        out = plugin_output(tshark, plugin, capture, *decode_as)
+        sent = _times(tshark, capture, "tls.handshake.type == 11", *decode_as)
+        hellos = {stream: when for stream, when in sorted(_times(tshark, capture, "tls.handshake.type == 1",
+                                                                 *decode_as).values(), reverse=True)}
+        dates = {row["fingerprint"]: row for row in rows}
+        got = {(f.frame, f.cert_index): (f.check, f.severity) for f in out.findings if f.check in VALIDITY_CHECKS}
+        for cert in out.certs:
+            row = dates.get(cert.values.get("sha256", ""))
+            if row is None or cert.frame not in sent:
+                continue
+            stream, when = sent[cert.frame]
+            second = int(when.split(".")[0])
+            index = int(cert.values["index"])
+            expected = None
+            if second > row["not_valid_after"]:
+                expected = "expired_certificate"
+            elif second < row["not_valid_before"]:
+                expected = "not_yet_valid_certificate"
+            severity = 3 if index == 0 else 1 if row["subject"] == row["issuer"] else 2
+            if hellos.get(stream) == when:
+                severity = 1
+            assert got.get((cert.frame, index)) == (expected and (expected, severity)), (trace, cert.frame, index)
+            judged += 1
+    assert judged >= 50
+
+
 def corpus_captures(corpus: Path) -> list[tuple[Path, list[str]]]:
     out = []
     for directory in ("zeek", "arkime"):

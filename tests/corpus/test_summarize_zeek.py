@@ -7,12 +7,14 @@ says the same in prose.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
 import pytest
 from plugin_support import manifest_decode_rules
 from summarize_support import summarize_json
+from tshark_oracle import read_sent_chains
 
 FIELDS = ["version", "cipher", "curve", "server_name", "resumed", "last_alert", "established", "ssl_history",
           "cert_chain_fps", "sni_matches_cert"]
@@ -99,6 +101,39 @@ def test_documented_differences_are_still_differences(zeek_rows: list[dict], our
         same = conn is not None and all(_same(field, row[field], conn["zeek"][field]) for field in FIELDS
                                         if not (field == "sni_matches_cert" and row[field] is None))
         assert not same, f"{row['trace']}:{row['orig_p']} agrees now: {reason}"
+
+
+def test_client_chains_agree_with_zeek(zeek_rows: list[dict], ours: dict) -> None:
+    # Zeek logs the client's chain (mutual TLS) as client_cert_chain_fps in its "extra" columns: every row that
+    # has it agrees, so no connection gets a client chain it did not have, nor loses one (Zeek's "-" is empty).
+    compared = 0
+    for row in zeek_rows:
+        extra = row.get("extra") or {}
+        if "client_cert_chain_fps" not in extra or _documented(row):
+            continue
+        conn = ours[(row["trace"], row["orig_p"], row["resp_p"])]
+        compared += 1
+        assert (extra["client_cert_chain_fps"] or []) == conn["zeek"]["client_cert_chain_fps"], row["trace"]
+        assert [cert["sha256"] for cert in conn["client_certificates"]] == conn["zeek"]["client_cert_chain_fps"]
+    assert compared >= 35   # 39 distinct rows carry the column
+
+
+def test_client_certificate_trace_as_plain_tshark_reads_it(corpus_dir: Path, tmp_path: Path, tshark: str) -> None:
+    # Zeek's client-certificate.pcap (no ssl.log row in the oracle): a TLS 1.2 client sends two certificates after
+    # the server's three. Plain tshark's bytes are the independent reader of both chains.
+    capture = corpus_dir / "zeek" / "client-certificate.pcap"
+    sent = read_sent_chains(tshark, capture)
+    (server,) = [chain for chain in sent if chain.source_port == 443]
+    (client,) = [chain for chain in sent if chain.source_port != 443]
+    _, document = summarize_json(tmp_path, str(capture))
+    (conn,) = document["connections"]
+    assert [cert["sha256"] for cert in conn["certificates"]] == [hashlib.sha256(d).hexdigest() for d in server.ders]
+    assert [cert["sha256"] for cert in conn["client_certificates"]] == [
+        hashlib.sha256(d).hexdigest() for d in client.ders]
+    assert [cert["subject_cn"] for cert in conn["client_certificates"]] == list(client.subject_cns)
+    assert {cert["sender"] for cert in conn["client_certificates"]} == {"client"}
+    assert {cert["frame"] for cert in conn["client_certificates"]} == {client.frame}
+    assert conn["zeek"]["client_cert_chain_fps"] == [cert["sha256"] for cert in conn["client_certificates"]]
 
 
 def test_ssl_history_agreement_is_total_outside_documented_rows(zeek_rows: list[dict], ours: dict) -> None:

@@ -29,7 +29,7 @@ local parse = x509.certificate_parser(bytes, facts)
 local FIELDS = { "subject", "issuer", "cn", "issuer_cn", "serial", "sig_oid", "pss_hash", "key_oid", "key_type",
     "key_bits", "curve", "not_before", "not_after", "san", "basic_constraints", "ca", "path_len", "key_usage",
     "self_signed", "len",
-    "r_sigalg", "r_issuer", "r_subject", "r_spki", "r_san" }
+    "r_sigalg", "r_issuer", "r_validity", "r_subject", "r_spki", "r_san" }
 
 local function unhex(h) return (h:gsub("%x%x", function(x) return string.char(tonumber(x, 16)) end)) end
 

@@ -15,7 +15,8 @@ from tsharkpost.capture.pdml import Handshake, Packet, Record, packets
 from tsharkpost.capture.tracker import HELLO_RETRY_RANDOM, MAX_MESSAGES, ConnectionTracker
 from tsharkpost.errors import PdmlError
 from tsharkpost.record.jsonform import from_json, to_json, zeek_version
-from tsharkpost.record.model import ClientHello, ConnectionRecord, Outcome, Side
+from tsharkpost.plugin.tables import Severity
+from tsharkpost.record.model import Certificate, ClientHello, ConnectionRecord, Finding, Outcome, Side
 
 
 def _connections(packet_list: list[Packet]) -> list[ConnectionRecord]:
@@ -251,3 +252,27 @@ def test_a_servers_encrypted_alert_is_not_the_client_refusing_the_chain() -> Non
     (cause,) = record.causes
     assert cause.kind.value == "alert" and cause.evidence == ("server sent an encrypted alert in frame 6",)
     assert "client" not in cause.summary
+
+
+def test_an_expired_intermediate_explains_a_silent_refusal_by_the_plugins_finding() -> None:
+    # Given TLS 1.2: a two-certificate chain on which the plugin found the intermediate expired (a warning: a
+    # client that finds no other path refuses it), then the client hangs up without a word
+    client, server = "10.0.0.1:50000", "10.0.0.2:443"
+    hello = Record(22, False, 200, handshakes=[Handshake(1, values={"tls.handshake.version": ["0x0303"]})])
+    flight = Record(22, False, 900, handshakes=[Handshake(2, values={"tls.handshake.version": ["0x0303"]}),
+                                                Handshake(11), Handshake(14)])
+    said = ("intermediate certificate #1 (CA) is not valid at capture time (valid 2020-01-01T00:00:00Z to "
+            "2021-01-01T00:00:00Z; frame at 2024-01-01T00:00:00Z): it has expired")
+    chain = _pkt(4, 1.01, server, client, records=[flight])
+    chain.certificates = [Certificate(0, "server", subject_cn="leaf", frame=4),
+                          Certificate(1, "server", subject_cn="CA", frame=4, not_after="2021-01-01T00:00:00Z")]
+    chain.findings = [Finding("expired_certificate", Severity.WARNING, said, 4, 1)]
+    (record,) = _connections([
+        _pkt(1, 1.0, client, server, "S"), _pkt(2, 1.001, server, client, "SA"),
+        _pkt(3, 1.002, client, server, records=[hello]), chain, _pkt(5, 1.012, client, server, "AF")])
+    # Then the plugin's sentence is the cause, of the kind expired_certificate; nothing is judged again here
+    assert record.outcome is Outcome.CLIENT_SILENT_CLOSE
+    top = record.causes[0]
+    assert (top.kind.value, top.summary, top.checks) == ("expired_certificate", said, ("expired_certificate",))
+    assert [f.check for f in record.certificates[1].findings] == ["expired_certificate"]
+    assert record.certificates[0].findings == ()

@@ -20,6 +20,7 @@ from tsharkpost.record.model import Cause, CauseKind, Certificate, Finding, Outc
 # same server, offering a lower maximum version (or TLS_FALLBACK_SCSV), is a fallback.
 FALLBACK_WINDOW_SECONDS = 5.0
 CERTIFICATE_ALERTS = {42, 43, 44, 45, 46, 48, 49}  # alerts that answer a certificate
+VALIDITY_CHECKS = ("expired_certificate", "not_yet_valid_certificate")  # the plugin's judgement of validity
 
 
 def outcome(conn: Connection) -> Outcome:
@@ -60,14 +61,18 @@ def _weight(finding: Finding) -> int:
     return check_weight(finding.check)
 
 
-def _certificate_causes(conn: Connection, evidence: str) -> list[Cause]:
-    """One cause per certificate with error findings, the most decisive first (the seed's check leads)."""
+def _certificate_causes(conn: Connection, evidence: str, chain: list[Certificate] | None = None) -> list[Cause]:
+    """One cause per certificate of a chain (the server's unless given) with error findings, the most decisive
+    first (the seed's check leads). Validity is the plugin's judgement too (expired_certificate, ...), and an
+    intermediate out of date (a warning: clients that find no other path refuse it) is a cause as well."""
     found = []
-    for cert in conn.certificates:
-        errors = sorted((f for f in conn.certificate_findings(cert) if f.severity >= Severity.ERROR), key=_weight)
+    for cert in conn.certificates if chain is None else chain:
+        errors = sorted((f for f in conn.certificate_findings(cert) if f.severity >= Severity.ERROR
+                         or (f.check in VALIDITY_CHECKS and f.severity >= Severity.WARNING)), key=_weight)
         if errors:
+            kind = CauseKind.EXPIRED_CERTIFICATE if errors[0].check in VALIDITY_CHECKS else CauseKind.CERTIFICATE
             found.append((_weight(errors[0]), cert.index, Cause(
-                0, CauseKind.CERTIFICATE, _certificate_cause(cert, errors[0], conn),
+                0, kind, _certificate_cause(cert, errors[0], conn),
                 (evidence, *(f.message for f in errors)), tuple(f.check for f in errors))))
     return [cause for _, _, cause in sorted(found, key=lambda item: item[:2])]
 
@@ -75,7 +80,7 @@ def _certificate_causes(conn: Connection, evidence: str) -> list[Cause]:
 def certificate_values(cert: Certificate) -> dict[str, object]:
     """What every message names a certificate by: {cert}, {index}, {role}, {name} (as the plugin fills them)."""
     name = cert.subject_cn or cert.subject or messages.template("name.none")
-    values: dict[str, object] = {"index": cert.index, "role": messages.role(cert.index, cert.self_signed),
+    values: dict[str, object] = {"index": cert.index, "role": messages.role(cert.index, cert.self_signed, cert.sender),
                                  "name": messages.cut(name, messages.NAME_BYTES)}
     values["cert"] = messages.fill(messages.template("cert"), values)
     return values
@@ -101,6 +106,8 @@ def _certificate_cause(cert: Certificate, finding: Finding, conn: Connection) ->
     elif check in ("weak_rsa_key", "weak_dsa_key", "weak_ec_key"):
         values["bits"] = cert.key_bits if cert.key_bits is not None else "?"
         values["curve"] = cert.key_curve or messages.template("curve.unnamed")
+    elif check in VALIDITY_CHECKS:
+        return finding.message  # the plugin's sentence: it names the frame's time it judged at
     elif check == "name_mismatch":
         values["sni"] = messages.cut(conn.server_name or "", messages.NAME_BYTES)
         values["names"] = messages.listed(cert.san or ((cert.subject_cn,) if cert.subject_cn else ()), 3)
@@ -115,20 +122,6 @@ def _certificate_cause(cert: Certificate, finding: Finding, conn: Connection) ->
 def _tls13_rules(version: str | None) -> bool:
     """TLS 1.3 and its drafts follow RFC 8446's certificate rules (the plugin's rules_family 13)."""
     return (version or "").startswith(("TLS 1.3", "DTLS 1.3"))
-
-
-def _expired(conn: Connection) -> list[Certificate]:
-    """Certificates not valid at the time the chain was sent (judged on capture time, never today)."""
-    if conn.certificate_flight_end is None:
-        return []
-    sent = conn.certificate_flight_end[1]
-    return [cert for cert in conn.certificates if cert.not_after and not cert.valid_at(sent)]
-
-
-def _expired_cause(cert: Certificate, evidence: str) -> Cause:
-    return Cause(0, CauseKind.EXPIRED_CERTIFICATE, messages.say(
-        "cause.expired", cert=certificate_values(cert)["cert"], not_before=cert.not_before or "?",
-        not_after=cert.not_after), (evidence,))
 
 
 def causes(conn: Connection) -> list[Cause]:
@@ -157,7 +150,6 @@ def causes(conn: Connection) -> list[Cause]:
                 "side": Side.CLIENT.value, "delay": messages.delay(teardown.seconds_after if teardown else None),
                 "chain": chain, "frame": teardown.frame if teardown else "?"})
         found += _certificate_causes(conn, hung_up)
-        found += [_expired_cause(cert, hung_up) for cert in _expired(conn)]
         if not found and not _plugin_failures(conn):  # "nothing wrong" only from a plugin that checked it all
             found.append(Cause(0, CauseKind.UNEXPLAINED_REFUSAL, messages.template("cause.unexplained_refusal"),
                                (hung_up,)))
@@ -169,7 +161,8 @@ def causes(conn: Connection) -> list[Cause]:
             "side": fatal.sender.value, "code": fatal.code, "name": fatal.name, "frame": fatal.frame})
         if fatal.sender is Side.CLIENT and fatal.code in CERTIFICATE_ALERTS:
             found += _certificate_causes(conn, said)
-            found += [_expired_cause(cert, said) for cert in _expired(conn)]
+        if fatal.sender is Side.SERVER and fatal.code in CERTIFICATE_ALERTS and conn.client_certificates:
+            found += _certificate_causes(conn, said, conn.client_certificates)  # mutual TLS: the client's chain
         if fatal.sender is Side.SERVER and conn.server_hello is None and fatal.code in (40, 70, 71):
             offered = conn.client_hello
             detail = (messages.say("evidence.offered", count=offered.cipher_suite_count, version=offered.max_version)

@@ -30,6 +30,7 @@ class Connection(HandshakeFacts):
     client_hello: ClientHello | None = None
     server_hello: ServerHello | None = None
     certificates: list[Certificate] = field(default_factory=list)  # the server's chain, findings attached at freeze
+    client_certificates: list[Certificate] = field(default_factory=list)  # the client's chain (mutual TLS), likewise
     certificate_frame: int | None = None
     certificate_flight_end: tuple[int, float] | None = None  # frame, time of the server's last flight message
     alerts: list[Alert] = field(default_factory=list)
@@ -105,4 +106,6 @@ class Connection(HandshakeFacts):
                                                    self.first_app_data.get(Side.SERVER)),
             fallback_of=self.fallback_of, retried_by=self.retried_by, causes=tuple(self.causes),
             milestones=tuple(self.milestones), history=self.history, messages=tuple(self.messages),
-            messages_left_out=self.messages_left_out, fingerprints=self.fingerprints)
+            messages_left_out=self.messages_left_out, fingerprints=self.fingerprints,
+            client_certificates=tuple(dataclasses.replace(cert, findings=self.certificate_findings(cert))
+                                      for cert in self.client_certificates))

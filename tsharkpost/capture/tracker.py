@@ -400,6 +400,8 @@ class ConnectionTracker:
             chain: list[Certificate] = sorted(packet.certificates, key=lambda cert: cert.index)
             if chain[0].sender == "server" and not conn.certificates:
                 conn.certificates = chain
+            elif chain[0].sender == "client" and not conn.client_certificates:
+                conn.client_certificates = chain  # mutual TLS: the client's own Certificate message
         conn.findings.extend(packet.findings)  # those naming a chain certificate join it at freeze
 
     def sweep(self, now: float, linger: float) -> list[Connection]:

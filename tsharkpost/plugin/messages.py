@@ -95,7 +95,9 @@ def delay(seconds: float | None) -> str:
     return f"{ms} ms" if ms < 10000 else f"{ms / 1000:.1f} s"
 
 
-def role(index: int, self_signed: bool) -> str:
-    """A certificate's role in its chain, as the messages name it: leaf (#0), root (self-signed), intermediate."""
+def role(index: int, self_signed: bool, sender: str = "server") -> str:
+    """A certificate's role in its chain, as the messages name it: leaf (#0), root (self-signed), intermediate;
+    a certificate the client sent says so ("client leaf", role.client)."""
     key = "leaf" if index == 0 else "root" if self_signed else "intermediate"
-    return template(f"role.{key}")
+    own = template(f"role.{key}")
+    return fill(template("role.client"), {"role": own}) if sender == "client" else own

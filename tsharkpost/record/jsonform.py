@@ -67,6 +67,7 @@ def zeek_fields(record: ConnectionRecord) -> dict[str, Any]:
         "established": record.established,
         "ssl_history": record.history,
         "cert_chain_fps": [cert.sha256 for cert in record.certificates],
+        "client_cert_chain_fps": [cert.sha256 for cert in record.client_certificates],
         "sni_matches_cert": _sni_matches_cert(record),
     }
 
@@ -155,6 +156,7 @@ def to_json(record: ConnectionRecord) -> dict[str, Any]:
         "certificate_frame": record.certificate_frame,
         "certificates": [_certificate(cert) for cert in record.certificates],
         "chain_encrypted": record.chain_encrypted,
+        "client_certificates": [_certificate(cert) for cert in record.client_certificates],
         "alerts": [_alert(alert) for alert in record.alerts],
         "findings": [_finding(finding) for finding in record.findings],
         "teardown": _teardown(record.teardown),
@@ -274,4 +276,6 @@ def from_json(data: dict[str, Any]) -> ConnectionRecord:
         messages=tuple(_read_milestone(message) for message in data["messages"]),
         messages_left_out=data["messages_left_out"],
         fingerprints=_read_fingerprints(data.get("fingerprints")),
+        # a records file written before the client's chain was recorded lacks it
+        client_certificates=tuple(_read_certificate(cert) for cert in data.get("client_certificates", ())),
     )

@@ -8,7 +8,6 @@ JSON object and reads it back as the same type.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
@@ -139,11 +138,6 @@ class Certificate:
     ca: bool | None = None
     path_len: int | None = None
     key_usage: tuple[str, ...] | None = None
-
-    def valid_at(self, when: float) -> bool:
-        """Whether the certificate was valid at an instant (epoch seconds): judged on capture time, never today."""
-        stamp = dt.datetime.fromtimestamp(when, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-        return not ((self.not_after and self.not_after < stamp) or (self.not_before and self.not_before > stamp))
 
     @property
     def label(self) -> str:
@@ -322,6 +316,9 @@ class ConnectionRecord(HandshakeFacts):
     Attributes:
         history: Zeek's ssl_history letters (upper case: client).
         certificate_frame: frame of the server's Certificate message.
+        certificates: the server's chain as sent; client_certificates: the client's (mutual TLS), each
+            certificate with the same facts and the plugin's findings on it (its frame is the client's
+            Certificate message).
         chain_encrypted: the handshake was encrypted and no chain could be read (TLS 1.3 without keys).
         application_data_bytes, first_application_data_frame: per side.
         fallback_of, retried_by: the stream of the failed attempt this one retries, and of the retry that
@@ -365,6 +362,7 @@ class ConnectionRecord(HandshakeFacts):
     messages: tuple[Milestone, ...] = field(default=())
     messages_left_out: int = 0
     fingerprints: Fingerprints = field(default=Fingerprints())
+    client_certificates: tuple[Certificate, ...] = field(default=())
 
     @property
     def failed(self) -> bool:

@@ -2,8 +2,8 @@
 
 The HTML renderers draw the cards (templates/macros.html.j2); nothing here writes markup. A card marks the line
 a finding is about (the signature algorithm for weak_signature and sigalg_not_offered, the key for the weak_*_key
-checks, the names for name_mismatch, the issuer for chain_order) and the validity when the certificate was not
-valid at the time it was sent.
+checks, the names for name_mismatch, the issuer for chain_order, the validity for expired_certificate and
+not_yet_valid_certificate: the plugin judges validity against the time of the frame that carried the certificate).
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from tsharkpost.record.model import Certificate, ConnectionRecord
 SAN_SHOWN = 8  # a card lists this many names of the SAN; the rest are counted
 # Which line of a card a certificate check is about.
 CHECK_LINE = {"weak_signature": "sigalg", "sigalg_not_offered": "sigalg", "weak_rsa_key": "key",
-              "weak_dsa_key": "key", "weak_ec_key": "key", "name_mismatch": "names", "chain_order": "issuer"}
+              "weak_dsa_key": "key", "weak_ec_key": "key", "name_mismatch": "names", "chain_order": "issuer",
+              "expired_certificate": "validity", "not_yet_valid_certificate": "validity"}
 SEVERITY_TONES: dict[int, str] = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.NOTE: "note"}
 
 
@@ -80,32 +81,26 @@ def _key(cert: Certificate) -> str:
     return " ".join(parts)
 
 
-def card(cert: Certificate, sent_at: float | None, relation: str = "") -> Card:
-    """A card for one certificate, judged valid or not at `sent_at` (epoch seconds)."""
+def card(cert: Certificate, relation: str = "") -> Card:
+    """A card for one certificate; valid unless the plugin judged it not valid at capture time."""
     notes = tuple(FindingNote(SEVERITY_TONES.get(finding.severity, "note"), finding.check, finding.message)
                   for finding in sorted(cert.findings, key=lambda finding: -finding.severity))
-    valid = sent_at is None or cert.valid_at(sent_at)
     marked = {CHECK_LINE[note.check] for note in notes if note.check in CHECK_LINE}
-    if not valid:
-        marked.add("validity")
+    valid = "validity" not in marked
     worst = max((finding.severity for finding in cert.findings), default=0)
-    tone = SEVERITY_TONES.get(worst, "") if cert.findings else ("error" if not valid else "")
+    tone = SEVERITY_TONES.get(worst, "") if cert.findings else ""
     return Card(cert.index, _role(cert), cert.subject or cert.subject_cn, cert.issuer,
                 cert.sigalg_name or "unknown algorithm", cert.sigalg_oid, _key(cert), cert.not_before,
                 cert.not_after, valid, cert.san[:SAN_SHOWN], max(0, len(cert.san) - SAN_SHOWN), cert.sha256,
                 cert.serial, notes, tone, frozenset(marked), relation)
 
 
-def sent_at(record: ConnectionRecord) -> float | None:
-    """When the server's Certificate message was sent: the instant its validity is judged at."""
-    for message in (*record.messages, *record.milestones):
-        if message.name == "certificate" and message.frame == record.certificate_frame:
-            return message.time
-    return None
-
-
 def cards(record: ConnectionRecord, relations: Sequence[str] = ()) -> list[Card]:
-    """The chain as sent, leaf first; relations (from a diff) by position, when given."""
-    when = sent_at(record)
-    return [card(cert, when, relations[number] if number < len(relations) else "")
+    """The server's chain as sent, leaf first; relations (from a diff) by position, when given."""
+    return [card(cert, relations[number] if number < len(relations) else "")
             for number, cert in enumerate(record.certificates)]
+
+
+def client_cards(record: ConnectionRecord) -> list[Card]:
+    """The client's chain as sent (mutual TLS), leaf first."""
+    return [card(cert) for cert in record.client_certificates]

@@ -105,6 +105,7 @@ class ConnectionView:
 
     Attributes:
         anchor: the HTML id of its section.
+        cards, client_cards: the server's chain and the client's (mutual TLS; empty without one) as cards.
         findings: the plugin's findings that name no certificate (those are on the cards).
     """
 
@@ -118,6 +119,7 @@ class ConnectionView:
     events: tuple[EventView, ...]
     command: str
     related: tuple[Link, ...]
+    client_cards: tuple[chain.Card, ...] = ()
 
     @property
     def outcome(self) -> str:
@@ -161,4 +163,4 @@ def connection_view(record: ConnectionRecord, input_number: int, shift: float = 
         findings=tuple(finding for finding in record.findings
                        if finding.cert_index is None and finding.severity >= Severity.NOTE),
         events=events, command=wireshark_command(record.capture, record.stream),
-        related=_related(record, input_number))
+        related=_related(record, input_number), client_cards=tuple(chain.client_cards(record)))

@@ -17,7 +17,8 @@ from tsharkpost.summary import Summary
 COLUMNS = ["input", "input_status", "input_reason", "stream", "client", "client_port", "server", "server_port",
            "server_name", "first_time", "last_time", "outcome", "established", "version", "cipher", "alert_code",
            "alert_name", "alert_sender", "teardown", "teardown_by", "teardown_frame", "teardown_after",
-           "seconds_after", "client_app_bytes", "server_app_bytes", "chain", "findings", "probable_cause",
+           "seconds_after", "client_app_bytes", "server_app_bytes", "chain", "client_chain", "findings",
+           "probable_cause",
            "fallback_of", "retried_by", "ssl_history"]
 
 
@@ -38,6 +39,8 @@ def _row(record: ConnectionRecord) -> dict[str, Any]:
         "server_app_bytes": record.application_data_bytes.server,
         "chain": " | ".join(f"#{c.index} {c.subject} ({c.sigalg_name}, {c.key_type} {c.key_bits})"
                             for c in record.certificates),
+        "client_chain": " | ".join(f"#{c.index} {c.subject} ({c.sigalg_name}, {c.key_type} {c.key_bits})"
+                                   for c in record.client_certificates),
         "findings": " ".join(f"{f.check}@{f.frame}" + (f"#{f.cert_index}" if f.cert_index is not None else "")
                              for f in record.findings),
         "probable_cause": record.causes[0].summary if record.causes else None,

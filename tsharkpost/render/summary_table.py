@@ -46,7 +46,16 @@ def _connection_row(summary: Summary, record: ConnectionRecord) -> list[Any]:
             record.server_label, record.version or "-", record.outcome.value,
             f"{alert.code} {alert.name} ({alert.sender.value})" if alert else "-",
             f"{teardown.kind} by {teardown.by.value} @{teardown.frame}" if teardown else "-",
-            _cause(record)]
+            _client_certificate(record), _cause(record)]
+
+
+def _client_certificate(record: ConnectionRecord) -> str:
+    """Mutual TLS: the client's leaf by its subject, and how many more it sent ("-" without a client chain)."""
+    chain = record.client_certificates
+    if not chain:
+        return "-"
+    leaf = chain[0]
+    return (leaf.subject_cn or leaf.subject or "?") + (f" (+{len(chain) - 1})" if len(chain) > 1 else "")
 
 
 def _cause(record: ConnectionRecord) -> str:
@@ -69,6 +78,7 @@ def write_table(summary: Summary, out: IO[str], connections: bool = False) -> No
     if connections:
         rows = [_connection_row(summary, record) for record in summary.records() if record.is_tls]
         parts += ["", "Connections", _table(rows, ["capture:stream", "client", "server", "version", "outcome",
-                                                      "fatal alert", "teardown", "probable cause"],
-                                               maxcolwidths=[None, None, 30, None, None, None, None, CAUSE_WIDTH])]
+                                                      "fatal alert", "teardown", "client cert", "probable cause"],
+                                               maxcolwidths=[None, None, 30, None, None, None, None, 40,
+                                                             CAUSE_WIDTH])]
     out.write("\n".join(parts) + "\n")
