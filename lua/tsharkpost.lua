@@ -8,6 +8,9 @@ What it does
     signature algorithm that the ClientHello did not offer (RFC 5246 §7.4.2;
     RFC 8446 §4.4.2.2 with signature_algorithms_cert, self-signed exempt);
   - the chain: order (issuer of #n = subject of #n+1), leaf names against SNI;
+    a TLS 1.2 Certificate message of 64 KiB or more, which tshark 4.0 leaves
+    as "Encrypted Handshake Message", is reassembled from its records first
+    (bounded by the max_handshake_kib preference);
   - the handshake: old protocol version, weak cipher suite, short DHE group;
   - the connection: every plaintext fatal alert (sender, code, name, meaning),
     and a FIN/RST that ends the connection right after the server's
@@ -256,7 +259,7 @@ local EXPERT_GROUPS = {
     security = expert.group.SECURITY, protocol = expert.group.PROTOCOL,
     sequence = expert.group.SEQUENCE, response_code = expert.group.RESPONSE_CODE,
     malformed = expert.group.MALFORMED, decryption = expert.group.DECRYPTION,
-    debug = expert.group.DEBUG,
+    debug = expert.group.DEBUG, reassemble = expert.group.REASSEMBLE,
 }
 
 local CHECKS = {}            -- check id -> row of checks.tsv (weight as a number)
@@ -278,7 +281,7 @@ end
 for _, check in ipairs({ "weak_signature", "weak_rsa_key", "weak_dsa_key", "weak_ec_key", "sigalg_not_offered",
         "chain_order", "name_mismatch", "old_protocol_version", "weak_cipher_suite", "weak_dh_group",
         "fatal_alert", "encrypted_alert", "silent_teardown", "malformed_certificate", "fingerprint_skipped",
-        "chain_encrypted", "state_limit", "plugin_error" }) do
+        "chain_encrypted", "chain_reassembled", "chain_not_decoded", "state_limit", "plugin_error" }) do
     if not CHECKS[check] then
         error(("tsharkpost: %s/checks.tsv lacks check %q"):format(TABLE_DIR, check), 0)
     end
@@ -306,7 +309,8 @@ local MESSAGE_VARIANTS = {
 -- Forms every check needs; expert_each is optional (then each value has the generic expert text).
 local MESSAGE_FORMS = { "phrase", "text", "why", "expert" }
 local FRAME_MESSAGES = { "cert", "role.leaf", "role.intermediate", "role.root", "name.none", "side.peer",
-    "list.more", "list.none", "curve.unnamed", "chain.in_frame", "chain.diagnosis", "chain.clean", "diagnosis.more" }
+    "list.more", "list.none", "curve.unnamed", "chain.in_frame", "chain.diagnosis", "chain.clean", "diagnosis.more",
+    "reassembly.over_limit", "reassembly.cut_short" }
 
 do
     local function need(id, template)
@@ -353,6 +357,7 @@ local settings = {
     teardown_window_ms = 2000, -- a FIN/RST this soon after the server's certificate flight is "right after"
     max_connections = 10000,   -- connections kept in memory; the oldest is dropped (and noted) beyond this
     max_hash_kib = 256,        -- certificates larger than this get no SHA-256/SHA-1 (pure-Lua hashing: ~0.6 MB/s)
+    max_handshake_kib = 1024,  -- a Certificate message tshark leaves undecoded is reassembled up to this size
     bridge = false,            -- per-packet tpost.pkt facts for the tsharkpost post-processor (off in the GUI)
 }
 
@@ -378,6 +383,9 @@ tpost.prefs.max_connections = Pref.uint("Maximum connections kept", settings.max
     "bound on per-connection state; beyond it the oldest connection is dropped, with a note")
 tpost.prefs.max_hash_kib = Pref.uint("Largest certificate fingerprinted (KiB)", settings.max_hash_kib,
     "bound on the SHA-256 and SHA-1 of one certificate; a larger one gets no fingerprint, with a note")
+tpost.prefs.max_handshake_kib = Pref.uint("Largest Certificate message reassembled (KiB)", settings.max_handshake_kib,
+    "bound on the bytes kept per connection and side to reassemble a Certificate message that tshark leaves "
+        .. "undecoded (64 KiB or more); a larger one is not decoded, with a note")
 tpost.prefs.bridge = Pref.bool("Per-packet facts for tsharkpost", settings.bridge,
     "add tpost.pkt (stream, endpoints, TCP flags, application data bytes so far) to every TCP frame that "
         .. "matters to a connection (SYN/FIN/RST, TLS records other than application data, the first application "
@@ -1002,17 +1010,19 @@ local function anchor_for(field, k)
 end
 
 -- The certificate entry (a finding anchor and its own summary item) for `info` at position k of
--- a frame's certificates, sent by `sender`: kept with the parsed certificate. Read-only.
-local function cert_entry(info, kind, k, sender)
+-- a frame's certificates, sent by `sender`: kept with the parsed certificate. Read-only. A certificate the
+-- plugin reassembled itself (section 10b) has no field of tshark's to point at: its items carry no bytes.
+local function cert_entry(info, kind, k, sender, reassembled)
     local entries = info.entries
     if not entries then
         entries = {}
         info.entries = entries
     end
-    local key = k * 4 + (kind == "tls" and 0 or 2) + (sender == "server" and 0 or 1)
+    local key = (k * 4 + (kind == "tls" and 0 or 2) + (sender == "server" and 0 or 1)) * (reassembled and -1 or 1)
     local cert = entries[key]
     if not cert then
-        cert = { index = k - 1, info = info, field = KINDS[kind].cert, k = k, sender = sender, summary = true }
+        cert = { index = k - 1, info = info, field = not reassembled and KINDS[kind].cert, k = k, sender = sender,
+            summary = true }
         entries[key] = cert
     end
     return cert
@@ -1029,16 +1039,9 @@ local function remember(ctx, key, value)
     fetched[key] = value
 end
 
-local function on_chain(ctx, conn, kind, certs, sender)
-    local chain = {}
-    for k, fi in ipairs(certs) do
-        local range = fi.range
-        local info = certificate_info(range:raw())
-        local cert = cert_entry(info, kind, k, sender)
-        remember(ctx, cert, range)
-        chain[#chain + 1] = cert
-        ctx:add(cert)
-    end
+-- The checks of a chain (its certificate entries, already added to the frame's output), and the
+-- connection's state after a server's chain.
+local function check_chain(ctx, conn, kind, chain, sender)
     local before = #ctx.out
     for _, cert in ipairs(chain) do
         if cert.info.error then
@@ -1068,6 +1071,117 @@ local function on_chain(ctx, conn, kind, certs, sender)
     if kind == "tls" then
         conn.watch = true
         extend_flight(conn, ctx.time)
+    end
+end
+
+local function on_chain(ctx, conn, kind, certs, sender)
+    local chain = {}
+    for k, fi in ipairs(certs) do
+        local range = fi.range
+        local info = certificate_info(range:raw())
+        local cert = cert_entry(info, kind, k, sender)
+        remember(ctx, cert, range)
+        chain[#chain + 1] = cert
+        ctx:add(cert)
+    end
+    check_chain(ctx, conn, kind, chain, sender)
+end
+
+------------------------------------------------------------------------------
+-- 10b. Certificate messages tshark leaves undecoded
+------------------------------------------------------------------------------
+
+-- tshark 4.0 takes a handshake message whose length is 64 KiB or more, at the start of a record, for
+-- ciphertext ("Encrypted Handshake Message": packet-tls.c, is_encrypted_handshake_message, "Assume handshake
+-- messages are below 64K"); no preference changes that. A TLS 1.2 (or older) Certificate message that large is
+-- reassembled here from the bytes of its records, up to max_handshake_kib per connection and side, and its
+-- chain checked like any other. Anything past the message in its last record is left alone, as tshark does.
+local TSHARK_HANDSHAKE_LIMIT = 0x10000
+local RECORD_HEADER = 5
+X.tls_record = Field.new("tls.record")
+
+-- Whether this side's records could still start or continue such a message: after its ChangeCipherSpec,
+-- or in TLS 1.3, an encrypted handshake message really is one.
+local function reassembly_open(conn, sender)
+    local state = conn.reassembly and conn.reassembly[sender]
+    if state ~= nil then return state ~= false end
+    return rules_family(conn.version) ~= 13 and not conn[CCS_SENT[sender]]
+end
+
+local function reassembly_note(ctx, conn, sender, reason_id, values)
+    conn.reassembly[sender] = false
+    values.side, values.limit = sender, settings.max_handshake_kib
+    values.reason = fill(MESSAGES:get(reason_id), values)
+    ctx:add(finding({ check = "chain_not_decoded", sev = "note" }, values))
+end
+
+-- TLS 1.2 Certificate body: certificate_list<0..2^24-1> of ASN.1Cert<1..2^24-1>; the DER of each.
+local function certificate_list(msg)
+    local ders = {}
+    if #msg < 7 then return ders end
+    local list_last = math.min(#msg, 7 + u24(msg, 5))
+    local p = 8
+    while p + 2 <= list_last do
+        local n = u24(msg, p)
+        local last = p + 2 + n
+        if n == 0 or last > list_last then break end
+        ders[#ders + 1] = sub(msg, p + 3, last)
+        p = last + 1
+    end
+    return ders
+end
+
+local function reassembled_chain(ctx, conn, sender, state)
+    conn.reassembly[sender] = false
+    local msg = concat(state.parts)
+    ctx:add(finding({ check = "chain_reassembled", sev = "note" },
+        { side = sender, bytes = #msg, count = state.records, limit = settings.max_handshake_kib }))
+    local chain = {}
+    for k, der in ipairs(certificate_list(msg)) do
+        local cert = cert_entry(certificate_info(der), "tls", k, sender, true)
+        chain[#chain + 1] = cert
+        ctx:add(cert)
+    end
+    if #chain > 0 then check_chain(ctx, conn, "tls", chain, sender) end
+end
+
+-- The frame's TLS records from `sender`, read while a reassembly may start or is under way. `decoded`: tshark
+-- decoded a Certificate message of this side in the frame itself (then it is not reassembled twice).
+local function reassemble(ctx, conn, sender, decoded)
+    local records, types = { X.tls_record() }, { KINDS.tls.record_ct() }
+    if #records ~= #types then return end
+    conn.reassembly = conn.reassembly or {}
+    local reassembly = conn.reassembly
+    for i, rfi in ipairs(records) do
+        local state = reassembly[sender]
+        if state == false then return end
+        local range = rfi.range
+        local length = range:len() - RECORD_HEADER
+        if state then
+            if types[i].value ~= 22 or decoded or length <= 0 then
+                if not decoded then
+                    reassembly_note(ctx, conn, sender, "reassembly.cut_short",
+                        { bytes = state.need, count = state.records, frame = ctx.num })
+                end
+                reassembly[sender] = false
+                return
+            end
+            local take = math.min(length, state.need - state.have)
+            state.parts[#state.parts + 1] = range:range(RECORD_HEADER, take):raw()
+            state.have, state.records = state.have + take, state.records + 1
+            if state.have == state.need then reassembled_chain(ctx, conn, sender, state) end
+        elseif types[i].value == 22 and length >= 4 and range:range(RECORD_HEADER, 1):uint() == 11 then
+            local need = 4 + range:range(RECORD_HEADER + 1, 3):uint()
+            if need - 4 >= TSHARK_HANDSHAKE_LIMIT and not decoded then
+                if need > settings.max_handshake_kib * 1024 then
+                    reassembly_note(ctx, conn, sender, "reassembly.over_limit", { bytes = need })
+                    return
+                end
+                local take = math.min(length, need)
+                reassembly[sender] = { need = need, have = take, records = 1,
+                    parts = { range:range(RECORD_HEADER, take):raw() } }
+            end
+        end
     end
 end
 
@@ -1136,6 +1250,7 @@ local function on_handshake(ctx, conn, kind, fi, k, msg_type)
         conn.client = ctx.src
         conn.hello = parse_client_hello(s, b, last, kind == "dtls")
         conn.version, conn.suite_name, conn.chain, conn.encrypted_noted = nil, nil, nil, nil
+        conn.reassembly = nil
     elseif msg_type == 2 then
         if not conn.client then conn.client = ctx.dst end
         local hello = parse_server_hello(s, b, last)
@@ -1275,10 +1390,14 @@ local function analyse_kind(ctx, kind, has)
 
     -- Handshake messages: only those Wireshark decoded (a type field at the same place).
     local certs = NO_CERTS
+    local undecoded = false    -- a handshake message tshark did not decode (no type field)
     if has[22] then
         local types = { K.hs_type() }
-        if #types > 0 then
+        if #types == 0 then
+            undecoded = K.hs() ~= nil
+        else
             local messages = { K.hs() }
+            undecoded = #messages > #types
             remember(ctx, K.hs, messages)
             local msg_types = handshake_types(types, messages)
             if msg_types then
@@ -1299,6 +1418,10 @@ local function analyse_kind(ctx, kind, has)
 
     local sender = side_of(ctx, conn)
     if #certs > 0 and sender then on_chain(ctx, conn, kind, certs, sender) end
+    if kind == "tls" and sender and (undecoded or (conn.reassembly and conn.reassembly[sender]))
+            and reassembly_open(conn, sender) then
+        reassemble(ctx, conn, sender, #certs > 0)
+    end
 
     if sender then
         if has[20] then conn[CCS_SENT[sender]] = true end
@@ -1497,6 +1620,7 @@ local function anchor_range(fetched, anchor)
     local range = fetched[anchor]
     if range then return range end
     local field = anchor.field
+    if not field then return nil end    -- a certificate the plugin reassembled (section 10b)
     local list = fetched[field]
     if not list then
         list = { field() }

@@ -155,6 +155,7 @@ def to_json(record: ConnectionRecord) -> dict[str, Any]:
         "certificate_frame": record.certificate_frame,
         "certificates": [_certificate(cert) for cert in record.certificates],
         "chain_encrypted": record.chain_encrypted,
+        "chain_undecoded": record.chain_undecoded,
         "alerts": [_alert(alert) for alert in record.alerts],
         "findings": [_finding(finding) for finding in record.findings],
         "teardown": _teardown(record.teardown),
@@ -274,4 +275,5 @@ def from_json(data: dict[str, Any]) -> ConnectionRecord:
         messages=tuple(_read_milestone(message) for message in data["messages"]),
         messages_left_out=data["messages_left_out"],
         fingerprints=_read_fingerprints(data.get("fingerprints")),
+        chain_undecoded=data["chain_undecoded"],
     )

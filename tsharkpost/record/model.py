@@ -66,6 +66,7 @@ class CauseKind(str, Enum):
     PLUGIN_ERROR = "plugin_error"  # the plugin failed on a frame of the connection: its findings may be incomplete
     PLAINTEXT_ANSWER = "plaintext_answer"  # the server answered the ClientHello with something that is not TLS
     CAPTURE_GAP = "capture_gap"  # the capture does not hold the connection whole (one side, its start or its end)
+    CHAIN_UNREAD = "chain_unread"  # the client refused the chain, which could not be read: no check ran on it
 
 
 @dataclass(frozen=True)
@@ -323,6 +324,10 @@ class ConnectionRecord(HandshakeFacts):
         history: Zeek's ssl_history letters (upper case: client).
         certificate_frame: frame of the server's Certificate message.
         chain_encrypted: the handshake was encrypted and no chain could be read (TLS 1.3 without keys).
+        chain_undecoded: the server sent handshake messages in the clear (TLS 1.2 or older) that neither tshark nor
+            the plugin decoded, and no chain was read: its checks did not run (the plugin's chain_not_decoded
+            finding says why, when it knows; tshark 4.0 leaves a Certificate message of 64 KiB or more undecoded
+            and the plugin reassembles one up to tpost.max_handshake_kib).
         application_data_bytes, first_application_data_frame: per side.
         fallback_of, retried_by: the stream of the failed attempt this one retries, and of the retry that
             followed this failure.
@@ -365,6 +370,7 @@ class ConnectionRecord(HandshakeFacts):
     messages: tuple[Milestone, ...] = field(default=())
     messages_left_out: int = 0
     fingerprints: Fingerprints = field(default=Fingerprints())
+    chain_undecoded: bool = False
 
     @property
     def failed(self) -> bool:
