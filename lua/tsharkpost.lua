@@ -436,6 +436,9 @@ local F = {
     cert_sigalg_oid = ProtoField.string("tpost.cert.sigalg.oid", "Signature algorithm OID"),
     cert_sigalg_name = ProtoField.string("tpost.cert.sigalg.name", "Signature algorithm"),
     cert_key_type = ProtoField.string("tpost.cert.key.type", "Key type", base.UNICODE, "rsa, dsa, ec, ed25519, ..."),
+    cert_key_alg = ProtoField.string("tpost.cert.key.alg", "Key algorithm", base.UNICODE,
+        "the subjectPublicKeyInfo algorithm: its name (rsaEncryption, id-ecPublicKey, ...; Zeek's key_alg), "
+            .. "else its OID"),
     cert_key_bits = ProtoField.uint32("tpost.cert.key.bits", "Key bits"),
     cert_key_curve = ProtoField.string("tpost.cert.key.curve", "Key curve"),
     cert_not_before = ProtoField.string("tpost.cert.not_before", "Not before", base.UNICODE, "ISO 8601 UTC"),
@@ -461,7 +464,8 @@ local field_list = {}
 for _, key in ipairs({ "diagnosis", "finding", "check", "severity", "message", "why", "offered", "chain",
         "max_severity", "related_frame", "alert_code", "alert_name",
         "alert_sender", "cert", "cert_index", "cert_sender", "cert_subject", "cert_subject_cn", "cert_issuer",
-        "cert_serial", "cert_sigalg_oid", "cert_sigalg_name", "cert_key_type", "cert_key_bits", "cert_key_curve",
+        "cert_serial", "cert_sigalg_oid", "cert_sigalg_name", "cert_key_type", "cert_key_alg", "cert_key_bits",
+        "cert_key_curve",
         "cert_not_before", "cert_not_after", "cert_san", "cert_sha256", "cert_sha1", "cert_self_signed",
         "cert_ca", "cert_path_len", "cert_key_usage", "pkt", "pkt_first_data" }) do
     field_list[#field_list + 1] = F[key]
@@ -1700,6 +1704,7 @@ local function render_cert(root, fetched, cert)
     add_child(item, F.cert_sigalg_oid, sigalg, info.sig_oid)
     add_child(item, F.cert_sigalg_name, sigalg, info.sig_name)
     add_child(item, F.cert_key_type, nil, info.key_type)
+    add_child(item, F.cert_key_alg, nil, info.key_alg)
     add_child(item, F.cert_key_bits, nil, info.key_bits)
     add_child(item, F.cert_key_curve, nil, info.curve)
     add_child(item, F.cert_not_before, nil, info.not_before)

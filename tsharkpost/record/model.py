@@ -113,6 +113,8 @@ class Certificate:
         ca, path_len: basicConstraints' cA flag and pathLenConstraint; ca is None without the extension,
             path_len None without a limit.
         key_usage: RFC 5280 names of the keyUsage bits set, in bit order; None without the extension.
+        key_alg: the subjectPublicKeyInfo algorithm's name (rsaEncryption, id-ecPublicKey, ML-DSA-44: Zeek's
+            key_alg), else its OID.
         not_before, not_after: ISO-8601 UTC as the certificate states them.
         key_bits: RSA modulus / DSA p size, or the EC curve size.
         findings: the plugin's findings that name this certificate.
@@ -140,6 +142,7 @@ class Certificate:
     ca: bool | None = None
     path_len: int | None = None
     key_usage: tuple[str, ...] | None = None
+    key_alg: str = ""
 
     def valid_at(self, when: float) -> bool:
         """Whether the certificate was valid at an instant (epoch seconds): judged on capture time, never today."""
