@@ -310,7 +310,7 @@ local MESSAGE_VARIANTS = {
 local MESSAGE_FORMS = { "phrase", "text", "why", "expert" }
 local FRAME_MESSAGES = { "cert", "role.leaf", "role.intermediate", "role.root", "name.none", "side.peer",
     "list.more", "list.none", "curve.unnamed", "chain.in_frame", "chain.diagnosis", "chain.clean", "diagnosis.more",
-    "reassembly.over_limit", "reassembly.cut_short" }
+    "reassembly.over_limit", "reassembly.cut_short", "reassembly.busy" }
 
 do
     local function need(id, template)
@@ -714,7 +714,7 @@ local function delay_text(ms)
 end
 
 local conns, conn_count, conn_queue, queue_head, queue_tail
-local results, analysed_upto, teardown_deadline, limit_noted, seen_tls13
+local results, analysed_upto, teardown_deadline, limit_noted, seen_tls13, reassembly_held
 local bridge_bytes, bridge_queue, bridge_first
 
 local function reset_state()
@@ -723,6 +723,8 @@ local function reset_state()
     -- seen_tls13: TLS 1.3 records without a content type field (tls.record.opaque_type) matter from then on
     -- results: frame number -> its findings and summaries, replayed on every later visit
     results, analysed_upto, teardown_deadline, limit_noted, seen_tls13 = {}, 0, nil, false, false
+    -- reassembly_held: bytes of Certificate messages being reassembled, all connections together (section 10b)
+    reassembly_held = 0
     -- bridge_bytes: tcp.stream -> endpoint -> application data bytes it sent so far (bounded FIFO, bridge_queue)
     -- bridge_first: frame number -> true when it carries the first application data of its direction
     bridge_bytes, bridge_queue, bridge_first = {}, { head = 1, tail = 0 }, {}
@@ -742,6 +744,9 @@ local function get_conn(ctx, key)
         queue_head = queue_head + 1
         local old = conns[old_key]
         if old then
+            for _, state in pairs(old.reassembly or {}) do
+                if state then reassembly_held = reassembly_held - state.have end
+            end
             conns[old_key] = nil
             conn_count = conn_count - 1
             if not limit_noted then
@@ -1102,6 +1107,8 @@ end
 -- chain checked like any other. Anything past the message in its last record is left alone, as tshark does.
 local TSHARK_HANDSHAKE_LIMIT = 0x10000
 local RECORD_HEADER = 5
+-- All reassemblies under way together keep at most this many times max_handshake_kib.
+local REASSEMBLIES_AT_ONCE = 4
 X.tls_record = Field.new("tls.record")
 
 -- Whether this side's records could still start or continue such a message: after its ChangeCipherSpec,
@@ -1112,8 +1119,15 @@ local function reassembly_open(conn, sender)
     return rules_family(conn.version) ~= 13 and not conn[CCS_SENT[sender]]
 end
 
-local function reassembly_note(ctx, conn, sender, reason_id, values)
+-- Ends this side's reassembly (for good: one Certificate message per side and handshake).
+local function reassembly_done(conn, sender)
+    local state = conn.reassembly[sender]
+    if state then reassembly_held = reassembly_held - state.have end
     conn.reassembly[sender] = false
+end
+
+local function reassembly_note(ctx, conn, sender, reason_id, values)
+    reassembly_done(conn, sender)
     values.side, values.limit = sender, settings.max_handshake_kib
     values.reason = fill(MESSAGES:get(reason_id), values)
     ctx:add(finding({ check = "chain_not_decoded", sev = "note" }, values))
@@ -1136,7 +1150,7 @@ local function certificate_list(msg)
 end
 
 local function reassembled_chain(ctx, conn, sender, state)
-    conn.reassembly[sender] = false
+    reassembly_done(conn, sender)
     local msg = concat(state.parts)
     ctx:add(finding({ check = "chain_reassembled", sev = "note" },
         { side = sender, bytes = #msg, count = state.records, limit = settings.max_handshake_kib }))
@@ -1167,23 +1181,31 @@ local function reassemble(ctx, conn, sender, decoded)
                     reassembly_note(ctx, conn, sender, "reassembly.cut_short",
                         { bytes = state.need, count = state.records, frame = ctx.num })
                 end
-                reassembly[sender] = false
+                reassembly_done(conn, sender)
                 return
             end
             local take = math.min(length, state.need - state.have)
             state.parts[#state.parts + 1] = range:range(RECORD_HEADER, take):raw()
             state.have, state.records = state.have + take, state.records + 1
+            reassembly_held = reassembly_held + take
             if state.have == state.need then reassembled_chain(ctx, conn, sender, state) end
         elseif types[i].value == 22 and length >= 4 and range:range(RECORD_HEADER, 1):uint() == 11 then
             local need = 4 + range:range(RECORD_HEADER + 1, 3):uint()
             if need - 4 >= TSHARK_HANDSHAKE_LIMIT and not decoded then
-                if need > settings.max_handshake_kib * 1024 then
+                local bound = settings.max_handshake_kib * 1024
+                if need > bound then
                     reassembly_note(ctx, conn, sender, "reassembly.over_limit", { bytes = need })
+                    return
+                end
+                if reassembly_held + need > REASSEMBLIES_AT_ONCE * bound then
+                    reassembly_note(ctx, conn, sender, "reassembly.busy",
+                        { bytes = need, count = REASSEMBLIES_AT_ONCE })
                     return
                 end
                 local take = math.min(length, need)
                 reassembly[sender] = { need = need, have = take, records = 1,
                     parts = { range:range(RECORD_HEADER, take):raw() } }
+                reassembly_held = reassembly_held + take
             end
         end
     end

@@ -12,6 +12,7 @@ Expected values come from an independent reader: the server's bytes as `tshark -
 
 from __future__ import annotations
 
+import hashlib
 import re
 import subprocess
 from pathlib import Path
@@ -138,3 +139,24 @@ def test_a_chain_over_the_reassembly_bound_is_said_unread(tmp_path: Path,
     assert cause["kind"] == "chain_unread" and note["message"] in cause["summary"]
     assert "nothing wrong" not in cause["summary"]
     assert conn["zeek"]["ssl_history"] == "Cskn"
+
+
+def plugin_rows(tshark: str, plugin: Path, *options: str) -> list[list[str]]:
+    argv = [tshark, "-n", "-r", str(CAPTURE), "-X", f"lua_script:{plugin}", *options, "-Y", "tpost", "-T", "fields",
+            "-e", "frame.number", "-e", "tpost.check", "-e", "tpost.cert.sha256", "-e", "tpost.cert.key.alg"]
+    return [line.split("\t") for line in subprocess.run(argv, capture_output=True, text=True, check=True)
+            .stdout.splitlines()]
+
+
+def test_the_plugin_reassembles_alike_in_one_pass_and_two(tshark: str, plugin: Path,
+                                                          chain_from_bytes: tuple[int, int, list[bytes]]) -> None:
+    # Given the capture read by tshark with the plugin alone, in one pass and in two (-2, as the GUI revisits)
+    one, two = plugin_rows(tshark, plugin), plugin_rows(tshark, plugin, "-2")
+    # Then both show the reassembled chain in the frame of its last record, with the same fingerprints
+    assert one == two
+    (frame, checks, fingerprints, key_algs) = next(row for row in one if "chain_reassembled" in row[1])
+    digests = [hashlib.sha256(der).hexdigest() for der in chain_from_bytes[2]]
+    assert fingerprints.split(",") == digests and key_algs == "rsaEncryption,rsaEncryption"
+    # And the silent teardown that follows names that frame's chain (it was checked: nothing else to say)
+    assert [row[1] for row in one] == ["chain_reassembled", "silent_teardown"] and checks == "chain_reassembled"
+    assert int(frame) < int(one[-1][0])
