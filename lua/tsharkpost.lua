@@ -1189,6 +1189,8 @@ local function reassemble(ctx, conn, sender, decoded)
             state.have, state.records = state.have + take, state.records + 1
             reassembly_held = reassembly_held + take
             if state.have == state.need then reassembled_chain(ctx, conn, sender, state) end
+        elseif types[i].value == 20 then
+            return                              -- this side's records after its ChangeCipherSpec are encrypted
         elseif types[i].value == 22 and length >= 4 and range:range(RECORD_HEADER, 1):uint() == 11 then
             local need = 4 + range:range(RECORD_HEADER + 1, 3):uint()
             if need - 4 >= TSHARK_HANDSHAKE_LIMIT and not decoded then
