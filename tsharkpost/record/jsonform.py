@@ -277,5 +277,5 @@ def from_json(data: dict[str, Any]) -> ConnectionRecord:
         messages=tuple(_read_milestone(message) for message in data["messages"]),
         messages_left_out=data["messages_left_out"],
         fingerprints=_read_fingerprints(data.get("fingerprints")),
-        chain_undecoded=data["chain_undecoded"],
+        chain_undecoded=data.get("chain_undecoded", False),  # records written before it lack it
     )
