@@ -117,6 +117,9 @@ def test_summarize_reads_the_chain_tshark_left_undecoded(tmp_path: Path,
         "tshark left it undecoded"]
     # Zeek's history letter for the Certificate, in its place before ServerKeyExchange and ServerHelloDone
     assert conn["zeek"]["ssl_history"] == "Csxkn"
+    flight = ["server_hello", "certificate", "server_key_exchange", "server_hello_done"]
+    assert [m["name"] for m in conn["messages"] if m["side"] == "server"] == flight
+    assert [m["name"] for m in conn["milestones"] if m["side"] == "server" and m["name"] in flight] == flight
     assert conn["zeek"]["cert_chain_fps"] == [cert["sha256"] for cert in certs]
     # The client hung up silently right after a chain that was read and checked: nothing wrong was found in it
     assert conn["outcome"] == "client_silent_close_after_certificates"

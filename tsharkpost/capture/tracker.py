@@ -33,6 +33,8 @@ SCSV_NAMES = {0x5600: "TLS_FALLBACK_SCSV", 0x00FF: "TLS_EMPTY_RENEGOTIATION_INFO
 UNKNOWN_LABEL = "Unknown"  # tshark's showname for a code it has no name for: "Cipher Suite: Unknown (0xfefe)"
 # Handshake messages that mark a step of the handshake on a timeline (connection milestones).
 MILESTONE_HANDSHAKES = {1, 2, 11, 12, 13, 14, 16}
+# Server flight milestones that follow the Certificate message (where a reassembled one goes before them).
+AFTER_CERTIFICATE = {"server_key_exchange", "certificate_request", "server_hello_done"}
 MAX_ALERT_MILESTONES = 8  # alerts are rare; a storm of them is recorded in alerts[], not on the timeline
 # A full handshake is 5 to 15 TLS messages; renegotiations add as many each. Past this, messages (the ladder's
 # data) are only counted (messages_left_out), so a renegotiation or alert storm cannot grow one record unbounded.
@@ -421,6 +423,11 @@ class ConnectionTracker:
                     conn.certificate_frame = packet.number
                     conn.history = conn.history[:letters] + "x" + conn.history[letters:]
                     self._milestone(conn, "certificate", Side.SERVER, packet)
+                    if conn.milestones and conn.milestones[-1].name == "certificate":
+                        milestone = conn.milestones.pop()
+                        at = next((i for i, m in enumerate(conn.milestones) if m.frame == packet.number
+                                   and m.side is Side.SERVER and m.name in AFTER_CERTIFICATE), len(conn.milestones))
+                        conn.milestones.insert(at, milestone)
                     if messages <= len(conn.messages):
                         conn.messages[messages - 1] = Milestone("certificate", Side.SERVER, packet.number, packet.time)
         conn.findings.extend(packet.findings)  # those naming a chain certificate join it at freeze
