@@ -9,10 +9,10 @@ Run as root on Debian 12 (dumpcap on `lo` needs capture rights):
 They live in tests/data/wild/, not in captures/: summarize reads captures/ as one directory in the tests, and
 every file there is checked against expected.json's per-connection ground truth. These files show capture
 realities (a reordered flight, a cut capture) that plain tshark reads differently with different options; the
-ground truth of each is in tests/captures/test_wild_tcp.py, read from plain tshark. Ports 3249-3252 are ones
-tshark maps to TLS by default and nobody else on a test machine uses; mutual TLS is on 8883 (MQTT over TLS,
-where devices commonly log in with a client certificate), also mapped to TLS by tshark. Its ground truth is in
-tests/captures/test_mutual_tls.py.
+ground truth of each is in tests/captures/test_wild_tcp.py and test_wild_chain.py, read from plain tshark (and
+openssl). Ports 3249-3252 and 2443 are ones tshark maps to TLS by default and nobody else on a test machine uses;
+mutual TLS is on 8883 (MQTT over TLS, where devices commonly log in with a client certificate), also mapped to TLS
+by tshark. Its ground truth is in tests/captures/test_mutual_tls.py.
 """
 
 from __future__ import annotations
@@ -35,10 +35,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from capgen.capture import dumpcap  # noqa: E402
 from capgen.pki import CLIENT_AUTH, Certificate, RsaKey, write_pem  # noqa: E402
+from capgen.rawclient import connect_and_abort  # noqa: E402
 
 ADDRESS = "127.0.0.1"
 HRR_PORT, REUSE_PORT, PLAINTEXT_PORT, FULL_PORT = 3249, 3250, 3251, 3252
 MTLS_PORT = 8883
+HUGE_CHAIN_PORT, HUGE_CHAIN_CLIENT_PORT = 2443, 40255   # 2443: another port tshark maps to TLS
+HUGE_CHAIN_NAME = "huge-chain.example.test"
+# Names in the leaf's subjectAltName and in the intermediate's nameConstraints: together about 330 KB, so the
+# Certificate message spans 21 records of 16 KiB, as in Zeek's tls-fragmented-handshake.pcap (339,629 bytes).
+HUGE_CHAIN_SANS, HUGE_CHAIN_SUBTREES = 4700, 5800
 REUSED_CLIENT_PORT = 40250
 # Between the refused SYN and the second connection from the same port: longer than summarize keeps a closed
 # connection open for late packets (capture/analyze.py LINGER_SECONDS), as in the issue's 13 s.
@@ -192,6 +198,55 @@ def mutual_tls(out: Path, scratch: Path) -> None:
         server.wait(timeout=10)
 
 
+def _openssl(*args: str) -> None:
+    subprocess.run(["openssl", *args], check=True, capture_output=True, env=OPENSSL_ENV)
+
+
+def huge_chain_identity(folder: Path) -> tuple[Path, Path, Path]:
+    """Leaf (thousands of subjectAltName dNSNames), its intermediate (thousands of nameConstraints subtrees) and
+    their root, all RSA 2048 and SHA-256: the leaf, its key and the chain file s_server sends (intermediate only)."""
+    config = folder / "huge.cnf"
+    sans = ",".join(["DNS:" + HUGE_CHAIN_NAME] + [f"DNS:h{i:05d}.{HUGE_CHAIN_NAME}" for i in range(HUGE_CHAIN_SANS)])
+    subtrees = ",".join(f"permitted;DNS:.customer{i:05d}.example.test" for i in range(HUGE_CHAIN_SUBTREES))
+    config.write_text("[req]\ndistinguished_name = dn\n[dn]\n"
+                      "[root]\nbasicConstraints = critical,CA:true\nkeyUsage = critical,keyCertSign,cRLSign\n"
+                      "[intermediate]\nbasicConstraints = critical,CA:true,pathlen:0\n"
+                      "keyUsage = critical,keyCertSign,cRLSign\n"
+                      f"nameConstraints = critical,{subtrees}\n"
+                      "[leaf]\nbasicConstraints = critical,CA:false\nkeyUsage = critical,digitalSignature,keyEncipherment\n"
+                      f"extendedKeyUsage = serverAuth\nsubjectAltName = {sans}\n")
+    paths = {name: (folder / f"huge-{name}.crt", folder / f"huge-{name}.key") for name in ("root", "intermediate", "leaf")}
+    for name, (_, key) in paths.items():
+        _openssl("genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", str(key))
+    root_cert, root_key = paths["root"]
+    _openssl("req", "-x509", "-new", "-key", str(root_key), "-subj", "/CN=Huge Chain Test Root CA", "-days", "3650",
+             "-sha256", "-config", str(config), "-extensions", "root", "-out", str(root_cert))
+    issuer = paths["root"]
+    for name, subject in (("intermediate", "/CN=Huge Chain Constrained CA"), ("leaf", f"/CN={HUGE_CHAIN_NAME}")):
+        cert, key = paths[name]
+        request = folder / f"huge-{name}.csr"
+        _openssl("req", "-new", "-key", str(key), "-subj", subject, "-config", str(config), "-out", str(request))
+        _openssl("x509", "-req", "-in", str(request), "-CA", str(issuer[0]), "-CAkey", str(issuer[1]),
+                 "-set_serial", str(0x1000 + len(name)), "-days", "3650", "-sha256", "-extfile", str(config),
+                 "-extensions", name, "-out", str(cert))
+        issuer = paths[name]
+    return paths["leaf"][0], paths["leaf"][1], paths["intermediate"][0]
+
+
+def huge_chain(out: Path, scratch: Path) -> None:
+    """A TLS 1.2 Certificate message of about 330 KB in 21 records (some of them across TCP segments), answered by a client that reads the whole
+    flight and hangs up without a word (capgen's Schannel-like raw client): tshark 4.0 leaves the message as
+    "Encrypted Handshake Message" (it takes a handshake message of 64 KiB or more at a record's start for
+    ciphertext; no preference changes that). The tests read the certificates back from the capture's bytes
+    with openssl x509, independently of tshark and tsharkpost."""
+    leaf, key, chain = huge_chain_identity(scratch)
+    with dumpcap(out / "huge-certificate-chain.pcapng", [HUGE_CHAIN_PORT],
+                 "TLS 1.2 Certificate message of about 330 KB over 21 records, client closes silently"):
+        server = s_server(HUGE_CHAIN_PORT, leaf, key, "-tls1_2", "-cert_chain", str(chain))
+        connect_and_abort(ADDRESS, HUGE_CHAIN_PORT, HUGE_CHAIN_CLIENT_PORT, HUGE_CHAIN_NAME, reset=False)
+        server.wait(timeout=10)
+
+
 # ---- pcap rewriting (classic pcap, Ethernet/IPv4/TCP as dumpcap writes lo) ----
 
 def _checksum(data: bytes) -> int:
@@ -310,10 +365,10 @@ def cut_captures(source: Path, out: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent.parent / "tests" / "data" / "wild")
-    parser.add_argument("--only", nargs="+", choices=["hrr", "reuse", "plaintext", "full", "mtls"],
+    parser.add_argument("--only", nargs="+", choices=["hrr", "reuse", "plaintext", "full", "mtls", "huge"],
                         help="rebuild only these (full: the reordered and cut files)")
     args = parser.parse_args(argv)
-    wanted = set(args.only or ["hrr", "reuse", "plaintext", "full", "mtls"])
+    wanted = set(args.only or ["hrr", "reuse", "plaintext", "full", "mtls", "huge"])
     if os.geteuid() != 0 or not all(shutil.which(tool) for tool in ("openssl", "dumpcap", "editcap", "tshark")):
         sys.exit("wild.py: run as root with openssl, dumpcap, editcap and tshark installed")
     args.out.mkdir(parents=True, exist_ok=True)
@@ -332,6 +387,8 @@ def main(argv: list[str] | None = None) -> int:
             cut_captures(source, args.out)
         if "mtls" in wanted:
             mutual_tls(args.out, scratch)
+        if "huge" in wanted:
+            huge_chain(args.out, scratch)
     return 0
 
 

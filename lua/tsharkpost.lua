@@ -11,6 +11,9 @@ What it does
     valid: an error on a leaf, a warning on an intermediate, a note on a
     self-signed root sent in the chain); a client certificate's findings say so;
   - the chain: order (issuer of #n = subject of #n+1), leaf names against SNI;
+    a TLS 1.2 Certificate message of 64 KiB or more, which tshark 4.0 leaves
+    as "Encrypted Handshake Message", is reassembled from its records first
+    (bounded by the max_handshake_kib preference);
   - the handshake: old protocol version, weak cipher suite, short DHE group;
   - the connection: every plaintext fatal alert (sender, code, name, meaning),
     and a FIN/RST that ends the connection right after the server's
@@ -259,7 +262,7 @@ local EXPERT_GROUPS = {
     security = expert.group.SECURITY, protocol = expert.group.PROTOCOL,
     sequence = expert.group.SEQUENCE, response_code = expert.group.RESPONSE_CODE,
     malformed = expert.group.MALFORMED, decryption = expert.group.DECRYPTION,
-    debug = expert.group.DEBUG,
+    debug = expert.group.DEBUG, reassemble = expert.group.REASSEMBLE,
 }
 
 local CHECKS = {}            -- check id -> row of checks.tsv (weight as a number)
@@ -281,7 +284,8 @@ end
 for _, check in ipairs({ "weak_signature", "weak_rsa_key", "weak_dsa_key", "weak_ec_key", "sigalg_not_offered",
         "chain_order", "name_mismatch", "old_protocol_version", "weak_cipher_suite", "weak_dh_group",
         "fatal_alert", "encrypted_alert", "silent_teardown", "malformed_certificate", "fingerprint_skipped",
-        "chain_encrypted", "state_limit", "plugin_error", "expired_certificate", "not_yet_valid_certificate" }) do
+        "chain_encrypted", "chain_reassembled", "chain_not_decoded", "state_limit", "plugin_error",
+        "expired_certificate", "not_yet_valid_certificate" }) do
     if not CHECKS[check] then
         error(("tsharkpost: %s/checks.tsv lacks check %q"):format(TABLE_DIR, check), 0)
     end
@@ -313,7 +317,8 @@ local MESSAGE_VARIANTS = {
 local MESSAGE_FORMS = { "phrase", "text", "why", "expert" }
 local FRAME_MESSAGES = { "cert", "role.leaf", "role.intermediate", "role.root", "role.client", "phrase.client",
     "name.none", "side.peer",
-    "list.more", "list.none", "curve.unnamed", "chain.in_frame", "chain.diagnosis", "chain.clean", "diagnosis.more" }
+    "list.more", "list.none", "curve.unnamed", "chain.in_frame", "chain.diagnosis", "chain.clean", "diagnosis.more",
+    "reassembly.over_limit", "reassembly.cut_short", "reassembly.busy" }
 
 do
     local function need(id, template)
@@ -360,6 +365,7 @@ local settings = {
     teardown_window_ms = 2000, -- a FIN/RST this soon after the server's certificate flight is "right after"
     max_connections = 10000,   -- connections kept in memory; the oldest is dropped (and noted) beyond this
     max_hash_kib = 256,        -- certificates larger than this get no SHA-256/SHA-1 (pure-Lua hashing: ~0.6 MB/s)
+    max_handshake_kib = 1024,  -- a Certificate message tshark leaves undecoded is reassembled up to this size
     bridge = false,            -- per-packet tpost.pkt facts for the tsharkpost post-processor (off in the GUI)
 }
 
@@ -385,6 +391,9 @@ tpost.prefs.max_connections = Pref.uint("Maximum connections kept", settings.max
     "bound on per-connection state; beyond it the oldest connection is dropped, with a note")
 tpost.prefs.max_hash_kib = Pref.uint("Largest certificate fingerprinted (KiB)", settings.max_hash_kib,
     "bound on the SHA-256 and SHA-1 of one certificate; a larger one gets no fingerprint, with a note")
+tpost.prefs.max_handshake_kib = Pref.uint("Largest Certificate message reassembled (KiB)", settings.max_handshake_kib,
+    "bound on the bytes kept per connection and side to reassemble a Certificate message that tshark leaves "
+        .. "undecoded (64 KiB or more); a larger one is not decoded, with a note")
 tpost.prefs.bridge = Pref.bool("Per-packet facts for tsharkpost", settings.bridge,
     "add tpost.pkt (stream, endpoints, TCP flags, application data bytes so far) to every TCP frame that "
         .. "matters to a connection (SYN/FIN/RST, TLS records other than application data, the first application "
@@ -435,6 +444,9 @@ local F = {
     cert_sigalg_oid = ProtoField.string("tpost.cert.sigalg.oid", "Signature algorithm OID"),
     cert_sigalg_name = ProtoField.string("tpost.cert.sigalg.name", "Signature algorithm"),
     cert_key_type = ProtoField.string("tpost.cert.key.type", "Key type", base.UNICODE, "rsa, dsa, ec, ed25519, ..."),
+    cert_key_alg = ProtoField.string("tpost.cert.key.alg", "Key algorithm", base.UNICODE,
+        "the subjectPublicKeyInfo algorithm: its name (rsaEncryption, id-ecPublicKey, ...; Zeek's key_alg), "
+            .. "else its OID"),
     cert_key_bits = ProtoField.uint32("tpost.cert.key.bits", "Key bits"),
     cert_key_curve = ProtoField.string("tpost.cert.key.curve", "Key curve"),
     cert_not_before = ProtoField.string("tpost.cert.not_before", "Not before", base.UNICODE, "ISO 8601 UTC"),
@@ -460,7 +472,8 @@ local field_list = {}
 for _, key in ipairs({ "diagnosis", "finding", "check", "severity", "message", "why", "offered", "chain",
         "max_severity", "related_frame", "alert_code", "alert_name",
         "alert_sender", "cert", "cert_index", "cert_sender", "cert_subject", "cert_subject_cn", "cert_issuer",
-        "cert_serial", "cert_sigalg_oid", "cert_sigalg_name", "cert_key_type", "cert_key_bits", "cert_key_curve",
+        "cert_serial", "cert_sigalg_oid", "cert_sigalg_name", "cert_key_type", "cert_key_alg", "cert_key_bits",
+        "cert_key_curve",
         "cert_not_before", "cert_not_after", "cert_san", "cert_sha256", "cert_sha1", "cert_self_signed",
         "cert_ca", "cert_path_len", "cert_key_usage", "pkt", "pkt_first_data" }) do
     field_list[#field_list + 1] = F[key]
@@ -732,7 +745,7 @@ local function delay_text(ms)
 end
 
 local conns, conn_count, conn_queue, queue_head, queue_tail
-local results, analysed_upto, teardown_deadline, limit_noted, seen_tls13
+local results, analysed_upto, teardown_deadline, limit_noted, seen_tls13, reassembly_held
 local bridge_bytes, bridge_queue, bridge_first
 
 local function reset_state()
@@ -741,6 +754,8 @@ local function reset_state()
     -- seen_tls13: TLS 1.3 records without a content type field (tls.record.opaque_type) matter from then on
     -- results: frame number -> its findings and summaries, replayed on every later visit
     results, analysed_upto, teardown_deadline, limit_noted, seen_tls13 = {}, 0, nil, false, false
+    -- reassembly_held: bytes of Certificate messages being reassembled, all connections together (section 10b)
+    reassembly_held = 0
     -- bridge_bytes: tcp.stream -> endpoint -> application data bytes it sent so far (bounded FIFO, bridge_queue)
     -- bridge_first: frame number -> true when it carries the first application data of its direction
     bridge_bytes, bridge_queue, bridge_first = {}, { head = 1, tail = 0 }, {}
@@ -760,6 +775,9 @@ local function get_conn(ctx, key)
         queue_head = queue_head + 1
         local old = conns[old_key]
         if old then
+            for _, state in pairs(old.reassembly or {}) do
+                if state then reassembly_held = reassembly_held - state.have end
+            end
             conns[old_key] = nil
             conn_count = conn_count - 1
             if not limit_noted then
@@ -1056,17 +1074,19 @@ local function anchor_for(field, k)
 end
 
 -- The certificate entry (a finding anchor and its own summary item) for `info` at position k of
--- a frame's certificates, sent by `sender`: kept with the parsed certificate. Read-only.
-local function cert_entry(info, kind, k, sender)
+-- a frame's certificates, sent by `sender`: kept with the parsed certificate. Read-only. A certificate the
+-- plugin reassembled itself (section 10b) has no field of tshark's to point at: its items carry no bytes.
+local function cert_entry(info, kind, k, sender, reassembled)
     local entries = info.entries
     if not entries then
         entries = {}
         info.entries = entries
     end
-    local key = k * 4 + (kind == "tls" and 0 or 2) + (sender == "server" and 0 or 1)
+    local key = (k * 4 + (kind == "tls" and 0 or 2) + (sender == "server" and 0 or 1)) * (reassembled and -1 or 1)
     local cert = entries[key]
     if not cert then
-        cert = { index = k - 1, info = info, field = KINDS[kind].cert, k = k, sender = sender, summary = true }
+        cert = { index = k - 1, info = info, field = not reassembled and KINDS[kind].cert, k = k, sender = sender,
+            summary = true }
         entries[key] = cert
     end
     return cert
@@ -1083,16 +1103,9 @@ local function remember(ctx, key, value)
     fetched[key] = value
 end
 
-local function on_chain(ctx, conn, kind, certs, sender)
-    local chain = {}
-    for k, fi in ipairs(certs) do
-        local range = fi.range
-        local info = certificate_info(range:raw())
-        local cert = cert_entry(info, kind, k, sender)
-        remember(ctx, cert, range)
-        chain[#chain + 1] = cert
-        ctx:add(cert)
-    end
+-- The checks of a chain (its certificate entries, already added to the frame's output), and the
+-- connection's state after a server's chain.
+local function check_chain(ctx, conn, kind, chain, sender)
     local before = #ctx.out
     for _, cert in ipairs(chain) do
         if cert.info.error then
@@ -1127,6 +1140,136 @@ local function on_chain(ctx, conn, kind, certs, sender)
     if kind == "tls" then
         conn.watch = true
         extend_flight(conn, ctx.time)
+    end
+end
+
+local function on_chain(ctx, conn, kind, certs, sender)
+    local chain = {}
+    for k, fi in ipairs(certs) do
+        local range = fi.range
+        local info = certificate_info(range:raw())
+        local cert = cert_entry(info, kind, k, sender)
+        remember(ctx, cert, range)
+        chain[#chain + 1] = cert
+        ctx:add(cert)
+    end
+    check_chain(ctx, conn, kind, chain, sender)
+end
+
+------------------------------------------------------------------------------
+-- 10b. Certificate messages tshark leaves undecoded
+------------------------------------------------------------------------------
+
+-- tshark 4.0 takes a handshake message whose length is 64 KiB or more, at the start of a record, for
+-- ciphertext ("Encrypted Handshake Message": packet-tls.c, is_encrypted_handshake_message, "Assume handshake
+-- messages are below 64K"); no preference changes that. A TLS 1.2 (or older) Certificate message that large is
+-- reassembled here from the bytes of its records, up to max_handshake_kib per connection and side, and its
+-- chain checked like any other. Anything past the message in its last record is left alone, as tshark does.
+local TSHARK_HANDSHAKE_LIMIT = 0x10000
+local RECORD_HEADER = 5
+-- All reassemblies under way together keep at most this many times max_handshake_kib.
+local REASSEMBLIES_AT_ONCE = 4
+X.tls_record = Field.new("tls.record")
+
+-- Whether this side's records could still start or continue such a message: after its ChangeCipherSpec,
+-- or in TLS 1.3, an encrypted handshake message really is one.
+local function reassembly_open(conn, sender)
+    local state = conn.reassembly and conn.reassembly[sender]
+    if state ~= nil then return state ~= false end
+    return rules_family(conn.version) ~= 13 and not conn[CCS_SENT[sender]]
+end
+
+-- Ends this side's reassembly (for good: one Certificate message per side and handshake).
+local function reassembly_done(conn, sender)
+    local state = conn.reassembly[sender]
+    if state then reassembly_held = reassembly_held - state.have end
+    conn.reassembly[sender] = false
+end
+
+local function reassembly_note(ctx, conn, sender, reason_id, values)
+    reassembly_done(conn, sender)
+    values.side, values.limit = sender, settings.max_handshake_kib
+    values.reason = fill(MESSAGES:get(reason_id), values)
+    ctx:add(finding({ check = "chain_not_decoded", sev = "note" }, values))
+end
+
+-- TLS 1.2 Certificate body: certificate_list<0..2^24-1> of ASN.1Cert<1..2^24-1>; the DER of each.
+local function certificate_list(msg)
+    local ders = {}
+    if #msg < 7 then return ders end
+    local list_last = math.min(#msg, 7 + u24(msg, 5))
+    local p = 8
+    while p + 2 <= list_last do
+        local n = u24(msg, p)
+        local last = p + 2 + n
+        if n == 0 or last > list_last then break end
+        ders[#ders + 1] = sub(msg, p + 3, last)
+        p = last + 1
+    end
+    return ders
+end
+
+local function reassembled_chain(ctx, conn, sender, state)
+    reassembly_done(conn, sender)
+    local msg = concat(state.parts)
+    ctx:add(finding({ check = "chain_reassembled", sev = "note" },
+        { side = sender, bytes = #msg, count = state.records, limit = settings.max_handshake_kib }))
+    local chain = {}
+    for k, der in ipairs(certificate_list(msg)) do
+        local cert = cert_entry(certificate_info(der), "tls", k, sender, true)
+        chain[#chain + 1] = cert
+        ctx:add(cert)
+    end
+    if #chain > 0 then check_chain(ctx, conn, "tls", chain, sender) end
+end
+
+-- The frame's TLS records from `sender`, read while a reassembly may start or is under way. `decoded`: tshark
+-- decoded a Certificate message of this side in the frame itself (then it is not reassembled twice).
+local function reassemble(ctx, conn, sender, decoded)
+    local records, types = { X.tls_record() }, { KINDS.tls.record_ct() }
+    if #records ~= #types then return end
+    conn.reassembly = conn.reassembly or {}
+    local reassembly = conn.reassembly
+    for i, rfi in ipairs(records) do
+        local state = reassembly[sender]
+        if state == false then return end
+        local range = rfi.range
+        local length = range:len() - RECORD_HEADER
+        if state then
+            if types[i].value ~= 22 or decoded or length <= 0 then
+                if not decoded then
+                    reassembly_note(ctx, conn, sender, "reassembly.cut_short",
+                        { bytes = state.need, count = state.records, frame = ctx.num })
+                end
+                reassembly_done(conn, sender)
+                return
+            end
+            local take = math.min(length, state.need - state.have)
+            state.parts[#state.parts + 1] = range:range(RECORD_HEADER, take):raw()
+            state.have, state.records = state.have + take, state.records + 1
+            reassembly_held = reassembly_held + take
+            if state.have == state.need then reassembled_chain(ctx, conn, sender, state) end
+        elseif types[i].value == 20 then
+            return                              -- this side's records after its ChangeCipherSpec are encrypted
+        elseif types[i].value == 22 and length >= 4 and range:range(RECORD_HEADER, 1):uint() == 11 then
+            local need = 4 + range:range(RECORD_HEADER + 1, 3):uint()
+            if need - 4 >= TSHARK_HANDSHAKE_LIMIT and not decoded then
+                local bound = settings.max_handshake_kib * 1024
+                if need > bound then
+                    reassembly_note(ctx, conn, sender, "reassembly.over_limit", { bytes = need })
+                    return
+                end
+                if reassembly_held + need > REASSEMBLIES_AT_ONCE * bound then
+                    reassembly_note(ctx, conn, sender, "reassembly.busy",
+                        { bytes = need, count = REASSEMBLIES_AT_ONCE })
+                    return
+                end
+                local take = math.min(length, need)
+                reassembly[sender] = { need = need, have = take, records = 1,
+                    parts = { range:range(RECORD_HEADER, take):raw() } }
+                reassembly_held = reassembly_held + take
+            end
+        end
     end
 end
 
@@ -1197,7 +1340,7 @@ local function on_handshake(ctx, conn, kind, fi, k, msg_type)
         conn.client = ctx.src
         conn.hello, conn.hello_time = parse_client_hello(s, b, last, kind == "dtls"), ctx.time
         conn.version, conn.suite_name, conn.chain, conn.encrypted_noted = nil, nil, nil, nil
-        conn.client_chain = nil
+        conn.client_chain, conn.reassembly = nil, nil
     elseif msg_type == 2 then
         if not conn.client then conn.client = ctx.dst end
         local hello = parse_server_hello(s, b, last)
@@ -1337,10 +1480,14 @@ local function analyse_kind(ctx, kind, has)
 
     -- Handshake messages: only those Wireshark decoded (a type field at the same place).
     local certs = NO_CERTS
+    local undecoded = false    -- a handshake message tshark did not decode (no type field)
     if has[22] then
         local types = { K.hs_type() }
-        if #types > 0 then
+        if #types == 0 then
+            undecoded = K.hs() ~= nil
+        else
             local messages = { K.hs() }
+            undecoded = #messages > #types
             remember(ctx, K.hs, messages)
             local msg_types = handshake_types(types, messages)
             if msg_types then
@@ -1361,6 +1508,10 @@ local function analyse_kind(ctx, kind, has)
 
     local sender = side_of(ctx, conn)
     if #certs > 0 and sender then on_chain(ctx, conn, kind, certs, sender) end
+    if kind == "tls" and sender and (undecoded or (conn.reassembly and conn.reassembly[sender]))
+            and reassembly_open(conn, sender) then
+        reassemble(ctx, conn, sender, #certs > 0)
+    end
 
     if sender then
         if has[20] then conn[CCS_SENT[sender]] = true end
@@ -1559,6 +1710,7 @@ local function anchor_range(fetched, anchor)
     local range = fetched[anchor]
     if range then return range end
     local field = anchor.field
+    if not field then return nil end    -- a certificate the plugin reassembled (section 10b)
     local list = fetched[field]
     if not list then
         list = { field() }
@@ -1638,6 +1790,7 @@ local function render_cert(root, fetched, cert)
     add_child(item, F.cert_sigalg_oid, sigalg, info.sig_oid)
     add_child(item, F.cert_sigalg_name, sigalg, info.sig_name)
     add_child(item, F.cert_key_type, nil, info.key_type)
+    add_child(item, F.cert_key_alg, nil, info.key_alg)
     add_child(item, F.cert_key_bits, nil, info.key_bits)
     add_child(item, F.cert_key_curve, nil, info.curve)
     add_child(item, F.cert_not_before, nil, info.not_before)

@@ -155,7 +155,8 @@ end
 
 -- The certificate parser over the byte helpers and fact tables. Its result `info` holds
 -- subject, issuer (RFC 4514), cn, issuer_cn, subject_der, issuer_der, serial (hex), sig_oid,
--- pss_hash, not_before, not_after, key_oid, key_type, key_bits, curve, san (dNSNames),
+-- pss_hash, not_before, not_after, key_oid, key_alg (its name, else the OID), key_type, key_bits, curve,
+-- san (dNSNames),
 -- basic_constraints (true when the extension is there) with ca and path_len (nil: no limit),
 -- key_usage (RFC 5280 names of the bits set; nil without the extension), self_signed and len;
 -- r_sigalg, r_issuer, r_validity, r_subject, r_spki and r_san are 0-based {offset, length} ranges of parts of the
@@ -232,6 +233,7 @@ function x509.certificate_parser(bytes, facts)
         local key_start = k_start + 1            -- skip the unused-bits byte
         local known = KEYALGS[oid]
         info.key_oid = oid
+        info.key_alg = known and known.name or oid
         info.key_type = known and known.key_type or "unknown"
         if info.key_type == "rsa" then
             local seq_start, seq_last = expect(s, key_start, k_last, 0x30, "RSAPublicKey")

@@ -150,7 +150,10 @@ def causes(conn: Connection) -> list[Cause]:
                 "side": Side.CLIENT.value, "delay": messages.delay(teardown.seconds_after if teardown else None),
                 "chain": chain, "frame": teardown.frame if teardown else "?"})
         found += _certificate_causes(conn, hung_up)
-        if not found and not _plugin_failures(conn):  # "nothing wrong" only from a plugin that checked it all
+        unread = _chain_unread(conn)
+        if not found and unread:  # no chain was read: nothing was checked, so nothing is "found wrong" either
+            found.append(Cause(0, CauseKind.CHAIN_UNREAD, messages.say("cause.chain_unread", why=unread), (hung_up,)))
+        elif not found and not _plugin_failures(conn):  # "nothing wrong" only from a plugin that checked it all
             found.append(Cause(0, CauseKind.UNEXPLAINED_REFUSAL, messages.template("cause.unexplained_refusal"),
                                (hung_up,)))
     elif result in (Outcome.CLIENT_FATAL_ALERT, Outcome.SERVER_FATAL_ALERT):
@@ -217,6 +220,16 @@ def _capture_gap(conn: Connection) -> list[Cause]:
         return [Cause(0, CauseKind.CAPTURE_GAP, messages.template("cause.capture_gap.early_end"),
                       (messages.template("evidence.capture_gap.early_end"),))]
     return []
+
+
+def _chain_unread(conn: Connection) -> str | None:
+    """Why the server's chain could not be read, or None when it was (or nothing shows one was sent)."""
+    if conn.chain_encrypted:
+        return messages.template("chain_unread.encrypted")
+    if conn.chain_undecoded:
+        said = next((finding.message for finding in conn.findings if finding.check == "chain_not_decoded"), None)
+        return said or messages.template("chain_unread.undecoded")
+    return None
 
 
 def _plugin_failures(conn: Connection) -> list[Finding]:

@@ -42,6 +42,7 @@ class Connection(HandshakeFacts):
     app_data_bytes: dict[Side, int] = field(default_factory=lambda: {Side.CLIENT: 0, Side.SERVER: 0})
     first_app_data: dict[Side, int] = field(default_factory=dict)  # side -> frame
     encrypted_handshake: bool = False
+    undecoded_from: set[Side] = field(default_factory=set)  # sides with a plaintext handshake message tshark left undecoded
     outcome: Outcome = Outcome.NOT_TLS
     causes: list[Cause] = field(default_factory=list)
     fallback_of: int | None = None  # stream of the failed attempt this one retries
@@ -99,7 +100,7 @@ class Connection(HandshakeFacts):
             certificate_frame=self.certificate_frame,
             certificates=tuple(dataclasses.replace(cert, findings=self.certificate_findings(cert))
                                for cert in self.certificates),
-            chain_encrypted=self.encrypted_handshake and not self.certificates,
+            chain_encrypted=self.chain_encrypted,
             alerts=tuple(self.alerts), findings=tuple(self.findings), teardown=self.teardown,
             application_data_bytes=BothSides(self.app_data_bytes[Side.CLIENT], self.app_data_bytes[Side.SERVER]),
             first_application_data_frame=BothSides(self.first_app_data.get(Side.CLIENT),
@@ -108,4 +109,17 @@ class Connection(HandshakeFacts):
             milestones=tuple(self.milestones), history=self.history, messages=tuple(self.messages),
             messages_left_out=self.messages_left_out, fingerprints=self.fingerprints,
             client_certificates=tuple(dataclasses.replace(cert, findings=self.certificate_findings(cert))
-                                      for cert in self.client_certificates))
+                                      for cert in self.client_certificates),
+            chain_undecoded=self.chain_undecoded)
+
+    @property
+    def chain_encrypted(self) -> bool:
+        """The chain was encrypted on the wire and could not be read (TLS 1.3 without keys). A TLS 1.2 handshake's
+        encrypted messages (Finished) never carry the chain: its chain is in the clear, read or undecoded."""
+        version = self.version or ""
+        return self.encrypted_handshake and not self.certificates and (not version or version.startswith("TLS 1.3"))
+
+    @property
+    def chain_undecoded(self) -> bool:
+        """The server's plaintext handshake held messages nobody decoded, and no chain was read."""
+        return Side.SERVER in self.undecoded_from and not self.certificates

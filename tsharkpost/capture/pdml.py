@@ -212,7 +212,8 @@ def _certificate(element: etree._Element, frame: int) -> Certificate:
         san=tuple(name for name in text("san", "").split(",") if name), sha256=text("sha256", ""),
         self_signed=_flag(text("self_signed", "0")), frame=frame, sha1=text("sha1", ""),
         ca=_flag(values["ca"]) if "ca" in values else None, path_len=int(path_len) if path_len.isdigit() else None,
-        key_usage=tuple(name for name in usage.split(",") if name) if usage is not None else None)
+        key_usage=tuple(name for name in usage.split(",") if name) if usage is not None else None,
+        key_alg=text("key_alg", ""))
 
 
 def _finding(element: etree._Element, frame: int) -> Finding:

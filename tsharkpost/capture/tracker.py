@@ -33,6 +33,8 @@ SCSV_NAMES = {0x5600: "TLS_FALLBACK_SCSV", 0x00FF: "TLS_EMPTY_RENEGOTIATION_INFO
 UNKNOWN_LABEL = "Unknown"  # tshark's showname for a code it has no name for: "Cipher Suite: Unknown (0xfefe)"
 # Handshake messages that mark a step of the handshake on a timeline (connection milestones).
 MILESTONE_HANDSHAKES = {1, 2, 11, 12, 13, 14, 16}
+# Server flight milestones that follow the Certificate message (where a reassembled one goes before them).
+AFTER_CERTIFICATE = {"server_key_exchange", "certificate_request", "server_hello_done"}
 MAX_ALERT_MILESTONES = 8  # alerts are rare; a storm of them is recorded in alerts[], not on the timeline
 # A full handshake is 5 to 15 TLS messages; renegotiations add as many each. Past this, messages (the ladder's
 # data) are only counted (messages_left_out), so a renegotiation or alert storm cannot grow one record unbounded.
@@ -96,6 +98,8 @@ class _Progress:
     # Sides whose TLS <= 1.2 records are encrypted from here on (after their ChangeCipherSpec).
     encrypted: set[Side] = field(default_factory=set)
     milestones_seen: set[tuple[str, Side]] = field(default_factory=set)
+    # Where the server's latest undecoded plaintext handshake message ended: (history length, messages length).
+    undecoded_end: tuple[int, int] | None = None
 
 
 class ConnectionTracker:
@@ -300,7 +304,18 @@ class ConnectionTracker:
                        visible: bool) -> None:
         kind = handshake.type
         client = side is Side.CLIENT
-        if kind is None or not visible:
+        if kind is None and visible:
+            # In the clear on the wire, yet tshark did not decode it: tshark 4.0 takes a handshake message of
+            # 64 KiB or more at a record's start for ciphertext. Neither encrypted nor ciphertext, only unread;
+            # the records of one such message in a row are one message to the reader.
+            conn.undecoded_from.add(side)
+            progress = self._progress[conn.stream]
+            if not client and progress.undecoded_end == (len(conn.history), len(conn.messages)):
+                self._remember(conn, "encrypted_handshake", packet)
+                return
+            if not client:
+                progress.undecoded_end = (len(conn.history), len(conn.messages) + 1)
+        elif kind is None or not visible:
             conn.encrypted_handshake = True
             self._ciphertext(conn, side)
         if kind is None:
@@ -394,12 +409,27 @@ class ConnectionTracker:
             cipher=_name(handshake, F.CIPHER_SUITE), curve=_name(handshake, F.KEY_SHARE_GROUP), session_id=session_id,
             resumed=resumed, extensions=tuple(_names(handshake, F.EXTENSION_TYPE)))
 
-    @staticmethod
-    def _add_plugin_output(conn: Connection, packet: Packet) -> None:
+    def _add_plugin_output(self, conn: Connection, packet: Packet) -> None:
         if packet.certificates:
             chain: list[Certificate] = sorted(packet.certificates, key=lambda cert: cert.index)
             if chain[0].sender == "server" and not conn.certificates:
                 conn.certificates = chain
+                undecoded_end = self._progress[conn.stream].undecoded_end
+                if conn.certificate_frame is None and undecoded_end is not None and any(
+                        finding.check == "chain_reassembled" for finding in packet.findings):
+                    # A Certificate message tshark left undecoded, which the plugin reassembled: Zeek's `x`, in
+                    # place of its last record (messages of the same frame after it, ServerKeyExchange..., follow).
+                    letters, messages = undecoded_end
+                    conn.certificate_frame = packet.number
+                    conn.history = conn.history[:letters] + "x" + conn.history[letters:]
+                    self._milestone(conn, "certificate", Side.SERVER, packet)
+                    if conn.milestones and conn.milestones[-1].name == "certificate":
+                        milestone = conn.milestones.pop()
+                        at = next((i for i, m in enumerate(conn.milestones) if m.frame == packet.number
+                                   and m.side is Side.SERVER and m.name in AFTER_CERTIFICATE), len(conn.milestones))
+                        conn.milestones.insert(at, milestone)
+                    if messages <= len(conn.messages):
+                        conn.messages[messages - 1] = Milestone("certificate", Side.SERVER, packet.number, packet.time)
             elif chain[0].sender == "client" and not conn.client_certificates:
                 conn.client_certificates = chain  # mutual TLS: the client's own Certificate message
         conn.findings.extend(packet.findings)  # those naming a chain certificate join it at freeze

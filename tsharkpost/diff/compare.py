@@ -116,6 +116,7 @@ def chain(good: ConnectionRecord, bad: ConnectionRecord) -> Section:
     result = Section("chain", "Certificate chain")
     result.fields.append(_value_field("certificates", len(good.certificates), len(bad.certificates)))
     result.fields.append(_value_field("chain_encrypted", good.chain_encrypted, bad.chain_encrypted))
+    result.fields.append(_value_field("chain_undecoded", good.chain_undecoded, bad.chain_undecoded))
     result.rows = align_chain(good.certificates, bad.certificates)
     return result
 

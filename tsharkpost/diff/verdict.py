@@ -43,6 +43,8 @@ def _chain_end(record: ConnectionRecord) -> str:
     certs = record.certificates
     if record.chain_encrypted:
         return "GOOD's chain is encrypted (TLS 1.3 without a key log)"
+    if record.chain_undecoded:
+        return "GOOD's chain was not decoded (its Certificate message stayed unread)"
     if not certs:
         return "GOOD received no certificates"
     return f"GOOD's chain ends at {_label(certs[-1])} ({len(certs)} certificate{'s' if len(certs) != 1 else ''})"

@@ -70,6 +70,7 @@ CERT_FIELDS = {
     "tpost.cert.subject_cn": "subject_cn", "tpost.cert.issuer": "issuer", "tpost.cert.serial": "serial",
     "tpost.cert.sigalg.oid": "sigalg_oid", "tpost.cert.sigalg.name": "sigalg_name",
     "tpost.cert.key.type": "key_type", "tpost.cert.key.bits": "key_bits", "tpost.cert.key.curve": "key_curve",
+    "tpost.cert.key.alg": "key_alg",
     "tpost.cert.not_before": "not_before", "tpost.cert.not_after": "not_after", "tpost.cert.san": "san",
     "tpost.cert.sha256": "sha256", "tpost.cert.sha1": "sha1", "tpost.cert.self_signed": "self_signed",
     "tpost.cert.ca": "ca", "tpost.cert.path_len": "path_len", "tpost.cert.key_usage": "key_usage",

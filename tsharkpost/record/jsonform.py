@@ -86,7 +86,8 @@ def _certificate(cert: Certificate) -> dict[str, Any]:
             "key_curve": cert.key_curve, "not_before": cert.not_before, "not_after": cert.not_after,
             "san": list(cert.san), "sha256": cert.sha256, "sha1": cert.sha1, "self_signed": cert.self_signed,
             "ca": cert.ca, "path_len": cert.path_len,
-            "key_usage": list(cert.key_usage) if cert.key_usage is not None else None, "frame": cert.frame,
+            "key_usage": list(cert.key_usage) if cert.key_usage is not None else None, "key_alg": cert.key_alg,
+            "frame": cert.frame,
             "findings": [_finding(finding) for finding in cert.findings]}
 
 
@@ -157,6 +158,7 @@ def to_json(record: ConnectionRecord) -> dict[str, Any]:
         "certificates": [_certificate(cert) for cert in record.certificates],
         "chain_encrypted": record.chain_encrypted,
         "client_certificates": [_certificate(cert) for cert in record.client_certificates],
+        "chain_undecoded": record.chain_undecoded,
         "alerts": [_alert(alert) for alert in record.alerts],
         "findings": [_finding(finding) for finding in record.findings],
         "teardown": _teardown(record.teardown),
@@ -192,7 +194,8 @@ def _read_certificate(data: dict[str, Any]) -> Certificate:
         findings=tuple(_read_finding(finding) for finding in data["findings"]),
         # Records written before these facts were recorded lack them.
         sha1=data.get("sha1", ""), ca=data.get("ca"), path_len=data.get("path_len"),
-        key_usage=tuple(data["key_usage"]) if data.get("key_usage") is not None else None)
+        key_usage=tuple(data["key_usage"]) if data.get("key_usage") is not None else None,
+        key_alg=data.get("key_alg", ""))
 
 
 def _read_client_hello(data: dict[str, Any] | None) -> ClientHello | None:
@@ -278,4 +281,5 @@ def from_json(data: dict[str, Any]) -> ConnectionRecord:
         fingerprints=_read_fingerprints(data.get("fingerprints")),
         # a records file written before the client's chain was recorded lacks it
         client_certificates=tuple(_read_certificate(cert) for cert in data.get("client_certificates", ())),
+        chain_undecoded=data.get("chain_undecoded", False),  # records written before it lack it
     )

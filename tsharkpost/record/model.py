@@ -65,6 +65,7 @@ class CauseKind(str, Enum):
     PLUGIN_ERROR = "plugin_error"  # the plugin failed on a frame of the connection: its findings may be incomplete
     PLAINTEXT_ANSWER = "plaintext_answer"  # the server answered the ClientHello with something that is not TLS
     CAPTURE_GAP = "capture_gap"  # the capture does not hold the connection whole (one side, its start or its end)
+    CHAIN_UNREAD = "chain_unread"  # the client refused the chain, which could not be read: no check ran on it
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,8 @@ class Certificate:
         ca, path_len: basicConstraints' cA flag and pathLenConstraint; ca is None without the extension,
             path_len None without a limit.
         key_usage: RFC 5280 names of the keyUsage bits set, in bit order; None without the extension.
+        key_alg: the subjectPublicKeyInfo algorithm's name (rsaEncryption, id-ecPublicKey, ML-DSA-44: Zeek's
+            key_alg), else its OID.
         not_before, not_after: ISO-8601 UTC as the certificate states them.
         key_bits: RSA modulus / DSA p size, or the EC curve size.
         findings: the plugin's findings that name this certificate.
@@ -138,6 +141,7 @@ class Certificate:
     ca: bool | None = None
     path_len: int | None = None
     key_usage: tuple[str, ...] | None = None
+    key_alg: str = ""
 
     @property
     def label(self) -> str:
@@ -320,6 +324,10 @@ class ConnectionRecord(HandshakeFacts):
             certificate with the same facts and the plugin's findings on it (its frame is the client's
             Certificate message).
         chain_encrypted: the handshake was encrypted and no chain could be read (TLS 1.3 without keys).
+        chain_undecoded: the server sent handshake messages in the clear (TLS 1.2 or older) that neither tshark nor
+            the plugin decoded, and no chain was read: its checks did not run (the plugin's chain_not_decoded
+            finding says why, when it knows; tshark 4.0 leaves a Certificate message of 64 KiB or more undecoded
+            and the plugin reassembles one up to tpost.max_handshake_kib).
         application_data_bytes, first_application_data_frame: per side.
         fallback_of, retried_by: the stream of the failed attempt this one retries, and of the retry that
             followed this failure.
@@ -363,6 +371,7 @@ class ConnectionRecord(HandshakeFacts):
     messages_left_out: int = 0
     fingerprints: Fingerprints = field(default=Fingerprints())
     client_certificates: tuple[Certificate, ...] = field(default=())
+    chain_undecoded: bool = False
 
     @property
     def failed(self) -> bool:
