@@ -25,9 +25,8 @@ What it does
 Files (keep them together: the plugin finds them from its own path)
   tsharkpost.lua   this post-dissector: everything that talks to Wireshark
   tpost/*.lua      its Wireshark-free parsers, each with one job:
-                   tpost_bytes (byte and text helpers), tpost_sha256 (SHA-256),
-                   tpost_sha1 (SHA-1),
-                   tpost_x509 (certificates from DER), tpost_handshake (hello and
+                   tpost_bytes (byte and text helpers), tpost_sha (SHA-256
+                   and SHA-1), tpost_x509 (certificates from DER), tpost_handshake (hello and
                    ServerKeyExchange bodies), tpost_tsv (fact table reader),
                    tpost_messages (message templates filled in)
   tables/*.tsv     facts (alert names, OIDs, curves, severities, check ids, ...)
@@ -115,8 +114,7 @@ end
 
 local tsv = load_module("tpost_tsv")
 local bytelib = load_module("tpost_bytes")
-local sha256 = load_module("tpost_sha256")
-local sha1 = load_module("tpost_sha1")
+local sha = load_module("tpost_sha")
 local x509 = load_module("tpost_x509")
 local handshake = load_module("tpost_handshake")
 local msglib = load_module("tpost_messages")
@@ -624,7 +622,7 @@ local parse_dh_params = hello_parsers.dh_params
 local function parse_certificate(der)
     local info = parse_der(der)
     if #der <= settings.max_hash_kib * 1024 then
-        info.sha256, info.sha1 = sha256.hex(der), sha1.hex(der)
+        info.sha256, info.sha1 = sha.sha256(der), sha.sha1(der)
     else
         info.sha256, info.sha1, info.hash_skipped = "", "", #der
     end
