@@ -31,9 +31,8 @@ What it does
 Files (keep them together: the plugin finds them from its own path)
   tsharkpost.lua   this post-dissector: everything that talks to Wireshark
   tpost/*.lua      its Wireshark-free parsers, each with one job:
-                   tpost_bytes (byte and text helpers), tpost_sha256 (SHA-256),
-                   tpost_sha1 (SHA-1),
-                   tpost_x509 (certificates from DER), tpost_handshake (hello and
+                   tpost_bytes (byte and text helpers), tpost_sha (SHA-256
+                   and SHA-1), tpost_x509 (certificates from DER), tpost_handshake (hello and
                    ServerKeyExchange bodies), tpost_tsv (fact table reader),
                    tpost_messages (message templates filled in)
   tables/*.tsv     facts (alert names, OIDs, curves, severities, check ids, ...)
@@ -121,8 +120,7 @@ end
 
 local tsv = load_module("tpost_tsv")
 local bytelib = load_module("tpost_bytes")
-local sha256 = load_module("tpost_sha256")
-local sha1 = load_module("tpost_sha1")
+local sha = load_module("tpost_sha")
 local x509 = load_module("tpost_x509")
 local handshake = load_module("tpost_handshake")
 local msglib = load_module("tpost_messages")
@@ -400,10 +398,13 @@ tpost.prefs.bridge = Pref.bool("Per-packet facts for tsharkpost", settings.bridg
         .. "data of each direction, findings), so that the tsharkpost post-processor needs neither the TCP tree "
         .. "nor the application data frames")
 
+local on_prefs_changed      -- set in section 7: what depends on the settings is forgotten
+
 function tpost.prefs_changed()
     for name in pairs(settings) do
         settings[name] = tpost.prefs[name]
     end
+    if on_prefs_changed then on_prefs_changed() end
 end
 
 ------------------------------------------------------------------------------
@@ -661,7 +662,7 @@ local parse_dh_params = hello_parsers.dh_params
 local function parse_certificate(der)
     local info = parse_der(der)
     if #der <= settings.max_hash_kib * 1024 then
-        info.sha256, info.sha1 = sha256.hex(der), sha1.hex(der)
+        info.sha256, info.sha1 = sha.sha256(der), sha.sha1(der)
     else
         info.sha256, info.sha1, info.hash_skipped = "", "", #der
     end
@@ -670,23 +671,46 @@ local function parse_certificate(der)
     return info
 end
 
-local cert_cache, cert_cache_size = {}, 0
-local CERT_CACHE_MAX = 2000
+-- Parsed certificates by DER, in two generations of at most CERT_CACHE_MAX each: when the current one
+-- is full it becomes the old one, and a certificate found there moves back. So a certificate seen again
+-- (a server's chain, on every connection) is parsed and hashed once per capture however many others
+-- pass by, and the cache holds at most 2 * CERT_CACHE_MAX certificates (with their DER).
+local cert_cache, cert_cache_old, cert_cache_size = {}, {}, 0
+local CERT_CACHE_MAX = 1000
+local cert_ids = 0           -- each parsed certificate's id (info.id): chain_memo's keys name certificates by it
 
 -- Parsed certificate or {error = reason}; cached by DER bytes (chains repeat).
 local function certificate_info(der)
     local info = cert_cache[der]
     if info then return info end
-    local ok, result = pcall(parse_certificate, der)
-    if ok then
-        info = result
-    else
-        info = { error = type(result) == "string" and result or tostring(result), len = #der }
+    info = cert_cache_old[der]
+    if not info then
+        local ok, result = pcall(parse_certificate, der)
+        if ok then
+            info = result
+        else
+            info = { error = type(result) == "string" and result or tostring(result), len = #der }
+        end
+        cert_ids = cert_ids + 1
+        info.id = cert_ids
     end
-    if cert_cache_size >= CERT_CACHE_MAX then cert_cache, cert_cache_size = {}, 0 end
+    if cert_cache_size >= CERT_CACHE_MAX then cert_cache_old, cert_cache, cert_cache_size = cert_cache, {}, 0 end
     cert_cache[der], cert_cache_size = info, cert_cache_size + 1
     return info
 end
+
+-- Chain checks by their inputs (chain_key): a chain seen again with the same ClientHello facts gets the
+-- very findings of its first check, which name no frame. Bounded like the certificate cache: at most
+-- CHAIN_MEMO_MAX chains, forgotten all at once when full. Emptied with the certificate cache when a
+-- preference changes, since the checks and the fingerprint bound read them.
+local chain_memo, chain_memo_size = {}, 0
+local CHAIN_MEMO_MAX = 1000
+
+local function forget_certificates()
+    cert_cache, cert_cache_old, cert_cache_size = {}, {}, 0
+    chain_memo, chain_memo_size = {}, 0
+end
+on_prefs_changed = forget_certificates
 
 local suite_token_sets = {}   -- cipher suite name -> set of its tokens (names are few: no bound needed)
 
@@ -1103,9 +1127,46 @@ local function remember(ctx, key, value)
     fetched[key] = value
 end
 
--- The checks of a chain (its certificate entries, already added to the frame's output), and the
--- connection's state after a server's chain.
-local function check_chain(ctx, conn, kind, chain, sender)
+-- The list of a ClientHello's signature schemes as a key ("-" for none).
+local function list_key(list)
+    if not list then return "-" end
+    return concat(list, ",")
+end
+
+-- Everything the chain checks below read, as one string: the certificates (by id, and whether the plugin
+-- reassembled them: their entries differ), who sent them, each one's validity at this frame's time (and, when one
+-- is out of date, that time and whether the capture's clock stood still, which its finding says) and, for a
+-- server's chain, the rules' family and the ClientHello's offered schemes and SNI (settings are not in it: a
+-- change of preference empties the memo). A check that reads more must add it here.
+local function chain_key(ctx, conn, kind, sender, chain)
+    local parts = { kind, sender }
+    local dated = false
+    for i, cert in ipairs(chain) do
+        local validity = not cert.info.error and x509.validity(cert.info, ctx.time) or nil
+        if validity then dated = true end
+        parts[i + 2] = cert.info.id .. (cert.field and "" or "r") .. (validity and (":" .. validity) or "")
+    end
+    if dated then parts[#parts + 1] = x509.iso(ctx.time) .. (conn.hello_time == ctx.time and "=" or "") end
+    if sender == "server" then
+        local hello = conn.hello
+        parts[#parts + 1] = rules_family(conn.version) or "-"
+        if hello then
+            local key = hello.memo_key
+            if not key then
+                local sni = hello.sni
+                key = list_key(hello.sigalgs) .. ";" .. list_key(hello.sigalgs_cert) .. ";"
+                    .. (sni and (#sni .. ":" .. sni) or "-")
+                hello.memo_key = key
+            end
+            parts[#parts + 1] = key
+        end
+    end
+    return concat(parts, "|")
+end
+
+-- The findings of a chain's checks (read-only, shared by every frame whose chain has the same key)
+-- and, for a server's chain, the diagnosis of its warnings and errors.
+local function chain_checks(ctx, conn, chain, sender)
     local before = #ctx.out
     for _, cert in ipairs(chain) do
         if cert.info.error then
@@ -1125,12 +1186,28 @@ local function check_chain(ctx, conn, kind, chain, sender)
     end
     check_chain_order(ctx, chain)
     if sender == "server" and chain[1] and not chain[1].info.error then check_name(ctx, conn, chain[1]) end
-    local findings = {}
+    local found, serious = {}, {}
     for i = before + 1, #ctx.out do
         local f = ctx.out[i]
-        if f.check and f.cert and SEVERITY_LEVEL[f.sev] >= SEVERITY_LEVEL.warning then findings[#findings + 1] = f end
+        found[#found + 1] = f
+        if f.check and f.cert and SEVERITY_LEVEL[f.sev] >= SEVERITY_LEVEL.warning then serious[#serious + 1] = f end
     end
-    local judged = { frame = ctx.num, diagnosis = diagnosis_of(findings) }
+    return { found = found, diagnosis = diagnosis_of(serious) }
+end
+
+-- The checks of a chain (its certificate entries, already added to the frame's output), replayed from the memo
+-- when the same chain was judged under the same conditions, and the connection's state after the chain.
+local function check_chain(ctx, conn, kind, chain, sender)
+    local key = chain_key(ctx, conn, kind, sender, chain)
+    local memo = chain_memo[key]
+    if memo then
+        for _, f in ipairs(memo.found) do ctx:add(f) end
+    else
+        memo = chain_checks(ctx, conn, chain, sender)
+        if chain_memo_size >= CHAIN_MEMO_MAX then chain_memo, chain_memo_size = {}, 0 end
+        chain_memo[key], chain_memo_size = memo, chain_memo_size + 1
+    end
+    local judged = { frame = ctx.num, diagnosis = memo.diagnosis }
     if sender ~= "server" then
         conn.client_chain = judged   -- mutual TLS: what a server's certificate alert answers
         return
@@ -1325,7 +1402,11 @@ end
 -- `msg_type`, when the caller knows it from the type field, spares copying messages that need no parsing.
 local function on_handshake(ctx, conn, kind, fi, k, msg_type)
     if msg_type and not PARSED_HANDSHAKES[msg_type] then return end
-    if msg_type == 12 and not (conn.suite_name and side_of(ctx, conn) == "server") then return end
+    if msg_type == 12 then   -- only an ephemeral DH group is judged: any other key exchange needs no copy
+        if not (conn.suite_name and side_of(ctx, conn) == "server") then return end
+        local tokens = suite_tokens(conn.suite_name)
+        if not (tokens.DHE or (tokens.DH and tokens.anon)) then return end
+    end
     local range = fi.range
     local s = range:raw()
     local header = KINDS[kind].header
@@ -1388,17 +1469,37 @@ local function last_of(field)
     return all[#all]
 end
 
--- Values of the innermost tcp.stream and tcp.flags in the current dissector call (false: the
--- frame has none), fetched once for the analysis and the bridge alike; reset for every call.
-local frame_tcp = {}
+-- What the current dissector call read of the frame's fields, so that the analysis and the bridge read
+-- each extractor once: the innermost tcp.stream and tcp.flags values (false: the frame has none) and the
+-- values of the TLS record content types and opaque types (NO_VALUES: none). Reset for every call.
+local frame_fields = {}
 local function tcp_value(name)
-    local value = frame_tcp[name]
+    local value = frame_fields[name]
     if value == nil then
         local fi = last_of(X[name])
         value = fi and fi.value or false
-        frame_tcp[name] = value
+        frame_fields[name] = value
     end
     return value
+end
+
+local NO_VALUES = {}         -- shared empty list, never written to
+local function values_of(...)
+    local n = select("#", ...)
+    if n == 0 then return NO_VALUES end
+    local values = {}
+    for i = 1, n do values[i] = (select(i, ...)).value end
+    return values
+end
+
+-- "ct" (tls.record.content_type) or "opaque" (tls.record.opaque_type): that field's values in this frame.
+local function tls_values(name)
+    local values = frame_fields[name]
+    if values == nil then
+        values = values_of((name == "ct" and KINDS.tls.record_ct or KINDS.tls.record_opaque)())
+        frame_fields[name] = values
+    end
+    return values
 end
 
 -- A table of the arguments, or nil when there are none.
@@ -1408,15 +1509,15 @@ local function list_of(...)
 end
 
 -- Which of the content types 20-23 (ChangeCipherSpec, alert, handshake, application data)
--- the given record fields carry, in a table reused for every frame; nil when there is no record.
+-- the given record type values hold, in a table reused for every frame; nil when there is no record.
 local frame_types = {}
-local function record_types(...)
-    local n = select("#", ...)
+local function record_types(values)
+    local n = #values
     if n == 0 then return nil end
     local has = frame_types
     has[20], has[21], has[22], has[23] = false, false, false, false
     for i = 1, n do
-        local value = (select(i, ...)).value
+        local value = values[i]
         if value >= 20 and value <= 23 then has[value] = true end
     end
     return has
@@ -1599,12 +1700,13 @@ end
 local function application_bytes()
     local lengths = list_of(X.tls_record_len())
     if not lengths then return 0, false end
-    local types = {}
-    for _, fi in ipairs({ KINDS.tls.record_ct() }) do types[#types + 1] = fi.value end
+    local types = tls_values("ct")
     if #types < #lengths then   -- TLS 1.3 records without keys follow any plaintext record of the frame
-        local opaque = { KINDS.tls.record_opaque() }
-        for i = #opaque - (#lengths - #types) + 1, #opaque do
-            if i >= 1 then types[#types + 1] = opaque[i].value end
+        local plain, opaque = types, tls_values("opaque")
+        types = {}
+        for i = 1, #plain do types[i] = plain[i] end
+        for i = #opaque - (#lengths - #plain) + 1, #opaque do
+            if i >= 1 then types[#types + 1] = opaque[i] end
         end
     end
     local bytes, other = 0, false
@@ -1628,11 +1730,14 @@ for f = 0, 31 do EDGE_FLAGS[f] = f % 8 ~= 0 end
 
 -- The frame's line and whether it is the first application data of its direction; nil for a
 -- frame that matters to no record (`noted`: the frame has findings or certificate summaries).
-local function bridge_line(pinfo, noted)
+local function bridge_line(pinfo, num, noted)
     local stream = tcp_value("tcp_stream")
     if not stream then return nil end
     local flags = (tcp_value("tcp_flags") or 0) % 32
     local counts = bridge_counts(stream)
+    local bytes, other = application_bytes()
+    -- No bytes to count and nothing to say (a plain ACK, the bulk of most captures): no string built.
+    if bytes == 0 and not (noted or other or EDGE_FLAGS[flags]) then return nil end
     -- "address port" of both ends, kept by port (counts.ends) when the stream's two ports differ
     local sport, dport = pinfo.src_port, pinfo.dst_port
     local ends = counts.ends
@@ -1644,13 +1749,12 @@ local function bridge_line(pinfo, noted)
         dst = tostring(pinfo.dst) .. " " .. tostring(dport)
         if sport ~= dport then counts.ends = { [sport] = src, [dport] = dst } end
     end
-    local bytes, other = application_bytes()
     if bytes > 0 and not pinfo.visited then
-        if not counts[src] then bridge_first[pinfo.number] = true end
+        if not counts[src] then bridge_first[num] = true end
         counts[src] = (counts[src] or 0) + bytes
-        counts.last_frame, counts.last_time = pinfo.number, pinfo.abs_ts
+        counts.last_frame, counts.last_time = num, pinfo.abs_ts
     end
-    local first = bridge_first[pinfo.number]
+    local first = bridge_first[num]
     if not (noted or other or first or EDGE_FLAGS[flags]) then return nil end
     return fmt("%d %s %s %s %d %d %d %.9f", stream, src, dst, FLAG_LETTERS[flags],
         counts[src] or 0, counts[dst] or 0, counts.last_frame or 0, counts.last_time or 0), first
@@ -1676,13 +1780,12 @@ local PT_UDP = 3   -- pinfo.port_type of UDP (epan/address.h port_type)
 -- flags: then nothing changed, which is also what a pass without fields sees
 -- (the first pass of tshark -2 primes no fields).
 local function analyse(pinfo, num)
-    local K = KINDS.tls
     local kind = "tls"
-    local has = record_types(K.record_ct())
+    local has = record_types(tls_values("ct"))
     if not has then
-        if seen_tls13 then has = record_types(K.record_opaque()) end   -- TLS 1.3 encrypted records only
+        if seen_tls13 then has = record_types(tls_values("opaque")) end   -- TLS 1.3 encrypted records only
         if not has and pinfo.port_type == PT_UDP then
-            kind, has = "dtls", record_types(KINDS.dtls.record_ct())
+            kind, has = "dtls", record_types(values_of(KINDS.dtls.record_ct()))
         end
     end
     local watching = false
@@ -1736,12 +1839,6 @@ local function add_child(item, field, range, value)
     if range then item:add(field, range, value) else item:add(field, value) end
 end
 
--- A text child whose value may be long (a DN, a SAN list): the field keeps the whole value, its label
--- shows the first VALUE_BYTES of it, so that the label stays under Wireshark's 240-byte limit.
-local function add_text(item, field, title, value)
-    if value == nil then return end
-    item:add(field, value, title .. ": " .. cut(value, VALUE_BYTES))
-end
 
 local SEVERITY_TITLES = {}   -- "error" -> "Error": how a finding's label starts
 for name in pairs(SEVERITY_LEVEL) do SEVERITY_TITLES[name] = string.upper(sub(name, 1, 1)) .. sub(name, 2) end
@@ -1768,25 +1865,54 @@ local function render_finding(root, fetched, f)
     pending_experts[#pending_experts + 1] = { item, f.expert and experts[f.expert] or experts.generic, f.msg }
 end
 
+-- A certificate's labels and lists as its summary shows them, built once per parsed certificate
+-- (certificate entries share their info) and kept with it: rendering a chain seen before builds no string.
+-- A value that may be long (a DN, a SAN list) keeps its whole self in its field, while its label shows
+-- the first VALUE_BYTES of it, so that the label stays under Wireshark's 240-byte limit.
+local function cert_texts(info)
+    local texts = info.texts
+    if texts then return texts end
+    texts = {}
+    local function label(key, title, value)
+        if value ~= nil then texts[key] = title .. ": " .. cut(value, VALUE_BYTES) end
+    end
+    label("subject", "Subject", info.subject)
+    label("cn", "Subject CN", info.cn)
+    label("issuer", "Issuer", info.issuer)
+    label("serial", "Serial number", info.serial)
+    if info.san and #info.san > 0 then
+        texts.san = concat(info.san, ",")
+        label("san_label", "SAN dNSNames", texts.san)
+    end
+    if info.key_usage then texts.key_usage = concat(info.key_usage, ",") end
+    info.texts = texts
+    return texts
+end
+
 local function render_cert(root, fetched, cert)
     local info = cert.info
     -- With the bridge (tsharkpost's own runs) the summary carries no bytes: PDML would print the
     -- whole DER in hex for it, the largest part of the output the post-processor never reads.
     local base = not settings.bridge and anchor_range(fetched, cert) or nil
     local title = info.subject or "(unparsed)"
-    local label = fmt("Certificate #%d from %s: %s", cert.index, cert.sender, cut(title, VALUE_BYTES - 40))
+    local label = cert.label
+    if not label then
+        label = fmt("Certificate #%d from %s: %s", cert.index, cert.sender, cut(title, VALUE_BYTES - 40))
+        cert.label = label
+    end
     local item
     if base then item = root:add(F.cert, base, title, label) else item = root:add(F.cert, title, label) end
     item:add(F.cert_index, cert.index)
     item:add(F.cert_sender, cert.sender)
     if info.error then return end
+    local texts = cert_texts(info)
     -- Only the algorithm points at its bytes: summaries stay small in PDML (the
     -- certificate item itself spans the whole DER for the GUI's byte view).
     local sigalg = info.r_sigalg and sub_range(base, info.r_sigalg)
-    add_text(item, F.cert_subject, "Subject", info.subject)
-    add_text(item, F.cert_subject_cn, "Subject CN", info.cn)
-    add_text(item, F.cert_issuer, "Issuer", info.issuer)
-    add_text(item, F.cert_serial, "Serial number", info.serial)
+    if texts.subject then item:add(F.cert_subject, info.subject, texts.subject) end
+    if texts.cn then item:add(F.cert_subject_cn, info.cn, texts.cn) end
+    if texts.issuer then item:add(F.cert_issuer, info.issuer, texts.issuer) end
+    if texts.serial then item:add(F.cert_serial, info.serial, texts.serial) end
     add_child(item, F.cert_sigalg_oid, sigalg, info.sig_oid)
     add_child(item, F.cert_sigalg_name, sigalg, info.sig_name)
     add_child(item, F.cert_key_type, nil, info.key_type)
@@ -1795,7 +1921,7 @@ local function render_cert(root, fetched, cert)
     add_child(item, F.cert_key_curve, nil, info.curve)
     add_child(item, F.cert_not_before, nil, info.not_before)
     add_child(item, F.cert_not_after, nil, info.not_after)
-    if info.san and #info.san > 0 then add_text(item, F.cert_san, "SAN dNSNames", concat(info.san, ",")) end
+    if texts.san then item:add(F.cert_san, texts.san, texts.san_label) end
     add_child(item, F.cert_sha256, nil, info.sha256)
     add_child(item, F.cert_sha1, nil, info.sha1)
     add_child(item, F.cert_self_signed, nil, info.self_signed)
@@ -1803,7 +1929,7 @@ local function render_cert(root, fetched, cert)
         add_child(item, F.cert_ca, nil, info.ca)
         add_child(item, F.cert_path_len, nil, info.path_len)
     end
-    if info.key_usage then item:add(F.cert_key_usage, concat(info.key_usage, ",")) end
+    if texts.key_usage then item:add(F.cert_key_usage, texts.key_usage) end
 end
 
 -- `fetched`: what the analysis of this very dissection fetched, or nil on a revisit.
@@ -1851,7 +1977,7 @@ end
 function tpost.dissector(tvb, pinfo, tree)
     local num = pinfo.number
     local out, fetched
-    frame_tcp.tcp_stream, frame_tcp.tcp_flags = nil, nil
+    frame_fields.tcp_stream, frame_fields.tcp_flags, frame_fields.ct, frame_fields.opaque = nil, nil, nil, nil
     if num <= analysed_upto then
         out = results[num]
     else
@@ -1887,7 +2013,7 @@ function tpost.dissector(tvb, pinfo, tree)
         end
     end
     if settings.bridge and tree then
-        local ok, line, first = pcall(bridge_line, pinfo, out ~= nil)
+        local ok, line, first = pcall(bridge_line, pinfo, num, out ~= nil)
         if ok and line then render_bridge(root, tvb, tree, line, first) end
     end
 end

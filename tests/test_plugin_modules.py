@@ -151,7 +151,7 @@ def test_modules_do_nothing_when_run_on_their_own(lua: str) -> None:
 
 
 # ---------------------------------------------------------------------------------------------------------
-# tpost_sha256: FIPS 180-4, against hashlib
+# tpost_sha: SHA-256 and SHA-1 (FIPS 180-4), against hashlib
 # ---------------------------------------------------------------------------------------------------------
 
 def sha256_messages() -> list[bytes]:
@@ -179,7 +179,7 @@ def test_sha256_matches_hashlib(lua: str) -> None:
 
 
 def test_sha1_matches_hashlib(lua: str) -> None:
-    # Given the same messages, when tpost_sha1 hashes them with each way of 32-bit operations this Lua gives,
+    # Given the same messages, when tpost_sha's SHA-1 hashes them with each way of 32-bit operations this Lua gives,
     # then each digest is hashlib's SHA-1 (what Suricata, nDPI and browsers show as a certificate's fingerprint).
     messages = sha256_messages()
     expected = [hashlib.sha1(m).hexdigest() for m in messages]

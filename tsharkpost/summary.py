@@ -3,6 +3,7 @@ event logs read, the clock applied and each record's attributed events."""
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -10,6 +11,7 @@ from pathlib import Path
 
 from tsharkpost.capture.aggregate import Pattern, PatternKey, pattern_key
 from tsharkpost.capture.result import InputResult
+from tsharkpost.record.jsonform import to_json
 from tsharkpost.record.model import ConnectionRecord
 from tsharkpost.timeline.attach import EventAttachment
 
@@ -36,6 +38,16 @@ class Summary:
         """Every input's records, in input order."""
         for result in self.inputs:
             yield from self.records_of(result)
+
+    def record_texts(self) -> Iterator[str]:
+        """Every input's records as JSON text (json.dumps of to_json), in input order. Without events that is
+        the records files' own lines, copied: no record is read back only to be written again as it was."""
+        if self.events is None:
+            for result in self.inputs:
+                yield from result.record_lines()
+            return
+        for record in self.records():
+            yield json.dumps(to_json(record))
 
     def keyed_records(self) -> Iterator[tuple[int, PatternKey, ConnectionRecord]]:
         """Every record with its input's position and the pattern it was tallied under (before any events were

@@ -7,10 +7,14 @@ facts (alert sender, teardown), not copied from tsharkpost's output.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from conftest import CAPTURES
 from summarize_support import by_capture_and_port, summarize_json
+
+from tsharkpost.cli import main
+from tsharkpost.record.jsonform import from_json, to_json
 
 EXPECTED = json.loads((CAPTURES / "expected.json").read_text())["captures"]
 CASES = [(name, conn) for name, entry in sorted(EXPECTED.items()) for conn in entry["connections"]]
@@ -40,6 +44,23 @@ def summary(tmp_path_factory: pytest.TempPathFactory, tshark: str) -> dict:
 @pytest.fixture(scope="module")
 def records(summary: dict) -> dict[tuple[str, int], dict]:
     return by_capture_and_port(summary)
+
+
+def test_records_are_copied_as_written(summary: dict, tmp_path: Path) -> None:
+    # Given every connection summarize wrote (json and jsonl copy the records files' lines rather than decode
+    # and encode each record again), when each is read as a record and written again, then it is the very same
+    # object and, in JSON lines, the very same line with its type first: copying loses and changes nothing.
+    assert summary["connections"]
+    for conn in summary["connections"]:
+        assert to_json(from_json(conn)) == conn
+    out = tmp_path / "summary.jsonl"
+    assert main(["summarize", "--format", "jsonl", "-o", str(out), str(CAPTURES / "batch-mixed.pcapng")]) == 0
+    lines = [line for line in out.read_text().splitlines() if line.startswith('{"type": "connection"')]
+    assert lines
+    for line in lines:
+        record = json.loads(line)
+        del record["type"]
+        assert json.dumps({"type": "connection", **to_json(from_json(record))}) == line
 
 
 def test_every_connection_is_reported_once(summary: dict) -> None:

@@ -1,5 +1,5 @@
 --[[
-Test driver for lua/tpost/tpost_sha256.lua under plain Lua (tests/test_plugin_modules.py runs it).
+Test driver for the SHA-256 of lua/tpost/tpost_sha.lua under plain Lua (tests/test_plugin_modules.py runs it).
 
     lua5.x tests/lua/sha256.lua LUA_DIR [without-bit32] < messages
 
@@ -10,9 +10,9 @@ SHA-256 of each input line (hex bytes; an empty line is the empty message) as lo
 
 local lua_dir = assert(arg[1], "usage: sha256.lua LUA_DIR [without-bit32] < hex lines")
 if arg[2] == "without-bit32" then rawset(_G, "bit32", nil) end
-local sha256 = dofile(lua_dir .. "/tpost/tpost_sha256.lua")
+local sha = dofile(lua_dir .. "/tpost/tpost_sha.lua")
 
 local function unhex(h) return (h:gsub("%x%x", function(x) return string.char(tonumber(x, 16)) end)) end
 
-io.write("bit_ops\t", sha256.bit_ops, "\n")
-for line in io.lines() do io.write(sha256.hex(unhex(line)), "\n") end
+io.write("bit_ops\t", sha.bit_ops, "\n")
+for line in io.lines() do io.write(sha.sha256(unhex(line)), "\n") end

@@ -46,8 +46,14 @@ class InputResult:
 
     def records(self) -> Iterator[ConnectionRecord]:
         """The connection records, read back one at a time."""
+        for line in self.record_lines():
+            yield from_json(json.loads(line))
+
+    def record_lines(self) -> Iterator[str]:
+        """The records as written: one JSON object per line (json.dumps of record/jsonform.py's to_json),
+        without its newline. A writer of that very text copies these rather than decoding and encoding them."""
         if self.records_file is None:
             return
         with open(self.records_file, encoding="utf-8") as handle:
             for line in handle:
-                yield from_json(json.loads(line))
+                yield line.rstrip("\n")

@@ -8,7 +8,7 @@ from typing import IO, Any
 
 from tsharkpost.capture.aggregate import Pattern
 from tsharkpost.capture.result import InputResult
-from tsharkpost.record.jsonform import SCHEMA_VERSION, to_json
+from tsharkpost.record.jsonform import SCHEMA_VERSION
 from tsharkpost.summary import Summary
 
 SCHEMA_ID = "https://tsharkpost.invalid/schema/summary"
@@ -40,10 +40,17 @@ def write_json(summary: Summary, out: IO[str]) -> None:
     head = json.dumps({**_head(summary), **_events(summary),
                        "inputs": [input_json(result) for result in summary.inputs]}, indent=2)
     out.write(head[:-2] + ',\n  "connections": [')
-    for number, record in enumerate(summary.records()):
-        out.write(("," if number else "") + "\n    " + json.dumps(to_json(record)))
+    for number, text in enumerate(summary.record_texts()):
+        out.write(("," if number else "") + "\n    " + text)
     patterns = json.dumps([pattern_json(pattern) for pattern in summary.patterns], indent=2)
     out.write('\n  ],\n  "patterns": ' + patterns.replace("\n", "\n  ") + "\n}\n")
+
+
+def _tagged(kind: str, text: str) -> str:
+    """json.dumps({"type": kind, **record}) from the record's own JSON text (an object with keys, none "type")."""
+    if not text.startswith("{") or text == "{}":
+        raise ValueError(f"not a JSON record: {text[:40]!r}")
+    return '{"type": ' + json.dumps(kind) + ", " + text[1:]
 
 
 def write_jsonl(summary: Summary, out: IO[str]) -> None:
@@ -51,7 +58,7 @@ def write_jsonl(summary: Summary, out: IO[str]) -> None:
     out.write(json.dumps({"type": "header", **_head(summary), **_events(summary)}) + "\n")
     for result in summary.inputs:
         out.write(json.dumps({"type": "input", **input_json(result)}) + "\n")
-    for record in summary.records():
-        out.write(json.dumps({"type": "connection", **to_json(record)}) + "\n")
+    for text in summary.record_texts():
+        out.write(_tagged("connection", text) + "\n")
     for pattern in summary.patterns:
         out.write(json.dumps({"type": "pattern", **pattern_json(pattern)}) + "\n")
