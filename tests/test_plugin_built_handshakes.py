@@ -46,13 +46,14 @@ def handshake_capture(path: Path, sni: str, offered: list[int], chain: list[byte
 def test_reversed_chain_breaks_order_and_name(tshark: str, plugin: Path, seed_chain: list[bytes],
                                              tmp_path: Path) -> None:
     # Given the seed chain sent root first to a client offering only rsa_pkcs1_sha256/384/sha1, then the
-    # md2 root is flagged twice, every adjacent pair is out of order, and the "leaf" (the root) does not
-    # carry the SNI name, which the plugin reads from its CN since it has no SAN.
+    # md2 root is flagged twice (its own signature only a note: it is self-signed, its algorithm unoffered an
+    # error), every adjacent pair is out of order, and the "leaf" (the root) does not carry the SNI name, which
+    # the plugin reads from its CN since it has no SAN.
     capture = handshake_capture(tmp_path / "reversed.pcap", "shop.example.net", [0x0401, 0x0501, 0x0201],
                                 list(reversed(seed_chain)))
     out = plugin_output(tshark, plugin, capture)
     assert [(f.frame, f.check, f.severity, f.cert_index) for f in out.findings] == [
-        (2, "weak_signature", 3, 0), (2, "sigalg_not_offered", 3, 0), (2, "chain_order", 2, 0),
+        (2, "weak_signature", 1, 0), (2, "sigalg_not_offered", 3, 0), (2, "chain_order", 2, 0),
         (2, "chain_order", 2, 1), (2, "chain_order", 2, 2), (2, "name_mismatch", 3, 0)]
     assert out.findings[2].message == ("leaf certificate #0 (Example Legacy Root CA) was not issued by the next "
                                        "certificate, #1: the chain is out of order")
