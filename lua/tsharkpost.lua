@@ -598,6 +598,7 @@ local X = {
     tcp_flags = Field.new("tcp.flags"),
     udp_stream = Field.new("udp.stream"),
     tls_record_len = Field.new("tls.record.length"),
+    tls_record = Field.new("tls.record"),   -- an SSL 2.0 record without a message type has no length field
 }
 local KINDS = {}             -- "tls" and "dtls": the same extractors under both names
 for _, kind in ipairs({ "tls", "dtls" }) do
@@ -1335,6 +1336,28 @@ local function analyse_kind(ctx, kind, has)
     end
 end
 
+-- An SSL 2.0 record has no content type: its message type is the record's tls.handshake.type. A
+-- SERVER-HELLO (4) names the version the server chose: SSL 2.0 (0x0002), checked like a ServerHello's.
+local SSL2_SERVER_HELLO = 4
+local function analyse_sslv2(ctx, types)
+    local key = tcp_value("tcp_stream")
+    if not key then return end
+    for k, tfi in ipairs(types) do
+        local tvb, at = tfi.source, tfi.offset
+        if tfi.value == SSL2_SERVER_HELLO and tvb and at + 5 <= tvb:len() then
+            local conn = conns[key] or get_conn(ctx, key)
+            endpoints(ctx, conn)
+            if not conn.client then conn.client = ctx.dst end
+            -- SERVER-HELLO: type, session id hit, certificate type, then the version
+            local version = tvb:range(at + 3, 2):uint()
+            conn.version = version
+            local anchor = anchor_for(KINDS.tls.hs_type, k)
+            remember(ctx, anchor, tfi.range)
+            check_version(ctx, { version = version, version_at = 3, version_len = 2 }, anchor)
+        end
+    end
+end
+
 -- Returns true when the frame had TCP flags (so fields were visible).
 local function analyse_teardown(ctx)
     local value = tcp_value("tcp_flags")
@@ -1392,7 +1415,7 @@ end
 -- Application data bytes of the frame's TLS records, and whether it has a record of another type.
 local function application_bytes()
     local lengths = list_of(X.tls_record_len())
-    if not lengths then return 0, false end
+    if not lengths then return 0, X.tls_record() ~= nil end   -- SSL 2.0's encrypted records: not counted
     local types = {}
     for _, fi in ipairs({ KINDS.tls.record_ct() }) do types[#types + 1] = fi.value end
     if #types < #lengths then   -- TLS 1.3 records without keys follow any plaintext record of the frame
@@ -1475,6 +1498,14 @@ local function analyse(pinfo, num)
     local K = KINDS.tls
     local kind = "tls"
     local has = record_types(K.record_ct())
+    local sslv2
+    if not has and pinfo.port_type == PT_TCP then
+        sslv2 = list_of(K.hs_type())   -- handshake types without record types: SSL 2.0 records
+        if sslv2 then
+            has = frame_types
+            has[20], has[21], has[22], has[23] = false, false, false, false
+        end
+    end
     if not has then
         if seen_tls13 then has = record_types(K.record_opaque()) end   -- TLS 1.3 encrypted records only
         if not has and pinfo.port_type == PT_UDP then
@@ -1492,6 +1523,7 @@ local function analyse(pinfo, num)
     ctx.pinfo, ctx.num, ctx.time, ctx.src, ctx.dst, ctx.out = pinfo, num, time or pinfo.abs_ts, nil, nil, NO_FINDINGS
     local saw = has ~= nil
     if has then analyse_kind(ctx, kind, has) end
+    if sslv2 then analyse_sslv2(ctx, sslv2) end
     if watching then saw = analyse_teardown(ctx) or saw end
     return saw and ctx.out or nil
 end

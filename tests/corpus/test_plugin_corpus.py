@@ -208,6 +208,8 @@ CORPUS_EXPECTED = {
     "arkime/badcurveball.pcap": [(9, "fatal_alert", 3, None)],
     "zeek/tls-13-amazon-rds.pcap": [(14, "chain_encrypted", 1, None)],
     "zeek/dtls1_0.pcap": [(6, "old_protocol_version", 2, None), (6, "weak_signature", 2, 0)],
+    # an SSL 2.0 SERVER-HELLO (RFC 6176 prohibits SSL 2.0): the record has no content type, only a message type
+    "zeek/ssl-v2.pcap": [(6, "old_protocol_version", 3, None)],
 }
 
 

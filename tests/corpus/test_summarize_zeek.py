@@ -8,6 +8,7 @@ says the same in prose.
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -120,3 +121,22 @@ def test_ssl_history_agreement_is_total_outside_documented_rows(zeek_rows: list[
     rows = [row for row in zeek_rows if not _documented(row)]
     agree = sum(ours[(r["trace"], r["orig_p"], r["resp_p"])]["zeek"]["ssl_history"] == r["ssl_history"] for r in rows)
     assert (agree, len(rows)) == (len(rows), len(rows))
+
+
+def test_ssl2_session_is_named_and_flagged(corpus_dir: Path, tshark: str, tmp_path: Path) -> None:
+    # Given Zeek's ssl-v2.pcap, a whole SSL 2.0 session (no ssl.log row for it in Zeek's baselines), as plain
+    # tshark reads it: one SSL 2.0 SERVER-HELLO (record version 0x0002, message type 4) naming version 0x0002
+    trace = corpus_dir / "zeek" / "ssl-v2.pcap"
+    server_hello = "tls.record.version == 0x0002 && tls.handshake.type == 4"
+    fields = subprocess.run([tshark, "-n", "-r", str(trace), "-Y", server_hello,
+                             "-T", "fields", "-e", "frame.number", "-e", "tls.handshake.version"],
+                            capture_output=True, text=True, check=True).stdout.split()
+    assert fields == ["6", "0x0002"]
+    # When summarize reads it, then the version is SSL 2.0 (Zeek spells it SSLv2), the session is established
+    # (ciphertext both ways; SSL 2.0 has no ChangeCipherSpec) and the prohibited version is a cause
+    _, document = summarize_json(tmp_path, str(trace))
+    (conn,) = document["connections"]
+    assert (conn["version"], conn["zeek"]["version"], conn["server_hello"]["frame"]) == ("SSL 2.0", "SSLv2", 6)
+    assert (conn["outcome"], conn["established"]) == ("established", True)
+    assert [(f["check"], f["severity"], f["frame"]) for f in conn["findings"]] == [("old_protocol_version", 3, 6)]
+    assert conn["causes"][0]["summary"] == "the server chose SSL 2.0, a prohibited protocol version"
