@@ -11,7 +11,9 @@ What it does
   - the handshake: old protocol version, weak cipher suite, short DHE group;
   - the connection: every plaintext fatal alert (sender, code, name, meaning),
     and a FIN/RST that ends the connection right after the server's
-    certificate flight with no alert (the Schannel "silent" failure).
+    certificate flight with no alert (the Schannel "silent" failure);
+  - on every TCP port: a connection Wireshark gives to another protocol is
+    dissected as TLS from its first hello on (section 13, tpost.find_tls).
   Each finding is a subtree with check id, severity, its sentence, why it
   matters and an expert item (Analyze > Expert Information), whose expert field
   names the algorithm and the certificate's role, the alert or the version, so
