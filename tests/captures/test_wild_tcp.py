@@ -193,3 +193,15 @@ def test_tls_on_other_protocols_ports_is_found_without_decode_as(tmp_path: Path,
     folder.mkdir()
     decoded = connections(folder, capture, "--decode-as", "tcp.port==80,tls", "--decode-as", "tcp.port==6667,tls")
     assert decoded == found
+
+
+def test_decode_as_still_decides(tmp_path: Path, tshark: str) -> None:
+    # Given the same capture, and --decode-as giving 6667 to HTTP (as plain tshark with that -d reads no TLS there)
+    capture = "tls-on-other-ports.pcapng"
+    assert plain_tshark(tshark, capture, "tls && tcp.port == 6667", "frame.number",
+                        options=("-d", "tcp.port==6667,http")) == []
+    # When summarize reads it with that option, then the user's choice wins over the hello on 6667,
+    # while TLS on 80 and 4433 is still found
+    found = connections(tmp_path, capture, "--decode-as", "tcp.port==6667,http")
+    assert [(conn["server_port"], conn["outcome"]) for conn in found] == [
+        (80, "established"), (6667, "not_tls"), (4433, "established")]
