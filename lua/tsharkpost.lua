@@ -1736,7 +1736,7 @@ register_postdissector(tpost)
 -- stays with the port's dissector). Decode As (-d) still decides: a port it changed is left alone.
 -- A dissector that takes the connection over for itself (TPKT on 3389 does, as STARTTLS dissectors do
 -- to hand it to TLS) would keep tpost_find from seeing later segments: after each frame of a watched
--- connection that carried no TLS, tpost_find is made its conversation dissector again.
+-- connection, tpost_find is made its conversation dissector again.
 
 local tls_handle = Dissector.get("tls")
 local find_proto = Proto("tpost_find", "tsharkpost: TLS found by content")
@@ -1775,6 +1775,7 @@ local watched, found   -- tcp.stream -> true while tpost_find looks at it; tcp.s
 
 reset_found = function()
     watched, found = {}, {}
+    port_kinds = {}   -- Decode As may have changed since the last file (Wireshark dissects again then)
 end
 reset_found()
 
@@ -1820,7 +1821,10 @@ function find_proto.dissector(tvb, pinfo, tree)
     local ok, tls = pcall(is_tls, tvb, pinfo)
     if not (ok and tls) then return 0 end
     pcall(offer_reassembly, pinfo)
-    return tls_handle:call(tvb, pinfo, tree)
+    -- A segment TLS cannot dissect is marked malformed by Wireshark; the error it raises here stops with it.
+    local called, used = pcall(tls_handle.call, tls_handle, tvb, pinfo, tree)
+    if not called then return tvb:len() end
+    return used
 end
 
 local function set_conversation(pinfo)
