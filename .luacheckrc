@@ -7,7 +7,7 @@ max_line_length = 120
 files["lua/tsharkpost.lua"] = {
     read_globals = {
         "get_version", "Proto", "ProtoField", "ProtoExpert", "Pref", "Field",
-        "register_postdissector", "base", "expert", "frametype", "ftypes", "Dissector",
+        "register_postdissector", "base", "expert", "frametype", "ftypes", "Dissector", "DissectorTable",
     },
 }
 -- lua/tpost/*.lua (the plugin's Wireshark-free modules) and tests/lua/*.lua (their test drivers)

@@ -12,7 +12,8 @@ realities (a reordered flight, a cut capture) that plain tshark reads differentl
 ground truth of each is in tests/captures/test_wild_tcp.py and test_wild_chain.py, read from plain tshark (and
 openssl). Ports 3249-3252 and 2443 are ones tshark maps to TLS by default and nobody else on a test machine uses;
 mutual TLS is on 8883 (MQTT over TLS, where devices commonly log in with a client certificate), also mapped to TLS
-by tshark. Its ground truth is in tests/captures/test_mutual_tls.py.
+by tshark. Its ground truth is in tests/captures/test_mutual_tls.py. tls-on-other-ports.pcapng uses 80, 6667
+and 4433 (any_port), which must be free while it records.
 """
 
 from __future__ import annotations
@@ -145,6 +146,23 @@ def plaintext_answer(out: Path) -> None:
         assert client.returncode != 0
         thread.join(timeout=10)
     listener.close()
+
+
+# TLS on ports tshark gives to other protocols (HTTP's 80, IRC's 6667) and on one it gives to none (4433):
+# summarize finds each by its ClientHello, without --decode-as.
+ANY_PORTS = (("http80.example.test", 80, "-tls1_3"), ("irc6667.example.test", 6667, "-tls1_2"),
+             ("plain4433.example.test", 4433, "-tls1_2"))
+
+
+def any_port(out: Path, scratch: Path) -> None:
+    """One OpenSSL TLS connection on each of ANY_PORTS, in one capture."""
+    with dumpcap(out / "tls-on-other-ports.pcapng", [port for _, port, _ in ANY_PORTS],
+                 "TLS on 80 (HTTP's port), 6667 (IRC's) and 4433 (nobody's)"):
+        for name, port, version in ANY_PORTS:
+            cert, key = make_identity(scratch, name)
+            server = s_server(port, cert, key, version)
+            s_client(port, name, version)
+            server.wait(timeout=10)
 
 
 def full_handshake(scratch: Path) -> Path:
@@ -365,10 +383,10 @@ def cut_captures(source: Path, out: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent.parent / "tests" / "data" / "wild")
-    parser.add_argument("--only", nargs="+", choices=["hrr", "reuse", "plaintext", "full", "mtls", "huge"],
-                        help="rebuild only these (full: the reordered and cut files)")
+    parser.add_argument("--only", nargs="+",
+                        choices=["hrr", "reuse", "plaintext", "full", "mtls", "huge", "anyport"], help="rebuild only these (full: the reordered and cut files)")
     args = parser.parse_args(argv)
-    wanted = set(args.only or ["hrr", "reuse", "plaintext", "full", "mtls", "huge"])
+    wanted = set(args.only or ["hrr", "reuse", "plaintext", "full", "mtls", "huge", "anyport"])
     if os.geteuid() != 0 or not all(shutil.which(tool) for tool in ("openssl", "dumpcap", "editcap", "tshark")):
         sys.exit("wild.py: run as root with openssl, dumpcap, editcap and tshark installed")
     args.out.mkdir(parents=True, exist_ok=True)
@@ -381,6 +399,8 @@ def main(argv: list[str] | None = None) -> int:
             same_stream_reuse(args.out / "port-reuse.pcapng", args.out, scratch)
         if "plaintext" in wanted:
             plaintext_answer(args.out)
+        if "anyport" in wanted:
+            any_port(args.out, scratch)
         if "full" in wanted:
             source = full_handshake(scratch)
             reordered_flight(source, args.out, scratch)

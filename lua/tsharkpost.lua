@@ -17,7 +17,9 @@ What it does
   - the handshake: old protocol version, weak cipher suite, short DHE group;
   - the connection: every plaintext fatal alert (sender, code, name, meaning),
     and a FIN/RST that ends the connection right after the server's
-    certificate flight with no alert (the Schannel "silent" failure).
+    certificate flight with no alert (the Schannel "silent" failure);
+  - on every TCP port: a connection Wireshark gives to another protocol is
+    dissected as TLS from its first hello on (section 13, tpost.find_tls).
   Each finding is a subtree with check id, severity, its sentence, why it
   matters and an expert item (Analyze > Expert Information), whose expert field
   names the algorithm and the certificate's role, the alert or the version, so
@@ -34,7 +36,8 @@ Files (keep them together: the plugin finds them from its own path)
                    tpost_bytes (byte and text helpers), tpost_sha (SHA-256
                    and SHA-1), tpost_x509 (certificates from DER), tpost_handshake (hello and
                    ServerKeyExchange bodies), tpost_tsv (fact table reader),
-                   tpost_messages (message templates filled in)
+                   tpost_messages (message templates filled in), tpost_sniff
+                   (does a segment start like a TLS hello?)
   tables/*.tsv     facts (alert names, OIDs, curves, severities, check ids, ...)
                    and the message templates, shared with the tsharkpost Python
                    package
@@ -67,7 +70,7 @@ Sections, in this order:
    2 modules                 expert fields        10 per-frame analysis
    3 fact tables, messages 6 field extractors     11 rendering
    4 settings (prefs)      7 parsers (cached)     12 registration
-                           8 findings in words,
+                           8 findings in words,   13 TLS found by content
                              connection state
 ]]
 
@@ -124,6 +127,7 @@ local sha = load_module("tpost_sha")
 local x509 = load_module("tpost_x509")
 local handshake = load_module("tpost_handshake")
 local msglib = load_module("tpost_messages")
+local sniff = load_module("tpost_sniff")
 
 local byte, sub, fmt, concat = string.byte, string.sub, string.format, table.concat
 local floor = math.floor
@@ -365,6 +369,7 @@ local settings = {
     max_hash_kib = 256,        -- certificates larger than this get no SHA-256/SHA-1 (pure-Lua hashing: ~0.6 MB/s)
     max_handshake_kib = 1024,  -- a Certificate message tshark leaves undecoded is reassembled up to this size
     bridge = false,            -- per-packet tpost.pkt facts for the tsharkpost post-processor (off in the GUI)
+    find_tls = true,           -- TLS found by its first bytes on ports Wireshark gives to another protocol (13.)
 }
 
 local tpost = Proto("tpost", "tsharkpost TLS diagnostics")
@@ -397,6 +402,10 @@ tpost.prefs.bridge = Pref.bool("Per-packet facts for tsharkpost", settings.bridg
         .. "matters to a connection (SYN/FIN/RST, TLS records other than application data, the first application "
         .. "data of each direction, findings), so that the tsharkpost post-processor needs neither the TCP tree "
         .. "nor the application data frames")
+tpost.prefs.find_tls = Pref.bool("Find TLS on any TCP port", settings.find_tls,
+    "dissect a TCP connection as TLS from the segment that starts with a ClientHello or ServerHello, on a port "
+        .. "Wireshark gives to another protocol (TLS on port 80, after RDP's negotiation, after IRC's STARTTLS); "
+        .. "Decode As (-d) still decides first")
 
 local on_prefs_changed      -- set in section 7: what depends on the settings is forgotten
 
@@ -629,6 +638,9 @@ local X = {
     tcp_flags = Field.new("tcp.flags"),
     udp_stream = Field.new("udp.stream"),
     tls_record_len = Field.new("tls.record.length"),
+    -- a record's bytes: SSL 2.0 records without a message type have no length field, and a Certificate
+    -- message tshark leaves undecoded is reassembled from them (section 10b)
+    tls_record = Field.new("tls.record"),
 }
 local KINDS = {}             -- "tls" and "dtls": the same extractors under both names
 for _, kind in ipairs({ "tls", "dtls" }) do
@@ -1246,7 +1258,6 @@ local TSHARK_HANDSHAKE_LIMIT = 0x10000
 local RECORD_HEADER = 5
 -- All reassemblies under way together keep at most this many times max_handshake_kib.
 local REASSEMBLIES_AT_ONCE = 4
-X.tls_record = Field.new("tls.record")
 
 -- Whether this side's records could still start or continue such a message: after its ChangeCipherSpec,
 -- or in TLS 1.3, an encrypted handshake message really is one.
@@ -1642,6 +1653,28 @@ local function analyse_kind(ctx, kind, has)
     end
 end
 
+-- An SSL 2.0 record has no content type: its message type is the record's tls.handshake.type. A
+-- SERVER-HELLO (4) names the version the server chose: SSL 2.0 (0x0002), checked like a ServerHello's.
+local SSL2_SERVER_HELLO = 4
+local function analyse_sslv2(ctx, types)
+    local key = tcp_value("tcp_stream")
+    if not key then return end
+    for k, tfi in ipairs(types) do
+        local tvb, at = tfi.source, tfi.offset
+        if tfi.value == SSL2_SERVER_HELLO and tvb and at + 5 <= tvb:len() then
+            local conn = conns[key] or get_conn(ctx, key)
+            endpoints(ctx, conn)
+            if not conn.client then conn.client = ctx.dst end
+            -- SERVER-HELLO: type, session id hit, certificate type, then the version
+            local version = tvb:range(at + 3, 2):uint()
+            conn.version = version
+            local anchor = anchor_for(KINDS.tls.hs_type, k)
+            remember(ctx, anchor, tfi.range)
+            check_version(ctx, { version = version, version_at = 3, version_len = 2 }, anchor)
+        end
+    end
+end
+
 -- Returns true when the frame had TCP flags (so fields were visible).
 local function analyse_teardown(ctx)
     local value = tcp_value("tcp_flags")
@@ -1699,7 +1732,7 @@ end
 -- Application data bytes of the frame's TLS records, and whether it has a record of another type.
 local function application_bytes()
     local lengths = list_of(X.tls_record_len())
-    if not lengths then return 0, false end
+    if not lengths then return 0, X.tls_record() ~= nil end   -- SSL 2.0's encrypted records: not counted
     local types = tls_values("ct")
     if #types < #lengths then   -- TLS 1.3 records without keys follow any plaintext record of the frame
         local plain, opaque = types, tls_values("opaque")
@@ -1774,7 +1807,9 @@ function Context:add(item)
 end
 local frame_ctx = setmetatable({ out = NO_FINDINGS }, Context)
 
-local PT_UDP = 3   -- pinfo.port_type of UDP (epan/address.h port_type)
+local PT_TCP, PT_UDP = 2, 3   -- pinfo.port_type of TCP and UDP (epan/address.h port_type)
+
+local reset_found, watch_tcp   -- section 13: TLS found by content
 
 -- Returns the frame's findings, or nil when it saw no TLS/DTLS record and no TCP
 -- flags: then nothing changed, which is also what a pass without fields sees
@@ -1782,6 +1817,14 @@ local PT_UDP = 3   -- pinfo.port_type of UDP (epan/address.h port_type)
 local function analyse(pinfo, num)
     local kind = "tls"
     local has = record_types(tls_values("ct"))
+    local sslv2
+    if not has and pinfo.port_type == PT_TCP then
+        sslv2 = list_of(KINDS.tls.hs_type())   -- handshake types without record types: SSL 2.0 records
+        if sslv2 then
+            has = frame_types
+            has[20], has[21], has[22], has[23] = false, false, false, false
+        end
+    end
     if not has then
         if seen_tls13 then has = record_types(tls_values("opaque")) end   -- TLS 1.3 encrypted records only
         if not has and pinfo.port_type == PT_UDP then
@@ -1799,6 +1842,7 @@ local function analyse(pinfo, num)
     ctx.pinfo, ctx.num, ctx.time, ctx.src, ctx.dst, ctx.out = pinfo, num, time or pinfo.abs_ts, nil, nil, NO_FINDINGS
     local saw = has ~= nil
     if has then analyse_kind(ctx, kind, has) end
+    if sslv2 then analyse_sslv2(ctx, sslv2) end
     if watching then saw = analyse_teardown(ctx) or saw end
     return saw and ctx.out or nil
 end
@@ -1972,12 +2016,14 @@ end
 
 function tpost.init()
     reset_state()
+    reset_found()
 end
 
 function tpost.dissector(tvb, pinfo, tree)
     local num = pinfo.number
     local out, fetched
     frame_fields.tcp_stream, frame_fields.tcp_flags, frame_fields.ct, frame_fields.opaque = nil, nil, nil, nil
+    if settings.find_tls then pcall(watch_tcp, pinfo) end
     if num <= analysed_upto then
         out = results[num]
     else
@@ -2019,3 +2065,132 @@ function tpost.dissector(tvb, pinfo, tree)
 end
 
 register_postdissector(tpost)
+
+------------------------------------------------------------------------------
+-- 13. TLS found by content, on every TCP port, in the same single pass
+------------------------------------------------------------------------------
+-- Wireshark tries its TLS heuristic only on ports no dissector claims, so TLS on port 80, after IRC's
+-- STARTTLS (6667) or after RDP's X.224 negotiation (3389) stays undissected. A TCP connection whose ports
+-- belong to another protocol gets `tpost_find` as its conversation dissector, which TCP asks before the
+-- port's dissector: it declines (returns 0, and TCP goes on as if it were not there) unless the connection
+-- has turned to TLS. From the segment that starts with a hello (tpost_sniff) on, the hello's sender is
+-- TLS, its peer from its first segment that starts with a TLS record (a plaintext answer, "HTTP/1.1 400",
+-- stays with the port's dissector). Decode As (-d) still decides: a port it changed is left alone.
+-- A dissector that takes the connection over for itself (TPKT on 3389 does, as STARTTLS dissectors do
+-- to hand it to TLS) would keep tpost_find from seeing later segments: after each frame of a watched
+-- connection, tpost_find is made its conversation dissector again.
+
+local tls_handle = Dissector.get("tls")
+local find_proto = Proto("tpost_find", "tsharkpost: TLS found by content")
+local tcp_ports = DissectorTable.get("tcp.port")
+local TLS_NAME = tostring(tls_handle)
+
+-- The tcp.port table as this script found it, before any Decode As (-d is applied after scripts run).
+local default_port_name = {}
+for port = 1, 65535 do
+    local handle = tcp_ports:get_dissector(port)
+    if handle then default_port_name[port] = tostring(handle) end
+end
+
+-- Dissectors that relay their connection's payload to the tcp.port table themselves: TLS behind them is
+-- already found (through the tunnelled port), and intercepting it would change Wireshark's tcp.stream
+-- numbers (SOCKS opens a conversation for the tunnel).
+local RELAYS = { Socks = true }
+
+-- tcp port -> "other" (a dissector that is not TLS, as by default), "tls", or false (none, a relay, or
+-- changed by Decode As); filled on first use, once the options are applied.
+local port_kinds = {}
+local function port_kind(port)
+    local kind = port_kinds[port]
+    if kind == nil then
+        local handle = tcp_ports:get_dissector(port)
+        local name = handle and tostring(handle)
+        if name == TLS_NAME then kind = "tls"
+        elseif name and name == default_port_name[port] and not RELAYS[name] then kind = "other"
+        else kind = false end
+        port_kinds[port] = kind
+    end
+    return kind
+end
+
+local watched, found   -- tcp.stream -> true while tpost_find looks at it; tcp.stream -> where TLS starts
+
+reset_found = function()
+    watched, found = {}, {}
+    port_kinds = {}   -- Decode As may have changed since the last file (Wireshark dissects again then)
+end
+reset_found()
+
+-- The connection's key: tcp.stream, or where fields are not filled in (the first pass of tshark -2) its
+-- addresses and ports, the same both ways.
+local function connection_key(pinfo)
+    local stream = tcp_value("tcp_stream")
+    if stream then return stream end
+    local a = tostring(pinfo.src) .. " " .. pinfo.src_port
+    local b = tostring(pinfo.dst) .. " " .. pinfo.dst_port
+    return a < b and a .. " " .. b or b .. " " .. a
+end
+
+-- TLS for this segment? Marks where the connection's TLS starts.
+local function is_tls(tvb, pinfo)
+    local stream = connection_key(pinfo)
+    local num = pinfo.number
+    local head = tvb:raw(0, math.min(tvb:len(), sniff.HEAD))
+    local tls = found[stream]
+    if (not tls or tls.frame > num) and sniff.hello(head) then
+        tls = { frame = num, sender = pinfo.src_port, peer = nil }
+        found[stream] = tls
+    end
+    if not tls or num < tls.frame then return false end
+    if pinfo.src_port == tls.sender then return true end
+    if (tls.peer and tls.peer <= num) or sniff.record(head) then
+        if not tls.peer or tls.peer > num then tls.peer = num end
+        return true
+    end
+    return false
+end
+
+-- Each dissector call lowers can_desegment by one: TCP offers its reassembly to the dissector right above
+-- it only. Raised back, as SOCKS does, so that TLS, called from here, gets it.
+local function offer_reassembly(pinfo)
+    local level = pinfo.can_desegment
+    if level > 0 then pinfo.can_desegment = level + 1 end
+end
+
+function find_proto.dissector(tvb, pinfo, tree)
+    frame_fields.tcp_stream, frame_fields.tcp_flags, frame_fields.ct, frame_fields.opaque = nil, nil, nil, nil
+    if not settings.find_tls then return 0 end
+    local ok, tls = pcall(is_tls, tvb, pinfo)
+    if not (ok and tls) then return 0 end
+    pcall(offer_reassembly, pinfo)
+    -- A segment TLS cannot dissect is marked malformed by Wireshark; the error it raises here stops with it.
+    local called, used = pcall(tls_handle.call, tls_handle, tvb, pinfo, tree)
+    if not called then return tvb:len() end
+    return used
+end
+
+local function set_conversation(pinfo)
+    pinfo.conversation = find_proto
+end
+
+-- From the postdissector, on every visit of every TCP frame: starts watching a connection on its first frame
+-- when one of its ports belongs to another protocol and neither to TLS, and makes tpost_find its
+-- conversation dissector again after each of its frames, whoever took it over during the frame.
+watch_tcp = function(pinfo)
+    local stream = tcp_value("tcp_stream")
+    local state
+    if stream then
+        state = watched[stream]
+        if state == false then return end   -- the common case, first: a connection on a TLS or unclaimed port
+    else
+        if pinfo.port_type ~= PT_TCP then return end
+        stream = connection_key(pinfo)
+        state = watched[stream]
+    end
+    if state == nil then
+        local a, b = port_kind(pinfo.src_port), port_kind(pinfo.dst_port)
+        state = a ~= "tls" and b ~= "tls" and (a == "other" or b == "other")
+        watched[stream] = state
+    end
+    if state then set_conversation(pinfo) end
+end

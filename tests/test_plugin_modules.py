@@ -733,3 +733,38 @@ def test_messages_pick_like_python(lua: str) -> None:
     got = run_driver(lua, "messages", str(LUA_DIR), stdin=stdin)
     assert [bytes.fromhex(line).decode() if line != "nil" else None for line in got] == [
         "for TLS 1.3", "for errors", "generic", "generic", None]
+
+
+# tpost_sniff: does a segment start like a TLS hello (section 13 of the plugin), on bytes built here
+
+
+def test_sniff_tells_hellos_from_other_payloads(lua: str) -> None:
+    # Given segments that start a TLS connection (a ClientHello and a ServerHello record, TLS 1.0 record
+    # versions too, an SSL 2.0 CLIENT-HELLO offering SSL 2.0 and one offering TLS 1.0, a record cut after
+    # its first 6 bytes), a server's answers (a Certificate record, an alert, application data, an SSL 2.0
+    # SERVER-HELLO) and payloads that must never start TLS: HTTP, an IRC line, RDP's X.224 request, a
+    # handshake record with a Certificate first, a record too long for TLS, SSH's banner and random bytes.
+    hello = build.record(22, build.client_hello(b"shop.example.net", [0x0804]))
+    server = build.record(22, build.server_hello())
+    old_record = b"\x16\x03\x01" + hello[3:]
+    sslv2_hello = bytes.fromhex("802e0100020015000000100700c0050080030080010080080080060040040080020080") + bytes(16)
+    sslv2_tls10 = bytes.fromhex("803e01030100150000002000") + bytes(40)
+    sslv2_server = bytes.fromhex("83b4040001000203870012001030820383")
+    cases = [
+        (hello, True, True), (server, True, True), (old_record, True, True), (sslv2_hello, True, False),
+        (sslv2_tls10, True, False), (hello[:6], True, True), (sslv2_server, False, True),
+        (build.record(22, build.certificate([b"\x30\x00"])), False, True),
+        (bytes.fromhex("15030300020230"), False, True),
+        (bytes.fromhex("1703030020") + bytes(32), False, True),
+        (b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", False, False), (b"STARTTLS\r\n", False, False),
+        (bytes.fromhex("0300001302e00000000000010008000b000000"), False, False),
+        (b"\x16\x03\x03\x48\x01\x01\x00\x00\x10\x03", False, True), (b"SSH-2.0-OpenSSH_9.2\r\n", False, False),
+        (b"\x16\x03\x03\x00", False, False),
+    ]
+    generator = random.Random(11)
+    noise = [bytes(generator.randrange(256) for _ in range(16)) for _ in range(2000)]
+    lines = run_driver(lua, "sniff", str(LUA_DIR), stdin="".join(f"{data[:16].hex()}\n" for data, _, _ in cases)
+                       + "".join(f"{data.hex()}\n" for data in noise))
+    assert lines[:len(cases)] == [f"{str(h).lower()}\t{str(r).lower()}" for _, h, r in cases]
+    # random 16-byte payloads: none starts a hello (about one in five million would, nearly all as SSL 2.0)
+    assert sum(line.startswith("true") for line in lines[len(cases):]) == 0

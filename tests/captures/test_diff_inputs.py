@@ -35,8 +35,8 @@ def test_a_side_without_tls(capsys: pytest.CaptureFixture[str], tmp_path: Path, 
     syn_only = tmp_path / "syn-only.pcapng"
     subprocess.run(["editcap", "-r", str(SEED), str(syn_only), "1-3"], check=True, capture_output=True)
     lines = _error(capsys, str(syn_only), str(SEED))
-    assert lines == [f"tsharkpost: ERROR: GOOD: {syn_only}: no TLS in this capture (TLS on an unusual port? "
-                     "try --decode-as tcp.port==PORT,tls)"]
+    assert lines == [f"tsharkpost: ERROR: GOOD: {syn_only}: no TLS in this capture (no ClientHello or ServerHello "
+                     "on any port; for TLS whose handshake is not in the capture, try --decode-as tcp.port==PORT,tls)"]
 
 
 def test_a_missing_side_is_named_before_tshark_runs(capsys: pytest.CaptureFixture[str], tmp_path: Path,

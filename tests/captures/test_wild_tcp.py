@@ -158,3 +158,50 @@ def test_plaintext_http_answer_is_named(tmp_path: Path, tshark: str) -> None:
     assert cause["summary"] == "the server answered in plaintext (HTTP) - TLS client pointed at a non-TLS port"
     assert cause["evidence"] == ["frame 6: 'HTTP/1.1 400 Bad Request' from the server, after the ClientHello in "
                                  "frame 4"]
+
+
+def test_tls_on_other_protocols_ports_is_found_without_decode_as(tmp_path: Path, tshark: str) -> None:
+    # Given OpenSSL connections on 80 (HTTP's port), 6667 (IRC's) and 4433 (nobody's): plain tshark finds TLS
+    # only on 4433 by itself (its heuristic runs on unclaimed ports only); with -d for 80 and 6667, on all three
+    capture = "tls-on-other-ports.pcapng"
+    hellos = "tls.handshake.type == 1 || tls.handshake.type == 2"
+    fields = ("tcp.stream", "tcp.srcport", "tcp.dstport", "tls.handshake.type", "tls.handshake.extensions_server_name",
+              "tls.handshake.ciphersuite", "tls.handshake.extensions.supported_version")
+    assert {row[0] for row in plain_tshark(tshark, capture, hellos, *fields)} == {"2"}
+    decode_as = ("-d", "tcp.port==80,tls", "-d", "tcp.port==6667,tls")
+    rows = plain_tshark(tshark, capture, hellos, *fields, options=decode_as)
+    oracle = {}
+    for stream, src, dst, kinds, sni, suites, versions in rows:
+        entry = oracle.setdefault(int(stream), {})
+        if kinds.split(",")[0] == "1":
+            entry.update(client_port=int(src), server_port=int(dst), sni=sni, offered=len(suites.split(",")))
+        else:
+            entry.update(suite=int(suites, 16), tls13=versions == "0x0304")
+    assert [entry["server_port"] for _, entry in sorted(oracle.items())] == [80, 6667, 4433]
+    # When summarize reads it without --decode-as
+    found = connections(tmp_path, capture)
+    # Then each connection is the one tshark reads with -d: ports, SNI, suites offered, version, suite, established
+    names = {"0x1302": "TLS_AES_256_GCM_SHA384", "0xc02c": "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"}
+    assert [(conn["stream"], conn["client_port"], conn["server_port"], conn["server_name"],
+             conn["client_hello"]["cipher_suite_count"], conn["version"], conn["server_hello"]["cipher"],
+             conn["outcome"]) for conn in found] == [
+        (stream, entry["client_port"], entry["server_port"], entry["sni"], entry["offered"],
+         "TLS 1.3" if entry["tls13"] else "TLS 1.2", names[f"0x{entry['suite']:04x}"], "established")
+        for stream, entry in sorted(oracle.items())]
+    # And with that --decode-as, summarize holds the same records
+    folder = tmp_path / "decode-as"
+    folder.mkdir()
+    decoded = connections(folder, capture, "--decode-as", "tcp.port==80,tls", "--decode-as", "tcp.port==6667,tls")
+    assert decoded == found
+
+
+def test_decode_as_still_decides(tmp_path: Path, tshark: str) -> None:
+    # Given the same capture, and --decode-as giving 6667 to HTTP (as plain tshark with that -d reads no TLS there)
+    capture = "tls-on-other-ports.pcapng"
+    assert plain_tshark(tshark, capture, "tls && tcp.port == 6667", "frame.number",
+                        options=("-d", "tcp.port==6667,http")) == []
+    # When summarize reads it with that option, then the user's choice wins over the hello on 6667,
+    # while TLS on 80 and 4433 is still found
+    found = connections(tmp_path, capture, "--decode-as", "tcp.port==6667,http")
+    assert [(conn["server_port"], conn["outcome"]) for conn in found] == [
+        (80, "established"), (6667, "not_tls"), (4433, "established")]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -50,21 +51,36 @@ def zeek_rows(corpus_dir: Path) -> list[dict]:
     return rows
 
 
+def _records(tmp: Path, *arguments: str) -> dict:
+    _, document = summarize_json(tmp, *arguments)
+    return {(Path(conn["capture"]).name, conn["client_port"], conn["server_port"]): conn
+            for conn in document["connections"]}
+
+
 @pytest.fixture(scope="module")
 def ours(corpus_dir: Path, zeek_rows: list[dict], tmp_path_factory: pytest.TempPathFactory, tshark: str) -> dict:
-    """Our records keyed by (trace, client port, server port), one summarize run per decode-as group."""
-    rules = manifest_decode_rules(corpus_dir)
+    """Our records keyed by (trace, client port, server port): one summarize run, no --decode-as (TLS on 6667
+    after IRC's STARTTLS and on 3389 after RDP's negotiation is found by its hello)."""
     traces = sorted({row["trace"] for row in zeek_rows})
-    groups: dict[tuple[str, ...], list[str]] = {}
-    for trace in traces:
-        groups.setdefault(tuple(rules.get(f"zeek/{trace}", [])), []).append(str(corpus_dir / "zeek" / trace))
-    found = {}
-    for rule, paths in groups.items():
-        arguments = [arg for item in rule for arg in ("--decode-as", item)] + paths
-        _, document = summarize_json(tmp_path_factory.mktemp("zeek"), *arguments)
-        for conn in document["connections"]:
-            found[(Path(conn["capture"]).name, conn["client_port"], conn["server_port"])] = conn
-    return found
+    return _records(tmp_path_factory.mktemp("zeek"), *(str(corpus_dir / "zeek" / trace) for trace in traces))
+
+
+def test_no_flag_finds_what_decode_as_finds(corpus_dir: Path, ours: dict, tmp_path: Path) -> None:
+    # Given the traces MANIFEST.tsv says need tshark -d (TLS on a port tshark gives to another protocol),
+    # when summarize reads each with that --decode-as, then it holds exactly the records the run without it holds.
+    rules = manifest_decode_rules(corpus_dir)
+    compared = 0
+    for trace, rule in sorted(rules.items()):
+        if not rule or not trace.startswith("zeek/"):
+            continue
+        arguments = [arg for item in rule for arg in ("--decode-as", item)]
+        folder = tmp_path / Path(trace).stem
+        folder.mkdir()
+        decoded = _records(folder, *arguments, str(corpus_dir / trace))
+        without = {key: conn for key, conn in ours.items() if key[0] == Path(trace).name}
+        assert without == decoded, trace
+        compared += sum(conn["outcome"] != "not_tls" for conn in decoded.values())
+    assert compared == 2  # irc-starttls (6667) and rdp-no-cookie-mstshash (3389); the DTLS traces are UDP
 
 
 def _same(field: str, zeek: object, mine: object) -> bool:
@@ -140,3 +156,22 @@ def test_ssl_history_agreement_is_total_outside_documented_rows(zeek_rows: list[
     rows = [row for row in zeek_rows if not _documented(row)]
     agree = sum(ours[(r["trace"], r["orig_p"], r["resp_p"])]["zeek"]["ssl_history"] == r["ssl_history"] for r in rows)
     assert (agree, len(rows)) == (len(rows), len(rows))
+
+
+def test_ssl2_session_is_named_and_flagged(corpus_dir: Path, tshark: str, tmp_path: Path) -> None:
+    # Given Zeek's ssl-v2.pcap, a whole SSL 2.0 session (no ssl.log row for it in Zeek's baselines), as plain
+    # tshark reads it: one SSL 2.0 SERVER-HELLO (record version 0x0002, message type 4) naming version 0x0002
+    trace = corpus_dir / "zeek" / "ssl-v2.pcap"
+    server_hello = "tls.record.version == 0x0002 && tls.handshake.type == 4"
+    fields = subprocess.run([tshark, "-n", "-r", str(trace), "-Y", server_hello,
+                             "-T", "fields", "-e", "frame.number", "-e", "tls.handshake.version"],
+                            capture_output=True, text=True, check=True).stdout.split()
+    assert fields == ["6", "0x0002"]
+    # When summarize reads it, then the version is SSL 2.0 (Zeek spells it SSLv2), the session is established
+    # (ciphertext both ways; SSL 2.0 has no ChangeCipherSpec) and the prohibited version is a cause
+    _, document = summarize_json(tmp_path, str(trace))
+    (conn,) = document["connections"]
+    assert (conn["version"], conn["zeek"]["version"], conn["server_hello"]["frame"]) == ("SSL 2.0", "SSLv2", 6)
+    assert (conn["outcome"], conn["established"]) == ("established", True)
+    assert [(f["check"], f["severity"], f["frame"]) for f in conn["findings"]] == [("old_protocol_version", 3, 6)]
+    assert conn["causes"][0]["summary"] == "the server chose SSL 2.0, a prohibited protocol version"

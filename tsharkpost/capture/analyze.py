@@ -31,6 +31,9 @@ from tsharkpost.record.model import Finding
 # A closed connection is finished once a retry of it would have started (classify.find_retry).
 LINGER_SECONDS = FALLBACK_WINDOW_SECONDS + 1.0
 REASON_LENGTH = 300
+# The plugin finds TLS by its hello on every port; what it cannot find is TLS whose handshake is not in the capture.
+NO_TLS_HINT = (" (no ClientHello or ServerHello on any port; for TLS whose handshake is not in the capture, "
+               "try --decode-as tcp.port==PORT,tls)")
 # tshark's complaints about a damaged file, with the detail it gives in parentheses (one line or two).
 _UNCOMPRESSABLE = re.compile(r"cannot be decompressed; it may be damaged or corrupt\.\s*\((.*)\)")
 _DAMAGED = re.compile(r"appears to be damaged or corrupt\.\s*\((.*)\)")
@@ -174,6 +177,5 @@ def _verdict(running: ts.Run, seen: _Seen, output: _Output, options: ts.Options)
         return InputStatus.ERROR, (f"plugin error on {count} frame{'s' if count > 1 else ''} (the first in frame "
                                    f"{first.frame}, stream {stream}): {first.message}")[:REASON_LENGTH]
     if output.result.totals.tls == 0:
-        return InputStatus.NO_TLS, "no TLS in this capture" + (
-            "" if options.decode_as else " (TLS on an unusual port? try --decode-as tcp.port==PORT,tls)")
+        return InputStatus.NO_TLS, "no TLS in this capture" + ("" if options.decode_as else NO_TLS_HINT)
     return None

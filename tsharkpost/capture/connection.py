@@ -81,9 +81,11 @@ class Connection(HandshakeFacts):
 
     @property
     def established(self) -> bool:
-        """Zeek's meaning: both sides reached the encrypted state and sent ciphertext."""
+        """Zeek's meaning: both sides reached the encrypted state and sent ciphertext (TLS 1.3 and SSL 2.0 send
+        no ChangeCipherSpec for it)."""
         return bool(self.server_hello) and len(self.ciphertext_from) == 2 and (
-            (self.version or "").startswith("TLS 1.3") or self.ccs_from == {Side.CLIENT, Side.SERVER})
+            (self.version or "").startswith("TLS 1.3") or self.version == "SSL 2.0"
+            or self.ccs_from == {Side.CLIENT, Side.SERVER})
 
     def certificate_findings(self, cert: Certificate) -> tuple[Finding, ...]:
         """The findings the plugin attached to a certificate of the chain (same frame, same position)."""

@@ -160,9 +160,17 @@ def _collect(element: etree._Element, into: Handshake, extension: int | None) ->
         into.extensions.setdefault(extension, {})
 
 
-def _handshake(element: etree._Element) -> Handshake:
+# SSL 2.0 message types (RFC 6101 E.2 lists them; the SSL 2.0 draft defines them) -> the TLS handshake type
+# of the same step: CLIENT-HELLO, CLIENT-MASTER-KEY (the key exchange), SERVER-HELLO. The others travel
+# encrypted and reach tsharkpost as encrypted data.
+SSL2_HANDSHAKE_TYPES = {1: 1, 2: 16, 4: 2}
+SSL2_VERSION = "0x0002"
+
+
+def _handshake(element: etree._Element, types: dict[int, int] | None = None) -> Handshake:
     kind = _show(element, F.HANDSHAKE_TYPE)
-    handshake = Handshake(int(kind) if kind is not None else None)
+    number = int(kind) if kind is not None else None
+    handshake = Handshake(types.get(number) if types is not None and number is not None else number)
     if handshake.type in DETAILED:
         _collect(element, handshake, None)
     return handshake
@@ -175,9 +183,13 @@ def _record(element: etree._Element) -> Record:
                     opaque=content is None and opaque is not None, length=int(_show(element, F.RECORD_LENGTH) or 0),
                     wire_encrypted=opaque is not None)
     if record.content_type is None and _show(element, F.HANDSHAKE_TYPE) is not None:
-        # An SSLv2-format record (an old ClientHello): the record is the handshake message.
+        # An SSLv2-format record (an old ClientHello, or SSL 2.0 itself): the record is the handshake message.
         record.content_type = 22
-        record.handshakes.append(_handshake(element))
+        sslv2 = _show(element, F.RECORD_VERSION) == SSL2_VERSION
+        record.handshakes.append(_handshake(element, SSL2_HANDSHAKE_TYPES if sslv2 else None))
+        return record
+    if record.content_type is None and _show(element, F.RECORD_VERSION) == SSL2_VERSION:
+        record.content_type = 23  # an SSL 2.0 record without a message type: encrypted (SERVER-VERIFY on)
         return record
     for child in element:
         name = child.get("name")

@@ -36,6 +36,7 @@ RECORD = "tls.record"
 RECORD_CONTENT_TYPE = "tls.record.content_type"
 RECORD_OPAQUE_TYPE = "tls.record.opaque_type"  # TLS 1.3 records tshark could not decrypt
 RECORD_LENGTH = "tls.record.length"
+RECORD_VERSION = "tls.record.version"  # read for SSL 2.0 records (0x0002), which carry no content type
 ALERT = "tls.alert_message"
 ALERT_LEVEL = "tls.alert_message.level"
 ALERT_DESCRIPTION = "tls.alert_message.desc"
