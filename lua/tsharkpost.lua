@@ -422,213 +422,221 @@ end
 
 local alert_names = {}
 for code, row in pairs(ALERTS) do alert_names[code] = row.name end
+-- Only what later sections use leaves the block (Lua allows 200 locals in the main chunk).
+local F, ROLE_TEXT, slug, role_of, algorithm_key, EXPERTS, pending_experts, flush_experts
+do
 
-local F = {
-    diagnosis = ProtoField.string("tpost.diagnosis", "Diagnosis", base.UNICODE,
-        "The frame's findings in short phrases, the most severe and decisive first (one value per frame, for a "
-            .. "column)"),
-    finding = ProtoField.string("tpost.finding", "Finding", base.UNICODE, "One finding: the check id as value"),
-    check = ProtoField.string("tpost.check", "Check", base.UNICODE, "Stable check id (see tables/checks.tsv)"),
-    severity = ProtoField.uint8("tpost.severity", "Severity", base.DEC, SEVERITY_NAMES, nil, SEVERITY_TEXT),
-    message = ProtoField.string("tpost.message", "Message", base.UNICODE, "What is wrong, in one sentence"),
-    why = ProtoField.string("tpost.why", "Why it matters", base.UNICODE, "The rule or the consequence behind it"),
-    offered = ProtoField.string("tpost.offered", "Offered by the client", base.UNICODE,
-        "The signature algorithms the ClientHello offered (the first ones, when they are many)"),
-    chain = ProtoField.string("tpost.chain", "Chain diagnosis", base.UNICODE,
-        "The frame of the chain this finding refers to, and what was found in it"),
-    max_severity = ProtoField.uint8("tpost.max_severity", "Highest severity", base.DEC, SEVERITY_NAMES, nil,
-        "The highest severity of this frame's findings (one value per frame, for a column or a colour rule)"),
-    related_frame = ProtoField.framenum("tpost.related_frame", "Related frame", base.NONE, nil, 0,
-        "Frame holding the certificate chain this finding refers to"),
-    alert_code = ProtoField.uint8("tpost.alert.code", "Alert code", base.DEC, alert_names),
-    alert_name = ProtoField.string("tpost.alert.name", "Alert name"),
-    alert_sender = ProtoField.string("tpost.alert.sender", "Alert sender", base.UNICODE, "client or server"),
-    cert = ProtoField.string("tpost.cert", "Certificate", base.UNICODE, "Certificate summary: subject as value"),
-    cert_index = ProtoField.uint8("tpost.cert.index", "Chain index", base.DEC, nil, nil,
-        "Position in the Certificate message, 0 = leaf"),
-    cert_sender = ProtoField.string("tpost.cert.sender", "Sent by", base.UNICODE, "server or client"),
-    cert_subject = ProtoField.string("tpost.cert.subject", "Subject", base.UNICODE, "RFC 4514 string"),
-    cert_subject_cn = ProtoField.string("tpost.cert.subject_cn", "Subject CN"),
-    cert_issuer = ProtoField.string("tpost.cert.issuer", "Issuer", base.UNICODE, "RFC 4514 string"),
-    cert_serial = ProtoField.string("tpost.cert.serial", "Serial number", base.UNICODE, "lowercase hex"),
-    cert_sigalg_oid = ProtoField.string("tpost.cert.sigalg.oid", "Signature algorithm OID"),
-    cert_sigalg_name = ProtoField.string("tpost.cert.sigalg.name", "Signature algorithm"),
-    cert_key_type = ProtoField.string("tpost.cert.key.type", "Key type", base.UNICODE, "rsa, dsa, ec, ed25519, ..."),
-    cert_key_alg = ProtoField.string("tpost.cert.key.alg", "Key algorithm", base.UNICODE,
-        "the subjectPublicKeyInfo algorithm: its name (rsaEncryption, id-ecPublicKey, ...; Zeek's key_alg), "
-            .. "else its OID"),
-    cert_key_bits = ProtoField.uint32("tpost.cert.key.bits", "Key bits"),
-    cert_key_curve = ProtoField.string("tpost.cert.key.curve", "Key curve"),
-    cert_not_before = ProtoField.string("tpost.cert.not_before", "Not before", base.UNICODE, "ISO 8601 UTC"),
-    cert_not_after = ProtoField.string("tpost.cert.not_after", "Not after", base.UNICODE, "ISO 8601 UTC"),
-    cert_san = ProtoField.string("tpost.cert.san", "SAN dNSNames", base.UNICODE, "comma-separated"),
-    cert_sha256 = ProtoField.string("tpost.cert.sha256", "SHA-256 fingerprint", base.UNICODE,
-        "of the DER, lowercase hex"),
-    cert_sha1 = ProtoField.string("tpost.cert.sha1", "SHA-1 fingerprint", base.UNICODE,
-        "of the DER, lowercase hex (what Suricata, nDPI and browsers show)"),
-    cert_self_signed = ProtoField.bool("tpost.cert.self_signed", "Self-signed (issuer = subject)"),
-    cert_ca = ProtoField.bool("tpost.cert.ca", "basicConstraints cA", base.NONE, nil, nil,
-        "only when the certificate has basicConstraints"),
-    cert_path_len = ProtoField.uint32("tpost.cert.path_len", "basicConstraints pathLenConstraint"),
-    cert_key_usage = ProtoField.string("tpost.cert.key_usage", "Key usage", base.UNICODE,
-        "RFC 5280 names of the bits set, comma-separated; only when the certificate has keyUsage"),
-    pkt = ProtoField.string("tpost.pkt", "Packet facts", base.UNICODE,
-        "With the bridge preference: stream, source address and port, destination address and port, TCP flags "
-            .. "(S, A, F, R or -), application data bytes sent so far by the source and by the destination, "
-            .. "frame number and epoch time of the stream's latest application data so far (0 if none)"),
-    pkt_first_data = ProtoField.bool("tpost.pkt.first_data", "First application data of its direction"),
-}
-local field_list = {}
-for _, key in ipairs({ "diagnosis", "finding", "check", "severity", "message", "why", "offered", "chain",
-        "max_severity", "related_frame", "alert_code", "alert_name",
-        "alert_sender", "cert", "cert_index", "cert_sender", "cert_subject", "cert_subject_cn", "cert_issuer",
-        "cert_serial", "cert_sigalg_oid", "cert_sigalg_name", "cert_key_type", "cert_key_alg", "cert_key_bits",
-        "cert_key_curve",
-        "cert_not_before", "cert_not_after", "cert_san", "cert_sha256", "cert_sha1", "cert_self_signed",
-        "cert_ca", "cert_path_len", "cert_key_usage", "pkt", "pkt_first_data" }) do
-    field_list[#field_list + 1] = F[key]
-end
-tpost.fields = field_list
+    F = {
+        diagnosis = ProtoField.string("tpost.diagnosis", "Diagnosis", base.UNICODE,
+            "The frame's findings in short phrases, the most severe and decisive first (one value per frame, for a "
+                .. "column)"),
+        finding = ProtoField.string("tpost.finding", "Finding", base.UNICODE, "One finding: the check id as value"),
+        check = ProtoField.string("tpost.check", "Check", base.UNICODE, "Stable check id (see tables/checks.tsv)"),
+        severity = ProtoField.uint8("tpost.severity", "Severity", base.DEC, SEVERITY_NAMES, nil, SEVERITY_TEXT),
+        message = ProtoField.string("tpost.message", "Message", base.UNICODE, "What is wrong, in one sentence"),
+        why = ProtoField.string("tpost.why", "Why it matters", base.UNICODE, "The rule or the consequence behind it"),
+        offered = ProtoField.string("tpost.offered", "Offered by the client", base.UNICODE,
+            "The signature algorithms the ClientHello offered (the first ones, when they are many)"),
+        chain = ProtoField.string("tpost.chain", "Chain diagnosis", base.UNICODE,
+            "The frame of the chain this finding refers to, and what was found in it"),
+        max_severity = ProtoField.uint8("tpost.max_severity", "Highest severity", base.DEC, SEVERITY_NAMES, nil,
+            "The highest severity of this frame's findings (one value per frame, for a column or a colour rule)"),
+        related_frame = ProtoField.framenum("tpost.related_frame", "Related frame", base.NONE, nil, 0,
+            "Frame holding the certificate chain this finding refers to"),
+        alert_code = ProtoField.uint8("tpost.alert.code", "Alert code", base.DEC, alert_names),
+        alert_name = ProtoField.string("tpost.alert.name", "Alert name"),
+        alert_sender = ProtoField.string("tpost.alert.sender", "Alert sender", base.UNICODE, "client or server"),
+        cert = ProtoField.string("tpost.cert", "Certificate", base.UNICODE, "Certificate summary: subject as value"),
+        cert_index = ProtoField.uint8("tpost.cert.index", "Chain index", base.DEC, nil, nil,
+            "Position in the Certificate message, 0 = leaf"),
+        cert_sender = ProtoField.string("tpost.cert.sender", "Sent by", base.UNICODE, "server or client"),
+        cert_subject = ProtoField.string("tpost.cert.subject", "Subject", base.UNICODE, "RFC 4514 string"),
+        cert_subject_cn = ProtoField.string("tpost.cert.subject_cn", "Subject CN"),
+        cert_issuer = ProtoField.string("tpost.cert.issuer", "Issuer", base.UNICODE, "RFC 4514 string"),
+        cert_serial = ProtoField.string("tpost.cert.serial", "Serial number", base.UNICODE, "lowercase hex"),
+        cert_sigalg_oid = ProtoField.string("tpost.cert.sigalg.oid", "Signature algorithm OID"),
+        cert_sigalg_name = ProtoField.string("tpost.cert.sigalg.name", "Signature algorithm"),
+        cert_key_type = ProtoField.string("tpost.cert.key.type", "Key type", base.UNICODE,
+            "rsa, dsa, ec, ed25519, ..."),
+        cert_key_alg = ProtoField.string("tpost.cert.key.alg", "Key algorithm", base.UNICODE,
+            "the subjectPublicKeyInfo algorithm: its name (rsaEncryption, id-ecPublicKey, ...; Zeek's key_alg), "
+                .. "else its OID"),
+        cert_key_bits = ProtoField.uint32("tpost.cert.key.bits", "Key bits"),
+        cert_key_curve = ProtoField.string("tpost.cert.key.curve", "Key curve"),
+        cert_not_before = ProtoField.string("tpost.cert.not_before", "Not before", base.UNICODE, "ISO 8601 UTC"),
+        cert_not_after = ProtoField.string("tpost.cert.not_after", "Not after", base.UNICODE, "ISO 8601 UTC"),
+        cert_san = ProtoField.string("tpost.cert.san", "SAN dNSNames", base.UNICODE, "comma-separated"),
+        cert_sha256 = ProtoField.string("tpost.cert.sha256", "SHA-256 fingerprint", base.UNICODE,
+            "of the DER, lowercase hex"),
+        cert_sha1 = ProtoField.string("tpost.cert.sha1", "SHA-1 fingerprint", base.UNICODE,
+            "of the DER, lowercase hex (what Suricata, nDPI and browsers show)"),
+        cert_self_signed = ProtoField.bool("tpost.cert.self_signed", "Self-signed (issuer = subject)"),
+        cert_ca = ProtoField.bool("tpost.cert.ca", "basicConstraints cA", base.NONE, nil, nil,
+            "only when the certificate has basicConstraints"),
+        cert_path_len = ProtoField.uint32("tpost.cert.path_len", "basicConstraints pathLenConstraint"),
+        cert_key_usage = ProtoField.string("tpost.cert.key_usage", "Key usage", base.UNICODE,
+            "RFC 5280 names of the bits set, comma-separated; only when the certificate has keyUsage"),
+        pkt = ProtoField.string("tpost.pkt", "Packet facts", base.UNICODE,
+            "With the bridge preference: stream, source address and port, destination address and port, TCP flags "
+                .. "(S, A, F, R or -), application data bytes sent so far by the source and by the destination, "
+                .. "frame number and epoch time of the stream's latest application data so far (0 if none)"),
+        pkt_first_data = ProtoField.bool("tpost.pkt.first_data", "First application data of its direction"),
+    }
+    local field_list = {}
+    for _, key in ipairs({ "diagnosis", "finding", "check", "severity", "message", "why", "offered", "chain",
+            "max_severity", "related_frame", "alert_code", "alert_name",
+            "alert_sender", "cert", "cert_index", "cert_sender", "cert_subject", "cert_subject_cn", "cert_issuer",
+            "cert_serial", "cert_sigalg_oid", "cert_sigalg_name", "cert_key_type", "cert_key_alg", "cert_key_bits",
+            "cert_key_curve",
+            "cert_not_before", "cert_not_after", "cert_san", "cert_sha256", "cert_sha1", "cert_self_signed",
+            "cert_ca", "cert_path_len", "cert_key_usage", "pkt", "pkt_first_data" }) do
+        field_list[#field_list + 1] = F[key]
+    end
+    tpost.fields = field_list
 
--- Expert fields. Expert Information groups items by their field's registered summary, so besides one
--- field per check and severity (tpost.expert.<check>.<severity>, the generic summary) a check gets one
--- field per value of a bounded set from the fact tables (tpost.expert.<check>.<severity>.<value>), whose
--- summary names it: the algorithm and the certificate's role, the alert code and its sender, the version,
--- the cipher suite token, the sender. The per-item text (the finding's sentence) names the certificate.
--- A certificate's role in its chain; a client certificate's role says so ("client leaf": role.client).
-local ROLES = { "leaf", "intermediate", "root", "client_leaf", "client_intermediate", "client_root" }
-local SIDES = { "client", "server" }
+    -- Expert fields. Expert Information groups items by their field's registered summary, so besides one
+    -- field per check and severity (tpost.expert.<check>.<severity>, the generic summary) a check gets one
+    -- field per value of a bounded set from the fact tables (tpost.expert.<check>.<severity>.<value>), whose
+    -- summary names it: the algorithm and the certificate's role, the alert code and its sender, the version,
+    -- the cipher suite token, the sender. The per-item text (the finding's sentence) names the certificate.
+    -- A certificate's role in its chain; a client certificate's role says so ("client leaf": role.client).
+    local ROLES = { "leaf", "intermediate", "root", "client_leaf", "client_intermediate", "client_root" }
+    local SIDES = { "client", "server" }
 
-local ROLE_TEXT = {}         -- role key -> its words, e.g. client_leaf -> "client leaf"
-for _, role in ipairs(ROLES) do
-    local own = string.match(role, "^client_(.*)$")
-    ROLE_TEXT[role] = own and fill(MESSAGES:get("role.client"), { role = MESSAGES:get("role." .. own) })
-        or MESSAGES:get("role." .. role)
-end
+    ROLE_TEXT = {}         -- role key -> its words, e.g. client_leaf -> "client leaf"
+    for _, role in ipairs(ROLES) do
+        local own = string.match(role, "^client_(.*)$")
+        ROLE_TEXT[role] = own and fill(MESSAGES:get("role.client"), { role = MESSAGES:get("role." .. own) })
+            or MESSAGES:get("role." .. role)
+    end
 
-local function slug(text)
-    return (string.gsub(string.gsub(string.lower(text), "[^a-z0-9]+", "_"), "^_*(.-)_*$", "%1"))
-end
+    function slug(text)
+        return (string.gsub(string.gsub(string.lower(text), "[^a-z0-9]+", "_"), "^_*(.-)_*$", "%1"))
+    end
 
-local function role_of(index, self_signed, sender)
-    local role = index == 0 and "leaf" or self_signed and "root" or "intermediate"
-    return sender == "client" and "client_" .. role or role
-end
+    function role_of(index, self_signed, sender)
+        local role = index == 0 and "leaf" or self_signed and "root" or "intermediate"
+        return sender == "client" and "client_" .. role or role
+    end
 
-local function algorithm_key(role, alg) return role .. "." .. slug(alg.label) end
+    function algorithm_key(role, alg) return role .. "." .. slug(alg.label) end
 
--- Algorithm and certificate role, for the signature checks; `weakness` nil = every algorithm; `server_only`:
--- the server's roles alone (sigalg_not_offered judges only the server's chain against the ClientHello).
-local function algorithm_values(weakness, server_only)
-    local list, seen = {}, {}
-    for _, oid in ipairs(SIGALG_ORDER) do
-        local alg = SIGALGS[oid]
-        if weakness == nil or alg.weakness == weakness then
-            for _, role in ipairs(ROLES) do
-                local key = algorithm_key(role, alg)
-                if not seen[key] and not (server_only and sub(role, 1, 7) == "client_") then
-                    seen[key] = true
-                    list[#list + 1] = { key = key, values = { role = ROLE_TEXT[role], algorithm = alg.label } }
+    -- Algorithm and certificate role, for the signature checks; `weakness` nil = every algorithm; `server_only`:
+    -- the server's roles alone (sigalg_not_offered judges only the server's chain against the ClientHello).
+    local function algorithm_values(weakness, server_only)
+        local list, seen = {}, {}
+        for _, oid in ipairs(SIGALG_ORDER) do
+            local alg = SIGALGS[oid]
+            if weakness == nil or alg.weakness == weakness then
+                for _, role in ipairs(ROLES) do
+                    local key = algorithm_key(role, alg)
+                    if not seen[key] and not (server_only and sub(role, 1, 7) == "client_") then
+                        seen[key] = true
+                        list[#list + 1] = { key = key, values = { role = ROLE_TEXT[role], algorithm = alg.label } }
+                    end
                 end
             end
         end
-    end
-    return list
-end
-
--- The certificate role alone, for the validity checks.
-local function role_values()
-    local list = {}
-    for _, role in ipairs(ROLES) do list[#list + 1] = { key = role, values = { role = ROLE_TEXT[role] } } end
-    return list
-end
-
-local function side_values()
-    local list = {}
-    for _, side in ipairs(SIDES) do list[#list + 1] = { key = side, values = { side = side } } end
-    return list
-end
-
-local EXPERT_VALUES = {      -- check -> function(severity) -> list of {key, values}
-    weak_signature = algorithm_values,
-    sigalg_not_offered = function() return algorithm_values(nil, true) end,
-    expired_certificate = role_values,
-    not_yet_valid_certificate = role_values,
-    fatal_alert = function()
-        local codes, list = {}, {}
-        for code in pairs(ALERTS) do codes[#codes + 1] = code end
-        table.sort(codes)
-        for _, side in ipairs(SIDES) do
-            for _, code in ipairs(codes) do
-                list[#list + 1] = { key = side .. "." .. code,
-                    values = { side = side, code = code, name = ALERTS[code].name } }
-            end
-        end
         return list
-    end,
-    old_protocol_version = function(sev)
+    end
+
+    -- The certificate role alone, for the validity checks.
+    local function role_values()
         local list = {}
-        for _, code in ipairs(VERSION_ORDER) do
-            local row = VERSIONS[code]
-            if row.weakness == sev then
-                list[#list + 1] = { key = slug(row.name), values = { version = row.name } }
-            end
-        end
+        for _, role in ipairs(ROLES) do list[#list + 1] = { key = role, values = { role = ROLE_TEXT[role] } } end
         return list
-    end,
-    weak_cipher_suite = function(sev)
+    end
+
+    local function side_values()
         local list = {}
-        for _, token in ipairs(TOKEN_ORDER) do
-            local row = SUITE_TOKENS[token]
-            if row.weakness == sev then list[#list + 1] = { key = slug(token), values = { reason = row.reason } } end
-        end
+        for _, side in ipairs(SIDES) do list[#list + 1] = { key = side, values = { side = side } } end
         return list
-    end,
-    silent_teardown = side_values,
-    encrypted_alert = side_values,
-}
+    end
 
-local EXPERTS = {}           -- check -> severity name -> {generic = ProtoExpert, [value key] = ProtoExpert}
-local expert_list = {}
-for _, check in ipairs(CHECK_ORDER) do
-    local row = CHECKS[check]
-    EXPERTS[check] = {}
-    for sev in string.gmatch(row.severities, "%S+") do
-        local abbr = "tpost.expert." .. check .. "." .. sev
-        local group, severity = EXPERT_GROUPS[row.group], EXPERT_SEVERITIES[sev]
-        local by_value = { generic = ProtoExpert.new(abbr, MESSAGES:pick(check, "expert", { sev }), group, severity) }
-        expert_list[#expert_list + 1] = by_value.generic
-        local each = MESSAGES:pick(check, "expert_each", { sev })
-        if each and EXPERT_VALUES[check] then
-            for _, value in ipairs(EXPERT_VALUES[check](sev)) do
-                local e = ProtoExpert.new(abbr .. "." .. value.key, fill(each, value.values), group, severity)
-                by_value[value.key] = e
-                expert_list[#expert_list + 1] = e
+    local EXPERT_VALUES = {      -- check -> function(severity) -> list of {key, values}
+        weak_signature = algorithm_values,
+        sigalg_not_offered = function() return algorithm_values(nil, true) end,
+        expired_certificate = role_values,
+        not_yet_valid_certificate = role_values,
+        fatal_alert = function()
+            local codes, list = {}, {}
+            for code in pairs(ALERTS) do codes[#codes + 1] = code end
+            table.sort(codes)
+            for _, side in ipairs(SIDES) do
+                for _, code in ipairs(codes) do
+                    list[#list + 1] = { key = side .. "." .. code,
+                        values = { side = side, code = code, name = ALERTS[code].name } }
+                end
             end
+            return list
+        end,
+        old_protocol_version = function(sev)
+            local list = {}
+            for _, code in ipairs(VERSION_ORDER) do
+                local row = VERSIONS[code]
+                if row.weakness == sev then
+                    list[#list + 1] = { key = slug(row.name), values = { version = row.name } }
+                end
+            end
+            return list
+        end,
+        weak_cipher_suite = function(sev)
+            local list = {}
+            for _, token in ipairs(TOKEN_ORDER) do
+                local row = SUITE_TOKENS[token]
+                if row.weakness == sev then
+                    list[#list + 1] = { key = slug(token), values = { reason = row.reason } }
+                end
+            end
+            return list
+        end,
+        silent_teardown = side_values,
+        encrypted_alert = side_values,
+    }
+
+    EXPERTS = {}           -- check -> severity name -> {generic = ProtoExpert, [value key] = ProtoExpert}
+    local expert_list = {}
+    for _, check in ipairs(CHECK_ORDER) do
+        local row = CHECKS[check]
+        EXPERTS[check] = {}
+        for sev in string.gmatch(row.severities, "%S+") do
+            local abbr = "tpost.expert." .. check .. "." .. sev
+            local group, severity = EXPERT_GROUPS[row.group], EXPERT_SEVERITIES[sev]
+            local by_value = {
+                generic = ProtoExpert.new(abbr, MESSAGES:pick(check, "expert", { sev }), group, severity) }
+            expert_list[#expert_list + 1] = by_value.generic
+            local each = MESSAGES:pick(check, "expert_each", { sev })
+            if each and EXPERT_VALUES[check] then
+                for _, value in ipairs(EXPERT_VALUES[check](sev)) do
+                    local e = ProtoExpert.new(abbr .. "." .. value.key, fill(each, value.values), group, severity)
+                    by_value[value.key] = e
+                    expert_list[#expert_list + 1] = e
+                end
+            end
+            EXPERTS[check][sev] = by_value
         end
-        EXPERTS[check][sev] = by_value
     end
-end
 
--- Expert items are added by a second protocol, "tsharkpost", that tpost's dissector calls once the tree is
--- built: Expert Information names the protocol that added an item, and a Lua protocol's short name is its
--- filter name in capitals ("TSHARKPOST", not "TPOST"). The fields, preferences and filters stay tpost's.
-local tsharkpost_proto = Proto("tsharkpost", "tsharkpost expert information")
-tsharkpost_proto.experts = expert_list
-local pending_experts = {}   -- {item, expert, text} of the frame being rendered, added by the dissector below
+    -- Expert items are added by a second protocol, "tsharkpost", that tpost's dissector calls once the tree is
+    -- built: Expert Information names the protocol that added an item, and a Lua protocol's short name is its
+    -- filter name in capitals ("TSHARKPOST", not "TPOST"). The fields, preferences and filters stay tpost's.
+    local tsharkpost_proto = Proto("tsharkpost", "tsharkpost expert information")
+    tsharkpost_proto.experts = expert_list
+    pending_experts = {}   -- {item, expert, text} of the frame being rendered, added by the dissector below
 
-local function flush_experts()
-    for i = 1, #pending_experts do
-        local p = pending_experts[i]
-        pending_experts[i] = nil
-        p[1]:add_proto_expert_info(p[2], p[3])
+    function flush_experts()
+        for i = 1, #pending_experts do
+            local p = pending_experts[i]
+            pending_experts[i] = nil
+            p[1]:add_proto_expert_info(p[2], p[3])
+        end
     end
-end
 
-function tsharkpost_proto.dissector()
-    flush_experts()
-end
+    function tsharkpost_proto.dissector()
+        flush_experts()
+    end
 
+end
 ------------------------------------------------------------------------------
 -- 6. Field extractors (created once, at load time)
 ------------------------------------------------------------------------------
@@ -664,75 +672,80 @@ end
 
 local parse_der = x509.certificate_parser(bytelib,
     { attributes = ATTRIBUTES, key_algorithms = KEYALGS, curves = CURVES })
-local hello_parsers = handshake.parsers(bytelib)
-local parse_client_hello, parse_server_hello = hello_parsers.client_hello, hello_parsers.server_hello
-local parse_dh_params = hello_parsers.dh_params
+-- Only what later sections use leaves the block (Lua allows 200 locals in the main chunk).
+local parse_client_hello, parse_server_hello, parse_dh_params, certificate_info
+local chain_memo, chain_memo_size, CHAIN_MEMO_MAX, suite_tokens
+do
+    local hello_parsers = handshake.parsers(bytelib)
+    parse_client_hello, parse_server_hello = hello_parsers.client_hello, hello_parsers.server_hello
+    parse_dh_params = hello_parsers.dh_params
 
--- One certificate: what tpost_x509 reads, its SHA-256 and SHA-1 fingerprints and its signature algorithm's name.
--- Errors are plain strings (see certificate_info). The fingerprint is bounded: hashing in Lua costs about
--- 1.6 s per MB, and a hostile capture can send megabyte certificates.
-local function parse_certificate(der)
-    local info = parse_der(der)
-    if #der <= settings.max_hash_kib * 1024 then
-        info.sha256, info.sha1 = sha.sha256(der), sha.sha1(der)
-    else
-        info.sha256, info.sha1, info.hash_skipped = "", "", #der
-    end
-    local alg = SIGALGS[info.sig_oid]
-    info.sig_name = alg and alg.name or info.sig_oid
-    return info
-end
-
--- Parsed certificates by DER, in two generations of at most CERT_CACHE_MAX each: when the current one
--- is full it becomes the old one, and a certificate found there moves back. So a certificate seen again
--- (a server's chain, on every connection) is parsed and hashed once per capture however many others
--- pass by, and the cache holds at most 2 * CERT_CACHE_MAX certificates (with their DER).
-local cert_cache, cert_cache_old, cert_cache_size = {}, {}, 0
-local CERT_CACHE_MAX = 1000
-local cert_ids = 0           -- each parsed certificate's id (info.id): chain_memo's keys name certificates by it
-
--- Parsed certificate or {error = reason}; cached by DER bytes (chains repeat).
-local function certificate_info(der)
-    local info = cert_cache[der]
-    if info then return info end
-    info = cert_cache_old[der]
-    if not info then
-        local ok, result = pcall(parse_certificate, der)
-        if ok then
-            info = result
+    -- One certificate: what tpost_x509 reads, its SHA-256 and SHA-1 fingerprints and its signature algorithm's name.
+    -- Errors are plain strings (see certificate_info). The fingerprint is bounded: hashing in Lua costs about
+    -- 1.6 s per MB, and a hostile capture can send megabyte certificates.
+    local function parse_certificate(der)
+        local info = parse_der(der)
+        if #der <= settings.max_hash_kib * 1024 then
+            info.sha256, info.sha1 = sha.sha256(der), sha.sha1(der)
         else
-            info = { error = type(result) == "string" and result or tostring(result), len = #der }
+            info.sha256, info.sha1, info.hash_skipped = "", "", #der
         end
-        cert_ids = cert_ids + 1
-        info.id = cert_ids
+        local alg = SIGALGS[info.sig_oid]
+        info.sig_name = alg and alg.name or info.sig_oid
+        return info
     end
-    if cert_cache_size >= CERT_CACHE_MAX then cert_cache_old, cert_cache, cert_cache_size = cert_cache, {}, 0 end
-    cert_cache[der], cert_cache_size = info, cert_cache_size + 1
-    return info
-end
 
--- Chain checks by their inputs (chain_key): a chain seen again with the same ClientHello facts gets the
--- very findings of its first check, which name no frame. Bounded like the certificate cache: at most
--- CHAIN_MEMO_MAX chains, forgotten all at once when full. Emptied with the certificate cache when a
--- preference changes, since the checks and the fingerprint bound read them.
-local chain_memo, chain_memo_size = {}, 0
-local CHAIN_MEMO_MAX = 1000
+    -- Parsed certificates by DER, in two generations of at most CERT_CACHE_MAX each: when the current one
+    -- is full it becomes the old one, and a certificate found there moves back. So a certificate seen again
+    -- (a server's chain, on every connection) is parsed and hashed once per capture however many others
+    -- pass by, and the cache holds at most 2 * CERT_CACHE_MAX certificates (with their DER).
+    local cert_cache, cert_cache_old, cert_cache_size = {}, {}, 0
+    local CERT_CACHE_MAX = 1000
+    local cert_ids = 0           -- each parsed certificate's id (info.id): chain_memo's keys name certificates by it
 
-local function forget_certificates()
-    cert_cache, cert_cache_old, cert_cache_size = {}, {}, 0
+    -- Parsed certificate or {error = reason}; cached by DER bytes (chains repeat).
+    function certificate_info(der)
+        local info = cert_cache[der]
+        if info then return info end
+        info = cert_cache_old[der]
+        if not info then
+            local ok, result = pcall(parse_certificate, der)
+            if ok then
+                info = result
+            else
+                info = { error = type(result) == "string" and result or tostring(result), len = #der }
+            end
+            cert_ids = cert_ids + 1
+            info.id = cert_ids
+        end
+        if cert_cache_size >= CERT_CACHE_MAX then cert_cache_old, cert_cache, cert_cache_size = cert_cache, {}, 0 end
+        cert_cache[der], cert_cache_size = info, cert_cache_size + 1
+        return info
+    end
+
+    -- Chain checks by their inputs (chain_key): a chain seen again with the same ClientHello facts gets the
+    -- very findings of its first check, which name no frame. Bounded like the certificate cache: at most
+    -- CHAIN_MEMO_MAX chains, forgotten all at once when full. Emptied with the certificate cache when a
+    -- preference changes, since the checks and the fingerprint bound read them.
     chain_memo, chain_memo_size = {}, 0
-end
-on_prefs_changed = forget_certificates
+    CHAIN_MEMO_MAX = 1000
 
-local suite_token_sets = {}   -- cipher suite name -> set of its tokens (names are few: no bound needed)
+    local function forget_certificates()
+        cert_cache, cert_cache_old, cert_cache_size = {}, {}, 0
+        chain_memo, chain_memo_size = {}, 0
+    end
+    on_prefs_changed = forget_certificates
 
-local function suite_tokens(name)
-    local tokens = suite_token_sets[name]
-    if tokens then return tokens end
-    tokens = {}
-    for token in string.gmatch(name, "[^_]+") do tokens[token] = true end
-    suite_token_sets[name] = tokens
-    return tokens
+    local suite_token_sets = {}   -- cipher suite name -> set of its tokens (names are few: no bound needed)
+
+    function suite_tokens(name)
+        local tokens = suite_token_sets[name]
+        if tokens then return tokens end
+        tokens = {}
+        for token in string.gmatch(name, "[^_]+") do tokens[token] = true end
+        suite_token_sets[name] = tokens
+        return tokens
+    end
 end
 
 ------------------------------------------------------------------------------
@@ -1249,113 +1262,117 @@ end
 -- 10b. Certificate messages tshark leaves undecoded
 ------------------------------------------------------------------------------
 
--- tshark 4.0 takes a handshake message whose length is 64 KiB or more, at the start of a record, for
--- ciphertext ("Encrypted Handshake Message": packet-tls.c, is_encrypted_handshake_message, "Assume handshake
--- messages are below 64K"); no preference changes that. A TLS 1.2 (or older) Certificate message that large is
--- reassembled here from the bytes of its records, up to max_handshake_kib per connection and side, and its
--- chain checked like any other. Anything past the message in its last record is left alone, as tshark does.
-local TSHARK_HANDSHAKE_LIMIT = 0x10000
-local RECORD_HEADER = 5
--- All reassemblies under way together keep at most this many times max_handshake_kib.
-local REASSEMBLIES_AT_ONCE = 4
+-- Section 10b's own helpers stay in the block (Lua allows 200 locals in the main chunk).
+local reassembly_open, reassemble
+do
+    -- tshark 4.0 takes a handshake message whose length is 64 KiB or more, at the start of a record, for
+    -- ciphertext ("Encrypted Handshake Message": packet-tls.c, is_encrypted_handshake_message, "Assume handshake
+    -- messages are below 64K"); no preference changes that. A TLS 1.2 (or older) Certificate message that large is
+    -- reassembled here from the bytes of its records, up to max_handshake_kib per connection and side, and its
+    -- chain checked like any other. Anything past the message in its last record is left alone, as tshark does.
+    local TSHARK_HANDSHAKE_LIMIT = 0x10000
+    local RECORD_HEADER = 5
+    -- All reassemblies under way together keep at most this many times max_handshake_kib.
+    local REASSEMBLIES_AT_ONCE = 4
 
--- Whether this side's records could still start or continue such a message: after its ChangeCipherSpec,
--- or in TLS 1.3, an encrypted handshake message really is one.
-local function reassembly_open(conn, sender)
-    local state = conn.reassembly and conn.reassembly[sender]
-    if state ~= nil then return state ~= false end
-    return rules_family(conn.version) ~= 13 and not conn[CCS_SENT[sender]]
-end
-
--- Ends this side's reassembly (for good: one Certificate message per side and handshake).
-local function reassembly_done(conn, sender)
-    local state = conn.reassembly[sender]
-    if state then reassembly_held = reassembly_held - state.have end
-    conn.reassembly[sender] = false
-end
-
-local function reassembly_note(ctx, conn, sender, reason_id, values)
-    reassembly_done(conn, sender)
-    values.side, values.limit = sender, settings.max_handshake_kib
-    values.reason = fill(MESSAGES:get(reason_id), values)
-    ctx:add(finding({ check = "chain_not_decoded", sev = "note" }, values))
-end
-
--- TLS 1.2 Certificate body: certificate_list<0..2^24-1> of ASN.1Cert<1..2^24-1>; the DER of each.
-local function certificate_list(msg)
-    local ders = {}
-    if #msg < 7 then return ders end
-    local list_last = math.min(#msg, 7 + u24(msg, 5))
-    local p = 8
-    while p + 2 <= list_last do
-        local n = u24(msg, p)
-        local last = p + 2 + n
-        if n == 0 or last > list_last then break end
-        ders[#ders + 1] = sub(msg, p + 3, last)
-        p = last + 1
+    -- Whether this side's records could still start or continue such a message: after its ChangeCipherSpec,
+    -- or in TLS 1.3, an encrypted handshake message really is one.
+    function reassembly_open(conn, sender)
+        local state = conn.reassembly and conn.reassembly[sender]
+        if state ~= nil then return state ~= false end
+        return rules_family(conn.version) ~= 13 and not conn[CCS_SENT[sender]]
     end
-    return ders
-end
 
-local function reassembled_chain(ctx, conn, sender, state)
-    reassembly_done(conn, sender)
-    local msg = concat(state.parts)
-    ctx:add(finding({ check = "chain_reassembled", sev = "note" },
-        { side = sender, bytes = #msg, count = state.records, limit = settings.max_handshake_kib }))
-    local chain = {}
-    for k, der in ipairs(certificate_list(msg)) do
-        local cert = cert_entry(certificate_info(der), "tls", k, sender, true)
-        chain[#chain + 1] = cert
-        ctx:add(cert)
+    -- Ends this side's reassembly (for good: one Certificate message per side and handshake).
+    local function reassembly_done(conn, sender)
+        local state = conn.reassembly[sender]
+        if state then reassembly_held = reassembly_held - state.have end
+        conn.reassembly[sender] = false
     end
-    if #chain > 0 then check_chain(ctx, conn, "tls", chain, sender) end
-end
 
--- The frame's TLS records from `sender`, read while a reassembly may start or is under way. `decoded`: tshark
--- decoded a Certificate message of this side in the frame itself (then it is not reassembled twice).
-local function reassemble(ctx, conn, sender, decoded)
-    local records, types = { X.tls_record() }, { KINDS.tls.record_ct() }
-    if #records ~= #types then return end
-    conn.reassembly = conn.reassembly or {}
-    local reassembly = conn.reassembly
-    for i, rfi in ipairs(records) do
-        local state = reassembly[sender]
-        if state == false then return end
-        local range = rfi.range
-        local length = range:len() - RECORD_HEADER
-        if state then
-            if types[i].value ~= 22 or decoded or length <= 0 then
-                if not decoded then
-                    reassembly_note(ctx, conn, sender, "reassembly.cut_short",
-                        { bytes = state.need, count = state.records, frame = ctx.num })
-                end
-                reassembly_done(conn, sender)
-                return
-            end
-            local take = math.min(length, state.need - state.have)
-            state.parts[#state.parts + 1] = range:range(RECORD_HEADER, take):raw()
-            state.have, state.records = state.have + take, state.records + 1
-            reassembly_held = reassembly_held + take
-            if state.have == state.need then reassembled_chain(ctx, conn, sender, state) end
-        elseif types[i].value == 20 then
-            return                              -- this side's records after its ChangeCipherSpec are encrypted
-        elseif types[i].value == 22 and length >= 4 and range:range(RECORD_HEADER, 1):uint() == 11 then
-            local need = 4 + range:range(RECORD_HEADER + 1, 3):uint()
-            if need - 4 >= TSHARK_HANDSHAKE_LIMIT and not decoded then
-                local bound = settings.max_handshake_kib * 1024
-                if need > bound then
-                    reassembly_note(ctx, conn, sender, "reassembly.over_limit", { bytes = need })
+    local function reassembly_note(ctx, conn, sender, reason_id, values)
+        reassembly_done(conn, sender)
+        values.side, values.limit = sender, settings.max_handshake_kib
+        values.reason = fill(MESSAGES:get(reason_id), values)
+        ctx:add(finding({ check = "chain_not_decoded", sev = "note" }, values))
+    end
+
+    -- TLS 1.2 Certificate body: certificate_list<0..2^24-1> of ASN.1Cert<1..2^24-1>; the DER of each.
+    local function certificate_list(msg)
+        local ders = {}
+        if #msg < 7 then return ders end
+        local list_last = math.min(#msg, 7 + u24(msg, 5))
+        local p = 8
+        while p + 2 <= list_last do
+            local n = u24(msg, p)
+            local last = p + 2 + n
+            if n == 0 or last > list_last then break end
+            ders[#ders + 1] = sub(msg, p + 3, last)
+            p = last + 1
+        end
+        return ders
+    end
+
+    local function reassembled_chain(ctx, conn, sender, state)
+        reassembly_done(conn, sender)
+        local msg = concat(state.parts)
+        ctx:add(finding({ check = "chain_reassembled", sev = "note" },
+            { side = sender, bytes = #msg, count = state.records, limit = settings.max_handshake_kib }))
+        local chain = {}
+        for k, der in ipairs(certificate_list(msg)) do
+            local cert = cert_entry(certificate_info(der), "tls", k, sender, true)
+            chain[#chain + 1] = cert
+            ctx:add(cert)
+        end
+        if #chain > 0 then check_chain(ctx, conn, "tls", chain, sender) end
+    end
+
+    -- The frame's TLS records from `sender`, read while a reassembly may start or is under way. `decoded`: tshark
+    -- decoded a Certificate message of this side in the frame itself (then it is not reassembled twice).
+    function reassemble(ctx, conn, sender, decoded)
+        local records, types = { X.tls_record() }, { KINDS.tls.record_ct() }
+        if #records ~= #types then return end
+        conn.reassembly = conn.reassembly or {}
+        local reassembly = conn.reassembly
+        for i, rfi in ipairs(records) do
+            local state = reassembly[sender]
+            if state == false then return end
+            local range = rfi.range
+            local length = range:len() - RECORD_HEADER
+            if state then
+                if types[i].value ~= 22 or decoded or length <= 0 then
+                    if not decoded then
+                        reassembly_note(ctx, conn, sender, "reassembly.cut_short",
+                            { bytes = state.need, count = state.records, frame = ctx.num })
+                    end
+                    reassembly_done(conn, sender)
                     return
                 end
-                if reassembly_held + need > REASSEMBLIES_AT_ONCE * bound then
-                    reassembly_note(ctx, conn, sender, "reassembly.busy",
-                        { bytes = need, count = REASSEMBLIES_AT_ONCE })
-                    return
-                end
-                local take = math.min(length, need)
-                reassembly[sender] = { need = need, have = take, records = 1,
-                    parts = { range:range(RECORD_HEADER, take):raw() } }
+                local take = math.min(length, state.need - state.have)
+                state.parts[#state.parts + 1] = range:range(RECORD_HEADER, take):raw()
+                state.have, state.records = state.have + take, state.records + 1
                 reassembly_held = reassembly_held + take
+                if state.have == state.need then reassembled_chain(ctx, conn, sender, state) end
+            elseif types[i].value == 20 then
+                return                              -- this side's records after its ChangeCipherSpec are encrypted
+            elseif types[i].value == 22 and length >= 4 and range:range(RECORD_HEADER, 1):uint() == 11 then
+                local need = 4 + range:range(RECORD_HEADER + 1, 3):uint()
+                if need - 4 >= TSHARK_HANDSHAKE_LIMIT and not decoded then
+                    local bound = settings.max_handshake_kib * 1024
+                    if need > bound then
+                        reassembly_note(ctx, conn, sender, "reassembly.over_limit", { bytes = need })
+                        return
+                    end
+                    if reassembly_held + need > REASSEMBLIES_AT_ONCE * bound then
+                        reassembly_note(ctx, conn, sender, "reassembly.busy",
+                            { bytes = need, count = REASSEMBLIES_AT_ONCE })
+                        return
+                    end
+                    local take = math.min(length, need)
+                    reassembly[sender] = { need = need, have = take, records = 1,
+                        parts = { range:range(RECORD_HEADER, take):raw() } }
+                    reassembly_held = reassembly_held + take
+                end
             end
         end
     end
@@ -1851,163 +1868,168 @@ end
 -- 11. Rendering: the same items on the first visit and on every revisit
 ------------------------------------------------------------------------------
 
--- The bytes an anchor ({field = extractor, k = position}) points at in this dissection;
--- `fetched` keeps each extractor's instances and each anchor's range for the frame.
-local function anchor_range(fetched, anchor)
-    local range = fetched[anchor]
-    if range then return range end
-    local field = anchor.field
-    if not field then return nil end    -- a certificate the plugin reassembled (section 10b)
-    local list = fetched[field]
-    if not list then
-        list = { field() }
-        fetched[field] = list
+-- Only these three are used after this section; the rest stays in the block (Lua allows 200 locals
+-- in the main chunk).
+local render, add_experts, render_bridge
+do
+    -- The bytes an anchor ({field = extractor, k = position}) points at in this dissection;
+    -- `fetched` keeps each extractor's instances and each anchor's range for the frame.
+    local function anchor_range(fetched, anchor)
+        local range = fetched[anchor]
+        if range then return range end
+        local field = anchor.field
+        if not field then return nil end    -- a certificate the plugin reassembled (section 10b)
+        local list = fetched[field]
+        if not list then
+            list = { field() }
+            fetched[field] = list
+        end
+        local fi = list[anchor.k]
+        range = fi and fi.range
+        fetched[anchor] = range
+        return range
     end
-    local fi = list[anchor.k]
-    range = fi and fi.range
-    fetched[anchor] = range
-    return range
-end
 
-local function sub_range(base, span)
-    if not base then return nil end
-    if not span then return base end
-    local off, len = span[1], span[2]
-    if off < 0 or len <= 0 or off + len > base:len() then return base end
-    return base:range(off, len)
-end
-
--- One child of a finding or certificate item, on `range` when there is one; nothing for nil.
-local function add_child(item, field, range, value)
-    if value == nil then return end
-    if range then item:add(field, range, value) else item:add(field, value) end
-end
-
-
-local SEVERITY_TITLES = {}   -- "error" -> "Error": how a finding's label starts
-for name in pairs(SEVERITY_LEVEL) do SEVERITY_TITLES[name] = string.upper(sub(name, 1, 1)) .. sub(name, 2) end
-
-local function render_finding(root, fetched, f)
-    local anchor = f.cert or f.hs or f.alert
-    local range = sub_range(anchor and anchor_range(fetched, anchor), f.range)
-    local check = f.check
-    local label = SEVERITY_TITLES[f.sev] .. ": " .. f.msg
-    local item
-    if range then item = root:add(F.finding, range, check, label) else item = root:add(F.finding, check, label) end
-    add_child(item, F.check, range, check)
-    add_child(item, F.severity, range, SEVERITY_LEVEL[f.sev])
-    add_child(item, F.message, range, f.msg)
-    add_child(item, F.why, range, f.why)
-    add_child(item, F.offered, range, f.offered)
-    add_child(item, F.chain, range, f.chain)
-    if f.cert then add_child(item, F.cert_index, range, f.cert.index) end
-    if f.related then add_child(item, F.related_frame, range, f.related) end
-    if f.alert_code then add_child(item, F.alert_code, range, f.alert_code) end
-    if f.alert_name then add_child(item, F.alert_name, range, f.alert_name) end
-    if f.alert_sender then add_child(item, F.alert_sender, range, f.alert_sender) end
-    local experts = EXPERTS[check][f.sev]
-    pending_experts[#pending_experts + 1] = { item, f.expert and experts[f.expert] or experts.generic, f.msg }
-end
-
--- A certificate's labels and lists as its summary shows them, built once per parsed certificate
--- (certificate entries share their info) and kept with it: rendering a chain seen before builds no string.
--- A value that may be long (a DN, a SAN list) keeps its whole self in its field, while its label shows
--- the first VALUE_BYTES of it, so that the label stays under Wireshark's 240-byte limit.
-local function cert_texts(info)
-    local texts = info.texts
-    if texts then return texts end
-    texts = {}
-    local function label(key, title, value)
-        if value ~= nil then texts[key] = title .. ": " .. cut(value, VALUE_BYTES) end
+    local function sub_range(base, span)
+        if not base then return nil end
+        if not span then return base end
+        local off, len = span[1], span[2]
+        if off < 0 or len <= 0 or off + len > base:len() then return base end
+        return base:range(off, len)
     end
-    label("subject", "Subject", info.subject)
-    label("cn", "Subject CN", info.cn)
-    label("issuer", "Issuer", info.issuer)
-    label("serial", "Serial number", info.serial)
-    if info.san and #info.san > 0 then
-        texts.san = concat(info.san, ",")
-        label("san_label", "SAN dNSNames", texts.san)
-    end
-    if info.key_usage then texts.key_usage = concat(info.key_usage, ",") end
-    info.texts = texts
-    return texts
-end
 
-local function render_cert(root, fetched, cert)
-    local info = cert.info
-    -- With the bridge (tsharkpost's own runs) the summary carries no bytes: PDML would print the
-    -- whole DER in hex for it, the largest part of the output the post-processor never reads.
-    local base = not settings.bridge and anchor_range(fetched, cert) or nil
-    local title = info.subject or "(unparsed)"
-    local label = cert.label
-    if not label then
-        label = fmt("Certificate #%d from %s: %s", cert.index, cert.sender, cut(title, VALUE_BYTES - 40))
-        cert.label = label
+    -- One child of a finding or certificate item, on `range` when there is one; nothing for nil.
+    local function add_child(item, field, range, value)
+        if value == nil then return end
+        if range then item:add(field, range, value) else item:add(field, value) end
     end
-    local item
-    if base then item = root:add(F.cert, base, title, label) else item = root:add(F.cert, title, label) end
-    item:add(F.cert_index, cert.index)
-    item:add(F.cert_sender, cert.sender)
-    if info.error then return end
-    local texts = cert_texts(info)
-    -- Only the algorithm points at its bytes: summaries stay small in PDML (the
-    -- certificate item itself spans the whole DER for the GUI's byte view).
-    local sigalg = info.r_sigalg and sub_range(base, info.r_sigalg)
-    if texts.subject then item:add(F.cert_subject, info.subject, texts.subject) end
-    if texts.cn then item:add(F.cert_subject_cn, info.cn, texts.cn) end
-    if texts.issuer then item:add(F.cert_issuer, info.issuer, texts.issuer) end
-    if texts.serial then item:add(F.cert_serial, info.serial, texts.serial) end
-    add_child(item, F.cert_sigalg_oid, sigalg, info.sig_oid)
-    add_child(item, F.cert_sigalg_name, sigalg, info.sig_name)
-    add_child(item, F.cert_key_type, nil, info.key_type)
-    add_child(item, F.cert_key_alg, nil, info.key_alg)
-    add_child(item, F.cert_key_bits, nil, info.key_bits)
-    add_child(item, F.cert_key_curve, nil, info.curve)
-    add_child(item, F.cert_not_before, nil, info.not_before)
-    add_child(item, F.cert_not_after, nil, info.not_after)
-    if texts.san then item:add(F.cert_san, texts.san, texts.san_label) end
-    add_child(item, F.cert_sha256, nil, info.sha256)
-    add_child(item, F.cert_sha1, nil, info.sha1)
-    add_child(item, F.cert_self_signed, nil, info.self_signed)
-    if info.basic_constraints then
-        add_child(item, F.cert_ca, nil, info.ca)
-        add_child(item, F.cert_path_len, nil, info.path_len)
-    end
-    if texts.key_usage then item:add(F.cert_key_usage, texts.key_usage) end
-end
 
--- `fetched`: what the analysis of this very dissection fetched, or nil on a revisit.
-local function render(out, tvb, tree, fetched)
-    local root = tree:add(tpost, tvb())
-    fetched = fetched or {}
-    local highest = 0
-    for _, item in ipairs(out) do
-        if not item.summary then highest = math.max(highest, SEVERITY_LEVEL[item.sev]) end
-    end
-    local diagnosis = diagnosis_of(out)
-    if diagnosis then root:add(F.diagnosis, diagnosis) end
-    if highest > 0 then root:add(F.max_severity, highest) end
-    for _, item in ipairs(out) do
-        if not item.summary then render_finding(root, fetched, item) end
-    end
-    for _, item in ipairs(out) do
-        if item.summary then render_cert(root, fetched, item) end
-    end
-    return root
-end
 
--- Adds the expert items rendering queued, through the "tsharkpost" protocol (see section 5); whatever it
--- did not add (the protocol disabled in Enabled Protocols) is added here, under tpost's name.
-local expert_handle
-local function add_experts(tvb, pinfo, tree)
-    expert_handle = expert_handle or Dissector.get("tsharkpost")
-    expert_handle:call(tvb, pinfo, tree)
-end
+    local SEVERITY_TITLES = {}   -- "error" -> "Error": how a finding's label starts
+    for name in pairs(SEVERITY_LEVEL) do SEVERITY_TITLES[name] = string.upper(sub(name, 1, 1)) .. sub(name, 2) end
 
-local function render_bridge(root, tvb, tree, line, first)
-    root = root or tree:add(tpost, tvb())
-    root:add(F.pkt, line)
-    if first then root:add(F.pkt_first_data, true) end
+    local function render_finding(root, fetched, f)
+        local anchor = f.cert or f.hs or f.alert
+        local range = sub_range(anchor and anchor_range(fetched, anchor), f.range)
+        local check = f.check
+        local label = SEVERITY_TITLES[f.sev] .. ": " .. f.msg
+        local item
+        if range then item = root:add(F.finding, range, check, label) else item = root:add(F.finding, check, label) end
+        add_child(item, F.check, range, check)
+        add_child(item, F.severity, range, SEVERITY_LEVEL[f.sev])
+        add_child(item, F.message, range, f.msg)
+        add_child(item, F.why, range, f.why)
+        add_child(item, F.offered, range, f.offered)
+        add_child(item, F.chain, range, f.chain)
+        if f.cert then add_child(item, F.cert_index, range, f.cert.index) end
+        if f.related then add_child(item, F.related_frame, range, f.related) end
+        if f.alert_code then add_child(item, F.alert_code, range, f.alert_code) end
+        if f.alert_name then add_child(item, F.alert_name, range, f.alert_name) end
+        if f.alert_sender then add_child(item, F.alert_sender, range, f.alert_sender) end
+        local experts = EXPERTS[check][f.sev]
+        pending_experts[#pending_experts + 1] = { item, f.expert and experts[f.expert] or experts.generic, f.msg }
+    end
+
+    -- A certificate's labels and lists as its summary shows them, built once per parsed certificate
+    -- (certificate entries share their info) and kept with it: rendering a chain seen before builds no string.
+    -- A value that may be long (a DN, a SAN list) keeps its whole self in its field, while its label shows
+    -- the first VALUE_BYTES of it, so that the label stays under Wireshark's 240-byte limit.
+    local function cert_texts(info)
+        local texts = info.texts
+        if texts then return texts end
+        texts = {}
+        local function label(key, title, value)
+            if value ~= nil then texts[key] = title .. ": " .. cut(value, VALUE_BYTES) end
+        end
+        label("subject", "Subject", info.subject)
+        label("cn", "Subject CN", info.cn)
+        label("issuer", "Issuer", info.issuer)
+        label("serial", "Serial number", info.serial)
+        if info.san and #info.san > 0 then
+            texts.san = concat(info.san, ",")
+            label("san_label", "SAN dNSNames", texts.san)
+        end
+        if info.key_usage then texts.key_usage = concat(info.key_usage, ",") end
+        info.texts = texts
+        return texts
+    end
+
+    local function render_cert(root, fetched, cert)
+        local info = cert.info
+        -- With the bridge (tsharkpost's own runs) the summary carries no bytes: PDML would print the
+        -- whole DER in hex for it, the largest part of the output the post-processor never reads.
+        local base = not settings.bridge and anchor_range(fetched, cert) or nil
+        local title = info.subject or "(unparsed)"
+        local label = cert.label
+        if not label then
+            label = fmt("Certificate #%d from %s: %s", cert.index, cert.sender, cut(title, VALUE_BYTES - 40))
+            cert.label = label
+        end
+        local item
+        if base then item = root:add(F.cert, base, title, label) else item = root:add(F.cert, title, label) end
+        item:add(F.cert_index, cert.index)
+        item:add(F.cert_sender, cert.sender)
+        if info.error then return end
+        local texts = cert_texts(info)
+        -- Only the algorithm points at its bytes: summaries stay small in PDML (the
+        -- certificate item itself spans the whole DER for the GUI's byte view).
+        local sigalg = info.r_sigalg and sub_range(base, info.r_sigalg)
+        if texts.subject then item:add(F.cert_subject, info.subject, texts.subject) end
+        if texts.cn then item:add(F.cert_subject_cn, info.cn, texts.cn) end
+        if texts.issuer then item:add(F.cert_issuer, info.issuer, texts.issuer) end
+        if texts.serial then item:add(F.cert_serial, info.serial, texts.serial) end
+        add_child(item, F.cert_sigalg_oid, sigalg, info.sig_oid)
+        add_child(item, F.cert_sigalg_name, sigalg, info.sig_name)
+        add_child(item, F.cert_key_type, nil, info.key_type)
+        add_child(item, F.cert_key_alg, nil, info.key_alg)
+        add_child(item, F.cert_key_bits, nil, info.key_bits)
+        add_child(item, F.cert_key_curve, nil, info.curve)
+        add_child(item, F.cert_not_before, nil, info.not_before)
+        add_child(item, F.cert_not_after, nil, info.not_after)
+        if texts.san then item:add(F.cert_san, texts.san, texts.san_label) end
+        add_child(item, F.cert_sha256, nil, info.sha256)
+        add_child(item, F.cert_sha1, nil, info.sha1)
+        add_child(item, F.cert_self_signed, nil, info.self_signed)
+        if info.basic_constraints then
+            add_child(item, F.cert_ca, nil, info.ca)
+            add_child(item, F.cert_path_len, nil, info.path_len)
+        end
+        if texts.key_usage then item:add(F.cert_key_usage, texts.key_usage) end
+    end
+
+    -- `fetched`: what the analysis of this very dissection fetched, or nil on a revisit.
+    function render(out, tvb, tree, fetched)
+        local root = tree:add(tpost, tvb())
+        fetched = fetched or {}
+        local highest = 0
+        for _, item in ipairs(out) do
+            if not item.summary then highest = math.max(highest, SEVERITY_LEVEL[item.sev]) end
+        end
+        local diagnosis = diagnosis_of(out)
+        if diagnosis then root:add(F.diagnosis, diagnosis) end
+        if highest > 0 then root:add(F.max_severity, highest) end
+        for _, item in ipairs(out) do
+            if not item.summary then render_finding(root, fetched, item) end
+        end
+        for _, item in ipairs(out) do
+            if item.summary then render_cert(root, fetched, item) end
+        end
+        return root
+    end
+
+    -- Adds the expert items rendering queued, through the "tsharkpost" protocol (see section 5); whatever it
+    -- did not add (the protocol disabled in Enabled Protocols) is added here, under tpost's name.
+    local expert_handle
+    function add_experts(tvb, pinfo, tree)
+        expert_handle = expert_handle or Dissector.get("tsharkpost")
+        expert_handle:call(tvb, pinfo, tree)
+    end
+
+    function render_bridge(root, tvb, tree, line, first)
+        root = root or tree:add(tpost, tvb())
+        root:add(F.pkt, line)
+        if first then root:add(F.pkt_first_data, true) end
+    end
 end
 
 ------------------------------------------------------------------------------
