@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -17,6 +16,7 @@ from tsharkpost.capture.result import InputResult, InputStatus
 from tsharkpost.commands.common import (ExitCode, JobsValue, add_tshark_options, exit_codes_help, expand, log,
                                         prepare, tshark_options, write_output)
 from tsharkpost.commands.event_options import add_event_options, report_logs
+from tsharkpost.commands.progress import progress
 from tsharkpost.plugin.tables import Severity
 from tsharkpost.render.summary_csv import write_csv
 from tsharkpost.render.summary_html import write_html
@@ -60,17 +60,12 @@ def add_parser(commands: Any) -> None:
                                 "has finished, and may not be one of the inputs")
     summarize.add_argument("--jobs", "-j", action=JobsValue, default=os.cpu_count() or 1, metavar="N",
                            help="captures read in parallel, 1 or more (default: CPU count)")
+    summarize.add_argument("--quiet", "-q", action="store_true",
+                           help="no progress on stderr (shown only when stderr is a terminal anyway)")
     add_tshark_options(summarize)
     summarize.add_argument("--fail-on", action="append", choices=sorted(FAIL_ON), default=[],
                            help="exit 1 when: " + "; ".join(f"{k}: {v}" for k, v in FAIL_ON.items()))
     add_event_options(summarize, required=False)
-
-
-def _show_progress(done: int, total: int, path: Path) -> None:
-    sys.stderr.write(f"\r\x1b[K[{done}/{total}] {path.name}")
-    if done == total:
-        sys.stderr.write("\r\x1b[K")
-    sys.stderr.flush()
 
 
 def _report_inputs(results: list[InputResult]) -> None:
@@ -102,8 +97,9 @@ def run(args: argparse.Namespace) -> int:
         return prepared
     tshark, output = prepared
     with output, tempfile.TemporaryDirectory(prefix="tsharkpost-") as scratch:
-        results = analyze_all(paths, tshark, tshark_options(args), args.jobs, Path(scratch),
-                              _show_progress if sys.stderr.isatty() else None)
+        with progress(paths, args.quiet) as shown:
+            results = analyze_all(paths, tshark, tshark_options(args), args.jobs, Path(scratch),
+                                  shown.finished if shown else None)
         _report_inputs(results)
         events = attribute_to_records(results, [Path(name) for name in args.events], args.events_tz, args.shift) \
             if args.events else None
