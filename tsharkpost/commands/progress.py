@@ -86,12 +86,13 @@ def _size(path: Path) -> int:
 
 
 @contextmanager
-def progress(paths: list[Path], quiet: bool) -> Iterator[Progress | None]:
-    """The progress display for paths when stderr is a terminal and not quiet, else None."""
+def progress(paths: list[Path], quiet: bool, within_captures: bool = True) -> Iterator[Progress | None]:
+    """The progress display for paths when stderr is a terminal and not quiet, else None. Without
+    within_captures (the captures are read elsewhere: a cluster) bytes move as whole captures finish."""
     if quiet or not sys.stderr.isatty():
         yield None
         return
-    shown = Progress(paths, sys.stderr)
+    shown = Progress(paths, sys.stderr, poll=within_captures)
     try:
         yield shown
     finally:
