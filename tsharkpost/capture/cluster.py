@@ -207,11 +207,10 @@ def _named_as_given(result: InputResult, given: str, absolute: str, records: Pat
 def _watch_stop(stop: Event, absolute: str, done: threading.Event) -> None:
     """Until the task is done: once the client says stop, end the tshark this worker runs on the capture."""
     try:
-        while not done.is_set():
+        while not done.wait(STOP_POLL_SECONDS):  # a capture read within a second never asks the scheduler
             if stop.is_set():
                 _kill_tshark(absolute)
                 return
-            done.wait(STOP_POLL_SECONDS)
     except Exception:  # noqa: BLE001, S110 - without the scheduler there is nobody to say stop
         return
 
