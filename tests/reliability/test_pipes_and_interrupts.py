@@ -17,23 +17,12 @@ from pathlib import Path
 import pytest
 
 from conftest import CAPTURES
+from summarize_support import console_script, environment
 from tsharkpost.commands.common import ExitCode
 
-REPO = Path(__file__).resolve().parents[2]
 SEED = CAPTURES / "md2-root-silent-fin.pcapng"
 TWIN = CAPTURES / "known-good-twin.pcapng"
 BATCH = CAPTURES / "batch-mixed.pcapng"
-
-
-def console_script() -> list[str]:
-    """The installed `tsharkpost` entry point, importing this checkout's package (PYTHONPATH, see environment())."""
-    script = Path(sys.executable).parent / "tsharkpost"
-    return [str(script)] if script.is_file() else [sys.executable, "-c",
-                                                    "import sys; from tsharkpost.cli import main; sys.exit(main())"]
-
-
-def environment(home: Path) -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": str(REPO), "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config")}
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""Many captures, read in parallel where there are cores: one InputResult per capture, in the order given.
+"""Many captures, read in parallel where there are cores: one InputResult per capture, in the order given, each
+told to the caller (progress) as soon as it is done, in the order they finish.
 
 Stopping (Ctrl-C, SIGTERM) stops every worker and the tshark each one runs: the parent, not the workers,
 handles SIGINT; it cancels what has not started and sends SIGTERM to the workers, which unwind (tshark is
@@ -11,7 +12,7 @@ import os
 import signal
 import traceback
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from pathlib import Path
 from types import FrameType
 
@@ -19,33 +20,37 @@ from tsharkpost.capture import tshark as ts
 from tsharkpost.capture.analyze import analyze
 from tsharkpost.capture.result import InputResult, InputStatus
 
-# Told after each capture: how many are done, how many in all, the one just finished.
-Progress = Callable[[int, int, Path], None]
+# Told as each capture finishes, in the order they finish: its place in the list given, and what became of it.
+Finished = Callable[[int, InputResult], None]
 
 
 def analyze_all(paths: list[Path], tshark: ts.Tshark, options: ts.Options, jobs: int, scratch: Path,
-                progress: Progress | None = None) -> list[InputResult]:
-    """Each capture through analyze(), its records written to a file in scratch."""
-    results: dict[Path, InputResult] = {}
-    records = {path: scratch / f"{number}.jsonl" for number, path in enumerate(paths)}
+                finished: Finished | None = None) -> list[InputResult]:
+    """Each capture through analyze(), its records written to a file in scratch; the results in the order given.
+
+    The same path given twice is read twice (its own records file each time)."""
+    results: list[InputResult | None] = [None] * len(paths)
+    records = [scratch / f"{number}.jsonl" for number in range(len(paths))]
     if jobs <= 1 or len(paths) <= 1:
-        for number, path in enumerate(paths, start=1):
-            results[path] = analyze(path, tshark, options, records[path])
-            if progress:
-                progress(number, len(paths), path)
-        return [results[path] for path in paths]
+        for number, path in enumerate(paths):
+            results[number] = result = analyze(path, tshark, options, records[number])
+            if finished:
+                finished(number, result)
+        return [result for result in results if result is not None]
     pool = ProcessPoolExecutor(max_workers=min(jobs, len(paths)), initializer=_worker_start)
     try:
-        futures = {path: pool.submit(_analyze_in_worker, path, tshark, options, records[path]) for path in paths}
-        for number, (path, future) in enumerate(futures.items(), start=1):
-            results[path] = _outcome(path, future)
-            if progress:
-                progress(number, len(paths), path)
+        futures = {pool.submit(_analyze_in_worker, path, tshark, options, records[number]): number
+                   for number, path in enumerate(paths)}
+        for future in as_completed(futures):
+            number = futures[future]
+            results[number] = result = _outcome(paths[number], future)
+            if finished:
+                finished(number, result)
     except BaseException:
         _stop(pool)
         raise
     pool.shutdown()
-    return [results[path] for path in paths]
+    return [result for result in results if result is not None]
 
 
 class _Stopped(SystemExit):

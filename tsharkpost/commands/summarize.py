@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -12,11 +11,13 @@ from typing import IO, Any
 
 from tsharkpost import __version__
 from tsharkpost.capture.aggregate import PatternTally
-from tsharkpost.capture.batch import analyze_all
+from tsharkpost.capture import tshark as ts
+from tsharkpost.capture.batch import Finished, analyze_all
 from tsharkpost.capture.result import InputResult, InputStatus
 from tsharkpost.commands.common import (ExitCode, JobsValue, add_tshark_options, exit_codes_help, expand, log,
                                         prepare, tshark_options, write_output)
 from tsharkpost.commands.event_options import add_event_options, report_logs
+from tsharkpost.commands.progress import progress
 from tsharkpost.plugin.tables import Severity
 from tsharkpost.render.summary_csv import write_csv
 from tsharkpost.render.summary_html import write_html
@@ -60,17 +61,30 @@ def add_parser(commands: Any) -> None:
                                 "has finished, and may not be one of the inputs")
     summarize.add_argument("--jobs", "-j", action=JobsValue, default=os.cpu_count() or 1, metavar="N",
                            help="captures read in parallel, 1 or more (default: CPU count)")
+    summarize.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                           help="read the captures on this Dask cluster's workers instead of here (needs "
+                                "tsharkpost[cluster]; workers need tshark and tsharkpost, and the same paths)")
+    summarize.add_argument("--quiet", "-q", action="store_true",
+                           help="no progress on stderr (shown only when stderr is a terminal anyway)")
     add_tshark_options(summarize)
     summarize.add_argument("--fail-on", action="append", choices=sorted(FAIL_ON), default=[],
                            help="exit 1 when: " + "; ".join(f"{k}: {v}" for k, v in FAIL_ON.items()))
     add_event_options(summarize, required=False)
 
 
-def _show_progress(done: int, total: int, path: Path) -> None:
-    sys.stderr.write(f"\r\x1b[K[{done}/{total}] {path.name}")
-    if done == total:
-        sys.stderr.write("\r\x1b[K")
-    sys.stderr.flush()
+def _on_cluster(scheduler: str, paths: list[Path], tshark: ts.Tshark, options: ts.Options, scratch: Path,
+                finished: Finished | None) -> list[InputResult] | None:
+    """The captures read on the cluster; None after saying why it cannot be used. dask is imported only here."""
+    try:
+        from tsharkpost.capture.cluster import ClusterError, analyze_on_cluster
+    except ImportError as error:
+        log.error("--scheduler needs dask.distributed (pip install 'tsharkpost[cluster]'): %s", error)
+        return None
+    try:
+        return analyze_on_cluster(paths, tshark, options, scheduler, scratch, finished)
+    except ClusterError as error:
+        log.error("%s", error)
+        return None
 
 
 def _report_inputs(results: list[InputResult]) -> None:
@@ -102,8 +116,15 @@ def run(args: argparse.Namespace) -> int:
         return prepared
     tshark, output = prepared
     with output, tempfile.TemporaryDirectory(prefix="tsharkpost-") as scratch:
-        results = analyze_all(paths, tshark, tshark_options(args), args.jobs, Path(scratch),
-                              _show_progress if sys.stderr.isatty() else None)
+        with progress(paths, args.quiet, within_captures=not args.scheduler) as shown:
+            if args.scheduler:
+                results = _on_cluster(args.scheduler, paths, tshark, tshark_options(args), Path(scratch),
+                                      shown.finished if shown else None)
+                if results is None:
+                    return ExitCode.USAGE
+            else:
+                results = analyze_all(paths, tshark, tshark_options(args), args.jobs, Path(scratch),
+                                      shown.finished if shown else None)
         _report_inputs(results)
         events = attribute_to_records(results, [Path(name) for name in args.events], args.events_tz, args.shift) \
             if args.events else None

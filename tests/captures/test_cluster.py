@@ -1,0 +1,226 @@
+"""summarize --scheduler: the captures read on a real Dask cluster (a scheduler and two workers on 127.0.0.1,
+started and stopped here as the README says), with the local run's output byte for byte; a worker killed
+mid-capture, an input that kills every worker it meets, and Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from conftest import CAPTURES, CORPUS
+from summarize_support import console_script, environment
+from tsharkpost.capture.offsets import descendants
+from tsharkpost.cli import main
+
+distributed = pytest.importorskip("distributed", reason="the cluster extra is not installed (scripts/setup does it)")
+
+DASK = Path(sys.executable).parent / "dask"
+SEED = CAPTURES / "md2-root-silent-fin.pcapng"
+TWIN = CAPTURES / "known-good-twin.pcapng"
+# The scheduler as the README starts it for tsharkpost: one task per worker thread at a time; here a capture
+# whose worker dies twice is given up (Dask's default is 3), to keep the test short.
+SCHEDULER_ENVIRONMENT = {"DASK_DISTRIBUTED__SCHEDULER__WORKER_SATURATION": "1.0",
+                         "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "1"}
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _end(processes: list[subprocess.Popen[bytes]]) -> None:
+    """Stop the cluster's processes, and whatever of theirs outlived them (a killed worker's tshark wrapper)."""
+    below = [pid for process in processes for pid in descendants(process.pid)]
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    for pid in below:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, list[subprocess.Popen[bytes]]]]:
+    """A scheduler and two workers (one process, one thread each) on 127.0.0.1; the workers' processes."""
+    logs = tmp_path_factory.mktemp("cluster")
+    address = f"tcp://127.0.0.1:{_free_port()}"
+    env = {**environment(logs / "home"), **SCHEDULER_ENVIRONMENT}
+    started: list[subprocess.Popen[bytes]] = []
+    try:
+        with open(logs / "scheduler.log", "wb") as log:
+            started.append(subprocess.Popen([str(DASK), "scheduler", "--host", "127.0.0.1", "--port",
+                                             address.rsplit(":", 1)[1], "--no-dashboard"], stdin=subprocess.DEVNULL,
+                                            stdout=log, stderr=log, env=env))
+        workers = []
+        for number in range(2):
+            with open(logs / f"worker-{number}.log", "wb") as log:
+                workers.append(subprocess.Popen([str(DASK), "worker", address, "--nworkers", "1", "--nthreads",
+                                                 "1", "--host", "127.0.0.1", "--no-dashboard"],
+                                                stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env))
+        started += workers
+        with distributed.Client(address, timeout=30) as client:
+            client.wait_for_workers(2, timeout=60)
+        yield address, workers
+    finally:
+        _end(started[::-1])
+
+
+def _json(arguments: list[str], out: Path) -> tuple[int, bytes]:
+    code = main(["summarize", "--format", "json", "-o", str(out), *arguments])
+    return code, out.read_bytes()
+
+
+def test_the_cluster_gives_the_local_output(cluster: tuple[str, list[subprocess.Popen[bytes]]], tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given the bundled captures named relative to the current folder, a missing one, one that is no capture,
+    # and third-party captures when ../shared/corpus is there (Arkime's: TLS 1.0-1.3, broken and odd ones)
+    monkeypatch.chdir(CAPTURES)
+    (tmp_path / "notes.pcap").write_text("not a capture\n")
+    inputs = [*sorted(path.name for path in CAPTURES.glob("*.pcapng")), "missing.pcapng", str(tmp_path / "notes.pcap")]
+    corpus = sorted(map(str, (CORPUS / "arkime").glob("*.pcap*"))) if CORPUS.is_dir() else []
+    # When summarize reads them on the cluster and here
+    remote = _json(["--scheduler", cluster[0], *inputs, *corpus], tmp_path / "remote.json")
+    local = _json(["--jobs", "2", *inputs, *corpus], tmp_path / "local.json")
+    # Then the output is the same, byte for byte, every input in it under the name it was given
+    assert remote == local
+    document = json.loads(local[1])
+    assert [item["path"] for item in document["inputs"]] == [*inputs, *corpus]
+    assert {item["status"] for item in document["inputs"]} >= {"ok", "error"}
+    assert len(document["connections"]) > 20
+
+
+def _killer_tsharks(folder: Path, tshark: str) -> Path:
+    """A tshark that is slow on captures named slow*, takes minutes on endless*, and kills the worker running it
+    on doomed*."""
+    wrapper = folder / "tshark"
+    wrapper.write_text(f'#!/bin/sh\ncase "$*" in\n  *doomed*) kill -KILL $PPID; exit 1;;\n'
+                       f'  *slow*) sleep 3;;\n  *endless*) sleep 120;;\nesac\nexec {tshark} "$@"\n')
+    wrapper.chmod(0o755)
+    return wrapper
+
+
+def _worker_reading(workers: list[subprocess.Popen[bytes]], name: bytes) -> int | None:
+    """The worker process whose tshark wrapper is sleeping over the capture called name, if one is."""
+    for nanny in workers:
+        below = descendants(nanny.pid)
+        for pid in below:
+            try:
+                argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+                parent = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+                sleeping = any(Path(f"/proc/{child}/cmdline").read_bytes().startswith(b"sleep\0")
+                               for child in descendants(pid))
+            except (OSError, ValueError):
+                continue
+            if sleeping and any(part.endswith(name) for part in argv) and parent in below:
+                return parent
+    return None
+
+
+def test_a_worker_killed_mid_capture(cluster: tuple[str, list[subprocess.Popen[bytes]]], tmp_path: Path,
+                                     tshark: str) -> None:
+    address, workers = cluster
+    # Given a capture whose reading takes a while, and two others
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    shutil.copy(SEED, inputs / "slow.pcapng")
+    shutil.copy(TWIN, inputs / "twin.pcapng")
+    shutil.copy(SEED, inputs / "seed.pcapng")
+    out = tmp_path / "remote.json"
+    run = subprocess.Popen([*console_script(), "summarize", "--format", "json", "-o", str(out), "--scheduler",
+                            address, "--tshark", str(_killer_tsharks(tmp_path, tshark)), str(inputs)],
+                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           env=environment(tmp_path / "home"))
+    # When the worker reading the slow one is killed while it reads
+    killed = None
+    deadline = time.monotonic() + 30
+    while killed is None and time.monotonic() < deadline and run.poll() is None:
+        killed = _worker_reading(workers, b"slow.pcapng")
+        time.sleep(0.1)
+    assert killed is not None, "the slow capture was never seen being read"
+    os.kill(killed, signal.SIGKILL)
+    _, stderr = run.communicate(timeout=120)
+    # Then every input is in the output, the slow one read again elsewhere, in full, as the same capture is
+    document = json.loads(out.read_text())
+    status = {Path(item["path"]).name: (item["status"], item["reason"]) for item in document["inputs"]}
+    assert status == {name: ("ok", None) for name in ("seed.pcapng", "slow.pcapng", "twin.pcapng")}
+    assert run.returncode == 0 and stderr == b""
+    records = {name: [{k: v for k, v in item.items() if k != "capture"} for item in document["connections"]
+                      if Path(item["capture"]).name == name] for name in ("slow.pcapng", "seed.pcapng")}
+    assert records["slow.pcapng"] == records["seed.pcapng"] != []
+
+
+def test_an_input_that_kills_every_worker(cluster: tuple[str, list[subprocess.Popen[bytes]]], tmp_path: Path,
+                                          tshark: str) -> None:
+    # Given a capture that kills each worker that reads it (here through its tshark), and a good one
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    shutil.copy(SEED, inputs / "doomed.pcapng")
+    shutil.copy(TWIN, inputs / "twin.pcapng")
+    # When summarize reads them on the cluster
+    code, said = _json(["--scheduler", cluster[0], "--tshark", str(_killer_tsharks(tmp_path, tshark)),
+                        str(inputs)], tmp_path / "remote.json")
+    # Then it is an error once the scheduler gives up on it, saying why, and the other is read
+    document = json.loads(said)
+    status = {Path(item["path"]).name: (item["status"], item["reason"]) for item in document["inputs"]}
+    assert code == 3 and set(status) == {"doomed.pcapng", "twin.pcapng"}
+    assert status["doomed.pcapng"] == ("error", "the workers reading it died, too often to try again (Dask's "
+                                                "KilledWorker; the workers' logs say why they died)")
+    assert status["twin.pcapng"] == ("ok", None)
+
+
+def _reading_endless(workers: list[subprocess.Popen[bytes]]) -> bool:
+    return any(_worker_reading(workers, f"endless-{number}.pcapng".encode()) for number in range(6))
+
+
+def test_ctrl_c_stops_the_cluster_work(cluster: tuple[str, list[subprocess.Popen[bytes]]], tmp_path: Path,
+                                       tshark: str) -> None:
+    address, workers = cluster
+    # Given captures whose reading takes a while, on the cluster
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    for number in range(6):
+        shutil.copy(SEED, inputs / f"endless-{number}.pcapng")
+    run = subprocess.Popen([*console_script(), "summarize", "--scheduler", address, "--tshark",
+                            str(_killer_tsharks(tmp_path, tshark)), str(inputs)], stdin=subprocess.DEVNULL,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environment(tmp_path / "home"))
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not _reading_endless(workers):
+        time.sleep(0.1)
+    # When Ctrl-C reaches the client while the workers read
+    run.send_signal(signal.SIGINT)
+    stdout, stderr = run.communicate(timeout=60)
+    # Then it stops in one line, and within seconds (not the minutes each reading takes) no worker reads any
+    # of the captures any more
+    assert run.returncode == 130 and stderr.decode().strip().splitlines()[-1] == "tsharkpost: ERROR: interrupted"
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and _reading_endless(workers):
+        time.sleep(0.2)
+    assert not _reading_endless(workers)
+
+
+def test_a_scheduler_address_without_a_port(tmp_path: Path) -> None:
+    done = subprocess.run([*console_script(), "summarize", "--scheduler", "tcp://127.0.0.1", str(SEED)],
+                          capture_output=True, text=True, env=environment(tmp_path / "home"), timeout=120,
+                          check=False)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == ("tsharkpost: ERROR: --scheduler tcp://127.0.0.1: missing port number in address "
+                           "'127.0.0.1' (expected tcp://HOST:PORT)\n")

@@ -1,0 +1,227 @@
+"""Many captures read on a Dask cluster (`summarize --scheduler`): one task per capture, run by a worker.
+
+Imported only when --scheduler is given: dask.distributed is an optional extra (`tsharkpost[cluster]`).
+
+Workers need tshark and tsharkpost (the same version) and see the captures at the same paths (a shared
+filesystem); tshark is the one the client found, at the same path. A task reads its capture with analyze(),
+as a local run does, into a file of the worker's own, and hands back the InputResult and the records
+(zlib-compressed JSON lines); the client writes the records to its scratch folder as each capture finishes
+and lets the cluster forget it, so the client holds one capture's records at a time, compressed.
+
+A path given relative to the client's folder is read through its absolute form, and the records and reason
+name it as given, so the output is the local run's byte for byte.
+
+Faults: a worker that dies while reading a capture (killed, out of memory, its machine gone) is replaced by the
+scheduler, which gives the capture to another worker, up to its allowed-failures setting (Dask's default: 3
+deaths); past that, or on any other failure of the cluster, the input is reported as an error with the reason.
+Every input is accounted for. Ctrl-C cancels what has not started and tells the running tasks to stop their
+tshark (a Dask Event each task watches).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import json
+import os
+import signal
+import tempfile
+import threading
+import time
+import traceback
+import uuid
+import zlib
+from pathlib import Path
+
+from distributed import Client, Event, Future, as_completed, get_client
+from distributed.comm.addressing import parse_address, parse_host_port
+
+from tsharkpost.capture import tshark as ts
+from tsharkpost.capture.aggregate import PatternTally
+from tsharkpost.capture.analyze import analyze
+from tsharkpost.capture.batch import Finished
+from tsharkpost.capture.offsets import PROC, descendants
+from tsharkpost.capture.result import InputResult, InputStatus
+from tsharkpost.errors import TsharkpostError
+from tsharkpost.record.jsonform import from_json
+
+CONNECT_TIMEOUT_SECONDS = 30
+STOP_POLL_SECONDS = 1.0
+REASON_LENGTH = 300
+CHUNK = 1 << 20
+THREADS_REFRESH_SECONDS = 1.0
+IN_FLIGHT_PER_THREAD = 2
+Outcome = tuple[InputResult, bytes]  # a task's answer: the result, and its records compressed
+
+
+class ClusterError(TsharkpostError):
+    """The scheduler cannot be reached: nothing was sent."""
+
+
+def analyze_on_cluster(paths: list[Path], tshark: ts.Tshark, options: ts.Options, scheduler: str, scratch: Path,
+                       finished: Finished | None = None) -> list[InputResult]:
+    """Each capture through analyze() on a worker, its records written to a file in scratch (as batch.analyze_all)."""
+    try:
+        parse_host_port(parse_address(scheduler)[1])  # before Client, which hangs on closing after a bad address
+    except ValueError as error:
+        raise ClusterError(f"--scheduler {scheduler}: {error} (expected tcp://HOST:PORT)") from None
+    try:
+        client = Client(scheduler, timeout=CONNECT_TIMEOUT_SECONDS, set_as_default=False)
+    except (OSError, TimeoutError, ValueError) as error:
+        raise ClusterError(f"cannot reach the Dask scheduler at {scheduler}: {error}") from None
+    run = f"tsharkpost-{uuid.uuid4().hex}"
+    stop = Event(f"{run}-stop", client=client)
+    results: list[InputResult | None] = [None] * len(paths)
+    futures: dict[Future[Outcome], int] = {}  # in flight
+    waiting = iter(enumerate(paths))
+    done = as_completed(loop=client.loop)
+
+    threads = _Threads(client)
+
+    def submit() -> None:
+        """Keep two captures in flight per worker thread: one read, one ready to start when it is done (a
+        round trip to the client between captures cost 20 percent on small files). No more, so that the queue
+        waits here, and a worker that dies takes few captures with it: each waiting there counts that death
+        against Dask's allowed-failures as the one it was reading does."""
+        for number, path in itertools.islice(waiting, max(IN_FLIGHT_PER_THREAD * threads.count() - len(futures), 0)):
+            future = client.submit(_analyze_on_worker, str(path), os.path.abspath(path), tshark, options,
+                                   stop.name, key=f"{run}-{number}", pure=False)
+            futures[future] = number
+            done.add(future)
+
+    try:
+        submit()
+        for future in done:
+            number = futures.pop(future)
+            submit()  # the next capture first: its worker starts on it while this one's records come back
+            results[number] = result = _collect(paths[number], future, scratch / f"{number}.jsonl")
+            future.release()
+            if finished:
+                finished(number, result)
+    except BaseException:
+        _stop(client, stop, list(futures))
+        raise
+    finally:
+        client.close()
+    return [result for result in results if result is not None]
+
+
+class _Threads:
+    """How many threads the cluster's workers have (at least one), asked of the scheduler at most once a second."""
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+        self.known = 1
+        self.asked = -THREADS_REFRESH_SECONDS
+
+    def count(self) -> int:
+        if time.monotonic() - self.asked >= THREADS_REFRESH_SECONDS:
+            self.known = max(sum(self.client.nthreads().values()), 1)
+            self.asked = time.monotonic()
+        return self.known
+
+
+def _collect(path: Path, future: Future[Outcome], records_file: Path) -> InputResult:
+    """The worker's result with its records written to records_file; a failed task is the input's error."""
+    try:
+        outcome: Outcome = future.result()
+        result, records = outcome
+    except Exception as error:  # noqa: BLE001 - the task's or the cluster's failure costs this input only
+        name = type(error).__name__
+        if name == "KilledWorker":
+            reason = ("the workers reading it died, too often to try again (Dask's KilledWorker; the workers' logs "
+                      "say why they died)")
+        else:
+            reason = f"the cluster could not read it: {name}: {error}"
+        return InputResult(str(path), InputStatus.ERROR, reason[:REASON_LENGTH],
+                           traceback=traceback.format_exc())
+    if result.records_file is not None:
+        expand = zlib.decompressobj()
+        with open(records_file, "wb") as target:
+            for start in range(0, len(records), CHUNK):
+                target.write(expand.decompress(records[start:start + CHUNK]))
+            target.write(expand.flush())
+        result.records_file = str(records_file)
+    return result
+
+
+def _stop(client: Client, stop: Event, pending: list[Future[Outcome]]) -> None:
+    """Ctrl-C: cancel what has not started, tell the running tasks to stop their tshark."""
+    try:
+        stop.set()
+        client.cancel(pending)
+    except Exception:  # noqa: BLE001, S110 - the cluster may be gone already; stopping must not fail
+        pass
+
+
+def _analyze_on_worker(given: str, absolute: str, tshark: ts.Tshark, options: ts.Options,
+                       stop_name: str) -> Outcome:
+    """On a worker: the capture read into a file of the worker's own, handed back with its records compressed."""
+    with tempfile.TemporaryDirectory(prefix="tsharkpost-worker-") as scratch:
+        records = Path(scratch) / "records.jsonl"
+        done = threading.Event()
+        # The Event is made here, in the task, with the worker's client: the watcher's thread has no client.
+        stop = Event(stop_name, client=get_client())
+        watcher = threading.Thread(target=_watch_stop, args=(stop, absolute, done), daemon=True)
+        watcher.start()
+        try:
+            result = analyze(Path(absolute), tshark, options, records)
+        finally:
+            done.set()
+        if given != absolute:
+            result = _named_as_given(result, given, absolute, records)
+        data = _compressed(records) if result.records_file is not None else b""
+        return dataclasses.replace(result, records_file="" if result.records_file is not None else None), data
+
+
+def _compressed(path: Path) -> bytes:
+    """The file zlib-compressed (fast level: JSON lines shrink about tenfold anyway), read a chunk at a time."""
+    pack = zlib.compressobj(1)
+    parts = []
+    with open(path, "rb") as source:
+        while chunk := source.read(CHUNK):
+            parts.append(pack.compress(chunk))
+    parts.append(pack.flush())
+    return b"".join(parts)
+
+
+def _named_as_given(result: InputResult, given: str, absolute: str, records: Path) -> InputResult:
+    """The result and records of the absolute path, naming the capture as the client was given it."""
+    result.path = given
+    result.reason = result.reason.replace(absolute, given)
+    if result.records_file is None:
+        return result
+    patterns = PatternTally()
+    renamed = records.with_suffix(".given")
+    with open(records, encoding="utf-8") as source, open(renamed, "w", encoding="utf-8") as target:
+        for line in source:
+            data = json.loads(line)
+            data["capture"] = given
+            target.write(json.dumps(data) + "\n")
+            patterns.add(from_json(data))
+    renamed.replace(records)
+    result.patterns = patterns
+    return result
+
+
+def _watch_stop(stop: Event, absolute: str, done: threading.Event) -> None:
+    """Until the task is done: once the client says stop, end the tshark this worker runs on the capture."""
+    try:
+        while not done.wait(STOP_POLL_SECONDS):  # a capture read within a second never asks the scheduler
+            if stop.is_set():
+                _kill_tshark(absolute)
+                return
+    except Exception:  # noqa: BLE001, S110 - without the scheduler there is nobody to say stop
+        return
+
+
+def _kill_tshark(absolute: str) -> None:
+    """Terminate the process groups below this worker whose command line names the capture (tshark's, ts.run)."""
+    for pid in descendants(os.getpid()):
+        try:
+            argv = (PROC / str(pid) / "cmdline").read_bytes().split(b"\0")
+            group = os.getpgid(pid)
+            if os.fsencode(absolute) in argv and group != os.getpgrp():  # never the worker's own group
+                os.killpg(group, signal.SIGTERM)
+        except OSError:
+            continue
