@@ -2032,9 +2032,18 @@ do
     end
 
     local wire = load_module("tpost_wire")
-    -- The frame's TLS records, read from every field of its tree (hence only on frames with a line).
+    local wire_fields = {}   -- field name -> extractor, for every field tpost.tls carries
+    for name in pairs(wire.FIELDS) do wire_fields[name] = Field.new(name) end
+    local function wire_get(name)
+        return { wire_fields[name]() }
+    end
+    -- The frame's TLS records (only on frames with a line): from the extractors of the fields it carries,
+    -- or, when a field has no place among the frame's records (a message reassembled from several records),
+    -- from every field of the frame's tree.
     local function wire_line()
-        return wire.line({ all_field_infos() })
+        local line = wire.structured(wire_get)
+        if line == false then line = wire.line({ all_field_infos() }) end
+        return line
     end
 
     function render_bridge(root, tvb, tree, line, first)

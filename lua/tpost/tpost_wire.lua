@@ -71,18 +71,35 @@ function wire.escape(s)
 end
 local escape = wire.escape
 
--- The token of one FieldInfo, or nil when tsharkpost does not read its field. Hidden fields are left out,
--- as tshark leaves them out of PDML.
-local function token(fi)
-    local spec = FIELDS[fi.name]
-    if not spec or fi.hidden then return nil end
+-- Tokens of displayed numbers, by field and value (a code is always displayed alike): bounded per field.
+local shown = {}
+local SHOWN_KEPT = 4096
+
+-- The token of one FieldInfo of the field spec describes (FIELDS).
+local function spec_token(spec, fi)
     local letter, how = spec[1], spec[2]
+    if how == "d" then
+        local value = fi.value
+        local by_value = shown[spec]
+        if not by_value or by_value.n >= SHOWN_KEPT then
+            by_value = { n = 0 }
+            shown[spec] = by_value
+        end
+        local tok = by_value[value]
+        if not tok then
+            tok = letter .. escape(fi.display or "")
+            if type(value) == "number" then
+                by_value[value] = tok
+                by_value.n = by_value.n + 1
+            end
+        end
+        return tok
+    end
     if how == "" then return letter end
     if how == "n" then
         local value = fi.value
         return letter .. (type(value) == "number" and fmt("%d", value) or escape(tostring(value)))
     end
-    if how == "d" then return letter .. escape(fi.display or "") end
     local value = fi.value
     if how == "h" then
         if value == nil then return letter end
@@ -90,6 +107,169 @@ local function token(fi)
         return letter .. escape(tostring(value))
     end
     return letter .. escape(value ~= nil and tostring(value) or "")
+end
+
+-- The token of one FieldInfo, or nil when tsharkpost does not read its field. Hidden fields are left out,
+-- as tshark leaves them out of PDML.
+local function token(fi)
+    local spec = FIELDS[fi.name]
+    if not spec or fi.hidden then return nil end
+    return spec_token(spec, fi)
+end
+
+-- Message types whose facts tsharkpost reads: ClientHello, ServerHello, ServerKeyExchange, and SSL 2.0's
+-- SERVER-HELLO (4); any other message's facts are not written (capture/packet.py DETAILED).
+local DETAILED = { [1] = true, [2] = true, [4] = true, [12] = true }
+
+-- Field names by role, for wire.structured.
+local RECORD_NUMBERS = { "tls.record.content_type", "tls.record.opaque_type", "tls.record.length",
+    "tls.record.version" }
+local FACTS = {}
+for name, spec in pairs(FIELDS) do
+    if spec[2] == "d" or spec[2] == "h" or spec[2] == "s" then FACTS[#FACTS + 1] = name end
+end
+table.sort(FACTS)   -- a fixed order: ties between fields at one offset are broken by it
+wire.FACTS = FACTS
+
+local function node(fi, rank)
+    return { fi = fi, off = fi.offset, stop = fi.offset + fi.len, rank = rank, kids = {} }
+end
+
+-- The node of list holding fi (the same data source when sources matter, fi's bytes within its own), or nil.
+local function holder(list, fi, sources)
+    local off = fi.offset
+    local src = sources and fi.source
+    for i = 1, #list do
+        local n = list[i]
+        if off >= n.off and off < n.stop and (not sources or n.src == src) then return n end
+        if off == n.off and n.stop == n.off and (not sources or n.src == src) then return n end
+    end
+    return nil
+end
+
+local function by_offset(a, b)
+    if a.off ~= b.off then return a.off < b.off end
+    return a.rank < b.rank
+end
+
+-- The frame's line built from each field's FieldInfo list (get(name): the list in tree order), placing every
+-- field in the record or message whose bytes hold it; nil when it holds no TLS record, false when a field
+-- has no such place (a message reassembled from several records lives in a data source of its own): the
+-- caller then builds the line from the whole tree (wire.line).
+function wire.structured(get)
+    local records = get("tls.record")
+    if #records == 0 then return nil end
+    local handshakes, alerts = get("tls.handshake"), get("tls.alert_message")
+    local R, H, A = {}, {}, {}
+    local first_src = records[1].source
+    local sources = false
+    for i = 1, #records do
+        local n = node(records[i], i)
+        n.src = records[i].source
+        if n.src ~= first_src then sources = true end
+        n.nums, n.own = {}, { facts = {} }
+        R[i] = n
+    end
+    for i = 1, #handshakes do
+        local n = node(handshakes[i], i)
+        n.src = handshakes[i].source
+        if n.src ~= first_src then sources = true end
+        n.letter, n.facts = "H", {}
+        H[i] = n
+    end
+    for i = 1, #alerts do
+        local n = node(alerts[i], 100000 + i)
+        n.src = alerts[i].source
+        n.letter = "A"
+        A[i] = n
+    end
+    for _, n in ipairs(H) do
+        local r = holder(R, n.fi, sources)
+        if not r then return false end
+        r.kids[#r.kids + 1] = n
+    end
+    for _, n in ipairs(A) do
+        local r = holder(R, n.fi, sources or n.src ~= first_src)
+        if not r then return false end
+        r.kids[#r.kids + 1] = n
+        n.nums = {}
+    end
+    for k, name in ipairs(RECORD_NUMBERS) do
+        for _, fi in ipairs(get(name)) do
+            local r = holder(R, fi, sources)
+            if not r then return false end
+            if not r.nums[k] and not fi.hidden then r.nums[k] = spec_token(FIELDS[name], fi) end
+        end
+    end
+    for _, name in ipairs({ "tls.alert_message.level", "tls.alert_message.desc" }) do
+        local letter = FIELDS[name][1]
+        for _, fi in ipairs(get(name)) do
+            local a = holder(A, fi, sources)
+            if not a then return false end
+            if not a.nums[letter] and not fi.hidden then a.nums[letter] = spec_token(FIELDS[name], fi) end
+        end
+    end
+    local detailed = false   -- a message whose facts tsharkpost reads (DETAILED: hellos, key exchange)
+    local type_spec = FIELDS["tls.handshake.type"]
+    for _, fi in ipairs(get("tls.handshake.type")) do
+        local h = holder(H, fi, sources)
+        local target = h or holder(R, fi, sources)
+        if not target then return false end
+        if not h then target = target.own end
+        if not target.type and not fi.hidden then
+            target.type = spec_token(type_spec, fi)
+            if DETAILED[fi.value] then detailed = true end
+        end
+    end
+    local seq = 0
+    for rank, name in ipairs(detailed and FACTS or {}) do
+        local spec = FIELDS[name]
+        for _, fi in ipairs(get(name)) do
+            if not fi.hidden then
+                local h = holder(H, fi, sources)
+                local target = h or holder(R, fi, sources)
+                if not target then return false end
+                if not h then target = target.own end
+                seq = seq + 1
+                local fact = { off = fi.offset, rank = rank * 65536 + seq, tok = spec_token(spec, fi) }
+                target.facts[#target.facts + 1] = fact
+            end
+        end
+    end
+    local out, n = {}, 0
+    local function put(tok)
+        if n < wire.MAX_TOKENS then
+            n = n + 1
+            out[n] = tok
+        elseif n == wire.MAX_TOKENS then
+            n = n + 1
+            out[n] = "!"
+        end
+    end
+    local function put_facts(facts)
+        table.sort(facts, by_offset)
+        for _, f in ipairs(facts) do put(f.tok) end
+    end
+    for _, r in ipairs(R) do
+        put("R")
+        for k = 1, #RECORD_NUMBERS do
+            if r.nums[k] then put(r.nums[k]) end
+        end
+        if r.own.type then put(r.own.type) end
+        put_facts(r.own.facts)
+        table.sort(r.kids, by_offset)
+        for _, kid in ipairs(r.kids) do
+            put(kid.letter)
+            if kid.letter == "H" then
+                if kid.type then put(kid.type) end
+                put_facts(kid.facts)
+            else
+                if kid.nums.a then put(kid.nums.a) end
+                if kid.nums.d then put(kid.nums.d) end
+            end
+        end
+    end
+    return concat(out, " ", 1, math.min(n, wire.MAX_TOKENS + 1))
 end
 
 -- The frame's line from its FieldInfo list, or nil when it holds no TLS record.

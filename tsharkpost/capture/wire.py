@@ -63,28 +63,46 @@ class _Record:
         self.children: list[_Message | _Alert] = []
 
 
+# A token's meaning (field name, show, label), kept for tokens seen before: the same cipher suites, groups and
+# extensions come in every hello. Bounded: emptied when full.
+_MEANINGS: dict[tuple[str, str], tuple[str, str, str | None]] = {}
+MEANINGS_KEPT = 65536
+
+
+def _meaning(letter: str, value: str) -> tuple[str, str, str | None]:
+    key = (letter, value)
+    found = _MEANINGS.get(key)
+    if found is None:
+        if letter == "x":
+            found = (F.EXTENSION_TYPE, _show("k", value), label(": " + _text(value)))
+        else:
+            name = NAMES[letter]
+            found = (name, _show(letter, value), label(": " + _text(value)) if name in LABELLED else None)
+        if len(_MEANINGS) >= MEANINGS_KEPT:
+            _MEANINGS.clear()
+        _MEANINGS[key] = found
+    return found
+
+
 def _handshake(message: _Message, types: dict[int, int] | None = None) -> Handshake:
     number = message.type
     handshake = Handshake(types.get(number) if types is not None and number is not None else number)
     if handshake.type not in DETAILED:
         return handshake
     extension: int | None = None
+    values, labels, extensions = handshake.values, handshake.labels, handshake.extensions
     for letter, value in message.facts:
+        name, show, named = _meaning(letter, value)
+        values.setdefault(name, []).append(show)
         if letter == "x":
-            text = _text(value)
-            show = _show("k", value)
-            handshake.values.setdefault(F.EXTENSION_TYPE, []).append(show)
-            handshake.labels.setdefault(F.EXTENSION_TYPE, []).append(label(": " + text))
+            labels.setdefault(name, []).append(named)
             extension = int(show)
-            handshake.extensions.setdefault(extension, {})
+            extensions.setdefault(extension, {})
             continue
-        name = NAMES[letter]
-        show = _show(letter, value)
-        handshake.values.setdefault(name, []).append(show)
         if extension is not None:
-            handshake.extensions.setdefault(extension, {}).setdefault(name, []).append(show)
+            extensions[extension].setdefault(name, []).append(show)
         if name in LABELLED:
-            handshake.labels.setdefault(name, []).append(label(": " + _text(value)))
+            labels.setdefault(name, []).append(named)
     return handshake
 
 
