@@ -15,19 +15,25 @@ from typing import Protocol
 from lxml import etree
 
 from tsharkpost.capture import wire
-from tsharkpost.capture.packet import DETAILED as DETAILED
-from tsharkpost.capture.packet import LABELLED as LABELLED
-from tsharkpost.capture.packet import READ as READ
-from tsharkpost.capture.packet import SSL2_HANDSHAKE_TYPES as SSL2_HANDSHAKE_TYPES
-from tsharkpost.capture.packet import SSL2_VERSION as SSL2_VERSION
-from tsharkpost.capture.packet import Handshake as Handshake
-from tsharkpost.capture.packet import Packet as Packet
-from tsharkpost.capture.packet import Record as Record
+from tsharkpost.capture.packet import (
+    DETAILED,
+    LABELLED,
+    READ,
+    SSL2_HANDSHAKE_TYPES,
+    SSL2_VERSION,
+    Handshake,
+    Packet,
+    Record,
+)
 from tsharkpost.capture.packet import label as _label
 from tsharkpost.errors import PdmlError
 from tsharkpost.plugin import fields as F
 from tsharkpost.plugin.tables import Severity
 from tsharkpost.record.model import Certificate, Finding
+
+# Packet, Record and Handshake live in packet.py (wire.py builds them too); read from here as before.
+__all__ = ["Handshake", "Packet", "Readable", "Record", "packets"]
+
 
 def _children(element: etree._Element, name: str) -> Iterator[etree._Element]:
     return (child for child in element if child.get("name") == name)

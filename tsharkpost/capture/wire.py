@@ -11,7 +11,14 @@ from __future__ import annotations
 import re
 from urllib.parse import unquote_to_bytes
 
-from tsharkpost.capture.packet import DETAILED, LABELLED, SSL2_HANDSHAKE_TYPES, Handshake, Record, label
+from tsharkpost.capture.packet import (
+    DETAILED,
+    LABELLED,
+    SSL2_HANDSHAKE_TYPES,
+    Handshake,
+    Record,
+    label,
+)
 from tsharkpost.plugin import fields as F
 
 # Letters of the hello facts (tpost_wire.lua FIELDS) -> tshark's field names.
