@@ -18,8 +18,9 @@ is one letter and a value:
 
 Text is escaped: every byte outside 0x21-0x7e and "%" becomes %XX, so a hostile server name can neither
 split a token nor the line; each text is cut at MAX_TEXT bytes and the line at MAX_TOKENS tokens
-(a final "!" token says it was cut). Wireshark-free: fed the frame's FieldInfo list (all_field_infos()).
-Lua 5.2 to 5.4, no globals.
+(a final "!" token says it was cut). Wireshark-free: fed FieldInfo objects by the plugin, either each carried
+field's own list (wire.structured, the common case: fields are placed by data source and offset) or, for a
+frame where that fails, the whole tree's (wire.line over all_field_infos()). Lua 5.2 to 5.4, no globals.
 ]]
 
 local byte, fmt, gsub, sub = string.byte, string.format, string.gsub, string.sub
