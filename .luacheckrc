@@ -8,6 +8,7 @@ files["lua/tsharkpost.lua"] = {
     read_globals = {
         "get_version", "Proto", "ProtoField", "ProtoExpert", "Pref", "Field",
         "register_postdissector", "base", "expert", "frametype", "ftypes", "Dissector", "DissectorTable",
+        "all_field_infos",
     },
 }
 -- lua/tpost/*.lua (the plugin's Wireshark-free modules) and tests/lua/*.lua (their test drivers)

@@ -10,8 +10,8 @@ Times tshark's CPU (user+sys, best of --runs) in three modes, each without the p
 "floor" copy of the plugin whose dissector returns at once, and with the plugin:
   fields   tshark -n -r FILE -T fields -e tcp.stream         (a protocol tree is built for every packet)
   summary  tshark -n -r FILE                                 (one line per packet, no tree unless asked)
-  pdml     the PDML run of `tsharkpost summarize` (tsharkpost.capture.tshark.pdml_argv: bridge preference,
-           display filter, -j nodes); without the plugin, the same run minus everything naming tpost
+  pdml     the PDML run of `tsharkpost summarize` (tsharkpost.capture.tshark.pdml_argv: bridge and wire
+           preferences, display filter, -j nodes); without the plugin, the same run minus everything naming tpost
 and prints the ratios. Target (issue 3): plugin / plain <= 1.30 on a large capture.
 
 The floor column separates what loading any Lua post-dissector with field extractors costs
@@ -86,6 +86,7 @@ def mode_argvs(tshark: str, capture: Path, plugin: Path, floor: Path) -> dict[st
     plain = list(pdml)
     del plain[plain.index(plugin_arg) - 1: plain.index(plugin_arg) + 1]
     del plain[plain.index(F.PLUGIN_BRIDGE_PREF) - 1: plain.index(F.PLUGIN_BRIDGE_PREF) + 1]
+    del plain[plain.index(F.PLUGIN_WIRE_PREF) - 1: plain.index(F.PLUGIN_WIRE_PREF) + 1]
     plain[plain.index(F.DISPLAY_FILTER)] = PLAIN_FILTER
     nodes = " ".join(F.PDML_NODES)
     plain[plain.index(nodes)] = without_tpost(nodes, " ")

@@ -369,6 +369,7 @@ local settings = {
     max_hash_kib = 256,        -- certificates larger than this get no SHA-256/SHA-1 (pure-Lua hashing: ~0.6 MB/s)
     max_handshake_kib = 1024,  -- a Certificate message tshark leaves undecoded is reassembled up to this size
     bridge = false,            -- per-packet tpost.pkt facts for the tsharkpost post-processor (off in the GUI)
+    wire = false,              -- with bridge: the frame's TLS records as one tpost.tls line (tpost_wire.lua)
     find_tls = true,           -- TLS found by its first bytes on ports Wireshark gives to another protocol (13.)
 }
 
@@ -402,6 +403,9 @@ tpost.prefs.bridge = Pref.bool("Per-packet facts for tsharkpost", settings.bridg
         .. "matters to a connection (SYN/FIN/RST, TLS records other than application data, the first application "
         .. "data of each direction, findings), so that the tsharkpost post-processor needs neither the TCP tree "
         .. "nor the application data frames")
+tpost.prefs.wire = Pref.bool("TLS records for tsharkpost", settings.wire,
+    "with the per-packet facts: add tpost.tls, the frame's TLS records and the hello facts tsharkpost reads, "
+        .. "so that the tsharkpost post-processor needs no TLS tree")
 tpost.prefs.find_tls = Pref.bool("Find TLS on any TCP port", settings.find_tls,
     "dissect a TCP connection as TLS from the segment that starts with a ClientHello or ServerHello, on a port "
         .. "Wireshark gives to another protocol (TLS on port 80, after RDP's negotiation, after IRC's STARTTLS); "
@@ -481,6 +485,8 @@ do
                 .. "(S, A, F, R or -), application data bytes sent so far by the source and by the destination, "
                 .. "frame number and epoch time of the stream's latest application data so far (0 if none)"),
         pkt_first_data = ProtoField.bool("tpost.pkt.first_data", "First application data of its direction"),
+        tls = ProtoField.string("tpost.tls", "TLS records", base.ASCII,
+            "With the wire preference: the frame's TLS records and hello facts, one token each (tpost_wire.lua)"),
     }
     local field_list = {}
     for _, key in ipairs({ "diagnosis", "finding", "check", "severity", "message", "why", "offered", "chain",
@@ -489,7 +495,7 @@ do
             "cert_serial", "cert_sigalg_oid", "cert_sigalg_name", "cert_key_type", "cert_key_alg", "cert_key_bits",
             "cert_key_curve",
             "cert_not_before", "cert_not_after", "cert_san", "cert_sha256", "cert_sha1", "cert_self_signed",
-            "cert_ca", "cert_path_len", "cert_key_usage", "pkt", "pkt_first_data" }) do
+            "cert_ca", "cert_path_len", "cert_key_usage", "pkt", "pkt_first_data", "tls" }) do
         field_list[#field_list + 1] = F[key]
     end
     tpost.fields = field_list
@@ -2025,10 +2031,29 @@ do
         expert_handle:call(tvb, pinfo, tree)
     end
 
+    local wire = load_module("tpost_wire")
+    local wire_fields = {}   -- field name -> extractor, for every field tpost.tls carries
+    for name in pairs(wire.FIELDS) do wire_fields[name] = Field.new(name) end
+    local function wire_get(name)
+        return { wire_fields[name]() }
+    end
+    -- The frame's TLS records (only on frames with a line): from the extractors of the fields it carries,
+    -- or, when a field has no place among the frame's records (a message reassembled from several records),
+    -- from every field of the frame's tree.
+    local function wire_line()
+        local line = wire.structured(wire_get)
+        if line == false then line = wire.line({ all_field_infos() }) end
+        return line
+    end
+
     function render_bridge(root, tvb, tree, line, first)
         root = root or tree:add(tpost, tvb())
         root:add(F.pkt, line)
         if first then root:add(F.pkt_first_data, true) end
+        if settings.wire then
+            local ok, records = pcall(wire_line)
+            if ok and records then root:add(F.tls, records) end
+        end
     end
 end
 

@@ -10,96 +10,29 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Protocol
 
 from lxml import etree
 
+from tsharkpost.capture import wire
+from tsharkpost.capture.packet import (
+    DETAILED,
+    LABELLED,
+    READ,
+    SSL2_HANDSHAKE_TYPES,
+    SSL2_VERSION,
+    Handshake,
+    Packet,
+    Record,
+)
+from tsharkpost.capture.packet import label as _label
 from tsharkpost.errors import PdmlError
 from tsharkpost.plugin import fields as F
 from tsharkpost.plugin.tables import Severity
 from tsharkpost.record.model import Certificate, Finding
 
-_SHOWNAME_LABEL = re.compile(r":\s*(\S+)\s*\((?:0x)?[0-9a-fA-F]+\)\s*$")  # "Cipher Suite: NAME (0xc02f)"
-
-
-@dataclass
-class Handshake:
-    """One handshake message: its type and the fields tsharkpost reads from it.
-
-    values: field name -> shows in order; extension fields are keyed by
-    (extension type, field name) as well, since several extensions share names.
-    """
-
-    type: int | None  # None: encrypted handshake message
-    values: dict[str, list[str]] = field(default_factory=dict)
-    # Names read from shownames (pdml.LABELLED), one per value of the same field: None where the showname
-    # has no plain name (GREASE, unknown codes).
-    labels: dict[str, list[str | None]] = field(default_factory=dict)
-    extensions: dict[int, dict[str, list[str]]] = field(default_factory=dict)
-
-    def first(self, name: str) -> str | None:
-        found = self.values.get(name)
-        return found[0] if found else None
-
-    def label(self, name: str) -> str | None:
-        """The first name read from a showname, e.g. the cipher suite of "Cipher Suite: NAME (0xc02f)"."""
-        return next((label for label in self.labels.get(name, []) if label), None)
-
-    def named(self, name: str) -> list[tuple[int, str | None]]:
-        """Every value of a labelled field as (code, name from its showname), in wire order."""
-        named = []
-        for value, label in zip(self.values.get(name, []), self.labels.get(name, [])):
-            try:
-                named.append((int(value, 0), label))
-            except ValueError:  # not a code: nothing to name
-                continue
-        return named
-
-
-@dataclass
-class Record:
-    """One TLS record: content type (20-23), length, and what it carries."""
-
-    content_type: int | None
-    opaque: bool  # a TLS 1.3 record tshark could not decrypt: only its outer type is known
-    length: int
-    wire_encrypted: bool = False  # a TLS 1.3 record encrypted on the wire (decrypted or not)
-    handshakes: list[Handshake] = field(default_factory=list)
-    alert_level: int | None = None
-    alert_code: int | None = None
-    alert_encrypted: bool = False
-
-
-@dataclass
-class Packet:
-    """One frame as tsharkpost reads it.
-
-    Attributes:
-        app_src, app_dst: application data bytes sent so far in this stream by the source and by the
-            destination, counted by the plugin over every frame (the PDML carries only a few).
-        last_data_frame, last_data_time: the stream's latest application data so far (0 if none).
-    """
-
-    number: int
-    time: float
-    stream: int | None = None
-    src: str = ""
-    dst: str = ""
-    srcport: int = 0
-    dstport: int = 0
-    syn: bool = False
-    ack: bool = False
-    fin: bool = False
-    rst: bool = False
-    app_src: int = 0
-    app_dst: int = 0
-    last_data_frame: int = 0
-    last_data_time: float = 0.0
-    records: list[Record] = field(default_factory=list)
-    certificates: list[Certificate] = field(default_factory=list)
-    findings: list[Finding] = field(default_factory=list)
-    plaintext: str | None = None  # the first line of a payload that is not TLS (an HTTP status line, a banner)
+# Packet, Record and Handshake live in packet.py (wire.py builds them too); read from here as before.
+__all__ = ["Handshake", "Packet", "Readable", "Record", "packets"]
 
 
 def _children(element: etree._Element, name: str) -> Iterator[etree._Element]:
@@ -115,24 +48,6 @@ def _show(element: etree._Element, name: str) -> str | None:
 
 def _flag(value: str | None) -> bool:
     return value in ("1", "True", "true")
-
-
-def _label(showname: str | None) -> str | None:
-    match = _SHOWNAME_LABEL.search(showname or "")
-    return match.group(1) if match else None
-
-
-LABELLED = {F.CIPHER_SUITE, F.CIPHER_SPEC_V2, F.NAMED_CURVE, F.KEY_SHARE_GROUP, F.SUPPORTED_GROUP,
-            F.EXTENSION_TYPE}
-
-
-# The fields tracker.py reads from a handshake message, and the messages it reads them from
-# (ClientHello, ServerHello and HelloRetryRequest, ServerKeyExchange); of every other message only the type
-# matters. Walking just these was most of the parser's own time on handshake-heavy captures.
-READ = {F.HANDSHAKE_VERSION, F.RANDOM, F.SESSION_ID, F.CIPHER_SUITE, F.CIPHER_SPEC_V2, F.SERVER_NAME, F.ALPN,
-        F.SUPPORTED_VERSION, F.SIGNATURE_ALGORITHM, F.KEY_SHARE_GROUP, F.NAMED_CURVE, F.SUPPORTED_GROUP,
-        F.EC_POINT_FORMAT}
-DETAILED = {1, 2, 12}
 
 
 def _collect(element: etree._Element, into: Handshake, extension: int | None) -> None:
@@ -158,13 +73,6 @@ def _collect(element: etree._Element, into: Handshake, extension: int | None) ->
             _collect(child, into, extension)
     if extension is not None:
         into.extensions.setdefault(extension, {})
-
-
-# SSL 2.0 message types (RFC 6101 E.2 lists them; the SSL 2.0 draft defines them) -> the TLS handshake type
-# of the same step: CLIENT-HELLO, CLIENT-MASTER-KEY (the key exchange), SERVER-HELLO. The others travel
-# encrypted and reach tsharkpost as encrypted data.
-SSL2_HANDSHAKE_TYPES = {1: 1, 2: 16, 4: 2}
-SSL2_VERSION = "0x0002"
 
 
 def _handshake(element: etree._Element, types: dict[int, int] | None = None) -> Handshake:
@@ -307,6 +215,8 @@ def _packet(element: etree._Element) -> Packet:
                     packet.findings.append(_finding(child, packet.number))
                 elif child.get("name") == F.PACKET:
                     _bridge(packet, child.get("show", ""))
+                elif child.get("name") == F.WIRE:
+                    packet.records.extend(wire.records(child.get("show", "")))
     if packet.plaintext is not None and packet.stream is None:
         _endpoints(packet, element)
     return packet

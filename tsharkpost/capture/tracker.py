@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from tsharkpost.capture import fingerprints
 from tsharkpost.capture.connection import Connection
-from tsharkpost.capture.pdml import Handshake, Packet, Record
+from tsharkpost.capture.packet import Handshake, Packet, Record
 from tsharkpost.plugin import fields as F
 from tsharkpost.plugin import tables as facts
 from tsharkpost.record.model import (Alert, Certificate, ClientHello, Fingerprints, Milestone, ServerHello, Side,

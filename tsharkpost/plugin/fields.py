@@ -18,11 +18,19 @@ PLUGIN_BRIDGE_PREF = "tpost.bridge:TRUE"
 # direction at most, so that a server answering a ClientHello in plaintext can be named (tracker.py).
 DISPLAY_FILTER = "tpost.pkt || ((http.response || data) && tcp.seq == 1 && tcp.len > 0)"
 
-# PDML nodes to keep (tshark -j): protocols bring their direct children, listed
-# fields their subtrees, "text" the unnamed extension containers. What is left
-# out (the frame, IP and TCP trees, the X.509 trees, application data bytes) is
-# what makes full PDML slow and large: tpost.pkt and tpost.cert replace it.
-PDML_NODES = [
+# The plugin's TLS records (tpost.tls, with the bridge): the frame's records and hello facts in one line, so
+# that tshark writes no TLS or X.509 tree at all (issue 13).
+PLUGIN_WIRE_PREF = "tpost.wire:TRUE"
+
+# PDML nodes to keep (tshark -j): protocols bring their direct children, listed fields their subtrees. The
+# plugin's tree carries everything from TLS (tpost.pkt, tpost.tls, tpost.cert, tpost.finding); "http" stays for
+# the first line of a plaintext answer (one frame per direction at most, by the display filter).
+PDML_NODES = ["tpost", "tpost.finding", "tpost.cert", "http"]
+
+# TO BE RETIRED with the old transport: the TLS tree as PDML, read by pdml.py itself. Only
+# tests/integration/test_transport.py asks for it (tshark.Options.legacy_tls_tree), to show that both
+# transports give the same records; "text" brings the unnamed extension containers.
+PDML_NODES_LEGACY = [
     "tls", "tls.record", "tls.handshake", "text", "tls.handshake.ciphersuites", "tls.handshake.sig_hash_algs",
     "tls.alert_message", "tls.handshake.extensions_alpn_list", "tls.handshake.extensions.supported_versions",
     "tls.handshake.extensions_key_share_client_length", "tls.handshake.extensions_key_share_entry",
@@ -30,6 +38,7 @@ PDML_NODES = [
     "tpost", "tpost.finding", "tpost.cert", "http",
 ]
 
+WIRE = "tpost.tls"  # the frame's TLS records as tokens (lua/tpost/tpost_wire.lua; read by capture/wire.py)
 PACKET = "tpost.pkt"  # "stream src srcport dst dstport flags app_src app_dst last_data_frame last_data_time"
 
 RECORD = "tls.record"
