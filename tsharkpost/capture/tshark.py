@@ -132,7 +132,8 @@ class Options:
     tshark_timeout: float = DEFAULT_TSHARK_TIMEOUT
     reassemble_out_of_order: bool = False  # set by analyze.py for a second reading, never by the user
     # TO BE RETIRED: the old transport (tshark's TLS tree in PDML instead of the plugin's tpost.tls line), kept
-    # only for tests/integration/test_transport.py, which holds both to the same records.
+    # only for tests/captures/test_transport.py and tests/corpus/test_transport_corpus.py, which hold both to the
+    # same records.
     legacy_tls_tree: bool = False
 
 

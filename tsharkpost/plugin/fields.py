@@ -27,9 +27,9 @@ PLUGIN_WIRE_PREF = "tpost.wire:TRUE"
 # the first line of a plaintext answer (one frame per direction at most, by the display filter).
 PDML_NODES = ["tpost", "tpost.finding", "tpost.cert", "http"]
 
-# TO BE RETIRED with the old transport: the TLS tree as PDML, read by pdml.py itself. Only
-# tests/integration/test_transport.py asks for it (tshark.Options.legacy_tls_tree), to show that both
-# transports give the same records; "text" brings the unnamed extension containers.
+# TO BE RETIRED with the old transport: the TLS tree as PDML, read by pdml.py itself. Only the transport tests
+# (tests/captures/test_transport.py, tests/corpus/test_transport_corpus.py) ask for it
+# (tshark.Options.legacy_tls_tree), to show that both transports give the same records; "text" brings the unnamed extension containers.
 PDML_NODES_LEGACY = [
     "tls", "tls.record", "tls.handshake", "text", "tls.handshake.ciphersuites", "tls.handshake.sig_hash_algs",
     "tls.alert_message", "tls.handshake.extensions_alpn_list", "tls.handshake.extensions.supported_versions",
