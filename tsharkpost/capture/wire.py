@@ -3,8 +3,8 @@
 The line lists, in tree order, the fields tsharkpost reads from tshark's TLS tree, one token each: a letter and
 an escaped value (%XX). This reader builds from it exactly what pdml.py builds from the tree itself, with the
 same rules (the SSLv2 record that is its own message, alerts without level or code, extension scopes), so
-that records do not depend on the transport (tests/captures/test_transport.py and tests/corpus/test_transport_corpus.py hold both
-to it).
+that records do not depend on the transport (tests/captures/test_transport.py and
+tests/corpus/test_transport_corpus.py hold both to it).
 """
 
 from __future__ import annotations

@@ -29,7 +29,8 @@ PDML_NODES = ["tpost", "tpost.finding", "tpost.cert", "http"]
 
 # TO BE RETIRED with the old transport: the TLS tree as PDML, read by pdml.py itself. Only the transport tests
 # (tests/captures/test_transport.py, tests/corpus/test_transport_corpus.py) ask for it
-# (tshark.Options.legacy_tls_tree), to show that both transports give the same records; "text" brings the unnamed extension containers.
+# (tshark.Options.legacy_tls_tree), to show that both transports give the same records; "text" brings the
+# unnamed extension containers.
 PDML_NODES_LEGACY = [
     "tls", "tls.record", "tls.handshake", "text", "tls.handshake.ciphersuites", "tls.handshake.sig_hash_algs",
     "tls.alert_message", "tls.handshake.extensions_alpn_list", "tls.handshake.extensions.supported_versions",
