@@ -13,9 +13,10 @@ name it as given, so the output is the local run's byte for byte.
 
 Faults: a worker that dies while reading a capture (killed, out of memory, its machine gone) is replaced by the
 scheduler, which gives the capture to another worker, up to its allowed-failures setting (Dask's default: 3
-deaths); past that, or on any other failure of the cluster, the input is reported as an error with the reason.
-Every input is accounted for. Ctrl-C cancels what has not started and tells the running tasks to stop their
-tshark (a Dask Event each task watches).
+deaths); past that, or on any other failure of the cluster, the input is reported as an error with the reason;
+a scheduler lost mid-run (after the client's 30 seconds of trying to reconnect) makes every input not yet read
+an error naming that failure. Every input is accounted for. Ctrl-C cancels what has not started and tells the
+running tasks to stop their tshark (a Dask Event each task watches).
 """
 
 from __future__ import annotations
@@ -98,6 +99,14 @@ def analyze_on_cluster(paths: list[Path], tshark: ts.Tshark, options: ts.Options
             future.release()
             if finished:
                 finished(number, result)
+    except Exception as error:  # noqa: BLE001 - the cluster as a whole failed (its scheduler gone): inputs say so
+        _stop(client, stop, list(futures))
+        reason = f"the cluster stopped before reading it: {type(error).__name__}: {error}"[:REASON_LENGTH]
+        for number, path in enumerate(paths):
+            if results[number] is None:
+                results[number] = result = InputResult(str(path), InputStatus.ERROR, reason)
+                if finished:
+                    finished(number, result)
     except BaseException:
         _stop(client, stop, list(futures))
         raise
