@@ -270,3 +270,13 @@ def test_a_scheduler_lost_mid_run(tmp_path: Path) -> None:
     lost = [result for result in results if result.status == InputStatus.ERROR]
     assert lost, "the scheduler was killed after the first capture: some were not read"
     assert all(result.reason.startswith("the cluster") for result in lost)
+
+
+def test_a_scheduler_address_not_tcp(tmp_path: Path) -> None:
+    """tls:// (no TLS context in Dask's configuration) made a traceback and a 60 s hang on exit: a usage error."""
+    done = subprocess.run([*console_script(), "summarize", "--scheduler", "tls://127.0.0.1:1", str(SEED)],
+                          capture_output=True, text=True, env=environment(tmp_path / "home"), timeout=120,
+                          check=False)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == ("tsharkpost: ERROR: --scheduler tls://127.0.0.1:1: tls:// is not supported "
+                           "(expected tcp://HOST:PORT)\n")

@@ -63,7 +63,10 @@ def analyze_on_cluster(paths: list[Path], tshark: ts.Tshark, options: ts.Options
                        finished: Finished | None = None) -> list[InputResult]:
     """Each capture through analyze() on a worker, its records written to a file in scratch (as batch.analyze_all)."""
     try:
-        parse_host_port(parse_address(scheduler)[1])  # before Client, which hangs on closing after a bad address
+        scheme, location = parse_address(scheduler)
+        parse_host_port(location)  # before Client, which hangs on closing after a bad address
+        if scheme != "tcp":  # tls:// without Dask's TLS configured fails as a bad address does, inproc:// is local
+            raise ValueError(f"{scheme}:// is not supported")
     except ValueError as error:
         raise ClusterError(f"--scheduler {scheduler}: {error} (expected tcp://HOST:PORT)") from None
     try:
