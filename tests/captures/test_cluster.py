@@ -280,3 +280,13 @@ def test_a_scheduler_address_not_tcp(tmp_path: Path) -> None:
     assert (done.returncode, done.stdout) == (2, "")
     assert done.stderr == ("tsharkpost: ERROR: --scheduler tls://127.0.0.1:1: tls:// is not supported "
                            "(expected tcp://HOST:PORT)\n")
+
+
+def test_a_scheduler_port_out_of_range(tmp_path: Path) -> None:
+    """Port 99999 waited 30 s to time out: a usage error at once."""
+    done = subprocess.run([*console_script(), "summarize", "--scheduler", "tcp://127.0.0.1:99999", str(SEED)],
+                          capture_output=True, text=True, env=environment(tmp_path / "home"), timeout=20,
+                          check=False)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == ("tsharkpost: ERROR: --scheduler tcp://127.0.0.1:99999: port 99999 is out of range "
+                           "(expected tcp://HOST:PORT)\n")

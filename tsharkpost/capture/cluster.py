@@ -64,7 +64,9 @@ def analyze_on_cluster(paths: list[Path], tshark: ts.Tshark, options: ts.Options
     """Each capture through analyze() on a worker, its records written to a file in scratch (as batch.analyze_all)."""
     try:
         scheme, location = parse_address(scheduler)
-        parse_host_port(location)  # before Client, which hangs on closing after a bad address
+        port = parse_host_port(location)[1]  # before Client, which hangs on closing after a bad address
+        if not 0 < port < 65536:
+            raise ValueError(f"port {port} is out of range")
         if scheme != "tcp":  # tls:// without Dask's TLS configured fails as a bad address does, inproc:// is local
             raise ValueError(f"{scheme}:// is not supported")
     except ValueError as error:
