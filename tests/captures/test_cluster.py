@@ -224,3 +224,69 @@ def test_a_scheduler_address_without_a_port(tmp_path: Path) -> None:
     assert (done.returncode, done.stdout) == (2, "")
     assert done.stderr == ("tsharkpost: ERROR: --scheduler tcp://127.0.0.1: missing port number in address "
                            "'127.0.0.1' (expected tcp://HOST:PORT)\n")
+
+
+def test_a_scheduler_lost_mid_run(tmp_path: Path) -> None:
+    """The scheduler killed once the first capture is back: no traceback; every input has its result, those not read
+    an error naming the cluster's failure."""
+    from tsharkpost.capture import tshark as ts
+    from tsharkpost.capture.cluster import analyze_on_cluster
+    from tsharkpost.capture.result import InputStatus
+
+    address = f"tcp://127.0.0.1:{_free_port()}"
+    env = {**environment(tmp_path / "home"), **SCHEDULER_ENVIRONMENT}
+    started: list[subprocess.Popen[bytes]] = []
+    paths = []
+    for number in range(12):
+        paths.append(tmp_path / f"copy-{number}.pcapng")
+        shutil.copyfile(SEED, paths[-1])
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    try:
+        with open(tmp_path / "scheduler.log", "wb") as log:
+            started.append(subprocess.Popen([str(DASK), "scheduler", "--host", "127.0.0.1", "--port",
+                                             address.rsplit(":", 1)[1], "--no-dashboard"], stdin=subprocess.DEVNULL,
+                                            stdout=log, stderr=log, env=env))
+        with open(tmp_path / "worker.log", "wb") as log:
+            started.append(subprocess.Popen([str(DASK), "worker", address, "--nworkers", "1", "--nthreads", "1",
+                                             "--host", "127.0.0.1", "--no-dashboard"], stdin=subprocess.DEVNULL,
+                                            stdout=log, stderr=log, env=env))
+        with distributed.Client(address, timeout=30) as client:
+            client.wait_for_workers(1, timeout=60)
+        told: list[int] = []
+
+        def finished(number: int, result: object) -> None:
+            told.append(number)
+            if len(told) == 1:
+                started[0].kill()
+                started[0].wait()
+
+        results = analyze_on_cluster(paths, ts.locate(None), ts.Options(), address, scratch, finished)
+    finally:
+        _end(started[::-1])
+    assert sorted(told) == list(range(len(paths)))
+    assert sorted(result.path for result in results) == sorted(str(path) for path in paths)
+    assert results[told[0]].status == InputStatus.OK
+    lost = [result for result in results if result.status == InputStatus.ERROR]
+    assert lost, "the scheduler was killed after the first capture: some were not read"
+    assert all(result.reason.startswith("the cluster") for result in lost)
+
+
+def test_a_scheduler_address_not_tcp(tmp_path: Path) -> None:
+    """tls:// (no TLS context in Dask's configuration) made a traceback and a 60 s hang on exit: a usage error."""
+    done = subprocess.run([*console_script(), "summarize", "--scheduler", "tls://127.0.0.1:1", str(SEED)],
+                          capture_output=True, text=True, env=environment(tmp_path / "home"), timeout=120,
+                          check=False)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == ("tsharkpost: ERROR: --scheduler tls://127.0.0.1:1: tls:// is not supported "
+                           "(expected tcp://HOST:PORT)\n")
+
+
+def test_a_scheduler_port_out_of_range(tmp_path: Path) -> None:
+    """Port 99999 waited 30 s to time out: a usage error at once."""
+    done = subprocess.run([*console_script(), "summarize", "--scheduler", "tcp://127.0.0.1:99999", str(SEED)],
+                          capture_output=True, text=True, env=environment(tmp_path / "home"), timeout=20,
+                          check=False)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == ("tsharkpost: ERROR: --scheduler tcp://127.0.0.1:99999: port 99999 is out of range "
+                           "(expected tcp://HOST:PORT)\n")

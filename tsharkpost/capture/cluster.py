@@ -13,9 +13,10 @@ name it as given, so the output is the local run's byte for byte.
 
 Faults: a worker that dies while reading a capture (killed, out of memory, its machine gone) is replaced by the
 scheduler, which gives the capture to another worker, up to its allowed-failures setting (Dask's default: 3
-deaths); past that, or on any other failure of the cluster, the input is reported as an error with the reason.
-Every input is accounted for. Ctrl-C cancels what has not started and tells the running tasks to stop their
-tshark (a Dask Event each task watches).
+deaths); past that, or on any other failure of the cluster, the input is reported as an error with the reason;
+a scheduler lost mid-run (after the client's 30 seconds of trying to reconnect) makes every input not yet read
+an error naming that failure. Every input is accounted for. Ctrl-C cancels what has not started and tells the
+running tasks to stop their tshark (a Dask Event each task watches).
 """
 
 from __future__ import annotations
@@ -62,7 +63,12 @@ def analyze_on_cluster(paths: list[Path], tshark: ts.Tshark, options: ts.Options
                        finished: Finished | None = None) -> list[InputResult]:
     """Each capture through analyze() on a worker, its records written to a file in scratch (as batch.analyze_all)."""
     try:
-        parse_host_port(parse_address(scheduler)[1])  # before Client, which hangs on closing after a bad address
+        scheme, location = parse_address(scheduler)
+        port = parse_host_port(location)[1]  # before Client, which hangs on closing after a bad address
+        if not 0 < port < 65536:
+            raise ValueError(f"port {port} is out of range")
+        if scheme != "tcp":  # tls:// without Dask's TLS configured fails as a bad address does, inproc:// is local
+            raise ValueError(f"{scheme}:// is not supported")
     except ValueError as error:
         raise ClusterError(f"--scheduler {scheduler}: {error} (expected tcp://HOST:PORT)") from None
     try:
@@ -98,6 +104,14 @@ def analyze_on_cluster(paths: list[Path], tshark: ts.Tshark, options: ts.Options
             future.release()
             if finished:
                 finished(number, result)
+    except Exception as error:  # noqa: BLE001 - the cluster as a whole failed (its scheduler gone): inputs say so
+        _stop(client, stop, list(futures))
+        reason = f"the cluster stopped before reading it: {type(error).__name__}: {error}"[:REASON_LENGTH]
+        for number, path in enumerate(paths):
+            if results[number] is None:
+                results[number] = result = InputResult(str(path), InputStatus.ERROR, reason)
+                if finished:
+                    finished(number, result)
     except BaseException:
         _stop(client, stop, list(futures))
         raise
