@@ -226,12 +226,15 @@ def test_a_scheduler_address_without_a_port(tmp_path: Path) -> None:
                            "'127.0.0.1' (expected tcp://HOST:PORT)\n")
 
 
-def test_a_scheduler_lost_mid_run(tmp_path: Path) -> None:
+def test_a_scheduler_lost_mid_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The scheduler killed once the first capture is back: no traceback; every input has its result, those not read
     an error naming the cluster's failure."""
-    from tsharkpost.capture import tshark as ts
+    from tsharkpost.capture import cluster, tshark as ts
     from tsharkpost.capture.cluster import analyze_on_cluster
     from tsharkpost.capture.result import InputStatus
+
+    # The client tries to reconnect for its connect timeout before it gives up: 30 s of waiting, not of testing.
+    monkeypatch.setattr(cluster, "CONNECT_TIMEOUT_SECONDS", 5)
 
     address = f"tcp://127.0.0.1:{_free_port()}"
     env = {**environment(tmp_path / "home"), **SCHEDULER_ENVIRONMENT}
