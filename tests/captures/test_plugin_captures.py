@@ -269,13 +269,14 @@ def test_expired_leaf_is_judged_at_the_frame_time(tshark: str, plugin: Path, cap
     not_after = calendar.timegm(time.strptime(times[1].split(" (")[0], "%Y-%m-%d %H:%M:%S"))
     assert not_after < when
     # When the plugin reads it, then the expired_certificate error sits on the leaf's validity bytes, in the frame
-    # that carried it, and its sentence names the period and the frame's time
+    # that carried it, and its sentence names the period, its why the frame's time
     out = plugin_output(tshark, plugin, capture)
     expired = next(f for f in out.findings if f.check == "expired_certificate")
     assert (expired.frame, expired.severity, expired.cert_index) == (frame, E, 0)
     assert expired.data.startswith("301e170d") and len(expired.data) == 2 * 32   # SEQUENCE { UTCTime, UTCTime }
     stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(when)))
     assert expired.message.startswith("leaf certificate #0 (expired.example.net) is not valid at capture time")
-    assert f"to {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(not_after))}; frame at {stamp})" in expired.message
+    assert expired.message.endswith(f"to {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(not_after))}): it has expired")
+    assert expired.why.startswith(f"sent in a frame dated {stamp}: ")
     alert = next(f for f in out.findings if f.check == "fatal_alert")
     assert alert.related_frame == frame

@@ -134,6 +134,11 @@ def test_patterns_count_alike_failures_across_captures(summary: dict) -> None:
     # Given the seed, the fallback capture's first attempt, and both again in each of the batch's 4 rounds
     assert (seed_like[0]["connections"], seed_like[0]["captures"]) == (10, 3)
     assert seed_like[0]["server"] == "shop.example.net"
+    # and the expired leaf refused with alert 45 (expired-leaf.pcapng, and in the batch) is one pattern, whatever
+    # the time of each frame that carried it: the cause names the certificate's validity, the why its frame's time
+    expired = [p for p in summary["patterns"] if p["outcome"] == "client_fatal_alert" and p["alert"]
+               and "certificate_expired" in p["alert"]]
+    assert [(p["connections"], p["captures"]) for p in expired] == [(5, 2)]
 
 
 def test_application_data_counted_each_way(records: dict) -> None:
