@@ -1507,6 +1507,10 @@ end
 -- each extractor once: the innermost tcp.stream and tcp.flags values (false: the frame has none) and the
 -- values of the TLS record content types and opaque types (NO_VALUES: none). Reset for every call.
 local frame_fields = {}
+-- Called by every dissector of the plugin's that starts on a frame (tpost, tpost_find).
+local function forget_frame_fields()
+    frame_fields.tcp_stream, frame_fields.tcp_flags, frame_fields.ct, frame_fields.opaque = nil, nil, nil, nil
+end
 local function tcp_value(name)
     local value = frame_fields[name]
     if value == nil then
@@ -2069,7 +2073,7 @@ end
 function tpost.dissector(tvb, pinfo, tree)
     local num = pinfo.number
     local out, fetched
-    frame_fields.tcp_stream, frame_fields.tcp_flags, frame_fields.ct, frame_fields.opaque = nil, nil, nil, nil
+    forget_frame_fields()
     if settings.find_tls then pcall(watch_tcp, pinfo) end
     if num <= analysed_upto then
         out = results[num]
@@ -2205,7 +2209,7 @@ local function offer_reassembly(pinfo)
 end
 
 function find_proto.dissector(tvb, pinfo, tree)
-    frame_fields.tcp_stream, frame_fields.tcp_flags, frame_fields.ct, frame_fields.opaque = nil, nil, nil, nil
+    forget_frame_fields()
     if not settings.find_tls then return 0 end
     local ok, tls = pcall(is_tls, tvb, pinfo)
     if not (ok and tls) then return 0 end
