@@ -86,20 +86,16 @@ def test_a_record_read_back_from_json_is_the_same_record() -> None:
 PDML_HEAD = b'<?xml version="1.0"?>\n<pdml version="0">\n'
 
 
-def _packet_xml(number: int, bridge: str, tls: str = "") -> bytes:
+def _packet_xml(number: int, bridge: str, wire: str = "") -> bytes:
+    line = f'<field name="tpost.tls" show="{wire}"/>' if wire else ""
     return (f'<packet><proto name="geninfo"><field name="num" show="{number}"/>'
-            f'<field name="timestamp" value="{1700000000 + number}.5"/></proto>{tls}'
-            f'<proto name="tpost"><field name="tpost.pkt" show="{bridge}"/></proto></packet>\n').encode()
+            f'<field name="timestamp" value="{1700000000 + number}.5"/></proto>'
+            f'<proto name="tpost"><field name="tpost.pkt" show="{bridge}"/>{line}</proto></packet>\n').encode()
 
 
 def test_invalid_characters_and_a_cut_off_stream_do_not_stop_the_parser() -> None:
-    # Given a server name with a control character tshark wrote as is, and a stream cut mid-packet
-    hello = ('<proto name="tls"><field name="tls.record"><field name="tls.record.content_type" show="22"/>'
-             '<field name="tls.record.length" show="60"/><field name="tls.handshake">'
-             '<field name="tls.handshake.type" show="1"/><field name="" show="Extension: server_name">'
-             '<field name="tls.handshake.extension.type" show="0"/>'
-             '<field name="tls.handshake.extensions_server_name" show="bad\x01name.example"/></field>'
-             '</field></field></proto>')
+    # Given a records line holding a control character (invalid in XML) and a stream cut mid-packet
+    hello = "R c22 l60 H t1 x0 sbad\x01name.example"
     stream = io.BytesIO(PDML_HEAD + _packet_xml(1, "0 10.0.0.1 50000 10.0.0.2 443 S 0 0 0 0")
                         + _packet_xml(2, "0 10.0.0.1 50000 10.0.0.2 443 A 0 0 0 0", hello)
                         + b'<packet><proto name="geninfo"><field name="num" show="3"')
@@ -115,10 +111,7 @@ def test_invalid_characters_and_a_cut_off_stream_do_not_stop_the_parser() -> Non
 
 
 def test_sslv2_format_client_hello_is_a_client_hello() -> None:
-    record = ('<proto name="tls"><field name="tls.record"><field name="tls.record.length" show="85"/>'
-              '<field name="tls.handshake.type" show="1"/><field name="tls.handshake.version" show="0x0301"/>'
-              '<field name="tls.handshake.cipherspec" show="0x000039"/>'
-              '<field name="tls.handshake.cipherspec" show="0x000004"/></field></proto>')
+    record = "R v2 l85 t1 VTLS%201.0%20(0x0301) P(0x000039) P(0x000004)"
     (packet,) = packets(io.BytesIO(PDML_HEAD + _packet_xml(4, "0 10.0.0.1 50000 10.0.0.2 443 A 0 0 0 0", record)
                                    + b"</pdml>\n"))
     (conn,) = _connections([packet])

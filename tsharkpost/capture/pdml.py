@@ -1,5 +1,9 @@
 """PDML bytes -> iterator of Packet, in constant memory (lxml iterparse, each packet freed once read).
 
+What is read is the plugin's tree (tpost: its bridge line, its TLS records line read by wire.py, certificate
+summaries and findings), the frame's number and time, and the first line of a plaintext answer; tshark writes no
+TLS or X.509 tree (fields.PDML_NODES).
+
 tshark does not promise valid XML (a server name may hold control characters),
 so the parser runs in recover mode: an invalid character becomes U+FFFD, never
 fatal, and a stream cut mid-packet still yields the packets before the cut, then fails: only a whole
@@ -15,17 +19,7 @@ from typing import Protocol
 from lxml import etree
 
 from tsharkpost.capture import wire
-from tsharkpost.capture.packet import (
-    DETAILED,
-    LABELLED,
-    READ,
-    SSL2_HANDSHAKE_TYPES,
-    SSL2_VERSION,
-    Handshake,
-    Packet,
-    Record,
-)
-from tsharkpost.capture.packet import label as _label
+from tsharkpost.capture.packet import Handshake, Packet, Record
 from tsharkpost.errors import PdmlError
 from tsharkpost.plugin import fields as F
 from tsharkpost.plugin.tables import Severity
@@ -33,10 +27,6 @@ from tsharkpost.record.model import Certificate, Finding
 
 # Packet, Record and Handshake live in packet.py (wire.py builds them too); read from here as before.
 __all__ = ["Handshake", "Packet", "Readable", "Record", "packets"]
-
-
-def _children(element: etree._Element, name: str) -> Iterator[etree._Element]:
-    return (child for child in element if child.get("name") == name)
 
 
 def _show(element: etree._Element, name: str) -> str | None:
@@ -48,71 +38,6 @@ def _show(element: etree._Element, name: str) -> str | None:
 
 def _flag(value: str | None) -> bool:
     return value in ("1", "True", "true")
-
-
-def _collect(element: etree._Element, into: Handshake, extension: int | None) -> None:
-    for child in element:
-        name = child.get("name")
-        if name == F.EXTENSION_TYPE:  # the extension's own type: kept in order for the extension list
-            into.values.setdefault(name, []).append(child.get("show", ""))
-            into.labels.setdefault(name, []).append(_label(child.get("showname")))
-            continue
-        if not name:  # an extension container or another text node
-            kind = _show(child, F.EXTENSION_TYPE)
-            _collect(child, into, int(kind) if kind is not None else extension)
-            continue
-        if name in READ:
-            show = child.get("show")
-            if show is not None and (show or len(child) == 0):  # leaves, and valued nodes with details
-                into.values.setdefault(name, []).append(show)
-                if extension is not None:
-                    into.extensions.setdefault(extension, {}).setdefault(name, []).append(show)
-                if name in LABELLED:
-                    into.labels.setdefault(name, []).append(_label(child.get("showname")))
-        if len(child):
-            _collect(child, into, extension)
-    if extension is not None:
-        into.extensions.setdefault(extension, {})
-
-
-def _handshake(element: etree._Element, types: dict[int, int] | None = None) -> Handshake:
-    kind = _show(element, F.HANDSHAKE_TYPE)
-    number = int(kind) if kind is not None else None
-    handshake = Handshake(types.get(number) if types is not None and number is not None else number)
-    if handshake.type in DETAILED:
-        _collect(element, handshake, None)
-    return handshake
-
-
-def _record(element: etree._Element) -> Record:
-    content = _show(element, F.RECORD_CONTENT_TYPE)
-    opaque = _show(element, F.RECORD_OPAQUE_TYPE)
-    record = Record(int(content) if content else (int(opaque) if opaque else None),
-                    opaque=content is None and opaque is not None, length=int(_show(element, F.RECORD_LENGTH) or 0),
-                    wire_encrypted=opaque is not None)
-    if record.content_type is None and _show(element, F.HANDSHAKE_TYPE) is not None:
-        # An SSLv2-format record (an old ClientHello, or SSL 2.0 itself): the record is the handshake message.
-        record.content_type = 22
-        sslv2 = _show(element, F.RECORD_VERSION) == SSL2_VERSION
-        record.handshakes.append(_handshake(element, SSL2_HANDSHAKE_TYPES if sslv2 else None))
-        return record
-    if record.content_type is None and _show(element, F.RECORD_VERSION) == SSL2_VERSION:
-        record.content_type = 23  # an SSL 2.0 record without a message type: encrypted (SERVER-VERIFY on)
-        return record
-    for child in element:
-        name = child.get("name")
-        if name == F.HANDSHAKE:
-            record.handshakes.append(_handshake(child))
-        elif name == F.ALERT:
-            level, code = _show(child, F.ALERT_LEVEL), _show(child, F.ALERT_DESCRIPTION)
-            if level is None and code is None:
-                record.alert_encrypted = True
-            else:
-                record.alert_level = int(level) if level else None
-                record.alert_code = int(code) if code else None
-    if record.content_type == 21 and record.alert_level is None and record.alert_code is None:
-        record.alert_encrypted = True
-    return record
 
 
 def _certificate(element: etree._Element, frame: int) -> Certificate:
@@ -205,8 +130,6 @@ def _packet(element: etree._Element) -> Packet:
                     packet.number = int(child.get("show", "0"))
                 elif child.get("name") == "timestamp":
                     packet.time = float(child.get("value", "0"))
-        elif name == "tls":
-            packet.records.extend(_record(record) for record in _children(proto, F.RECORD))
         elif name == "tpost":
             for child in proto:
                 if child.get("name") == F.CERT:

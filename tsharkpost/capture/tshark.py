@@ -131,10 +131,6 @@ class Options:
     plugin_prefs: tuple[str, ...] = ()  # tpost.<pref>:<value>
     tshark_timeout: float = DEFAULT_TSHARK_TIMEOUT
     reassemble_out_of_order: bool = False  # set by analyze.py for a second reading, never by the user
-    # TO BE RETIRED: the old transport (tshark's TLS tree in PDML instead of the plugin's tpost.tls line), kept
-    # only for tests/captures/test_transport.py and tests/corpus/test_transport_corpus.py, which hold both to the
-    # same records.
-    legacy_tls_tree: bool = False
 
 
 def pdml_argv(tshark: Tshark, capture: Path, options: Options, last_frame: int | None = None) -> list[str]:
@@ -148,11 +144,8 @@ def pdml_argv(tshark: Tshark, capture: Path, options: Options, last_frame: int |
     shown = F.DISPLAY_FILTER
     if last_frame:
         shown = f"{F.DISPLAY_FILTER} || frame.number == {last_frame} || {{frame.number % {HEARTBEAT_FRAMES}}} == 0"
-    argv = [tshark.path, "-n", "-r", str(capture), "-X", f"lua_script:{plugin_path()}", "-o", F.PLUGIN_BRIDGE_PREF]
-    if options.legacy_tls_tree:
-        argv += ["-T", "pdml", "-Y", shown, "-j", " ".join(F.PDML_NODES_LEGACY)]
-    else:
-        argv += ["-o", F.PLUGIN_WIRE_PREF, "-T", "pdml", "-Y", shown, "-j", " ".join(F.PDML_NODES)]
+    argv = [tshark.path, "-n", "-r", str(capture), "-X", f"lua_script:{plugin_path()}", "-o", F.PLUGIN_BRIDGE_PREF,
+            "-o", F.PLUGIN_WIRE_PREF, "-T", "pdml", "-Y", shown, "-j", " ".join(F.PDML_NODES)]
     if last_frame:
         argv.append("-l")
     if options.reassemble_out_of_order:

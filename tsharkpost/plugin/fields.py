@@ -27,32 +27,11 @@ PLUGIN_WIRE_PREF = "tpost.wire:TRUE"
 # the first line of a plaintext answer (one frame per direction at most, by the display filter).
 PDML_NODES = ["tpost", "tpost.finding", "tpost.cert", "http"]
 
-# TO BE RETIRED with the old transport: the TLS tree as PDML, read by pdml.py itself. Only the transport tests
-# (tests/captures/test_transport.py, tests/corpus/test_transport_corpus.py) ask for it
-# (tshark.Options.legacy_tls_tree), to show that both transports give the same records; "text" brings the
-# unnamed extension containers.
-PDML_NODES_LEGACY = [
-    "tls", "tls.record", "tls.handshake", "text", "tls.handshake.ciphersuites", "tls.handshake.sig_hash_algs",
-    "tls.alert_message", "tls.handshake.extensions_alpn_list", "tls.handshake.extensions.supported_versions",
-    "tls.handshake.extensions_key_share_client_length", "tls.handshake.extensions_key_share_entry",
-    "tls.handshake.extensions_supported_groups", "tls.handshake.extensions_ec_point_formats",
-    "tpost", "tpost.finding", "tpost.cert", "http",
-]
-
 WIRE = "tpost.tls"  # the frame's TLS records as tokens (lua/tpost/tpost_wire.lua; read by capture/wire.py)
 PACKET = "tpost.pkt"  # "stream src srcport dst dstport flags app_src app_dst last_data_frame last_data_time"
 
-RECORD = "tls.record"
-RECORD_CONTENT_TYPE = "tls.record.content_type"
-RECORD_OPAQUE_TYPE = "tls.record.opaque_type"  # TLS 1.3 records tshark could not decrypt
-RECORD_LENGTH = "tls.record.length"
-RECORD_VERSION = "tls.record.version"  # read for SSL 2.0 records (0x0002), which carry no content type
-ALERT = "tls.alert_message"
-ALERT_LEVEL = "tls.alert_message.level"
-ALERT_DESCRIPTION = "tls.alert_message.desc"
-
-HANDSHAKE = "tls.handshake"
-HANDSHAKE_TYPE = "tls.handshake.type"
+# tshark's TLS fields whose values the plugin's tpost.tls line carries (capture/wire.py maps its letters to these
+# names): the names tracker.py looks values up by.
 HANDSHAKE_VERSION = "tls.handshake.version"
 SESSION_ID = "tls.handshake.session_id"
 RANDOM = "tls.handshake.random"
