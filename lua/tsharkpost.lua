@@ -287,7 +287,7 @@ for _, check in ipairs({ "weak_signature", "weak_rsa_key", "weak_dsa_key", "weak
         "chain_order", "name_mismatch", "old_protocol_version", "weak_cipher_suite", "weak_dh_group",
         "fatal_alert", "encrypted_alert", "silent_teardown", "malformed_certificate", "fingerprint_skipped",
         "chain_encrypted", "chain_reassembled", "chain_not_decoded", "state_limit", "plugin_error",
-        "expired_certificate", "not_yet_valid_certificate" }) do
+        "expired_certificate", "not_yet_valid_certificate", "quic_crypto_error" }) do
     if not CHECKS[check] then
         error(("tsharkpost: %s/checks.tsv lacks check %q"):format(TABLE_DIR, check), 0)
     end
@@ -312,6 +312,7 @@ local MESSAGE_VARIANTS = {
     sigalg_not_offered = { text = { "tls13" }, why = { "tls13" } },
     silent_teardown = { text = { "fin", "rst", every = true } },
     fatal_alert = { why = { "unassigned" } },
+    quic_crypto_error = { why = { "unassigned" } },
     expired_certificate = { text = { "still_clock" }, why = { "still_clock" } },
     not_yet_valid_certificate = { text = { "still_clock" }, why = { "still_clock" } },
 }
@@ -559,23 +560,27 @@ do
         return list
     end
 
+    -- One expert field per sender and alert (fatal_alert, and QUIC's CRYPTO_ERROR: 0x0100 + the alert).
+    local function alert_values()
+        local codes, list = {}, {}
+        for code in pairs(ALERTS) do codes[#codes + 1] = code end
+        table.sort(codes)
+        for _, side in ipairs(SIDES) do
+            for _, code in ipairs(codes) do
+                list[#list + 1] = { key = side .. "." .. code, values = { side = side, code = code,
+                    name = ALERTS[code].name, error = fmt("0x%04x", 0x100 + code) } }
+            end
+        end
+        return list
+    end
+
     local EXPERT_VALUES = {      -- check -> function(severity) -> list of {key, values}
         weak_signature = algorithm_values,
         sigalg_not_offered = function() return algorithm_values(nil, true) end,
         expired_certificate = role_values,
         not_yet_valid_certificate = role_values,
-        fatal_alert = function()
-            local codes, list = {}, {}
-            for code in pairs(ALERTS) do codes[#codes + 1] = code end
-            table.sort(codes)
-            for _, side in ipairs(SIDES) do
-                for _, code in ipairs(codes) do
-                    list[#list + 1] = { key = side .. "." .. code,
-                        values = { side = side, code = code, name = ALERTS[code].name } }
-                end
-            end
-            return list
-        end,
+        fatal_alert = alert_values,
+        quic_crypto_error = alert_values,
         old_protocol_version = function(sev)
             local list = {}
             for _, code in ipairs(VERSION_ORDER) do
@@ -1820,6 +1825,59 @@ local function bridge_line(pinfo, num, noted)
         counts[src] or 0, counts[dst] or 0, counts.last_frame or 0, counts.last_time or 0), first
 end
 
+-- QUIC (RFC 9000 §20.1, RFC 9001 §4.8): a CONNECTION_CLOSE whose error code is CRYPTO_ERROR, 0x0100 + a TLS
+-- alert, is QUIC's fatal alert. tshark decrypts Initial packets without keys (their keys derive from public
+-- salts), so a refusal sent at that level is readable in every capture; one sent in Handshake packets needs
+-- the key log. The sender is named from the side that sent the ClientHello in the same UDP stream.
+local analyse_quic
+do
+    local quic_alert = Field.new("quic.cc.error_code.tls_alert")
+    local quic_code = Field.new("quic.cc.error_code")
+    local quic_hs_type = KINDS.tls.hs_type    -- QUIC's CRYPTO frames carry TLS handshake messages, no records
+
+    -- Only frames with a ClientHello or a CRYPTO_ERROR close matter; everything else returns at once.
+    function analyse_quic(ctx)
+        local alerts = { quic_alert() }
+        local types = alerts[1] == nil and { quic_hs_type() } or nil
+        local hello = false
+        for _, tfi in ipairs(types or {}) do
+            if tfi.value == 1 then hello = true end
+        end
+        if alerts[1] == nil and not hello then return false end
+        local stream = last_of(X.udp_stream)
+        if not stream then return false end
+        local conn = get_conn(ctx, -1 - stream.value)
+        endpoints(ctx, conn)
+        if hello then
+            if not conn.client then conn.client = ctx.src end
+            return true
+        end
+        local sender = side_of(ctx, conn) or "unknown"
+        local known = sender ~= "unknown"
+        local codes = { quic_code() }
+        local seen = {}
+        for k, afi in ipairs(alerts) do
+            local code = afi.value
+            -- A close is sent in every packet number space the sender has keys for: one finding per alert.
+            if not seen[code] then
+                seen[code] = true
+                local row = ALERTS[code]
+                local name = row and row.name or ("unassigned_" .. code)
+                local error_code = codes[k] and codes[k].value or (0x100 + code)
+                local judged = (sender == "server" and conn.client_chain) or conn.chain
+                ctx:add(finding({ check = "quic_crypto_error", sev = "error", alert = anchor_for(quic_code, k),
+                    alert_code = code, alert_name = name, alert_sender = sender,
+                    related = judged and judged.frame, expert = (known and row) and (sender .. "." .. code) or nil },
+                    { side = known and sender or MESSAGES:get("side.peer"), code = code, name = name,
+                      frame = ctx.num, meaning = row and row.meaning,
+                      error = fmt("0x%04x", tonumber(tostring(error_code)) or 0) },
+                    not row and { "unassigned" } or nil))
+            end
+        end
+        return true
+    end
+end
+
 -- The frame being analysed: one table, reset for every frame. `out` stays the shared
 -- NO_FINDINGS (never written to) until the frame's first finding.
 local Context = {}
@@ -1856,6 +1914,12 @@ local function analyse(pinfo, num)
         if seen_tls13 then has = record_types(tls_values("opaque")) end   -- TLS 1.3 encrypted records only
         if not has and pinfo.port_type == PT_UDP then
             kind, has = "dtls", record_types(values_of(KINDS.dtls.record_ct()))
+            if not has then    -- no DTLS record either: a QUIC hello or close, or nothing the plugin reads
+                local ctx = frame_ctx
+                ctx.pinfo, ctx.num, ctx.time, ctx.src, ctx.dst = pinfo, num, pinfo.abs_ts, nil, nil
+                ctx.out = NO_FINDINGS
+                return analyse_quic(ctx) and ctx.out or nil
+            end
         end
     end
     local watching = false
