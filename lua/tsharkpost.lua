@@ -1604,6 +1604,31 @@ local function wants_records(conn)
 end
 
 -- Connection key: tcp.stream for TLS, -1 - udp.stream for DTLS.
+-- The frame's handshake messages through on_handshake: only those Wireshark decoded (a type field at the same
+-- place). Returns the frame's certificate fields, and whether a message was left undecoded (no type field).
+local function read_handshakes(ctx, conn, kind)
+    local K = KINDS[kind]
+    local types = { K.hs_type() }
+    if #types == 0 then return NO_CERTS, K.hs() ~= nil end
+    local messages = { K.hs() }
+    remember(ctx, K.hs, messages)
+    local msg_types = handshake_types(types, messages)
+    if msg_types then
+        for k, hfi in ipairs(messages) do
+            if msg_types[k] then on_handshake(ctx, conn, kind, hfi, k, msg_types[k]) end
+        end
+    else
+        local plain = {}
+        for _, tfi in ipairs(types) do plain[tfi.offset .. "/" .. tfi.source:len()] = true end
+        for k, hfi in ipairs(messages) do
+            if plain[hfi.offset .. "/" .. hfi.source:len()] then on_handshake(ctx, conn, kind, hfi, k) end
+        end
+    end
+    local certs = { K.cert() }
+    remember(ctx, K.cert, certs)
+    return certs, #messages > #types
+end
+
 local function analyse_kind(ctx, kind, has)
     local K = KINDS[kind]
     local key
@@ -1622,33 +1647,8 @@ local function analyse_kind(ctx, kind, has)
     conn = conn or get_conn(ctx, key)
     endpoints(ctx, conn)
 
-    -- Handshake messages: only those Wireshark decoded (a type field at the same place).
-    local certs = NO_CERTS
-    local undecoded = false    -- a handshake message tshark did not decode (no type field)
-    if has[22] then
-        local types = { K.hs_type() }
-        if #types == 0 then
-            undecoded = K.hs() ~= nil
-        else
-            local messages = { K.hs() }
-            undecoded = #messages > #types
-            remember(ctx, K.hs, messages)
-            local msg_types = handshake_types(types, messages)
-            if msg_types then
-                for k, hfi in ipairs(messages) do
-                    if msg_types[k] then on_handshake(ctx, conn, kind, hfi, k, msg_types[k]) end
-                end
-            else
-                local plain = {}
-                for _, tfi in ipairs(types) do plain[tfi.offset .. "/" .. tfi.source:len()] = true end
-                for k, hfi in ipairs(messages) do
-                    if plain[hfi.offset .. "/" .. hfi.source:len()] then on_handshake(ctx, conn, kind, hfi, k) end
-                end
-            end
-            certs = { K.cert() }
-            remember(ctx, K.cert, certs)
-        end
-    end
+    local certs, undecoded = NO_CERTS, false
+    if has[22] then certs, undecoded = read_handshakes(ctx, conn, kind) end
 
     local sender = side_of(ctx, conn)
     if #certs > 0 and sender then on_chain(ctx, conn, kind, certs, sender) end
@@ -1835,23 +1835,23 @@ do
     local quic_code = Field.new("quic.cc.error_code")
     local quic_hs_type = KINDS.tls.hs_type    -- QUIC's CRYPTO frames carry TLS handshake messages, no records
 
-    -- Only frames with a ClientHello or a CRYPTO_ERROR close matter; everything else returns at once.
+    -- Only frames with TLS handshake messages (in CRYPTO frames: the hellos in Initial packets, the rest once
+    -- the key log opens Handshake packets) or a CRYPTO_ERROR close matter; everything else returns at once.
     function analyse_quic(ctx)
         local alerts = { quic_alert() }
-        local types = alerts[1] == nil and { quic_hs_type() } or nil
-        local hello = false
-        for _, tfi in ipairs(types or {}) do
-            if tfi.value == 1 then hello = true end
-        end
-        if alerts[1] == nil and not hello then return false end
+        local has_messages = quic_hs_type() ~= nil
+        if alerts[1] == nil and not has_messages then return false end
         local stream = last_of(X.udp_stream)
         if not stream then return false end
         local conn = get_conn(ctx, -1 - stream.value)
         endpoints(ctx, conn)
-        if hello then
-            if not conn.client then conn.client = ctx.src end
-            return true
+        if has_messages then
+            -- The same reading as TLS over TCP: hello facts, the client named by its ClientHello, chain checks.
+            local certs = read_handshakes(ctx, conn, "tls")
+            local sender = side_of(ctx, conn)
+            if #certs > 0 and sender then on_chain(ctx, conn, "tls", certs, sender) end
         end
+        if alerts[1] == nil then return true end
         local sender = side_of(ctx, conn) or "unknown"
         local known = sender ~= "unknown"
         local codes = { quic_code() }
@@ -1865,13 +1865,15 @@ do
                 local name = row and row.name or ("unassigned_" .. code)
                 local error_code = codes[k] and codes[k].value or (0x100 + code)
                 local judged = (sender == "server" and conn.client_chain) or conn.chain
-                ctx:add(finding({ check = "quic_crypto_error", sev = "error", alert = anchor_for(quic_code, k),
+                local f = finding({ check = "quic_crypto_error", sev = "error", alert = anchor_for(quic_code, k),
                     alert_code = code, alert_name = name, alert_sender = sender,
                     related = judged and judged.frame, expert = (known and row) and (sender .. "." .. code) or nil },
                     { side = known and sender or MESSAGES:get("side.peer"), code = code, name = name,
                       frame = ctx.num, meaning = row and row.meaning,
                       error = fmt("0x%04x", tonumber(tostring(error_code)) or 0) },
-                    not row and { "unassigned" } or nil))
+                    not row and { "unassigned" } or nil)
+                if CERT_ALERTS[code] and judged then f.chain = chain_text(judged) end   -- as on_alert does
+                ctx:add(f)
             end
         end
         return true

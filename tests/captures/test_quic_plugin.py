@@ -6,6 +6,7 @@ sender and what it means, as an expert item of its own. Expected values come fro
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 from pathlib import Path
 
@@ -66,3 +67,24 @@ def test_the_close_is_an_error_in_expert_information(tshark: str, plugin: Path) 
     errors = out.split("Errors", 1)[1]
     assert "Response" in errors and "TSHARKPOST" in errors
     assert "client closed the QUIC connection with CRYPTO_ERROR 0x012a: TLS alert 42 bad_certificate" in errors
+
+
+def test_with_the_key_log_the_quic_chain_is_summarised_and_checked(tshark: str, plugin: Path) -> None:
+    # Given plain tshark with the key log: the frame of the server's Certificate message and its DER
+    capture, keys = CAPTURES[0], _keys(CAPTURES[0], True)
+    argv = [tshark, "-n", "-r", str(QUIC / capture), *keys, "-Y", "tls.handshake.type == 11", "-T", "fields",
+            "-e", "frame.number", "-e", "tls.handshake.certificate"]
+    ((frame, der),) = [line.split("\t") for line in
+                       subprocess.run(argv, capture_output=True, text=True, check=True).stdout.splitlines()]
+    # When the plugin reads the capture with the key log
+    out = run_tshark(tshark, plugin, QUIC / capture, *keys, "-Y", "tpost.cert || tpost.finding", "-T", "fields",
+                     "-e", "frame.number", "-e", "tpost.cert.sha256", "-e", "tpost.cert.subject", "-e",
+                     "tpost.related_frame", "-e", "tpost.chain")
+    rows = [line.split("\t") for line in out.splitlines()]
+    # Then the certificate is summarised on its frame, with the fingerprint of its bytes
+    assert [row[:3] for row in rows if row[1]] == [
+        [frame, hashlib.sha256(bytes.fromhex(der.replace(":", ""))).hexdigest(), "CN=quic.example.test"]]
+    # and the client's bad_certificate close points at that chain, whose checks found nothing wrong
+    assert [row[3:] for row in rows if row[3]] == [[frame, f"frame {frame}: nothing wrong found in the chain"]]
+    # and without the key log there is no certificate to read
+    assert "tpost.cert" not in run_tshark(tshark, plugin, QUIC / capture, "-Y", "tpost.cert", "-T", "pdml")
