@@ -1740,7 +1740,7 @@ end
 -- The bridge (preference "bridge"): one compact line of packet facts per TCP frame that matters to a
 -- connection record: SYN, FIN or RST, any TLS record other than application data, the first application
 -- data of each direction, and any frame with findings. With it the tsharkpost post-processor asks
--- tshark for neither the IP/TCP trees nor the application data frames, the bulk of any PDML. Plain
+-- tshark for neither the IP/TCP trees nor the application data frames, the bulk of any output. Plain
 -- ACKs and later application data only add to the counts: formatting a line and a tree item for each
 -- of them was most of the plugin's cost on bulk captures. Byte counts are summed on the first visit
 -- only (pinfo.visited), so a later visit shows the final count, never a double one.
