@@ -141,6 +141,10 @@ def test_a_plaintext_answer_without_the_plugins_line_gets_its_endpoints() -> Non
     (packet,) = packets(io.BytesIO(_line(6, "", "", "", "", *columns)))
     assert (packet.src, packet.srcport, packet.dst, packet.dstport) == ("::2", 443, "::1", 50000)
     assert packet.plaintext == "HTTP/1.1 400 Bad?Request"
+    # And an HTTP request's first line, even with a tab in its URI (the free texts are the last columns)
+    columns = ["10.0.0.2", "10.0.0.1", "", "", "443", "50000", "", "", "", "GET", "HTTP/1.1", "/a\tb", ""]
+    (packet,) = packets(io.BytesIO(_line(8, "", "", "", "", *columns)))
+    assert packet.plaintext == "GET /a?b HTTP/1.1"
     # And undissected data's first line, its bytes as hex
     columns = ["10.0.0.2", "10.0.0.1", "", "", "443", "50000", b"SSH-2.0-x\r\nmore".hex()]
     (packet,) = packets(io.BytesIO(_line(7, "", "", "", "", *columns)))
