@@ -135,7 +135,7 @@ def main() -> int:
                                "summarize_s": round(ours_s, 1), "speedup": round(pyshark_s / ours_s, 1)}
     print("pyshark", report["pyshark_slice"], flush=True)
 
-    # Each job is tshark plus the PDML parser: on handshake-heavy input both are busy, so one job can
+    # Each job is tshark plus the reader of its output: on handshake-heavy input both are busy, so one job can
     # already fill two cores; on bulk input the parser idles and jobs scale with free cores.
     for name, capture in [("handshake-heavy", handshake), ("bulk-heavy", bulk)]:
         parts_folder = args.work / f"parts-{name}"

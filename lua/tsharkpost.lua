@@ -488,6 +488,10 @@ do
         pkt_first_data = ProtoField.bool("tpost.pkt.first_data", "First application data of its direction"),
         tls = ProtoField.string("tpost.tls", "TLS records", base.ASCII,
             "With the wire preference: the frame's TLS records and hello facts, one token each (tpost_wire.lua)"),
+        certline = ProtoField.string("tpost.certline", "Certificate summary line", base.ASCII,
+            "With the bridge preference: one certificate summary as one line of tokens (tpost_lines.lua)"),
+        findline = ProtoField.string("tpost.findline", "Finding line", base.ASCII,
+            "With the bridge preference: one finding as one line of tokens (tpost_lines.lua)"),
     }
     local field_list = {}
     for _, key in ipairs({ "diagnosis", "finding", "check", "severity", "message", "why", "offered", "chain",
@@ -496,7 +500,7 @@ do
             "cert_serial", "cert_sigalg_oid", "cert_sigalg_name", "cert_key_type", "cert_key_alg", "cert_key_bits",
             "cert_key_curve",
             "cert_not_before", "cert_not_after", "cert_san", "cert_sha256", "cert_sha1", "cert_self_signed",
-            "cert_ca", "cert_path_len", "cert_key_usage", "pkt", "pkt_first_data", "tls" }) do
+            "cert_ca", "cert_path_len", "cert_key_usage", "pkt", "pkt_first_data", "tls", "certline", "findline" }) do
         field_list[#field_list + 1] = F[key]
     end
     tpost.fields = field_list
@@ -1741,7 +1745,7 @@ end
 -- The bridge (preference "bridge"): one compact line of packet facts per TCP frame that matters to a
 -- connection record: SYN, FIN or RST, any TLS record other than application data, the first application
 -- data of each direction, and any frame with findings. With it the tsharkpost post-processor asks
--- tshark for neither the IP/TCP trees nor the application data frames, the bulk of any PDML. Plain
+-- tshark for neither the IP/TCP trees nor the application data frames, the bulk of any output. Plain
 -- ACKs and later application data only add to the counts: formatting a line and a tree item for each
 -- of them was most of the plugin's cost on bulk captures. Byte counts are summed on the first visit
 -- only (pinfo.visited), so a later visit shows the final count, never a double one.
@@ -1948,6 +1952,7 @@ end
 -- in the main chunk).
 local render, add_experts, render_bridge
 do
+    local lines = load_module("tpost_lines")   -- certificate and finding lines (tpost.certline, tpost.findline)
     -- The bytes an anchor ({field = extractor, k = position}) points at in this dissection;
     -- `fetched` keeps each extractor's instances and each anchor's range for the frame.
     local function anchor_range(fetched, anchor)
@@ -2002,6 +2007,8 @@ do
         if f.alert_code then add_child(item, F.alert_code, range, f.alert_code) end
         if f.alert_name then add_child(item, F.alert_name, range, f.alert_name) end
         if f.alert_sender then add_child(item, F.alert_sender, range, f.alert_sender) end
+        -- With the bridge, the finding again as one line: what summarize reads from tshark's -T fields.
+        if settings.bridge then root:add(F.findline, lines.finding(f, SEVERITY_LEVEL[f.sev])) end
         local experts = EXPERTS[check][f.sev]
         pending_experts[#pending_experts + 1] = { item, f.expert and experts[f.expert] or experts.generic, f.msg }
     end
@@ -2045,6 +2052,8 @@ do
         if base then item = root:add(F.cert, base, title, label) else item = root:add(F.cert, title, label) end
         item:add(F.cert_index, cert.index)
         item:add(F.cert_sender, cert.sender)
+        -- With the bridge, the summary again as one line: what summarize reads from tshark's -T fields.
+        if settings.bridge then root:add(F.certline, lines.certificate(cert)) end
         if info.error then return end
         local texts = cert_texts(info)
         -- Only the algorithm points at its bytes: summaries stay small in PDML (the

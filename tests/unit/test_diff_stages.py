@@ -1,4 +1,5 @@
-"""The diff stages without tshark: side specs, pairing, chain alignment, and the ClientHello lists read from PDML."""
+"""The diff stages without tshark: side specs, pairing, chain alignment, and the ClientHello lists read from tshark's
+fields."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tsharkpost.capture.pdml import packets
+from tsharkpost.capture.fields_reader import packets
+from tsharkpost.plugin import fields as F
 from tsharkpost.capture.tracker import ConnectionTracker
 from tsharkpost.diff.compare import align_chain
 from tsharkpost.diff.sides import (
@@ -112,20 +114,14 @@ HELLO_LINE = ("R c22 l80 H t1 VTLS%201.2%20(0x0303) CReserved%20(GREASE)%20(0x3a
               "CUnknown%20(0xfefe) xReserved%20(GREASE)%20(2570) xserver_name%20(0) sshop.example.net "
               "xsupported_groups%20(10) GReserved%20(GREASE)%20(0x2a2a) Gx25519%20(0x001d) "
               "xUnknown%20type%2017513%20(17513)")
-PDML = f"""<?xml version="1.0"?>
-<pdml version="0">
-<packet><proto name="geninfo"><field name="num" show="4"/><field name="timestamp" value="1700000004.5"/></proto>
-<proto name="tpost"><field name="tpost.pkt" show="0 10.0.0.9 50000 10.0.0.1 443 A 0 0 0 0"/>
-<field name="tpost.tls" show="{HELLO_LINE}"/></proto>
-</packet>
-</pdml>
-""".encode()
+LINE = "\t".join(["4", "1700000004.5", "0 10.0.0.9 50000 10.0.0.1 443 A 0 0 0 0", HELLO_LINE]
+                 + [""] * (len(F.COLUMNS) - 4)).encode() + b"\n"
 
 
 def test_client_hello_lists_leave_grease_out_and_name_unknown_codes() -> None:
     # Given a ClientHello with GREASE in suites, extensions and groups, an unknown suite and an unknown extension
     tracker = ConnectionTracker("unit")
-    for packet in packets(io.BytesIO(PDML)):
+    for packet in packets(io.BytesIO(LINE)):
         tracker.add(packet)
     (conn,) = tracker.finish()
     hello = conn.client_hello

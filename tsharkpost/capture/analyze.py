@@ -1,9 +1,9 @@
-"""One capture file through the whole chain: tshark -> PDML -> packets -> records -> classification.
+"""One capture file through the whole chain: tshark -> its fields, line by line -> packets -> records -> classification.
 
 Connections are classified and written out (JSON lines) as soon as they are
 finished, and only counted after that: memory follows the connections open at
 one time, not the size of the capture. The input is ok only if tshark's output
-was whole (one PDML document reaching the capture's last packet) and neither
+was whole (every line ended, the last one the capture's last packet, exit status 0, nothing on stderr) and neither
 tshark nor the plugin failed on the way (_verdict).
 """
 
@@ -20,10 +20,10 @@ from tsharkpost.capture import tshark as ts
 from tsharkpost.capture.capfile import count_packets, precheck
 from tsharkpost.capture.classify import FALLBACK_WINDOW_SECONDS, classify
 from tsharkpost.capture.connection import Connection
-from tsharkpost.capture.pdml import packets
+from tsharkpost.capture.fields_reader import packets
 from tsharkpost.capture.result import InputResult, InputStatus
 from tsharkpost.capture.tracker import ConnectionTracker
-from tsharkpost.errors import PdmlError
+from tsharkpost.errors import FieldsError
 from tsharkpost.plugin.tables import PLUGIN_ERROR_CHECK
 from tsharkpost.record.jsonform import to_json
 from tsharkpost.record.model import Finding
@@ -121,7 +121,7 @@ class _Seen:
 
     last_frame: int  # the capture's packet count (capfile.count_packets): the frame the output must reach
     reached: int = 0  # the highest frame number in the output
-    unreadable: PdmlError | None = None  # the output was cut, not PDML, or held a bad value
+    unreadable: FieldsError | None = None  # the output was cut, not summarize's fields, or held a bad value
 
 
 def _read(path: Path, tshark: ts.Tshark, options: ts.Options, result: InputResult) -> tuple[InputResult, bool]:
@@ -130,17 +130,17 @@ def _read(path: Path, tshark: ts.Tshark, options: ts.Options, result: InputResul
     output = _Output(result, tracker)
     seen = _Seen(count_packets(path))
     try:
-        with ts.run(ts.pdml_argv(tshark, path, options, seen.last_frame or None), options.tshark_timeout) as running:
+        with ts.run(ts.fields_argv(tshark, path, options, seen.last_frame or None), options.tshark_timeout) as running:
             try:
                 for packet in packets(running.stdout):
                     seen.reached = max(seen.reached, packet.number)
                     if packet.stream is None and (packet.number == seen.last_frame
                                                   or packet.number % ts.HEARTBEAT_FRAMES == 0):
-                        continue  # a marker frame (ts.pdml_argv), not one the plugin chose
+                        continue  # a marker frame (ts.fields_argv), not one the plugin chose
                     tracker.add(packet)
                     result.packets += 1
                     output.emit(tracker.sweep(packet.time, LINGER_SECONDS))
-            except PdmlError as error:  # report it, keep the batch going
+            except FieldsError as error:  # report it, keep the batch going
                 seen.unreadable = error
                 if not running.ended:
                     running.stop()

@@ -1,5 +1,5 @@
-"""One frame as tsharkpost reads it (Packet, its TLS Records and Handshake messages), built by pdml.py from
-tshark's PDML and by wire.py from the plugin's tpost.tls line.
+"""One frame as tsharkpost reads it (Packet, its TLS Records and Handshake messages), built by fields_reader.py
+from tshark's output and by wire.py from the plugin's tpost.tls line in it.
 
 Handshake values keep the form tshark's TLS tree gave them (codes as "0x0303", bytes colon-separated): the
 form tracker.py reads, whatever carried them.
@@ -70,7 +70,7 @@ class Packet:
 
     Attributes:
         app_src, app_dst: application data bytes sent so far in this stream by the source and by the
-            destination, counted by the plugin over every frame (the PDML carries only a few).
+            destination, counted by the plugin over every frame (tshark's output carries only a few).
         last_data_frame, last_data_time: the stream's latest application data so far (0 if none).
     """
 
