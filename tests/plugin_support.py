@@ -1,8 +1,9 @@
 """Helpers for the plugin tests: run tshark with lua/tsharkpost.lua and read back its tpost items.
 
-parse_pdml is deliberately independent of tsharkpost's own PDML reader (capture/pdml.py): the plugin tests
-check the tree as Wireshark shows it (the bytes each item points at, related frames), which the product's
-reader ignores by design, and a reader shared by the product and its tests could hide the same bug in both.
+parse_pdml reads the plugin's tree from PDML, independently of tsharkpost's own reader (capture/fields_reader.py,
+which reads the plugin's one-line fields): the plugin tests check the tree as Wireshark shows it (the bytes each
+item points at, related frames), which the product's reader ignores by design, and a reader shared by the
+product and its tests could hide the same bug in both.
 """
 
 from __future__ import annotations
