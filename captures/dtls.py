@@ -25,20 +25,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from capgen.capture import dumpcap  # noqa: E402
+from capgen.selfsigned import OPENSSL_ENV, self_signed  # noqa: E402
 
 ADDRESS = "127.0.0.1"
 PORT = 4740  # no dissector claims it: tshark finds DTLS there by its heuristic
 NAME = "dtls.example.test"
-OPENSSL_ENV = {**os.environ, "OPENSSL_CONF": os.devnull}
 COOKIE_WAIT_SECONDS = 2.0  # how long the cookie-less client stays silent after the HelloVerifyRequest
-
-
-def make_identity(folder: Path) -> tuple[Path, Path]:
-    cert, key = folder / "server.crt", folder / "server.key"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-                    "-subj", f"/CN={NAME}", "-addext", f"subjectAltName=DNS:{NAME}", "-days", "3650",
-                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True, env=OPENSSL_ENV)
-    return cert, key
 
 
 def s_server(cert: Path, key: Path) -> subprocess.Popen[bytes]:
@@ -91,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="tsharkpost-dtls-") as name:
         scratch = Path(name)
-        cert, key = make_identity(scratch)
+        cert, key = self_signed(scratch, NAME)
         # The client does not trust the server's self-signed certificate: fatal alert unknown_ca, in plaintext.
         refused = args.out / "dtls-client-refuses-chain.pcapng"
         with dumpcap(refused, [PORT], "DTLS 1.2: the client refuses the server's certificate", transport="udp"):

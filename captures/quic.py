@@ -18,7 +18,6 @@ import argparse
 import asyncio
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -29,18 +28,10 @@ from aioquic.asyncio import connect, serve  # noqa: E402
 from aioquic.quic.configuration import QuicConfiguration  # noqa: E402
 
 from capgen.capture import dumpcap  # noqa: E402
+from capgen.selfsigned import self_signed  # noqa: E402
 
 ADDRESS, PORT = "127.0.0.1", 4433
 NAME = "quic.example.test"
-OPENSSL_ENV = {**os.environ, "OPENSSL_CONF": os.devnull}
-
-
-def make_identity(folder: Path) -> tuple[Path, Path]:
-    cert, key = folder / "server.crt", folder / "server.key"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-                    "-subj", f"/CN={NAME}", "-addext", f"subjectAltName=DNS:{NAME}", "-days", "3650",
-                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True, env=OPENSSL_ENV)
-    return cert, key
 
 
 async def _exchange(server_alpn: list[str], client_alpn: list[str], trust: Path | None, cert: Path, key: Path,
@@ -67,7 +58,7 @@ async def _exchange(server_alpn: list[str], client_alpn: list[str], trust: Path 
 
 def record(out: Path, name: str, comment: str, server_alpn: list[str], client_alpn: list[str],
            trust: bool, scratch: Path) -> None:
-    cert, key = make_identity(scratch)
+    cert, key = self_signed(scratch, NAME)
     with dumpcap(out / f"{name}.pcapng", [PORT], comment, transport="udp"):
         said = asyncio.run(_exchange(server_alpn, client_alpn, cert if trust else None, cert, key,
                                      out / f"{name}.keys"))

@@ -35,6 +35,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from capgen.capture import dumpcap  # noqa: E402
+from capgen.selfsigned import OPENSSL_ENV, self_signed  # noqa: E402
 from capgen.pki import CLIENT_AUTH, Certificate, RsaKey, write_pem  # noqa: E402
 from capgen.rawclient import connect_and_abort  # noqa: E402
 
@@ -55,15 +56,6 @@ REUSED_CLIENT_PORT = 40250
 # Between the refused SYN and the second connection from the same port: longer than summarize keeps a closed
 # connection open for late packets (capture/analyze.py LINGER_SECONDS), as in the issue's 13 s.
 REUSE_PAUSE_SECONDS = 8.0
-OPENSSL_ENV = {**os.environ, "OPENSSL_CONF": os.devnull}
-
-
-def make_identity(folder: Path, name: str) -> tuple[Path, Path]:
-    cert, key = folder / f"{name}.crt", folder / f"{name}.key"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-                    "-subj", f"/CN={name}", "-addext", f"subjectAltName=DNS:{name}", "-days", "3650",
-                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True, env=OPENSSL_ENV)
-    return cert, key
 
 
 def s_server(port: int, cert: Path, key: Path, *extra: str) -> subprocess.Popen[str]:
@@ -94,7 +86,7 @@ def s_client(port: int, name: str, *extra: str) -> None:
 
 def hello_retry(out: Path, scratch: Path) -> None:
     """TLS 1.3 with a HelloRetryRequest: the client's key share is X25519, the server only takes P-256."""
-    cert, key = make_identity(scratch, "hrr.example.test")
+    cert, key = self_signed(scratch, "hrr.example.test")
     with dumpcap(out / "hello-retry-request.pcapng", [HRR_PORT], "TLS 1.3 HelloRetryRequest (X25519 -> P-256)"):
         server = s_server(HRR_PORT, cert, key, "-tls1_3", "-groups", "P-256")
         s_client(HRR_PORT, "hrr.example.test", "-tls1_3", "-groups", "X25519:P-256")
@@ -104,7 +96,7 @@ def hello_retry(out: Path, scratch: Path) -> None:
 def tls12_keylog(out: Path, scratch: Path) -> None:
     """TLS 1.2 with the client's key log beside the capture (tls12-keylog.keys): read with --keylog, tshark
     decrypts the Finished messages and the HTTP exchange; without it they stay encrypted."""
-    cert, key = make_identity(scratch, "keylog.example.test")
+    cert, key = self_signed(scratch, "keylog.example.test")
     keys = out / "tls12-keylog.keys"
     keys.unlink(missing_ok=True)
     with dumpcap(out / "tls12-keylog.pcapng", [KEYLOG_PORT], "TLS 1.2, the client's key log in tls12-keylog.keys"):
@@ -115,7 +107,7 @@ def tls12_keylog(out: Path, scratch: Path) -> None:
 
 def odd_names(out: Path, scratch: Path) -> None:
     """A TLS 1.2 ClientHello whose server name and ALPN list hold control characters (ODD_SERVER_NAME, ODD_ALPN)."""
-    cert, key = make_identity(scratch, "odd.example.test")
+    cert, key = self_signed(scratch, "odd.example.test")
     with dumpcap(out / "control-characters-in-sni-alpn.pcapng", [ODD_NAMES_PORT],
                  "server name and ALPN with control characters"):
         server = s_server(ODD_NAMES_PORT, cert, key, "-tls1_2")
@@ -125,7 +117,7 @@ def odd_names(out: Path, scratch: Path) -> None:
 
 def port_reuse(out: Path, scratch: Path) -> None:
     """One client port twice: a SYN refused with RST (no listener yet), then a full TLS connection."""
-    cert, key = make_identity(scratch, "reuse.example.test")
+    cert, key = self_signed(scratch, "reuse.example.test")
     context = ssl.create_default_context(cafile=str(cert))
     with dumpcap(out / "port-reuse.pcapng", [REUSE_PORT], "client port reused: refused SYN, then TLS 1.2"):
         for attempt in range(2):
@@ -186,7 +178,7 @@ def any_port(out: Path, scratch: Path) -> None:
     with dumpcap(out / "tls-on-other-ports.pcapng", [port for _, port, _ in ANY_PORTS],
                  "TLS on 80 (HTTP's port), 6667 (IRC's) and 4433 (nobody's)"):
         for name, port, version in ANY_PORTS:
-            cert, key = make_identity(scratch, name)
+            cert, key = self_signed(scratch, name)
             server = s_server(port, cert, key, version)
             s_client(port, name, version)
             server.wait(timeout=10)
@@ -194,7 +186,7 @@ def any_port(out: Path, scratch: Path) -> None:
 
 def full_handshake(scratch: Path) -> Path:
     """A TLS 1.2 connection whose server flight is one segment: the source of the cut and reordered files."""
-    cert, key = make_identity(scratch, "full.example.test")
+    cert, key = self_signed(scratch, "full.example.test")
     path = scratch / "full.pcapng"
     with dumpcap(path, [FULL_PORT], "TLS 1.2, server flight in one segment"):
         server = s_server(FULL_PORT, cert, key, "-tls1_2")
@@ -227,7 +219,7 @@ def _client_pki(scratch: Path) -> dict[str, Path]:
 def mutual_tls(out: Path, scratch: Path) -> None:
     """TLS 1.2 with client certificates (openssl s_server -Verify): a device whose leaf and issuing CA the server
     accepts, then one whose leaf expired the day before, refused by the server with alert 45."""
-    cert, key = make_identity(scratch, "mqtt.example.test")
+    cert, key = self_signed(scratch, "mqtt.example.test")
     pki = _client_pki(scratch)
     with dumpcap(out / "mutual-tls.pcapng", [MTLS_PORT], "mutual TLS 1.2: a valid client chain, then an expired one"):
         server = s_server(MTLS_PORT, cert, key, "-tls1_2", "-Verify", "2", "-verify_return_error",
