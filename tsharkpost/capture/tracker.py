@@ -118,6 +118,7 @@ class ConnectionTracker:
         # (src, srcport, dst, dstport) -> stream, both directions: for packets that carry no stream number
         self._by_endpoints: dict[tuple[str, int, str, int], int] = {}
         self._last_sweep = 0.0
+        self.split_count = 0  # how many of what sweep() or finish() last returned were split off (they lead)
 
     def _closed(self, stream: int) -> bool:
         """Whether the stream's connection ended: handed out already, or reset, or closed both ways."""
@@ -441,6 +442,7 @@ class ConnectionTracker:
         Sweeping at most once per second of capture time keeps it cheap.
         """
         split, self._split = self._split, []
+        self.split_count = len(split)
         if now - self._last_sweep < 1.0:
             return split
         self._last_sweep = now
@@ -452,6 +454,7 @@ class ConnectionTracker:
     def finish(self) -> list[Connection]:
         """Every connection still open at the end of the capture, oldest first."""
         split, self._split = self._split, []
+        self.split_count = len(split)
         return split + self._hand_out(list(self.connections.values()))
 
     def _hand_out(self, done: list[Connection]) -> list[Connection]:
