@@ -34,6 +34,7 @@ from tsharkpost.record.model import Finding
 
 DEFAULT_SLICE_MB = 200.0
 MEGABYTE = 1 << 20
+REASON_LENGTH = 300
 
 
 def part_count(path: Path, slice_mb: float, workers: int) -> int:
@@ -55,20 +56,27 @@ def part_count(path: Path, slice_mb: float, workers: int) -> int:
     return max(1, min(workers, math.ceil(size / (slice_mb * MEGABYTE))))
 
 
-def read_part(path: Path, number: int, count: int, tshark: ts.Tshark, options: ts.Options,
-              folder: Path) -> PartResult:
-    """Part `number` of `count` of the capture: written into folder, read, its part file removed again."""
+def part_file(folder: Path, number: int) -> Path:
+    """Where read_part writes part `number` (tshark knows pcap from pcapng by its content)."""
+    return folder / f"part-{number}.cap"
+
+
+def read_part(path: Path, number: int, count: int, tshark: ts.Tshark, options: ts.Options, folder: Path,
+              name: Path | None = None) -> PartResult:
+    """Part `number` of `count` of the capture: written into folder, read, its part file removed again. The
+    result and records name the capture `name` (default: path)."""
     folder.mkdir(parents=True, exist_ok=True)
-    part_file = folder / f"part-{number}{''.join(path.suffixes[-1:]) or '.pcap'}"
+    cut = part_file(folder, number)
     try:
-        write_parts(path, count, {number: part_file})
-        return analyze_part(path, part_file, Part(number, count, folder / f"{number}.keys"), tshark, options,
+        write_parts(path, count, {number: cut})
+        return analyze_part(name or path, cut, Part(number, count, folder / f"{number}.keys"), tshark, options,
                             folder / f"{number}.jsonl")
     except OSError as error:  # the folder is full or gone: this part's failure
-        result = InputResult(str(path), InputStatus.ERROR, f"cannot write a part of it: {error.strerror or error}")
+        result = InputResult(str(name or path), InputStatus.ERROR,
+                             f"cannot write a part of it: {error.strerror or error}"[:REASON_LENGTH])
         return PartResult(result, "", False)
     finally:
-        part_file.unlink(missing_ok=True)
+        cut.unlink(missing_ok=True)
 
 
 def _keyed(part: PartResult) -> Iterator[tuple[tuple[int, int, float, int], str]]:
