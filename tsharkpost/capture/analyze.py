@@ -4,7 +4,9 @@ Connections are classified and written out (JSON lines) as soon as they are
 finished, and only counted after that: memory follows the connections open at
 one time, not the size of the capture. The input is ok only if tshark's output
 was whole (one PDML document reaching the capture's last packet) and neither
-tshark nor the plugin failed on the way (_verdict).
+tshark nor the plugin failed on the way (_failure, then the plugin's errors and whether there was TLS).
+A part of a sliced capture (capture/slicing.py) is read the same way by analyze_part, keeping the connections
+the part owns; capture/sliced.py merges the parts and gives the verdicts that need all of them.
 """
 
 from __future__ import annotations
@@ -204,7 +206,7 @@ def _read(path: Path, tshark: ts.Tshark, options: ts.Options, result: InputResul
     finally:
         output.close()
     verdict = _failure(running, seen, options)
-    if part is not None:  # the rest of the verdict is the whole capture's (merge.py)
+    if part is not None:  # the rest of the verdict is the whole capture's (sliced.py merge)
         return _with(result, verdict), output.gap and not verdict
     verdict = verdict or plugin_error_verdict(output.plugin_errors) or no_tls_verdict(result.totals.tls, options)
     return _with(result, verdict), output.gap and not verdict

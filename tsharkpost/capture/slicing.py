@@ -75,8 +75,8 @@ def _network(link: int | None, data: bytes) -> int | None:
 
 
 def headers(link: int | None, data: bytes) -> tuple[int, int] | None:
-    """For a TCP packet that may be cut: (owner hash input is taken from it) its headers' length and the
-    offset of its IP header; None for a packet that goes whole into every part."""
+    """For a packet that may be cut (TCP directly over IP, see the module's docstring): the length of its
+    headers (link, IP, TCP) and where its IP header starts; None for a packet that goes whole into every part."""
     at = _network(link, data)
     if at is None or at >= len(data):
         return None

@@ -439,7 +439,8 @@ class ConnectionTracker:
         """Closed connections (RST, or FIN both ways) quiet for `linger` seconds of capture time, oldest first.
 
         They leave the table, so memory follows the connections open at a time, not the capture's size.
-        Sweeping at most once per second of capture time keeps it cheap.
+        Sweeping at most once per second of capture time keeps it cheap. analyze.py sweeps at frames that open
+        or close a connection only, which every part of a sliced capture holds alike (capture/slicing.py).
         """
         split, self._split = self._split, []
         self.split_count = len(split)
