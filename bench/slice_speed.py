@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """One big capture read whole by one worker against the same capture read in parts by two (`--slice-mb`).
 
-    .venv/bin/python bench/slice_speed.py [--copies 512] [--runs 1] [--work bench/work]
+    .venv/bin/python bench/slice_speed.py [--copies 512] [--runs 1] [--max-connections N] [--work bench/work]
 
 Builds the handshake-heavy workload (bench/workloads.py: captures/batch-mixed.pcapng replicated --copies times,
 about 250 kB each) and times, with the output to /dev/null:
@@ -66,6 +66,8 @@ def main() -> int:
     parser.add_argument("--work", type=Path, default=REPO / "bench" / "work")
     parser.add_argument("--copies", type=int, default=512, help="copies of the batch capture (about 250 kB each)")
     parser.add_argument("--runs", type=int, default=1, help="runs of each command (the median is shown)")
+    parser.add_argument("--max-connections", type=int, default=0,
+                        help="--plugin-pref tpost.max_connections:N for every run (README: Big captures, limits)")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     capture = args.work / f"handshake-{args.copies}.pcapng"
@@ -79,7 +81,8 @@ def main() -> int:
             wall, cpu = splitter(capture, folder, parts)
             print(f"splitter, {name}: wall {wall:.2f} s, CPU {cpu:.2f} s, {megabytes / wall:.0f} MB/s", flush=True)
         half = f"{capture.stat().st_size / 2 / 2**20 * 0.99:.3f}"
-        runs = {"jobs1": ["--jobs", "1"], "sliced2": ["--jobs", "2", "--slice-mb", half]}
+        common = ["--plugin-pref", f"tpost.max_connections:{args.max_connections}"] if args.max_connections else []
+        runs = {"jobs1": [*common, "--jobs", "1"], "sliced2": [*common, "--jobs", "2", "--slice-mb", half]}
         digests = set()
         for name, options in runs.items():
             measured = [summarize(capture, folder / f"{name}.json", *options) for _ in range(args.runs)]
