@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CAPTURES, REPO
+from conftest import CAPTURES, DATA, REPO
 from tsharkpost.capture import batch, sliced
 from tsharkpost.capture import tshark as ts
 from tsharkpost.capture.analyze import PartResult, analyze
@@ -80,6 +80,15 @@ def test_parts_give_the_whole_captures_records(capture: Path, located: ts.Tshark
     # Given a capture, read whole; When it is read in 2, 3 and 7 parts; Then records and counts are the same
     whole = _same_as_whole(capture, located, tmp_path, (2, 3, 7))
     assert whole.status is InputStatus.OK and whole.totals.tls > 0
+
+
+@pytest.mark.parametrize("name", ["out-of-order-server-flight.pcap", "port-reuse-same-stream.pcap",
+                                  "tls-on-other-ports.pcapng"])
+def test_parts_of_wild_captures(name: str, located: ts.Tshark, tmp_path: Path) -> None:
+    # Given a capture whose first reading finds a gap (read again with out-of-order reassembly: every part is
+    # then read again), one where a client reuses its port (two connections on one tcp.stream), and TLS on
+    # ports of other protocols (found by content); When read in 2 and 3 parts; Then as read whole
+    _same_as_whole(DATA / "wild" / name, located, tmp_path, (2, 3))
 
 
 def test_parts_of_a_handshake_heavy_capture_with_interleaved_connections(heavy: Path, located: ts.Tshark,
