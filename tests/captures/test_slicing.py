@@ -22,7 +22,7 @@ from tsharkpost.capture.batch import analyze_all
 from tsharkpost.capture.capfile import UNIT_PACKET, _opened, count_packets, units
 from tsharkpost.capture.result import InputResult, InputStatus
 from tsharkpost.capture.sliced import analyze_sliced, part_count
-from tsharkpost.capture.slicing import headers, owner, owns, write_parts
+from tsharkpost.capture.slicing import CUT_MARK, headers, owner, owns, write_parts
 from tsharkpost.cli import main
 
 sys.path.insert(0, str(REPO / "bench"))
@@ -157,15 +157,15 @@ def test_every_packet_is_in_every_part_whole_only_in_its_owners(framing: str, tm
         original = _packets(capture)
         # When cut into 3 parts
         targets = {part: tmp_path / f"{source.stem}-{part}.{framing}" for part in range(3)}
-        read = write_parts(capture, 3, targets)
-        assert read == capture.stat().st_size
+        written = write_parts(capture, 3, targets)
+        assert written.read == capture.stat().st_size and written.marked
         parts = [_packets(targets[part]) for part in range(3)]
         # Then every part holds every packet, with its original length, in the same order
         for part in parts:
             assert len(part) == len(original) == count_packets(capture)
             assert [item[1] for item in part] == [item[1] for item in original]
         # And each TCP packet is whole in exactly one part, its owner's (by its IP address pair), and cut to its
-        # Ethernet, IP and TCP headers in the others
+        # Ethernet, IP and TCP headers in the others, sent there to the Ethernet address that marks cut copies
         owners = set()
         for number, (captured, _, data) in enumerate(original):
             found = headers(1, data)
@@ -178,7 +178,8 @@ def test_every_packet_is_in_every_part_whole_only_in_its_owners(framing: str, tm
                 if part == mine:
                     assert got[2] == data
                 else:
-                    assert got[0] == found[0] == 14 + 20 + (data[14 + 20 + 12] >> 4) * 4 and got[2] == data[:got[0]]
+                    assert got[0] == found[0] == 14 + 20 + (data[14 + 20 + 12] >> 4) * 4
+                    assert got[2] == CUT_MARK + data[len(CUT_MARK):got[0]]
         if source == MIXED:
             assert owners == {0, 1, 2}  # ten servers spread over the parts
         # And tshark reads each part to the same frame count without a complaint

@@ -24,7 +24,7 @@ from tsharkpost.capture.classify import FALLBACK_WINDOW_SECONDS, classify
 from tsharkpost.capture.connection import Connection
 from tsharkpost.capture.pdml import packets
 from tsharkpost.capture.result import InputResult, InputStatus
-from tsharkpost.capture.slicing import owns
+from tsharkpost.capture.slicing import CUT_FILTER, owns
 from tsharkpost.capture.tracker import ConnectionTracker
 from tsharkpost.errors import PdmlError
 from tsharkpost.plugin.tables import PLUGIN_ERROR_CHECK
@@ -136,6 +136,7 @@ class Part:
     number: int
     count: int
     keys_file: Path
+    hide_cut: bool = False  # the frames cut to their headers match slicing.CUT_FILTER, and no other frame does
 
 
 @dataclass
@@ -177,26 +178,31 @@ def _read(path: Path, tshark: ts.Tshark, options: ts.Options, result: InputResul
           part: Part | None = None) -> tuple[InputResult, bool]:
     """The input read once; with it, whether a connection shows a gap in tshark's reassembly (_Output.gap).
 
-    Connections are handed out (tracker.sweep) at frames that open or close a connection (SYN, FIN, RST): those
-    are in the output of every part of a sliced capture alike, so a connection leaves at the same frame, with
-    the same packets, whether the capture was read whole or in parts. A part keeps the connections it owns.
+    Connections are handed out (tracker.sweep) at the marker frames (one in ts.HEARTBEAT_FRAMES, and the last),
+    which are in the output of every part of a sliced capture alike, so a connection leaves at the same frame,
+    with the same packets, whether the capture was read whole or in parts. A part keeps the connections it owns;
+    tshark leaves the frames slicing.py cut out of its output when the part says they can be told apart.
     """
     tracker = ConnectionTracker(result.path)
     output = _Output(result, tracker, part.keys_file if part else None)
     seen = _Seen(count_packets(path))
     try:
-        with ts.run(ts.pdml_argv(tshark, path, options, seen.last_frame or None), options.tshark_timeout) as running:
+        hidden = CUT_FILTER if part is not None and part.hide_cut else None
+        with ts.run(ts.pdml_argv(tshark, path, options, seen.last_frame or None, hidden),
+                    options.tshark_timeout) as running:
             try:
                 for packet in packets(running.stdout):
                     seen.reached = max(seen.reached, packet.number)
-                    if packet.stream is None and (packet.number == seen.last_frame
-                                                  or packet.number % ts.HEARTBEAT_FRAMES == 0):
-                        continue  # a marker frame (ts.pdml_argv), not one the plugin chose
-                    if part is None or owns(packet.src, packet.dst, part.number, part.count):
+                    marker = packet.number == seen.last_frame or packet.number % ts.HEARTBEAT_FRAMES == 0
+                    # A marker without the plugin's line is only a marker (ts.pdml_argv), not a frame it chose.
+                    if not (marker and packet.stream is None) and (
+                            part is None or owns(packet.src, packet.dst, part.number, part.count)):
                         tracker.add(packet)
                         result.packets += 1
-                    if packet.syn or packet.fin or packet.rst:
+                    if marker:
                         output.emit(tracker.sweep(packet.time, LINGER_SECONDS), packet.number)
+                    elif tracker.split_pending:
+                        output.emit(tracker.sweep(packet.time, LINGER_SECONDS, clock=False), packet.number)
             except PdmlError as error:  # report it, keep the batch going
                 seen.unreadable = error
                 if not running.ended:

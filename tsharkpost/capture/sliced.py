@@ -68,9 +68,9 @@ def read_part(path: Path, number: int, count: int, tshark: ts.Tshark, options: t
     folder.mkdir(parents=True, exist_ok=True)
     cut = part_file(folder, number)
     try:
-        write_parts(path, count, {number: cut})
-        return analyze_part(name or path, cut, Part(number, count, folder / f"{number}.keys"), tshark, options,
-                            folder / f"{number}.jsonl")
+        written = write_parts(path, count, {number: cut})
+        return analyze_part(name or path, cut, Part(number, count, folder / f"{number}.keys", written.marked),
+                            tshark, options, folder / f"{number}.jsonl")
     except OSError as error:  # the folder is full or gone: this part's failure
         result = InputResult(str(name or path), InputStatus.ERROR,
                              f"cannot write a part of it: {error.strerror or error}"[:REASON_LENGTH])

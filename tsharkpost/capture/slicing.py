@@ -3,7 +3,8 @@
 Every packet goes into every part, so that frame numbers, timestamps and tshark's tcp.stream numbers stay
 those of the whole capture; but a TCP packet is whole only in the part that owns its connection, and cut to
 its headers (link, IP and TCP header; captured length shortened, original length kept) in the others, where
-tshark does its TCP bookkeeping and no TLS work. The owner is a stable hash of the packet's unordered IP
+tshark does its TCP bookkeeping and no TLS work (and, on Ethernet, leaves them out of its output: CUT_MARK).
+The owner is a stable hash of the packet's unordered IP
 address pair (owner()), so every connection between two hosts, a client's retry to the same server too
 (classify.find_retry), is in one part and nothing needs stitching: analyze.py keeps, in each part, the
 connections that part owns (owns()) and merge.py puts the parts' records back in the whole capture's order.
@@ -21,6 +22,7 @@ from __future__ import annotations
 import ipaddress
 import struct
 import zlib
+from dataclasses import dataclass
 from pathlib import Path
 
 from tsharkpost.capture.capfile import (EPB_HEADER, PCAPNG_MAGIC, UNIT_HEAD, UNIT_PACKET, UNIT_TAIL, UNIT_WHOLE, Unit,
@@ -32,6 +34,11 @@ VLAN_TAGS = {0x8100, 0x88A8, 0x9100}
 ETHERTYPE_IPV4, ETHERTYPE_IPV6 = 0x0800, 0x86DD
 BSD_IPV4, BSD_IPV6 = {2}, {10, 24, 28, 30}  # AF_INET, AF_INET6 of Linux, NetBSD/OpenBSD, FreeBSD, macOS
 TCP = 6
+# The Ethernet destination a cut copy gets (locally administered, "\x02tpost"): tshark leaves such frames out
+# of a part's output (CUT_FILTER), since no record needs them; TCP's bookkeeping does not read addresses of the
+# link. A capture holding a frame to that address already is read with its cut copies in the output.
+CUT_MARK = b"\x02tpost"
+CUT_FILTER = "eth.dst == 02:74:70:6f:73:74"
 SECTION_LENGTH = slice(16, 24)  # a Section Header Block's section length: unknown (-1) in a part
 UNKNOWN_LENGTH = b"\xff" * 8
 
@@ -108,30 +115,43 @@ def _addresses(data: bytes, at: int) -> tuple[bytes, bytes]:
 
 
 def _cut(unit: Unit, length: int) -> bytes:
-    """The packet with only its first `length` bytes captured (its original length kept)."""
+    """The packet with only its first `length` bytes captured (its original length kept); on Ethernet, sent to
+    CUT_MARK."""
     raw, order = unit.raw, unit.order
+    data = raw[unit.data_at:unit.data_at + length]
+    if unit.link == ETHERNET:
+        data = CUT_MARK + data[len(CUT_MARK):]
     if unit.data_at == EPB_HEADER:  # an Enhanced Packet Block, without its options in the cut copy
         padded = (length + 3) // 4 * 4
         total = EPB_HEADER + padded + 4
         head = struct.pack(order + "II", 6, total) + raw[8:20] + struct.pack(order + "I", length) + raw[24:28]
-        data = raw[EPB_HEADER:EPB_HEADER + length]
         return head + data + b"\0" * (padded - length) + struct.pack(order + "I", total)
-    return raw[:8] + struct.pack(order + "I", length) + raw[12:16] + raw[16:16 + length]
+    return raw[:8] + struct.pack(order + "I", length) + raw[12:16] + data
 
 
-def write_parts(source: Path, parts: int, targets: dict[int, Path]) -> int:
+@dataclass(frozen=True)
+class Written:
+    """What write_parts read, and whether the cut copies can be told from every other frame (CUT_FILTER)."""
+
+    read: int
+    marked: bool
+
+
+def write_parts(source: Path, parts: int, targets: dict[int, Path]) -> Written:
     """Write the parts named in targets (part number -> file) of the capture cut into `parts`, reading it once.
 
-    Returns how many bytes were read. Memory stays one packet (or one MiB of a damaged tail) whatever the size.
+    Memory stays one packet (or one MiB of a damaged tail) whatever the size.
     """
     handles = {part: open(path, "wb") for part, path in targets.items()}  # noqa: SIM115 - closed below
-    read = 0
+    read, marked = 0, True
     try:
         with _opened(source) as stream:
             for unit in units(stream):
                 read += len(unit.raw)
                 if unit.kind == UNIT_PACKET:
                     data = unit.raw[unit.data_at:unit.data_at + unit.captured]
+                    if unit.link == ETHERNET and data.startswith(CUT_MARK):
+                        marked = False
                     found = headers(unit.link, data)
                     if found is not None:
                         mine = owner(*_addresses(data, found[1]), parts)
@@ -148,4 +168,4 @@ def write_parts(source: Path, parts: int, targets: dict[int, Path]) -> int:
     finally:
         for handle in handles.values():
             handle.close()
-    return read
+    return Written(read, marked)

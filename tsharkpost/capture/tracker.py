@@ -435,16 +435,22 @@ class ConnectionTracker:
                 conn.client_certificates = chain  # mutual TLS: the client's own Certificate message
         conn.findings.extend(packet.findings)  # those naming a chain certificate join it at freeze
 
-    def sweep(self, now: float, linger: float) -> list[Connection]:
+    @property
+    def split_pending(self) -> bool:
+        """A reused port's new SYN ended a connection, which the next sweep() hands out first."""
+        return bool(self._split)
+
+    def sweep(self, now: float, linger: float, clock: bool = True) -> list[Connection]:
         """Closed connections (RST, or FIN both ways) quiet for `linger` seconds of capture time, oldest first.
 
         They leave the table, so memory follows the connections open at a time, not the capture's size.
-        Sweeping at most once per second of capture time keeps it cheap. analyze.py sweeps at frames that open
-        or close a connection only, which every part of a sliced capture holds alike (capture/slicing.py).
+        Sweeping at most once per second of capture time keeps it cheap. analyze.py sweeps at its clock's frames
+        only (tshark.HEARTBEAT_FRAMES), which every part of a sliced capture holds alike (capture/slicing.py);
+        without `clock`, only what a reused port split off is handed out.
         """
         split, self._split = self._split, []
         self.split_count = len(split)
-        if now - self._last_sweep < 1.0:
+        if not clock or now - self._last_sweep < 1.0:
             return split
         self._last_sweep = now
         done = [conn for stream, conn in self.connections.items()
