@@ -60,26 +60,26 @@ def analyze_all(paths: list[Path], tshark: ts.Tshark, options: ts.Options, jobs:
                 submit_parts(number, options)
             else:
                 futures[pool.submit(_analyze_in_worker, path, tshark, options, records[number])] = (number, -1)
-        while futures:
-            future = next(as_completed(futures))
-            number, part = futures.pop(future)
-            if part < 0:
-                results[number] = _outcome(paths[number], future)
-            else:
-                done = parts[number]
-                done[part] = _part_outcome(paths[number], future)
-                if any(item is None for item in done):
-                    continue
-                reading = second.get(number, options)
-                result, again = merge(paths[number], [item for item in done if item], reading, records[number])
-                remove([item for item in done if item])
-                if again:
-                    second[number] = dataclasses.replace(options, reassemble_out_of_order=True)
-                    submit_parts(number, second[number])
-                    continue
-                results[number] = result
-            if finished:
-                finished(number, results[number])  # type: ignore[arg-type]
+        while futures:  # parts read again (out-of-order reassembly) are submitted on the way: a round each
+            for future in as_completed(list(futures)):
+                number, part = futures.pop(future)
+                if part < 0:
+                    results[number] = _outcome(paths[number], future)
+                else:
+                    done = parts[number]
+                    done[part] = _part_outcome(paths[number], future)
+                    if any(item is None for item in done):
+                        continue
+                    reading = second.get(number, options)
+                    result, again = merge(paths[number], [item for item in done if item], reading, records[number])
+                    remove([item for item in done if item])
+                    if again:
+                        second[number] = dataclasses.replace(options, reassemble_out_of_order=True)
+                        submit_parts(number, second[number])
+                        continue
+                    results[number] = result
+                if finished:
+                    finished(number, results[number])  # type: ignore[arg-type]
     except BaseException:
         _stop(pool)
         raise
