@@ -83,13 +83,16 @@ def main() -> int:
         half = f"{capture.stat().st_size / 2 / 2**20 * 0.99:.3f}"
         common = ["--plugin-pref", f"tpost.max_connections:{args.max_connections}"] if args.max_connections else []
         runs = {"jobs1": [*common, "--jobs", "1"], "sliced2": [*common, "--jobs", "2", "--slice-mb", half]}
-        digests = set()
+        measured: dict[str, list[tuple[float, float, str]]] = {name: [] for name in runs}
+        for _ in range(args.runs):  # interleaved, so that both meet the machine's load alike
+            for name, options in runs.items():
+                measured[name].append(summarize(capture, folder / f"{name}.json", *options))
+        digests = {digest for items in measured.values() for _, _, digest in items}
         for name, options in runs.items():
-            measured = [summarize(capture, folder / f"{name}.json", *options) for _ in range(args.runs)]
-            digests |= {digest for _, _, digest in measured}
-            wall = statistics.median(item[0] for item in measured)
-            cpu = statistics.median(item[1] for item in measured)
-            print(f"{name} ({' '.join(options)}): wall {wall:.1f} s, CPU {cpu:.1f} s", flush=True)
+            wall = statistics.median(item[0] for item in measured[name])
+            cpu = statistics.median(item[1] for item in measured[name])
+            print(f"{name} ({' '.join(options)}): wall {wall:.1f} s, CPU {cpu:.1f} s "
+                  f"(runs: {', '.join(f'{item[0]:.1f}' for item in measured[name])})", flush=True)
         print("outputs identical" if len(digests) == 1 else f"OUTPUTS DIFFER: {len(digests)} digests", flush=True)
         return 0 if len(digests) == 1 else 1
 
