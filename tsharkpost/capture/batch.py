@@ -21,14 +21,17 @@ from typing import Any
 from tsharkpost.capture import tshark as ts
 from tsharkpost.capture.analyze import PartResult, analyze
 from tsharkpost.capture.result import InputResult, InputStatus
-from tsharkpost.capture.sliced import DEFAULT_SLICE_MB, merge, part_count, read_part, remove
+from tsharkpost.capture.sliced import DEFAULT_SLICE_MB, merge, part_count, part_file, read_part, remove
 
 # Told as each capture finishes, in the order they finish: its place in the list given, and what became of it.
 Finished = Callable[[int, InputResult], None]
+# Told when a capture is to be read in parts: its place in the list given, and the part files tshark will read.
+Sliced = Callable[[int, list[Path]], None]
 
 
 def analyze_all(paths: list[Path], tshark: ts.Tshark, options: ts.Options, jobs: int, scratch: Path,
-                finished: Finished | None = None, slice_mb: float = DEFAULT_SLICE_MB) -> list[InputResult]:
+                finished: Finished | None = None, slice_mb: float = DEFAULT_SLICE_MB,
+                sliced: Sliced | None = None) -> list[InputResult]:
     """Each capture through analyze(), its records written to a file in scratch; the results in the order given.
 
     A capture larger than slice_mb MB is read in parts (capture/sliced.py), each part a job of the pool as a
@@ -50,6 +53,8 @@ def analyze_all(paths: list[Path], tshark: ts.Tshark, options: ts.Options, jobs:
 
     def submit_parts(number: int, reading: ts.Options) -> None:
         parts[number] = [None] * counts[number]
+        if sliced:
+            sliced(number, [part_file(scratch / f"{number}.parts", part) for part in range(counts[number])])
         for part in range(counts[number]):
             futures[pool.submit(_read_part_in_worker, paths[number], part, counts[number], tshark, reading,
                                 scratch / f"{number}.parts")] = (number, part)

@@ -129,7 +129,8 @@ def run(args: argparse.Namespace) -> int:
                     return ExitCode.USAGE
             else:
                 results = analyze_all(paths, tshark, tshark_options(args), args.jobs, Path(scratch),
-                                      shown.finished if shown else None, args.slice_mb)
+                                      shown.finished if shown else None, args.slice_mb,
+                                      shown.sliced if shown else None)
         _report_inputs(results)
         events = attribute_to_records(results, [Path(name) for name in args.events], args.events_tz, args.shift) \
             if args.events else None
