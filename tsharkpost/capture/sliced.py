@@ -8,8 +8,8 @@ tracker._hand_out orders them), then counts them as analyze() does. The input st
 a failing part's reason (the lowest-numbered part that failed), the packets of all parts.
 
 A reading whose connections show a gap in tshark's reassembly is done again with out-of-order reassembly
-(analyze.py); for the parts that is decided on all of them together (second_reading), and then every part
-is read again, as the whole capture would have been.
+(analyze.py); for the parts that is decided on all of them together (merge's second answer), and then
+every part is read again, as the whole capture would have been.
 """
 
 from __future__ import annotations
