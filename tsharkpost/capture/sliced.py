@@ -20,6 +20,7 @@ import json
 import math
 import os
 import shutil
+import traceback
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -90,7 +91,16 @@ def _keyed(part: PartResult) -> Iterator[tuple[tuple[int, int, float, int], str]
 
 def merge(path: Path, parts: list[PartResult], options: ts.Options, records_file: Path) -> tuple[InputResult, bool]:
     """The whole capture's result from its parts' (in part order), its records written to records_file; with it,
-    whether the parts must all be read again with out-of-order reassembly (analyze's second reading)."""
+    whether the parts must all be read again with out-of-order reassembly (analyze's second reading).
+    Never raises: a failure here is the input's (status "bug"), as in analyze()."""
+    try:
+        return _merge(path, parts, options, records_file)
+    except Exception as error:  # noqa: BLE001 - a bug must not cost the batch; it is reported as one
+        reason = f"internal error, please report it: {type(error).__name__}: {error}"[:REASON_LENGTH]
+        return InputResult(str(path), InputStatus.BUG, reason, traceback=traceback.format_exc()), False
+
+
+def _merge(path: Path, parts: list[PartResult], options: ts.Options, records_file: Path) -> tuple[InputResult, bool]:
     result = InputResult(str(path), InputStatus.OK, records_file=str(records_file))
     failed = next((part.result for part in parts if part.result.status is not InputStatus.OK), None)
     plugin_errors: list[tuple[int, Finding]] = []
