@@ -72,9 +72,9 @@ def read_part(path: Path, number: int, count: int, tshark: ts.Tshark, options: t
         written = write_parts(path, count, {number: cut})
         return analyze_part(name or path, cut, Part(number, count, folder / f"{number}.keys", written.marked),
                             tshark, options, folder / f"{number}.jsonl")
-    except OSError as error:  # the folder is full or gone: this part's failure
+    except OSError as error:  # the capture cannot be read, or the folder is full or gone: this part's failure
         result = InputResult(str(name or path), InputStatus.ERROR,
-                             f"cannot write a part of it: {error.strerror or error}"[:REASON_LENGTH])
+                             f"cannot cut it into parts: {error.strerror or error}"[:REASON_LENGTH])
         return PartResult(result, "", False)
     finally:
         cut.unlink(missing_ok=True)
