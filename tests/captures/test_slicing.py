@@ -1,7 +1,8 @@
 """A capture read in parts by connection (summarize --slice-mb; capture/slicing.py, capture/sliced.py) gives the
 records, status and counts of the capture read whole, byte for byte: the seed, the mixed batch, and a
 handshake-heavy capture whose connections interleave so that cuts in time fall mid-handshake; a truncated or
-damaged capture fails alike; and the splitter's parts hold every packet, whole only in the part that owns its connection."""
+damaged capture fails alike; and the splitter's parts hold every packet, whole only in the part that owns its
+connection."""
 
 from __future__ import annotations
 

@@ -3,7 +3,8 @@
 Shown only when stderr is a terminal and --quiet is not given; otherwise nothing is drawn and nothing polled.
 Captures count as they finish, in the order they finish. Bytes read are the finished captures' sizes plus how
 far each running tshark has read into its capture (capture/offsets.py, polled twice a second by a thread of
-its own), or into the parts of a capture read in parts (capture/sliced.py); a capture read a second time (analyze.py's out-of-order reading) does not move the bar back.
+its own), or into the parts of a capture read in parts (capture/sliced.py); a capture read a second time
+(analyze.py's out-of-order reading) does not move the bar back.
 """
 
 from __future__ import annotations

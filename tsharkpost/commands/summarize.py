@@ -15,8 +15,8 @@ from tsharkpost.capture import tshark as ts
 from tsharkpost.capture.batch import Finished, analyze_all
 from tsharkpost.capture.result import InputResult, InputStatus
 from tsharkpost.capture.sliced import DEFAULT_SLICE_MB
-from tsharkpost.commands.common import (ExitCode, JobsValue, SliceValue, add_tshark_options, exit_codes_help, expand, log,
-                                        prepare, tshark_options, write_output)
+from tsharkpost.commands.common import (ExitCode, JobsValue, SliceValue, add_tshark_options, exit_codes_help, expand,
+                                        log, prepare, tshark_options, write_output)
 from tsharkpost.commands.event_options import add_event_options, report_logs
 from tsharkpost.commands.progress import progress
 from tsharkpost.plugin.tables import Severity
