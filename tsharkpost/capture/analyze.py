@@ -69,7 +69,7 @@ class _Output:
 
     Frames the plugin failed on (its plugin_error finding) are counted too: the input's status says so.
     Reading a part of a capture (capture/slicing.py), each record's place in the whole capture's records file
-    is written next to it (keys_file, one line per record: merge.py's sort key).
+    is written next to it (keys_file, one line per record: the sort key of sliced.py's merge).
     """
 
     def __init__(self, result: InputResult, tracker: ConnectionTracker, keys_file: Path | None = None) -> None:
