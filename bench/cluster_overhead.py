@@ -9,8 +9,12 @@ on 127.0.0.1 (`dask scheduler`, `dask worker --nworkers 1 --nthreads 1`, as READ
 output to /dev/null:
   local  --jobs 1, --jobs 2
   dask   1 worker, 2 workers (the cluster's start-up is not counted; each worker is ready first)
-and checks that every run's JSON output is the same. Not a test: figures depend on the machine (and on what
-else runs on it). Record them in README (Running on a Dask cluster).
+and checks that every run's JSON output is the same. Beside wall time it counts CPU time (user + system) of
+everything each run starts: summarize and its tsharks locally; the client, scheduler, nannies, workers and
+their tsharks on the cluster, less what the same cluster burns idle (started, kept as long as the run took,
+stopped): the work the cluster path adds, which on a machine whose cores the workers fill shows up as wall time.
+Not a test: figures depend on the machine (and on what else runs on it). Record them in README (Running on a
+Dask cluster).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import resource
 import shutil
 import socket
 import statistics
@@ -48,6 +53,12 @@ def timed(arguments: list[str], out: Path) -> tuple[float, str]:
     if done.returncode not in (0, 3):
         raise SystemExit(f"summarize {' '.join(arguments[:2])} failed ({done.returncode}): {done.stderr[-500:]}")
     return seconds, hashlib.sha256(out.read_bytes()).hexdigest()
+
+
+def children_cpu() -> float:
+    """CPU seconds of every child process this script has waited for, and of theirs."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def start_cluster(workers: int, logs: Path) -> tuple[str, list[subprocess.Popen[bytes]]]:
@@ -96,28 +107,44 @@ def main() -> int:
     files = [str(path) for path in sorted(folder.glob("*.pcapng"))]
     out = args.work / "cluster-out.json"
     times: dict[str, list[float]] = {}
+    cpu: dict[str, list[float]] = {}
     digests: set[str] = set()
     for _ in range(args.rounds):
         for jobs in (1, 2):
+            before = children_cpu()
             seconds, digest = timed(["--jobs", str(jobs), *files], out)
             times.setdefault(f"local --jobs {jobs}", []).append(seconds)
+            cpu.setdefault(f"local --jobs {jobs}", []).append(children_cpu() - before)
             digests.add(digest)
         for workers in (1, 2):
+            name = f"dask, {workers} worker{'s' if workers > 1 else ''}"
+            before = children_cpu()
             address, processes = start_cluster(workers, args.work)
             try:
                 seconds, digest = timed(["--scheduler", address, *files], out)
             finally:
                 stop_cluster(processes)
-            times.setdefault(f"dask, {workers} worker{'s' if workers > 1 else ''}", []).append(seconds)
+            busy = children_cpu() - before
+            before = children_cpu()
+            _, processes = start_cluster(workers, args.work)
+            time.sleep(seconds)
+            stop_cluster(processes)
+            idle = children_cpu() - before
+            times.setdefault(name, []).append(seconds)
+            cpu.setdefault(name, []).append(busy - idle)
             digests.add(digest)
     size = sum(Path(name).stat().st_size for name in files)
     print(f"{len(files)} files, {size / 1e6:.1f} MB, {args.rounds} round(s) (median), on {os.cpu_count()} cores")
     for name, values in times.items():
-        print(f"  {name:18} {statistics.median(values):7.2f} s")
+        print(f"  {name:18} {statistics.median(values):7.2f} s wall, {statistics.median(cpu[name]):7.2f} s CPU")
     median = {name: statistics.median(values) for name, values in times.items()}
+    median_cpu = {name: statistics.median(values) for name, values in cpu.items()}
     for workers, name in ((2, "dask, 2 workers"), (1, "dask, 1 worker")):
-        overhead = 100 * (median[name] / median[f"local --jobs {workers}"] - 1)
-        print(f"  cluster overhead, {name.split(', ')[1]} vs --jobs {workers}: {overhead:+.1f} %")
+        local = f"local --jobs {workers}"
+        overhead = 100 * (median[name] / median[local] - 1)
+        added = 100 * (median_cpu[name] / median_cpu[local] - 1)
+        print(f"  cluster overhead, {name.split(', ')[1]} vs --jobs {workers}: {overhead:+.1f} % wall, "
+              f"{added:+.1f} % CPU (idle cluster's own CPU taken out)")
     print(f"  2 workers vs 1: {median['dask, 1 worker'] / median['dask, 2 workers']:.2f}x faster")
     print(f"  outputs identical: {'yes' if len(digests) == 1 else 'NO'}")
     return 0 if len(digests) == 1 else 1

@@ -10,8 +10,9 @@ Times tshark's CPU (user+sys, best of --runs) in three modes, each without the p
 "floor" copy of the plugin whose dissector returns at once, and with the plugin:
   fields   tshark -n -r FILE -T fields -e tcp.stream         (a protocol tree is built for every packet)
   summary  tshark -n -r FILE                                 (one line per packet, no tree unless asked)
-  pdml     the PDML run of `tsharkpost summarize` (tsharkpost.capture.tshark.pdml_argv: bridge and wire
-           preferences, display filter, -j nodes); without the plugin, the same run minus everything naming tpost
+  run      summarize's own run (tsharkpost.capture.tshark.fields_argv: bridge and wire preferences, display
+           filter, -T fields with the plugin's lines); without the plugin, the same run minus everything naming
+           tpost
 and prints the ratios. Target (issue 3): plugin / plain <= 1.30 on a large capture.
 
 The floor column separates what loading any Lua post-dissector with field extractors costs
@@ -37,7 +38,7 @@ sys.path.insert(0, str(REPO / "bench"))
 import workloads  # noqa: E402
 
 from tsharkpost.plugin import fields as F  # noqa: E402
-from tsharkpost.capture.tshark import Options, Tshark, pdml_argv  # noqa: E402
+from tsharkpost.capture.tshark import Options, Tshark, fields_argv  # noqa: E402
 
 PLUGIN = REPO / "lua" / "tsharkpost.lua"
 SOURCE = REPO / "captures" / "batch-mixed.pcapng"
@@ -63,14 +64,9 @@ def floor_plugin(workdir: Path, plugin: Path) -> Path:
     return script
 
 
-# What the PDML run would have to select without the plugin's bridge (F.DISPLAY_FILTER is "tpost.pkt").
+# What summarize's run would have to select without the plugin's bridge (F.DISPLAY_FILTER starts with tpost.pkt).
 PLAIN_FILTER = ("tcp.flags.syn == 1 || tcp.flags.fin == 1 || tcp.flags.reset == 1 || tls.handshake"
                 " || tls.handshake.type || tls.alert_message || tls.change_cipher_spec")
-
-
-def without_tpost(expression: str, separator: str) -> str:
-    """A -j node list (or || filter) without the terms naming the plugin's fields."""
-    return separator.join(term for term in expression.split(separator) if not term.strip().startswith("tpost"))
 
 
 def mode_argvs(tshark: str, capture: Path, plugin: Path, floor: Path) -> dict[str, dict[str, list[str]]]:
@@ -81,18 +77,19 @@ def mode_argvs(tshark: str, capture: Path, plugin: Path, floor: Path) -> dict[st
         argvs[mode] = {"plain": base + extra,
                        "floor": base + ["-X", f"lua_script:{floor}"] + extra,
                        "plugin": base + ["-X", f"lua_script:{plugin}"] + extra}
-    pdml = pdml_argv(Tshark(tshark, "?"), capture, Options())
-    plugin_arg = next(arg for arg in pdml if arg.startswith("lua_script:"))
-    plain = list(pdml)
+    run = fields_argv(Tshark(tshark, "?"), capture, Options())
+    plugin_arg = next(arg for arg in run if arg.startswith("lua_script:"))
+    plain = list(run)
     del plain[plain.index(plugin_arg) - 1: plain.index(plugin_arg) + 1]
     del plain[plain.index(F.PLUGIN_BRIDGE_PREF) - 1: plain.index(F.PLUGIN_BRIDGE_PREF) + 1]
     del plain[plain.index(F.PLUGIN_WIRE_PREF) - 1: plain.index(F.PLUGIN_WIRE_PREF) + 1]
     plain[plain.index(F.DISPLAY_FILTER)] = PLAIN_FILTER
-    nodes = " ".join(F.PDML_NODES)
-    plain[plain.index(nodes)] = without_tpost(nodes, " ")
-    argvs["pdml"] = {"plain": plain,
-                     "floor": [f"lua_script:{floor}" if arg == plugin_arg else arg for arg in pdml],
-                     "plugin": [f"lua_script:{plugin}" if arg == plugin_arg else arg for arg in pdml]}
+    for column in F.COLUMNS:
+        if column.startswith("tpost"):
+            del plain[plain.index(column) - 1: plain.index(column) + 1]
+    argvs["run"] = {"plain": plain,
+                    "floor": [f"lua_script:{floor}" if arg == plugin_arg else arg for arg in run],
+                    "plugin": [f"lua_script:{plugin}" if arg == plugin_arg else arg for arg in run]}
     return argvs
 
 

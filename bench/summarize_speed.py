@@ -9,6 +9,7 @@ Run as root from the repository root (the bulk workload needs a network namespac
 Measures, on a handshake-heavy and a bulk-heavy workload of a few hundred MB:
   floor      tshark -n -r FILE -T fields -e tcp.stream
   summarize  tsharkpost summarize FILE --format json --jobs 1 (wall time, and its own peak RSS)
+  by hand    bench/by_hand.py FILE: a user's own plain `tshark -T fields` script with the same facts, no diagnosis
   pyshark    a straightforward pyshark loop extracting the same facts, on the first N packets only
              (compared with summarize on the same slice: pyshark on the whole file takes too long)
 and the speed-up of --jobs 2 over --jobs 1 on each workload split into 4 files.
@@ -69,6 +70,10 @@ def timed(argv: list[str]) -> tuple[float, str]:
     return time.monotonic() - started, done.stderr
 
 
+def by_hand(capture: Path) -> float:
+    return timed([PYTHON, str(REPO / "bench" / "by_hand.py"), str(capture)])[0]
+
+
 def floor(capture: Path) -> float:
     return timed(["tshark", "-n", "-r", str(capture), "-T", "fields", "-e", "tcp.stream"])[0]
 
@@ -110,8 +115,10 @@ def main() -> int:
     for name, capture in [("handshake-heavy", handshake), ("bulk-heavy", bulk)]:
         base = floor(capture)
         ours, peak = summarize(capture)
+        anchor = by_hand(capture)
         report[name] = {"megabytes": round(capture.stat().st_size / 1e6), "floor_s": round(base, 1),
-                        "summarize_s": round(ours, 1), "ratio": round(ours / base, 2), "peak_rss_mib": peak // 1024}
+                        "summarize_s": round(ours, 1), "ratio": round(ours / base, 2), "peak_rss_mib": peak // 1024,
+                        "by_hand_s": round(anchor, 1), "by_hand_ratio": round(anchor / base, 2)}
         print(name, report[name], flush=True)
 
     half = args.work / "handshake-half.pcapng"
@@ -128,7 +135,7 @@ def main() -> int:
                                "summarize_s": round(ours_s, 1), "speedup": round(pyshark_s / ours_s, 1)}
     print("pyshark", report["pyshark_slice"], flush=True)
 
-    # Each job is tshark plus the PDML parser: on handshake-heavy input both are busy, so one job can
+    # Each job is tshark plus the reader of its output: on handshake-heavy input both are busy, so one job can
     # already fill two cores; on bulk input the parser idles and jobs scale with free cores.
     for name, capture in [("handshake-heavy", handshake), ("bulk-heavy", bulk)]:
         parts_folder = args.work / f"parts-{name}"

@@ -41,6 +41,11 @@ from capgen.rawclient import connect_and_abort  # noqa: E402
 ADDRESS = "127.0.0.1"
 HRR_PORT, REUSE_PORT, PLAINTEXT_PORT, FULL_PORT = 3249, 3250, 3251, 3252
 MTLS_PORT = 8883
+KEYLOG_PORT, ODD_NAMES_PORT = 1300, 19999  # more ports tshark maps to TLS (H.323 over TLS, DNP3 over TLS)
+# A server name and ALPN protocols holding control characters, DEL and a terminal escape sequence: what a hostile
+# or broken client may send, and what every output must show escaped (OpenSSL sends the bytes as given).
+ODD_SERVER_NAME = "a\x01b\x1b[31mred\x7f.example"
+ODD_ALPN = "h2,x\x07y,\x1b[0m"
 HUGE_CHAIN_PORT, HUGE_CHAIN_CLIENT_PORT = 2443, 40255   # 2443: another port tshark maps to TLS
 HUGE_CHAIN_NAME = "huge-chain.example.test"
 # Names in the leaf's subjectAltName and in the intermediate's nameConstraints: together about 330 KB, so the
@@ -93,6 +98,28 @@ def hello_retry(out: Path, scratch: Path) -> None:
     with dumpcap(out / "hello-retry-request.pcapng", [HRR_PORT], "TLS 1.3 HelloRetryRequest (X25519 -> P-256)"):
         server = s_server(HRR_PORT, cert, key, "-tls1_3", "-groups", "P-256")
         s_client(HRR_PORT, "hrr.example.test", "-tls1_3", "-groups", "X25519:P-256")
+        server.wait(timeout=10)
+
+
+def tls12_keylog(out: Path, scratch: Path) -> None:
+    """TLS 1.2 with the client's key log beside the capture (tls12-keylog.keys): read with --keylog, tshark
+    decrypts the Finished messages and the HTTP exchange; without it they stay encrypted."""
+    cert, key = make_identity(scratch, "keylog.example.test")
+    keys = out / "tls12-keylog.keys"
+    keys.unlink(missing_ok=True)
+    with dumpcap(out / "tls12-keylog.pcapng", [KEYLOG_PORT], "TLS 1.2, the client's key log in tls12-keylog.keys"):
+        server = s_server(KEYLOG_PORT, cert, key, "-tls1_2")
+        s_client(KEYLOG_PORT, "keylog.example.test", "-tls1_2", "-keylogfile", str(keys))
+        server.wait(timeout=10)
+
+
+def odd_names(out: Path, scratch: Path) -> None:
+    """A TLS 1.2 ClientHello whose server name and ALPN list hold control characters (ODD_SERVER_NAME, ODD_ALPN)."""
+    cert, key = make_identity(scratch, "odd.example.test")
+    with dumpcap(out / "control-characters-in-sni-alpn.pcapng", [ODD_NAMES_PORT],
+                 "server name and ALPN with control characters"):
+        server = s_server(ODD_NAMES_PORT, cert, key, "-tls1_2")
+        s_client(ODD_NAMES_PORT, ODD_SERVER_NAME, "-tls1_2", "-alpn", ODD_ALPN)
         server.wait(timeout=10)
 
 
@@ -380,13 +407,16 @@ def cut_captures(source: Path, out: Path) -> None:
                    check=True, capture_output=True)
 
 
+ALL = ["hrr", "reuse", "plaintext", "full", "mtls", "huge", "anyport", "keylog", "odd"]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent.parent / "tests" / "data" / "wild")
     parser.add_argument("--only", nargs="+",
-                        choices=["hrr", "reuse", "plaintext", "full", "mtls", "huge", "anyport"], help="rebuild only these (full: the reordered and cut files)")
+                        choices=ALL, help="rebuild only these (full: the reordered and cut files)")
     args = parser.parse_args(argv)
-    wanted = set(args.only or ["hrr", "reuse", "plaintext", "full", "mtls", "huge", "anyport"])
+    wanted = set(args.only or ALL)
     if os.geteuid() != 0 or not all(shutil.which(tool) for tool in ("openssl", "dumpcap", "editcap", "tshark")):
         sys.exit("wild.py: run as root with openssl, dumpcap, editcap and tshark installed")
     args.out.mkdir(parents=True, exist_ok=True)
@@ -409,6 +439,10 @@ def main(argv: list[str] | None = None) -> int:
             mutual_tls(args.out, scratch)
         if "huge" in wanted:
             huge_chain(args.out, scratch)
+        if "keylog" in wanted:
+            tls12_keylog(args.out, scratch)
+        if "odd" in wanted:
+            odd_names(args.out, scratch)
     return 0
 
 

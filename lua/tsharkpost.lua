@@ -287,7 +287,7 @@ for _, check in ipairs({ "weak_signature", "weak_rsa_key", "weak_dsa_key", "weak
         "chain_order", "name_mismatch", "old_protocol_version", "weak_cipher_suite", "weak_dh_group",
         "fatal_alert", "encrypted_alert", "silent_teardown", "malformed_certificate", "fingerprint_skipped",
         "chain_encrypted", "chain_reassembled", "chain_not_decoded", "state_limit", "plugin_error",
-        "expired_certificate", "not_yet_valid_certificate" }) do
+        "expired_certificate", "not_yet_valid_certificate", "quic_crypto_error" }) do
     if not CHECKS[check] then
         error(("tsharkpost: %s/checks.tsv lacks check %q"):format(TABLE_DIR, check), 0)
     end
@@ -312,6 +312,7 @@ local MESSAGE_VARIANTS = {
     sigalg_not_offered = { text = { "tls13" }, why = { "tls13" } },
     silent_teardown = { text = { "fin", "rst", every = true } },
     fatal_alert = { why = { "unassigned" } },
+    quic_crypto_error = { why = { "unassigned" } },
     expired_certificate = { text = { "still_clock" }, why = { "still_clock" } },
     not_yet_valid_certificate = { text = { "still_clock" }, why = { "still_clock" } },
 }
@@ -487,6 +488,10 @@ do
         pkt_first_data = ProtoField.bool("tpost.pkt.first_data", "First application data of its direction"),
         tls = ProtoField.string("tpost.tls", "TLS records", base.ASCII,
             "With the wire preference: the frame's TLS records and hello facts, one token each (tpost_wire.lua)"),
+        certline = ProtoField.string("tpost.certline", "Certificate summary line", base.ASCII,
+            "With the bridge preference: one certificate summary as one line of tokens (tpost_lines.lua)"),
+        findline = ProtoField.string("tpost.findline", "Finding line", base.ASCII,
+            "With the bridge preference: one finding as one line of tokens (tpost_lines.lua)"),
     }
     local field_list = {}
     for _, key in ipairs({ "diagnosis", "finding", "check", "severity", "message", "why", "offered", "chain",
@@ -495,7 +500,7 @@ do
             "cert_serial", "cert_sigalg_oid", "cert_sigalg_name", "cert_key_type", "cert_key_alg", "cert_key_bits",
             "cert_key_curve",
             "cert_not_before", "cert_not_after", "cert_san", "cert_sha256", "cert_sha1", "cert_self_signed",
-            "cert_ca", "cert_path_len", "cert_key_usage", "pkt", "pkt_first_data", "tls" }) do
+            "cert_ca", "cert_path_len", "cert_key_usage", "pkt", "pkt_first_data", "tls", "certline", "findline" }) do
         field_list[#field_list + 1] = F[key]
     end
     tpost.fields = field_list
@@ -559,23 +564,27 @@ do
         return list
     end
 
+    -- One expert field per sender and alert (fatal_alert, and QUIC's CRYPTO_ERROR: 0x0100 + the alert).
+    local function alert_values()
+        local codes, list = {}, {}
+        for code in pairs(ALERTS) do codes[#codes + 1] = code end
+        table.sort(codes)
+        for _, side in ipairs(SIDES) do
+            for _, code in ipairs(codes) do
+                list[#list + 1] = { key = side .. "." .. code, values = { side = side, code = code,
+                    name = ALERTS[code].name, error = fmt("0x%04x", 0x100 + code) } }
+            end
+        end
+        return list
+    end
+
     local EXPERT_VALUES = {      -- check -> function(severity) -> list of {key, values}
         weak_signature = algorithm_values,
         sigalg_not_offered = function() return algorithm_values(nil, true) end,
         expired_certificate = role_values,
         not_yet_valid_certificate = role_values,
-        fatal_alert = function()
-            local codes, list = {}, {}
-            for code in pairs(ALERTS) do codes[#codes + 1] = code end
-            table.sort(codes)
-            for _, side in ipairs(SIDES) do
-                for _, code in ipairs(codes) do
-                    list[#list + 1] = { key = side .. "." .. code,
-                        values = { side = side, code = code, name = ALERTS[code].name } }
-                end
-            end
-            return list
-        end,
+        fatal_alert = alert_values,
+        quic_crypto_error = alert_values,
         old_protocol_version = function(sev)
             local list = {}
             for _, code in ipairs(VERSION_ORDER) do
@@ -1599,6 +1608,31 @@ local function wants_records(conn)
 end
 
 -- Connection key: tcp.stream for TLS, -1 - udp.stream for DTLS.
+-- The frame's handshake messages through on_handshake: only those Wireshark decoded (a type field at the same
+-- place). Returns the frame's certificate fields, and whether a message was left undecoded (no type field).
+local function read_handshakes(ctx, conn, kind)
+    local K = KINDS[kind]
+    local types = { K.hs_type() }
+    if #types == 0 then return NO_CERTS, K.hs() ~= nil end
+    local messages = { K.hs() }
+    remember(ctx, K.hs, messages)
+    local msg_types = handshake_types(types, messages)
+    if msg_types then
+        for k, hfi in ipairs(messages) do
+            if msg_types[k] then on_handshake(ctx, conn, kind, hfi, k, msg_types[k]) end
+        end
+    else
+        local plain = {}
+        for _, tfi in ipairs(types) do plain[tfi.offset .. "/" .. tfi.source:len()] = true end
+        for k, hfi in ipairs(messages) do
+            if plain[hfi.offset .. "/" .. hfi.source:len()] then on_handshake(ctx, conn, kind, hfi, k) end
+        end
+    end
+    local certs = { K.cert() }
+    remember(ctx, K.cert, certs)
+    return certs, #messages > #types
+end
+
 local function analyse_kind(ctx, kind, has)
     local K = KINDS[kind]
     local key
@@ -1617,33 +1651,8 @@ local function analyse_kind(ctx, kind, has)
     conn = conn or get_conn(ctx, key)
     endpoints(ctx, conn)
 
-    -- Handshake messages: only those Wireshark decoded (a type field at the same place).
-    local certs = NO_CERTS
-    local undecoded = false    -- a handshake message tshark did not decode (no type field)
-    if has[22] then
-        local types = { K.hs_type() }
-        if #types == 0 then
-            undecoded = K.hs() ~= nil
-        else
-            local messages = { K.hs() }
-            undecoded = #messages > #types
-            remember(ctx, K.hs, messages)
-            local msg_types = handshake_types(types, messages)
-            if msg_types then
-                for k, hfi in ipairs(messages) do
-                    if msg_types[k] then on_handshake(ctx, conn, kind, hfi, k, msg_types[k]) end
-                end
-            else
-                local plain = {}
-                for _, tfi in ipairs(types) do plain[tfi.offset .. "/" .. tfi.source:len()] = true end
-                for k, hfi in ipairs(messages) do
-                    if plain[hfi.offset .. "/" .. hfi.source:len()] then on_handshake(ctx, conn, kind, hfi, k) end
-                end
-            end
-            certs = { K.cert() }
-            remember(ctx, K.cert, certs)
-        end
-    end
+    local certs, undecoded = NO_CERTS, false
+    if has[22] then certs, undecoded = read_handshakes(ctx, conn, kind) end
 
     local sender = side_of(ctx, conn)
     if #certs > 0 and sender then on_chain(ctx, conn, kind, certs, sender) end
@@ -1736,7 +1745,7 @@ end
 -- The bridge (preference "bridge"): one compact line of packet facts per TCP frame that matters to a
 -- connection record: SYN, FIN or RST, any TLS record other than application data, the first application
 -- data of each direction, and any frame with findings. With it the tsharkpost post-processor asks
--- tshark for neither the IP/TCP trees nor the application data frames, the bulk of any PDML. Plain
+-- tshark for neither the IP/TCP trees nor the application data frames, the bulk of any output. Plain
 -- ACKs and later application data only add to the counts: formatting a line and a tree item for each
 -- of them was most of the plugin's cost on bulk captures. Byte counts are summed on the first visit
 -- only (pinfo.visited), so a later visit shows the final count, never a double one.
@@ -1820,6 +1829,61 @@ local function bridge_line(pinfo, num, noted)
         counts[src] or 0, counts[dst] or 0, counts.last_frame or 0, counts.last_time or 0), first
 end
 
+-- QUIC (RFC 9000 §20.1, RFC 9001 §4.8): a CONNECTION_CLOSE whose error code is CRYPTO_ERROR, 0x0100 + a TLS
+-- alert, is QUIC's fatal alert. tshark decrypts Initial packets without keys (their keys derive from public
+-- salts), so a refusal sent at that level is readable in every capture; one sent in Handshake packets needs
+-- the key log. The sender is named from the side that sent the ClientHello in the same UDP stream.
+local analyse_quic
+do
+    local quic_alert = Field.new("quic.cc.error_code.tls_alert")
+    local quic_code = Field.new("quic.cc.error_code")
+    local quic_hs_type = KINDS.tls.hs_type    -- QUIC's CRYPTO frames carry TLS handshake messages, no records
+
+    -- Only frames with TLS handshake messages (in CRYPTO frames: the hellos in Initial packets, the rest once
+    -- the key log opens Handshake packets) or a CRYPTO_ERROR close matter; everything else returns at once.
+    function analyse_quic(ctx)
+        local alerts = { quic_alert() }
+        local has_messages = quic_hs_type() ~= nil
+        if alerts[1] == nil and not has_messages then return false end
+        local stream = last_of(X.udp_stream)
+        if not stream then return false end
+        local conn = get_conn(ctx, -1 - stream.value)
+        endpoints(ctx, conn)
+        if has_messages then
+            -- The same reading as TLS over TCP: hello facts, the client named by its ClientHello, chain checks.
+            local certs = read_handshakes(ctx, conn, "tls")
+            local sender = side_of(ctx, conn)
+            if #certs > 0 and sender then on_chain(ctx, conn, "tls", certs, sender) end
+        end
+        if alerts[1] == nil then return true end
+        local sender = side_of(ctx, conn) or "unknown"
+        local known = sender ~= "unknown"
+        local codes = { quic_code() }
+        local seen = {}
+        for k, afi in ipairs(alerts) do
+            local code = afi.value
+            -- A close is sent in every packet number space the sender has keys for: one finding per alert.
+            if not seen[code] then
+                seen[code] = true
+                local row = ALERTS[code]
+                local name = row and row.name or ("unassigned_" .. code)
+                local error_code = codes[k] and codes[k].value or (0x100 + code)
+                local judged = (sender == "server" and conn.client_chain) or conn.chain
+                local f = finding({ check = "quic_crypto_error", sev = "error", alert = anchor_for(quic_code, k),
+                    alert_code = code, alert_name = name, alert_sender = sender,
+                    related = judged and judged.frame, expert = (known and row) and (sender .. "." .. code) or nil },
+                    { side = known and sender or MESSAGES:get("side.peer"), code = code, name = name,
+                      frame = ctx.num, meaning = row and row.meaning,
+                      error = fmt("0x%04x", tonumber(tostring(error_code)) or 0) },
+                    not row and { "unassigned" } or nil)
+                if CERT_ALERTS[code] and judged then f.chain = chain_text(judged) end   -- as on_alert does
+                ctx:add(f)
+            end
+        end
+        return true
+    end
+end
+
 -- The frame being analysed: one table, reset for every frame. `out` stays the shared
 -- NO_FINDINGS (never written to) until the frame's first finding.
 local Context = {}
@@ -1856,6 +1920,12 @@ local function analyse(pinfo, num)
         if seen_tls13 then has = record_types(tls_values("opaque")) end   -- TLS 1.3 encrypted records only
         if not has and pinfo.port_type == PT_UDP then
             kind, has = "dtls", record_types(values_of(KINDS.dtls.record_ct()))
+            if not has then    -- no DTLS record either: a QUIC hello or close, or nothing the plugin reads
+                local ctx = frame_ctx
+                ctx.pinfo, ctx.num, ctx.time, ctx.src, ctx.dst = pinfo, num, pinfo.abs_ts, nil, nil
+                ctx.out = NO_FINDINGS
+                return analyse_quic(ctx) and ctx.out or nil
+            end
         end
     end
     local watching = false
@@ -1882,6 +1952,7 @@ end
 -- in the main chunk).
 local render, add_experts, render_bridge
 do
+    local lines = load_module("tpost_lines")   -- certificate and finding lines (tpost.certline, tpost.findline)
     -- The bytes an anchor ({field = extractor, k = position}) points at in this dissection;
     -- `fetched` keeps each extractor's instances and each anchor's range for the frame.
     local function anchor_range(fetched, anchor)
@@ -1936,6 +2007,8 @@ do
         if f.alert_code then add_child(item, F.alert_code, range, f.alert_code) end
         if f.alert_name then add_child(item, F.alert_name, range, f.alert_name) end
         if f.alert_sender then add_child(item, F.alert_sender, range, f.alert_sender) end
+        -- With the bridge, the finding again as one line: what summarize reads from tshark's -T fields.
+        if settings.bridge then root:add(F.findline, lines.finding(f, SEVERITY_LEVEL[f.sev])) end
         local experts = EXPERTS[check][f.sev]
         pending_experts[#pending_experts + 1] = { item, f.expert and experts[f.expert] or experts.generic, f.msg }
     end
@@ -1979,6 +2052,8 @@ do
         if base then item = root:add(F.cert, base, title, label) else item = root:add(F.cert, title, label) end
         item:add(F.cert_index, cert.index)
         item:add(F.cert_sender, cert.sender)
+        -- With the bridge, the summary again as one line: what summarize reads from tshark's -T fields.
+        if settings.bridge then root:add(F.certline, lines.certificate(cert)) end
         if info.error then return end
         local texts = cert_texts(info)
         -- Only the algorithm points at its bytes: summaries stay small in PDML (the

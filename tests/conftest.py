@@ -65,3 +65,15 @@ def corpus_dir() -> Path:
 @pytest.fixture(scope="session")
 def plugin() -> Path:
     return plugin_path()
+
+
+@pytest.fixture(scope="session")
+def zeek_summary(corpus_dir: Path, tshark: str, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """summarize's JSON of every Zeek trace (../shared/corpus/zeek), one run without --decode-as, as a user runs it
+    (TLS on ports of other protocols is found by its hello): the records the ssl.log, x509.log and fingerprint
+    oracles are compared with."""
+    from summarize_support import summarize_json
+
+    traces = sorted(str(trace) for trace in (corpus_dir / "zeek").glob("*.pcap*"))
+    _, document = summarize_json(tmp_path_factory.mktemp("zeek-summary"), *traces)
+    return document

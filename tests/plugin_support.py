@@ -1,14 +1,18 @@
 """Helpers for the plugin tests: run tshark with lua/tsharkpost.lua and read back its tpost items.
 
-parse_pdml is deliberately independent of tsharkpost's own PDML reader (capture/pdml.py): the plugin tests
-check the tree as Wireshark shows it (the bytes each item points at, related frames), which the product's
-reader ignores by design, and a reader shared by the product and its tests could hide the same bug in both.
+parse_pdml reads the plugin's tree from PDML, independently of tsharkpost's own reader (capture/fields_reader.py,
+which reads the plugin's one-line fields): the plugin tests check the tree as Wireshark shows it (the bytes each
+item points at, related frames), which the product's reader ignores by design, and a reader shared by the
+product and its tests could hide the same bug in both.
 """
 
 from __future__ import annotations
 
+import atexit
 import re
+import shutil
 import subprocess
+import tempfile
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,12 +26,29 @@ def unexpected_stderr(stderr: str) -> list[str]:
     return [line for line in stderr.splitlines() if line.strip() and line != ROOT_WARNING]
 
 
+# Clean runs already made in this session: (argv, the capture's size, mtime and inode) -> a file holding stdout.
+# Several corpus tests ask for the very same run (the plugin's PDML of each trace); on ~120 small traces each
+# pass was mostly tshark's start-up. Kept on disk, not in memory: full PDML of the corpus is large.
+_RUNS: dict[tuple[tuple[str, ...], int, int, int], Path] = {}
+_RUNS_FOLDER = Path(tempfile.mkdtemp(prefix="tsharkpost-test-runs-"))
+atexit.register(shutil.rmtree, _RUNS_FOLDER, ignore_errors=True)
+
+
 def run_tshark(tshark: str, plugin: Path, capture: Path, *args: str, timeout: float = 300) -> str:
-    """Run tshark with the plugin; return stdout, failing on any unexpected stderr or exit code."""
+    """Run tshark with the plugin; return stdout, failing on any unexpected stderr or exit code.
+
+    The same run of an unchanged capture is made once per session (a changed file, or other options, run again).
+    """
     argv = [tshark, "-n", "-X", f"lua_script:{plugin}", "-r", str(capture), *args]
+    stat = capture.stat()
+    key = (tuple(argv), stat.st_size, stat.st_mtime_ns, stat.st_ino)
+    if key in _RUNS:
+        return _RUNS[key].read_text()
     proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
     problems = unexpected_stderr(proc.stderr)
     assert proc.returncode == 0 and not problems, f"{argv}: rc={proc.returncode} stderr={problems}"
+    _RUNS[key] = _RUNS_FOLDER / f"{len(_RUNS)}.out"
+    _RUNS[key].write_text(proc.stdout)
     return proc.stdout
 
 

@@ -17,8 +17,8 @@ class TsharkError(TsharkpostError):
     """tshark cannot be used at all (missing, too old, will not run): every input would fail alike."""
 
 
-class PdmlError(TsharkpostError):
-    """tshark's PDML output cannot be read (cut off, malformed, or a value of the wrong form)."""
+class FieldsError(TsharkpostError):
+    """summarize's tshark output (-T fields) cannot be read (cut off, malformed, or a value of the wrong form)."""
 
 
 class OutputError(TsharkpostError):

@@ -17,9 +17,9 @@ WARM_UP_SECONDS = 0.5
 
 
 @contextmanager
-def dumpcap(path: Path, ports: list[int], comment: str) -> Iterator[None]:
-    """Record TCP traffic on the given ports of lo into the pcapng file at path."""
-    capture_filter = " or ".join(f"tcp port {port}" for port in ports)
+def dumpcap(path: Path, ports: list[int], comment: str, transport: str = "tcp") -> Iterator[None]:
+    """Record TCP (or UDP) traffic on the given ports of lo into the pcapng file at path."""
+    capture_filter = " or ".join(f"{transport} port {port}" for port in ports)
     argv = ["dumpcap", "-q", "-i", "lo", "-f", capture_filter, "-w", str(path),
             "--capture-comment", comment]
     process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,

@@ -20,6 +20,7 @@ import pytest
 from conftest import CAPTURES, REPO
 from summarize_support import summarize_json
 
+from tsharkpost.capture import tshark as ts
 from tsharkpost.capture.result import InputStatus
 from tsharkpost.cli import main
 from tsharkpost.commands.common import ExitCode
@@ -190,11 +191,12 @@ def test_old_tshark_is_refused(capsys: pytest.CaptureFixture[str], tmp_path: Pat
 
 
 def test_tshark_dying_mid_stream_fails_that_file_only(tmp_path: Path, tshark: str) -> None:
-    # Given a tshark that prints the start of the real PDML and is then killed
-    real = subprocess.run([tshark, "-n", "-r", str(SEED), "-T", "pdml"], capture_output=True).stdout[:3000]
-    (tmp_path / "partial.pdml").write_bytes(real)
+    # Given a tshark that prints the start of summarize's real output (cut mid-line) and is then killed
+    argv = ts.fields_argv(ts.Tshark(tshark, "4.0"), SEED, ts.Options())
+    real = subprocess.run(argv, capture_output=True).stdout[:300]
+    (tmp_path / "partial.fields").write_bytes(real)
     fake = _fake_tshark(tmp_path / "dying", f'if [ "$1" = "-v" ]; then echo "TShark (Wireshark) 4.0.17"; exit 0; fi\n'
-                                             f'cat {tmp_path / "partial.pdml"}\nkill -9 $$\n')
+                                             f'cat {tmp_path / "partial.fields"}\nkill -9 $$\n')
     out = tmp_path / "out.json"
     code = main(["summarize", "--tshark", str(fake), "--format", "json", "-o", str(out), str(SEED), str(TWIN)])
     document = json.loads(out.read_text())

@@ -1,7 +1,7 @@
 """The ClientHello offer in every record (cipher suites, extensions, supported groups) against tshark's own text.
 
 The yardstick is `tshark -V` without the plugin, read with regular expressions: another output path than the
-PDML that tsharkpost parses, and none of its code.
+plugin's lines that tsharkpost reads (-T fields), and none of its code.
 """
 
 from __future__ import annotations

@@ -4,9 +4,10 @@ traces), and JA3, JA3S and JA4 against what Arkime itself reports (Arkime's trac
 from __future__ import annotations
 
 import json
+import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import pytest
 from fingerprint_support import disagreements
 from plugin_support import manifest_decode_rules
 from summarize_support import summarize_json
@@ -19,8 +20,7 @@ def _records(tmp: Path, paths: list[Path], rule: list[str]) -> dict[tuple[str, i
             for conn in document["connections"]}
 
 
-def test_zeek_traces_fingerprints_agree_with_tshark(corpus_dir: Path, tshark: str,
-                                                    tmp_path_factory: pytest.TempPathFactory) -> None:
+def test_zeek_traces_fingerprints_agree_with_tshark(corpus_dir: Path, tshark: str, zeek_summary: dict) -> None:
     rules = manifest_decode_rules(corpus_dir)
     groups: dict[tuple[str, ...], list[Path]] = {}
     for trace in sorted((corpus_dir / "zeek").glob("*.pcap*")):
@@ -28,11 +28,11 @@ def test_zeek_traces_fingerprints_agree_with_tshark(corpus_dir: Path, tshark: st
     differ, compared = [], 0
     # summarize reads every trace without --decode-as (it finds TLS by its hello on any port); the independent
     # reader, plain tshark, gets the -d option MANIFEST.tsv gives
-    every = sorted(trace for traces in groups.values() for trace in traces)
-    records = _records(tmp_path_factory.mktemp("zeek"), every, [])
-    for rule, traces in groups.items():
-        for trace in traces:
-            found, count = disagreements(tshark, trace, records, rule)
+    records = {(Path(conn["capture"]).name, conn["client_port"], conn["server_port"]): conn
+               for conn in zeek_summary["connections"]}
+    jobs = [(trace, rule) for rule, traces in groups.items() for trace in traces]
+    with ThreadPoolExecutor(os.cpu_count()) as pool:  # each plain tshark run is mostly its start-up: one per core
+        for found, count in pool.map(lambda job: disagreements(tshark, job[0], records, job[1]), jobs):
             differ += found
             compared += count
     assert differ == []

@@ -58,11 +58,11 @@ def _records(tmp: Path, *arguments: str) -> dict:
 
 
 @pytest.fixture(scope="module")
-def ours(corpus_dir: Path, zeek_rows: list[dict], tmp_path_factory: pytest.TempPathFactory, tshark: str) -> dict:
-    """Our records keyed by (trace, client port, server port): one summarize run, no --decode-as (TLS on 6667
-    after IRC's STARTTLS and on 3389 after RDP's negotiation is found by its hello)."""
-    traces = sorted({row["trace"] for row in zeek_rows})
-    return _records(tmp_path_factory.mktemp("zeek"), *(str(corpus_dir / "zeek" / trace) for trace in traces))
+def ours(zeek_summary: dict) -> dict:
+    """Our records keyed by (trace, client port, server port): one summarize run of every Zeek trace, no
+    --decode-as (TLS on 6667 after IRC's STARTTLS and on 3389 after RDP's negotiation is found by its hello)."""
+    return {(Path(conn["capture"]).name, conn["client_port"], conn["server_port"]): conn
+            for conn in zeek_summary["connections"]}
 
 
 def test_no_flag_finds_what_decode_as_finds(corpus_dir: Path, ours: dict, tmp_path: Path) -> None:

@@ -25,8 +25,6 @@ import re
 from pathlib import Path
 
 import pytest
-from plugin_support import manifest_decode_rules
-from summarize_support import summarize_json
 
 FIELDS = ["fingerprint", "subject", "issuer", "sig_alg", "key_type", "key_length", "not_valid_before",
           "not_valid_after", "san.dns", "key_alg", "serial", "curve", "basic_constraints.ca", "host_cert",
@@ -87,23 +85,16 @@ def x509_rows(corpus_dir: Path) -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def chains(corpus_dir: Path, x509_rows: list[dict], tmp_path_factory: pytest.TempPathFactory,
-           tshark: str) -> dict[tuple[str, str, str], list[dict]]:
+def chains(zeek_summary: dict) -> dict[tuple[str, str, str], list[dict]]:
     """(trace, fingerprint, sender) -> the certificates of that fingerprint every record of the trace holds, each
-    with its position; one summarize run per decode-as group."""
-    rules = manifest_decode_rules(corpus_dir)
-    groups: dict[tuple[str, ...], list[str]] = {}
-    for trace in sorted({row["trace"] for row in x509_rows}):
-        groups.setdefault(tuple(rules.get(f"zeek/{trace}", [])), []).append(str(corpus_dir / "zeek" / trace))
+    with its position; from the one summarize run of every Zeek trace (no --decode-as: test_summarize_zeek holds
+    it to the records --decode-as gives)."""
     found: dict[tuple[str, str, str], list[dict]] = {}
-    for rule, paths in groups.items():
-        arguments = [arg for item in rule for arg in ("--decode-as", item)] + paths
-        _, document = summarize_json(tmp_path_factory.mktemp("x509"), *arguments)
-        for conn in document["connections"]:
-            for chain, sender in ((conn["certificates"], "server"), (conn["client_certificates"], "client")):
-                for cert in chain:
-                    assert cert["sender"] == sender
-                    found.setdefault((Path(conn["capture"]).name, cert["sha256"], sender), []).append(cert)
+    for conn in zeek_summary["connections"]:
+        for chain, sender in ((conn["certificates"], "server"), (conn["client_certificates"], "client")):
+            for cert in chain:
+                assert cert["sender"] == sender
+                found.setdefault((Path(conn["capture"]).name, cert["sha256"], sender), []).append(cert)
     return found
 
 

@@ -36,14 +36,14 @@ def fake_tshark(folder: Path, script: str) -> Path:
 
 
 @pytest.fixture(scope="module")
-def real_pdml(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """What the real tshark prints for batch-mixed.pcapng in summarize's run."""
+def real_output(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """What the real tshark prints for batch-mixed.pcapng in summarize's run (-T fields, one line per frame)."""
     tshark = shutil.which("tshark")
     assert tshark
-    argv = ts.pdml_argv(ts.Tshark(tshark, "4.0"), BATCH, ts.Options(), count_packets(BATCH))
-    pdml = tmp_path_factory.mktemp("pdml") / "batch-mixed.pdml"
-    pdml.write_bytes(subprocess.run(argv, capture_output=True, check=True).stdout)
-    return pdml
+    argv = ts.fields_argv(ts.Tshark(tshark, "4.0"), BATCH, ts.Options(), count_packets(BATCH))
+    output = tmp_path_factory.mktemp("fields") / "batch-mixed.fields"
+    output.write_bytes(subprocess.run(argv, capture_output=True, check=True).stdout)
+    return output
 
 
 def summarize_with(tmp_path: Path, fake: Path, *options: str) -> tuple[int, list[tuple[str, str | None]]]:
@@ -53,24 +53,25 @@ def summarize_with(tmp_path: Path, fake: Path, *options: str) -> tuple[int, list
     return code, [(i["status"], i["reason"]) for i in document["inputs"]]
 
 
-def test_real_pdml_ends_with_the_last_frame_and_pdml_closed(real_pdml: Path) -> None:
-    text = real_pdml.read_text()
-    assert text.rstrip().endswith("</pdml>")
-    assert '<field name="num" pos="0" show="560"' in text
+def test_real_output_ends_with_the_last_frame_and_a_newline(real_output: Path) -> None:
+    text = real_output.read_text()
+    assert text.endswith("\n")
+    assert text.splitlines()[-1].split("\t")[0] == "560"
 
 
-def test_output_without_closing_pdml_is_an_error(tmp_path: Path, real_pdml: Path) -> None:
-    # Given a tshark whose output stops 300 lines in (no </pdml>), exit status 0
-    fake = fake_tshark(tmp_path / "cut", f"head -n 300 {real_pdml}\nexit 0\n")
+def test_output_cut_mid_line_is_an_error(tmp_path: Path, real_output: Path) -> None:
+    # Given a tshark whose output stops in the middle of its 40th line (no newline after it), exit status 0
+    size = sum(len(line) for line in real_output.read_bytes().splitlines(keepends=True)[:39]) + 20
+    fake = fake_tshark(tmp_path / "cut", f"head -c {size} {real_output}\nexit 0\n")
     # Then the input is an error, not "ok" with the few connections that came
     code, found = summarize_with(tmp_path, fake)
     assert code == ExitCode.INPUT_ERROR
-    assert found == [("error", "tshark output ended early (no closing </pdml>)")]
+    assert found == [("error", "tshark output ended early (line 40 is cut)")]
 
 
-def test_a_whole_document_that_stops_before_the_last_frame_is_an_error(tmp_path: Path, real_pdml: Path) -> None:
-    # Given a tshark that prints 300 lines, closes the document properly and exits 0
-    fake = fake_tshark(tmp_path / "early", f"head -n 300 {real_pdml}\necho '</pdml>'\nexit 0\n")
+def test_whole_lines_that_stop_before_the_last_frame_are_an_error(tmp_path: Path, real_output: Path) -> None:
+    # Given a tshark that prints its first 30 lines, each whole, and exits 0
+    fake = fake_tshark(tmp_path / "early", f"head -n 30 {real_output}\nexit 0\n")
     code, found = summarize_with(tmp_path, fake)
     # Then the input is an error naming how far tshark got
     assert code == ExitCode.INPUT_ERROR
@@ -80,20 +81,25 @@ def test_a_whole_document_that_stops_before_the_last_frame_is_an_error(tmp_path:
 
 
 @pytest.mark.parametrize("output, reason", [
-    ("echo 'this is not XML at all'", "tshark output is not PDML"),
-    ("printf '\\001\\002\\003<<<>>>'", "tshark output is not PDML"),
-    ("echo '<?xml version=\"1.0\"?><html><packet/></html>'", "tshark output is not PDML"),
+    ("echo 'this is not tshark output'",
+     "tshark output is not summarize's fields: line 1 ('this is not tshark output'): 1 column instead of 19"),
+    ("printf '\\001\\002\\003<<<>>>\\n'",
+     "tshark output is not summarize's fields: line 1 ('???<<<>>>'): 1 column instead of 19"),
+    ("echo '<?xml version=\"1.0\"?><pdml><packet/></pdml>'",
+     "tshark output is not summarize's fields: line 1 ('<?xml version=\"1.0\"?><pdml><packet/></pd'): 1 column "
+     "instead of 19"),
+    ("printf '1\\t2\\t3'", "tshark output ended early (line 1 is cut)"),
     ("true", "tshark output is empty"),
 ])
-def test_output_that_is_not_pdml_is_an_error(tmp_path: Path, output: str, reason: str) -> None:
+def test_output_that_is_not_summarizes_fields_is_an_error(tmp_path: Path, output: str, reason: str) -> None:
     fake = fake_tshark(tmp_path / "garbage", f"{output}\nexit 0\n")
     code, found = summarize_with(tmp_path, fake)
     assert code == ExitCode.INPUT_ERROR
     assert found == [("error", reason)]
 
 
-def test_tshark_failing_says_why_even_when_its_output_is_cut(tmp_path: Path, real_pdml: Path) -> None:
-    fake = fake_tshark(tmp_path / "failing", f"head -n 300 {real_pdml}\necho 'tshark: out of memory' >&2\nexit 2\n")
+def test_tshark_failing_says_why_even_when_its_output_is_cut(tmp_path: Path, real_output: Path) -> None:
+    fake = fake_tshark(tmp_path / "failing", f"head -c 3000 {real_output}\necho 'tshark: out of memory' >&2\nexit 2\n")
     code, found = summarize_with(tmp_path, fake)
     assert code == ExitCode.INPUT_ERROR
     assert found == [("error", "tshark: tshark: out of memory")]
@@ -102,10 +108,10 @@ def test_tshark_failing_says_why_even_when_its_output_is_cut(tmp_path: Path, rea
 SUMMARIZE = "import sys; from tsharkpost.cli import main; sys.exit(main(sys.argv[1:]))"
 
 
-@pytest.mark.parametrize("before", ["", "head -n 300 {pdml}\n"], ids=["silent", "after-some-output"])
-def test_a_hung_tshark_is_stopped_by_the_watchdog(tmp_path: Path, real_pdml: Path, before: str) -> None:
+@pytest.mark.parametrize("before", ["", "head -n 30 {output}\n"], ids=["silent", "after-some-output"])
+def test_a_hung_tshark_is_stopped_by_the_watchdog(tmp_path: Path, real_output: Path, before: str) -> None:
     # Given a tshark that hangs (before any output, or half-way), in a child of its own that sleeps too
-    fake = fake_tshark(tmp_path / "hung", before.format(pdml=real_pdml) + "sleep 120\n")
+    fake = fake_tshark(tmp_path / "hung", before.format(output=real_output) + "sleep 120\n")
     out = tmp_path / "out.json"
     # When summarize runs with a 2-second watchdog (in a subprocess: a hang must fail this test, not stop it)
     started = time.monotonic()

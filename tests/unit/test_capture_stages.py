@@ -1,4 +1,4 @@
-"""The Python stages without tshark: committed PDML fragments (tests/data, see regenerate.py) and records built in code."""
+"""The Python stages without tshark: committed tshark output (tests/data, regenerate.py) and records built in code."""
 
 from __future__ import annotations
 
@@ -11,9 +11,11 @@ import pytest
 from tsharkpost.capture.aggregate import PatternTally
 from tsharkpost.capture.classify import classify, find_retry
 from tsharkpost.capture.connection import Connection
-from tsharkpost.capture.pdml import Handshake, Packet, Record, packets
+from tsharkpost.capture.fields_reader import packets
+from tsharkpost.capture.packet import Handshake, Packet, Record
 from tsharkpost.capture.tracker import HELLO_RETRY_RANDOM, MAX_MESSAGES, ConnectionTracker
-from tsharkpost.errors import PdmlError
+from tsharkpost.errors import FieldsError
+from tsharkpost.plugin import fields as F
 from tsharkpost.record.jsonform import from_json, to_json, zeek_version
 from tsharkpost.plugin.tables import Severity
 from tsharkpost.record.model import Certificate, ClientHello, ConnectionRecord, Finding, Outcome, Side
@@ -28,8 +30,8 @@ def _connections(packet_list: list[Packet]) -> list[ConnectionRecord]:
 
 
 def test_seed_fragment_becomes_a_silent_close_after_the_md2_chain() -> None:
-    # Given the PDML summarize gets for the seed capture
-    with (DATA / "seed.pdml").open("rb") as stream:
+    # Given the lines summarize gets from tshark for the seed capture
+    with (DATA / "seed.fields").open("rb") as stream:
         parsed = list(packets(stream))
     # When it goes through the connection table and the classifier
     (conn,) = _connections(parsed)
@@ -51,14 +53,14 @@ def test_seed_fragment_becomes_a_silent_close_after_the_md2_chain() -> None:
     # error, and the cause, is that the ClientHello did not offer md2 (RFC 5246 7.4.2).
     assert conn.causes[0].checks == ("sigalg_not_offered",)
     assert conn.client_hello is not None and "rsa_md5" not in conn.client_hello.signature_algorithms
-    # tshark's own JA3/JA3S of this hello pair (tls.handshake.ja3 and ja3s in the fragment)
+    # tshark's own JA3/JA3S of this hello pair (tls.handshake.ja3 and ja3s)
     assert (conn.fingerprints.ja3, conn.fingerprints.ja3s) == ("c79816fb5436b9f0e0fe4774e52633c1",
                                                                "9099266b09da09a1d9e1839ae9ad5682")
     assert conn.fingerprints.ja3s_full == "771,49192,65281-11"
 
 
 def test_tls13_fragment_without_keys_is_established_with_an_encrypted_chain() -> None:
-    with (DATA / "tls13-no-secrets.pdml").open("rb") as stream:
+    with (DATA / "tls13-no-secrets.fields").open("rb") as stream:
         (conn,) = _connections(list(packets(stream)))
     assert conn.outcome is Outcome.ESTABLISHED and conn.version == "TLS 1.3"
     assert conn.certificates == () and conn.chain_encrypted
@@ -69,7 +71,7 @@ def test_tls13_fragment_without_keys_is_established_with_an_encrypted_chain() ->
 def test_a_record_read_back_from_json_is_the_same_record() -> None:
     # Given the records of both fragments (a chain with findings, a TLS 1.3 handshake without keys)
     records = []
-    for name in ("seed.pdml", "tls13-no-secrets.pdml"):
+    for name in ("seed.fields", "tls13-no-secrets.fields"):
         with (DATA / name).open("rb") as stream:
             records += _connections(list(packets(stream)))
     for record in records:
@@ -83,44 +85,75 @@ def test_a_record_read_back_from_json_is_the_same_record() -> None:
         assert read.client_hello == record.client_hello and read.history == record.history
 
 
-PDML_HEAD = b'<?xml version="1.0"?>\n<pdml version="0">\n'
+def _line(number: int, bridge: str, wire: str = "", *rest: str) -> bytes:
+    columns = [str(number), f"{1700000000 + number}.5", bridge, wire] + list(rest)
+    return ("\t".join(columns + [""] * (len(F.COLUMNS) - len(columns))) + "\n").encode()
 
 
-def _packet_xml(number: int, bridge: str, tls: str = "") -> bytes:
-    return (f'<packet><proto name="geninfo"><field name="num" show="{number}"/>'
-            f'<field name="timestamp" value="{1700000000 + number}.5"/></proto>{tls}'
-            f'<proto name="tpost"><field name="tpost.pkt" show="{bridge}"/></proto></packet>\n').encode()
-
-
-def test_invalid_characters_and_a_cut_off_stream_do_not_stop_the_parser() -> None:
-    # Given a server name with a control character tshark wrote as is, and a stream cut mid-packet
-    hello = ('<proto name="tls"><field name="tls.record"><field name="tls.record.content_type" show="22"/>'
-             '<field name="tls.record.length" show="60"/><field name="tls.handshake">'
-             '<field name="tls.handshake.type" show="1"/><field name="" show="Extension: server_name">'
-             '<field name="tls.handshake.extension.type" show="0"/>'
-             '<field name="tls.handshake.extensions_server_name" show="bad\x01name.example"/></field>'
-             '</field></field></proto>')
-    stream = io.BytesIO(PDML_HEAD + _packet_xml(1, "0 10.0.0.1 50000 10.0.0.2 443 S 0 0 0 0")
-                        + _packet_xml(2, "0 10.0.0.1 50000 10.0.0.2 443 A 0 0 0 0", hello)
-                        + b'<packet><proto name="geninfo"><field name="num" show="3"')
+def test_a_line_cut_off_is_reported_after_every_whole_line() -> None:
+    # Given a records line holding a control character (escaped, as the plugin escapes it) and a stream cut
+    # mid-line
+    hello = "R c22 l60 H t1 x0 sbad%01name.example"
+    stream = io.BytesIO(_line(1, "0 10.0.0.1 50000 10.0.0.2 443 S 0 0 0 0")
+                        + _line(2, "0 10.0.0.1 50000 10.0.0.2 443 A 0 0 0 0", hello)
+                        + _line(3, "0 10.0.0.1 50000 10.0.0.2 443 A 0 0 0 0")[:20])
     parsed: list[Packet] = []
-    with pytest.raises(PdmlError, match="ended early"):
+    with pytest.raises(FieldsError, match=r"ended early \(line 3 is cut\)"):
         parsed.extend(packets(stream))
-    # Then every packet comes out before the cut is reported; the cut one has no bridge line, so no connection
-    # takes it
-    assert [p.number for p in parsed] == [1, 2, 3] and parsed[2].stream is None
-    # And the invalid character becomes U+FFFD, the rest of the name is kept
+    # Then every whole line comes out before the cut is reported
+    assert [p.number for p in parsed] == [1, 2]
+    # And the escaped character is the byte sent
     handshake = parsed[1].records[0].handshakes[0]
-    assert handshake.type == 1 and handshake.first("tls.handshake.extensions_server_name") == "bad\ufffdname.example"
+    assert handshake.type == 1 and handshake.first("tls.handshake.extensions_server_name") == "bad\x01name.example"
+
+
+@pytest.mark.parametrize("text, reason", [
+    (b"", "tshark output is empty"),
+    (b"this is not tshark output\n", "line 1 ('this is not tshark output'): 1 column instead of 19"),
+    (b"x\t" * 18 + b"x\n", "line 1 ('x?x?x?x?x?x?x?x?x?x?x?x?x?x?x?x?x?x?x'): invalid literal for int()"),
+])
+def test_output_that_is_not_summarizes_fields_is_an_error(text: bytes, reason: str) -> None:
+    with pytest.raises(FieldsError) as raised:
+        list(packets(io.BytesIO(text)))
+    assert reason in str(raised.value)
+
+
+def test_certificates_and_findings_are_paired_back_from_their_lines() -> None:
+    # Given a frame with two certificate lines (the second unparsed) and two findings, joined as tshark joins them
+    certs = F.AGGREGATOR.join(["i0 wserver sCN=a%20b,O=X cexample.net b2048 Nexample.net,www.example.net x0 C0 u",
+                               "i1 wclient"])
+    findings = F.AGGREGATOR.join(["cweak_key s3 mkey%20too%20short i0", "cfatal_alert s2 mgot%09alert"])
+    (packet,) = packets(io.BytesIO(_line(5, "0 10.0.0.1 50000 10.0.0.2 443 A 0 0 0 0", "", certs, findings)))
+    # Then each keeps its own optional parts
+    first, second = packet.certificates
+    assert (first.index, first.sender, first.subject, first.subject_cn) == (0, "server", "CN=a b,O=X", "example.net")
+    assert (first.key_bits, first.san, first.self_signed, first.ca, first.key_usage) == (
+        2048, ("example.net", "www.example.net"), False, False, ())
+    assert (second.index, second.sender, second.subject, second.key_bits, second.ca, second.key_usage) == (
+        1, "client", "", None, None, None)
+    assert [(f.check, f.severity, f.message, f.cert_index, f.frame) for f in packet.findings] == [
+        ("weak_key", Severity.of(3), "key too short", 0, 5), ("fatal_alert", Severity.of(2), "got\talert", None, 5)]
+
+
+def test_a_plaintext_answer_without_the_plugins_line_gets_its_endpoints() -> None:
+    # Given an HTTP answer tshark dissected (no tpost.pkt), in IPv4 inside IPv6 (the inner header is IPv6's last)
+    columns = ["10.0.0.2", "10.0.0.1", "::2", "::1", "443", "50000", "", "HTTP/1.1", "400", "", "", "", "Bad\tRequest"]
+    (packet,) = packets(io.BytesIO(_line(6, "", "", "", "", *columns)))
+    assert (packet.src, packet.srcport, packet.dst, packet.dstport) == ("::2", 443, "::1", 50000)
+    assert packet.plaintext == "HTTP/1.1 400 Bad?Request"
+    # And an HTTP request's first line, even with a tab in its URI (the free texts are the last columns)
+    columns = ["10.0.0.2", "10.0.0.1", "", "", "443", "50000", "", "", "", "GET", "HTTP/1.1", "/a\tb", ""]
+    (packet,) = packets(io.BytesIO(_line(8, "", "", "", "", *columns)))
+    assert packet.plaintext == "GET /a?b HTTP/1.1"
+    # And undissected data's first line, its bytes as hex
+    columns = ["10.0.0.2", "10.0.0.1", "", "", "443", "50000", b"SSH-2.0-x\r\nmore".hex()]
+    (packet,) = packets(io.BytesIO(_line(7, "", "", "", "", *columns)))
+    assert (packet.src, packet.plaintext) == ("10.0.0.2", "SSH-2.0-x")
 
 
 def test_sslv2_format_client_hello_is_a_client_hello() -> None:
-    record = ('<proto name="tls"><field name="tls.record"><field name="tls.record.length" show="85"/>'
-              '<field name="tls.handshake.type" show="1"/><field name="tls.handshake.version" show="0x0301"/>'
-              '<field name="tls.handshake.cipherspec" show="0x000039"/>'
-              '<field name="tls.handshake.cipherspec" show="0x000004"/></field></proto>')
-    (packet,) = packets(io.BytesIO(PDML_HEAD + _packet_xml(4, "0 10.0.0.1 50000 10.0.0.2 443 A 0 0 0 0", record)
-                                   + b"</pdml>\n"))
+    record = "R v2 l85 t1 VTLS%201.0%20(0x0301) P(0x000039) P(0x000004)"
+    (packet,) = packets(io.BytesIO(_line(4, "0 10.0.0.1 50000 10.0.0.2 443 A 0 0 0 0", record)))
     (conn,) = _connections([packet])
     assert conn.history == "C" and conn.client_hello is not None
     assert (conn.client_hello.max_version, conn.client_hello.cipher_suite_count) == ("TLS 1.0", 2)

@@ -1,4 +1,5 @@
-"""The diff stages without tshark: side specs, pairing, chain alignment, and the ClientHello lists read from PDML."""
+"""The diff stages without tshark: side specs, pairing, chain alignment, and the ClientHello lists read from tshark's
+fields."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tsharkpost.capture.pdml import packets
+from tsharkpost.capture.fields_reader import packets
+from tsharkpost.plugin import fields as F
 from tsharkpost.capture.tracker import ConnectionTracker
 from tsharkpost.diff.compare import align_chain
 from tsharkpost.diff.sides import (
@@ -107,48 +109,19 @@ def test_two_different_leaves_are_compared_with_each_other() -> None:
     assert rows[0].differences == ["subject: CN=shop -> CN=expired", "not_after:  -> 2026-11-26T17:53:52Z"]
 
 
-PDML = b"""<?xml version="1.0"?>
-<pdml version="0">
-<packet><proto name="geninfo"><field name="num" show="4"/><field name="timestamp" value="1700000004.5"/></proto>
-<proto name="tls"><field name="tls.record">
- <field name="tls.record.content_type" show="22"/><field name="tls.record.length" show="80"/>
- <field name="tls.handshake">
-  <field name="tls.handshake.type" show="1"/>
-  <field name="tls.handshake.version" show="0x0303"/>
-  <field name="tls.handshake.ciphersuites">
-   <field name="tls.handshake.ciphersuite" showname="Cipher Suite: Reserved (GREASE) (0x3a3a)" show="0x3a3a"/>
-   <field name="tls.handshake.ciphersuite" showname="Cipher Suite: TLS_AES_128_GCM_SHA256 (0x1301)" show="0x1301"/>
-   <field name="tls.handshake.ciphersuite" showname="Cipher Suite: Unknown (0xfefe)" show="0xfefe"/>
-  </field>
-  <field name="" show="Extension: Reserved (GREASE) (len=0)">
-   <field name="tls.handshake.extension.type" showname="Type: Reserved (GREASE) (2570)" show="2570"/>
-  </field>
-  <field name="" show="Extension: server_name (len=21)">
-   <field name="tls.handshake.extension.type" showname="Type: server_name (0)" show="0"/>
-   <field name="tls.handshake.extensions_server_name" show="shop.example.net"/>
-  </field>
-  <field name="" show="Extension: supported_groups (len=8)">
-   <field name="tls.handshake.extension.type" showname="Type: supported_groups (10)" show="10"/>
-   <field name="tls.handshake.extensions_supported_groups">
-    <field name="tls.handshake.extensions_supported_group" showname="Supported Group: Reserved (GREASE) (0x2a2a)" show="0x2a2a"/>
-    <field name="tls.handshake.extensions_supported_group" showname="Supported Group: x25519 (0x001d)" show="0x001d"/>
-   </field>
-  </field>
-  <field name="" show="Extension: Unknown type 17513 (len=5)">
-   <field name="tls.handshake.extension.type" showname="Type: Unknown type 17513 (17513)" show="17513"/>
-  </field>
- </field>
-</field></proto>
-<proto name="tpost"><field name="tpost.pkt" show="0 10.0.0.9 50000 10.0.0.1 443 A 0 0 0 0"/></proto>
-</packet>
-</pdml>
-"""
+# The plugin's records line for that hello (lua/tpost/tpost_wire.lua), values as Wireshark displays them.
+HELLO_LINE = ("R c22 l80 H t1 VTLS%201.2%20(0x0303) CReserved%20(GREASE)%20(0x3a3a) CTLS_AES_128_GCM_SHA256%20(0x1301) "
+              "CUnknown%20(0xfefe) xReserved%20(GREASE)%20(2570) xserver_name%20(0) sshop.example.net "
+              "xsupported_groups%20(10) GReserved%20(GREASE)%20(0x2a2a) Gx25519%20(0x001d) "
+              "xUnknown%20type%2017513%20(17513)")
+LINE = "\t".join(["4", "1700000004.5", "0 10.0.0.9 50000 10.0.0.1 443 A 0 0 0 0", HELLO_LINE]
+                 + [""] * (len(F.COLUMNS) - 4)).encode() + b"\n"
 
 
 def test_client_hello_lists_leave_grease_out_and_name_unknown_codes() -> None:
     # Given a ClientHello with GREASE in suites, extensions and groups, an unknown suite and an unknown extension
     tracker = ConnectionTracker("unit")
-    for packet in packets(io.BytesIO(PDML)):
+    for packet in packets(io.BytesIO(LINE)):
         tracker.add(packet)
     (conn,) = tracker.finish()
     hello = conn.client_hello

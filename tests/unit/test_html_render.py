@@ -1,4 +1,4 @@
-"""The HTML renderers without tshark: records from the committed seed PDML fragment, changed in code.
+"""The HTML renderers without tshark: records from the committed seed fragment (tshark's fields), changed in code.
 
 A hostile certificate proves the escaping; copies of the seed connection prove the caps of a large batch; the
 ladder's axis is checked on records built here.
@@ -15,7 +15,7 @@ from conftest import DATA
 from lxml import html as lxml_html
 
 from tsharkpost.capture.classify import classify
-from tsharkpost.capture.pdml import packets
+from tsharkpost.capture.fields_reader import packets
 from tsharkpost.capture.result import InputResult, InputStatus
 from tsharkpost.capture.tracker import ConnectionTracker
 from tsharkpost.diff import compare
@@ -31,7 +31,7 @@ from tsharkpost.summary import Summary
 
 def _seed() -> ConnectionRecord:
     tracker = ConnectionTracker("captures/md2-root-silent-fin.pcapng")
-    with (DATA / "seed.pdml").open("rb") as stream:
+    with (DATA / "seed.fields").open("rb") as stream:
         for packet in packets(stream):
             tracker.add(packet)
     (conn,) = tracker.finish()

@@ -1,4 +1,4 @@
-"""capture/wire.py: the plugin's tpost.tls tokens -> Records, by the rules pdml.py applies to the TLS tree."""
+"""capture/wire.py: the plugin's tpost.tls tokens -> Records, by the rules of the TLS tree it stands for."""
 
 from __future__ import annotations
 

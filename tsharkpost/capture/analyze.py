@@ -1,9 +1,9 @@
-"""One capture file through the whole chain: tshark -> PDML -> packets -> records -> classification.
+"""One capture file through the whole chain: tshark -> its fields, line by line -> packets -> records -> classification.
 
 Connections are classified and written out (JSON lines) as soon as they are
 finished, and only counted after that: memory follows the connections open at
 one time, not the size of the capture. The input is ok only if tshark's output
-was whole (one PDML document reaching the capture's last packet) and neither
+was whole (every line ended, the last one the capture's last packet, exit status 0, nothing on stderr) and neither
 tshark nor the plugin failed on the way (_failure, then the plugin's errors and whether there was TLS).
 A part of a sliced capture (capture/slicing.py) is read the same way by analyze_part, keeping the connections
 the part owns; capture/sliced.py merges the parts and gives the verdicts that need all of them.
@@ -22,11 +22,11 @@ from tsharkpost.capture import tshark as ts
 from tsharkpost.capture.capfile import count_packets, precheck
 from tsharkpost.capture.classify import FALLBACK_WINDOW_SECONDS, classify
 from tsharkpost.capture.connection import Connection
-from tsharkpost.capture.pdml import packets
+from tsharkpost.capture.fields_reader import packets
 from tsharkpost.capture.result import InputResult, InputStatus
 from tsharkpost.capture.slicing import CUT_FILTER, owns
 from tsharkpost.capture.tracker import ConnectionTracker
-from tsharkpost.errors import PdmlError
+from tsharkpost.errors import FieldsError
 from tsharkpost.plugin.tables import PLUGIN_ERROR_CHECK
 from tsharkpost.record.jsonform import to_json
 from tsharkpost.record.model import Finding
@@ -171,7 +171,7 @@ class _Seen:
 
     last_frame: int  # the capture's packet count (capfile.count_packets): the frame the output must reach
     reached: int = 0  # the highest frame number in the output
-    unreadable: PdmlError | None = None  # the output was cut, not PDML, or held a bad value
+    unreadable: FieldsError | None = None  # the output was cut, not summarize's fields, or held a bad value
 
 
 def _read(path: Path, tshark: ts.Tshark, options: ts.Options, result: InputResult,
@@ -188,13 +188,13 @@ def _read(path: Path, tshark: ts.Tshark, options: ts.Options, result: InputResul
     seen = _Seen(count_packets(path))
     try:
         hidden = CUT_FILTER if part is not None and part.hide_cut else None
-        with ts.run(ts.pdml_argv(tshark, path, options, seen.last_frame or None, hidden),
+        with ts.run(ts.fields_argv(tshark, path, options, seen.last_frame or None, hidden),
                     options.tshark_timeout) as running:
             try:
                 for packet in packets(running.stdout):
                     seen.reached = max(seen.reached, packet.number)
                     marker = packet.number == seen.last_frame or packet.number % ts.HEARTBEAT_FRAMES == 0
-                    # A marker without the plugin's line is only a marker (ts.pdml_argv), not a frame it chose.
+                    # A marker without the plugin's line is only a marker (ts.fields_argv), not a frame it chose.
                     if not (marker and packet.stream is None) and (
                             part is None or owns(packet.src, packet.dst, part.number, part.count)):
                         tracker.add(packet)
@@ -203,7 +203,7 @@ def _read(path: Path, tshark: ts.Tshark, options: ts.Options, result: InputResul
                         output.emit(tracker.sweep(packet.time, LINGER_SECONDS), packet.number)
                     elif tracker.split_pending:
                         output.emit(tracker.sweep(packet.time, LINGER_SECONDS, clock=False), packet.number)
-            except PdmlError as error:  # report it, keep the batch going
+            except FieldsError as error:  # report it, keep the batch going
                 seen.unreadable = error
                 if not running.ended:
                     running.stop()

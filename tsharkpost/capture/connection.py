@@ -59,7 +59,7 @@ class Connection(HandshakeFacts):
         """The side none of whose packets is in the capture though the other side's TLS shows it was there.
 
         A server's TLS message answers a ClientHello; a client's ChangeCipherSpec or ciphertext answers the
-        server's flight, and a client that sent its SYN and then data had a SYN-ACK. (The PDML holds only some
+        server's flight, and a client that sent its SYN and then data had a SYN-ACK. (tshark's output holds only some
         frames, the plugin's choice: a server that only ACKed is no evidence either way, so that alone is not
         taken for a missing side.)
         """

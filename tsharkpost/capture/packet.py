@@ -1,5 +1,8 @@
-"""One frame as tsharkpost reads it (Packet, its TLS Records and Handshake messages), whichever transport
-brought it: the plugin's compact tpost.tls line (wire.py, the default) or tshark's TLS tree in PDML (pdml.py).
+"""One frame as tsharkpost reads it (Packet, its TLS Records and Handshake messages), built by fields_reader.py
+from tshark's output and by wire.py from the plugin's tpost.tls line in it.
+
+Handshake values keep the form tshark's TLS tree gave them (codes as "0x0303", bytes colon-separated): the
+form tracker.py reads, whatever carried them.
 """
 
 from __future__ import annotations
@@ -67,7 +70,7 @@ class Packet:
 
     Attributes:
         app_src, app_dst: application data bytes sent so far in this stream by the source and by the
-            destination, counted by the plugin over every frame (the PDML carries only a few).
+            destination, counted by the plugin over every frame (tshark's output carries only a few).
         last_data_frame, last_data_time: the stream's latest application data so far (0 if none).
     """
 
@@ -102,12 +105,8 @@ LABELLED = {F.CIPHER_SUITE, F.CIPHER_SPEC_V2, F.NAMED_CURVE, F.KEY_SHARE_GROUP, 
             F.EXTENSION_TYPE}
 
 
-# The fields tracker.py reads from a handshake message, and the messages it reads them from
-# (ClientHello, ServerHello and HelloRetryRequest, ServerKeyExchange); of every other message only the type
-# matters. Walking just these was most of the parser's own time on handshake-heavy captures.
-READ = {F.HANDSHAKE_VERSION, F.RANDOM, F.SESSION_ID, F.CIPHER_SUITE, F.CIPHER_SPEC_V2, F.SERVER_NAME, F.ALPN,
-        F.SUPPORTED_VERSION, F.SIGNATURE_ALGORITHM, F.KEY_SHARE_GROUP, F.NAMED_CURVE, F.SUPPORTED_GROUP,
-        F.EC_POINT_FORMAT}
+# The messages whose facts tracker.py reads (ClientHello, ServerHello and HelloRetryRequest, ServerKeyExchange);
+# of every other message only the type matters.
 DETAILED = {1, 2, 12}
 
 
@@ -115,4 +114,3 @@ DETAILED = {1, 2, 12}
 # of the same step: CLIENT-HELLO, CLIENT-MASTER-KEY (the key exchange), SERVER-HELLO. The others travel
 # encrypted and reach tsharkpost as encrypted data.
 SSL2_HANDSHAKE_TYPES = {1: 1, 2: 16, 4: 2}
-SSL2_VERSION = "0x0002"

@@ -149,7 +149,7 @@ class ConnectionTracker:
         conn.last_time = max(conn.last_time, packet.time, packet.last_data_time)
         side = Side.CLIENT if (packet.src, packet.srcport) == (conn.client, conn.client_port) else Side.SERVER
         conn.packets_from[side] += 1
-        # Byte counts come from the plugin, which sees every frame; the PDML has only some of them.
+        # Byte counts come from the plugin, which sees every frame; tshark's output has only some of them.
         conn.app_data_bytes[side] = max(conn.app_data_bytes[side], packet.app_src)
         other = Side.SERVER if side is Side.CLIENT else Side.CLIENT
         conn.app_data_bytes[other] = max(conn.app_data_bytes[other], packet.app_dst)
@@ -172,7 +172,7 @@ class ConnectionTracker:
         if (packet.fin or packet.rst) and conn.teardown is None:
             last = progress.last_message
             if packet.last_data_frame and (last is None or packet.last_data_frame > last[1]):
-                last = ("application_data", packet.last_data_frame, packet.last_data_time)  # a frame not in the PDML
+                last = ("application_data", packet.last_data_frame, packet.last_data_time)  # a frame not in the output
             conn.teardown = Teardown("RST" if packet.rst else "FIN", side, packet.number, packet.time,
                                      last[0] if last else None, last[1] if last else None,
                                      round(packet.time - last[2], 6) if last else None)

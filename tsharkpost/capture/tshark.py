@@ -106,12 +106,12 @@ def _version(path: str) -> str:
 
 
 # The watchdog (run): a tshark that writes nothing for this long is taken as hung, killed, and its input
-# reported as an error. tshark writes PDML only for packets that pass the display filter, so a long stretch
+# reported as an error. tshark writes a line only for packets that pass the display filter, so a long stretch
 # of a capture with nothing to report (a bulk transfer) would be silence too; the heartbeat below keeps a
 # healthy tshark talking, one short packet per HEARTBEAT_FRAMES frames: ten minutes of silence is a tshark that
 # is stuck, not a busy one, even on a loaded machine. The heartbeats are also analyze.py's clock (connections
 # are handed out at them): frames chosen by number, they are the same in every part of a sliced capture
-# (capture/slicing.py). One in 256 frames adds well under 1 % to the PDML.
+# (capture/slicing.py). One in 256 frames adds well under 1 % to the output.
 DEFAULT_TSHARK_TIMEOUT = 600.0
 HEARTBEAT_FRAMES = 256
 WATCHDOG_TICK_SECONDS = 1.0
@@ -132,30 +132,26 @@ class Options:
     plugin_prefs: tuple[str, ...] = ()  # tpost.<pref>:<value>
     tshark_timeout: float = DEFAULT_TSHARK_TIMEOUT
     reassemble_out_of_order: bool = False  # set by analyze.py for a second reading, never by the user
-    # TO BE RETIRED: the old transport (tshark's TLS tree in PDML instead of the plugin's tpost.tls line), kept
-    # only for tests/captures/test_transport.py and tests/corpus/test_transport_corpus.py, which hold both to the
-    # same records.
-    legacy_tls_tree: bool = False
 
 
-def pdml_argv(tshark: Tshark, capture: Path, options: Options, last_frame: int | None = None,
-              hidden: str | None = None) -> list[str]:
-    """tshark's PDML run over one capture.
+def fields_argv(tshark: Tshark, capture: Path, options: Options, last_frame: int | None = None,
+                hidden: str | None = None) -> list[str]:
+    """summarize's tshark run over one capture: one line of fields.COLUMNS per frame shown (-T fields).
 
     With last_frame (the capture's packet count, capfile.count_packets), the display filter also lets
     through that frame and one frame in HEARTBEAT_FRAMES: the last frame shows that tshark read the whole
-    capture, the heartbeats that it is still reading (-l flushes each packet as it is written). Neither
+    capture, the heartbeats that it is still reading (-l flushes each line as it is written). Neither
     carries the plugin's bridge line unless it has one anyway, and analyze.py reads them only as markers.
     With hidden (a display filter), the frames it matches are left out, markers excepted.
     """
     shown = f"({F.DISPLAY_FILTER}) && !({hidden})" if hidden else F.DISPLAY_FILTER
     if last_frame:
         shown = f"{shown} || frame.number == {last_frame} || {{frame.number % {HEARTBEAT_FRAMES}}} == 0"
-    argv = [tshark.path, "-n", "-r", str(capture), "-X", f"lua_script:{plugin_path()}", "-o", F.PLUGIN_BRIDGE_PREF]
-    if options.legacy_tls_tree:
-        argv += ["-T", "pdml", "-Y", shown, "-j", " ".join(F.PDML_NODES_LEGACY)]
-    else:
-        argv += ["-o", F.PLUGIN_WIRE_PREF, "-T", "pdml", "-Y", shown, "-j", " ".join(F.PDML_NODES)]
+    argv = [tshark.path, "-n", "-r", str(capture), "-X", f"lua_script:{plugin_path()}", "-o", F.PLUGIN_BRIDGE_PREF,
+            "-o", F.PLUGIN_WIRE_PREF, "-Y", shown, "-T", "fields", "-E", "header=n", "-E", "separator=/t",
+            "-E", "quote=n", "-E", "occurrence=a", "-E", f"aggregator={F.AGGREGATOR}"]
+    for column in F.COLUMNS:
+        argv += ["-e", column]
     if last_frame:
         argv.append("-l")
     if options.reassemble_out_of_order:
@@ -184,7 +180,7 @@ def refused_options(tshark: Tshark, options: Options) -> str | None:
         empty = Path(scratch) / "empty.pcap"
         empty.write_bytes(EMPTY_PCAP)
         try:
-            done = subprocess.run(pdml_argv(tshark, empty, options), stdin=subprocess.DEVNULL,
+            done = subprocess.run(fields_argv(tshark, empty, options), stdin=subprocess.DEVNULL,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                   timeout=OPTIONS_CHECK_TIMEOUT_SECONDS, check=False)
         except (OSError, subprocess.TimeoutExpired) as error:

@@ -1,10 +1,11 @@
 """The plugin's tpost.tls line (lua/tpost/tpost_wire.lua) -> the frame's TLS Records.
 
 The line lists, in tree order, the fields tsharkpost reads from tshark's TLS tree, one token each: a letter and
-an escaped value (%XX). This reader builds from it exactly what pdml.py builds from the tree itself, with the
-same rules (the SSLv2 record that is its own message, alerts without level or code, extension scopes), so
-that records do not depend on the transport (tests/captures/test_transport.py and
-tests/corpus/test_transport_corpus.py hold both to it).
+an escaped value (%XX). This reader builds Records and Handshakes from it with the rules of that tree (the SSLv2
+record that is its own message, alerts without level or code, extension scopes), values in the tree's own form.
+Until issue 13's second step summarize read the tree itself from PDML; both gave byte-identical records on every
+capture (captures/, tests/data/wild, the corpus, the bench workloads) before the tree reader was retired, except
+where the tree's text lost bytes: PDML writes byte 0x01 before a "b" as "\x1b", which the line carries exactly.
 """
 
 from __future__ import annotations

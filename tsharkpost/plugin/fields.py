@@ -1,4 +1,4 @@
-"""Every tshark field and PDML node tsharkpost reads, in one place.
+"""Every tshark field tsharkpost reads, in one place.
 
 Checked against tshark 4.0; a later rename gets an alias here, nowhere else.
 """
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 # The plugin's per-packet bridge (tpost.pkt): stream, endpoints, flags and running
 # application data counts, so that neither the IP/TCP trees nor the application
-# data frames have to be in the PDML.
+# data frames have to be in tshark's output.
 PLUGIN_BRIDGE_PREF = "tpost.bridge:TRUE"
 
 # Packets worth emitting: exactly those the plugin's bridge writes a line for (connection
@@ -22,37 +22,27 @@ DISPLAY_FILTER = "tpost.pkt || ((http.response || data) && tcp.seq == 1 && tcp.l
 # that tshark writes no TLS or X.509 tree at all (issue 13).
 PLUGIN_WIRE_PREF = "tpost.wire:TRUE"
 
-# PDML nodes to keep (tshark -j): protocols bring their direct children, listed fields their subtrees. The
-# plugin's tree carries everything from TLS (tpost.pkt, tpost.tls, tpost.cert, tpost.finding); "http" stays for
-# the first line of a plaintext answer (one frame per direction at most, by the display filter).
-PDML_NODES = ["tpost", "tpost.finding", "tpost.cert", "http"]
-
-# TO BE RETIRED with the old transport: the TLS tree as PDML, read by pdml.py itself. Only the transport tests
-# (tests/captures/test_transport.py, tests/corpus/test_transport_corpus.py) ask for it
-# (tshark.Options.legacy_tls_tree), to show that both transports give the same records; "text" brings the
-# unnamed extension containers.
-PDML_NODES_LEGACY = [
-    "tls", "tls.record", "tls.handshake", "text", "tls.handshake.ciphersuites", "tls.handshake.sig_hash_algs",
-    "tls.alert_message", "tls.handshake.extensions_alpn_list", "tls.handshake.extensions.supported_versions",
-    "tls.handshake.extensions_key_share_client_length", "tls.handshake.extensions_key_share_entry",
-    "tls.handshake.extensions_supported_groups", "tls.handshake.extensions_ec_point_formats",
-    "tpost", "tpost.finding", "tpost.cert", "http",
-]
-
+# summarize's tshark run writes one line per shown frame (tshark -T fields), these columns separated by tabs
+# (capture/fields_reader.py reads them in this order). A field that occurs several times in a frame gives its
+# values joined by AGGREGATOR, a control character: the plugin's lines escape every byte outside 0x21-0x7e
+# (lua/tpost/tpost_wire.lua, tpost_lines.lua), so it never occurs in them. Beside the plugin's fields: the
+# endpoints and the first line of a plaintext answer (an HTTP message or undissected data; one frame per
+# direction at most, by the display filter), which tshark's IP, TCP, HTTP and data fields give. The free
+# texts (an HTTP request's URI, a response's phrase) come last, where a tab in them cannot move a column.
+AGGREGATOR = "\x1f"
 WIRE = "tpost.tls"  # the frame's TLS records as tokens (lua/tpost/tpost_wire.lua; read by capture/wire.py)
 PACKET = "tpost.pkt"  # "stream src srcport dst dstport flags app_src app_dst last_data_frame last_data_time"
+CERT_LINE = "tpost.certline"  # one certificate summary as tokens (lua/tpost/tpost_lines.lua)
+FINDING_LINE = "tpost.findline"  # one finding as tokens (lua/tpost/tpost_lines.lua)
+COLUMNS = [
+    "frame.number", "frame.time_epoch", PACKET, WIRE, CERT_LINE, FINDING_LINE,
+    "ip.src", "ip.dst", "ipv6.src", "ipv6.dst", "tcp.srcport", "tcp.dstport", "data.data",
+    "http.response.version", "http.response.code", "http.request.method", "http.request.version",
+    "http.request.uri", "http.response.phrase",
+]
 
-RECORD = "tls.record"
-RECORD_CONTENT_TYPE = "tls.record.content_type"
-RECORD_OPAQUE_TYPE = "tls.record.opaque_type"  # TLS 1.3 records tshark could not decrypt
-RECORD_LENGTH = "tls.record.length"
-RECORD_VERSION = "tls.record.version"  # read for SSL 2.0 records (0x0002), which carry no content type
-ALERT = "tls.alert_message"
-ALERT_LEVEL = "tls.alert_message.level"
-ALERT_DESCRIPTION = "tls.alert_message.desc"
-
-HANDSHAKE = "tls.handshake"
-HANDSHAKE_TYPE = "tls.handshake.type"
+# tshark's TLS fields whose values the plugin's tpost.tls line carries (capture/wire.py maps its letters to these
+# names): the names tracker.py looks values up by.
 HANDSHAKE_VERSION = "tls.handshake.version"
 SESSION_ID = "tls.handshake.session_id"
 RANDOM = "tls.handshake.random"
@@ -73,18 +63,13 @@ EXTENSION_SUPPORTED_VERSIONS = 43
 EXTENSION_PRE_SHARED_KEY = 41
 EXTENSION_SIGNATURE_ALGORITHMS_CERT = 50
 
-# The plugin's bridge (lua/tsharkpost.lua): one subtree per finding, one per certificate.
-FINDING = "tpost.finding"
-CERT = "tpost.cert"
-CERT_FIELDS = {
-    "tpost.cert.index": "index", "tpost.cert.sender": "sender", "tpost.cert.subject": "subject",
-    "tpost.cert.subject_cn": "subject_cn", "tpost.cert.issuer": "issuer", "tpost.cert.serial": "serial",
-    "tpost.cert.sigalg.oid": "sigalg_oid", "tpost.cert.sigalg.name": "sigalg_name",
-    "tpost.cert.key.type": "key_type", "tpost.cert.key.bits": "key_bits", "tpost.cert.key.curve": "key_curve",
-    "tpost.cert.key.alg": "key_alg",
-    "tpost.cert.not_before": "not_before", "tpost.cert.not_after": "not_after", "tpost.cert.san": "san",
-    "tpost.cert.sha256": "sha256", "tpost.cert.sha1": "sha1", "tpost.cert.self_signed": "self_signed",
-    "tpost.cert.ca": "ca", "tpost.cert.path_len": "path_len", "tpost.cert.key_usage": "key_usage",
+# The letters of a certificate's line (tpost.certline, lua/tpost/tpost_lines.lua) -> Certificate's attributes;
+# the same facts as the tree's tpost.cert.* fields.
+CERT_TOKENS = {
+    "i": "index", "w": "sender", "s": "subject", "c": "subject_cn", "I": "issuer", "n": "serial",
+    "o": "sigalg_oid", "a": "sigalg_name", "t": "key_type", "A": "key_alg", "b": "key_bits", "v": "key_curve",
+    "f": "not_before", "F": "not_after", "N": "san", "h": "sha256", "H": "sha1", "x": "self_signed", "C": "ca",
+    "L": "path_len", "u": "key_usage",
 }
-FINDING_CHECK, FINDING_SEVERITY, FINDING_MESSAGE = "tpost.check", "tpost.severity", "tpost.message"
-FINDING_CERT_INDEX = "tpost.cert.index"
+# The letters of a finding's line (tpost.findline): check, severity, message, its certificate's chain index.
+FINDING_TOKENS = {"c": "check", "s": "severity", "m": "message", "i": "cert_index"}
