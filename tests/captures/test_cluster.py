@@ -19,10 +19,15 @@ import pytest
 
 from conftest import CAPTURES, CORPUS
 from summarize_support import console_script, environment
+from tsharkpost.capture import sliced
+from tsharkpost.capture.analyze import PartResult
 from tsharkpost.capture.offsets import descendants
+from tsharkpost.capture.result import InputResult
+from tsharkpost.capture.tshark import Options
 from tsharkpost.cli import main
 
 distributed = pytest.importorskip("distributed", reason="the cluster extra is not installed (scripts/setup does it)")
+from tsharkpost.capture import cluster as cluster_module  # noqa: E402 - needs distributed
 
 DASK = Path(sys.executable).parent / "dask"
 SEED = CAPTURES / "md2-root-silent-fin.pcapng"
@@ -106,6 +111,26 @@ def test_the_cluster_gives_the_local_output(cluster: tuple[str, list[subprocess.
     assert [item["path"] for item in document["inputs"]] == [*inputs, *corpus]
     assert {item["status"] for item in document["inputs"]} >= {"ok", "error"}
     assert len(document["connections"]) > 20
+
+
+def test_the_cluster_reads_a_big_capture_in_parts(cluster: tuple[str, list[subprocess.Popen[bytes]]],
+                                                  tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given the mixed batch (250 kB) and the seed, named relative to the current folder
+    monkeypatch.chdir(CAPTURES)
+    inputs = ["batch-mixed.pcapng", SEED.name]
+    merged: list[int] = []
+
+    def merge(path: Path, parts: list[PartResult], options: Options, records: Path) -> tuple[InputResult, bool]:
+        merged.append(len(parts))
+        return sliced.merge(path, parts, options, records)
+
+    monkeypatch.setattr(cluster_module, "merge", merge)  # watched, not replaced
+    # When summarize reads them on the cluster cutting captures over 0.1 MB into parts (a task each), and here whole
+    remote = _json(["--scheduler", cluster[0], "--slice-mb", "0.1", *inputs], tmp_path / "remote.json")
+    local = _json(["--jobs", "1", *inputs], tmp_path / "local.json")
+    # Then the output is the same, byte for byte; the batch was read in two parts (one per worker thread)
+    assert remote == local
+    assert merged == [2]
 
 
 def _killer_tsharks(folder: Path, tshark: str) -> Path:

@@ -1,5 +1,5 @@
 """summarize's progress: on a terminal only, silenced by --quiet, captures counted as they finish, bytes read
-within a capture taken from the running tshark's offset in its file."""
+within a capture taken from the running tshark's offset in its file (or in the parts of a capture read in parts)."""
 
 from __future__ import annotations
 
@@ -12,21 +12,26 @@ import select
 import shutil
 import struct
 import subprocess
+import sys
 import termios
 import time
 from pathlib import Path
 
-from conftest import CAPTURES
+from conftest import CAPTURES, REPO
 from summarize_support import console_script, environment
 from tsharkpost.capture import tshark as ts
 from tsharkpost.capture.batch import analyze_all
 from tsharkpost.capture.offsets import read_offsets
 from tsharkpost.capture.result import InputResult, InputStatus
+from tsharkpost.capture.slicing import write_parts
 from tsharkpost.commands.progress import Progress
 
 SEED = CAPTURES / "md2-root-silent-fin.pcapng"
 TWIN = CAPTURES / "known-good-twin.pcapng"
 BATCH = CAPTURES / "batch-mixed.pcapng"
+sys.path.insert(0, str(REPO / "bench"))
+from workloads import replicate  # noqa: E402 - bench/ is no package
+
 BARS = re.compile(r"captures: +\d+%.*read: +\d+%", re.S)
 
 
@@ -119,6 +124,33 @@ def test_bytes_read_within_a_capture(tmp_path: Path, tshark: str) -> None:
         assert 0 < display.bytes.n < size and display.files.n == 0
         display.finished(1, InputResult(str(SEED), InputStatus.OK))
         assert display.files.n == 1 and display.bytes.n >= SEED.stat().st_size
+    finally:
+        process.kill()
+        process.wait()
+        display.close()
+
+
+def test_bytes_read_within_a_capture_read_in_parts(tmp_path: Path, tshark: str) -> None:
+    # Given a capture read in two parts (capture/slicing.py), tshark part way through the first (its PDML is
+    # not read, so it stops once the pipe is full) and the second not started
+    capture = replicate(BATCH, tmp_path / "big.pcapng", 8, 120.0)  # 2 MB: tshark cannot take a part in at once
+    size = capture.stat().st_size
+    files = [tmp_path / "part-0.cap", tmp_path / "part-1.cap"]
+    write_parts(capture, 2, dict(enumerate(files)))
+    shown = io.StringIO()
+    display = Progress([capture], shown)
+    display.sliced(0, files)
+    process = subprocess.Popen([tshark, "-n", "-r", str(files[0]), "-T", "pdml"], stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            if display.bytes.n:
+                break
+            time.sleep(0.1)
+        # Then the bytes bar shows the capture half as far as tshark is into its part, at most half of it
+        offset = read_offsets([str(files[0])]).get(str(files[0]), 0)
+        assert 0 < offset < files[0].stat().st_size
+        assert 0 < display.bytes.n <= size // 2 and display.files.n == 0
     finally:
         process.kill()
         process.wait()

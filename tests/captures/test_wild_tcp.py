@@ -52,9 +52,10 @@ def test_in_order_captures_are_read_once(tmp_path: Path, tshark: str, monkeypatc
     runs: list[bool] = []
     real = ts.fields_argv
 
-    def counting(tshark_: ts.Tshark, capture: Path, options: ts.Options, last_frame: int | None = None) -> list[str]:
+    def counting(tshark_: ts.Tshark, capture: Path, options: ts.Options, last_frame: int | None = None,
+                 hidden: str | None = None) -> list[str]:
         runs.append(options.reassemble_out_of_order)
-        return real(tshark_, capture, options, last_frame)
+        return real(tshark_, capture, options, last_frame, hidden)
 
     monkeypatch.setattr(ts, "fields_argv", counting)
     # When it reads a capture without a gap, then one with the reordered flight

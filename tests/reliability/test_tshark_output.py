@@ -138,7 +138,7 @@ def test_tshark_timeout_must_be_seconds(capsys: pytest.CaptureFixture[str], valu
 
 
 def test_marker_frames_never_change_the_records(tmp_path: Path, tshark: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    # Given the same capture read as it is, and with a heartbeat every 7 frames (80 markers instead of none)
+    # Given the same capture read as it is, and with a heartbeat every 7 frames (80 markers instead of 2)
     def document(heartbeat: int) -> dict:
         monkeypatch.setattr(ts, "HEARTBEAT_FRAMES", heartbeat)
         out = tmp_path / f"{heartbeat}.json"

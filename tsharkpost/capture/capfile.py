@@ -216,3 +216,114 @@ def _count_pcapng(stream: io.BufferedIOBase, head: bytes, size: int | None) -> i
             return count
         if kind in PACKET_BLOCKS:
             count += 1
+
+
+# The framing walked unit by unit (capture/slicing.py): what each unit of the file is, with its bytes.
+UNIT_HEAD, UNIT_PACKET, UNIT_WHOLE, UNIT_TAIL = "head", "packet", "whole", "tail"
+PCAP_LINK_TYPE = 20  # offset of the link type in a pcap file header
+PCAP_MAX_PACKET = 262144  # tshark 4.0 refuses a pcap record larger than this (the file is damaged)
+IDB_LINK_TYPE = 8  # offset of an Interface Description Block's link type
+EPB_HEADER = 28  # type, length, interface, timestamp (2), captured length, original length
+EPB_INTERFACE, EPB_CAPTURED = 8, 20
+TAIL_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One piece of a capture's framing, as it is in the file.
+
+    kind: UNIT_HEAD (pcap file header, or a pcapng block that is no packet: section and interface headers,
+    decryption secrets, statistics), UNIT_PACKET (a pcap record or an Enhanced Packet Block: `link`, `data_at`
+    and `captured` say where its bytes are), UNIT_WHOLE (a packet block of another kind, copied as it is) or
+    UNIT_TAIL (bytes after the framing broke: a cut or damaged file, copied as they are for tshark to judge).
+    """
+
+    kind: str
+    raw: bytes
+    order: str = "<"
+    link: int | None = None
+    data_at: int = 0
+    captured: int = 0
+
+
+def units(stream: io.BufferedIOBase) -> Iterator[Unit]:
+    """The capture's framing from its first byte to its last, unit by unit; bytes past a cut or damage as
+    UNIT_TAIL pieces. A stream that is neither pcap nor pcapng is all tail."""
+    head = _read_exactly(stream, 4)
+    if head == PCAPNG_MAGIC:
+        yield from _pcapng_units(stream, head)
+    elif head in PCAP_MAGICS:
+        yield from _pcap_units(stream, head)
+    else:
+        yield from _tail(stream, head)
+
+
+def _tail(stream: io.BufferedIOBase, read: bytes) -> Iterator[Unit]:
+    if read:
+        yield Unit(UNIT_TAIL, read)
+    while chunk := stream.read(TAIL_CHUNK):
+        yield Unit(UNIT_TAIL, chunk)
+
+
+def _pcap_units(stream: io.BufferedIOBase, magic: bytes) -> Iterator[Unit]:
+    order = PCAP_MAGICS[magic]
+    header = magic + _read_exactly(stream, PCAP_FILE_HEADER - 4)
+    if len(header) < PCAP_FILE_HEADER:
+        yield from _tail(stream, header)
+        return
+    yield Unit(UNIT_HEAD, header, order)
+    (link,) = struct.unpack_from(order + "I", header, PCAP_LINK_TYPE)
+    link &= 0xFFFF  # the upper bits carry the FCS length, not the link type
+    included = struct.Struct(order + "I")
+    while True:
+        record = _read_exactly(stream, PCAP_RECORD_HEADER)
+        if not record:
+            return
+        if len(record) < PCAP_RECORD_HEADER:
+            yield from _tail(stream, record)
+            return
+        (length,) = included.unpack_from(record, PCAP_INCLUDED_LENGTH)
+        if length > PCAP_MAX_PACKET:
+            yield from _tail(stream, record)
+            return
+        data = _read_exactly(stream, length)
+        if len(data) < length:
+            yield from _tail(stream, record + data)
+            return
+        yield Unit(UNIT_PACKET, record + data, order, link, PCAP_RECORD_HEADER, length)
+
+
+def _pcapng_units(stream: io.BufferedIOBase, head: bytes) -> Iterator[Unit]:
+    order, links = "<", list[int]()
+    while True:
+        header = head + _read_exactly(stream, PCAPNG_BLOCK_HEADER - len(head))
+        head = b""
+        if not header:
+            return
+        if len(header) < PCAPNG_BLOCK_HEADER:
+            yield from _tail(stream, header)
+            return
+        if header[:4] == PCAPNG_MAGIC:
+            magic = _read_exactly(stream, 4)
+            header += magic
+            if magic not in BYTE_ORDER_MAGIC:
+                yield from _tail(stream, header)
+                return
+            order, links = BYTE_ORDER_MAGIC[magic], []
+        kind, length = struct.unpack_from(order + "II", header)
+        if length < len(header) + 4 or length % 4 or length > (1 << 30):
+            yield from _tail(stream, header)
+            return
+        block = header + _read_exactly(stream, length - len(header))
+        if len(block) < length:
+            yield from _tail(stream, block)
+            return
+        if kind == 1 and length >= IDB_LINK_TYPE + 4:
+            links.append(struct.unpack_from(order + "H", block, IDB_LINK_TYPE)[0])
+        if kind == 6 and length >= EPB_HEADER + 4:
+            interface, captured = (struct.unpack_from(order + "I", block, at)[0]
+                                   for at in (EPB_INTERFACE, EPB_CAPTURED))
+            if interface < len(links) and EPB_HEADER + captured <= length - 4:
+                yield Unit(UNIT_PACKET, block, order, links[interface], EPB_HEADER, captured)
+                continue
+        yield Unit(UNIT_WHOLE if kind in PACKET_BLOCKS else UNIT_HEAD, block, order)

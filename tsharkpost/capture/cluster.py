@@ -21,8 +21,8 @@ running tasks to stop their tshark (a Dask Event each task watches).
 
 from __future__ import annotations
 
+import collections
 import dataclasses
-import itertools
 import json
 import os
 import signal
@@ -33,16 +33,18 @@ import traceback
 import uuid
 import zlib
 from pathlib import Path
+from typing import Any
 
 from distributed import Client, Event, Future, as_completed, get_client
 from distributed.comm.addressing import parse_address, parse_host_port
 
 from tsharkpost.capture import tshark as ts
 from tsharkpost.capture.aggregate import PatternTally
-from tsharkpost.capture.analyze import analyze
+from tsharkpost.capture.analyze import PartResult, analyze
 from tsharkpost.capture.batch import Finished
 from tsharkpost.capture.offsets import PROC, descendants
 from tsharkpost.capture.result import InputResult, InputStatus
+from tsharkpost.capture.sliced import DEFAULT_SLICE_MB, merge, part_count, part_file, read_part, remove
 from tsharkpost.errors import TsharkpostError
 from tsharkpost.record.jsonform import from_json
 
@@ -53,6 +55,7 @@ CHUNK = 1 << 20
 THREADS_REFRESH_SECONDS = 1.0
 IN_FLIGHT_PER_THREAD = 2
 Outcome = tuple[InputResult, bytes]  # a task's answer: the result, and its records compressed
+PartOutcome = tuple[PartResult, bytes, bytes]  # a part's answer: the result, its records and keys compressed
 
 
 class ClusterError(TsharkpostError):
@@ -60,8 +63,9 @@ class ClusterError(TsharkpostError):
 
 
 def analyze_on_cluster(paths: list[Path], tshark: ts.Tshark, options: ts.Options, scheduler: str, scratch: Path,
-                       finished: Finished | None = None) -> list[InputResult]:
-    """Each capture through analyze() on a worker, its records written to a file in scratch (as batch.analyze_all)."""
+                       finished: Finished | None = None, slice_mb: float = DEFAULT_SLICE_MB) -> list[InputResult]:
+    """Each capture through analyze() on a worker, its records written to a file in scratch (as batch.analyze_all);
+    a capture larger than slice_mb MB in parts, one task each (capture/sliced.py), merged here."""
     try:
         scheme, location = parse_address(scheduler)
         port = parse_host_port(location)[1]  # before Client, which hangs on closing after a bad address
@@ -78,30 +82,62 @@ def analyze_on_cluster(paths: list[Path], tshark: ts.Tshark, options: ts.Options
     run = f"tsharkpost-{uuid.uuid4().hex}"
     stop = Event(f"{run}-stop", client=client)
     results: list[InputResult | None] = [None] * len(paths)
-    futures: dict[Future[Outcome], int] = {}  # in flight
-    waiting = iter(enumerate(paths))
+    futures: dict[Future[Any], tuple[int, int]] = {}  # in flight -> (input, part; -1 for a whole capture)
     done = as_completed(loop=client.loop)
 
     threads = _Threads(client)
+    counts = [part_count(path, slice_mb, threads.count()) for path in paths]
+    waiting: collections.deque[tuple[int, int, ts.Options]] = collections.deque(
+        (number, part, options) for number in range(len(paths))
+        for part in ([-1] if counts[number] == 1 else range(counts[number])))
+    parts: dict[int, list[PartResult | None]] = {number: [None] * count for number, count in enumerate(counts)
+                                                 if count > 1}
+    readings: dict[int, ts.Options] = {}
 
     def submit() -> None:
         """Keep two captures in flight per worker thread: one read, one ready to start when it is done (a
         round trip to the client between captures cost 20 percent on small files). No more, so that the queue
         waits here, and a worker that dies takes few captures with it: each waiting there counts that death
-        against Dask's allowed-failures as the one it was reading does."""
-        for number, path in itertools.islice(waiting, max(IN_FLIGHT_PER_THREAD * threads.count() - len(futures), 0)):
-            future = client.submit(_analyze_on_worker, str(path), os.path.abspath(path), tshark, options,
-                                   stop.name, key=f"{run}-{number}", pure=False)
-            futures[future] = number
+        against Dask's allowed-failures as the one it was reading does. A part of a capture counts as one."""
+        while waiting and len(futures) < IN_FLIGHT_PER_THREAD * threads.count():
+            number, part, reading = waiting.popleft()
+            path = paths[number]
+            key = f"{run}-{number}" if part < 0 else f"{run}-{number}-{part}{'-again' if number in readings else ''}"
+            future: Future[Any]
+            if part < 0:
+                future = client.submit(_analyze_on_worker, str(path), os.path.abspath(path), tshark, options,
+                                       stop.name, key=key, pure=False)
+            else:
+                future = client.submit(_read_part_on_worker, str(path), os.path.abspath(path), part, counts[number],
+                                       tshark, reading, stop.name, key=key, pure=False)
+            futures[future] = (number, part)
             done.add(future)
 
     try:
         submit()
         for future in done:
-            number = futures.pop(future)
+            number, part = futures.pop(future)
             submit()  # the next capture first: its worker starts on it while this one's records come back
-            results[number] = result = _collect(paths[number], future, scratch / f"{number}.jsonl")
-            future.release()
+            if part < 0:
+                result = _collect(paths[number], future, scratch / f"{number}.jsonl")
+                future.release()
+            else:
+                held = parts[number]
+                held[part] = _collect_part(paths[number], future, scratch / f"{number}.parts", part)
+                future.release()
+                if any(item is None for item in held):
+                    continue
+                reading = readings.get(number, options)
+                result, again = merge(paths[number], [item for item in held if item], reading,
+                                      scratch / f"{number}.jsonl")
+                remove([item for item in held if item])
+                if again:
+                    readings[number] = dataclasses.replace(options, reassemble_out_of_order=True)
+                    parts[number] = [None] * counts[number]
+                    waiting.extendleft((number, item, readings[number]) for item in reversed(range(counts[number])))
+                    submit()
+                    continue
+            results[number] = result
             if finished:
                 finished(number, result)
     except Exception as error:  # noqa: BLE001 - the cluster as a whole failed (its scheduler gone): inputs say so
@@ -150,13 +186,33 @@ def _collect(path: Path, future: Future[Outcome], records_file: Path) -> InputRe
         return InputResult(str(path), InputStatus.ERROR, reason[:REASON_LENGTH],
                            traceback=traceback.format_exc())
     if result.records_file is not None:
-        expand = zlib.decompressobj()
-        with open(records_file, "wb") as target:
-            for start in range(0, len(records), CHUNK):
-                target.write(expand.decompress(records[start:start + CHUNK]))
-            target.write(expand.flush())
+        _expand(records, records_file)
         result.records_file = str(records_file)
     return result
+
+
+def _collect_part(path: Path, future: Future[PartOutcome], folder: Path, part: int) -> PartResult:
+    """The worker's part with its records and keys written into folder; a failed task is the part's error."""
+    try:
+        outcome: PartOutcome = future.result()
+        result, records, keys = outcome
+    except Exception:  # noqa: BLE001 - as _collect
+        return PartResult(_collect(path, future, folder / f"{part}.jsonl"), "", False)  # type: ignore[arg-type]
+    folder.mkdir(parents=True, exist_ok=True)
+    if result.result.records_file is not None:
+        result.result.records_file = str(folder / f"{part}.jsonl")
+        result.keys_file = str(folder / f"{part}.keys")
+        for data, name in ((records, result.result.records_file), (keys, result.keys_file)):
+            _expand(data, Path(name))
+    return result
+
+
+def _expand(data: bytes, target: Path) -> None:
+    expand = zlib.decompressobj()
+    with open(target, "wb") as handle:
+        for start in range(0, len(data), CHUNK):
+            handle.write(expand.decompress(data[start:start + CHUNK]))
+        handle.write(expand.flush())
 
 
 def _stop(client: Client, stop: Event, pending: list[Future[Outcome]]) -> None:
@@ -186,6 +242,28 @@ def _analyze_on_worker(given: str, absolute: str, tshark: ts.Tshark, options: ts
             result = _named_as_given(result, given, absolute, records)
         data = _compressed(records) if result.records_file is not None else b""
         return dataclasses.replace(result, records_file="" if result.records_file is not None else None), data
+
+
+def _read_part_on_worker(given: str, absolute: str, part: int, count: int, tshark: ts.Tshark, options: ts.Options,
+                         stop_name: str) -> PartOutcome:
+    """On a worker: one part of a capture (capture/sliced.py) written and read in a folder of the worker's own,
+    handed back with its records and keys compressed; the result names the capture as the client was given it."""
+    with tempfile.TemporaryDirectory(prefix="tsharkpost-worker-") as scratch:
+        done = threading.Event()
+        stop = Event(stop_name, client=get_client())
+        watcher = threading.Thread(target=_watch_stop, args=(stop, str(part_file(Path(scratch), part)), done),
+                                   daemon=True)
+        watcher.start()
+        try:
+            result = read_part(Path(absolute), part, count, tshark, options, Path(scratch), Path(given))
+        finally:
+            done.set()
+        records = keys = b""
+        if result.result.records_file is not None and result.keys_file:
+            records, keys = _compressed(Path(result.result.records_file)), _compressed(Path(result.keys_file))
+        return (dataclasses.replace(result, result=dataclasses.replace(result.result, records_file="")
+                                    if result.result.records_file is not None else result.result,
+                                    keys_file=""), records, keys)
 
 
 def _compressed(path: Path) -> bytes:

@@ -118,6 +118,7 @@ class ConnectionTracker:
         # (src, srcport, dst, dstport) -> stream, both directions: for packets that carry no stream number
         self._by_endpoints: dict[tuple[str, int, str, int], int] = {}
         self._last_sweep = 0.0
+        self.split_count = 0  # how many of what sweep() or finish() last returned were split off (they lead)
 
     def _closed(self, stream: int) -> bool:
         """Whether the stream's connection ended: handed out already, or reset, or closed both ways."""
@@ -434,14 +435,22 @@ class ConnectionTracker:
                 conn.client_certificates = chain  # mutual TLS: the client's own Certificate message
         conn.findings.extend(packet.findings)  # those naming a chain certificate join it at freeze
 
-    def sweep(self, now: float, linger: float) -> list[Connection]:
+    @property
+    def split_pending(self) -> bool:
+        """A reused port's new SYN ended a connection, which the next sweep() hands out first."""
+        return bool(self._split)
+
+    def sweep(self, now: float, linger: float, clock: bool = True) -> list[Connection]:
         """Closed connections (RST, or FIN both ways) quiet for `linger` seconds of capture time, oldest first.
 
         They leave the table, so memory follows the connections open at a time, not the capture's size.
-        Sweeping at most once per second of capture time keeps it cheap.
+        Sweeping at most once per second of capture time keeps it cheap. analyze.py sweeps at its clock's frames
+        only (tshark.HEARTBEAT_FRAMES), which every part of a sliced capture holds alike (capture/slicing.py);
+        without `clock`, only what a reused port split off is handed out.
         """
         split, self._split = self._split, []
-        if now - self._last_sweep < 1.0:
+        self.split_count = len(split)
+        if not clock or now - self._last_sweep < 1.0:
             return split
         self._last_sweep = now
         done = [conn for stream, conn in self.connections.items()
@@ -452,6 +461,7 @@ class ConnectionTracker:
     def finish(self) -> list[Connection]:
         """Every connection still open at the end of the capture, oldest first."""
         split, self._split = self._split, []
+        self.split_count = len(split)
         return split + self._hand_out(list(self.connections.values()))
 
     def _hand_out(self, done: list[Connection]) -> list[Connection]:

@@ -108,11 +108,12 @@ def _version(path: str) -> str:
 # The watchdog (run): a tshark that writes nothing for this long is taken as hung, killed, and its input
 # reported as an error. tshark writes a line only for packets that pass the display filter, so a long stretch
 # of a capture with nothing to report (a bulk transfer) would be silence too; the heartbeat below keeps a
-# healthy tshark talking, one short packet per HEARTBEAT_FRAMES frames. At the plugin's slowest measured
-# pace (handshake-heavy captures, about 5,000 frames a second) that is one every 13 s: ten minutes of silence
-# is a tshark that is stuck, not a busy one, even on a loaded machine.
+# healthy tshark talking, one short packet per HEARTBEAT_FRAMES frames: ten minutes of silence is a tshark that
+# is stuck, not a busy one, even on a loaded machine. The heartbeats are also analyze.py's clock (connections
+# are handed out at them): frames chosen by number, they are the same in every part of a sliced capture
+# (capture/slicing.py). One in 256 frames adds well under 1 % to the output.
 DEFAULT_TSHARK_TIMEOUT = 600.0
-HEARTBEAT_FRAMES = 65536
+HEARTBEAT_FRAMES = 256
 WATCHDOG_TICK_SECONDS = 1.0
 # tshark 4.0 leaves a segment that arrives before the one it follows (or that it takes for a retransmission)
 # out of TCP reassembly unless told otherwise: a ServerHello in such a segment is never dissected as TLS, and
@@ -133,17 +134,19 @@ class Options:
     reassemble_out_of_order: bool = False  # set by analyze.py for a second reading, never by the user
 
 
-def fields_argv(tshark: Tshark, capture: Path, options: Options, last_frame: int | None = None) -> list[str]:
+def fields_argv(tshark: Tshark, capture: Path, options: Options, last_frame: int | None = None,
+                hidden: str | None = None) -> list[str]:
     """summarize's tshark run over one capture: one line of fields.COLUMNS per frame shown (-T fields).
 
     With last_frame (the capture's packet count, capfile.count_packets), the display filter also lets
     through that frame and one frame in HEARTBEAT_FRAMES: the last frame shows that tshark read the whole
     capture, the heartbeats that it is still reading (-l flushes each line as it is written). Neither
     carries the plugin's bridge line unless it has one anyway, and analyze.py reads them only as markers.
+    With hidden (a display filter), the frames it matches are left out, markers excepted.
     """
-    shown = F.DISPLAY_FILTER
+    shown = f"({F.DISPLAY_FILTER}) && !({hidden})" if hidden else F.DISPLAY_FILTER
     if last_frame:
-        shown = f"{F.DISPLAY_FILTER} || frame.number == {last_frame} || {{frame.number % {HEARTBEAT_FRAMES}}} == 0"
+        shown = f"{shown} || frame.number == {last_frame} || {{frame.number % {HEARTBEAT_FRAMES}}} == 0"
     argv = [tshark.path, "-n", "-r", str(capture), "-X", f"lua_script:{plugin_path()}", "-o", F.PLUGIN_BRIDGE_PREF,
             "-o", F.PLUGIN_WIRE_PREF, "-Y", shown, "-T", "fields", "-E", "header=n", "-E", "separator=/t",
             "-E", "quote=n", "-E", "occurrence=a", "-E", f"aggregator={F.AGGREGATOR}"]

@@ -87,6 +87,17 @@ class JobsValue(CheckedValue):
         return jobs
 
 
+class SliceValue(CheckedValue):
+    def check(self, text: str) -> float:
+        try:
+            size = float(text)
+        except ValueError:
+            size = -1.0
+        if not size >= 0 or size == float("inf"):
+            raise ValueError("not a size in MB (0 or more; 0: never cut a capture)")
+        return size
+
+
 class KeylogValue(CheckedValue):
     """--keylog: a file tshark can read (tshark itself says nothing about a missing one)."""
 

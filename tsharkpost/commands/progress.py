@@ -3,7 +3,8 @@
 Shown only when stderr is a terminal and --quiet is not given; otherwise nothing is drawn and nothing polled.
 Captures count as they finish, in the order they finish. Bytes read are the finished captures' sizes plus how
 far each running tshark has read into its capture (capture/offsets.py, polled twice a second by a thread of
-its own); a capture read a second time (analyze.py's out-of-order reading) does not move the bar back.
+its own), or into the parts of a capture read in parts (capture/sliced.py); a capture read a second time
+(analyze.py's out-of-order reading) does not move the bar back.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ class Progress:
         self.sizes = [_size(path) for path in paths]
         self.done = [False] * len(paths)
         self.reached: dict[str, int] = {}  # furthest offset seen per running capture
+        self.parts: dict[int, list[str]] = {}  # captures read in parts (capture/sliced.py): their part files
         self.lock = threading.Lock()
         self.files = tqdm(total=len(paths), desc="captures", unit="file", file=stream, position=0, leave=False,
                           dynamic_ncols=True)
@@ -53,6 +55,11 @@ class Progress:
             self.files.refresh()
             self._show_bytes()
 
+    def sliced(self, number: int, files: list[Path]) -> None:
+        """A capture is read in parts, by tsharks reading these files (batch.Sliced)."""
+        with self.lock:
+            self.parts[number] = [str(path) for path in files]
+
     def close(self) -> None:
         self.stopped.set()
         if self.poller:
@@ -63,11 +70,17 @@ class Progress:
 
     def _poll(self) -> None:
         while not self.stopped.wait(POLL_SECONDS):
-            running = {path for path, done in zip(self.paths, self.done) if not done}
-            offsets = read_offsets(running)
             with self.lock:
-                for path, offset in offsets.items():
-                    self.reached[path] = max(self.reached.get(path, 0), offset)
+                running = {path for path, done in zip(self.paths, self.done) if not done}
+                parts = {number: files for number, files in self.parts.items() if not self.done[number]}
+            offsets = read_offsets(running | {name for files in parts.values() for name in files})
+            # A capture read in parts is as far as its parts are on average, each part by its own size.
+            read = {self.paths[number]: int(self.sizes[number] * sum(_share(name, offsets) for name in files)
+                                            / len(files)) for number, files in parts.items() if files}
+            with self.lock:
+                for path, offset in [*offsets.items(), *read.items()]:
+                    if path in running:
+                        self.reached[path] = max(self.reached.get(path, 0), offset)
                 self._show_bytes()
 
     def _show_bytes(self) -> None:
@@ -76,6 +89,12 @@ class Progress:
             total += size if done else min(self.reached.get(path, 0), size)
         self.bytes.n = total
         self.bytes.refresh()
+
+
+def _share(name: str, offsets: dict[str, int]) -> float:
+    """How much of a part file its tshark has read (0 to 1)."""
+    size = _size(Path(name))
+    return min(offsets.get(name, 0) / size, 1.0) if size else 0.0
 
 
 def _size(path: Path) -> int:

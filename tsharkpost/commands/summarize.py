@@ -14,8 +14,9 @@ from tsharkpost.capture.aggregate import PatternTally
 from tsharkpost.capture import tshark as ts
 from tsharkpost.capture.batch import Finished, analyze_all
 from tsharkpost.capture.result import InputResult, InputStatus
-from tsharkpost.commands.common import (ExitCode, JobsValue, add_tshark_options, exit_codes_help, expand, log,
-                                        prepare, tshark_options, write_output)
+from tsharkpost.capture.sliced import DEFAULT_SLICE_MB
+from tsharkpost.commands.common import (ExitCode, JobsValue, SliceValue, add_tshark_options, exit_codes_help, expand,
+                                        log, prepare, tshark_options, write_output)
 from tsharkpost.commands.event_options import add_event_options, report_logs
 from tsharkpost.commands.progress import progress
 from tsharkpost.plugin.tables import Severity
@@ -61,6 +62,10 @@ def add_parser(commands: Any) -> None:
                                 "has finished, and may not be one of the inputs")
     summarize.add_argument("--jobs", "-j", action=JobsValue, default=os.cpu_count() or 1, metavar="N",
                            help="captures read in parallel, 1 or more (default: CPU count)")
+    summarize.add_argument("--slice-mb", action=SliceValue, default=DEFAULT_SLICE_MB, metavar="MB",
+                           help="read a capture larger than this in parts, in parallel (one per started MB, at "
+                                "most one per --jobs or cluster thread; records as from the whole capture); "
+                                f"0: never (default: {DEFAULT_SLICE_MB:g})")
     summarize.add_argument("--scheduler", metavar="tcp://HOST:PORT",
                            help="read the captures on this Dask cluster's workers instead of here (needs "
                                 "tsharkpost[cluster]; workers need tshark and tsharkpost, and the same paths)")
@@ -73,7 +78,7 @@ def add_parser(commands: Any) -> None:
 
 
 def _on_cluster(scheduler: str, paths: list[Path], tshark: ts.Tshark, options: ts.Options, scratch: Path,
-                finished: Finished | None) -> list[InputResult] | None:
+                finished: Finished | None, slice_mb: float) -> list[InputResult] | None:
     """The captures read on the cluster; None after saying why it cannot be used. dask is imported only here."""
     try:
         from tsharkpost.capture.cluster import ClusterError, analyze_on_cluster
@@ -81,7 +86,7 @@ def _on_cluster(scheduler: str, paths: list[Path], tshark: ts.Tshark, options: t
         log.error("--scheduler needs dask.distributed (pip install 'tsharkpost[cluster]'): %s", error)
         return None
     try:
-        return analyze_on_cluster(paths, tshark, options, scheduler, scratch, finished)
+        return analyze_on_cluster(paths, tshark, options, scheduler, scratch, finished, slice_mb)
     except ClusterError as error:
         log.error("%s", error)
         return None
@@ -119,12 +124,13 @@ def run(args: argparse.Namespace) -> int:
         with progress(paths, args.quiet, within_captures=not args.scheduler) as shown:
             if args.scheduler:
                 results = _on_cluster(args.scheduler, paths, tshark, tshark_options(args), Path(scratch),
-                                      shown.finished if shown else None)
+                                      shown.finished if shown else None, args.slice_mb)
                 if results is None:
                     return ExitCode.USAGE
             else:
                 results = analyze_all(paths, tshark, tshark_options(args), args.jobs, Path(scratch),
-                                      shown.finished if shown else None)
+                                      shown.finished if shown else None, args.slice_mb,
+                                      shown.sliced if shown else None)
         _report_inputs(results)
         events = attribute_to_records(results, [Path(name) for name in args.events], args.events_tz, args.shift) \
             if args.events else None
