@@ -41,6 +41,9 @@ class Outcome(str, Enum):
     SERVER_RESET_AFTER_SERVER_HELLO = "server_reset_after_server_hello"
     SERVER_ANSWERED_PLAINTEXT = "server_answered_plaintext"
     NO_SERVER_RESPONSE = "no_server_response"
+    CLIENT_CRYPTO_ERROR = "client_crypto_error"  # QUIC: the client closed with CRYPTO_ERROR (a TLS alert)
+    SERVER_CRYPTO_ERROR = "server_crypto_error"  # QUIC: the server closed with CRYPTO_ERROR (a TLS alert)
+    HELLO_VERIFY_UNANSWERED = "hello_verify_unanswered"  # DTLS: the client never resent its hello with the cookie
     INCOMPLETE = "capture_incomplete"
     NOT_TLS = "not_tls"
 
@@ -372,6 +375,7 @@ class ConnectionRecord(HandshakeFacts):
     fingerprints: Fingerprints = field(default=Fingerprints())
     client_certificates: tuple[Certificate, ...] = field(default=())
     chain_undecoded: bool = False
+    transport: str = "tcp"  # "tcp", "udp-dtls" (DTLS over UDP) or "quic"; stream is udp.stream for the last two
 
     @property
     def failed(self) -> bool:
