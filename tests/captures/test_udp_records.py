@@ -8,6 +8,7 @@ tsharkpost itself.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import subprocess
 from pathlib import Path
@@ -18,6 +19,10 @@ from conftest import CAPTURES, DATA, REPO
 from plugin_support import run_tshark
 from summarize_support import summarize_json
 
+from tsharkpost.capture import tshark as ts
+from tsharkpost.capture.analyze import LINGER_SECONDS
+from tsharkpost.capture.fields_reader import packets
+from tsharkpost.capture.tracker import ConnectionTracker
 from tsharkpost.plugin import messages
 
 SCHEMA = json.loads((REPO / "tsharkpost" / "schema" / "summary.schema.json").read_text())
@@ -164,3 +169,26 @@ def test_other_udp_traffic_gets_no_bridge_line(tshark: str, plugin: Path, corpus
     framed = {line.split("\t")[0] for line in lines}
     assert framed and not (framed & stun)
     assert all(line.split("\t")[1].startswith("d") for line in lines)
+
+
+def test_a_closed_quic_flow_leaves_the_tracker_an_open_dtls_flow_stays(tshark: str, tmp_path: Path) -> None:
+    # Given the QUIC refusal and, 20 minutes later, the DTLS twin (established, never closed: UDP has no FIN),
+    # merged in time order (mergecap: plain Wireshark tooling), and plain tshark's stream of each
+    merged = tmp_path / "merged.pcapng"
+    subprocess.run(["mergecap", "-w", str(merged), str(QUIC / "quic-client-refuses-chain.pcapng"),
+                    str(DTLS / "dtls-good-twin.pcapng")], check=True)
+    ((quic_stream, quic_last),) = {(row[0], row[1]) for row in _plain(tshark, merged, "quic", "udp.stream",
+                                                                      "frame.time_epoch")[-1:]}
+    dtls = _plain(tshark, merged, "dtls", "udp.stream", "frame.time_epoch")
+    assert {row[0] for row in dtls} != {quic_stream} and float(dtls[0][1]) - float(quic_last) > LINGER_SECONDS
+    # When its packets go through the tracker, swept as analyze sweeps them
+    argv = ts.fields_argv(ts.locate(tshark), merged, ts.Options())
+    out = subprocess.run(argv, capture_output=True, check=True).stdout
+    tracker = ConnectionTracker(str(merged))
+    swept: list[tuple[str, int, float]] = []
+    for packet in packets(io.BytesIO(out)):
+        tracker.add(packet)
+        swept += [(conn.transport, conn.stream, packet.time) for conn in tracker.sweep(packet.time, LINGER_SECONDS)]
+    # Then the QUIC flow, closed with CRYPTO_ERROR, left at the first later datagram; the DTLS flow stayed
+    assert swept == [("quic", int(quic_stream), float(dtls[0][1]))]
+    assert [conn.key for conn in tracker.finish()] == [("udp-dtls", int(dtls[0][0]))]

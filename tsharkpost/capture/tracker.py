@@ -478,7 +478,9 @@ class ConnectionTracker:
         conn.findings.extend(packet.findings)  # those naming a chain certificate join it at freeze
 
     def sweep(self, now: float, linger: float) -> list[Connection]:
-        """Closed connections (RST, or FIN both ways) quiet for `linger` seconds of capture time, oldest first.
+        """Closed connections quiet for `linger` seconds of capture time, oldest first: TCP's (RST, or FIN both
+        ways), and the UDP flows that ended (a QUIC CONNECTION_CLOSE, a fatal alert); any other UDP flow stays
+        to the capture's end, as nothing on the wire says it ended.
 
         They leave the table, so memory follows the connections open at a time, not the capture's size.
         Sweeping at most once per second of capture time keeps it cheap.
@@ -488,7 +490,8 @@ class ConnectionTracker:
             return split
         self._last_sweep = now
         done = [conn for key, conn in self.connections.items()
-                if (self._progress[key].reset or len(self._progress[key].fin_from) == 2)
+                if (self._progress[key].reset or len(self._progress[key].fin_from) == 2
+                    or (conn.transport != "tcp" and (conn.teardown is not None or conn.first_fatal_alert is not None)))
                 and now - conn.last_time > linger]
         return split + self._hand_out(done)
 
