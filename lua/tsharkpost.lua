@@ -482,9 +482,11 @@ do
         cert_key_usage = ProtoField.string("tpost.cert.key_usage", "Key usage", base.UNICODE,
             "RFC 5280 names of the bits set, comma-separated; only when the certificate has keyUsage"),
         pkt = ProtoField.string("tpost.pkt", "Packet facts", base.UNICODE,
-            "With the bridge preference: stream, source address and port, destination address and port, TCP flags "
-                .. "(S, A, F, R or -), application data bytes sent so far by the source and by the destination, "
-                .. "frame number and epoch time of the stream's latest application data so far (0 if none)"),
+            "With the bridge preference: stream (tcp.stream; udp.stream after d for DTLS, q for QUIC), source "
+                .. "address and port, destination address and port, TCP flags (S, A, F, R or -; QUIC: o 1-RTT, "
+                .. "h HANDSHAKE_DONE, x CONNECTION_CLOSE with :code), application data bytes sent so far by the "
+                .. "source and by the destination, frame number and epoch time of the stream's latest application "
+                .. "data so far (0 if none)"),
         pkt_first_data = ProtoField.bool("tpost.pkt.first_data", "First application data of its direction"),
         tls = ProtoField.string("tpost.tls", "TLS records", base.ASCII,
             "With the wire preference: the frame's TLS records and hello facts, one token each (tpost_wire.lua)"),

@@ -192,3 +192,23 @@ def test_a_closed_quic_flow_leaves_the_tracker_an_open_dtls_flow_stays(tshark: s
     # Then the QUIC flow, closed with CRYPTO_ERROR, left at the first later datagram; the DTLS flow stayed
     assert swept == [("quic", int(quic_stream), float(dtls[0][1]))]
     assert [conn.key for conn in tracker.finish()] == [("udp-dtls", int(dtls[0][0]))]
+
+
+def test_the_bridge_line_of_quic_frames_holds_what_plain_tshark_reads(tshark: str, plugin: Path) -> None:
+    capture, keys = QUIC / "quic-good-twin.pcapng", QUIC / "quic-good-twin.keys"
+    # Given plain tshark (with the key log): each frame's stream, ports, short headers, HANDSHAKE_DONE and closes
+    plain = {row[0]: row[1:] for row in _plain(tshark, capture, "quic", "frame.number", "udp.stream", "udp.srcport",
+                                                "udp.dstport", "quic.header_form", "quic.frame_type", keys=keys)}
+    # When the plugin writes its lines
+    lines = run_tshark(tshark, plugin, capture, "-o", f"tls.keylog_file:{keys}", "-o", "tpost.bridge:TRUE",
+                       "-Y", "tpost.pkt", "-T", "fields", "-e", "frame.number", "-e", "tpost.pkt").splitlines()
+    assert len(lines) >= 3
+    for line in lines:
+        frame, pkt = line.split("\t")
+        stream, src, srcport, dst, dstport, flags = pkt.split()[:6]
+        udp_stream, sport, dport, forms, types = plain[frame]
+        # Then the stream is udp.stream after QUIC's letter, the ports are UDP's, and the flags are its packets'
+        assert (stream, srcport, dstport) == ("q" + udp_stream, sport, dport)
+        assert ("o" in flags) == ("0" in forms.split(","))
+        assert ("h" in flags) == ("30" in types.split(","))
+        assert ("x" in flags) == bool({"28", "29"} & set(types.split(",")))
