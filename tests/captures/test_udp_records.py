@@ -212,3 +212,17 @@ def test_the_bridge_line_of_quic_frames_holds_what_plain_tshark_reads(tshark: st
         assert ("o" in flags) == ("0" in forms.split(","))
         assert ("h" in flags) == ("30" in types.split(","))
         assert ("x" in flags) == bool({"28", "29"} & set(types.split(",")))
+
+
+def test_a_quic_capture_holding_only_the_servers_datagram_is_incomplete(tshark: str, tmp_path: Path) -> None:
+    # Given the ALPN refusal cut to its second frame (editcap): the server's Initial, which plain tshark reads as
+    # QUIC from the server's port, though without the client's Initial it cannot open it
+    cut = tmp_path / "server-only.pcapng"
+    subprocess.run(["editcap", "-r", str(QUIC / "quic-server-refuses-alpn.pcapng"), str(cut), "2"], check=True,
+                   capture_output=True)
+    ((port, alert),) = _plain(tshark, cut, "quic", "udp.srcport", "quic.cc.error_code.tls_alert")
+    assert alert == ""
+    # Then the record is QUIC, TLS, and says the client's side is missing (not "not TLS")
+    conn = _only(tmp_path, str(cut))
+    assert (conn["transport"], conn["server_port"], conn["outcome"]) == ("quic", int(port), "capture_incomplete")
+    assert conn["causes"][0]["summary"] == messages.say("cause.capture_gap.side", side="client")

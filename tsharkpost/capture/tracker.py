@@ -215,7 +215,9 @@ class ConnectionTracker:
         """QUIC's own steps: 1-RTT packets and HANDSHAKE_DONE (the handshake done), CONNECTION_CLOSE (its end).
 
         A CONNECTION_CLOSE with CRYPTO_ERROR (0x0100 + a TLS alert, RFC 9001 4.8) is QUIC's fatal alert: it joins
-        the connection's alerts (QUIC carries no alert level; every alert it sends ends the connection)."""
+        the connection's alerts (QUIC carries no alert level; every alert it sends ends the connection). A QUIC
+        connection is TLS whatever part of it the capture holds (a capture that starts past its handshake)."""
+        conn.is_tls = True
         if packet.one_rtt:
             conn.one_rtt_from.add(side)
             self._milestone(conn, "first_application_data", side, packet)
