@@ -228,7 +228,8 @@ def causes(conn: Connection) -> list[Cause]:
         found.append(Cause(0, CauseKind.TEARDOWN, messages.say("cause.teardown", outcome=result.value.replace("_", " ")),
                            evidence))
     for finding in conn.findings:
-        if finding.cert_index is None and finding.severity >= Severity.ERROR and finding.check not in ("fatal_alert", "quic_crypto_error"):
+        if finding.cert_index is None and finding.severity >= Severity.ERROR \
+                and finding.check not in ("fatal_alert", "quic_crypto_error"):  # the alert's own causes say it
             found.append(Cause(0, CauseKind.FINDING, finding.message, (f"frame {finding.frame}",), (finding.check,)))
     failures = _plugin_failures(conn)
     if failures:  # first, failed or not: every other word about this connection may be missing something

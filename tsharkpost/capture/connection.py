@@ -1,4 +1,5 @@
-"""One connection (TCP, DTLS or QUIC) while its packets are read: filled in by the tracker, judged by classify, then frozen.
+"""One connection (TCP, DTLS or QUIC) while its packets are read: filled in by the tracker, judged by classify,
+then frozen.
 
 freeze() turns it into the ConnectionRecord that every later stage reads.
 """

@@ -26,7 +26,7 @@ class Side(str, Enum):
 
 
 class Outcome(str, Enum):
-    """How a TCP connection ended, from a TLS troubleshooter's point of view (see capture/classify.py)."""
+    """How a connection (TCP, DTLS or QUIC) ended, from a TLS troubleshooter's point of view (capture/classify.py)."""
 
     ESTABLISHED = "established"
     CLIENT_FATAL_ALERT = "client_fatal_alert"
@@ -318,7 +318,7 @@ class HandshakeFacts:
 
 @dataclass(frozen=True)
 class ConnectionRecord(HandshakeFacts):
-    """Everything tsharkpost knows about one TCP connection of one capture (see README: record fields).
+    """Everything tsharkpost knows about one connection (TCP, DTLS or QUIC) of one capture (README: record fields).
 
     Attributes:
         history: Zeek's ssl_history letters (upper case: client).
