@@ -482,9 +482,11 @@ do
         cert_key_usage = ProtoField.string("tpost.cert.key_usage", "Key usage", base.UNICODE,
             "RFC 5280 names of the bits set, comma-separated; only when the certificate has keyUsage"),
         pkt = ProtoField.string("tpost.pkt", "Packet facts", base.UNICODE,
-            "With the bridge preference: stream, source address and port, destination address and port, TCP flags "
-                .. "(S, A, F, R or -), application data bytes sent so far by the source and by the destination, "
-                .. "frame number and epoch time of the stream's latest application data so far (0 if none)"),
+            "With the bridge preference: stream (tcp.stream; udp.stream after d for DTLS, q for QUIC), source "
+                .. "address and port, destination address and port, TCP flags (S, A, F, R or -; QUIC: o 1-RTT, "
+                .. "h HANDSHAKE_DONE, x CONNECTION_CLOSE with :code), application data bytes sent so far by the "
+                .. "source and by the destination, frame number and epoch time of the stream's latest application "
+                .. "data so far (0 if none)"),
         pkt_first_data = ProtoField.bool("tpost.pkt.first_data", "First application data of its direction"),
         tls = ProtoField.string("tpost.tls", "TLS records", base.ASCII,
             "With the wire preference: the frame's TLS records and hello facts, one token each (tpost_wire.lua)"),
@@ -1797,11 +1799,13 @@ end
 local EDGE_FLAGS = {}
 for f = 0, 31 do EDGE_FLAGS[f] = f % 8 ~= 0 end
 
+local udp_line   -- the line of a DTLS or QUIC frame (section 10, after QUIC)
+
 -- The frame's line and whether it is the first application data of its direction; nil for a
 -- frame that matters to no record (`noted`: the frame has findings or certificate summaries).
 local function bridge_line(pinfo, num, noted)
     local stream = tcp_value("tcp_stream")
-    if not stream then return nil end
+    if not stream then return udp_line(pinfo, num, noted) end
     local flags = (tcp_value("tcp_flags") or 0) % 32
     local counts = bridge_counts(stream)
     local bytes, other = application_bytes()
@@ -1899,6 +1903,85 @@ end
 local frame_ctx = setmetatable({ out = NO_FINDINGS }, Context)
 
 local PT_TCP, PT_UDP = 2, 3   -- pinfo.port_type of TCP and UDP (epan/address.h port_type)
+
+-- The bridge's line for a UDP frame of a DTLS or QUIC flow that matters to its record, nil for any other frame
+-- (DNS and the like get nothing). Its stream is udp.stream after the transport's letter, "d" (DTLS) or "q"
+-- (QUIC), where TCP's is a bare number; in place of TCP's flags, letters TCP never uses: "o" a 1-RTT (short
+-- header) QUIC packet, "h" QUIC's HANDSHAKE_DONE, "x" a CONNECTION_CLOSE, then ":" and its error code when
+-- tshark read one; "-" for none. A DTLS frame has a line for any record but application data, QUIC's for
+-- handshake messages (in CRYPTO frames), HANDSHAKE_DONE and closes; both for the first frame of each
+-- direction and the first application data (DTLS) or 1-RTT packet (QUIC) of each. DTLS application data bytes
+-- are counted as TCP's; QUIC's stay 0 (its streams are encrypted).
+do
+    local quic_form = Field.new("quic.header_form")
+    local quic_frame_type = Field.new("quic.frame_type")
+    local quic_close_code = Field.new("quic.cc.error_code")
+    local dtls_len = Field.new("dtls.record.length")
+    local CLOSES = { [0x1c] = true, [0x1d] = true }   -- CONNECTION_CLOSE (transport, application)
+    local HANDSHAKE_DONE = 0x1e
+
+    local function number(v)
+        return tonumber(tostring(v))
+    end
+
+    -- letter, flags, application data bytes, and whether the frame matters whatever it is
+    local function udp_facts()
+        local cts = values_of(KINDS.dtls.record_ct())
+        if #cts > 0 then
+            local lengths = values_of(dtls_len())
+            local bytes, other = 0, false
+            for i, ct in ipairs(cts) do
+                if ct == 23 then bytes = bytes + (lengths[i] or 0) else other = true end
+            end
+            return "d", "-", bytes, other, false
+        end
+        local forms = values_of(quic_form())
+        if #forms == 0 then return nil end
+        local short = false
+        for _, form in ipairs(forms) do
+            if number(form) == 0 then short = true end
+        end
+        local done, close = false, false
+        for _, fi in ipairs({ quic_frame_type() }) do
+            local t = number(fi.value)
+            if t == HANDSHAKE_DONE then done = true elseif CLOSES[t] then close = true end
+        end
+        local code = quic_close_code()
+        local flags = (short and "o" or "") .. (done and "h" or "") .. ((close or code) and "x" or "")
+        if code then flags = flags .. ":" .. (number(code.value) or 0) end
+        local other = done or close or code ~= nil or KINDS.tls.hs_type() ~= nil
+        return "q", flags ~= "" and flags or "-", 0, other, short
+    end
+
+    function udp_line(pinfo, num, noted)
+        if pinfo.port_type ~= PT_UDP then return nil end
+        local letter, flags, bytes, other, short = udp_facts()
+        if not letter then return nil end
+        local stream = last_of(X.udp_stream)
+        if not stream then return nil end
+        local counts = bridge_counts(letter .. stream.value)
+        local src = tostring(pinfo.src) .. " " .. tostring(pinfo.src_port)
+        local dst = tostring(pinfo.dst) .. " " .. tostring(pinfo.dst_port)
+        if not pinfo.visited then
+            -- bridge_first[num]: true, the first application data (1-RTT packet) of its direction; false, the
+            -- direction's first frame otherwise
+            if not counts["f " .. src] then
+                counts["f " .. src] = true
+                bridge_first[num] = false
+            end
+            if bytes > 0 or short then
+                if not counts["o " .. src] then bridge_first[num] = true end
+                counts["o " .. src] = true
+                counts[src] = (counts[src] or 0) + bytes
+                counts.last_frame, counts.last_time = num, pinfo.abs_ts
+            end
+        end
+        local mark = bridge_first[num]
+        if not (noted or other or mark ~= nil) then return nil end
+        return fmt("%s%d %s %s %s %d %d %d %.9f", letter, stream.value, src, dst, flags,
+            counts[src] or 0, counts[dst] or 0, counts.last_frame or 0, counts.last_time or 0), mark == true
+    end
+end
 
 local reset_found, watch_tcp   -- section 13: TLS found by content
 
@@ -2119,7 +2202,15 @@ do
     -- The frame's TLS records (only on frames with a line): from the extractors of the fields it carries,
     -- or, when a field has no place among the frame's records (a message reassembled from several records),
     -- from every field of the frame's tree.
-    local function wire_line()
+    -- DTLS's twins of those fields, extracted so that tshark builds them into the tree wire.udp_line reads (the
+    -- names TLS has and DTLS lacks are left out)
+    for name in pairs(wire.FIELDS) do
+        local ok, field = pcall(Field.new, "d" .. name)
+        if ok then wire_fields["d" .. name] = field end
+    end
+    for name in pairs(wire.DTLS_FRAGMENT_FIELDS) do wire_fields[name] = Field.new(name) end
+    local function wire_line(udp)
+        if udp then return wire.udp_line({ all_field_infos() }, udp) end
         local line = wire.structured(wire_get)
         if line == false then line = wire.line({ all_field_infos() }) end
         return line
@@ -2130,7 +2221,7 @@ do
         root:add(F.pkt, line)
         if first then root:add(F.pkt_first_data, true) end
         if settings.wire then
-            local ok, records = pcall(wire_line)
+            local ok, records = pcall(wire_line, string.match(line, "^(%a)"))
             if ok and records then root:add(F.tls, records) end
         end
     end

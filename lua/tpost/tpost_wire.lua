@@ -296,4 +296,57 @@ function wire.line(infos)
     return concat(out, " ")
 end
 
+-- DTLS's handshake fragment fields (RFC 6347 4.2.3): a message travels in fragments, and Wireshark dissects the
+-- reassembled message where its last fragment (offset + fragment length = length) is.
+local FRAGMENT = { ["dtls.handshake.length"] = "len", ["dtls.handshake.fragment_offset"] = "off",
+    ["dtls.handshake.fragment_length"] = "frag" }
+wire.DTLS_FRAGMENT_FIELDS = FRAGMENT
+
+-- A UDP frame's line from its FieldInfo list: DTLS's records (kind "d": dtls.* fields, the same tokens as
+-- their tls.* twins; a handshake fragment other than a message's last is left out, so that a message counts
+-- once however many datagrams carried it) or the TLS handshake messages of QUIC's CRYPTO frames (kind "q":
+-- messages without records, written as one handshake record "R c22"); nil when it holds none.
+function wire.udp_line(infos, kind)
+    local prefix = kind == "d" and "dtls." or "tls."
+    local plen = #prefix
+    local out, n, seen = {}, 0, false
+    if kind == "q" then out[1], out[2], n = "R", "c22", 2 end
+    local message   -- DTLS: the current message's first token's place and fragment numbers
+    local function close_message()
+        if message and message.len and message.off and message.frag
+                and message.off + message.frag ~= message.len then
+            for i = message.at, n do out[i] = nil end
+            n = message.at - 1
+        end
+        message = nil
+    end
+    for i = 1, #infos do
+        local fi = infos[i]
+        local name = fi.name
+        local part = kind == "d" and FRAGMENT[name]
+        if part then
+            if message and not message[part] and type(fi.value) == "number" then message[part] = fi.value end
+        elseif sub(name, 1, plen) == prefix then
+            local spec = FIELDS["tls." .. sub(name, plen + 1)]
+            if spec and not fi.hidden then
+                local ok, tok = pcall(spec_token, spec, fi)
+                if ok and tok then
+                    if tok == "R" or tok == "H" or tok == "A" then close_message() end
+                    if tok == "R" or tok == "H" then seen = true end
+                    if n >= wire.MAX_TOKENS then
+                        out[n + 1] = "!"
+                        break
+                    end
+                    n = n + 1
+                    out[n] = tok
+                    if tok == "H" and kind == "d" then message = { at = n } end
+                end
+            end
+        end
+    end
+    close_message()
+    if not seen then return nil end
+    return concat(out, " ")
+end
+
 return wire

@@ -28,10 +28,10 @@ DOCUMENTED_DIFFERENCES = {
                                                 "for this row (null in the oracle); nothing to compare",
     ("wstunnel-https.pcap", None): "the oracle row has no ports (TLS inside a WebSocket tunnel); no connection "
                                    "to pair it with",
-    ("dtls1_0.pcap", None): "DTLS over UDP: tsharkpost reports TCP connections only",
-    ("dtls1_2.pcap", None): "DTLS over UDP: tsharkpost reports TCP connections only",
-    ("dtls13-wolfssl.pcap", None): "DTLS over UDP: tsharkpost reports TCP connections only",
-    ("webrtc-stun.pcap", None): "DTLS over UDP: tsharkpost reports TCP connections only",
+    ("dtls13-wolfssl.pcap", None): "DTLS 1.3: tshark 4.0 does not dissect its encrypted records (the unified "
+                                   "header), so neither side's ciphertext is seen and established stays false",
+    ("webrtc-stun.pcap", None): "Zeek's row is flipped ('^' in its history): its orig (51462) is the DTLS server; "
+                                "tsharkpost's client is the ClientHello's sender (43044), so no record pairs with it",
 }
 
 
@@ -80,7 +80,9 @@ def test_no_flag_finds_what_decode_as_finds(corpus_dir: Path, ours: dict, tmp_pa
         without = {key: conn for key, conn in ours.items() if key[0] == Path(trace).name}
         assert without == decoded, trace
         compared += sum(conn["outcome"] != "not_tls" for conn in decoded.values())
-    assert compared == 2  # irc-starttls (6667) and rdp-no-cookie-mstshash (3389); the DTLS traces are UDP
+    # irc-starttls (6667), rdp-no-cookie-mstshash (3389), and four DTLS traces (their rules name TCP ports,
+    # which change nothing: tshark finds DTLS on UDP by itself)
+    assert compared == 6
 
 
 def _same(field: str, zeek: object, mine: object) -> bool:

@@ -35,8 +35,6 @@ DOCUMENTED_DIFFERENCES = {
     ("globus-url-copy.pcap", "5d3015916579d36adff0d813c94ab4354cd9ed3d23646b40e4d137b79c77c860"):
         "GridFTP control channel: the server's host certificate travels in GSI-wrapped FTP ADAT commands (base64); "
         "Zeek unwraps them, tshark does not see TLS there",
-    ("dtls1_0.pcap", None): "DTLS over UDP: tsharkpost reports TCP connections only",
-    ("dtls1_2.pcap", None): "DTLS over UDP: tsharkpost reports TCP connections only",
 }
 
 # Zeek's spelling of a record's value, where the two name the same thing differently (see the module's doc).

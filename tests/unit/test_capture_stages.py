@@ -228,8 +228,9 @@ def test_fallback_links_only_a_lower_version_retry_within_the_window() -> None:
 
 
 def test_zeek_version_spelling() -> None:
-    assert [zeek_version(v) for v in ["TLS 1.2", "TLS 1.0", "SSL 3.0", "TLS 1.3 draft 23", "unknown-32257", None]] == [
-        "TLSv12", "TLSv10", "SSLv3", "TLSv13-draft23", "unknown-32257", None]
+    assert [zeek_version(v) for v in ["TLS 1.2", "TLS 1.0", "SSL 3.0", "TLS 1.3 draft 23", "unknown-32257", None,
+                                      "DTLS 1.0", "DTLS 1.2", "DTLS 1.3"]] == [
+        "TLSv12", "TLSv10", "SSLv3", "TLSv13-draft23", "unknown-32257", None, "DTLSv10", "DTLSv12", "DTLSv13"]
 
 
 def test_pattern_tallies_merge_across_inputs() -> None:

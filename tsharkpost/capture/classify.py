@@ -30,6 +30,9 @@ def outcome(conn: Connection) -> Outcome:
         return Outcome.ESTABLISHED
     if conn.server_hello is None and conn.plaintext_answer is not None:
         return Outcome.SERVER_ANSWERED_PLAINTEXT  # before alerts: the client's alert answers the plaintext
+    crypto = conn.crypto_error  # QUIC's fatal alert: a CONNECTION_CLOSE with CRYPTO_ERROR
+    if crypto is not None:
+        return Outcome.CLIENT_CRYPTO_ERROR if crypto.sender is Side.CLIENT else Outcome.SERVER_CRYPTO_ERROR
     fatal = conn.first_fatal_alert
     if fatal is not None:
         return Outcome.CLIENT_FATAL_ALERT if fatal.sender is Side.CLIENT else Outcome.SERVER_FATAL_ALERT
@@ -42,6 +45,8 @@ def outcome(conn: Connection) -> Outcome:
         return Outcome.ENCRYPTED_ALERT_IN_HANDSHAKE
     if conn.client_hello is None and not conn.saw_syn:
         return Outcome.INCOMPLETE  # started mid-connection
+    if conn.transport != "tcp":
+        return _udp_outcome(conn)
     teardown = conn.teardown
     if teardown is None:
         return Outcome.INCOMPLETE  # ended before an outcome
@@ -55,6 +60,28 @@ def outcome(conn: Connection) -> Outcome:
     if conn.certificate_flight_end is not None and Side.CLIENT not in conn.ccs_from:
         return Outcome.CLIENT_RESET if reset else Outcome.CLIENT_SILENT_CLOSE
     return Outcome.CLIENT_CLOSED_DURING_HANDSHAKE
+
+
+def _udp_outcome(conn: Connection) -> Outcome:
+    """A DTLS or QUIC flow that neither completed nor sent a fatal alert: UDP has no FIN, so silence until the
+    capture's end is the answer; QUIC's CONNECTION_CLOSE (not a CRYPTO_ERROR) is its teardown."""
+    if conn.server_hello is None:
+        if conn.hello_verify_frame is not None and not conn.hello_verify_answered:
+            return Outcome.HELLO_VERIFY_UNANSWERED
+        if conn.packets_from[Side.SERVER] == 0:
+            return Outcome.NO_SERVER_RESPONSE
+    teardown = conn.teardown
+    if teardown is None:
+        return Outcome.INCOMPLETE  # the capture ends before an outcome
+    if teardown.by is Side.SERVER:
+        return (Outcome.SERVER_CLOSED_BEFORE_SERVER_HELLO if conn.server_hello is None
+                else Outcome.SERVER_CLOSED_AFTER_SERVER_HELLO)
+    return Outcome.CLIENT_CLOSED_DURING_HANDSHAKE
+
+
+def _silence(conn: Connection) -> str:
+    """Seconds from the flow's last frame to the capture's end, as causes show them."""
+    return f"{max(0.0, (conn.capture_end or conn.last_time) - conn.last_time):.3f}".rstrip("0").rstrip(".")
 
 
 def _weight(finding: Finding) -> int:
@@ -156,12 +183,15 @@ def causes(conn: Connection) -> list[Cause]:
         elif not found and not _plugin_failures(conn):  # "nothing wrong" only from a plugin that checked it all
             found.append(Cause(0, CauseKind.UNEXPLAINED_REFUSAL, messages.template("cause.unexplained_refusal"),
                                (hung_up,)))
-    elif result in (Outcome.CLIENT_FATAL_ALERT, Outcome.SERVER_FATAL_ALERT):
+    elif result in (Outcome.CLIENT_FATAL_ALERT, Outcome.SERVER_FATAL_ALERT, Outcome.CLIENT_CRYPTO_ERROR,
+                    Outcome.SERVER_CRYPTO_ERROR):
         fatal = conn.first_fatal_alert
         assert fatal is not None
         fact = facts.alerts().get(fatal.code or -1)
-        said = messages.fill(messages.template("fatal_alert.text"), {
-            "side": fatal.sender.value, "code": fatal.code, "name": fatal.name, "frame": fatal.frame})
+        values: dict[str, object] = {"side": fatal.sender.value, "code": fatal.code, "name": fatal.name,
+                                     "frame": fatal.frame, "error": f"0x{0x100 + (fatal.code or 0):04x}"}
+        said = messages.fill(messages.template(
+            "quic_crypto_error.text" if conn.transport == "quic" else "fatal_alert.text"), values)
         if fatal.sender is Side.CLIENT and fatal.code in CERTIFICATE_ALERTS:
             found += _certificate_causes(conn, said)
         if fatal.sender is Side.SERVER and fatal.code in CERTIFICATE_ALERTS and conn.client_certificates:
@@ -183,6 +213,14 @@ def causes(conn: Connection) -> list[Cause]:
         hello = conn.client_hello.frame if conn.client_hello else "?"
         found.append(Cause(0, CauseKind.PLAINTEXT_ANSWER, messages.say("cause.plaintext_answer", what=what),
                            (messages.say("evidence.plaintext_answer", frame=frame, line=line, hello=hello),)))
+    elif result is Outcome.HELLO_VERIFY_UNANSWERED:
+        found.append(Cause(0, CauseKind.TEARDOWN, messages.say("cause.hello_verify_unanswered", seconds=_silence(conn)),
+                           (messages.say("evidence.hello_verify_unanswered", frame=conn.hello_verify_frame),)))
+    elif result is Outcome.NO_SERVER_RESPONSE and conn.transport != "tcp":
+        hello = conn.client_hello.frame if conn.client_hello else conn.first_frame
+        found.append(Cause(0, CauseKind.TEARDOWN, messages.say("cause.no_server_response_udp", seconds=_silence(conn)),
+                           (messages.say("evidence.no_server_response_udp", frame=hello,
+                                         count=conn.packets_from[Side.CLIENT]),)))
     elif result.failed:
         evidence = (messages.say("evidence.teardown", how=teardown.kind, side=teardown.by.value, frame=teardown.frame,
                                  after=teardown.after or messages.template("evidence.no_message")),) \
@@ -190,7 +228,8 @@ def causes(conn: Connection) -> list[Cause]:
         found.append(Cause(0, CauseKind.TEARDOWN, messages.say("cause.teardown", outcome=result.value.replace("_", " ")),
                            evidence))
     for finding in conn.findings:
-        if finding.cert_index is None and finding.severity >= Severity.ERROR and finding.check != "fatal_alert":
+        if finding.cert_index is None and finding.severity >= Severity.ERROR \
+                and finding.check not in ("fatal_alert", "quic_crypto_error"):  # the alert's own causes say it
             found.append(Cause(0, CauseKind.FINDING, finding.message, (f"frame {finding.frame}",), (finding.check,)))
     failures = _plugin_failures(conn)
     if failures:  # first, failed or not: every other word about this connection may be missing something

@@ -1,4 +1,5 @@
-"""One TCP connection while its packets are read: filled in by the tracker, judged by classify, then frozen.
+"""One connection (TCP, DTLS or QUIC) while its packets are read: filled in by the tracker, judged by classify,
+then frozen.
 
 freeze() turns it into the ConnectionRecord that every later stage reads.
 """
@@ -8,8 +9,12 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
+from typing import TypeAlias
+
 from tsharkpost.record.model import (Alert, BothSides, Cause, Certificate, ClientHello, ConnectionRecord, Finding,
                                      Fingerprints, HandshakeFacts, Milestone, Outcome, ServerHello, Side, Teardown)
+
+Key: TypeAlias = tuple[str, int]  # (transport, stream): tcp.stream, or udp.stream for DTLS and QUIC
 
 
 @dataclass
@@ -53,6 +58,21 @@ class Connection(HandshakeFacts):
     fingerprints: Fingerprints = field(default_factory=Fingerprints)  # of the first ClientHello and ServerHello
     packets_from: dict[Side, int] = field(default_factory=lambda: {Side.CLIENT: 0, Side.SERVER: 0})
     plaintext_answer: tuple[int, str] | None = None  # frame and first line of the server's first non-TLS payload
+    hello_verify_frame: int | None = None  # DTLS: the server's first HelloVerifyRequest
+    hello_verify_answered: bool = False  # DTLS: the client sent a ClientHello after it
+    one_rtt_from: set[Side] = field(default_factory=set)  # QUIC: sides that sent a 1-RTT (short header) packet
+    handshake_done: bool = False  # QUIC: the server's HANDSHAKE_DONE was read (it needs the key log)
+    capture_end: float = 0.0  # the time of the capture's last frame, set when the capture ends with it open
+    transport: str = "tcp"  # "tcp", "udp-dtls" or "quic": stream is tcp.stream, or udp.stream for the others
+
+    @property
+    def key(self) -> Key:
+        return (self.transport, self.stream)
+
+    @property
+    def crypto_error(self) -> Alert | None:
+        """QUIC: the first CONNECTION_CLOSE with CRYPTO_ERROR, as the TLS alert it carries."""
+        return self.first_fatal_alert if self.transport == "quic" else None
 
     @property
     def missing_side(self) -> Side | None:
@@ -82,7 +102,9 @@ class Connection(HandshakeFacts):
     @property
     def established(self) -> bool:
         """Zeek's meaning: both sides reached the encrypted state and sent ciphertext (TLS 1.3 and SSL 2.0 send
-        no ChangeCipherSpec for it)."""
+        no ChangeCipherSpec for it). QUIC: HANDSHAKE_DONE, or 1-RTT packets from both sides."""
+        if self.transport == "quic":
+            return self.handshake_done or len(self.one_rtt_from) == 2
         return bool(self.server_hello) and len(self.ciphertext_from) == 2 and (
             (self.version or "").startswith("TLS 1.3") or self.version == "SSL 2.0"
             or self.ccs_from == {Side.CLIENT, Side.SERVER})
@@ -112,7 +134,7 @@ class Connection(HandshakeFacts):
             messages_left_out=self.messages_left_out, fingerprints=self.fingerprints,
             client_certificates=tuple(dataclasses.replace(cert, findings=self.certificate_findings(cert))
                                       for cert in self.client_certificates),
-            chain_undecoded=self.chain_undecoded)
+            chain_undecoded=self.chain_undecoded, transport=self.transport)
 
     @property
     def chain_encrypted(self) -> bool:

@@ -85,9 +85,17 @@ def _bridge(packet: Packet, line: str) -> None:
     if len(parts) != 10:
         return
     stream, src, srcport, dst, dstport, flags, app_src, app_dst, last_frame, last_time = parts
+    transport = F.UDP_TRANSPORTS.get(stream[:1])
+    if transport is not None:
+        stream = stream[1:]
+        packet.transport = transport
+        letters, _, code = flags.partition(":")
+        packet.one_rtt, packet.handshake_done = "o" in letters, "h" in letters
+        packet.close_code = int(code) if code else -1 if "x" in letters else None
+    else:
+        packet.syn, packet.ack, packet.fin, packet.rst = ("S" in flags, "A" in flags, "F" in flags, "R" in flags)
     packet.stream, packet.src, packet.srcport, packet.dst, packet.dstport = (
         int(stream), src, int(srcport), dst, int(dstport))
-    packet.syn, packet.ack, packet.fin, packet.rst = ("S" in flags, "A" in flags, "F" in flags, "R" in flags)
     packet.app_src, packet.app_dst = int(app_src), int(app_dst)
     packet.last_data_frame, packet.last_data_time = int(last_frame), float(last_time)
 

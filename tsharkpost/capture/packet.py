@@ -72,6 +72,10 @@ class Packet:
         app_src, app_dst: application data bytes sent so far in this stream by the source and by the
             destination, counted by the plugin over every frame (tshark's output carries only a few).
         last_data_frame, last_data_time: the stream's latest application data so far (0 if none).
+        transport: "tcp", "udp-dtls" or "quic" (the bridge line's stream letter); stream is that transport's
+            tcp.stream or udp.stream.
+        one_rtt, handshake_done, close_code: QUIC only: a 1-RTT (short header) packet, a HANDSHAKE_DONE frame,
+            a CONNECTION_CLOSE's error code (-1: a close whose code tshark did not read; None: no close).
     """
 
     number: int
@@ -93,6 +97,10 @@ class Packet:
     certificates: list[Certificate] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     plaintext: str | None = None  # the first line of a payload that is not TLS (an HTTP status line, a banner)
+    transport: str = "tcp"
+    one_rtt: bool = False
+    handshake_done: bool = False
+    close_code: int | None = None
 
 
 def label(showname: str | None) -> str | None:

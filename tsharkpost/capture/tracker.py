@@ -1,4 +1,7 @@
-"""Packets -> one record per TCP connection: created on first sight, filled in order, finalized once.
+"""Packets -> one record per connection (TCP, DTLS or QUIC): created on first sight, filled in order, finalized once.
+
+A connection is keyed by its transport and that transport's stream number (tcp.stream, or udp.stream for DTLS
+and QUIC). A UDP flow has no FIN: it stays open to the end of the capture; a QUIC CONNECTION_CLOSE is its teardown.
 
 Roles: the SYN's sender is the client; without a SYN (capture started
 mid-connection) the ClientHello's sender, then the ServerHello's receiver,
@@ -11,7 +14,7 @@ import dataclasses
 from dataclasses import dataclass, field
 
 from tsharkpost.capture import fingerprints
-from tsharkpost.capture.connection import Connection
+from tsharkpost.capture.connection import Connection, Key
 from tsharkpost.capture.packet import Handshake, Packet, Record
 from tsharkpost.plugin import fields as F
 from tsharkpost.plugin import tables as facts
@@ -103,7 +106,7 @@ class _Progress:
 
 
 class ConnectionTracker:
-    """The open connections of one capture, keyed by tcp.stream; closed ones leave it (see sweep).
+    """The open connections of one capture, keyed by (transport, stream); closed ones leave it (see sweep).
 
     A stream can hold more than one connection: tshark keeps the stream number when a client reuses its port
     with the same initial sequence number after a RST. A new SYN on a closed stream starts a new connection.
@@ -111,41 +114,43 @@ class ConnectionTracker:
 
     def __init__(self, capture: str) -> None:
         self.capture = capture
-        self.connections: dict[int, Connection] = {}
-        self._progress: dict[int, _Progress] = {}
-        self._finished: set[int] = set()  # streams already handed out: late packets (final ACKs) are ignored
+        self.connections: dict[Key, Connection] = {}
+        self._progress: dict[Key, _Progress] = {}
+        self._finished: set[Key] = set()  # streams already handed out: late packets (final ACKs) are ignored
         self._split: list[Connection] = []  # connections ended by a reused port's new SYN, for the next sweep
-        # (src, srcport, dst, dstport) -> stream, both directions: for packets that carry no stream number
-        self._by_endpoints: dict[tuple[str, int, str, int], int] = {}
+        # (src, srcport, dst, dstport) -> TCP connection key, both directions: for packets without a stream number
+        self._by_endpoints: dict[tuple[str, int, str, int], Key] = {}
         self._last_sweep = 0.0
         self.split_count = 0  # how many of what sweep() or finish() last returned were split off (they lead)
+        self.last_seen = 0.0  # the time of the latest frame read: a UDP flow's silence lasts until it
 
-    def _closed(self, stream: int) -> bool:
+    def _closed(self, key: Key) -> bool:
         """Whether the stream's connection ended: handed out already, or reset, or closed both ways."""
-        if stream in self._finished:
+        if key in self._finished:
             return True
-        progress = self._progress.get(stream)
+        progress = self._progress.get(key)
         return progress is not None and (progress.reset or len(progress.fin_from) == 2)
 
     def add(self, packet: Packet) -> None:
+        self.last_seen = max(self.last_seen, packet.time)
         if packet.stream is None:
             if packet.plaintext is not None:  # a payload that is not TLS, without the plugin's line
-                stream = self._by_endpoints.get((packet.src, packet.srcport, packet.dst, packet.dstport))
-                if stream is not None and stream in self.connections:
-                    self._plaintext(self.connections[stream], packet)
+                found = self._by_endpoints.get((packet.src, packet.srcport, packet.dst, packet.dstport))
+                if found is not None and found in self.connections:
+                    self._plaintext(self.connections[found], packet)
             return
-        if packet.syn and not packet.ack and self._closed(packet.stream):
+        key = (packet.transport, packet.stream)
+        if packet.syn and not packet.ack and self._closed(key):
             # A new SYN after the stream's connection ended (RST, or FIN both ways): the client reused its port
             # and tshark kept the stream number. The new connection gets a record of its own.
-            self._split += self._hand_out([self.connections[packet.stream]] if packet.stream in self.connections
-                                          else [])
-            self._finished.discard(packet.stream)
-        if packet.stream in self._finished:
+            self._split += self._hand_out([self.connections[key]] if key in self.connections else [])
+            self._finished.discard(key)
+        if key in self._finished:
             return
-        conn = self.connections.get(packet.stream)
+        conn = self.connections.get(key)
         if conn is None:
-            conn = self.connections[packet.stream] = self._open(packet)
-            self._progress[packet.stream] = _Progress()
+            conn = self.connections[key] = self._open(packet)
+            self._progress[key] = _Progress()
         conn.last_time = max(conn.last_time, packet.time, packet.last_data_time)
         side = Side.CLIENT if (packet.src, packet.srcport) == (conn.client, conn.client_port) else Side.SERVER
         conn.packets_from[side] += 1
@@ -161,7 +166,9 @@ class ConnectionTracker:
         if packet.plaintext is not None:
             self._plaintext(conn, packet)
         self._add_plugin_output(conn, packet)
-        progress = self._progress[conn.stream]
+        if packet.transport == "quic":
+            self._add_quic(conn, side, packet)
+        progress = self._progress[conn.key]
         if packet.fin:
             self._milestone(conn, "fin", side, packet)
         if packet.rst:
@@ -185,8 +192,8 @@ class ConnectionTracker:
             conn.plaintext_answer = (packet.number, packet.plaintext or "")
 
     def _open(self, packet: Packet) -> Connection:
-        conn = Connection(self.capture, packet.stream or 0, first_time=packet.time, last_time=packet.time,
-                          first_frame=packet.number)
+        conn = Connection(self.capture, packet.stream or 0, transport=packet.transport, first_time=packet.time,
+                          last_time=packet.time, first_frame=packet.number)
         types = {handshake.type for record in packet.records for handshake in record.handshakes}
         src_is_client = (
             not packet.ack if packet.syn
@@ -200,13 +207,47 @@ class ConnectionTracker:
         else:
             conn.client, conn.client_port, conn.server, conn.server_port = (
                 packet.dst, packet.dstport, packet.src, packet.srcport)
-        self._by_endpoints[(conn.client, conn.client_port, conn.server, conn.server_port)] = conn.stream
-        self._by_endpoints[(conn.server, conn.server_port, conn.client, conn.client_port)] = conn.stream
+        if conn.transport == "tcp":
+            self._by_endpoints[(conn.client, conn.client_port, conn.server, conn.server_port)] = conn.key
+            self._by_endpoints[(conn.server, conn.server_port, conn.client, conn.client_port)] = conn.key
         return conn
+
+    def _add_quic(self, conn: Connection, side: Side, packet: Packet) -> None:
+        """QUIC's own steps: 1-RTT packets and HANDSHAKE_DONE (the handshake done), CONNECTION_CLOSE (its end).
+
+        A CONNECTION_CLOSE with CRYPTO_ERROR (0x0100 + a TLS alert, RFC 9001 4.8) is QUIC's fatal alert: it joins
+        the connection's alerts (QUIC carries no alert level; every alert it sends ends the connection). A QUIC
+        connection is TLS whatever part of it the capture holds (a capture that starts past its handshake)."""
+        conn.is_tls = True
+        if packet.one_rtt:
+            conn.one_rtt_from.add(side)
+            self._milestone(conn, "first_application_data", side, packet)
+            conn.first_app_data.setdefault(side, packet.number)
+        if packet.handshake_done:
+            conn.handshake_done = True
+            self._milestone(conn, "handshake_done", side, packet)
+            self._message(conn, "handshake_done", side, packet)
+        code = packet.close_code
+        if code is None or conn.teardown is not None:
+            return
+        if 0x100 <= code <= 0x1FF:
+            alert = code - 0x100
+            conn.alerts.append(Alert(packet.number, packet.time, side, 2, alert, facts.alert_name(alert), False))
+            detail = f"fatal {alert} {facts.alert_name(alert)}"  # as a TLS alert's (the alert it carries)
+            self._milestone(conn, "alert", side, packet, detail)
+            self._message(conn, "alert", side, packet, detail)
+        else:
+            detail = f"0x{code:04x}" if code >= 0 else ""  # -1: a close whose code tshark did not read
+            self._milestone(conn, "connection_close", side, packet, detail)
+            self._message(conn, "connection_close", side, packet, detail)
+        last = self._progress[conn.key].last_message
+        conn.teardown = Teardown("CONNECTION_CLOSE", side, packet.number, packet.time, last[0] if last else None,
+                                 last[1] if last else None, round(packet.time - last[2], 6) if last else None)
+        self._remember(conn, "connection_close", packet)
 
     def _milestone(self, conn: Connection, name: str, side: Side, packet: Packet, detail: str = "") -> None:
         """Record a milestone the first time it happens on this side (every alert, up to a cap)."""
-        seen = self._progress[conn.stream].milestones_seen
+        seen = self._progress[conn.key].milestones_seen
         if name == "alert":
             if sum(1 for milestone in conn.milestones if milestone.name == "alert") >= MAX_ALERT_MILESTONES:
                 return
@@ -228,13 +269,13 @@ class ConnectionTracker:
         conn.messages.append(Milestone(name, side, packet.number, packet.time, detail))
 
     def _remember(self, conn: Connection, name: str, packet: Packet) -> None:
-        self._progress[conn.stream].last_message = (name, packet.number, packet.time)
+        self._progress[conn.key].last_message = (name, packet.number, packet.time)
 
     def _visible(self, conn: Connection, side: Side, record: Record) -> bool:
         """Whether the record was in the clear on the wire: Zeek sees it, and it goes into ssl_history."""
         if record.wire_encrypted:
             return False
-        return (conn.version or "").startswith("TLS 1.3") or side not in self._progress[conn.stream].encrypted
+        return (conn.version or "").startswith("TLS 1.3") or side not in self._progress[conn.key].encrypted
 
     def _ciphertext(self, conn: Connection, side: Side) -> None:
         conn.ciphertext_from.add(side)
@@ -255,7 +296,7 @@ class ConnectionTracker:
             if conn.server_hello is not None:
                 # Before the real ServerHello a CCS is TLS 1.3's middlebox compatibility one (RFC 8446 D.4),
                 # sent around a HelloRetryRequest: the second ClientHello and the ServerHello stay plaintext.
-                self._progress[conn.stream].encrypted.add(side)
+                self._progress[conn.key].encrypted.add(side)
             self._remember(conn, "change_cipher_spec", packet)
         elif record.content_type == 21:
             encrypted = record.alert_encrypted
@@ -281,7 +322,7 @@ class ConnectionTracker:
 
     def _add_opaque(self, conn: Connection, record: Record, side: Side, packet: Packet) -> None:
         """A TLS 1.3 record without keys: the encrypted handshake and alerts look like application data."""
-        progress = self._progress[conn.stream]
+        progress = self._progress[conn.key]
         seen = progress.opaque_records[side] = progress.opaque_records.get(side, 0) + 1
         if side is Side.SERVER and Side.CLIENT not in progress.opaque_records:
             # The server's encrypted flight (EncryptedExtensions .. Finished) carries the chain.
@@ -310,7 +351,7 @@ class ConnectionTracker:
             # 64 KiB or more at a record's start for ciphertext. Neither encrypted nor ciphertext, only unread;
             # the records of one such message in a row are one message to the reader.
             conn.undecoded_from.add(side)
-            progress = self._progress[conn.stream]
+            progress = self._progress[conn.key]
             if not client and progress.undecoded_end == (len(conn.history), len(conn.messages)):
                 self._remember(conn, "encrypted_handshake", packet)
                 return
@@ -335,6 +376,10 @@ class ConnectionTracker:
         if kind in MILESTONE_HANDSHAKES:
             self._milestone(conn, HANDSHAKE_NAMES[kind], side, packet, detail)
         self._message(conn, HANDSHAKE_NAMES.get(kind, f"handshake_{kind}"), side, packet, detail)
+        if kind == 3 and not client and conn.hello_verify_frame is None:
+            conn.hello_verify_frame = packet.number  # DTLS's cookie exchange: the client must send its hello again
+        elif kind == 1 and conn.hello_verify_frame is not None:
+            conn.hello_verify_answered = True
         if kind == 1 and conn.client_hello is None:
             conn.client_hello = self._client_hello(handshake, packet.number)
             conn.fingerprints = self._client_fingerprints(handshake, conn.fingerprints)
@@ -415,7 +460,7 @@ class ConnectionTracker:
             chain: list[Certificate] = sorted(packet.certificates, key=lambda cert: cert.index)
             if chain[0].sender == "server" and not conn.certificates:
                 conn.certificates = chain
-                undecoded_end = self._progress[conn.stream].undecoded_end
+                undecoded_end = self._progress[conn.key].undecoded_end
                 if conn.certificate_frame is None and undecoded_end is not None and any(
                         finding.check == "chain_reassembled" for finding in packet.findings):
                     # A Certificate message tshark left undecoded, which the plugin reassembled: Zeek's `x`, in
@@ -441,7 +486,9 @@ class ConnectionTracker:
         return bool(self._split)
 
     def sweep(self, now: float, linger: float, clock: bool = True) -> list[Connection]:
-        """Closed connections (RST, or FIN both ways) quiet for `linger` seconds of capture time, oldest first.
+        """Closed connections quiet for `linger` seconds of capture time, oldest first: TCP's (RST, or FIN both
+        ways), and the UDP flows that ended (a QUIC CONNECTION_CLOSE, a fatal alert); any other UDP flow stays
+        to the capture's end, as nothing on the wire says it ended.
 
         They leave the table, so memory follows the connections open at a time, not the capture's size.
         Sweeping at most once per second of capture time keeps it cheap. analyze.py sweeps at its clock's frames
@@ -453,24 +500,27 @@ class ConnectionTracker:
         if not clock or now - self._last_sweep < 1.0:
             return split
         self._last_sweep = now
-        done = [conn for stream, conn in self.connections.items()
-                if (self._progress[stream].reset or len(self._progress[stream].fin_from) == 2)
+        done = [conn for key, conn in self.connections.items()
+                if (self._progress[key].reset or len(self._progress[key].fin_from) == 2
+                    or (conn.transport != "tcp" and (conn.teardown is not None or conn.first_fatal_alert is not None)))
                 and now - conn.last_time > linger]
         return split + self._hand_out(done)
 
     def finish(self) -> list[Connection]:
         """Every connection still open at the end of the capture, oldest first."""
+        for conn in self.connections.values():
+            conn.capture_end = self.last_seen
         split, self._split = self._split, []
         self.split_count = len(split)
         return split + self._hand_out(list(self.connections.values()))
 
     def _hand_out(self, done: list[Connection]) -> list[Connection]:
         for conn in done:
-            del self.connections[conn.stream]
-            del self._progress[conn.stream]
+            del self.connections[conn.key]
+            del self._progress[conn.key]
             for ends in ((conn.client, conn.client_port, conn.server, conn.server_port),
                          (conn.server, conn.server_port, conn.client, conn.client_port)):
-                if self._by_endpoints.get(ends) == conn.stream:
+                if self._by_endpoints.get(ends) == conn.key:
                     del self._by_endpoints[ends]
-            self._finished.add(conn.stream)
-        return sorted(done, key=lambda conn: (conn.last_time, conn.stream))
+            self._finished.add(conn.key)
+        return sorted(done, key=lambda conn: (conn.last_time, conn.stream, conn.transport))

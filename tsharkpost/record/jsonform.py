@@ -28,7 +28,7 @@ def epoch(iso: str) -> float:
 
 
 def zeek_version(version: str | None) -> str | None:
-    """Zeek's spelling: TLS 1.2 -> TLSv12, SSL 3.0 -> SSLv3, TLS 1.3 draft 23 -> TLSv13-draft23."""
+    """Zeek's spelling: TLS 1.2 -> TLSv12, SSL 3.0 -> SSLv3, TLS 1.3 draft 23 -> TLSv13-draft23, DTLS 1.2 -> DTLSv12."""
     if version is None:
         return None
     if version.startswith("SSL"):
@@ -37,6 +37,8 @@ def zeek_version(version: str | None) -> str | None:
         return "TLSv13-draft" + version.rsplit(" ", 1)[1]
     if version.startswith("TLS "):
         return "TLSv" + version[4:].replace(".", "")
+    if version in ("DTLS 1.0", "DTLS 1.2", "DTLS 1.3"):
+        return "DTLSv" + version[5:].replace(".", "")
     return version
 
 
@@ -144,6 +146,7 @@ def to_json(record: ConnectionRecord) -> dict[str, Any]:
     return {
         "capture": record.capture,
         "stream": record.stream,
+        "transport": record.transport,
         "client": record.client, "client_port": record.client_port,
         "server": record.server, "server_port": record.server_port,
         "first_time": iso_time(record.first_time), "last_time": iso_time(record.last_time),
@@ -254,7 +257,7 @@ def _read_fingerprints(data: dict[str, Any] | None) -> Fingerprints:
 def from_json(data: dict[str, Any]) -> ConnectionRecord:
     """The record to_json wrote (KeyError/ValueError when it is not one)."""
     return ConnectionRecord(
-        capture=data["capture"], stream=data["stream"],
+        capture=data["capture"], stream=data["stream"], transport=data.get("transport", "tcp"),
         client=data["client"], client_port=data["client_port"],
         server=data["server"], server_port=data["server_port"],
         first_time=epoch(data["first_time"]), last_time=epoch(data["last_time"]),

@@ -26,7 +26,7 @@ class Side(str, Enum):
 
 
 class Outcome(str, Enum):
-    """How a TCP connection ended, from a TLS troubleshooter's point of view (see capture/classify.py)."""
+    """How a connection (TCP, DTLS or QUIC) ended, from a TLS troubleshooter's point of view (capture/classify.py)."""
 
     ESTABLISHED = "established"
     CLIENT_FATAL_ALERT = "client_fatal_alert"
@@ -41,6 +41,9 @@ class Outcome(str, Enum):
     SERVER_RESET_AFTER_SERVER_HELLO = "server_reset_after_server_hello"
     SERVER_ANSWERED_PLAINTEXT = "server_answered_plaintext"
     NO_SERVER_RESPONSE = "no_server_response"
+    CLIENT_CRYPTO_ERROR = "client_crypto_error"  # QUIC: the client closed with CRYPTO_ERROR (a TLS alert)
+    SERVER_CRYPTO_ERROR = "server_crypto_error"  # QUIC: the server closed with CRYPTO_ERROR (a TLS alert)
+    HELLO_VERIFY_UNANSWERED = "hello_verify_unanswered"  # DTLS: the client never resent its hello with the cookie
     INCOMPLETE = "capture_incomplete"
     NOT_TLS = "not_tls"
 
@@ -315,7 +318,7 @@ class HandshakeFacts:
 
 @dataclass(frozen=True)
 class ConnectionRecord(HandshakeFacts):
-    """Everything tsharkpost knows about one TCP connection of one capture (see README: record fields).
+    """Everything tsharkpost knows about one connection (TCP, DTLS or QUIC) of one capture (README: record fields).
 
     Attributes:
         history: Zeek's ssl_history letters (upper case: client).
@@ -372,6 +375,7 @@ class ConnectionRecord(HandshakeFacts):
     fingerprints: Fingerprints = field(default=Fingerprints())
     client_certificates: tuple[Certificate, ...] = field(default=())
     chain_undecoded: bool = False
+    transport: str = "tcp"  # "tcp", "udp-dtls" (DTLS over UDP) or "quic"; stream is udp.stream for the last two
 
     @property
     def failed(self) -> bool:

@@ -88,9 +88,9 @@ def write(template: str, out: IO[str], **context: Any) -> None:
         out.write(chunk)
 
 
-def wireshark_command(capture: str, stream: int) -> str:
-    """The line that opens the connection in Wireshark, quoted for a POSIX shell."""
-    return f'wireshark -r {shlex.quote(capture)} -Y "tcp.stream == {stream}"'
+def wireshark_command(capture: str, stream: int, transport: str = "tcp") -> str:
+    """The line that opens the connection in Wireshark, quoted for a POSIX shell (udp.stream for DTLS and QUIC)."""
+    return f'wireshark -r {shlex.quote(capture)} -Y "{"tcp" if transport == "tcp" else "udp"}.stream == {stream}"'
 
 
 @dataclass(frozen=True)
@@ -162,5 +162,5 @@ def connection_view(record: ConnectionRecord, input_number: int, shift: float = 
         cards=tuple(chain.cards(record, relations)), causes=record.causes,
         findings=tuple(finding for finding in record.findings
                        if finding.cert_index is None and finding.severity >= Severity.NOTE),
-        events=events, command=wireshark_command(record.capture, record.stream),
+        events=events, command=wireshark_command(record.capture, record.stream, record.transport),
         related=_related(record, input_number), client_cards=tuple(chain.client_cards(record)))

@@ -14,7 +14,7 @@ from tsharkpost.record.model import ConnectionRecord
 from tsharkpost.render.text import spreadsheet_safe
 from tsharkpost.summary import Summary
 
-COLUMNS = ["input", "input_status", "input_reason", "stream", "client", "client_port", "server", "server_port",
+COLUMNS = ["input", "input_status", "input_reason", "stream", "transport", "client", "client_port", "server", "server_port",
            "server_name", "first_time", "last_time", "outcome", "established", "version", "cipher", "alert_code",
            "alert_name", "alert_sender", "teardown", "teardown_by", "teardown_frame", "teardown_after",
            "seconds_after", "client_app_bytes", "server_app_bytes", "chain", "client_chain", "findings",
@@ -26,7 +26,7 @@ def _row(record: ConnectionRecord) -> dict[str, Any]:
     alert = record.first_fatal_alert
     teardown = record.teardown
     return {
-        "stream": record.stream, "client": record.client, "client_port": record.client_port,
+        "stream": record.stream, "transport": record.transport, "client": record.client, "client_port": record.client_port,
         "server": record.server, "server_port": record.server_port, "server_name": record.server_name,
         "first_time": iso_time(record.first_time), "last_time": iso_time(record.last_time),
         "outcome": record.outcome.value, "established": record.established, "version": record.version,

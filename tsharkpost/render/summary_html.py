@@ -171,7 +171,7 @@ class _Report:
         for number, record, drawn, pattern_anchor in self._walk():
             if not drawn:
                 yield Line(record, html.connection_name(record), html.anchor(number, record), pattern_anchor,
-                           html.wireshark_command(record.capture, record.stream))
+                           html.wireshark_command(record.capture, record.stream, record.transport))
 
 
 def _chart(summary: Summary) -> list[Bar]:

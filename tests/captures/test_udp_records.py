@@ -1,0 +1,228 @@
+"""summarize on DTLS and QUIC captures made by real stacks (tests/data/dtls: OpenSSL; tests/data/quic: aioquic).
+
+Each flow is one record keyed by udp.stream, its transport named; hellos, chains (DTLS in the clear, QUIC with
+the key log), alerts and outcomes as for TCP. Expected values come from plain tshark (no plugin), never from
+tsharkpost itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import subprocess
+from pathlib import Path
+
+import jsonschema
+import pytest
+from conftest import CAPTURES, DATA, REPO
+from plugin_support import run_tshark
+from summarize_support import summarize_json
+
+from tsharkpost.capture import tshark as ts
+from tsharkpost.capture.analyze import LINGER_SECONDS
+from tsharkpost.capture.fields_reader import packets
+from tsharkpost.capture.tracker import ConnectionTracker
+from tsharkpost.plugin import messages
+
+SCHEMA = json.loads((REPO / "tsharkpost" / "schema" / "summary.schema.json").read_text())
+QUIC = DATA / "quic"
+DTLS = DATA / "dtls"
+
+
+def _plain(tshark: str, capture: Path, display_filter: str, *fields: str, keys: Path | None = None) -> list[list[str]]:
+    argv = [tshark, "-n", "-r", str(capture), *(("-o", f"tls.keylog_file:{keys}") if keys else ()),
+            "-Y", display_filter, "-T", "fields", *(arg for name in fields for arg in ("-e", name))]
+    return [line.split("\t") for line in
+            subprocess.run(argv, capture_output=True, text=True, check=True).stdout.splitlines()]
+
+
+def _only(tmp_path: Path, *arguments: str) -> dict:
+    _, document = summarize_json(tmp_path, *arguments)
+    jsonschema.validate(document, SCHEMA)
+    (conn,) = document["connections"]
+    return conn
+
+
+def _sha256(der: str) -> str:
+    return hashlib.sha256(bytes.fromhex(der.replace(":", ""))).hexdigest()
+
+
+@pytest.mark.parametrize("with_keys", [False, True], ids=["no-keys", "key-log"])
+def test_a_quic_client_refusing_the_chain_is_a_client_crypto_error(tshark: str, tmp_path: Path,
+                                                                    with_keys: bool) -> None:
+    capture, keys = QUIC / "quic-client-refuses-chain.pcapng", QUIC / "quic-client-refuses-chain.keys"
+    # Given plain tshark: the ClientHello's stream and port, the close's frame, error code and alert
+    ((stream, port, hello_frame),) = _plain(tshark, capture, "tls.handshake.type == 1", "udp.stream",
+                                            "udp.srcport", "frame.number")
+    ((close_frame, sender_port, alert),) = {tuple(row) for row in _plain(
+        tshark, capture, "quic.cc.error_code.tls_alert", "frame.number", "udp.srcport",
+        "quic.cc.error_code.tls_alert")}
+    ders = _plain(tshark, capture, "tls.handshake.type == 11", "tls.handshake.certificate", keys=keys)
+    assert sender_port == port and alert.split(",")[0] == "42"  # the client sent bad_certificate
+    # When summarize reads it (the chain is in Handshake packets: only the key log opens them)
+    conn = _only(tmp_path, *(("--keylog", str(keys)) if with_keys else ()), str(capture))
+    # Then one QUIC record, keyed by udp.stream, ends in the client's CRYPTO_ERROR, named from the alert
+    assert (conn["transport"], conn["stream"], conn["client_port"]) == ("quic", int(stream), int(port))
+    assert conn["client_hello"]["frame"] == int(hello_frame)
+    assert (conn["outcome"], conn["established"]) == ("client_crypto_error", False)
+    assert [(a["sender"], a["code"], a["name"], a["frame"]) for a in conn["alerts"]] == [
+        ("client", 42, "bad_certificate", int(close_frame))]
+    assert (conn["teardown"]["kind"], conn["teardown"]["by"], conn["teardown"]["frame"]) == (
+        "CONNECTION_CLOSE", "client", int(close_frame))
+    said = messages.say("quic_crypto_error.text", side="client", error="0x012a", code=42, name="bad_certificate",
+                        frame=int(close_frame))
+    assert said in [evidence for cause in conn["causes"] for evidence in cause["evidence"]]
+    # and the chain is read with the key log only, certificate by certificate as tshark decrypts it
+    expected = [_sha256(der) for der in ders[0][0].split(",")] if with_keys else []
+    assert [cert["sha256"] for cert in conn["certificates"]] == expected
+    assert ders and len(ders[0][0].split(",")) >= 1
+
+
+def test_a_quic_server_refusing_alpn_is_a_server_crypto_error(tshark: str, tmp_path: Path) -> None:
+    capture = QUIC / "quic-server-refuses-alpn.pcapng"
+    ((frame, alert),) = _plain(tshark, capture, "quic.cc.error_code.tls_alert", "frame.number",
+                               "quic.cc.error_code.tls_alert")
+    ((server_port,),) = _plain(tshark, capture, "quic.cc.error_code.tls_alert", "udp.srcport")
+    conn = _only(tmp_path, str(capture))
+    assert (conn["transport"], conn["outcome"], conn["server_port"]) == ("quic", "server_crypto_error",
+                                                                        int(server_port))
+    assert [(a["sender"], a["code"], a["frame"]) for a in conn["alerts"]] == [("server", int(alert), int(frame))]
+    assert conn["causes"][0]["summary"].startswith("no_application_protocol: ")
+
+
+def test_the_quic_good_twin_is_established_by_its_1rtt_packets(tshark: str, tmp_path: Path) -> None:
+    capture = QUIC / "quic-good-twin.pcapng"
+    # Given plain tshark: the first short-header (1-RTT) packet of each port
+    first: dict[str, int] = {}
+    for frame, port in _plain(tshark, capture, "quic.header_form == 0", "frame.number", "udp.srcport"):
+        first.setdefault(port, int(frame))
+    assert len(first) == 2
+    # Then without keys the record is established (HANDSHAKE_DONE is encrypted; 1-RTT both ways is not)
+    conn = _only(tmp_path, str(capture))
+    assert (conn["transport"], conn["outcome"], conn["established"], conn["version"]) == (
+        "quic", "established", True, "TLS 1.3")
+    assert (conn["first_application_data_frame"]["client"], conn["first_application_data_frame"]["server"]) == (
+        first[str(conn["client_port"])], first[str(conn["server_port"])])
+
+
+def test_a_dtls_client_refusing_the_chain_is_a_client_fatal_alert(tshark: str, tmp_path: Path) -> None:
+    capture = DTLS / "dtls-client-refuses-chain.pcapng"
+    ((alert_frame, port, code),) = _plain(tshark, capture, "dtls.alert_message", "frame.number", "udp.srcport",
+                                          "dtls.alert_message.desc")
+    ((der,),) = _plain(tshark, capture, "dtls.handshake.type == 11", "dtls.handshake.certificate")
+    ((version,),) = _plain(tshark, capture, "dtls.handshake.type == 2", "dtls.handshake.version")
+    conn = _only(tmp_path, str(capture))
+    assert (conn["transport"], conn["client_port"], conn["outcome"]) == ("udp-dtls", int(port), "client_fatal_alert")
+    assert version == "0xfefd" and conn["version"] == "DTLS 1.2"
+    assert [(a["sender"], a["code"], a["frame"]) for a in conn["alerts"]] == [("client", int(code), int(alert_frame))]
+    assert [cert["sha256"] for cert in conn["certificates"]] == [_sha256(der)]
+    assert conn["zeek"]["version"] == "DTLSv12"
+
+
+def test_a_dtls_cookie_never_answered_and_a_silent_server(tshark: str, tmp_path: Path) -> None:
+    capture = DTLS / "dtls-cookie-never-answered.pcapng"
+    ((verify_frame,),) = _plain(tshark, capture, "dtls.handshake.type == 3", "frame.number")
+    conn = _only(tmp_path, str(capture))
+    assert (conn["transport"], conn["outcome"], conn["teardown"]) == ("udp-dtls", "hello_verify_unanswered", None)
+    assert conn["causes"][0]["evidence"] == [messages.say("evidence.hello_verify_unanswered",
+                                                          frame=int(verify_frame))]
+    # Given the same capture cut after the client's first datagram (editcap, plain Wireshark tooling)
+    cut = tmp_path / "client-only.pcapng"
+    subprocess.run(["editcap", "-r", str(capture), str(cut), "1"], check=True, capture_output=True)
+    (tmp_path / "cut").mkdir()
+    conn = _only(tmp_path / "cut", str(cut))
+    # Then no server answer at all: UDP has no FIN, so the capture's end is the only limit named
+    assert (conn["outcome"], conn["causes"][0]["summary"]) == (
+        "no_server_response", messages.say("cause.no_server_response_udp", seconds="0"))
+
+
+def test_the_dtls_good_twin_is_established_and_counts_its_data(tshark: str, tmp_path: Path) -> None:
+    capture = DTLS / "dtls-good-twin.pcapng"
+    sent: dict[str, int] = {}
+    for port, types, lengths in _plain(tshark, capture, "dtls.record.content_type == 23", "udp.srcport",
+                                       "dtls.record.content_type", "dtls.record.length"):
+        for kind, length in zip(types.split(","), lengths.split(",")):
+            if kind == "23":
+                sent[port] = sent.get(port, 0) + int(length)
+    conn = _only(tmp_path, str(capture))
+    assert (conn["transport"], conn["outcome"], conn["established"]) == ("udp-dtls", "established", True)
+    assert conn["application_data_bytes"] == {"client": sent.get(str(conn["client_port"]), 0),
+                                              "server": sent.get(str(conn["server_port"]), 0)}
+    assert sent  # the twin sends data
+
+
+def test_tcp_records_say_tcp(tmp_path: Path) -> None:
+    _, document = summarize_json(tmp_path, str(CAPTURES / "known-good-twin.pcapng"))
+    jsonschema.validate(document, SCHEMA)
+    assert {conn["transport"] for conn in document["connections"]} == {"tcp"}
+
+
+def test_other_udp_traffic_gets_no_bridge_line(tshark: str, plugin: Path, corpus_dir: Path) -> None:
+    # Given Zeek's WebRTC trace: STUN datagrams on the same ports as DTLS (plain tshark tells them apart)
+    capture = corpus_dir / "zeek" / "webrtc-stun.pcap"
+    stun = {row[0] for row in _plain(tshark, capture, "stun", "frame.number")}
+    assert stun
+    # Then the plugin writes its packet line on none of them
+    lines = run_tshark(tshark, plugin, capture, "-o", "tpost.bridge:TRUE", "-Y", "tpost.pkt", "-T", "fields",
+                       "-e", "frame.number", "-e", "tpost.pkt").splitlines()
+    framed = {line.split("\t")[0] for line in lines}
+    assert framed and not (framed & stun)
+    assert all(line.split("\t")[1].startswith("d") for line in lines)
+
+
+def test_a_closed_quic_flow_leaves_the_tracker_an_open_dtls_flow_stays(tshark: str, tmp_path: Path) -> None:
+    # Given the QUIC refusal and, 20 minutes later, the DTLS twin (established, never closed: UDP has no FIN),
+    # merged in time order (mergecap: plain Wireshark tooling), and plain tshark's stream of each
+    merged = tmp_path / "merged.pcapng"
+    subprocess.run(["mergecap", "-w", str(merged), str(QUIC / "quic-client-refuses-chain.pcapng"),
+                    str(DTLS / "dtls-good-twin.pcapng")], check=True)
+    ((quic_stream, quic_last),) = {(row[0], row[1]) for row in _plain(tshark, merged, "quic", "udp.stream",
+                                                                      "frame.time_epoch")[-1:]}
+    dtls = _plain(tshark, merged, "dtls", "udp.stream", "frame.time_epoch")
+    assert {row[0] for row in dtls} != {quic_stream} and float(dtls[0][1]) - float(quic_last) > LINGER_SECONDS
+    # When its packets go through the tracker, swept as analyze sweeps them
+    argv = ts.fields_argv(ts.locate(tshark), merged, ts.Options())
+    out = subprocess.run(argv, capture_output=True, check=True).stdout
+    tracker = ConnectionTracker(str(merged))
+    swept: list[tuple[str, int, float]] = []
+    for packet in packets(io.BytesIO(out)):
+        tracker.add(packet)
+        swept += [(conn.transport, conn.stream, packet.time) for conn in tracker.sweep(packet.time, LINGER_SECONDS)]
+    # Then the QUIC flow, closed with CRYPTO_ERROR, left at the first later datagram; the DTLS flow stayed
+    assert swept == [("quic", int(quic_stream), float(dtls[0][1]))]
+    assert [conn.key for conn in tracker.finish()] == [("udp-dtls", int(dtls[0][0]))]
+
+
+def test_the_bridge_line_of_quic_frames_holds_what_plain_tshark_reads(tshark: str, plugin: Path) -> None:
+    capture, keys = QUIC / "quic-good-twin.pcapng", QUIC / "quic-good-twin.keys"
+    # Given plain tshark (with the key log): each frame's stream, ports, short headers, HANDSHAKE_DONE and closes
+    plain = {row[0]: row[1:] for row in _plain(tshark, capture, "quic", "frame.number", "udp.stream", "udp.srcport",
+                                                "udp.dstport", "quic.header_form", "quic.frame_type", keys=keys)}
+    # When the plugin writes its lines
+    lines = run_tshark(tshark, plugin, capture, "-o", f"tls.keylog_file:{keys}", "-o", "tpost.bridge:TRUE",
+                       "-Y", "tpost.pkt", "-T", "fields", "-e", "frame.number", "-e", "tpost.pkt").splitlines()
+    assert len(lines) >= 3
+    for line in lines:
+        frame, pkt = line.split("\t")
+        stream, src, srcport, dst, dstport, flags = pkt.split()[:6]
+        udp_stream, sport, dport, forms, types = plain[frame]
+        # Then the stream is udp.stream after QUIC's letter, the ports are UDP's, and the flags are its packets'
+        assert (stream, srcport, dstport) == ("q" + udp_stream, sport, dport)
+        assert ("o" in flags) == ("0" in forms.split(","))
+        assert ("h" in flags) == ("30" in types.split(","))
+        assert ("x" in flags) == bool({"28", "29"} & set(types.split(",")))
+
+
+def test_a_quic_capture_holding_only_the_servers_datagram_is_incomplete(tshark: str, tmp_path: Path) -> None:
+    # Given the ALPN refusal cut to its second frame (editcap): the server's Initial, which plain tshark reads as
+    # QUIC from the server's port, though without the client's Initial it cannot open it
+    cut = tmp_path / "server-only.pcapng"
+    subprocess.run(["editcap", "-r", str(QUIC / "quic-server-refuses-alpn.pcapng"), str(cut), "2"], check=True,
+                   capture_output=True)
+    ((port, alert),) = _plain(tshark, cut, "quic", "udp.srcport", "quic.cc.error_code.tls_alert")
+    assert alert == ""
+    # Then the record is QUIC, TLS, and says the client's side is missing (not "not TLS")
+    conn = _only(tmp_path, str(cut))
+    assert (conn["transport"], conn["server_port"], conn["outcome"]) == ("quic", int(port), "capture_incomplete")
+    assert conn["causes"][0]["summary"] == messages.say("cause.capture_gap.side", side="client")
