@@ -56,11 +56,13 @@ capture.close()
 print(len(facts))
 """
 
+# Peak RSS from /proc/self/status (VmHWM, this process's own memory): ru_maxrss would carry over the peak of the
+# process that forked it (Linux keeps the larger across exec), here this script after building the workloads.
 MEASURE_SUMMARIZE = """
-import resource, sys
+import re, sys
 from tsharkpost.cli import main
 code = main(["summarize", "--format", "json", "-o", "/dev/null", "--jobs", sys.argv[2], *sys.argv[3:]])
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)
+print(re.search(r"VmHWM:\\s*(\\d+)", open("/proc/self/status").read()).group(1), file=sys.stderr)
 """
 
 
