@@ -79,6 +79,11 @@ PRESETS: tuple[Preset, ...] = (
     Preset("hellos", "Hellos", "tls.handshake.type in {1, 2}",
            "ClientHello and ServerHello only: who offered what, and what was chosen"),
     Preset("resets", "Resets", "tcp.flags.reset == 1", "TCP resets (RST) from either side"),
+    Preset("dtls-fatal-alerts", "DTLS alerts", "dtls.alert_message.level == 2",
+           "plaintext fatal DTLS alerts from either side"),
+    Preset("quic-crypto-errors", "QUIC crypto errors", "quic.cc.error_code.tls_alert",
+           "QUIC CONNECTION_CLOSE frames whose error is CRYPTO_ERROR, a TLS alert (readable without keys when sent "
+           "in an Initial packet)"),
 )
 
 
