@@ -34,8 +34,12 @@ ADDRESS, PORT = "127.0.0.1", 4433
 NAME = "quic.example.test"
 
 
+# The largest QUIC error code (a 62-bit varint, RFC 9000 §16): a Lua number would print it as 4.6116860184274e+18.
+LARGEST_ERROR_CODE = 2**62 - 1
+
+
 async def _exchange(server_alpn: list[str], client_alpn: list[str], trust: Path | None, cert: Path, key: Path,
-                    keys: Path) -> str:
+                    keys: Path, close_code: int | None = None) -> str:
     """One connection attempt; what the client saw (ok, or the error it raised)."""
     with open(keys, "w", encoding="ascii") as secrets:
         served = QuicConfiguration(is_client=False, alpn_protocols=server_alpn, secrets_log_file=secrets)
@@ -48,6 +52,9 @@ async def _exchange(server_alpn: list[str], client_alpn: list[str], trust: Path 
         try:
             async with connect(ADDRESS, PORT, configuration=client, wait_connected=True) as connection:
                 await connection.ping()
+                if close_code is not None:  # a transport CONNECTION_CLOSE (frame type given) with this code
+                    connection._quic.close(error_code=close_code, frame_type=0, reason_phrase="largest code")
+                    connection.transmit()
                 said = "ok"
         except Exception as error:  # noqa: BLE001 - the refusal is the point of the capture
             said = f"{type(error).__name__}: {error}"
@@ -57,11 +64,11 @@ async def _exchange(server_alpn: list[str], client_alpn: list[str], trust: Path 
 
 
 def record(out: Path, name: str, comment: str, server_alpn: list[str], client_alpn: list[str],
-           trust: bool, scratch: Path) -> None:
+           trust: bool, scratch: Path, close_code: int | None = None) -> None:
     cert, key = self_signed(scratch, NAME)
     with dumpcap(out / f"{name}.pcapng", [PORT], comment, transport="udp"):
         said = asyncio.run(_exchange(server_alpn, client_alpn, cert if trust else None, cert, key,
-                                     out / f"{name}.keys"))
+                                     out / f"{name}.keys", close_code))
     keys = out / f"{name}.keys"
     if keys.stat().st_size == 0:  # no secret was derived past the Initial keys (a refusal of the ClientHello)
         keys.unlink()
@@ -88,6 +95,12 @@ def main(argv: list[str] | None = None) -> int:
                ["h3"], ["hq-interop"], True, scratch)
         # The good twin: trusted certificate, common ALPN, a PING, then the client closes.
         record(args.out, "quic-good-twin", "QUIC: a handshake that completes", ["h3"], ["h3"], True, scratch)
+        # A completed handshake the client ends with a transport close carrying the largest error code.
+        record(args.out, "quic-largest-close-code", "QUIC: a transport close with error code 2^62-1", ["h3"], ["h3"],
+               True, scratch, close_code=LARGEST_ERROR_CODE)
+        # CRYPTO_ERROR with alert 255, which no registry assigns (tshark 4.0 then shows no alert field).
+        record(args.out, "quic-unassigned-alert-close", "QUIC: CRYPTO_ERROR 0x01ff (an unassigned alert)", ["h3"],
+               ["h3"], True, scratch, close_code=0x1FF)
     return 0
 
 

@@ -1839,16 +1839,29 @@ end
 -- the key log. The sender is named from the side that sent the ClientHello in the same UDP stream.
 local analyse_quic
 do
-    local quic_alert = Field.new("quic.cc.error_code.tls_alert")
     local quic_code = Field.new("quic.cc.error_code")
     local quic_hs_type = KINDS.tls.hs_type    -- QUIC's CRYPTO frames carry TLS handshake messages, no records
 
     -- Only frames with TLS handshake messages (in CRYPTO frames: the hellos in Initial packets, the rest once
     -- the key log opens Handshake packets) or a CRYPTO_ERROR close matter; everything else returns at once.
+    -- The CRYPTO_ERROR closes of the frame as {k = position among the error codes, alert = code - 0x0100}: read
+    -- from the error code itself (0x0100-0x01ff), since tshark 4.0 leaves out its tls_alert field for alerts it
+    -- cannot name (255).
+    local function crypto_errors(codes)
+        local found = {}
+        for k, cfi in ipairs(codes) do
+            local value = tonumber(tostring(cfi.value))
+            if value and value >= 0x100 and value <= 0x1ff then found[#found + 1] = { k = k, alert = value - 0x100 } end
+        end
+        return found
+    end
+
     function analyse_quic(ctx)
-        local alerts = { quic_alert() }
+        local codes = { quic_code() }
         local has_messages = quic_hs_type() ~= nil
-        if alerts[1] == nil and not has_messages then return false end
+        if codes[1] == nil and not has_messages then return false end
+        local closes = crypto_errors(codes)
+        if closes[1] == nil and not has_messages then return false end
         local stream = last_of(X.udp_stream)
         if not stream then return false end
         local conn = get_conn(ctx, -1 - stream.value)
@@ -1859,26 +1872,23 @@ do
             local sender = side_of(ctx, conn)
             if #certs > 0 and sender then on_chain(ctx, conn, "tls", certs, sender) end
         end
-        if alerts[1] == nil then return true end
+        if closes[1] == nil then return true end
         local sender = side_of(ctx, conn) or "unknown"
         local known = sender ~= "unknown"
-        local codes = { quic_code() }
         local seen = {}
-        for k, afi in ipairs(alerts) do
-            local code = afi.value
+        for _, close in ipairs(closes) do
+            local code = close.alert
             -- A close is sent in every packet number space the sender has keys for: one finding per alert.
             if not seen[code] then
                 seen[code] = true
                 local row = ALERTS[code]
                 local name = row and row.name or ("unassigned_" .. code)
-                local error_code = codes[k] and codes[k].value or (0x100 + code)
                 local judged = (sender == "server" and conn.client_chain) or conn.chain
-                local f = finding({ check = "quic_crypto_error", sev = "error", alert = anchor_for(quic_code, k),
+                local f = finding({ check = "quic_crypto_error", sev = "error", alert = anchor_for(quic_code, close.k),
                     alert_code = code, alert_name = name, alert_sender = sender,
                     related = judged and judged.frame, expert = (known and row) and (sender .. "." .. code) or nil },
                     { side = known and sender or MESSAGES:get("side.peer"), code = code, name = name,
-                      frame = ctx.num, meaning = row and row.meaning,
-                      error = fmt("0x%04x", tonumber(tostring(error_code)) or 0) },
+                      frame = ctx.num, meaning = row and row.meaning, error = fmt("0x%04x", 0x100 + code) },
                     not row and { "unassigned" } or nil)
                 if CERT_ALERTS[code] and judged then f.chain = chain_text(judged) end   -- as on_alert does
                 ctx:add(f)
@@ -1924,6 +1934,12 @@ do
         return tonumber(tostring(v))
     end
 
+    -- A field's integer value (a UInt64 for 64-bit fields) as decimal digits, "0" for anything else.
+    local function decimal(v)
+        local text = tostring(v)
+        return string.match(text, "^%d+$") and text or "0"
+    end
+
     -- letter, flags, application data bytes, and whether the frame matters whatever it is
     local function udp_facts()
         local cts = values_of(KINDS.dtls.record_ct())
@@ -1948,7 +1964,8 @@ do
         end
         local code = quic_close_code()
         local flags = (short and "o" or "") .. (done and "h" or "") .. ((close or code) and "x" or "")
-        if code then flags = flags .. ":" .. (number(code.value) or 0) end
+        -- The code as all its digits: a 62-bit code through a Lua number would print as "1e+14" under Lua 5.2.
+        if code then flags = flags .. ":" .. decimal(code.value) end
         local other = done or close or code ~= nil or KINDS.tls.hs_type() ~= nil
         return "q", flags ~= "" and flags or "-", 0, other, short
     end

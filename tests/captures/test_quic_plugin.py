@@ -88,3 +88,18 @@ def test_with_the_key_log_the_quic_chain_is_summarised_and_checked(tshark: str, 
     assert [row[3:] for row in rows if row[3]] == [[frame, f"frame {frame}: nothing wrong found in the chain"]]
     # and without the key log there is no certificate to read
     assert "tpost.cert" not in run_tshark(tshark, plugin, QUIC / capture, "-Y", "tpost.cert", "-T", "pdml")
+
+
+def test_a_crypto_error_with_an_unassigned_alert_is_named_from_its_code(tshark: str, plugin: Path) -> None:
+    # Given plain tshark with the key log: CRYPTO_ERROR 0x01ff, whose alert (255) tshark 4.0 shows no field for
+    capture = "quic-unassigned-alert-close.pcapng"
+    argv = [tshark, "-n", "-r", str(QUIC / capture), *_keys(capture, True), "-Y", "quic.cc.error_code", "-T",
+            "fields", "-e", "frame.number", "-e", "quic.cc.error_code", "-e", "quic.cc.error_code.tls_alert"]
+    ((frame, code, alert),) = [line.split("\t") for line in
+                               subprocess.run(argv, capture_output=True, text=True, check=True).stdout.splitlines()]
+    assert (code, alert) == ("511", "")
+    # When the plugin reads it, then the close is still a finding, its alert read from the error code
+    out = run_tshark(tshark, plugin, QUIC / capture, *_keys(capture, True), "-Y", "tpost.finding", "-T", "fields",
+                     "-e", "frame.number", "-e", "tpost.check", "-e", "tpost.alert.code", "-e", "tpost.why")
+    assert [line.split("\t") for line in out.splitlines()] == [
+        [frame, "quic_crypto_error", "255", "an alert code outside the IANA registry"]]

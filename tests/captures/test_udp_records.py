@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import struct
 import subprocess
 from pathlib import Path
 
@@ -122,11 +123,16 @@ def test_a_dtls_client_refusing_the_chain_is_a_client_fatal_alert(tshark: str, t
 
 def test_a_dtls_cookie_never_answered_and_a_silent_server(tshark: str, tmp_path: Path) -> None:
     capture = DTLS / "dtls-cookie-never-answered.pcapng"
-    ((verify_frame,),) = _plain(tshark, capture, "dtls.handshake.type == 3", "frame.number")
+    ((verify_frame, verify_time),) = _plain(tshark, capture, "dtls.handshake.type == 3", "frame.number",
+                                            "frame.time_epoch")
+    last_time = _plain(tshark, capture, "frame", "frame.time_epoch")[-1][0]
     conn = _only(tmp_path, str(capture))
     assert (conn["transport"], conn["outcome"], conn["teardown"]) == ("udp-dtls", "hello_verify_unanswered", None)
+    # The seconds from the HelloVerifyRequest (the flow's last frame) to the capture's last frame are evidence
+    seconds = f"{float(last_time) - float(verify_time):.3f}".rstrip("0").rstrip(".")
+    assert conn["causes"][0]["summary"] == messages.template("cause.hello_verify_unanswered")
     assert conn["causes"][0]["evidence"] == [messages.say("evidence.hello_verify_unanswered",
-                                                          frame=int(verify_frame))]
+                                                          frame=int(verify_frame), seconds=seconds)]
     # Given the same capture cut after the client's first datagram (editcap, plain Wireshark tooling)
     cut = tmp_path / "client-only.pcapng"
     subprocess.run(["editcap", "-r", str(capture), str(cut), "1"], check=True, capture_output=True)
@@ -134,7 +140,9 @@ def test_a_dtls_cookie_never_answered_and_a_silent_server(tshark: str, tmp_path:
     conn = _only(tmp_path / "cut", str(cut))
     # Then no server answer at all: UDP has no FIN, so the capture's end is the only limit named
     assert (conn["outcome"], conn["causes"][0]["summary"]) == (
-        "no_server_response", messages.say("cause.no_server_response_udp", seconds="0"))
+        "no_server_response", messages.template("cause.no_server_response_udp"))
+    assert conn["causes"][0]["evidence"] == [messages.say("evidence.no_server_response_udp", frame=1, seconds="0",
+                                                          count=1)]
 
 
 def test_the_dtls_good_twin_is_established_and_counts_its_data(tshark: str, tmp_path: Path) -> None:
@@ -226,3 +234,43 @@ def test_a_quic_capture_holding_only_the_servers_datagram_is_incomplete(tshark: 
     conn = _only(tmp_path, str(cut))
     assert (conn["transport"], conn["server_port"], conn["outcome"]) == ("quic", int(port), "capture_incomplete")
     assert conn["causes"][0]["summary"] == messages.say("cause.capture_gap.side", side="client")
+
+
+def test_a_close_with_the_largest_error_code_is_read(tshark: str, tmp_path: Path) -> None:
+    # Given plain tshark with the key log: the client's transport close carrying error code 2^62-1 (a code a Lua
+    # number prints as 4.6116860184274e+18, which failed the whole capture)
+    capture, keys = QUIC / "quic-largest-close-code.pcapng", QUIC / "quic-largest-close-code.keys"
+    ((frame, code),) = _plain(tshark, capture, "quic.cc.error_code", "frame.number", "quic.cc.error_code",
+                              keys=keys)
+    assert code == str(2**62 - 1)
+    # When summarize reads it with the key log, then the input is read and the close is the record's teardown
+    conn = _only(tmp_path, "--keylog", str(keys), str(capture))
+    assert (conn["outcome"], conn["teardown"]["kind"], conn["teardown"]["frame"]) == (
+        "established", "CONNECTION_CLOSE", int(frame))
+
+
+def test_a_udp_flows_silence_lasts_to_the_captures_last_frame_whole_or_in_parts(tshark: str, tmp_path: Path) -> None:
+    # Given the unanswered cookie exchange and, 1000 s after it, one datagram between two other hosts (no TLS, no
+    # line from the plugin)
+    capture = tmp_path / "cookie-then-later-datagram.pcapng"
+    later = tmp_path / "later.pcap"
+    last = float(_plain(tshark, DTLS / "dtls-cookie-never-answered.pcapng", "frame", "frame.time_epoch")[-1][0])
+    udp = struct.pack("!HHHH", 40000, 9, 8 + 4, 0) + b"ping"
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0, 0, 64, 17, 0, bytes([10, 9, 9, 1]),
+                     bytes([10, 9, 9, 2]))
+    frame = b"\x02" * 6 + b"\x04" * 6 + b"\x08\x00" + ip + udp
+    seconds = int(last) + 1000
+    later.write_bytes(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1)
+                      + struct.pack("<IIII", seconds, 0, len(frame), len(frame)) + frame)
+    subprocess.run(["mergecap", "-w", str(capture), str(DTLS / "dtls-cookie-never-answered.pcapng"), str(later)],
+                   check=True, capture_output=True)
+    # When summarize reads it whole and in parts
+    whole = _only(tmp_path, str(capture))
+    (tmp_path / "parts").mkdir()
+    sliced = _only(tmp_path / "parts", "--jobs", "2", "--slice-mb", "0.001", str(capture))
+    # Then the silence is measured to the capture's last frame, the same both ways
+    assert whole["outcome"] == "hello_verify_unanswered"
+    assert whole["causes"][0]["evidence"][0].endswith(
+        f"no ClientHello with the cookie followed in the {seconds - last:.3f}".rstrip("0").rstrip(".")
+        + " s to the capture's end")
+    assert sliced == whole

@@ -83,14 +83,20 @@ class _Output:
     def emit(self, finished: list[Connection], frame: int) -> None:
         """Connections handed out after reading `frame`: a reused port's earlier connection first, then the
         rest by the time of their last packet (tracker._hand_out)."""
+        # A retry (classify.find_retry) is one between the same client and server port: each connection is
+        # classified among those alone, grouped once per call (a list of all of them per connection was
+        # quadratic in the flows a capture ends with, e.g. thousands of UDP flows that never close).
+        alike: dict[tuple[str, str, int], list[Connection]] = {}
+        for candidate in [*finished, *self.tracker.connections.values()]:
+            alike.setdefault((candidate.client, candidate.server, candidate.server_port), []).append(candidate)
         for place, conn in enumerate(finished):
-            classify(conn, finished + list(self.tracker.connections.values()))
+            classify(conn, alike[(conn.client, conn.server, conn.server_port)])
             self.gap = self.gap or conn.answered_unseen_server_messages
             record = conn.freeze()
             self.handle.write(json.dumps(to_json(record)) + "\n")
             if self.keys is not None:
                 split = place < self.tracker.split_count
-                self.keys.write(f"{frame} {0 if split else 1} {conn.last_time!r} {conn.stream}\n")
+                self.keys.write(f"{frame} {0 if split else 1} {conn.last_time!r} {conn.stream} {conn.transport}\n")
             self.result.totals.add(record)
             self.result.patterns.add(record)
             self.plugin_errors += [(record.stream, finding) for finding in record.findings
@@ -199,6 +205,9 @@ def _read(path: Path, tshark: ts.Tshark, options: ts.Options, result: InputResul
                             part is None or owns(packet.src, packet.dst, part.number, part.count)):
                         tracker.add(packet)
                         result.packets += 1
+                    # Every frame read moves the capture's clock, marker or another part's, so that a UDP flow's
+                    # silence lasts to the capture's last frame, alike whole and in parts.
+                    tracker.last_seen = max(tracker.last_seen, packet.time)
                     if marker:
                         output.emit(tracker.sweep(packet.time, LINGER_SECONDS), packet.number)
                     elif tracker.split_pending:

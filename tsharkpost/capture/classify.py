@@ -214,12 +214,14 @@ def causes(conn: Connection) -> list[Cause]:
         found.append(Cause(0, CauseKind.PLAINTEXT_ANSWER, messages.say("cause.plaintext_answer", what=what),
                            (messages.say("evidence.plaintext_answer", frame=frame, line=line, hello=hello),)))
     elif result is Outcome.HELLO_VERIFY_UNANSWERED:
-        found.append(Cause(0, CauseKind.TEARDOWN, messages.say("cause.hello_verify_unanswered", seconds=_silence(conn)),
-                           (messages.say("evidence.hello_verify_unanswered", frame=conn.hello_verify_frame),)))
+        # The seconds are evidence, not the cause: alike flows make one failure pattern.
+        found.append(Cause(0, CauseKind.TEARDOWN, messages.template("cause.hello_verify_unanswered"),
+                           (messages.say("evidence.hello_verify_unanswered", frame=conn.hello_verify_frame,
+                                         seconds=_silence(conn)),)))
     elif result is Outcome.NO_SERVER_RESPONSE and conn.transport != "tcp":
         hello = conn.client_hello.frame if conn.client_hello else conn.first_frame
-        found.append(Cause(0, CauseKind.TEARDOWN, messages.say("cause.no_server_response_udp", seconds=_silence(conn)),
-                           (messages.say("evidence.no_server_response_udp", frame=hello,
+        found.append(Cause(0, CauseKind.TEARDOWN, messages.template("cause.no_server_response_udp"),
+                           (messages.say("evidence.no_server_response_udp", frame=hello, seconds=_silence(conn),
                                          count=conn.packets_from[Side.CLIENT]),)))
     elif result.failed:
         evidence = (messages.say("evidence.teardown", how=teardown.kind, side=teardown.by.value, frame=teardown.frame,

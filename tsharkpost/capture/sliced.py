@@ -80,13 +80,13 @@ def read_part(path: Path, number: int, count: int, tshark: ts.Tshark, options: t
         cut.unlink(missing_ok=True)
 
 
-def _keyed(part: PartResult) -> Iterator[tuple[tuple[int, int, float, int], str]]:
+def _keyed(part: PartResult) -> Iterator[tuple[tuple[int, int, float, int, str], str]]:
     if part.result.records_file is None or not part.keys_file:
         return
     with open(part.keys_file, encoding="utf-8") as keys, open(part.result.records_file, encoding="utf-8") as lines:
         for key, line in zip(keys, lines):
-            frame, split, last_time, stream = key.split()
-            yield (int(frame), int(split), float(last_time), int(stream)), line
+            frame, split, last_time, stream, transport = key.split()
+            yield (int(frame), int(split), float(last_time), int(stream), transport), line
 
 
 def merge(path: Path, parts: list[PartResult], options: ts.Options, records_file: Path) -> tuple[InputResult, bool]:
