@@ -273,6 +273,17 @@ function wire.structured(get)
     return concat(out, " ", 1, math.min(n, wire.MAX_TOKENS + 1))
 end
 
+-- tok as the line's next token after its n: the new count; nil once the line holds MAX_TOKENS, when "!" ends it
+-- instead (the reader then knows the line was cut).
+local function append(out, n, tok)
+    if n >= wire.MAX_TOKENS then
+        out[n + 1] = "!"
+        return nil
+    end
+    out[n + 1] = tok
+    return n + 1
+end
+
 -- The frame's line from its FieldInfo list, or nil when it holds no TLS record.
 function wire.line(infos)
     local out, n, records = {}, 0, false
@@ -283,12 +294,8 @@ function wire.line(infos)
             local ok, tok = pcall(token, fi)
             if ok and tok then
                 if tok == "R" then records = true end
-                if n >= wire.MAX_TOKENS then
-                    out[n + 1] = "!"
-                    break
-                end
-                n = n + 1
-                out[n] = tok
+                n = append(out, n, tok)
+                if not n then break end
             end
         end
     end
@@ -333,12 +340,9 @@ function wire.udp_line(infos, kind)
                 if ok and tok then
                     if tok == "R" or tok == "H" or tok == "A" then close_message() end
                     if tok == "R" or tok == "H" then seen = true end
-                    if n >= wire.MAX_TOKENS then
-                        out[n + 1] = "!"
-                        break
-                    end
-                    n = n + 1
-                    out[n] = tok
+                    local count = append(out, n, tok)
+                    if not count then break end
+                    n = count
                     if tok == "H" and kind == "d" then message = { at = n } end
                 end
             end
