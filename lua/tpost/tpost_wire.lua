@@ -133,17 +133,18 @@ table.sort(FACTS)   -- a fixed order: ties between fields at one offset are brok
 wire.FACTS = FACTS
 
 local function node(fi, rank)
-    return { fi = fi, off = fi.offset, stop = fi.offset + fi.len, rank = rank, kids = {} }
+    local off = fi.offset
+    return { fi = fi, off = off, stop = off + fi.len, rank = rank, kids = {} }
 end
 
--- The node of list holding fi (the same data source when sources matter, fi's bytes within its own), or nil.
-local function holder(list, fi, sources)
-    local off = fi.offset
-    local src = sources and fi.source
+-- The node of list holding the bytes at off (in data source src when sources matter), or nil.
+local function holder(list, off, src, sources)
     for i = 1, #list do
         local n = list[i]
-        if off >= n.off and off < n.stop and (not sources or n.src == src) then return n end
-        if off == n.off and n.stop == n.off and (not sources or n.src == src) then return n end
+        if (off >= n.off and off < n.stop or off == n.off and n.stop == n.off)
+                and (not sources or n.src == src) then
+            return n
+        end
     end
     return nil
 end
@@ -152,6 +153,10 @@ local function by_offset(a, b)
     if a.off ~= b.off then return a.off < b.off end
     return a.rank < b.rank
 end
+
+-- A fact's sort key: its offset, then its field's rank, then the order it was read in. One number, so that
+-- the facts of a hello (a hundred or more) sort without a Lua comparator; exact while off < 2^27.
+local FACT_RANK_SPAN = 67108864   -- 2^26, above any rank * 65536 + seq
 
 -- The frame's line built from each field's FieldInfo list (get(name): the list in tree order), placing every
 -- field in the record or message whose bytes hold it; nil when it holds no TLS record, false when a field
@@ -185,19 +190,19 @@ function wire.structured(get)
         A[i] = n
     end
     for _, n in ipairs(H) do
-        local r = holder(R, n.fi, sources)
+        local r = holder(R, n.off, n.src, sources)
         if not r then return false end
         r.kids[#r.kids + 1] = n
     end
     for _, n in ipairs(A) do
-        local r = holder(R, n.fi, sources or n.src ~= first_src)
+        local r = holder(R, n.off, n.src, sources or n.src ~= first_src)
         if not r then return false end
         r.kids[#r.kids + 1] = n
         n.nums = {}
     end
     for k, name in ipairs(RECORD_NUMBERS) do
         for _, fi in ipairs(get(name)) do
-            local r = holder(R, fi, sources)
+            local r = holder(R, fi.offset, sources and fi.source, sources)
             if not r then return false end
             if not r.nums[k] and not fi.hidden then r.nums[k] = spec_token(FIELDS[name], fi) end
         end
@@ -205,7 +210,7 @@ function wire.structured(get)
     for _, name in ipairs({ "tls.alert_message.level", "tls.alert_message.desc" }) do
         local letter = FIELDS[name][1]
         for _, fi in ipairs(get(name)) do
-            local a = holder(A, fi, sources)
+            local a = holder(A, fi.offset, sources and fi.source, sources)
             if not a then return false end
             if not a.nums[letter] and not fi.hidden then a.nums[letter] = spec_token(FIELDS[name], fi) end
         end
@@ -213,8 +218,9 @@ function wire.structured(get)
     local detailed = false   -- a message whose facts tsharkpost reads (DETAILED: hellos, key exchange)
     local type_spec = FIELDS["tls.handshake.type"]
     for _, fi in ipairs(get("tls.handshake.type")) do
-        local h = holder(H, fi, sources)
-        local target = h or holder(R, fi, sources)
+        local off, src = fi.offset, sources and fi.source
+        local h = holder(H, off, src, sources)
+        local target = h or holder(R, off, src, sources)
         if not target then return false end
         if not h then target = target.own end
         if not target.type and not fi.hidden then
@@ -222,55 +228,84 @@ function wire.structured(get)
             if DETAILED[fi.value] then detailed = true end
         end
     end
+    local fact_token = {}   -- sort key -> token, for every fact of the frame
     local seq = 0
+    local last   -- the message that held the previous fact: a hello's facts are mostly its own
     for rank, name in ipairs(detailed and FACTS or {}) do
         local spec = FIELDS[name]
         for _, fi in ipairs(get(name)) do
             if not fi.hidden then
-                local h = holder(H, fi, sources)
-                local target = h or holder(R, fi, sources)
-                if not target then return false end
-                if not h then target = target.own end
+                local off, src = fi.offset, sources and fi.source
+                local target
+                if last and off >= last.off and off < last.stop and not sources then
+                    target = last
+                else
+                    local h = holder(H, off, src, sources)
+                    target = h or holder(R, off, src, sources)
+                    if not target then return false end
+                    last = h
+                    if not h then target = target.own end
+                end
                 seq = seq + 1
-                local fact = { off = fi.offset, rank = rank * 65536 + seq, tok = spec_token(spec, fi) }
-                target.facts[#target.facts + 1] = fact
+                local key = off * FACT_RANK_SPAN + rank * 65536 + seq
+                fact_token[key] = spec_token(spec, fi)
+                local facts = target.facts
+                facts[#facts + 1] = key
             end
         end
     end
     local out, n = {}, 0
-    local function put(tok)
-        if n < wire.MAX_TOKENS then
-            n = n + 1
-            out[n] = tok
-        elseif n == wire.MAX_TOKENS then
-            n = n + 1
-            out[n] = "!"
-        end
-    end
     local function put_facts(facts)
-        table.sort(facts, by_offset)
-        for _, f in ipairs(facts) do put(f.tok) end
+        table.sort(facts)
+        for i = 1, #facts do
+            n = n + 1
+            out[n] = fact_token[facts[i]]
+        end
     end
     for _, r in ipairs(R) do
-        put("R")
+        n = n + 1
+        out[n] = "R"
+        local nums = r.nums
         for k = 1, #RECORD_NUMBERS do
-            if r.nums[k] then put(r.nums[k]) end
+            if nums[k] then
+                n = n + 1
+                out[n] = nums[k]
+            end
         end
-        if r.own.type then put(r.own.type) end
+        if r.own.type then
+            n = n + 1
+            out[n] = r.own.type
+        end
         put_facts(r.own.facts)
-        table.sort(r.kids, by_offset)
+        if #r.kids > 1 then table.sort(r.kids, by_offset) end
         for _, kid in ipairs(r.kids) do
-            put(kid.letter)
+            n = n + 1
+            out[n] = kid.letter
             if kid.letter == "H" then
-                if kid.type then put(kid.type) end
+                if kid.type then
+                    n = n + 1
+                    out[n] = kid.type
+                end
                 put_facts(kid.facts)
             else
-                if kid.nums.a then put(kid.nums.a) end
-                if kid.nums.d then put(kid.nums.d) end
+                local kn = kid.nums
+                if kn.a then
+                    n = n + 1
+                    out[n] = kn.a
+                end
+                if kn.d then
+                    n = n + 1
+                    out[n] = kn.d
+                end
             end
         end
     end
-    return concat(out, " ", 1, math.min(n, wire.MAX_TOKENS + 1))
+    -- The cap is applied once the line is built: "!" in place of the first token past MAX_TOKENS.
+    if n > wire.MAX_TOKENS then
+        out[wire.MAX_TOKENS + 1] = "!"
+        n = wire.MAX_TOKENS + 1
+    end
+    return concat(out, " ", 1, n)
 end
 
 -- tok as the line's next token after its n: the new count; nil once the line holds MAX_TOKENS, when "!" ends it
