@@ -2182,8 +2182,22 @@ do
         if texts.key_usage then item:add(F.cert_key_usage, texts.key_usage) end
     end
 
+    -- tsharkpost's own runs (bridge and wire on) read only the lines: each finding and certificate summary as
+    -- one line, no subtree, no expert item (a third of the plugin's tree work in summarize's run).
+    local function render_lines(out, tvb, tree)
+        local root = tree:add(tpost, tvb())
+        for _, item in ipairs(out) do
+            if not item.summary then root:add(F.findline, lines.finding(item, SEVERITY_LEVEL[item.sev])) end
+        end
+        for _, item in ipairs(out) do
+            if item.summary then root:add(F.certline, lines.certificate(item)) end
+        end
+        return root
+    end
+
     -- `fetched`: what the analysis of this very dissection fetched, or nil on a revisit.
     function render(out, tvb, tree, fetched)
+        if settings.bridge and settings.wire then return render_lines(out, tvb, tree) end
         local root = tree:add(tpost, tvb())
         fetched = fetched or {}
         local highest = 0

@@ -5,7 +5,8 @@ tpost.findline), for the tsharkpost post-processor.
 summarize reads tshark's `-T fields` output, where a field that occurs several times in a frame becomes one
 column of values joined by an aggregator character: a frame's several certificates and findings, each with
 optional parts, cannot be paired back from per-field lists (tpost.cert.issuer of which certificate?). So with
-the bridge preference the plugin writes each of them also as one line, beside the tree it already shows.
+the bridge preference the plugin writes each of them also as one line, beside the tree it already shows
+(with the wire preference too, in tsharkpost's own runs, it writes the lines alone: no subtree, no expert item).
 
 A line is a list of tokens separated by single spaces, in a fixed order, each one letter and an escaped value
 (every byte outside 0x21-0x7e, and "%", as %XX, as tpost_wire.lua does): no value can split a token, a line
