@@ -193,23 +193,61 @@ def test_a_worker_killed_mid_capture(cluster: tuple[str, list[subprocess.Popen[b
     assert records["slow.pcapng"] == records["seed.pcapng"] != []
 
 
+def _watch_units(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The number of captures in each task the client sends (cluster._units watched, not replaced)."""
+    sizes: list[int] = []
+    units = cluster_module._units
+
+    def watched(*arguments: object) -> list[tuple[tuple[int, ...], int, Options]]:
+        made = units(*arguments)  # type: ignore[arg-type]
+        sizes.extend(len(numbers) for numbers, _, _ in made)
+        return made
+
+    monkeypatch.setattr(cluster_module, "_units", watched)
+    return sizes
+
+
+def test_many_small_captures_travel_in_batches(cluster: tuple[str, list[subprocess.Popen[bytes]]], tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given 40 small captures (the bundled ones, copied round-robin)
+    sources = sorted(CAPTURES.glob("*.pcapng"))
+    inputs = []
+    for number in range(40):
+        inputs.append(tmp_path / f"{number:02d}-{sources[number % len(sources)].name}")
+        shutil.copy(sources[number % len(sources)], inputs[-1])
+    sizes = _watch_units(monkeypatch)
+    # When summarize reads them on the cluster and here
+    remote = _json(["--scheduler", cluster[0], *map(str, inputs)], tmp_path / "remote.json")
+    local = _json(["--jobs", "2", *map(str, inputs)], tmp_path / "local.json")
+    # Then they went in tasks of several captures (40 // (2 threads x 4) = 5 each), every one in order, and the
+    # output is the local one byte for byte
+    assert sizes == [5] * 8
+    assert remote == local
+    assert [Path(item["path"]).name for item in json.loads(local[1])["inputs"]] == [path.name for path in inputs]
+
+
 def test_an_input_that_kills_every_worker(cluster: tuple[str, list[subprocess.Popen[bytes]]], tmp_path: Path,
-                                          tshark: str) -> None:
-    # Given a capture that kills each worker that reads it (here through its tshark), and a good one
+                                          tshark: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a capture that kills each worker that reads it (here through its tshark), among 15 good ones: enough
+    # for tasks of two captures each
     inputs = tmp_path / "inputs"
     inputs.mkdir()
     shutil.copy(SEED, inputs / "doomed.pcapng")
-    shutil.copy(TWIN, inputs / "twin.pcapng")
+    for number in range(15):
+        shutil.copy(TWIN, inputs / f"twin-{number:02d}.pcapng")
+    sizes = _watch_units(monkeypatch)
     # When summarize reads them on the cluster
     code, said = _json(["--scheduler", cluster[0], "--tshark", str(_killer_tsharks(tmp_path, tshark)),
                         str(inputs)], tmp_path / "remote.json")
-    # Then it is an error once the scheduler gives up on it, saying why, and the other is read
+    # Then the doomed one's task is split once its workers have died too often, and the doomed one alone is an
+    # error, saying why; its task mate and every other capture are read
+    assert sizes == [2] * 8
     document = json.loads(said)
     status = {Path(item["path"]).name: (item["status"], item["reason"]) for item in document["inputs"]}
-    assert code == 3 and set(status) == {"doomed.pcapng", "twin.pcapng"}
-    assert status["doomed.pcapng"] == ("error", "the workers reading it died, too often to try again (Dask's "
-                                                "KilledWorker; the workers' logs say why they died)")
-    assert status["twin.pcapng"] == ("ok", None)
+    assert code == 3 and len(status) == 16
+    assert status.pop("doomed.pcapng") == ("error", "the workers reading it died, too often to try again (Dask's "
+                                                    "KilledWorker; the workers' logs say why they died)")
+    assert set(status.values()) == {("ok", None)}
 
 
 def _reading_endless(workers: list[subprocess.Popen[bytes]]) -> bool:

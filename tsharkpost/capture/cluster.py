@@ -1,19 +1,23 @@
-"""Many captures read on a Dask cluster (`summarize --scheduler`): one task per capture, run by a worker.
+"""Many captures read on a Dask cluster (`summarize --scheduler`): tasks of one or more captures, run by workers.
 
 Imported only when --scheduler is given: dask.distributed is an optional extra (`tsharkpost[cluster]`).
 
 Workers need tshark and tsharkpost (the same version) and see the captures at the same paths (a shared
-filesystem); tshark is the one the client found, at the same path. A task reads its capture with analyze(),
-as a local run does, into a file of the worker's own, and hands back the InputResult and the records
-(zlib-compressed JSON lines); the client writes the records to its scratch folder as each capture finishes
-and lets the cluster forget it, so the client holds one capture's records at a time, compressed.
+filesystem); tshark is the one the client found, at the same path. A task reads its captures with analyze(),
+as a local run does, into files of the worker's own, and hands back each InputResult and its records
+(zlib-compressed JSON lines); the client writes the records to its scratch folder as each task finishes
+and lets the cluster forget it, so the client holds one task's records at a time, compressed. Small captures
+travel in batches of up to BATCH_CAPTURES consecutive inputs (a task's round trips through the scheduler cost
+about 25 ms of CPU, a tenth of a small capture), large ones and the parts of a big one alone.
 
 A path given relative to the client's folder is read through its absolute form, and the records and reason
 name it as given, so the output is the local run's byte for byte.
 
 Faults: a worker that dies while reading a capture (killed, out of memory, its machine gone) is replaced by the
 scheduler, which gives the capture to another worker, up to its allowed-failures setting (Dask's default: 3
-deaths); past that, or on any other failure of the cluster, the input is reported as an error with the reason;
+deaths); past that a batch is split and each of its captures tried alone again, so that a capture that kills
+workers costs only itself; a capture alone that fails so, or any other failure of the cluster, is reported as
+an error with the reason;
 a scheduler lost mid-run (after the client's 30 seconds of trying to reconnect) makes every input not yet read
 an error naming that failure. Every input is accounted for. Ctrl-C cancels what has not started and tells the
 running tasks to stop their tshark (a Dask Event each task watches).
@@ -54,6 +58,9 @@ REASON_LENGTH = 300
 CHUNK = 1 << 20
 THREADS_REFRESH_SECONDS = 1.0
 IN_FLIGHT_PER_THREAD = 2
+BATCH_CAPTURES = 8  # small captures read by one task, at most: a task's round trips cost 25 ms of CPU
+BATCH_BYTES = 16 << 20  # a capture this large or larger is a task of its own
+BATCHES_PER_THREAD = 4  # at least this many tasks per worker thread, so that the batches even out
 Outcome = tuple[InputResult, bytes]  # a task's answer: the result, and its records compressed
 PartOutcome = tuple[PartResult, bytes, bytes]  # a part's answer: the result, its records and keys compressed
 
@@ -82,61 +89,76 @@ def analyze_on_cluster(paths: list[Path], tshark: ts.Tshark, options: ts.Options
     run = f"tsharkpost-{uuid.uuid4().hex}"
     stop = Event(f"{run}-stop", client=client)
     results: list[InputResult | None] = [None] * len(paths)
-    futures: dict[Future[Any], tuple[int, int]] = {}  # in flight -> (input, part; -1 for a whole capture)
+    futures: dict[Future[Any], tuple[tuple[int, ...], int]] = {}  # in flight -> (inputs, part; -1: whole ones)
     done = as_completed(loop=client.loop)
 
     threads = _Threads(client)
     counts = [part_count(path, slice_mb, threads.count()) for path in paths]
-    waiting: collections.deque[tuple[int, int, ts.Options]] = collections.deque(
-        (number, part, options) for number in range(len(paths))
-        for part in ([-1] if counts[number] == 1 else range(counts[number])))
+    waiting: collections.deque[tuple[tuple[int, ...], int, ts.Options]] = collections.deque(
+        _units(paths, counts, threads.count(), options))
     parts: dict[int, list[PartResult | None]] = {number: [None] * count for number, count in enumerate(counts)
                                                  if count > 1}
     readings: dict[int, ts.Options] = {}
 
     def submit() -> None:
-        """Keep two captures in flight per worker thread: one read, one ready to start when it is done (a
+        """Keep two tasks in flight per worker thread: one read, one ready to start when it is done (a
         round trip to the client between captures cost 20 percent on small files). No more, so that the queue
         waits here, and a worker that dies takes few captures with it: each waiting there counts that death
         against Dask's allowed-failures as the one it was reading does. A part of a capture counts as one."""
         while waiting and len(futures) < IN_FLIGHT_PER_THREAD * threads.count():
-            number, part, reading = waiting.popleft()
+            numbers, part, reading = waiting.popleft()
+            number = numbers[0]
             path = paths[number]
-            key = f"{run}-{number}" if part < 0 else f"{run}-{number}-{part}{'-again' if number in readings else ''}"
             future: Future[Any]
             if part < 0:
-                future = client.submit(_analyze_on_worker, str(path), os.path.abspath(path), tshark, options,
-                                       stop.name, key=key, pure=False)
+                key = f"{run}-{'-'.join(str(item) for item in numbers)}"
+                future = client.submit(_analyze_on_worker, [(str(paths[item]), os.path.abspath(paths[item]))
+                                                            for item in numbers], tshark, options, stop.name,
+                                       key=key, pure=False)
             else:
+                key = f"{run}-{number}-{part}{'-again' if number in readings else ''}"
                 future = client.submit(_read_part_on_worker, str(path), os.path.abspath(path), part, counts[number],
                                        tshark, reading, stop.name, key=key, pure=False)
-            futures[future] = (number, part)
+            futures[future] = (numbers, part)
             done.add(future)
 
     try:
         submit()
         for future in done:
-            number, part = futures.pop(future)
-            submit()  # the next capture first: its worker starts on it while this one's records come back
+            numbers, part = futures.pop(future)
+            number = numbers[0]
+            submit()  # the next task first: its worker starts on it while this one's records come back
             if part < 0:
-                result = _collect(paths[number], future, scratch / f"{number}.jsonl")
-                future.release()
-            else:
-                held = parts[number]
-                held[part] = _collect_part(paths[number], future, scratch / f"{number}.parts", part)
-                future.release()
-                if any(item is None for item in held):
-                    continue
-                reading = readings.get(number, options)
-                result, again = merge(paths[number], [item for item in held if item], reading,
-                                      scratch / f"{number}.jsonl")
-                remove([item for item in held if item])
-                if again:
-                    readings[number] = dataclasses.replace(options, reassemble_out_of_order=True)
-                    parts[number] = [None] * counts[number]
-                    waiting.extendleft((number, item, readings[number]) for item in reversed(range(counts[number])))
+                if len(numbers) > 1 and future.status != "finished":
+                    # A batch whose task failed (its workers died): each capture again on its own, so that one
+                    # capture that kills workers costs only itself.
+                    future.release()
+                    waiting.extendleft(((item,), -1, options) for item in reversed(numbers))
                     submit()
                     continue
+                collected = _collect([paths[item] for item in numbers], future,
+                                     [scratch / f"{item}.jsonl" for item in numbers])
+                future.release()
+                for item, result in zip(numbers, collected):
+                    results[item] = result
+                    if finished:
+                        finished(item, result)
+                continue
+            held = parts[number]
+            held[part] = _collect_part(paths[number], future, scratch / f"{number}.parts", part)
+            future.release()
+            if any(item is None for item in held):
+                continue
+            reading = readings.get(number, options)
+            result, again = merge(paths[number], [item for item in held if item], reading,
+                                  scratch / f"{number}.jsonl")
+            remove([item for item in held if item])
+            if again:
+                readings[number] = dataclasses.replace(options, reassemble_out_of_order=True)
+                parts[number] = [None] * counts[number]
+                waiting.extendleft(((number,), item, readings[number]) for item in reversed(range(counts[number])))
+                submit()
+                continue
             results[number] = result
             if finished:
                 finished(number, result)
@@ -171,24 +193,58 @@ class _Threads:
         return self.known
 
 
-def _collect(path: Path, future: Future[Outcome], records_file: Path) -> InputResult:
-    """The worker's result with its records written to records_file; a failed task is the input's error."""
+def _units(paths: list[Path], counts: list[int], threads: int,
+           options: ts.Options) -> list[tuple[tuple[int, ...], int, ts.Options]]:
+    """The tasks to send, in input order: each part of a capture read in parts; captures of BATCH_BYTES or more
+    alone; smaller ones in runs of consecutive inputs, up to BATCH_CAPTURES a task and fewer when there are too
+    few to give every thread BATCHES_PER_THREAD tasks. A task's round trips cost the same for one capture or
+    eight: about 25 ms of CPU, a tenth of what a small capture costs."""
+    small = sum(1 for number, path in enumerate(paths) if counts[number] == 1 and _size(path) < BATCH_BYTES)
+    size = max(1, min(BATCH_CAPTURES, small // (threads * BATCHES_PER_THREAD)))
+    units: list[tuple[tuple[int, ...], int, ts.Options]] = []
+    batch: list[int] = []
+    for number, path in enumerate(paths):
+        if counts[number] > 1:
+            units.extend(((number,), part, options) for part in range(counts[number]))
+        elif _size(path) >= BATCH_BYTES:
+            units.append(((number,), -1, options))
+        else:
+            batch.append(number)
+            if len(batch) == size:
+                units.append((tuple(batch), -1, options))
+                batch = []
+    if batch:
+        units.append((tuple(batch), -1, options))
+    return units
+
+
+def _size(path: Path) -> int:
     try:
-        outcome: Outcome = future.result()
-        result, records = outcome
-    except Exception as error:  # noqa: BLE001 - the task's or the cluster's failure costs this input only
+        return path.stat().st_size
+    except OSError:
+        return 0  # the worker says what is wrong with it
+
+
+def _collect(paths: list[Path], future: Future[list[Outcome]], records_files: list[Path]) -> list[InputResult]:
+    """The worker's results with their records written to records_files; a failed task is each input's error."""
+    try:
+        outcomes: list[Outcome] = future.result()
+    except Exception as error:  # noqa: BLE001 - the task's or the cluster's failure costs these inputs only
         name = type(error).__name__
         if name == "KilledWorker":
             reason = ("the workers reading it died, too often to try again (Dask's KilledWorker; the workers' logs "
                       "say why they died)")
         else:
             reason = f"the cluster could not read it: {name}: {error}"
-        return InputResult(str(path), InputStatus.ERROR, reason[:REASON_LENGTH],
-                           traceback=traceback.format_exc())
-    if result.records_file is not None:
-        _expand(records, records_file)
-        result.records_file = str(records_file)
-    return result
+        return [InputResult(str(path), InputStatus.ERROR, reason[:REASON_LENGTH], traceback=traceback.format_exc())
+                for path in paths]
+    collected = []
+    for (result, records), records_file in zip(outcomes, records_files):
+        if result.records_file is not None:
+            _expand(records, records_file)
+            result.records_file = str(records_file)
+        collected.append(result)
+    return collected
 
 
 def _collect_part(path: Path, future: Future[PartOutcome], folder: Path, part: int) -> PartResult:
@@ -197,7 +253,7 @@ def _collect_part(path: Path, future: Future[PartOutcome], folder: Path, part: i
         outcome: PartOutcome = future.result()
         result, records, keys = outcome
     except Exception:  # noqa: BLE001 - as _collect
-        return PartResult(_collect(path, future, folder / f"{part}.jsonl"), "", False)  # type: ignore[arg-type]
+        return PartResult(_collect([path], future, [folder / f"{part}.jsonl"])[0], "", False)  # type: ignore[arg-type]
     folder.mkdir(parents=True, exist_ok=True)
     if result.result.records_file is not None:
         result.result.records_file = str(folder / f"{part}.jsonl")
@@ -224,24 +280,34 @@ def _stop(client: Client, stop: Event, pending: list[Future[Outcome]]) -> None:
         pass
 
 
-def _analyze_on_worker(given: str, absolute: str, tshark: ts.Tshark, options: ts.Options,
-                       stop_name: str) -> Outcome:
-    """On a worker: the capture read into a file of the worker's own, handed back with its records compressed."""
-    with tempfile.TemporaryDirectory(prefix="tsharkpost-worker-") as scratch:
-        records = Path(scratch) / "records.jsonl"
-        done = threading.Event()
-        # The Event is made here, in the task, with the worker's client: the watcher's thread has no client.
-        stop = Event(stop_name, client=get_client())
-        watcher = threading.Thread(target=_watch_stop, args=(stop, absolute, done), daemon=True)
-        watcher.start()
-        try:
-            result = analyze(Path(absolute), tshark, options, records)
-        finally:
-            done.set()
-        if given != absolute:
-            result = _named_as_given(result, given, absolute, records)
-        data = _compressed(records) if result.records_file is not None else b""
-        return dataclasses.replace(result, records_file="" if result.records_file is not None else None), data
+def _analyze_on_worker(captures: list[tuple[str, str]], tshark: ts.Tshark, options: ts.Options,
+                       stop_name: str) -> list[Outcome]:
+    """On a worker: each capture (as given, absolute) read in turn into a file of the worker's own, handed back
+    with its records compressed."""
+    outcomes = []
+    reading: list[str] = []  # the capture being read, for the watcher
+    done = threading.Event()
+    # The Event is made here, in the task, with the worker's client: the watcher's thread has no client.
+    stop = Event(stop_name, client=get_client())
+    told = threading.Event()  # set by the watcher once the client said stop: the rest is not read
+    watcher = threading.Thread(target=_watch_stop, args=(stop, reading, done, told), daemon=True)
+    watcher.start()
+    try:
+        for given, absolute in captures:
+            if told.is_set():
+                break
+            reading[:] = [absolute]
+            with tempfile.TemporaryDirectory(prefix="tsharkpost-worker-") as scratch:
+                records = Path(scratch) / "records.jsonl"
+                result = analyze(Path(absolute), tshark, options, records)
+                if given != absolute:
+                    result = _named_as_given(result, given, absolute, records)
+                data = _compressed(records) if result.records_file is not None else b""
+                outcomes.append((dataclasses.replace(result, records_file="" if result.records_file is not None
+                                                     else None), data))
+    finally:
+        done.set()
+    return outcomes
 
 
 def _read_part_on_worker(given: str, absolute: str, part: int, count: int, tshark: ts.Tshark, options: ts.Options,
@@ -251,7 +317,7 @@ def _read_part_on_worker(given: str, absolute: str, part: int, count: int, tshar
     with tempfile.TemporaryDirectory(prefix="tsharkpost-worker-") as scratch:
         done = threading.Event()
         stop = Event(stop_name, client=get_client())
-        watcher = threading.Thread(target=_watch_stop, args=(stop, str(part_file(Path(scratch), part)), done),
+        watcher = threading.Thread(target=_watch_stop, args=(stop, [str(part_file(Path(scratch), part))], done),
                                    daemon=True)
         watcher.start()
         try:
@@ -296,12 +362,16 @@ def _named_as_given(result: InputResult, given: str, absolute: str, records: Pat
     return result
 
 
-def _watch_stop(stop: Event, absolute: str, done: threading.Event) -> None:
-    """Until the task is done: once the client says stop, end the tshark this worker runs on the capture."""
+def _watch_stop(stop: Event, reading: list[str], done: threading.Event, told: threading.Event | None = None) -> None:
+    """Until the task is done: once the client says stop, end the tshark this worker runs on the capture it is
+    reading (reading: the task's current capture, changed by the task as it goes)."""
     try:
-        while not done.wait(STOP_POLL_SECONDS):  # a capture read within a second never asks the scheduler
+        while not done.wait(STOP_POLL_SECONDS):  # a task done within a second never asks the scheduler
             if stop.is_set():
-                _kill_tshark(absolute)
+                if told is not None:
+                    told.set()
+                for absolute in list(reading):
+                    _kill_tshark(absolute)
                 return
     except Exception:  # noqa: BLE001, S110 - without the scheduler there is nobody to say stop
         return
