@@ -16,6 +16,7 @@ from typing import IO, Any
 
 from tsharkpost.capture import tshark as ts
 from tsharkpost.capture.capfile import CAPTURE_SUFFIXES
+from tsharkpost.capture.classify import UDP_TIMEOUT_SECONDS
 from tsharkpost.errors import OutputError, TsharkError
 
 log = logging.getLogger("tsharkpost")
@@ -122,6 +123,12 @@ def add_tshark_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--plugin-pref", action="append", default=[], metavar="PREF:VALUE",
                         help="a plugin preference, e.g. tpost.rsa_warning_bits:3072 (repeatable)")
     parser.add_argument("--tshark", metavar="PATH", help="the tshark executable (or its folder)")
+    parser.add_argument("--udp-timeout", type=_seconds, default=UDP_TIMEOUT_SECONDS, metavar="SECONDS",
+                        help="a DTLS or QUIC client that got no answer (or never answered a HelloVerifyRequest) "
+                             "is a failure only when the capture runs on this long after its wait began; a "
+                             "shorter capture ends too early to say (capture_incomplete). UDP has no FIN to end "
+                             f"a flow (default: {UDP_TIMEOUT_SECONDS:g}, the handshake timeout of MsQuic and "
+                             "Chromium; 0: judge at the capture's end)")
     parser.add_argument("--tshark-timeout", type=_seconds, default=ts.DEFAULT_TSHARK_TIMEOUT, metavar="SECONDS",
                         help="take tshark as hung and stop it when it writes nothing for this long "
                              f"(default: {ts.DEFAULT_TSHARK_TIMEOUT:g}; 0: wait forever)")
@@ -139,7 +146,8 @@ def _seconds(text: str) -> float:
 
 def tshark_options(args: argparse.Namespace) -> ts.Options:
     """How tshark reads the captures, from the options above."""
-    return ts.Options(args.keylog, tuple(args.decode_as), tuple(args.plugin_pref), args.tshark_timeout)
+    return ts.Options(args.keylog, tuple(args.decode_as), tuple(args.plugin_pref), args.tshark_timeout,
+                      args.udp_timeout)
 
 
 def locate_tshark(args: argparse.Namespace) -> ts.Tshark | None:
