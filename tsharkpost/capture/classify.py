@@ -14,7 +14,7 @@ from tsharkpost.capture.connection import Connection
 from tsharkpost.plugin import messages
 from tsharkpost.plugin import tables as facts
 from tsharkpost.plugin.tables import PLUGIN_ERROR_CHECK, Severity, check_weight
-from tsharkpost.record.model import Cause, CauseKind, Certificate, Finding, Outcome, Side
+from tsharkpost.record.model import Cause, CauseKind, Certificate, Finding, Outcome, Side, stream_id
 
 # A retry within this many seconds of a failed attempt, from the same client to the
 # same server, offering a lower maximum version (or TLS_FALLBACK_SCSV), is a fallback.
@@ -318,13 +318,15 @@ def _plugin_failures(conn: Connection) -> list[Finding]:
 
 
 def find_retry(failed: Connection, candidates: list[Connection]) -> Connection | None:
-    """The connection that retried a failed attempt soon after, with a lower maximum version or the SCSV."""
+    """The connection that retried a failed attempt soon after, with a lower maximum version or the SCSV, over the
+    same transport (a stream number names a connection of its own transport only)."""
     tried = failed.client_hello.max_version if failed.client_hello else None
     for retry in sorted(candidates, key=lambda conn: conn.first_time):
         hello = retry.client_hello
         if (retry is failed or hello is None or retry.fallback_of is not None
                 or not 0 <= retry.first_time - failed.last_time <= FALLBACK_WINDOW_SECONDS
-                or (retry.client, retry.server, retry.server_port) != (failed.client, failed.server, failed.server_port)):
+                or (retry.client, retry.server, retry.server_port, retry.transport)
+                != (failed.client, failed.server, failed.server_port, failed.transport)):
             continue
         lower = bool(tried and hello.max_version and facts.version_rank(hello.max_version) < facts.version_rank(tried))
         if lower or "TLS_FALLBACK_SCSV" in hello.notable_offers:
@@ -343,7 +345,7 @@ def classify(conn: Connection, candidates: list[Connection], udp_timeout: float 
         conn.retried_by, retry.fallback_of = retry.stream, conn.stream
         tried = conn.client_hello.max_version if conn.client_hello else "?"
         conn.causes.append(Cause(len(conn.causes) + 1, CauseKind.FALLBACK, messages.say(
-            "cause.fallback", version=retry.client_hello.max_version, stream=retry.stream,
+            "cause.fallback", version=retry.client_hello.max_version, stream=stream_id(retry.transport, retry.stream),
             outcome=outcome(retry, udp_timeout).value), (messages.say(
                 "evidence.fallback", delay=messages.delay(retry.first_time - conn.last_time),
                 version=retry.client_hello.max_version, tried=tried),)))
