@@ -16,6 +16,7 @@ from diff_support import SCHEMA, diff_json, diff_text, field, section
 from udp_support import (DTLS_GOOD, DTLS_REFUSED, QUIC_GOOD, QUIC_GOOD_KEYS, QUIC_REFUSED, QUIC_REFUSED_KEYS,
                          TCP_GOOD, plain)
 
+from tsharkpost.cli import main
 from tsharkpost.commands.common import ExitCode
 
 
@@ -52,6 +53,12 @@ def test_dtls_good_twin_against_the_refused_chain(tshark: str, tmp_path: Path) -
                                                           "equal": True, "only_good": None, "only_bad": None}
     assert field(document, "outcome", "transport")["equal"]
     assert not any("TCP" in item["summary"] or "transport" in item["summary"] for item in document["verdict"])
+    # And the HTML page names the transport and opens the flow in Wireshark by its udp.stream
+    page = tmp_path / "diff.html"
+    assert main(["diff", "--format", "html", "-o", str(page), str(DTLS_GOOD), str(DTLS_REFUSED)]) == ExitCode.FAIL_ON
+    html = page.read_text()
+    assert "<td>udp-dtls</td>" in html and f"udp.stream == {bad_stream}" in html
+    assert f"dtls-client-refuses-chain.pcapng:udp-dtls/{bad_stream}" in html
 
 
 @pytest.mark.parametrize("keys", ["both", "good-only"])
