@@ -16,6 +16,7 @@ from tsharkpost.diff.sides import (
     Candidate,
     ServerSpec,
     SideSpec,
+    matches,
     pair,
     parse_server,
     parse_side,
@@ -32,6 +33,23 @@ def test_side_specs(tmp_path: Path) -> None:
     assert parse_side(str(hashed)) == SideSpec(hashed)  # an existing file name wins
     with pytest.raises(ValueError, match="tcp.stream number"):
         parse_side("a.pcapng#first")
+    # a DTLS or QUIC flow as summarize --connections names it: its transport, then its udp.stream
+    assert parse_side("a.pcapng#quic/0") == SideSpec(Path("a.pcapng"), 0, "quic")
+    assert parse_side("a.pcapng#udp-dtls/3") == SideSpec(Path("a.pcapng"), 3, "udp-dtls")
+    assert parse_side("a.pcapng#3").transport == "tcp"
+    for bad in ("a.pcapng#tcp/3", "a.pcapng#dtls/3", "a.pcapng#quic/", "a.pcapng#quic/x", "a.pcapng#/3",
+                "a.pcapng#quic/\u0663"):
+        with pytest.raises(ValueError, match="quic/N"):
+            parse_side(bad)
+
+
+def test_a_tcp_stream_and_a_udp_stream_of_one_number_are_two_connections() -> None:
+    tcp, quic = _conn(0, "established"), _conn(0, "client_crypto_error", transport="quic")
+    assert tcp != quic and (tcp.name, quic.name) == ("c.pcapng#0", "c.pcapng#quic/0")
+    assert pair([tcp], [quic]) == (tcp, quic)  # not "the same connection"
+    assert matches(quic, SideSpec(Path("c.pcapng"), 0, "quic"), None, None)
+    assert not matches(tcp, SideSpec(Path("c.pcapng"), 0, "quic"), None, None)
+    assert not matches(quic, SideSpec(Path("c.pcapng"), 0), None, None)
 
 
 def test_server_specs() -> None:
@@ -45,8 +63,8 @@ def test_server_specs() -> None:
 
 
 def _conn(stream: int, outcome: str, sni: str | None = "shop.example.net", server: str = "10.0.0.1",
-          capture: str = "c.pcapng") -> Candidate:
-    return Candidate(capture, stream, "10.0.0.9", 50000 + stream, server, 443, sni, Outcome(outcome))
+          capture: str = "c.pcapng", transport: str = "tcp") -> Candidate:
+    return Candidate(capture, stream, "10.0.0.9", 50000 + stream, server, 443, sni, Outcome(outcome), transport)
 
 
 def test_pairing_prefers_good_successes_and_bad_failures_to_the_same_server() -> None:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from tsharkpost.capture import tshark as ts
 from tsharkpost.capture.capfile import count_packets, precheck
-from tsharkpost.capture.classify import FALLBACK_WINDOW_SECONDS, classify
+from tsharkpost.capture.classify import FALLBACK_WINDOW_SECONDS, UDP_TIMEOUT_SECONDS, classify
 from tsharkpost.capture.connection import Connection
 from tsharkpost.capture.fields_reader import packets
 from tsharkpost.capture.result import InputResult, InputStatus
@@ -72,8 +72,9 @@ class _Output:
     is written next to it (keys_file, one line per record: the sort key of sliced.py's merge).
     """
 
-    def __init__(self, result: InputResult, tracker: ConnectionTracker, keys_file: Path | None = None) -> None:
-        self.result, self.tracker = result, tracker
+    def __init__(self, result: InputResult, tracker: ConnectionTracker, keys_file: Path | None = None,
+                 udp_timeout: float = UDP_TIMEOUT_SECONDS) -> None:
+        self.result, self.tracker, self.udp_timeout = result, tracker, udp_timeout
         assert result.records_file is not None
         self.handle = open(result.records_file, "w", encoding="utf-8")  # noqa: SIM115 - closed in close()
         self.keys = open(keys_file, "w", encoding="utf-8") if keys_file else None  # noqa: SIM115 - as handle
@@ -90,7 +91,7 @@ class _Output:
         for candidate in [*finished, *self.tracker.connections.values()]:
             alike.setdefault((candidate.client, candidate.server, candidate.server_port), []).append(candidate)
         for place, conn in enumerate(finished):
-            classify(conn, alike[(conn.client, conn.server, conn.server_port)])
+            classify(conn, alike[(conn.client, conn.server, conn.server_port)], self.udp_timeout)
             self.gap = self.gap or conn.answered_unseen_server_messages
             record = conn.freeze()
             self.handle.write(json.dumps(to_json(record)) + "\n")
@@ -190,7 +191,7 @@ def _read(path: Path, tshark: ts.Tshark, options: ts.Options, result: InputResul
     tshark leaves the frames slicing.py cut out of its output when the part says they can be told apart.
     """
     tracker = ConnectionTracker(result.path)
-    output = _Output(result, tracker, part.keys_file if part else None)
+    output = _Output(result, tracker, part.keys_file if part else None, options.udp_timeout)
     seen = _Seen(count_packets(path))
     try:
         hidden = CUT_FILTER if part is not None and part.hide_cut else None

@@ -14,16 +14,22 @@ from tsharkpost.capture.connection import Connection
 from tsharkpost.plugin import messages
 from tsharkpost.plugin import tables as facts
 from tsharkpost.plugin.tables import PLUGIN_ERROR_CHECK, Severity, check_weight
-from tsharkpost.record.model import Cause, CauseKind, Certificate, Finding, Outcome, Side
+from tsharkpost.record.model import Cause, CauseKind, Certificate, Finding, Outcome, Side, stream_id
 
 # A retry within this many seconds of a failed attempt, from the same client to the
 # same server, offering a lower maximum version (or TLS_FALLBACK_SCSV), is a fallback.
 FALLBACK_WINDOW_SECONDS = 5.0
 CERTIFICATE_ALERTS = {42, 43, 44, 45, 46, 48, 49}  # alerts that answer a certificate
 VALIDITY_CHECKS = ("expired_certificate", "not_yet_valid_certificate")  # the plugin's judgement of validity
+# UDP has no FIN: a DTLS or QUIC client's wait for an answer is a verdict only once it lasted this long in the
+# capture (--udp-timeout). 10 s is the handshake timeout of MsQuic (.NET's QuicConnectionOptions.HandshakeTimeout)
+# and Chromium, after which those clients give up; by then a DTLS client on RFC 6347's and RFC 9147's timer
+# (1 s, doubled each time) has sent its hello four times (at 0, 1, 3 and 7 s), and a QUIC client on RFC 9002's
+# initial PTO (about 1 s, doubled) as often. A shorter wait ends with the capture too early to say.
+UDP_TIMEOUT_SECONDS = 10.0
 
 
-def outcome(conn: Connection) -> Outcome:
+def outcome(conn: Connection, udp_timeout: float = UDP_TIMEOUT_SECONDS) -> Outcome:
     if not conn.is_tls:
         return Outcome.NOT_TLS
     if conn.established:
@@ -46,7 +52,7 @@ def outcome(conn: Connection) -> Outcome:
     if conn.client_hello is None and not conn.saw_syn:
         return Outcome.INCOMPLETE  # started mid-connection
     if conn.transport != "tcp":
-        return _udp_outcome(conn)
+        return _udp_outcome(conn, udp_timeout)
     teardown = conn.teardown
     if teardown is None:
         return Outcome.INCOMPLETE  # ended before an outcome
@@ -62,14 +68,16 @@ def outcome(conn: Connection) -> Outcome:
     return Outcome.CLIENT_CLOSED_DURING_HANDSHAKE
 
 
-def _udp_outcome(conn: Connection) -> Outcome:
-    """A DTLS or QUIC flow that neither completed nor sent a fatal alert: UDP has no FIN, so silence until the
-    capture's end is the answer; QUIC's CONNECTION_CLOSE (not a CRYPTO_ERROR) is its teardown."""
+def _udp_outcome(conn: Connection, udp_timeout: float) -> Outcome:
+    """A DTLS or QUIC flow that neither completed nor sent a fatal alert: UDP has no FIN, so a silence that lasts
+    the UDP timeout within the capture is the answer (a shorter one: the capture ended too early to say); QUIC's
+    CONNECTION_CLOSE (not a CRYPTO_ERROR) is its teardown."""
     if conn.server_hello is None:
         if conn.hello_verify_frame is not None and not conn.hello_verify_answered:
-            return Outcome.HELLO_VERIFY_UNANSWERED
+            waited = _waited(conn, conn.hello_verify_time, udp_timeout)
+            return Outcome.HELLO_VERIFY_UNANSWERED if waited else Outcome.INCOMPLETE
         if conn.packets_from[Side.SERVER] == 0:
-            return Outcome.NO_SERVER_RESPONSE
+            return Outcome.NO_SERVER_RESPONSE if _waited(conn, conn.first_time, udp_timeout) else Outcome.INCOMPLETE
     teardown = conn.teardown
     if teardown is None:
         return Outcome.INCOMPLETE  # the capture ends before an outcome
@@ -79,9 +87,20 @@ def _udp_outcome(conn: Connection) -> Outcome:
     return Outcome.CLIENT_CLOSED_DURING_HANDSHAKE
 
 
-def _silence(conn: Connection) -> str:
-    """Seconds from the flow's last frame to the capture's end, as causes show them."""
-    return f"{max(0.0, (conn.capture_end or conn.last_time) - conn.last_time):.3f}".rstrip("0").rstrip(".")
+def _waited(conn: Connection, since: float, udp_timeout: float) -> bool:
+    """Whether the client's wait since `since` lasted the UDP timeout within the capture, or the client ended it
+    itself (its QUIC CONNECTION_CLOSE: it gave up)."""
+    return conn.teardown is not None or (conn.capture_end or conn.last_time) - since >= udp_timeout
+
+
+def _silence(conn: Connection, since: float) -> str:
+    """Seconds from `since` (the client's first unanswered datagram, or the HelloVerifyRequest) to the capture's
+    end, as causes show them."""
+    return _seconds(max(0.0, (conn.capture_end or conn.last_time) - since))
+
+
+def _seconds(seconds: float) -> str:
+    return f"{seconds:.3f}".rstrip("0").rstrip(".")
 
 
 def _weight(finding: Finding) -> int:
@@ -151,7 +170,7 @@ def _tls13_rules(version: str | None) -> bool:
     return (version or "").startswith(("TLS 1.3", "DTLS 1.3"))
 
 
-def causes(conn: Connection) -> list[Cause]:
+def causes(conn: Connection, udp_timeout: float = UDP_TIMEOUT_SECONDS) -> list[Cause]:
     """Ranked probable causes of a failure, each with its evidence."""
     found: list[Cause] = []
     result = conn.outcome
@@ -206,7 +225,7 @@ def causes(conn: Connection) -> list[Cause]:
                    else messages.say("cause.alert_unassigned", code=fatal.code))
         found.append(Cause(0, CauseKind.ALERT, summary, (said,)))
     elif result is Outcome.INCOMPLETE:
-        found += _capture_gap(conn)
+        found += _capture_gap(conn, udp_timeout)
     elif result is Outcome.SERVER_ANSWERED_PLAINTEXT and conn.plaintext_answer is not None:
         frame, line = conn.plaintext_answer
         what = "HTTP" if line.startswith("HTTP/") or line.startswith("<") else f"'{line}'"
@@ -217,11 +236,17 @@ def causes(conn: Connection) -> list[Cause]:
         # The seconds are evidence, not the cause: alike flows make one failure pattern.
         found.append(Cause(0, CauseKind.TEARDOWN, messages.template("cause.hello_verify_unanswered"),
                            (messages.say("evidence.hello_verify_unanswered", frame=conn.hello_verify_frame,
-                                         seconds=_silence(conn)),)))
+                                         seconds=_silence(conn, conn.hello_verify_time)),)))
     elif result is Outcome.NO_SERVER_RESPONSE and conn.transport != "tcp":
         hello = conn.client_hello.frame if conn.client_hello else conn.first_frame
-        found.append(Cause(0, CauseKind.TEARDOWN, messages.template("cause.no_server_response_udp"),
-                           (messages.say("evidence.no_server_response_udp", frame=hello, seconds=_silence(conn),
+        # The timeout in the cause, the seconds in the evidence: alike flows make one failure pattern.
+        lasted = (conn.capture_end or conn.last_time) - conn.first_time >= udp_timeout
+        summary = (messages.template("cause.no_server_response_udp_closed") if not lasted
+                   else messages.say("cause.no_server_response_udp", timeout=_seconds(udp_timeout)) if udp_timeout
+                   else messages.template("cause.no_server_response_udp_capture"))  # --udp-timeout 0
+        found.append(Cause(0, CauseKind.TEARDOWN, summary,
+                           (messages.say("evidence.no_server_response_udp", frame=hello,
+                                         seconds=_silence(conn, conn.first_time),
                                          count=conn.packets_from[Side.CLIENT]),)))
     elif result.failed:
         evidence = (messages.say("evidence.teardown", how=teardown.kind, side=teardown.by.value, frame=teardown.frame,
@@ -243,7 +268,7 @@ def causes(conn: Connection) -> list[Cause]:
     return [dataclasses.replace(cause, rank=rank) for rank, cause in enumerate(found, start=1)]
 
 
-def _capture_gap(conn: Connection) -> list[Cause]:
+def _capture_gap(conn: Connection, udp_timeout: float) -> list[Cause]:
     """What the capture lacks, in terms of what it holds (a cause never claims evidence the capture does not)."""
     missing = conn.missing_side
     if missing is not None:
@@ -259,8 +284,23 @@ def _capture_gap(conn: Connection) -> list[Cause]:
                       (messages.say("evidence.capture_gap.late_start", frame=conn.first_frame),))]
     if conn.teardown is None:
         return [Cause(0, CauseKind.CAPTURE_GAP, messages.template("cause.capture_gap.early_end"),
-                      (messages.template("evidence.capture_gap.early_end"),))]
+                      (_early_end(conn, udp_timeout),))]
     return []
+
+
+def _early_end(conn: Connection, udp_timeout: float) -> str:
+    """What the capture's early end cut short: a UDP client's wait shorter than the UDP timeout names it."""
+    if conn.transport == "tcp":
+        return messages.template("evidence.capture_gap.early_end")
+    timeout = _seconds(udp_timeout)
+    if conn.server_hello is None and conn.hello_verify_frame is not None and not conn.hello_verify_answered:
+        return messages.say("evidence.capture_gap.early_end_hello_verify", frame=conn.hello_verify_frame,
+                            seconds=_silence(conn, conn.hello_verify_time), timeout=timeout)
+    if conn.server_hello is None and conn.packets_from[Side.SERVER] == 0:
+        hello = conn.client_hello.frame if conn.client_hello else conn.first_frame
+        return messages.say("evidence.capture_gap.early_end_no_answer", frame=hello,
+                            seconds=_silence(conn, conn.first_time), timeout=timeout)
+    return messages.template("evidence.capture_gap.early_end_udp")
 
 
 def _chain_unread(conn: Connection) -> str | None:
@@ -278,13 +318,15 @@ def _plugin_failures(conn: Connection) -> list[Finding]:
 
 
 def find_retry(failed: Connection, candidates: list[Connection]) -> Connection | None:
-    """The connection that retried a failed attempt soon after, with a lower maximum version or the SCSV."""
+    """The connection that retried a failed attempt soon after, with a lower maximum version or the SCSV, over the
+    same transport (a stream number names a connection of its own transport only)."""
     tried = failed.client_hello.max_version if failed.client_hello else None
     for retry in sorted(candidates, key=lambda conn: conn.first_time):
         hello = retry.client_hello
         if (retry is failed or hello is None or retry.fallback_of is not None
                 or not 0 <= retry.first_time - failed.last_time <= FALLBACK_WINDOW_SECONDS
-                or (retry.client, retry.server, retry.server_port) != (failed.client, failed.server, failed.server_port)):
+                or (retry.client, retry.server, retry.server_port, retry.transport)
+                != (failed.client, failed.server, failed.server_port, failed.transport)):
             continue
         lower = bool(tried and hello.max_version and facts.version_rank(hello.max_version) < facts.version_rank(tried))
         if lower or "TLS_FALLBACK_SCSV" in hello.notable_offers:
@@ -292,17 +334,19 @@ def find_retry(failed: Connection, candidates: list[Connection]) -> Connection |
     return None
 
 
-def classify(conn: Connection, candidates: list[Connection]) -> Connection:
-    """Decide the outcome and causes of a finished connection; link it to the retry among candidates."""
-    conn.outcome = outcome(conn)
-    conn.causes = causes(conn)
+def classify(conn: Connection, candidates: list[Connection], udp_timeout: float = UDP_TIMEOUT_SECONDS) -> Connection:
+    """Decide the outcome and causes of a finished connection; link it to the retry among candidates.
+
+    udp_timeout: how long a DTLS or QUIC client's unanswered wait must last in the capture to be a verdict."""
+    conn.outcome = outcome(conn, udp_timeout)
+    conn.causes = causes(conn, udp_timeout)
     retry = find_retry(conn, candidates) if conn.outcome.failed else None
     if retry is not None and retry.client_hello is not None:
         conn.retried_by, retry.fallback_of = retry.stream, conn.stream
         tried = conn.client_hello.max_version if conn.client_hello else "?"
         conn.causes.append(Cause(len(conn.causes) + 1, CauseKind.FALLBACK, messages.say(
-            "cause.fallback", version=retry.client_hello.max_version, stream=retry.stream,
-            outcome=outcome(retry).value), (messages.say(
+            "cause.fallback", version=retry.client_hello.max_version, stream=stream_id(retry.transport, retry.stream),
+            outcome=outcome(retry, udp_timeout).value), (messages.say(
                 "evidence.fallback", delay=messages.delay(retry.first_time - conn.last_time),
                 version=retry.client_hello.max_version, tried=tried),)))
     return conn

@@ -59,6 +59,7 @@ class Connection(HandshakeFacts):
     packets_from: dict[Side, int] = field(default_factory=lambda: {Side.CLIENT: 0, Side.SERVER: 0})
     plaintext_answer: tuple[int, str] | None = None  # frame and first line of the server's first non-TLS payload
     hello_verify_frame: int | None = None  # DTLS: the server's first HelloVerifyRequest
+    hello_verify_time: float = 0.0  # DTLS: its time (the client's silence since, classify's UDP timeout)
     hello_verify_answered: bool = False  # DTLS: the client sent a ClientHello after it
     one_rtt_from: set[Side] = field(default_factory=set)  # QUIC: sides that sent a 1-RTT (short header) packet
     handshake_done: bool = False  # QUIC: the server's HANDSHAKE_DONE was read (it needs the key log)

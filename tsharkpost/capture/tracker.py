@@ -378,6 +378,7 @@ class ConnectionTracker:
         self._message(conn, HANDSHAKE_NAMES.get(kind, f"handshake_{kind}"), side, packet, detail)
         if kind == 3 and not client and conn.hello_verify_frame is None:
             conn.hello_verify_frame = packet.number  # DTLS's cookie exchange: the client must send its hello again
+            conn.hello_verify_time = packet.time
         elif kind == 1 and conn.hello_verify_frame is not None:
             conn.hello_verify_answered = True
         if kind == 1 and conn.client_hello is None:

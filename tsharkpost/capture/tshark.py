@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+from tsharkpost.capture.classify import UDP_TIMEOUT_SECONDS
 from tsharkpost.errors import TsharkError
 from tsharkpost.plugin import fields as F
 from tsharkpost.plugin.location import plugin_path
@@ -125,12 +126,14 @@ OUT_OF_ORDER_PREFERENCE = "tcp.reassemble_out_of_order:TRUE"
 
 @dataclass(frozen=True)
 class Options:
-    """What the user may pass through to tshark, and how long it may stay silent (0: forever)."""
+    """What the user may pass through to tshark, how long it may stay silent (0: forever), and how long a DTLS or
+    QUIC client's unanswered wait must last in a capture to be a verdict (classify.UDP_TIMEOUT_SECONDS)."""
 
     keylog: str | None = None
     decode_as: tuple[str, ...] = ()
     plugin_prefs: tuple[str, ...] = ()  # tpost.<pref>:<value>
     tshark_timeout: float = DEFAULT_TSHARK_TIMEOUT
+    udp_timeout: float = UDP_TIMEOUT_SECONDS
     reassemble_out_of_order: bool = False  # set by analyze.py for a second reading, never by the user
 
 

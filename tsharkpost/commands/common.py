@@ -6,6 +6,7 @@ import argparse
 import errno
 import logging
 import os
+import shutil
 import stat
 import sys
 import tempfile
@@ -16,6 +17,7 @@ from typing import IO, Any
 
 from tsharkpost.capture import tshark as ts
 from tsharkpost.capture.capfile import CAPTURE_SUFFIXES
+from tsharkpost.capture.classify import UDP_TIMEOUT_SECONDS
 from tsharkpost.errors import OutputError, TsharkError
 
 log = logging.getLogger("tsharkpost")
@@ -70,10 +72,13 @@ class CheckedValue(argparse.Action):
     def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
                  option_string: str | None = None) -> None:
         try:
-            setattr(namespace, self.dest, self.check(str(values)))
+            self.store(namespace, self.check(str(values)))
         except ValueError as error:
             log.error("%s %s: %s", option_string, values, error)
             parser.exit(ExitCode.USAGE)
+
+    def store(self, namespace: argparse.Namespace, value: object) -> None:
+        setattr(namespace, self.dest, value)
 
 
 class JobsValue(CheckedValue):
@@ -99,7 +104,11 @@ class SliceValue(CheckedValue):
 
 
 class KeylogValue(CheckedValue):
-    """--keylog: a file tshark can read (tshark itself says nothing about a missing one)."""
+    """--keylog: a file tshark can read (tshark itself says nothing about a missing one); repeatable, e.g. one key
+    log per capture that diff compares."""
+
+    def store(self, namespace: argparse.Namespace, value: object) -> None:
+        setattr(namespace, self.dest, [*(getattr(namespace, self.dest, None) or []), value])
 
     def check(self, text: str) -> str:
         path = Path(text)
@@ -115,13 +124,20 @@ class KeylogValue(CheckedValue):
 
 
 def add_tshark_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--keylog", action=KeylogValue, metavar="FILE",
-                        help="TLS key log file (SSLKEYLOGFILE) to decrypt TLS 1.3 chains")
+    parser.add_argument("--keylog", action=KeylogValue, default=[], metavar="FILE",
+                        help="TLS key log file (SSLKEYLOGFILE) to decrypt TLS 1.3, DTLS 1.3 and QUIC chains "
+                             "(repeatable: e.g. each capture's own key log; they are read as one)")
     parser.add_argument("--decode-as", action="append", default=[], metavar="RULE",
                         help="passed to tshark -d, e.g. tcp.port==8443,tls (repeatable)")
     parser.add_argument("--plugin-pref", action="append", default=[], metavar="PREF:VALUE",
                         help="a plugin preference, e.g. tpost.rsa_warning_bits:3072 (repeatable)")
     parser.add_argument("--tshark", metavar="PATH", help="the tshark executable (or its folder)")
+    parser.add_argument("--udp-timeout", type=_seconds, default=UDP_TIMEOUT_SECONDS, metavar="SECONDS",
+                        help="a DTLS or QUIC client that got no answer (or never answered a HelloVerifyRequest) "
+                             "is a failure only when the capture runs on this long after its wait began; a "
+                             "shorter capture ends too early to say (capture_incomplete). UDP has no FIN to end "
+                             f"a flow (default: {UDP_TIMEOUT_SECONDS:g}, the handshake timeout of MsQuic and "
+                             "Chromium; 0: judge at the capture's end)")
     parser.add_argument("--tshark-timeout", type=_seconds, default=ts.DEFAULT_TSHARK_TIMEOUT, metavar="SECONDS",
                         help="take tshark as hung and stop it when it writes nothing for this long "
                              f"(default: {ts.DEFAULT_TSHARK_TIMEOUT:g}; 0: wait forever)")
@@ -137,9 +153,24 @@ def _seconds(text: str) -> float:
     return seconds
 
 
-def tshark_options(args: argparse.Namespace) -> ts.Options:
-    """How tshark reads the captures, from the options above."""
-    return ts.Options(args.keylog, tuple(args.decode_as), tuple(args.plugin_pref), args.tshark_timeout)
+def tshark_options(args: argparse.Namespace, scratch: Path) -> ts.Options:
+    """How tshark reads the captures, from the options above; several key logs become one file in scratch."""
+    return ts.Options(key_log(args.keylog, scratch), tuple(args.decode_as), tuple(args.plugin_pref),
+                      args.tshark_timeout, args.udp_timeout)
+
+
+def key_log(files: list[str], scratch: Path) -> str | None:
+    """The one key log tshark reads (tls.keylog_file takes one file): the only one given, or all of them one after
+    the other, copied into scratch. Each line names the client random it belongs to, so they mix freely."""
+    if len(files) <= 1:
+        return files[0] if files else None
+    combined = scratch / "keylog.txt"
+    with combined.open("wb") as out:
+        for name in files:
+            with open(name, "rb") as given:
+                shutil.copyfileobj(given, out)
+            out.write(b"\n")  # a last line without its newline would run into the next file's first
+    return str(combined)
 
 
 def locate_tshark(args: argparse.Namespace) -> ts.Tshark | None:
@@ -153,7 +184,8 @@ def locate_tshark(args: argparse.Namespace) -> ts.Tshark | None:
 
 def tshark_refuses_options(args: argparse.Namespace, tshark: ts.Tshark) -> bool:
     """True, after one error line quoting tshark, when tshark refuses --decode-as or --plugin-pref values."""
-    complaint = ts.refused_options(tshark, tshark_options(args))
+    complaint = ts.refused_options(tshark, ts.Options(None, tuple(args.decode_as), tuple(args.plugin_pref),
+                                                      args.tshark_timeout))  # the key logs are not tshark's to judge
     if complaint is None:
         return False
     given = [f"--decode-as {rule}" for rule in args.decode_as] + [f"--plugin-pref {pref}" for pref in args.plugin_pref]

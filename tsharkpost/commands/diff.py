@@ -57,11 +57,12 @@ def add_parser(commands: Any) -> None:
         description="Compare one TLS connection that worked (GOOD) with one that failed (BAD), from two captures "
                     "or from one: a ranked verdict of the differences that may explain the failure, then "
                     "ClientHello, ServerHello, certificate chain, alerts, teardown and outcome side by side. "
-                    "Without FILE#STREAM, GOOD's established connections are paired with BAD's failed ones by "
-                    "server name and address.",
+                    "TCP, DTLS and QUIC connections alike. Without FILE#STREAM, GOOD's established connections are "
+                    "paired with BAD's failed ones by server name and address.",
         epilog=EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("good", type=_side, metavar="GOOD", help="capture of the working case, FILE or FILE#STREAM "
-                        "(STREAM: tcp.stream, as in summarize --connections)")
+                        "(STREAM as summarize --connections names it: N is tcp.stream N; quic/N and udp-dtls/N "
+                        "a QUIC or DTLS flow's udp.stream N)")
     parser.add_argument("bad", type=_side, metavar="BAD", help="capture of the failing case, FILE or FILE#STREAM")
     parser.add_argument("--sni", metavar="NAME", help="only connections whose ClientHello asks for this server name")
     parser.add_argument("--server", type=_server, metavar="ADDR:PORT",
@@ -96,7 +97,7 @@ def _candidates(label: str, spec: SideSpec, result: InputResult, args: argparse.
     every = list(tls_candidates(result.records()))
     chosen = [candidate for candidate in every if matches(candidate, spec, args.sni, args.server)]
     if not chosen:
-        wanted = [f"stream {spec.stream}" if spec.stream is not None else "",
+        wanted = [f"stream {spec.stream_id}" if spec.stream is not None else "",
                   f"--sni {args.sni}" if args.sni else "",
                   f"--server {args.server.address}{'' if args.server.port is None else f':{args.server.port}'}"
                   if args.server else ""]
@@ -105,12 +106,13 @@ def _candidates(label: str, spec: SideSpec, result: InputResult, args: argparse.
     return chosen
 
 
-def _record(result: InputResult, stream: int) -> ConnectionRecord:
-    return next(record for record in result.records() if record.stream == stream)
+def _record(result: InputResult, candidate: Candidate) -> ConnectionRecord:
+    return next(record for record in result.records()
+                if (record.stream, record.transport) == (candidate.stream, candidate.transport))
 
 
 def _compare(args: argparse.Namespace, tshark: ts.Tshark, scratch: Path) -> Comparison:
-    options = tshark_options(args)
+    options = tshark_options(args, scratch)
     for label, spec in (("GOOD", args.good), ("BAD", args.bad)):
         problem = precheck(spec.path)  # before tshark runs on the other side
         if problem:
@@ -120,7 +122,7 @@ def _compare(args: argparse.Namespace, tshark: ts.Tshark, scratch: Path) -> Comp
     bad_result = _read("BAD", args.bad.path, tshark, options, scratch, done)
     good_candidate, bad_candidate = pair(_candidates("GOOD", args.good, good_result, args),
                                          _candidates("BAD", args.bad, bad_result, args))
-    good, bad = _record(good_result, good_candidate.stream), _record(bad_result, bad_candidate.stream)
+    good, bad = _record(good_result, good_candidate), _record(bad_result, bad_candidate)
     if not bad.failed and good.failed:
         log.warning("BAD (%s) did not fail but GOOD (%s) did: are GOOD and BAD swapped?",
                     bad_candidate.name, good_candidate.name)

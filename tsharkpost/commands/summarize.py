@@ -123,12 +123,12 @@ def run(args: argparse.Namespace) -> int:
     with output, tempfile.TemporaryDirectory(prefix="tsharkpost-") as scratch:
         with progress(paths, args.quiet, within_captures=not args.scheduler) as shown:
             if args.scheduler:
-                results = _on_cluster(args.scheduler, paths, tshark, tshark_options(args), Path(scratch),
-                                      shown.finished if shown else None, args.slice_mb)
+                results = _on_cluster(args.scheduler, paths, tshark, tshark_options(args, Path(scratch)),
+                                      Path(scratch), shown.finished if shown else None, args.slice_mb)
                 if results is None:
                     return ExitCode.USAGE
             else:
-                results = analyze_all(paths, tshark, tshark_options(args), args.jobs, Path(scratch),
+                results = analyze_all(paths, tshark, tshark_options(args, Path(scratch)), args.jobs, Path(scratch),
                                       shown.finished if shown else None, args.slice_mb,
                                       shown.sliced if shown else None)
         _report_inputs(results)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import tempfile
 import sys
 from pathlib import Path
 from typing import Any
@@ -51,8 +52,9 @@ def run(args: argparse.Namespace) -> int:
     if isinstance(prepared, ExitCode):
         return prepared
     tshark, _ = prepared
-    timeline = run_timeline(paths, [Path(name) for name in args.events], tshark, tshark_options(args),
-                            args.events_tz, args.shift, args.around)
+    with tempfile.TemporaryDirectory(prefix="tsharkpost-timeline-") as scratch:
+        timeline = run_timeline(paths, [Path(name) for name in args.events], tshark,
+                                tshark_options(args, Path(scratch)), args.events_tz, args.shift, args.around)
     failed = False
     for result in timeline.captures:
         if result.status.incomplete:

@@ -136,7 +136,7 @@ def alerts(good: ConnectionRecord, bad: ConnectionRecord) -> Section:
 
 
 def teardown_text(teardown: Teardown | None) -> str | None:
-    """The first FIN or RST, without its timing (which differs on every run)."""
+    """The first FIN or RST (QUIC: CONNECTION_CLOSE), without its timing (which differs on every run)."""
     if teardown is None:
         return None
     return f"{teardown.kind} by {teardown.by.value} after {teardown.after or 'no TLS message'}"
@@ -144,7 +144,9 @@ def teardown_text(teardown: Teardown | None) -> str | None:
 
 def teardown(good: ConnectionRecord, bad: ConnectionRecord) -> Section:
     result = Section("teardown", "Teardown")
-    result.fields.append(_value_field("first_fin_or_rst", teardown_text(good.teardown), teardown_text(bad.teardown)))
+    # TCP ends with a FIN or RST; QUIC with a CONNECTION_CLOSE, DTLS with nothing but an alert (the alerts section)
+    name = "first_fin_or_rst" if good.transport == bad.transport == "tcp" else "first_close"
+    result.fields.append(_value_field(name, teardown_text(good.teardown), teardown_text(bad.teardown)))
     return result
 
 
@@ -160,6 +162,7 @@ def finding_labels(record: ConnectionRecord) -> list[str]:
 
 def outcome(good: ConnectionRecord, bad: ConnectionRecord) -> Section:
     result = Section("outcome", "Outcome")
+    result.fields.append(_value_field("transport", good.transport, bad.transport))
     result.fields.append(_value_field("outcome", good.outcome.value, bad.outcome.value))
     result.fields.append(_value_field("established", good.established, bad.established))
     result.fields.append(_value_field("version", good.version, bad.version))

@@ -1,5 +1,8 @@
 """Which two connections to compare: each side's spec (FILE[#STREAM], --sni, --server) and the pairing.
 
+STREAM names a connection as summarize --connections does: a number is a tcp.stream, quic/N and udp-dtls/N a
+QUIC or DTLS flow's udp.stream (TCP's stream 0 and QUIC's udp.stream 0 are two connections of one capture).
+
 By default GOOD's established connections are paired with BAD's failed ones to
 the same server: same server name and address first, then the same name, then
 the same address. A side narrowed to one connection is compared as it is.
@@ -12,17 +15,23 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tsharkpost.errors import PairingError
-from tsharkpost.record.model import ConnectionRecord, Outcome
+from tsharkpost.record.model import UDP_TRANSPORTS, ConnectionRecord, Outcome, stream_id
 
 CANDIDATES_LISTED = 20  # longer candidate lists are cut in messages, with the number left out
 
 
 @dataclass(frozen=True)
 class SideSpec:
-    """One side of the comparison as given: a capture and optionally one tcp.stream of it."""
+    """One side of the comparison as given: a capture and optionally one connection of it (a stream of a
+    transport: "tcp", "udp-dtls" or "quic")."""
 
     path: Path
     stream: int | None = None
+    transport: str = "tcp"
+
+    @property
+    def stream_id(self) -> str:
+        return "" if self.stream is None else stream_id(self.transport, self.stream)
 
 
 @dataclass(frozen=True)
@@ -34,13 +43,16 @@ class ServerSpec:
 
 
 def parse_side(text: str) -> SideSpec:
-    """FILE or FILE#STREAM; a file whose name itself has '#' wins when it exists."""
+    """FILE or FILE#STREAM (N, quic/N or udp-dtls/N); a file whose name itself has '#' wins when it exists."""
     path, hash_sign, stream = text.rpartition("#")
     if not hash_sign or Path(text).exists():
         return SideSpec(Path(text))
-    if not stream.isdigit():
-        raise ValueError(f"{text!r}: the part after '#' must be a tcp.stream number")
-    return SideSpec(Path(path), int(stream))
+    transport, slash, number = stream.rpartition("/")
+    if not number.isascii() or not number.isdigit() or (slash and transport not in UDP_TRANSPORTS):
+        raise ValueError(f"{text!r}: the part after '#' must name a connection as summarize --connections does: "
+                         f"a tcp.stream number, or {' or '.join(f'{name}/N' for name in UDP_TRANSPORTS)} "
+                         "(a udp.stream)")
+    return SideSpec(Path(path), int(number), transport if slash else "tcp")
 
 
 def parse_server(text: str) -> ServerSpec:
@@ -68,11 +80,12 @@ class Candidate:
     server_port: int
     server_name: str | None
     outcome: Outcome
+    transport: str = "tcp"  # with stream, the connection's identity in its capture
 
     @classmethod
     def of(cls, record: ConnectionRecord) -> Candidate:
         return cls(record.capture, record.stream, record.client, record.client_port, record.server,
-                   record.server_port, record.server_name, record.outcome)
+                   record.server_port, record.server_name, record.outcome, record.transport)
 
     @property
     def failed(self) -> bool:
@@ -80,7 +93,7 @@ class Candidate:
 
     @property
     def name(self) -> str:
-        return f"{self.capture}#{self.stream}"
+        return f"{self.capture}#{stream_id(self.transport, self.stream)}"
 
     def describe(self) -> str:
         return (f"{self.name}: {self.client}:{self.client_port} -> {self.server_name or '(no SNI)'} "
@@ -95,7 +108,7 @@ def tls_candidates(records: Iterable[ConnectionRecord]) -> Iterator[Candidate]:
 
 
 def matches(candidate: Candidate, spec: SideSpec, sni: str | None, server: ServerSpec | None) -> bool:
-    if spec.stream is not None and candidate.stream != spec.stream:
+    if spec.stream is not None and (candidate.stream, candidate.transport) != (spec.stream, spec.transport):
         return False
     if sni is not None and (candidate.server_name or "").lower() != sni.lower():
         return False

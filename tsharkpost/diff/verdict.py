@@ -7,7 +7,7 @@ This module keeps what BAD has and GOOD does not, in this order:
   2. the plugin's other findings only BAD has (severity, then the check's weight in checks.tsv);
   3. an offer of BAD's client that left out what GOOD's server chose (when BAD's server refused);
   4. the protocol version (and the fallback link, when GOOD is BAD's retry);
-  5. chain differences not named above; 6. a different server name.
+  5. chain differences not named above; 6. another transport (TCP, DTLS, QUIC); 7. a different server name.
 Each item says what GOOD had instead, so the contrast is the evidence.
 """
 
@@ -21,6 +21,7 @@ from tsharkpost.record.model import CauseKind, Certificate, ConnectionRecord, Fi
 # rather than why: both sides of a comparison differ there by definition.
 DESCRIPTIVE_GROUPS = frozenset({"response_code", "sequence", "decryption", "debug"})
 CHAIN_PARTS_SHOWN = 4  # the chain section has them all
+TRANSPORT_NAMES = {"tcp": "TCP", "udp-dtls": "DTLS over UDP", "quic": "QUIC"}
 
 
 def _explains(check: str) -> bool:
@@ -168,7 +169,7 @@ class _Builder:
             evidence.append("BAD's ClientHello carries signature_algorithms; GOOD's has none")
         summary = f"protocol version: BAD {said(bad, bad_max)}; GOOD {said(good, good_max)}"
         same_capture = good.capture == bad.capture
-        if same_capture and bad.retried_by == good.stream:
+        if same_capture and bad.retried_by == good.stream and bad.transport == good.transport:
             fallback = next((cause for cause in bad.causes if cause.kind is CauseKind.FALLBACK), None)
             summary = (f"GOOD is the client's fallback after BAD failed: it offered {good_max} "
                        f"instead of {bad_max}, and {good.version or 'that'} worked")
@@ -191,6 +192,16 @@ class _Builder:
                                              if len(parts) > CHAIN_PARTS_SHOWN else [])
         self.add("BAD's chain differs from GOOD's: " + "; ".join(shown), evidence, [], ["chain"])
 
+    def transport(self) -> None:
+        """TCP against QUIC or DTLS: another server stack may answer each (a QUIC listener is its own program)."""
+        good, bad = self.good, self.bad
+        if good.transport != bad.transport:
+            self.add(f"BAD ran over {TRANSPORT_NAMES.get(bad.transport, bad.transport)}, GOOD over "
+                     f"{TRANSPORT_NAMES.get(good.transport, good.transport)}: another server stack and "
+                     "configuration may answer each", [f"BAD: {bad.server}:{bad.server_port} ({bad.transport})",
+                                                       f"GOOD: {good.server}:{good.server_port} ({good.transport})"],
+                     [], ["outcome"])
+
     def server_name(self) -> None:
         if self.good.server_name != self.bad.server_name:
             self.add(f"BAD's client asked for server name {self.bad.server_name or '(none)'}, GOOD's for "
@@ -207,5 +218,6 @@ def verdict(good: ConnectionRecord, bad: ConnectionRecord, sections: list[Sectio
     builder.offers()
     builder.version()
     builder.chain()
+    builder.transport()
     builder.server_name()
     return builder.items

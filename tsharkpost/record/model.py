@@ -53,6 +53,15 @@ class Outcome(str, Enum):
         return self not in (Outcome.ESTABLISHED, Outcome.NOT_TLS, Outcome.INCOMPLETE)
 
 
+UDP_TRANSPORTS = ("udp-dtls", "quic")  # ConnectionRecord.transport values whose stream is udp.stream
+
+
+def stream_id(transport: str, stream: int) -> str:
+    """tcp.stream N as "N"; a DTLS or QUIC flow's udp.stream N as "udp-dtls/N" or "quic/N" (TCP's stream 0 is
+    another connection than udp.stream 0)."""
+    return str(stream) if transport == "tcp" else f"{transport}/{stream}"
+
+
 class CauseKind(str, Enum):
     """What a probable cause rests on; diff ranks causes by kind, never by their wording."""
 
@@ -389,6 +398,11 @@ class ConnectionRecord(HandshakeFacts):
     def last_alert(self) -> Alert | None:
         plain = [alert for alert in self.alerts if not alert.encrypted]
         return plain[-1] if plain else None
+
+    @property
+    def stream_id(self) -> str:
+        """The connection within its capture as summarize --connections and diff's FILE#STREAM name it."""
+        return stream_id(self.transport, self.stream)
 
     @property
     def server_label(self) -> str:

@@ -11,12 +11,13 @@ from tsharkpost.record.model import ConnectionRecord
 
 DIFF_SCHEMA_ID = "https://tsharkpost.invalid/schema/diff"
 DIFF_SCHEMA_VERSION = 1
-SIDE_FIELDS = ["capture", "stream", "client", "client_port", "server", "server_port", "server_name", "version",
+SIDE_FIELDS = ["capture", "stream", "transport", "client", "client_port", "server", "server_port", "server_name", "version",
                "outcome", "first_frame"]
 
 
 def _side(path: str, record: ConnectionRecord) -> dict[str, Any]:
-    return {"input": path, **{name: getattr(record, name) for name in SIDE_FIELDS}, "outcome": record.outcome.value}
+    return {"input": path, **{name: getattr(record, name) for name in SIDE_FIELDS}, "outcome": record.outcome.value,
+            "connection": f"{path}#{record.stream_id}"}
 
 
 def _section(section: Section) -> dict[str, Any]:

@@ -21,11 +21,11 @@ def _header(comparison: Comparison) -> str:
     rows = []
     for label, path, record in (("GOOD", comparison.good_input, comparison.good),
                                 ("BAD", comparison.bad_input, comparison.bad)):
-        rows.append([label, f"{path}#{record.stream}", f"{record.client}:{record.client_port}",
+        rows.append([label, f"{path}#{record.stream_id}", record.transport, f"{record.client}:{record.client_port}",
                      f"{record.server_name or '(no SNI)'} {record.server}:{record.server_port}",
                      record.version or "-", record.outcome.value])
-    # Paths are never wrapped: analysts copy them into the next command.
-    return tabulate(rows, ["", "connection", "client", "server", "version", "outcome"])
+    # Paths are never wrapped: analysts copy them into the next command (FILE#STREAM as diff reads it).
+    return tabulate(rows, ["", "connection", "transport", "client", "server", "version", "outcome"])
 
 
 def _verdict(comparison: Comparison) -> str:

@@ -24,7 +24,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from tsharkpost.plugin.tables import Severity
-from tsharkpost.record.model import Cause, ConnectionRecord, EventNote, Finding
+from tsharkpost.record.model import Cause, ConnectionRecord, EventNote, Finding, stream_id
 from tsharkpost.render import chain, ladder
 
 TEMPLATES = "templates"
@@ -127,11 +127,13 @@ class ConnectionView:
 
 
 def connection_name(record: ConnectionRecord) -> str:
-    return f"{Path(record.capture).name}:{record.stream}"
+    return f"{Path(record.capture).name}:{record.stream_id}"
 
 
-def anchor(input_number: int, record: ConnectionRecord) -> str:
-    return f"c{input_number}-{record.stream}"
+def anchor(input_number: int, record: ConnectionRecord, stream: int | None = None) -> str:
+    """The page's id of a connection (of another stream of the same transport, given one): TCP's stream 0 and
+    QUIC's udp.stream 0 are two connections."""
+    return f"c{input_number}-{stream_id(record.transport, record.stream if stream is None else stream).replace('/', '-')}"
 
 
 @dataclass(frozen=True)
@@ -144,11 +146,13 @@ def _related(record: ConnectionRecord, input_number: int) -> tuple[Link, ...]:
     """A failed attempt and its fallback retry point at each other."""
     links = []
     if record.retried_by is not None:
-        links.append(Link(f"c{input_number}-{record.retried_by}",
-                          f"the client retried with a lower version: stream {record.retried_by}"))
+        links.append(Link(anchor(input_number, record, record.retried_by),
+                          "the client retried with a lower version: stream "
+                          f"{stream_id(record.transport, record.retried_by)}"))
     if record.fallback_of is not None:
-        links.append(Link(f"c{input_number}-{record.fallback_of}",
-                          f"the client's fallback after stream {record.fallback_of} failed"))
+        links.append(Link(anchor(input_number, record, record.fallback_of),
+                          f"the client's fallback after stream {stream_id(record.transport, record.fallback_of)} "
+                          "failed"))
     return tuple(links)
 
 

@@ -43,8 +43,7 @@ def _connection_row(summary: Summary, record: ConnectionRecord) -> list[Any]:
     alert = record.first_fatal_alert
     teardown = record.teardown
     # a DTLS or QUIC flow's udp.stream is named with its transport: TCP's stream 0 is another connection
-    stream = str(record.stream) if record.transport == "tcp" else f"{record.transport}/{record.stream}"
-    return [f"{summary.name(record.capture)}:{stream}", f"{record.client}:{record.client_port}",
+    return [f"{summary.name(record.capture)}:{record.stream_id}", f"{record.client}:{record.client_port}",
             record.server_label, record.version or "-", record.outcome.value,
             f"{alert.code} {alert.name} ({alert.sender.value})" if alert else "-",
             f"{teardown.kind} by {teardown.by.value} @{teardown.frame}" if teardown else "-",

@@ -93,6 +93,7 @@ def _attribution(item: Attribution) -> dict[str, Any]:
     return {"event": item.event.source, "connection": item.connection.label if item.connection else None,
             "capture": item.connection.capture if item.connection else None,
             "stream": item.connection.stream if item.connection else None,
+            "transport": item.connection.transport if item.connection else None,
             "confidence": item.confidence or None, "reasons": item.reasons, "alternatives": item.alternatives,
             "why_not": item.why_not or None,
             "anchor": None if item.anchor is None else {

@@ -71,11 +71,12 @@ class EventAttachment:
 
     logs: list[LogResult]
     skew: Skew
-    by_connection: dict[tuple[str, int], list[Attribution]] = field(default_factory=dict)  # (capture, stream)
+    by_connection: dict[tuple[str, str, int], list[Attribution]] = field(default_factory=dict)  # (capture,
+    # transport, stream): TCP's stream 0 and QUIC's udp.stream 0 are two connections
 
     def attach(self, record: ConnectionRecord) -> ConnectionRecord:
         """The record with its events; decisive ones (alert events, high or medium) lead its top cause's evidence."""
-        items = self.by_connection.get((record.capture, record.stream), [])
+        items = self.by_connection.get((record.capture, record.transport, record.stream), [])
         if not items:
             return record
         decisive = [statement(item, record) for item in items
@@ -100,5 +101,6 @@ def attribute_to_records(results: list[InputResult], log_paths: list[Path], tz: 
     attachment = EventAttachment(selection.logs, skew)
     for item in attribute([event for event in events if interpreted(event)], views, skew.seconds):
         if item.connection is not None:
-            attachment.by_connection.setdefault((item.connection.capture, item.connection.stream), []).append(item)
+            key = (item.connection.capture, item.connection.transport, item.connection.stream)
+            attachment.by_connection.setdefault(key, []).append(item)
     return attachment

@@ -17,7 +17,7 @@ from typing import Any
 
 from tsharkpost.events.interpret import ROLE_TEXT, Meaning, meaning
 from tsharkpost.events.model import Event
-from tsharkpost.record.model import ConnectionRecord, Milestone, Outcome, Side
+from tsharkpost.record.model import ConnectionRecord, Milestone, Outcome, Side, stream_id
 
 # An event may be logged a little before the connection's first frame or after its last one (the application
 # closes after Schannel logged), and a capture host's clock is never exactly the event host's.
@@ -28,6 +28,8 @@ MAX_SKEW_SECONDS = 300.0
 SKEW_AGREEMENT_SECONDS = 1.0
 SERVER_FLIGHT = ("server_hello", "certificate", "server_key_exchange", "certificate_request", "server_hello_done",
                  "encrypted_server_flight")
+# How a connection ends on the wire: TCP's FIN or RST, QUIC's CONNECTION_CLOSE (DTLS: nothing but an alert).
+CLOSE_MILESTONES = ("fin", "rst", "connection_close")
 HIGH, MEDIUM, LOW = "high", "medium", "low"
 
 
@@ -59,8 +61,10 @@ class ConnectionView:
     milestones: tuple[Milestone, ...]
     alert_milestones: list[tuple[int | None, Milestone]]
     subjects: set[str]
-    key: tuple[str, int]  # identity: the resolved capture path and the stream (two captures may share a name)
+    key: tuple[str, str, int]  # identity: the resolved capture path, the transport and the stream (two captures
+    # may share a name; TCP's stream 0 and QUIC's udp.stream 0 are two connections)
     shown_as: str = ""  # the capture as people see it (capture_labels); its base name until set
+    transport: str = "tcp"
 
     @property
     def failed(self) -> bool:
@@ -68,7 +72,7 @@ class ConnectionView:
 
     @property
     def label(self) -> str:
-        return f"{self.shown_as or Path(self.capture).name}:{self.stream}"
+        return f"{self.shown_as or Path(self.capture).name}:{stream_id(self.transport, self.stream)}"
 
     @staticmethod
     def of(record: ConnectionRecord) -> ConnectionView:
@@ -77,7 +81,7 @@ class ConnectionView:
             record.outcome, record.first_time, record.last_time, record.milestones,
             [(alert.code, milestone) for alert, milestone in record.alert_milestones()],
             {cert.subject_cn.lower() for cert in record.certificates if cert.subject_cn},
-            (str(Path(record.capture).resolve()), record.stream))
+            (str(Path(record.capture).resolve()), record.transport, record.stream), transport=record.transport)
 
     def wire_alerts(self) -> list[tuple[int | None, Milestone]]:
         return self.alert_milestones
@@ -87,7 +91,7 @@ class ConnectionView:
         return flight[-1] if flight else None
 
     def close(self) -> Milestone | None:
-        return next((m for m in self.milestones if m.name in ("fin", "rst")), None)
+        return next((m for m in self.milestones if m.name in CLOSE_MILESTONES), None)
 
     def anchor(self, role: str, alert: int | None) -> tuple[float, float, str] | None:
         """The interval in which an alert event for this connection must have been logged, and why.
@@ -269,7 +273,7 @@ def estimate_skew(events: list[Event], views: list[ConnectionView]) -> Skew:
         senses[index] = sense
         candidates[index] = [view for view in views if view.first - MAX_SKEW_SECONDS <= event.time
                              <= view.last + MAX_SKEW_SECONDS and _pairable(view, sense)]
-    claimed: dict[tuple[str, int], int] = {}
+    claimed: dict[tuple[str, str, int], int] = {}
     for fits in candidates.values():
         for view in fits:
             claimed[view.key] = claimed.get(view.key, 0) + 1

@@ -27,7 +27,8 @@ MILESTONE_LABELS = {"syn": "SYN", "syn_ack": "SYN-ACK", "fin": "FIN", "rst": "RS
                     "server_key_exchange": "ServerKeyExchange", "certificate_request": "CertificateRequest",
                     "server_hello_done": "ServerHelloDone", "client_key_exchange": "ClientKeyExchange",
                     "encrypted_server_flight": "encrypted server flight (TLS 1.3)", "alert": "Alert",
-                    "first_application_data": "first application data"}
+                    "first_application_data": "first application data", "connection_close": "CONNECTION_CLOSE",
+                    "handshake_done": "HANDSHAKE_DONE"}
 
 
 @dataclass
@@ -42,7 +43,7 @@ class Entry:
     what: str
     attribution: Attribution | None = None
     between: str = ""  # for events: the frames it falls between
-    connection: tuple[str, int] | None = None  # for milestones: ConnectionView.key
+    connection: tuple[str, str, int] | None = None  # for milestones: ConnectionView.key
 
 
 @dataclass
