@@ -1917,8 +1917,9 @@ local PT_TCP, PT_UDP = 2, 3   -- pinfo.port_type of TCP and UDP (epan/address.h 
 -- The bridge's line for a UDP frame of a DTLS or QUIC flow that matters to its record, nil for any other frame
 -- (DNS and the like get nothing). Its stream is udp.stream after the transport's letter, "d" (DTLS) or "q"
 -- (QUIC), where TCP's is a bare number; in place of TCP's flags, letters TCP never uses: "o" a 1-RTT (short
--- header) QUIC packet, "h" QUIC's HANDSHAKE_DONE, "x" a CONNECTION_CLOSE, then ":" and its error code when
--- tshark read one; "-" for none. A DTLS frame has a line for any record but application data, QUIC's for
+-- header) QUIC packet, "h" QUIC's HANDSHAKE_DONE, "e" a Handshake packet tshark could not decrypt (no key
+-- log: the server's holds its chain), "x" a CONNECTION_CLOSE, then ":" and its error code when tshark read one;
+-- "-" for none. A DTLS frame has a line for any record but application data, QUIC's for
 -- handshake messages (in CRYPTO frames), HANDSHAKE_DONE and closes; both for the first frame of each
 -- direction and the first application data (DTLS) or 1-RTT packet (QUIC) of each. DTLS application data bytes
 -- are counted as TCP's; QUIC's stay 0 (its streams are encrypted).
@@ -1926,12 +1927,31 @@ do
     local quic_form = Field.new("quic.header_form")
     local quic_frame_type = Field.new("quic.frame_type")
     local quic_close_code = Field.new("quic.cc.error_code")
+    local quic_long_type = Field.new("quic.long.packet_type")
+    local quic_undecrypted = Field.new("quic.remaining_payload")   -- the payload of a packet not decrypted
     local dtls_len = Field.new("dtls.record.length")
     local CLOSES = { [0x1c] = true, [0x1d] = true }   -- CONNECTION_CLOSE (transport, application)
     local HANDSHAKE_DONE = 0x1e
+    local HANDSHAKE_PACKET = 2   -- quic.long.packet_type of a Handshake packet (RFC 9000 17.2)
 
     local function number(v)
         return tonumber(tostring(v))
+    end
+
+    -- Whether a Handshake packet of the frame failed to decrypt: the failure belongs to the packet whose long
+    -- header type precedes it (a datagram may hold an Initial, a Handshake and a 1-RTT packet).
+    local function handshake_undecrypted()
+        local failures = { quic_undecrypted() }
+        if #failures == 0 then return false end
+        local types = { quic_long_type() }
+        for _, failure in ipairs(failures) do
+            local at, kind = failure.offset, nil
+            for _, fi in ipairs(types) do
+                if fi.offset <= at then kind = number(fi.value) end
+            end
+            if kind == HANDSHAKE_PACKET then return true end
+        end
+        return false
     end
 
     -- A field's integer value (a UInt64 for 64-bit fields) as decimal digits, "0" for anything else.
@@ -1963,10 +1983,12 @@ do
             if t == HANDSHAKE_DONE then done = true elseif CLOSES[t] then close = true end
         end
         local code = quic_close_code()
-        local flags = (short and "o" or "") .. (done and "h" or "") .. ((close or code) and "x" or "")
+        local sealed = handshake_undecrypted()
+        local flags = (short and "o" or "") .. (done and "h" or "") .. (sealed and "e" or "")
+            .. ((close or code) and "x" or "")
         -- The code as all its digits: a 62-bit code through a Lua number would print as "1e+14" under Lua 5.2.
         if code then flags = flags .. ":" .. decimal(code.value) end
-        local other = done or close or code ~= nil or KINDS.tls.hs_type() ~= nil
+        local other = done or sealed or close or code ~= nil or KINDS.tls.hs_type() ~= nil
         return "q", flags ~= "" and flags or "-", 0, other, short
     end
 

@@ -61,6 +61,10 @@ def test_a_quic_client_refusing_the_chain_is_a_client_crypto_error(tshark: str, 
         "quic.cc.error_code.tls_alert")}
     ders = _plain(tshark, capture, "tls.handshake.type == 11", "tls.handshake.certificate", keys=keys)
     assert sender_port == port and alert.split(",")[0] == "42"  # the client sent bad_certificate
+    # and whether the server's Handshake packets (long header type 2) stay undecrypted (quic.remaining_payload)
+    sealed = _plain(tshark, capture, f"udp.srcport != {port} && quic.long.packet_type == 2 && quic.remaining_payload",
+                    "frame.number", keys=keys if with_keys else None)
+    assert bool(sealed) is not with_keys
     # When summarize reads it (the chain is in Handshake packets: only the key log opens them)
     conn = _only(tmp_path, *(("--keylog", str(keys)) if with_keys else ()), str(capture))
     # Then one QUIC record, keyed by udp.stream, ends in the client's CRYPTO_ERROR, named from the alert
@@ -77,6 +81,8 @@ def test_a_quic_client_refusing_the_chain_is_a_client_crypto_error(tshark: str, 
     # and the chain is read with the key log only, certificate by certificate as tshark decrypts it
     expected = [_sha256(der) for der in ders[0][0].split(",")] if with_keys else []
     assert [cert["sha256"] for cert in conn["certificates"]] == expected
+    # and without it the chain is said to be encrypted (give a key log), not missing
+    assert conn["chain_encrypted"] is not with_keys
     assert ders and len(ders[0][0].split(",")) >= 1
 
 

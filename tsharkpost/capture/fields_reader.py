@@ -91,6 +91,7 @@ def _bridge(packet: Packet, line: str) -> None:
         packet.transport = transport
         letters, _, code = flags.partition(":")
         packet.one_rtt, packet.handshake_done = "o" in letters, "h" in letters
+        packet.handshake_undecrypted = "e" in letters
         packet.close_code = int(code) if code else -1 if "x" in letters else None
     else:
         packet.syn, packet.ack, packet.fin, packet.rst = ("S" in flags, "A" in flags, "F" in flags, "R" in flags)

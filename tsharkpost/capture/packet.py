@@ -76,6 +76,7 @@ class Packet:
             tcp.stream or udp.stream.
         one_rtt, handshake_done, close_code: QUIC only: a 1-RTT (short header) packet, a HANDSHAKE_DONE frame,
             a CONNECTION_CLOSE's error code (-1: a close whose code tshark did not read; None: no close).
+        handshake_undecrypted: QUIC only: a Handshake packet tshark could not decrypt (no key log for it).
     """
 
     number: int
@@ -100,6 +101,7 @@ class Packet:
     transport: str = "tcp"
     one_rtt: bool = False
     handshake_done: bool = False
+    handshake_undecrypted: bool = False
     close_code: int | None = None
 
 

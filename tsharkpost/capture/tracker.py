@@ -227,6 +227,11 @@ class ConnectionTracker:
             conn.handshake_done = True
             self._milestone(conn, "handshake_done", side, packet)
             self._message(conn, "handshake_done", side, packet)
+        if packet.handshake_undecrypted and side is Side.SERVER and not conn.encrypted_handshake:
+            # The server's Handshake packets (EncryptedExtensions .. Finished) carry the chain, as a TLS 1.3
+            # server's encrypted flight does: without their keys the chain is "encrypted", not absent.
+            conn.encrypted_handshake = True
+            self._message(conn, "encrypted_handshake", side, packet)
         code = packet.close_code
         if code is None or conn.teardown is not None:
             return
