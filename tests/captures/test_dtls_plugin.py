@@ -1,4 +1,4 @@
-"""The plugin on DTLS captures made by real stacks (tests/data/dtls, captures/dtls.py: OpenSSL over UDP).
+"""The plugin on DTLS captures made by real stacks (captures/dtls-*, captures/dtls.py: OpenSSL over UDP).
 
 DTLS fatal alerts travel in plaintext before the handshake completes, as TLS's do: the plugin names them, their
 sender and meaning, and checks the chain they answer. Expected values come from plain tshark (no plugin).
@@ -10,10 +10,9 @@ import hashlib
 import subprocess
 from pathlib import Path
 
-from conftest import DATA
+from conftest import CAPTURES as DTLS
 from plugin_support import run_tshark
 
-DTLS = DATA / "dtls"
 
 
 def _plain(tshark: str, capture: str, display_filter: str, *fields: str) -> list[list[str]]:

@@ -1,4 +1,4 @@
-"""The plugin on QUIC captures made by real stacks (tests/data/quic, captures/quic.py: aioquic on loopback).
+"""The plugin on QUIC captures made by real stacks (captures/quic-*, captures/quic.py: aioquic on loopback).
 
 A CONNECTION_CLOSE with CRYPTO_ERROR (0x0100 + a TLS alert) is QUIC's fatal alert; the plugin names it, its
 sender and what it means, as an expert item of its own. Expected values come from plain tshark (no plugin).
@@ -11,10 +11,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import DATA
+from conftest import CAPTURES as QUIC
 from plugin_support import run_tshark
 
-QUIC = DATA / "quic"
 CAPTURES = ["quic-client-refuses-chain.pcapng", "quic-server-refuses-alpn.pcapng", "quic-good-twin.pcapng"]
 
 

@@ -1,4 +1,4 @@
-"""summarize on DTLS and QUIC captures made by real stacks (tests/data/dtls: OpenSSL; tests/data/quic: aioquic).
+"""summarize on DTLS and QUIC captures made by real stacks (captures/dtls-*: OpenSSL; captures/quic-*: aioquic).
 
 Each flow is one record keyed by udp.stream, its transport named; hellos, chains (DTLS in the clear, QUIC with
 the key log), alerts and outcomes as for TCP. Expected values come from plain tshark (no plugin), never from
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from conftest import CAPTURES, DATA, REPO
+from conftest import CAPTURES, REPO
 from plugin_support import run_tshark
 from summarize_support import summarize_json
 
@@ -27,8 +27,7 @@ from tsharkpost.capture.tracker import ConnectionTracker
 from tsharkpost.plugin import messages
 
 SCHEMA = json.loads((REPO / "tsharkpost" / "schema" / "summary.schema.json").read_text())
-QUIC = DATA / "quic"
-DTLS = DATA / "dtls"
+QUIC = DTLS = CAPTURES
 
 
 def _plain(tshark: str, capture: Path, display_filter: str, *fields: str, keys: Path | None = None) -> list[list[str]]:
