@@ -1926,9 +1926,15 @@ do
     local quic_form = Field.new("quic.header_form")
     local quic_frame_type = Field.new("quic.frame_type")
     local quic_close_code = Field.new("quic.cc.error_code")
+    local quic_version = Field.new("quic.version")
+    local quic_supported = Field.new("quic.supported_version")
+    local quic_packet_type = Field.new("quic.long.packet_type")
+    local RETRY = 3   -- a Retry's long header packet type (QUIC v1, RFC 9000 17.2.5)
+    local MAX_VERSIONS = 8   -- a Version Negotiation packet's versions kept (the list is the sender's to make long)
     local dtls_len = Field.new("dtls.record.length")
     local CLOSES = { [0x1c] = true, [0x1d] = true }   -- CONNECTION_CLOSE (transport, application)
     local HANDSHAKE_DONE = 0x1e
+    local APPLICATION_CLOSE = 0x1d
 
     local function number(v)
         return tonumber(tostring(v))
@@ -1957,16 +1963,37 @@ do
         for _, form in ipairs(forms) do
             if number(form) == 0 then short = true end
         end
-        local done, close = false, false
+        local done, close, application = false, false, false
         for _, fi in ipairs({ quic_frame_type() }) do
             local t = number(fi.value)
-            if t == HANDSHAKE_DONE then done = true elseif CLOSES[t] then close = true end
+            if t == HANDSHAKE_DONE then
+                done = true
+            elseif CLOSES[t] and not close then   -- the frame's first close says which kind it is
+                close, application = true, t == APPLICATION_CLOSE
+            end
         end
+        local retry = false
+        for _, t in ipairs(values_of(quic_packet_type())) do
+            if number(t) == RETRY then retry = true end
+        end
+        -- The versions: a Version Negotiation packet's (version 0) list, else the first long header's version
+        local version, versions = quic_version(), {}
+        if version and number(version.value) == 0 then
+            for i, fi in ipairs({ quic_supported() }) do
+                if i > MAX_VERSIONS then break end
+                versions[i] = decimal(fi.value)
+            end
+        elseif version then
+            versions[1] = decimal(version.value)
+        end
+        local negotiation = version ~= nil and number(version.value) == 0
         local code = quic_close_code()
         local flags = (short and "o" or "") .. (done and "h" or "") .. ((close or code) and "x" or "")
+            .. (application and "a" or "") .. (retry and "r" or "") .. (negotiation and "n" or "")
         -- The code as all its digits: a 62-bit code through a Lua number would print as "1e+14" under Lua 5.2.
         if code then flags = flags .. ":" .. decimal(code.value) end
-        local other = done or close or code ~= nil or KINDS.tls.hs_type() ~= nil
+        if #versions > 0 then flags = flags .. "/" .. concat(versions, ",") end
+        local other = done or close or retry or negotiation or code ~= nil or KINDS.tls.hs_type() ~= nil
         return "q", flags ~= "" and flags or "-", 0, other, short
     end
 

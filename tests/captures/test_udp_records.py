@@ -179,11 +179,16 @@ def test_other_udp_traffic_gets_no_bridge_line(tshark: str, plugin: Path, corpus
 
 
 def test_a_closed_quic_flow_leaves_the_tracker_an_open_dtls_flow_stays(tshark: str, tmp_path: Path) -> None:
-    # Given the QUIC refusal and, 20 minutes later, the DTLS twin (established, never closed: UDP has no FIN),
-    # merged in time order (mergecap: plain Wireshark tooling), and plain tshark's stream of each
-    merged = tmp_path / "merged.pcapng"
-    subprocess.run(["mergecap", "-w", str(merged), str(QUIC / "quic-client-refuses-chain.pcapng"),
-                    str(DTLS / "dtls-good-twin.pcapng")], check=True)
+    # Given the QUIC refusal and, 20 minutes after its last datagram, the DTLS twin (established, never closed: UDP
+    # has no FIN), moved in time (editcap -t) and merged in time order (mergecap: plain Wireshark tooling), and
+    # plain tshark's stream of each
+    quic = QUIC / "quic-client-refuses-chain.pcapng"
+    twin, later, merged = DTLS / "dtls-good-twin.pcapng", tmp_path / "later.pcapng", tmp_path / "merged.pcapng"
+    ((quic_end,),) = _plain(tshark, quic, "quic", "frame.time_epoch")[-1:]
+    ((twin_start,),) = _plain(tshark, twin, "dtls", "frame.time_epoch")[:1]
+    shift = float(quic_end) - float(twin_start) + 1200
+    subprocess.run(["editcap", "-t", f"{shift:.6f}", str(twin), str(later)], check=True)
+    subprocess.run(["mergecap", "-w", str(merged), str(quic), str(later)], check=True)
     ((quic_stream, quic_last),) = {(row[0], row[1]) for row in _plain(tshark, merged, "quic", "udp.stream",
                                                                       "frame.time_epoch")[-1:]}
     dtls = _plain(tshark, merged, "dtls", "udp.stream", "frame.time_epoch")
