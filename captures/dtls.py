@@ -111,19 +111,19 @@ def main(argv: list[str] | None = None) -> int:
         title = "DTLS 1.2: the client refuses the server's certificate"
         with dumpcap(refused, [PORT], title, transport="udp"):
             server = s_server(cert, key)
-            s_client(50501)
+            s_client(53501)
             stop(server)
         note(refused.name, title, made_with, expected(
-            50501, "DTLS 1.2", False, {"sender": "client", "code": 48, "name": "unknown_ca"}, True,
+            53501, "DTLS 1.2", False, {"sender": "client", "code": 48, "name": "unknown_ca"}, True,
             "s_client -verify_return_error without trust for the self-signed certificate"))
         # The good twin: the client trusts the certificate; a line of data each way is not needed, one is sent.
         title = "DTLS 1.2: a handshake that completes"
         with dumpcap(args.out / "dtls-good-twin.pcapng", [PORT], title, transport="udp"):
             server = s_server(cert, key)
-            s_client(50502, "-CAfile", str(cert))
+            s_client(53502, "-CAfile", str(cert))
             stop(server)
         note("dtls-good-twin.pcapng", title, made_with, expected(
-            50502, "DTLS 1.2", True, None, True, "s_client -CAfile with the server's certificate"))
+            53502, "DTLS 1.2", True, None, True, "s_client -CAfile with the server's certificate"))
         # A cookie exchange that never completes: OpenSSL's first ClientHello sent again from a plain socket,
         # which reads the server's HelloVerifyRequest and never answers it.
         hello = first_client_hello(refused)
@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         with dumpcap(args.out / "dtls-cookie-never-answered.pcapng", [PORT], title, transport="udp"):
             server = s_server(cert, key)
             with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as client:
-                client.bind((ADDRESS, 50503))
+                client.bind((ADDRESS, 53503))
                 client.settimeout(5)
                 client.sendto(hello, (ADDRESS, PORT))
                 client.recvfrom(4096)
@@ -139,16 +139,16 @@ def main(argv: list[str] | None = None) -> int:
             stop(server)
         note("dtls-cookie-never-answered.pcapng", title,
              "OpenSSL's ClientHello from a plain UDP socket -> openssl s_server -listen", expected(
-                 50503, None, False, None, False, "the HelloVerifyRequest is read and never answered"))
+                 53503, None, False, None, False, "the HelloVerifyRequest is read and never answered"))
         # A server that speaks only DTLS 1.2 refusing a DTLS 1.0 client: fatal alert protocol_version after the
         # cookie exchange, no ServerHello. OpenSSL 3 offers DTLS 1.0 only at security level 0.
         title = "DTLS: a DTLS 1.2-only server refuses a DTLS 1.0 client (protocol_version)"
         with dumpcap(args.out / "dtls-server-refuses-version.pcapng", [PORT], title, transport="udp"):
             server = s_server(cert, key, version="-dtls1_2")
-            s_client(50504, "-cipher", "DEFAULT:@SECLEVEL=0", version="-dtls1")
+            s_client(53504, "-cipher", "DEFAULT:@SECLEVEL=0", version="-dtls1")
             stop(server)
         note("dtls-server-refuses-version.pcapng", title, "openssl s_client -dtls1 -> openssl s_server -dtls1_2",
-             expected(50504, None, False, {"sender": "server", "code": 70, "name": "protocol_version"}, True,
+             expected(53504, None, False, {"sender": "server", "code": 70, "name": "protocol_version"}, True,
                       "the client offers DTLS 1.0 only; the server takes DTLS 1.2 only"))
     (args.out / "expected-dtls.json").write_text(json.dumps({
         "generator": "captures/dtls.py",

@@ -96,41 +96,41 @@ def _transport(sender: str, code: int) -> dict[str, Any]:
 SCENARIOS = [
     # The client does not trust the server's self-signed certificate: it closes with CRYPTO_ERROR
     # bad_certificate (0x012a), in an Initial packet (readable without keys) and a Handshake packet.
-    Scenario("quic-client-refuses-chain", "QUIC: the client refuses the server's certificate", 50401, False,
+    Scenario("quic-client-refuses-chain", "QUIC: the client refuses the server's certificate", 53401, False,
              _crypto("client", 42), trust=False),
     # No common ALPN protocol: the server closes with CRYPTO_ERROR no_application_protocol (0x0178) in an
     # Initial packet; no secret past the Initial keys, so no key log.
-    Scenario("quic-server-refuses-alpn", "QUIC: the server refuses the client's ALPN", 50402, False,
+    Scenario("quic-server-refuses-alpn", "QUIC: the server refuses the client's ALPN", 53402, False,
              _crypto("server", 120), client_alpn=["hq-interop"], server_hello=False, secrets=False),
     # The good twin: trusted certificate, common ALPN, a PING, then the client's application close.
-    Scenario("quic-good-twin", "QUIC: a handshake that completes", 50403, True, None),
+    Scenario("quic-good-twin", "QUIC: a handshake that completes", 53403, True, None),
     # A completed handshake the client ends with a transport close carrying the largest error code.
-    Scenario("quic-largest-close-code", "QUIC: a transport close with error code 2^62-1", 50404, True,
+    Scenario("quic-largest-close-code", "QUIC: a transport close with error code 2^62-1", 53404, True,
              _transport("client", LARGEST_ERROR_CODE), close_code=LARGEST_ERROR_CODE),
     # CRYPTO_ERROR with alert 255, which no registry assigns (tshark 4.0 then shows no alert field).
-    Scenario("quic-unassigned-alert-close", "QUIC: CRYPTO_ERROR 0x01ff (an unassigned alert)", 50405, True,
+    Scenario("quic-unassigned-alert-close", "QUIC: CRYPTO_ERROR 0x01ff (an unassigned alert)", 53405, True,
              {"sender": "client", "error_code": 0x1FF, "tls_alert": None}, close_code=0x1FF),
     # Version negotiation without a common version: the client speaks only QUIC v2, the server only v1; the
     # server answers with a Version Negotiation packet listing v1 and the client gives up without a word.
-    Scenario("quic-version-negotiation-failed", "QUIC: no common version (client v2 only, server v1 only)", 50406,
+    Scenario("quic-version-negotiation-failed", "QUIC: no common version (client v2 only, server v1 only)", 53406,
              False, None, server_versions=[V1], client_versions=[V2], server_hello=False, secrets=False,
              version_negotiation={"client": [f"0x{V2:08x}"], "server": [f"0x{V1:08x}"]}),
     # A server validating addresses: its Retry, the client's second Initial with the token, then the handshake.
-    Scenario("quic-retry", "QUIC: the server sends a Retry, the client follows it and completes", 50407, True,
+    Scenario("quic-retry", "QUIC: the server sends a Retry, the client follows it and completes", 53407, True,
              None, retry=True),
     # The same server; aioquic's own first Initial sent from a plain socket, which reads the Retry and never
     # comes back (a client that lost its state, or an address the server's packets never reach).
-    Scenario("quic-retry-unanswered", "QUIC: the client never comes back after the server's Retry", 50408, False,
+    Scenario("quic-retry-unanswered", "QUIC: the client never comes back after the server's Retry", 53408, False,
              None, retry=True, raw="retry-unanswered", server_hello=False, secrets=False),
     # A client presenting a stale token to a server validating addresses: aioquic's server closes with
     # INVALID_TOKEN (0x0b, RFC 9000 §8.1.3) in an Initial packet, before any ServerHello.
-    Scenario("quic-server-invalid-token", "QUIC: the server closes with INVALID_TOKEN before the handshake", 50409,
+    Scenario("quic-server-invalid-token", "QUIC: the server closes with INVALID_TOKEN before the handshake", 53409,
              False, _transport("server", INVALID_TOKEN), retry=True, token=b"a token from an earlier connection",
              server_hello=False, secrets=False),
     # A client that gives up after the server's first datagram (ServerHello): its application close becomes a
     # transport close with APPLICATION_ERROR (0x0c) before the handshake is done (RFC 9000 §10.2.3).
     Scenario("quic-client-cancels-handshake", "QUIC: the client cancels the handshake after the ServerHello",
-             50410, False, _transport("client", APPLICATION_ERROR), raw="cancel"),
+             53410, False, _transport("client", APPLICATION_ERROR), raw="cancel"),
 ]
 
 
