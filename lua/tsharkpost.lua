@@ -1918,21 +1918,27 @@ local PT_TCP, PT_UDP = 2, 3   -- pinfo.port_type of TCP and UDP (epan/address.h 
 -- (DNS and the like get nothing). Its stream is udp.stream after the transport's letter, "d" (DTLS) or "q"
 -- (QUIC), where TCP's is a bare number; in place of TCP's flags, letters TCP never uses: "o" a 1-RTT (short
 -- header) QUIC packet, "h" QUIC's HANDSHAKE_DONE, "e" a Handshake packet tshark could not decrypt (no key
--- log: the server's holds its chain), "x" a CONNECTION_CLOSE, then ":" and its error code when tshark read one;
--- "-" for none. A DTLS frame has a line for any record but application data, QUIC's for
--- handshake messages (in CRYPTO frames), HANDSHAKE_DONE and closes; both for the first frame of each
--- direction and the first application data (DTLS) or 1-RTT packet (QUIC) of each. DTLS application data bytes
+-- log: the server's holds its chain), "x" a CONNECTION_CLOSE, "a" an application close, "r" a Retry, "n" a
+-- Version Negotiation, then ":" and the close's error code when tshark read one, then "/" and the versions (a
+-- Version Negotiation's list, else the first long header's version); "-" for none. A DTLS frame has a line
+-- for any record but application data, QUIC's for handshake messages (in CRYPTO frames), HANDSHAKE_DONE,
+-- closes, Retry and Version Negotiation; both for the first frame of each direction and the first application data (DTLS) or 1-RTT packet (QUIC) of each. DTLS application data bytes
 -- are counted as TCP's; QUIC's stay 0 (its streams are encrypted).
 do
     local quic_form = Field.new("quic.header_form")
     local quic_frame_type = Field.new("quic.frame_type")
     local quic_close_code = Field.new("quic.cc.error_code")
-    local quic_long_type = Field.new("quic.long.packet_type")
+    local quic_version = Field.new("quic.version")
+    local quic_supported = Field.new("quic.supported_version")
+    local quic_packet_type = Field.new("quic.long.packet_type")
     local quic_undecrypted = Field.new("quic.remaining_payload")   -- the payload of a packet not decrypted
+    local RETRY = 3   -- a Retry's long header packet type (QUIC v1, RFC 9000 17.2.5)
+    local HANDSHAKE_PACKET = 2   -- a Handshake packet's (RFC 9000 17.2.4)
+    local MAX_VERSIONS = 8   -- a Version Negotiation packet's versions kept (the list is the sender's to make long)
     local dtls_len = Field.new("dtls.record.length")
     local CLOSES = { [0x1c] = true, [0x1d] = true }   -- CONNECTION_CLOSE (transport, application)
     local HANDSHAKE_DONE = 0x1e
-    local HANDSHAKE_PACKET = 2   -- quic.long.packet_type of a Handshake packet (RFC 9000 17.2)
+    local APPLICATION_CLOSE = 0x1d
 
     local function number(v)
         return tonumber(tostring(v))
@@ -1943,7 +1949,7 @@ do
     local function handshake_undecrypted()
         local failures = { quic_undecrypted() }
         if #failures == 0 then return false end
-        local types = { quic_long_type() }
+        local types = { quic_packet_type() }
         for _, failure in ipairs(failures) do
             local at, kind = failure.offset, nil
             for _, fi in ipairs(types) do
@@ -1977,18 +1983,39 @@ do
         for _, form in ipairs(forms) do
             if number(form) == 0 then short = true end
         end
-        local done, close = false, false
+        local done, close, application = false, false, false
         for _, fi in ipairs({ quic_frame_type() }) do
             local t = number(fi.value)
-            if t == HANDSHAKE_DONE then done = true elseif CLOSES[t] then close = true end
+            if t == HANDSHAKE_DONE then
+                done = true
+            elseif CLOSES[t] and not close then   -- the frame's first close says which kind it is
+                close, application = true, t == APPLICATION_CLOSE
+            end
         end
+        local retry = false
+        for _, t in ipairs(values_of(quic_packet_type())) do
+            if number(t) == RETRY then retry = true end
+        end
+        -- The versions: a Version Negotiation packet's (version 0) list, else the first long header's version
+        local version, versions = quic_version(), {}
+        if version and number(version.value) == 0 then
+            for i, fi in ipairs({ quic_supported() }) do
+                if i > MAX_VERSIONS then break end
+                versions[i] = decimal(fi.value)
+            end
+        elseif version then
+            versions[1] = decimal(version.value)
+        end
+        local negotiation = version ~= nil and number(version.value) == 0
         local code = quic_close_code()
         local sealed = handshake_undecrypted()
         local flags = (short and "o" or "") .. (done and "h" or "") .. (sealed and "e" or "")
-            .. ((close or code) and "x" or "")
+            .. ((close or code) and "x" or "") .. (application and "a" or "") .. (retry and "r" or "")
+            .. (negotiation and "n" or "")
         -- The code as all its digits: a 62-bit code through a Lua number would print as "1e+14" under Lua 5.2.
         if code then flags = flags .. ":" .. decimal(code.value) end
-        local other = done or sealed or close or code ~= nil or KINDS.tls.hs_type() ~= nil
+        if #versions > 0 then flags = flags .. "/" .. concat(versions, ",") end
+        local other = done or sealed or close or retry or negotiation or code ~= nil or KINDS.tls.hs_type() ~= nil
         return "q", flags ~= "" and flags or "-", 0, other, short
     end
 

@@ -10,10 +10,10 @@ import struct
 import subprocess
 from pathlib import Path
 
-from conftest import CAPTURES, DATA
+from conftest import CAPTURES
 
-DTLS = DATA / "dtls"
-QUIC = DATA / "quic"
+DTLS = CAPTURES  # captures/dtls.py writes them here, beside the TCP captures
+QUIC = CAPTURES  # captures/quic.py
 DTLS_GOOD = DTLS / "dtls-good-twin.pcapng"  # OpenSSL s_client -dtls1_2 against s_server: established
 DTLS_REFUSED = DTLS / "dtls-client-refuses-chain.pcapng"  # the client's fatal alert on the server's chain
 DTLS_COOKIE = DTLS / "dtls-cookie-never-answered.pcapng"  # ClientHello, HelloVerifyRequest, nothing more

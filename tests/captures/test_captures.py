@@ -76,8 +76,14 @@ def test_regenerated_capture_matches_expected(tshark: str, names: dict[int, str]
 
 
 def test_regenerated_files_are_the_bundled_set(regenerated: Path) -> None:
+    # The DTLS and QUIC captures are captures/dtls.py's and captures/quic.py's, with ground truth files of their
+    # own (test_udp_captures.py rebuilds them)
+    udp = {"expected-dtls.json", "expected-quic.json"} | {
+        name for ground_truth in ("expected-dtls.json", "expected-quic.json")
+        for name in json.loads((CAPTURES / ground_truth).read_text())["captures"]}
     assert sorted(p.name for p in regenerated.iterdir()) == sorted(
-        p.name for p in CAPTURES.iterdir() if p.is_file() and p.suffix in {".pcapng", ".xml", ".csv", ".json"})
+        p.name for p in CAPTURES.iterdir()
+        if p.is_file() and p.suffix in {".pcapng", ".xml", ".csv", ".json"} and p.name not in udp)
 
 
 def test_captures_are_small(captures_dir: Path) -> None:

@@ -97,9 +97,10 @@ def test_quic_good_twin_against_the_refused_chain_with_each_captures_key_log(
 
 @pytest.fixture(scope="module")
 def mixed(tmp_path_factory: pytest.TempPathFactory, tshark: str) -> Path:
-    """TCP's good twin, the refused DTLS chain and the refused QUIC chain in one capture (mergecap)."""
+    """TCP's good twin, the refused QUIC chain and the refused DTLS chain in one capture, in that order (mergecap -a:
+    the QUIC flow is the first UDP one whenever each capture was made, so its udp.stream is 0, as TCP's stream)."""
     capture = tmp_path_factory.mktemp("mixed") / "mix.pcapng"
-    subprocess.run(["mergecap", "-w", str(capture), str(TCP_GOOD), str(DTLS_REFUSED), str(QUIC_REFUSED)],
+    subprocess.run(["mergecap", "-a", "-w", str(capture), str(TCP_GOOD), str(QUIC_REFUSED), str(DTLS_REFUSED)],
                    check=True, capture_output=True)
     return capture
 

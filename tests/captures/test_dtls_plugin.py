@@ -1,4 +1,4 @@
-"""The plugin on DTLS captures made by real stacks (tests/data/dtls, captures/dtls.py: OpenSSL over UDP).
+"""The plugin on DTLS captures made by real stacks (captures/dtls-*, captures/dtls.py: OpenSSL over UDP).
 
 DTLS fatal alerts travel in plaintext before the handshake completes, as TLS's do: the plugin names them, their
 sender and meaning, and checks the chain they answer. Expected values come from plain tshark (no plugin).
@@ -10,10 +10,9 @@ import hashlib
 import subprocess
 from pathlib import Path
 
-from conftest import DATA
+from conftest import CAPTURES as DTLS
 from plugin_support import run_tshark
 
-DTLS = DATA / "dtls"
 
 
 def _plain(tshark: str, capture: str, display_filter: str, *fields: str) -> list[list[str]]:
@@ -60,3 +59,19 @@ def test_the_good_twin_and_an_unanswered_cookie_have_nothing_to_flag(tshark: str
     # Then the plugin flags nothing on either (close_notify is encrypted; a cookie exchange is no error)
     for capture in ("dtls-good-twin.pcapng", "dtls-cookie-never-answered.pcapng"):
         assert _plugin(tshark, plugin, capture, "tpost.finding", "frame.number", "tpost.check") == []
+
+
+def test_a_server_refusing_the_version_is_a_fatal_alert_from_the_server(tshark: str, plugin: Path) -> None:
+    # Given plain tshark: a DTLS 1.0 ClientHello (0xfeff) answered by the server's fatal alert, no ServerHello
+    capture = "dtls-server-refuses-version.pcapng"
+    hellos = _plain(tshark, capture, "dtls.handshake.type == 1", "udp.srcport", "dtls.handshake.version")
+    assert {version for _, version in hellos} == {"0xfeff"}
+    ((alert_frame, port, level, code),) = _plain(tshark, capture, "dtls.alert_message", "frame.number",
+                                                 "udp.srcport", "dtls.alert_message.level",
+                                                 "dtls.alert_message.desc")
+    assert (level, code) == ("2", "70") and port != hellos[0][0]
+    # When the plugin reads it, then the alert is one error finding from the server, protocol_version by name
+    assert _plugin(tshark, plugin, capture, "tpost.finding", "frame.number", "tpost.check", "tpost.severity",
+                   "tpost.alert.code", "tpost.alert.sender", "tpost.message") == [
+        [alert_frame, "fatal_alert", "3", code, "server", f"server sent fatal alert 70 protocol_version in frame "
+                                                          f"{alert_frame}"]]

@@ -51,12 +51,15 @@ def _openssl_facts(der: bytes) -> dict:
 
 
 def test_certificate_facts_agree_with_hashlib_and_openssl(tmp_path: Path, captures_dir: Path, tshark: str) -> None:
-    # Given every certificate tshark finds in the bundled captures (its DER from tls.handshake.certificate)
+    # Given every certificate tshark finds in the bundled captures (its DER from tls.handshake.certificate, or
+    # dtls.handshake.certificate: DTLS 1.2 sends its chain in the clear; QUIC's is encrypted without the key log)
     captures = sorted(captures_dir.glob("*.pcapng"))
     ders: dict[str, bytes] = {}
     for capture in captures:
-        out = subprocess.run([tshark, "-n", "-r", str(capture), "-Y", "tls.handshake.certificate", "-T", "fields",
-                              "-e", "tls.handshake.certificate"], capture_output=True, text=True, check=True).stdout
+        out = subprocess.run([tshark, "-n", "-r", str(capture), "-Y",
+                              "tls.handshake.certificate || dtls.handshake.certificate", "-T", "fields",
+                              "-e", "tls.handshake.certificate", "-e", "dtls.handshake.certificate"],
+                             capture_output=True, text=True, check=True).stdout.replace("\t", ",")
         for value in out.replace("\n", ",").split(","):
             if value:
                 der = bytes.fromhex(value.replace(":", ""))

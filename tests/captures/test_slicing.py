@@ -247,8 +247,8 @@ def test_parts_of_a_capture_with_dtls_and_quic_flows(located: ts.Tshark, tmp_pat
     # Given the mixed batch with DTLS and QUIC flows merged in (UDP packets go whole into every part; the part that
     # owns their address pair keeps their records); When read in 2 and 3 parts; Then as read whole
     merged = tmp_path / "tcp-dtls-quic.pcapng"
-    subprocess.run(["mergecap", "-w", str(merged), str(MIXED), str(DATA / "dtls" / "dtls-client-refuses-chain.pcapng"),
-                    str(DATA / "quic" / "quic-server-refuses-alpn.pcapng")], check=True, capture_output=True)
+    subprocess.run(["mergecap", "-w", str(merged), str(MIXED), str(CAPTURES / "dtls-client-refuses-chain.pcapng"),
+                    str(CAPTURES / "quic-server-refuses-alpn.pcapng")], check=True, capture_output=True)
     whole = _same_as_whole(merged, located, tmp_path, (2, 3))
     assert whole.records_file is not None
     transports = {json.loads(line)["transport"] for line in Path(whole.records_file).read_text().splitlines()}

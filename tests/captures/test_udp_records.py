@@ -1,4 +1,4 @@
-"""summarize on DTLS and QUIC captures made by real stacks (tests/data/dtls: OpenSSL; tests/data/quic: aioquic).
+"""summarize on DTLS and QUIC captures made by real stacks (captures/dtls-*: OpenSSL; captures/quic-*: aioquic).
 
 Each flow is one record keyed by udp.stream, its transport named; hellos, chains (DTLS in the clear, QUIC with
 the key log), alerts and outcomes as for TCP. Expected values come from plain tshark (no plugin), never from
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from conftest import CAPTURES, DATA, REPO
+from conftest import CAPTURES, REPO
 from plugin_support import run_tshark
 from summarize_support import summarize_json
 
@@ -27,8 +27,7 @@ from tsharkpost.capture.tracker import ConnectionTracker
 from tsharkpost.plugin import messages
 
 SCHEMA = json.loads((REPO / "tsharkpost" / "schema" / "summary.schema.json").read_text())
-QUIC = DATA / "quic"
-DTLS = DATA / "dtls"
+QUIC = DTLS = CAPTURES
 
 
 def _plain(tshark: str, capture: Path, display_filter: str, *fields: str, keys: Path | None = None) -> list[list[str]]:
@@ -187,11 +186,16 @@ def test_other_udp_traffic_gets_no_bridge_line(tshark: str, plugin: Path, corpus
 
 
 def test_a_closed_quic_flow_leaves_the_tracker_an_open_dtls_flow_stays(tshark: str, tmp_path: Path) -> None:
-    # Given the QUIC refusal and, 20 minutes later, the DTLS twin (established, never closed: UDP has no FIN),
-    # merged in time order (mergecap: plain Wireshark tooling), and plain tshark's stream of each
-    merged = tmp_path / "merged.pcapng"
-    subprocess.run(["mergecap", "-w", str(merged), str(QUIC / "quic-client-refuses-chain.pcapng"),
-                    str(DTLS / "dtls-good-twin.pcapng")], check=True)
+    # Given the QUIC refusal and, 20 minutes after its last datagram, the DTLS twin (established, never closed: UDP
+    # has no FIN), moved in time (editcap -t) and merged in time order (mergecap: plain Wireshark tooling), and
+    # plain tshark's stream of each
+    quic = QUIC / "quic-client-refuses-chain.pcapng"
+    twin, later, merged = DTLS / "dtls-good-twin.pcapng", tmp_path / "later.pcapng", tmp_path / "merged.pcapng"
+    ((quic_end,),) = _plain(tshark, quic, "quic", "frame.time_epoch")[-1:]
+    ((twin_start,),) = _plain(tshark, twin, "dtls", "frame.time_epoch")[:1]
+    shift = float(quic_end) - float(twin_start) + 1200
+    subprocess.run(["editcap", "-t", f"{shift:.6f}", str(twin), str(later)], check=True)
+    subprocess.run(["mergecap", "-w", str(merged), str(quic), str(later)], check=True)
     ((quic_stream, quic_last),) = {(row[0], row[1]) for row in _plain(tshark, merged, "quic", "udp.stream",
                                                                       "frame.time_epoch")[-1:]}
     dtls = _plain(tshark, merged, "dtls", "udp.stream", "frame.time_epoch")

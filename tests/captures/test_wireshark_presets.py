@@ -380,11 +380,12 @@ def test_readme_table_is_the_presets() -> None:
                          item.finds], item.name
 
 
-# The UDP captures (tests/data/dtls, tests/data/quic) -> the frames summarize's records hold a fatal alert in: a
+# The UDP captures (captures/dtls-*, captures/quic-*) -> the frames summarize's records hold a fatal alert in: a
 # second reader (the records come from the plugin's lines and tshark's fields, not from the preset's filter).
-UDP_CAPTURES = {"dtls-fatal-alerts": ["dtls/dtls-client-refuses-chain.pcapng", "dtls/dtls-good-twin.pcapng"],
-                "quic-crypto-errors": ["quic/quic-client-refuses-chain.pcapng", "quic/quic-server-refuses-alpn.pcapng",
-                                       "quic/quic-good-twin.pcapng"]}
+UDP_CAPTURES = {"dtls-fatal-alerts": ["dtls-client-refuses-chain.pcapng", "dtls-server-refuses-version.pcapng",
+                                      "dtls-good-twin.pcapng"],
+                "quic-crypto-errors": ["quic-client-refuses-chain.pcapng", "quic-server-refuses-alpn.pcapng",
+                                       "quic-server-invalid-token.pcapng", "quic-good-twin.pcapng"]}
 
 
 @pytest.mark.parametrize("name", sorted(UDP_CAPTURES))
@@ -392,7 +393,7 @@ def test_udp_presets_select_the_alerts_of_the_records(tshark: str, plugin: Path,
     item = preset(name)
     selected_anywhere = 0
     for relative in UDP_CAPTURES[name]:
-        capture = DATA / relative
+        capture = CAPTURES / relative
         # Given summarize's records of the capture: the frames of their fatal alerts
         _, document = summarize_json(tmp_path, str(capture))
         expected = {alert["frame"] for conn in document["connections"] for alert in conn["alerts"]

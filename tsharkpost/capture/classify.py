@@ -76,15 +76,53 @@ def _udp_outcome(conn: Connection, udp_timeout: float) -> Outcome:
         if conn.hello_verify_frame is not None and not conn.hello_verify_answered:
             waited = _waited(conn, conn.hello_verify_time, udp_timeout)
             return Outcome.HELLO_VERIFY_UNANSWERED if waited else Outcome.INCOMPLETE
+        if _no_common_quic_version(conn):
+            return Outcome.VERSION_NEGOTIATION_FAILED
+        if conn.retry_frame is not None and not conn.retry_answered:
+            return Outcome.RETRY_UNANSWERED if _waited(conn, conn.retry_time, udp_timeout) else Outcome.INCOMPLETE
         if conn.packets_from[Side.SERVER] == 0:
             return Outcome.NO_SERVER_RESPONSE if _waited(conn, conn.first_time, udp_timeout) else Outcome.INCOMPLETE
     teardown = conn.teardown
     if teardown is None:
         return Outcome.INCOMPLETE  # the capture ends before an outcome
-    if teardown.by is Side.SERVER:
-        return (Outcome.SERVER_CLOSED_BEFORE_SERVER_HELLO if conn.server_hello is None
-                else Outcome.SERVER_CLOSED_AFTER_SERVER_HELLO)
-    return Outcome.CLIENT_CLOSED_DURING_HANDSHAKE
+    return Outcome.CONNECTION_CLOSE_BEFORE_HANDSHAKE  # QUIC's teardown: a CONNECTION_CLOSE (DTLS has none)
+
+
+def _no_common_quic_version(conn: Connection) -> bool:
+    """QUIC: the server's Version Negotiation lists none of the versions the client's long headers used."""
+    if conn.version_negotiation is None:
+        return False
+    _, offered = conn.version_negotiation
+    return not set(offered) & set(conn.quic_versions_asked)
+
+
+def _versions(versions: tuple[int, ...]) -> str:
+    return ", ".join(facts.quic_version_label(version) for version in versions) or messages.template("versions.none")
+
+
+def _quic_causes(conn: Connection, result: Outcome) -> list[Cause]:
+    """QUIC's failures before any handshake: no common version, a Retry never followed, a CONNECTION_CLOSE."""
+    if result is Outcome.VERSION_NEGOTIATION_FAILED and conn.version_negotiation is not None:
+        frame, offered = conn.version_negotiation
+        return [Cause(0, CauseKind.NO_COMMON_PARAMETERS, messages.template("cause.version_negotiation_failed"),
+                      (messages.say("evidence.version_negotiation_failed", asked=_versions(conn.quic_versions_asked),
+                                    frame=frame, offered=_versions(offered)),))]
+    if result is Outcome.RETRY_UNANSWERED:
+        return [Cause(0, CauseKind.TEARDOWN, messages.template("cause.retry_unanswered"),
+                      (messages.say("evidence.retry_unanswered", frame=conn.retry_frame,
+                                    seconds=_silence(conn, conn.retry_time)),))]
+    teardown, code = conn.teardown, conn.close_code
+    if teardown is None or code is None:
+        return []
+    values: dict[str, object] = {"side": teardown.by.value, "frame": teardown.frame,
+                                 "code": f"0x{code:02x}" if code >= 0 else "?",
+                                 "after": teardown.after or messages.template("evidence.no_message")}
+    kind = "application_close" if conn.close_application else "transport_close"
+    fact = None if conn.close_application else facts.quic_transport_errors().get(code)
+    values["name"] = fact.name if fact else messages.template(f"{kind}.unnamed")
+    summary = (messages.say("cause.transport_close", meaning=fact.meaning, **values) if fact
+               else messages.say(f"cause.{kind}.unnamed", **values))
+    return [Cause(0, CauseKind.TEARDOWN, summary, (messages.say(f"evidence.{kind}", **values),))]
 
 
 def _waited(conn: Connection, since: float, udp_timeout: float) -> bool:
@@ -237,6 +275,9 @@ def causes(conn: Connection, udp_timeout: float = UDP_TIMEOUT_SECONDS) -> list[C
         found.append(Cause(0, CauseKind.TEARDOWN, messages.template("cause.hello_verify_unanswered"),
                            (messages.say("evidence.hello_verify_unanswered", frame=conn.hello_verify_frame,
                                          seconds=_silence(conn, conn.hello_verify_time)),)))
+    elif result in (Outcome.VERSION_NEGOTIATION_FAILED, Outcome.RETRY_UNANSWERED,
+                    Outcome.CONNECTION_CLOSE_BEFORE_HANDSHAKE):
+        found += _quic_causes(conn, result)
     elif result is Outcome.NO_SERVER_RESPONSE and conn.transport != "tcp":
         hello = conn.client_hello.frame if conn.client_hello else conn.first_frame
         # The timeout in the cause, the seconds in the evidence: alike flows make one failure pattern.
@@ -296,6 +337,9 @@ def _early_end(conn: Connection, udp_timeout: float) -> str:
     if conn.server_hello is None and conn.hello_verify_frame is not None and not conn.hello_verify_answered:
         return messages.say("evidence.capture_gap.early_end_hello_verify", frame=conn.hello_verify_frame,
                             seconds=_silence(conn, conn.hello_verify_time), timeout=timeout)
+    if conn.server_hello is None and conn.retry_frame is not None and not conn.retry_answered:
+        return messages.say("evidence.capture_gap.early_end_retry", frame=conn.retry_frame,
+                            seconds=_silence(conn, conn.retry_time), timeout=timeout)
     if conn.server_hello is None and conn.packets_from[Side.SERVER] == 0:
         hello = conn.client_hello.frame if conn.client_hello else conn.first_frame
         return messages.say("evidence.capture_gap.early_end_no_answer", frame=hello,

@@ -63,6 +63,13 @@ class Connection(HandshakeFacts):
     hello_verify_answered: bool = False  # DTLS: the client sent a ClientHello after it
     one_rtt_from: set[Side] = field(default_factory=set)  # QUIC: sides that sent a 1-RTT (short header) packet
     handshake_done: bool = False  # QUIC: the server's HANDSHAKE_DONE was read (it needs the key log)
+    quic_versions_asked: tuple[int, ...] = ()  # QUIC: the versions of the client's long headers (first few)
+    version_negotiation: tuple[int, tuple[int, ...]] | None = None  # QUIC: the server's first VN: frame, versions
+    retry_frame: int | None = None  # QUIC: the server's first Retry
+    retry_time: float = 0.0  # QUIC: its time (the client's silence since, classify's UDP timeout)
+    retry_answered: bool = False  # QUIC: the client sent a long header packet after the Retry
+    close_code: int | None = None  # QUIC: the first CONNECTION_CLOSE's error code, not a CRYPTO_ERROR (-1: unread)
+    close_application: bool = False  # QUIC: the first CONNECTION_CLOSE was an application close (frame type 0x1d)
     capture_end: float = 0.0  # the time of the capture's last frame, set when the capture ends with it open
     transport: str = "tcp"  # "tcp", "udp-dtls" or "quic": stream is tcp.stream, or udp.stream for the others
 

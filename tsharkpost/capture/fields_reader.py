@@ -89,10 +89,14 @@ def _bridge(packet: Packet, line: str) -> None:
     if transport is not None:
         stream = stream[1:]
         packet.transport = transport
+        flags, _, versions = flags.partition("/")
         letters, _, code = flags.partition(":")
         packet.one_rtt, packet.handshake_done = "o" in letters, "h" in letters
         packet.handshake_undecrypted = "e" in letters
+        packet.retry, packet.version_negotiation = "r" in letters, "n" in letters
+        packet.application_close = "a" in letters
         packet.close_code = int(code) if code else -1 if "x" in letters else None
+        packet.quic_versions = tuple(int(version) for version in versions.split(",") if version.isdigit())
     else:
         packet.syn, packet.ack, packet.fin, packet.rst = ("S" in flags, "A" in flags, "F" in flags, "R" in flags)
     packet.stream, packet.src, packet.srcport, packet.dst, packet.dstport = (

@@ -77,6 +77,9 @@ class Packet:
         one_rtt, handshake_done, close_code: QUIC only: a 1-RTT (short header) packet, a HANDSHAKE_DONE frame,
             a CONNECTION_CLOSE's error code (-1: a close whose code tshark did not read; None: no close).
         handshake_undecrypted: QUIC only: a Handshake packet tshark could not decrypt (no key log for it).
+        retry, version_negotiation, quic_versions: QUIC only: a Retry packet, a Version Negotiation packet, and
+            the versions (the Version Negotiation's list, else the first long header's version);
+            application_close: the CONNECTION_CLOSE is an application close (frame type 0x1d).
     """
 
     number: int
@@ -103,6 +106,10 @@ class Packet:
     handshake_done: bool = False
     handshake_undecrypted: bool = False
     close_code: int | None = None
+    retry: bool = False
+    version_negotiation: bool = False
+    quic_versions: tuple[int, ...] = ()
+    application_close: bool = False
 
 
 def label(showname: str | None) -> str | None:

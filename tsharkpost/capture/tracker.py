@@ -42,6 +42,7 @@ MAX_ALERT_MILESTONES = 8  # alerts are rare; a storm of them is recorded in aler
 # A full handshake is 5 to 15 TLS messages; renegotiations add as many each. Past this, messages (the ladder's
 # data) are only counted (messages_left_out), so a renegotiation or alert storm cannot grow one record unbounded.
 MAX_MESSAGES = 48
+MAX_QUIC_VERSIONS = 4  # the client's versions kept (one, or two after a Version Negotiation, in practice)
 # An encrypted TLS 1.3 alert: 2 bytes of alert, 1 of inner type, 16 of AEAD tag.
 TLS13_ALERT_RECORD_LENGTH = 19
 
@@ -232,6 +233,7 @@ class ConnectionTracker:
             # server's encrypted flight does: without their keys the chain is "encrypted", not absent.
             conn.encrypted_handshake = True
             self._message(conn, "encrypted_handshake", side, packet)
+        self._quic_versions(conn, side, packet)
         code = packet.close_code
         if code is None or conn.teardown is not None:
             return
@@ -245,10 +247,32 @@ class ConnectionTracker:
             detail = f"0x{code:04x}" if code >= 0 else ""  # -1: a close whose code tshark did not read
             self._milestone(conn, "connection_close", side, packet, detail)
             self._message(conn, "connection_close", side, packet, detail)
+        if not 0x100 <= code <= 0x1FF:
+            conn.close_code, conn.close_application = code, packet.application_close
         last = self._progress[conn.key].last_message
         conn.teardown = Teardown("CONNECTION_CLOSE", side, packet.number, packet.time, last[0] if last else None,
                                  last[1] if last else None, round(packet.time - last[2], 6) if last else None)
         self._remember(conn, "connection_close", packet)
+
+    def _quic_versions(self, conn: Connection, side: Side, packet: Packet) -> None:
+        """Version Negotiation and Retry (RFC 9000 §6, §8.1.2): the server's answers to an Initial that hold no
+        handshake; the versions the client's long headers asked for; whether the client came back after a Retry."""
+        if side is Side.CLIENT:
+            if packet.quic_versions and len(conn.quic_versions_asked) < MAX_QUIC_VERSIONS \
+                    and packet.quic_versions[0] not in conn.quic_versions_asked:
+                conn.quic_versions_asked += packet.quic_versions[:1]
+            if conn.retry_frame is not None and packet.quic_versions:
+                conn.retry_answered = True
+            return
+        if packet.version_negotiation and conn.version_negotiation is None:
+            conn.version_negotiation = (packet.number, packet.quic_versions)
+            detail = ",".join(f"0x{version:08x}" for version in packet.quic_versions)
+            self._milestone(conn, "version_negotiation", side, packet, detail)
+            self._message(conn, "version_negotiation", side, packet, detail)
+        if packet.retry and conn.retry_frame is None:
+            conn.retry_frame, conn.retry_time = packet.number, packet.time
+            self._milestone(conn, "retry", side, packet)
+            self._message(conn, "retry", side, packet)
 
     def _milestone(self, conn: Connection, name: str, side: Side, packet: Packet, detail: str = "") -> None:
         """Record a milestone the first time it happens on this side (every alert, up to a cap)."""

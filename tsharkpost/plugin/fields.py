@@ -34,7 +34,8 @@ WIRE = "tpost.tls"  # the frame's TLS records as tokens (lua/tpost/tpost_wire.lu
 PACKET = "tpost.pkt"  # "stream src srcport dst dstport flags app_src app_dst last_data_frame last_data_time"
 # A UDP frame's stream starts with its transport's letter (a TCP one is a bare number); its flags are QUIC's
 # letters ("o" 1-RTT packet, "h" HANDSHAKE_DONE, "e" a Handshake packet tshark could not decrypt, "x"
-# CONNECTION_CLOSE, then ":" and the error code) or "-".
+# CONNECTION_CLOSE, "a" an application close (0x1d), "r" Retry, "n" Version Negotiation, then ":" and the error
+# code, then "/" and the versions: a Version Negotiation's list, else the long header's) or "-".
 UDP_TRANSPORTS = {"d": "udp-dtls", "q": "quic"}
 CERT_LINE = "tpost.certline"  # one certificate summary as tokens (lua/tpost/tpost_lines.lua)
 FINDING_LINE = "tpost.findline"  # one finding as tokens (lua/tpost/tpost_lines.lua)

@@ -156,3 +156,29 @@ def algorithm_oids() -> dict[str, tuple[str, dict[str, str]]]:
         for row in read_table(table):
             found.setdefault(row["oid"], (table, row))
     return found
+
+
+@dataclass(frozen=True)
+class QuicErrorFact:
+    code: int
+    name: str
+    meaning: str
+
+
+@cache
+def quic_transport_errors() -> dict[int, QuicErrorFact]:
+    """QUIC transport error code -> its name and meaning (quic_transport_errors.tsv; RFC 9000 §20.1)."""
+    return {int(row["code"], 16): QuicErrorFact(int(row["code"], 16), row["name"], row["meaning"])
+            for row in read_table("quic_transport_errors")}
+
+
+@cache
+def quic_versions() -> dict[int, str]:
+    """QUIC version -> its name (quic_versions.tsv)."""
+    return {int(row["code"], 16): row["name"] for row in read_table("quic_versions")}
+
+
+def quic_version_label(version: int) -> str:
+    """0x00000001 (QUIC v1); a version without a name is its code alone."""
+    name = quic_versions().get(version)
+    return f"0x{version:08x}" + (f" ({name})" if name else "")

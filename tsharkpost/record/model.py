@@ -44,6 +44,9 @@ class Outcome(str, Enum):
     CLIENT_CRYPTO_ERROR = "client_crypto_error"  # QUIC: the client closed with CRYPTO_ERROR (a TLS alert)
     SERVER_CRYPTO_ERROR = "server_crypto_error"  # QUIC: the server closed with CRYPTO_ERROR (a TLS alert)
     HELLO_VERIFY_UNANSWERED = "hello_verify_unanswered"  # DTLS: the client never resent its hello with the cookie
+    VERSION_NEGOTIATION_FAILED = "version_negotiation_failed"  # QUIC: the server's Version Negotiation, no common one
+    RETRY_UNANSWERED = "retry_unanswered"  # QUIC: the client never came back after the server's Retry
+    CONNECTION_CLOSE_BEFORE_HANDSHAKE = "connection_close_before_handshake"  # QUIC: a close that is no CRYPTO_ERROR
     INCOMPLETE = "capture_incomplete"
     NOT_TLS = "not_tls"
 
