@@ -1921,9 +1921,12 @@ local PT_TCP, PT_UDP = 2, 3   -- pinfo.port_type of TCP and UDP (epan/address.h 
 -- log: the server's holds its chain), "x" a CONNECTION_CLOSE, "a" an application close, "r" a Retry, "n" a
 -- Version Negotiation, then ":" and the close's error code when tshark read one, then "/" and the versions (a
 -- Version Negotiation's list, else the first long header's version); "-" for none. A DTLS frame has a line
--- for any record but application data, QUIC's for handshake messages (in CRYPTO frames), HANDSHAKE_DONE,
--- closes, Retry and Version Negotiation; both for the first frame of each direction and the first application data (DTLS) or 1-RTT packet (QUIC) of each. DTLS application data bytes
--- are counted as TCP's; QUIC's stay 0 (its streams are encrypted).
+-- for any record (application data too, as a TCP segment with data has: the flow's last line carries its byte
+-- totals), QUIC's for handshake messages (in CRYPTO frames), HANDSHAKE_DONE, closes, Retry and Version
+-- Negotiation; both for the first frame of each direction and the first 1-RTT packet (QUIC) of each. DTLS
+-- application data bytes are counted as TCP's (DTLS 1.3's ciphertext as TLS 1.3's without keys); QUIC's stay 0
+-- (its streams are encrypted). A DTLS line's flags are "^" when the flow's first datagram came from the other
+-- side (its receiver), else "-".
 do
     local quic_form = Field.new("quic.header_form")
     local quic_frame_type = Field.new("quic.frame_type")
@@ -1936,6 +1939,7 @@ do
     local HANDSHAKE_PACKET = 2   -- a Handshake packet's (RFC 9000 17.2.4)
     local MAX_VERSIONS = 8   -- a Version Negotiation packet's versions kept (the list is the sender's to make long)
     local dtls_len = Field.new("dtls.record.length")
+    local udp_payload = Field.new("data.data")   -- a datagram no dissector took: DTLS 1.3's ciphertext for one
     local CLOSES = { [0x1c] = true, [0x1d] = true }   -- CONNECTION_CLOSE (transport, application)
     local HANDSHAKE_DONE = 0x1e
     local APPLICATION_CLOSE = 0x1d
@@ -1966,8 +1970,31 @@ do
         return string.match(text, "^%d+$") and text or "0"
     end
 
+    -- DTLS 1.3's ciphertext records (RFC 9147 4): a unified header, first byte 001CSLEE, which tshark 4.0 does
+    -- not dissect (the datagram stays data). Their bytes after the headers, as far as the headers can be read
+    -- (a connection ID's length is the handshake's to say: with one, the rest of the datagram counts); nil when
+    -- the payload does not start with such a header.
+    local function unified_records(payload)
+        local bytes, at, n = 0, 0, payload:len()
+        if n == 0 or floor(payload:get_index(0) / 32) ~= 1 then return nil end
+        while at < n do
+            local first = payload:get_index(at)
+            if floor(first / 32) ~= 1 then break end
+            local cid, wide, sized = floor(first / 16) % 2 == 1, floor(first / 8) % 2 == 1, floor(first / 4) % 2 == 1
+            if cid then return bytes + n - at - 1 end
+            local header = 1 + (wide and 2 or 1) + (sized and 2 or 0)
+            if at + header > n then break end
+            local length = n - at - header
+            if sized then length = payload:get_index(at + header - 2) * 256 + payload:get_index(at + header - 1) end
+            bytes = bytes + math.min(length, n - at - header)
+            at = at + header + length
+        end
+        return bytes
+    end
+
     -- letter, flags, application data bytes, and whether the frame matters whatever it is
     local function udp_facts()
+        frame_ctx.dtls13_bytes = nil
         local cts = values_of(KINDS.dtls.record_ct())
         if #cts > 0 then
             local lengths = values_of(dtls_len())
@@ -1978,7 +2005,16 @@ do
             return "d", "-", bytes, other, false
         end
         local forms = values_of(quic_form())
-        if #forms == 0 then return nil end
+        if #forms == 0 then
+            -- A datagram of a DTLS flow that tshark left undissected: DTLS 1.3 ciphertext, counted as TLS 1.3's
+            -- encrypted records over TCP are (application data as far as anyone without keys can tell).
+            local payload, stream = udp_payload(), last_of(X.udp_stream)
+            if not (payload and stream and bridge_bytes["d" .. stream.value]) then return nil end
+            local bytes = unified_records(payload.value)
+            if not bytes then return nil end
+            frame_ctx.dtls13_bytes = bytes
+            return "d", "-", bytes, false, false
+        end
         local short = false
         for _, form in ipairs(forms) do
             if number(form) == 0 then short = true end
@@ -2019,15 +2055,35 @@ do
         return "q", flags ~= "" and flags or "-", 0, other, short
     end
 
+    -- udp.stream -> "address port" of its first datagram's sender, whatever the datagram was (Zeek's originator:
+    -- a WebRTC DTLS server may speak first, in STUN); a FIFO of at most max_connections flows, made anew with
+    -- each reading's bridge_bytes (reset_state).
+    local openers, openers_for
+    local function note_opener(stream, pinfo)
+        if openers_for ~= bridge_bytes then openers, openers_for = { head = 1, tail = 0 }, bridge_bytes end
+        if openers[stream] then return end
+        while openers.tail - openers.head + 1 >= math.max(1, settings.max_connections) do
+            openers[openers[-openers.head]] = nil
+            openers[-openers.head] = nil
+            openers.head = openers.head + 1
+        end
+        openers[stream] = tostring(pinfo.src) .. " " .. tostring(pinfo.src_port)
+        openers.tail = openers.tail + 1
+        openers[-openers.tail] = stream   -- the queue at negative indexes, apart from the streams (0 and up)
+    end
+
     function udp_line(pinfo, num, noted)
         if pinfo.port_type ~= PT_UDP then return nil end
-        local letter, flags, bytes, other, short = udp_facts()
-        if not letter then return nil end
         local stream = last_of(X.udp_stream)
         if not stream then return nil end
+        note_opener(stream.value, pinfo)
+        local letter, flags, bytes, other, short = udp_facts()
+        if not letter then return nil end
         local counts = bridge_counts(letter .. stream.value)
         local src = tostring(pinfo.src) .. " " .. tostring(pinfo.src_port)
         local dst = tostring(pinfo.dst) .. " " .. tostring(pinfo.dst_port)
+        -- DTLS: "^" when the flow was opened by the other side (Zeek then flips its row: "^" in ssl_history)
+        if letter == "d" and openers[stream.value] == dst then flags = "^" end
         if not pinfo.visited then
             -- bridge_first[num]: true, the first application data (1-RTT packet) of its direction; false, the
             -- direction's first frame otherwise
@@ -2043,7 +2099,8 @@ do
             end
         end
         local mark = bridge_first[num]
-        if not (noted or other or mark ~= nil) then return nil end
+        -- Application data bytes get a line, as over TCP: the last line of a flow carries its totals (no FIN here)
+        if not (noted or other or mark ~= nil or bytes > 0) then return nil end
         return fmt("%s%d %s %s %s %d %d %d %.9f", letter, stream.value, src, dst, flags,
             counts[src] or 0, counts[dst] or 0, counts.last_frame or 0, counts.last_time or 0), mark == true
     end
@@ -2290,6 +2347,9 @@ do
     end
     for name in pairs(wire.DTLS_FRAGMENT_FIELDS) do wire_fields[name] = Field.new(name) end
     local function wire_line(udp)
+        if udp and frame_ctx.dtls13_bytes then   -- DTLS 1.3 ciphertext: one encrypted record, as TLS 1.3's reads
+            return "R o23 l" .. frame_ctx.dtls13_bytes
+        end
         if udp then return wire.udp_line({ all_field_infos() }, udp) end
         local line = wire.structured(wire_get)
         if line == false then line = wire.line({ all_field_infos() }) end

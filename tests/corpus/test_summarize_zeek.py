@@ -28,11 +28,15 @@ DOCUMENTED_DIFFERENCES = {
                                                 "for this row (null in the oracle); nothing to compare",
     ("wstunnel-https.pcap", None): "the oracle row has no ports (TLS inside a WebSocket tunnel); no connection "
                                    "to pair it with",
-    ("dtls13-wolfssl.pcap", None): "DTLS 1.3: tshark 4.0 does not dissect its encrypted records (the unified "
-                                   "header), so neither side's ciphertext is seen and established stays false",
-    ("webrtc-stun.pcap", None): "Zeek's row is flipped ('^' in its history): its orig (51462) is the DTLS server; "
-                                "tsharkpost's client is the ClientHello's sender (43044), so no record pairs with it",
 }
+
+
+def _key(row: dict) -> tuple[str, int, int]:
+    """Our record's key for a Zeek row: (trace, client port, server port). A row whose history starts with "^" is
+    flipped: Zeek's originator (the UDP flow's first sender, e.g. a WebRTC peer's STUN) is the TLS server."""
+    if (row["ssl_history"] or "").startswith("^"):
+        return row["trace"], row["resp_p"], row["orig_p"]
+    return row["trace"], row["orig_p"], row["resp_p"]
 
 
 def _documented(row: dict) -> str | None:
@@ -95,7 +99,7 @@ def test_every_zeek_row_agrees_or_is_documented(zeek_rows: list[dict], ours: dic
     disagreements = []
     compared = 0
     for row in zeek_rows:
-        conn = ours.get((row["trace"], row["orig_p"], row["resp_p"]))
+        conn = ours.get(_key(row))
         if _documented(row):
             continue
         assert conn is not None, f"no connection for Zeek row {row['trace']} {row['orig_p']}->{row['resp_p']}"
@@ -115,7 +119,7 @@ def test_documented_differences_are_still_differences(zeek_rows: list[dict], our
         reason = _documented(row)
         if not reason:
             continue
-        conn = ours.get((row["trace"], row["orig_p"], row["resp_p"]))
+        conn = ours.get(_key(row))
         same = conn is not None and all(_same(field, row[field], conn["zeek"][field]) for field in FIELDS
                                         if not (field == "sni_matches_cert" and row[field] is None))
         assert not same, f"{row['trace']}:{row['orig_p']} agrees now: {reason}"
@@ -129,7 +133,7 @@ def test_client_chains_agree_with_zeek(zeek_rows: list[dict], ours: dict) -> Non
         extra = row.get("extra") or {}
         if "client_cert_chain_fps" not in extra or _documented(row):
             continue
-        conn = ours[(row["trace"], row["orig_p"], row["resp_p"])]
+        conn = ours[_key(row)]
         compared += 1
         assert (extra["client_cert_chain_fps"] or []) == conn["zeek"]["client_cert_chain_fps"], row["trace"]
         assert [cert["sha256"] for cert in conn["client_certificates"]] == conn["zeek"]["client_cert_chain_fps"]
@@ -156,7 +160,7 @@ def test_client_certificate_trace_as_plain_tshark_reads_it(corpus_dir: Path, tmp
 
 def test_ssl_history_agreement_is_total_outside_documented_rows(zeek_rows: list[dict], ours: dict) -> None:
     rows = [row for row in zeek_rows if not _documented(row)]
-    agree = sum(ours[(r["trace"], r["orig_p"], r["resp_p"])]["zeek"]["ssl_history"] == r["ssl_history"] for r in rows)
+    agree = sum(ours[_key(r)]["zeek"]["ssl_history"] == r["ssl_history"] for r in rows)
     assert (agree, len(rows)) == (len(rows), len(rows))
 
 
@@ -177,3 +181,41 @@ def test_ssl2_session_is_named_and_flagged(corpus_dir: Path, tshark: str, tmp_pa
     assert (conn["outcome"], conn["established"]) == ("established", True)
     assert [(f["check"], f["severity"], f["frame"]) for f in conn["findings"]] == [("old_protocol_version", 3, 6)]
     assert conn["causes"][0]["summary"] == "the server chose SSL 2.0, a prohibited protocol version"
+
+
+def _unified_record_bytes(payload: bytes) -> int | None:
+    """Bytes after the headers of the DTLS 1.3 ciphertext records (unified header, RFC 9147 4: first byte 001CSLEE)
+    a datagram holds; None when it does not start with one. With a connection ID (C) the rest counts whole."""
+    if not payload or payload[0] >> 5 != 1:
+        return None
+    total, at = 0, 0
+    while at < len(payload) and payload[at] >> 5 == 1:
+        first = payload[at]
+        if first & 0x10:
+            return total + len(payload) - at - 1
+        header = 1 + (2 if first & 0x08 else 1) + (2 if first & 0x04 else 0)
+        if at + header > len(payload):
+            break
+        length = int.from_bytes(payload[at + header - 2:at + header], "big") if first & 0x04 else len(payload) - at - header
+        total += min(length, len(payload) - at - header)
+        at += header + length
+    return total
+
+
+def test_dtls13_ciphertext_is_read_from_the_datagrams(corpus_dir: Path, ours: dict, tshark: str) -> None:
+    # Given Zeek's wolfSSL DTLS 1.3 trace as plain tshark reads it: after the hellos, datagrams it leaves as data,
+    # each starting with a unified header, from both sides
+    trace = corpus_dir / "zeek" / "dtls13-wolfssl.pcap"
+    rows = subprocess.run([tshark, "-n", "-r", str(trace), "-Y", "udp && data", "-T", "fields", "-e", "udp.srcport",
+                           "-e", "data.data"], capture_output=True, text=True, check=True).stdout.splitlines()
+    sent: dict[int, int] = {}
+    for row in rows:
+        port, payload = row.split("\t")
+        counted = _unified_record_bytes(bytes.fromhex(payload))
+        assert counted is not None, row
+        sent[int(port)] = sent.get(int(port), 0) + counted
+    conn = ours[("dtls13-wolfssl.pcap", 33714, 11111)]
+    # Then the record counts their bytes per side and is established, as Zeek's row says
+    assert len(sent) == 2 and all(sent.values())
+    assert conn["application_data_bytes"] == {"client": sent[33714], "server": sent[11111]}
+    assert (conn["version"], conn["established"], conn["chain_encrypted"]) == ("DTLS 1.3", True, True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from tsharkpost.capture.connection import Connection
+from tsharkpost.capture.connection import Connection, tls13_family
 from tsharkpost.plugin import messages
 from tsharkpost.plugin import tables as facts
 from tsharkpost.plugin.tables import PLUGIN_ERROR_CHECK, Severity, check_weight
@@ -205,7 +205,7 @@ def _certificate_cause(cert: Certificate, finding: Finding, conn: Connection) ->
 
 def _tls13_rules(version: str | None) -> bool:
     """TLS 1.3 and its drafts follow RFC 8446's certificate rules (the plugin's rules_family 13)."""
-    return (version or "").startswith(("TLS 1.3", "DTLS 1.3"))
+    return tls13_family(version)
 
 
 def causes(conn: Connection, udp_timeout: float = UDP_TIMEOUT_SECONDS) -> list[Cause]:

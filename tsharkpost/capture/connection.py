@@ -17,6 +17,12 @@ from tsharkpost.record.model import (Alert, BothSides, Cause, Certificate, Clien
 Key: TypeAlias = tuple[str, int]  # (transport, stream): tcp.stream, or udp.stream for DTLS and QUIC
 
 
+def tls13_family(version: str | None) -> bool:
+    """TLS 1.3 (and its drafts) or DTLS 1.3: no ChangeCipherSpec, the handshake after ServerHello encrypted, a PSK
+    as the only resumption."""
+    return (version or "").startswith(("TLS 1.3", "DTLS 1.3"))
+
+
 @dataclass
 class Connection(HandshakeFacts):
     """The state of one connection of one capture (see README: record fields for what each part means)."""
@@ -114,7 +120,7 @@ class Connection(HandshakeFacts):
         if self.transport == "quic":
             return self.handshake_done or len(self.one_rtt_from) == 2
         return bool(self.server_hello) and len(self.ciphertext_from) == 2 and (
-            (self.version or "").startswith("TLS 1.3") or self.version == "SSL 2.0"
+            tls13_family(self.version) or self.version == "SSL 2.0"
             or self.ccs_from == {Side.CLIENT, Side.SERVER})
 
     def certificate_findings(self, cert: Certificate) -> tuple[Finding, ...]:
@@ -149,7 +155,7 @@ class Connection(HandshakeFacts):
         """The chain was encrypted on the wire and could not be read (TLS 1.3 without keys). A TLS 1.2 handshake's
         encrypted messages (Finished) never carry the chain: its chain is in the clear, read or undecoded."""
         version = self.version or ""
-        return self.encrypted_handshake and not self.certificates and (not version or version.startswith("TLS 1.3"))
+        return self.encrypted_handshake and not self.certificates and (not version or tls13_family(version))
 
     @property
     def chain_undecoded(self) -> bool:

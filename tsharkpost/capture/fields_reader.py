@@ -97,6 +97,7 @@ def _bridge(packet: Packet, line: str) -> None:
         packet.application_close = "a" in letters
         packet.close_code = int(code) if code else -1 if "x" in letters else None
         packet.quic_versions = tuple(int(version) for version in versions.split(",") if version.isdigit())
+        packet.opened_by_peer = "^" in letters
     else:
         packet.syn, packet.ack, packet.fin, packet.rst = ("S" in flags, "A" in flags, "F" in flags, "R" in flags)
     packet.stream, packet.src, packet.srcport, packet.dst, packet.dstport = (

@@ -80,6 +80,7 @@ class Packet:
         retry, version_negotiation, quic_versions: QUIC only: a Retry packet, a Version Negotiation packet, and
             the versions (the Version Negotiation's list, else the first long header's version);
             application_close: the CONNECTION_CLOSE is an application close (frame type 0x1d).
+        opened_by_peer: DTLS only: the flow's first datagram came from this frame's receiver (Zeek's originator).
     """
 
     number: int
@@ -110,6 +111,7 @@ class Packet:
     version_negotiation: bool = False
     quic_versions: tuple[int, ...] = ()
     application_close: bool = False
+    opened_by_peer: bool = False
 
 
 def label(showname: str | None) -> str | None:

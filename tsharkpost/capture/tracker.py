@@ -14,7 +14,7 @@ import dataclasses
 from dataclasses import dataclass, field
 
 from tsharkpost.capture import fingerprints
-from tsharkpost.capture.connection import Connection, Key
+from tsharkpost.capture.connection import Connection, Key, tls13_family
 from tsharkpost.capture.packet import Handshake, Packet, Record
 from tsharkpost.plugin import fields as F
 from tsharkpost.plugin import tables as facts
@@ -304,7 +304,7 @@ class ConnectionTracker:
         """Whether the record was in the clear on the wire: Zeek sees it, and it goes into ssl_history."""
         if record.wire_encrypted:
             return False
-        return (conn.version or "").startswith("TLS 1.3") or side not in self._progress[conn.key].encrypted
+        return tls13_family(conn.version) or side not in self._progress[conn.key].encrypted
 
     def _ciphertext(self, conn: Connection, side: Side) -> None:
         conn.ciphertext_from.add(side)
@@ -400,6 +400,8 @@ class ConnectionTracker:
             return
         if visible:
             letter = HISTORY_LETTERS.get(kind, "Z")
+            if kind == 1 and client and packet.opened_by_peer and not conn.history:
+                conn.history = "^"  # Zeek's originator, the flow's first sender, is the TLS server: Zeek flips
             conn.history += letter if client else letter.lower()
         detail = handshake.first(F.SERVER_NAME) or "" if kind == 1 else ""
         if kind in MILESTONE_HANDSHAKES:
@@ -478,7 +480,7 @@ class ConnectionTracker:
         session_id = handshake.first(F.SESSION_ID) or ""
         version = _version(supported[0] if supported else handshake.first(F.HANDSHAKE_VERSION))
         # TLS 1.3 servers echo the session id for middleboxes; only a PSK resumes there.
-        resumed = F.EXTENSION_PRE_SHARED_KEY in handshake.extensions if version and version.startswith("TLS 1.3") \
+        resumed = F.EXTENSION_PRE_SHARED_KEY in handshake.extensions if tls13_family(version) \
             else bool(session_id and client_hello and client_hello.session_id == session_id)
         return ServerHello(
             frame=frame, version=version,
