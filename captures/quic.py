@@ -42,6 +42,8 @@ ADDRESS, PORT = "127.0.0.1", 4433
 NAME = "quic.example.test"
 V1, V2 = int(QuicProtocolVersion.VERSION_1), int(QuicProtocolVersion.VERSION_2)
 SILENCE_SECONDS = 1.0  # how long a client that never comes back stays silent before the capture ends
+NO_SERVER_WAIT_SECONDS = 13.0  # how long the client of a port where nothing listens tries: its probes, doubling
+# from 0.2 s, reach 12.6 s, past the UDP timeout (10 s)
 
 # The largest QUIC error code (a 62-bit varint, RFC 9000 §16): a Lua number would print it as 4.6116860184274e+18.
 LARGEST_ERROR_CODE = 2**62 - 1
@@ -51,6 +53,7 @@ H3_REQUEST_CANCELLED = 0x10C  # the code the cancelling client passes; before th
 
 
 MADE_WITH = {"": "aioquic client -> aioquic server",
+             "no-server": "aioquic client -> a port where nothing listens",
              "retry-unanswered": "aioquic's first Initial from a plain UDP socket -> aioquic server (retry=True)",
              "cancel": "aioquic's QuicConnection driven by hand over a UDP socket -> aioquic server"}
 
@@ -76,6 +79,7 @@ class Scenario:
     server_hello: bool = True
     version_negotiation: dict[str, list[str]] | None = None
     secrets: bool = True
+    served: bool = True  # False: nothing listens on the server's port
 
     def expected(self) -> dict[str, Any]:
         return {"transport": "quic", "client": ADDRESS, "client_port": self.client_port, "server": ADDRESS,
@@ -131,6 +135,10 @@ SCENARIOS = [
     # transport close with APPLICATION_ERROR (0x0c) before the handshake is done (RFC 9000 §10.2.3).
     Scenario("quic-client-cancels-handshake", "QUIC: the client cancels the handshake after the ServerHello",
              53410, False, _transport("client", APPLICATION_ERROR), raw="cancel"),
+    # Nothing listens on the server's port: the client sends its Initial again and again (RFC 9002 probe
+    # timeouts) until its idle timeout, NO_SERVER_WAIT_SECONDS, with no answer at all.
+    Scenario("quic-no-server", "QUIC: nothing answers the client for 13 s", 53411, False, None, served=False,
+             server_hello=False, secrets=False),
 ]
 
 
@@ -175,8 +183,10 @@ async def _exchange(scenario: Scenario, cert: Path, key: Path, keys: Path) -> st
         served = QuicConfiguration(is_client=False, alpn_protocols=scenario.server_alpn, secrets_log_file=secrets)
         served.supported_versions = list(scenario.server_versions)
         served.load_cert_chain(str(cert), str(key))
-        server = await serve(ADDRESS, PORT, configuration=served, retry=scenario.retry)
+        server = await serve(ADDRESS, PORT, configuration=served, retry=scenario.retry) if scenario.served else None
         client = _client_configuration(scenario, cert, secrets)
+        if not scenario.served:
+            client.idle_timeout = NO_SERVER_WAIT_SECONDS
         try:
             if scenario.raw:
                 said = await _by_hand(scenario, client)
@@ -191,7 +201,8 @@ async def _exchange(scenario: Scenario, cert: Path, key: Path, keys: Path) -> st
         except Exception as error:  # noqa: BLE001 - the refusal is the point of the capture
             said = f"{type(error).__name__}: {error}"
         await asyncio.sleep(0.5)  # let the last close reach the wire
-        server.close()
+        if server is not None:
+            server.close()
     return said
 
 
@@ -225,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
         for scenario in SCENARIOS:
             record(args.out, scenario, Path(name))
             expected["captures"][f"{scenario.name}.pcapng"] = {
-                "title": scenario.comment, "made_with": MADE_WITH[scenario.raw],
+                "title": scenario.comment, "made_with": MADE_WITH[scenario.raw if scenario.served else "no-server"],
                 "connections": [scenario.expected()]}
     (args.out / "expected-quic.json").write_text(json.dumps(expected, indent=2) + "\n")
     return 0

@@ -2028,9 +2028,10 @@ do
                 close, application = true, t == APPLICATION_CLOSE
             end
         end
-        local retry = false
+        local retry, initial = false, false
         for _, t in ipairs(values_of(quic_packet_type())) do
-            if number(t) == RETRY then retry = true end
+            local kind = number(t)
+            if kind == RETRY then retry = true elseif kind == 0 then initial = true end
         end
         -- The versions: a Version Negotiation packet's (version 0) list, else the first long header's version
         local version, versions = quic_version(), {}
@@ -2051,7 +2052,10 @@ do
         -- The code as all its digits: a 62-bit code through a Lua number would print as "1e+14" under Lua 5.2.
         if code then flags = flags .. ":" .. decimal(code.value) end
         if #versions > 0 then flags = flags .. "/" .. concat(versions, ",") end
-        local other = done or sealed or close or retry or negotiation or code ~= nil or KINDS.tls.hs_type() ~= nil
+        -- Every Initial packet gets a line (the handshake's first datagrams, few): a client's probes that no server
+        -- answers are its evidence
+        local other = done or sealed or close or retry or negotiation or initial or code ~= nil
+            or KINDS.tls.hs_type() ~= nil
         return "q", flags ~= "" and flags or "-", 0, other, short
     end
 

@@ -173,3 +173,20 @@ def test_a_dtls_server_refusing_the_clients_version(tshark: str, tmp_path: Path)
     kinds = [cause["kind"] for cause in conn["causes"]]
     assert kinds == ["no_common_parameters", "alert"]
     assert conn["causes"][0]["evidence"][1].endswith("up to DTLS 1.0")
+
+
+def test_a_client_nothing_answers_is_no_server_response(tshark: str, tmp_path: Path) -> None:
+    # Given plain tshark: every datagram is the client's Initial (its probes, RFC 9002), the last one more than the
+    # UDP timeout after the first, and none from the server's port
+    rows = _plain(tshark, "quic-no-server.pcapng", "udp", "frame.number", "frame.time_relative", "udp.srcport",
+                  "quic.long.packet_type")
+    assert {row[2] for row in rows} == {"53411"} and {row[3] for row in rows} == {"0"}
+    span = float(rows[-1][1]) - float(rows[0][1])
+    assert span > UDP_TIMEOUT_SECONDS
+    # When summarize reads it, then the client got no server response, with every one of its datagrams counted
+    conn = _only(tmp_path, "quic-no-server.pcapng")
+    assert (conn["outcome"], conn["transport"], conn["client_port"]) == ("no_server_response", "quic", 53411)
+    (cause,) = conn["causes"]
+    assert cause["summary"] == messages.say("cause.no_server_response_udp", timeout=f"{UDP_TIMEOUT_SECONDS:g}")
+    assert cause["evidence"][0].startswith(f"the client's hello in frame 1 (datagrams from the client: {len(rows)}), "
+                                           f"no datagram from the server in the {span:.3f}".rstrip("0"))
