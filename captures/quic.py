@@ -86,6 +86,7 @@ class Scenario:
                 "server_port": PORT, "sni": NAME, "quic_version": f"0x{self.client_versions[0]:08x}",
                 "version": "TLS 1.3" if self.server_hello else None, "established": self.established,
                 "retry": self.retry and not self.token, "version_negotiation": self.version_negotiation, "close": self.close,
+                "server_answered": self.served,
                 "keys": self.secrets, "note": self.comment}
 
 

@@ -54,6 +54,7 @@ class Observed:
     server_versions: list[str] | None = None  # a Version Negotiation packet's list
     negotiation_frame: int = 0
     frames: int = 0
+    senders: set[str] = field(default_factory=set)  # the sides that sent a datagram of the flow
 
 
 def _ints(value: str) -> list[int]:
@@ -75,6 +76,7 @@ def _flow(flows: dict[int, Observed], row: dict[str, str]) -> tuple[Observed, st
         conn.server, conn.server_port = row["ip.dst"], int(row["udp.dstport"])
     conn.frames += 1
     side = "client" if (row["ip.src"], int(row["udp.srcport"])) == (conn.client, conn.client_port) else "server"
+    conn.senders.add(side)
     return conn, side
 
 

@@ -87,6 +87,7 @@ def check_dtls(got: Any, want: dict[str, Any], label: str) -> None:
 def check_quic(got: Any, want: dict[str, Any], keys: Path, label: str) -> None:
     assert keys.exists() == want["keys"], label
     assert got.quic_version == want["quic_version"], label
+    assert ("server" in got.senders) == want["server_answered"], label
     # established: 1-RTT (short header) packets both ways, and the server's HANDSHAKE_DONE where the key log
     # opens it (tshark 4.0 finds no secrets for the packets after a Retry)
     assert (got.one_rtt_from == {"client", "server"}) == want["established"], label
