@@ -12,6 +12,7 @@ A missing tshark skips the tshark tiers, and a missing ../shared skips the corpu
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -25,6 +26,12 @@ CAPTURES = REPO / "captures"
 DATA = TESTS / "data"
 CORPUS = REPO.parent / "shared" / "corpus"
 TSHARK = shutil.which("tshark")
+
+
+def require_capture_tools(who: str) -> None:
+    """Fail (never skip) a test whose capture generators cannot run here: they need root and dumpcap."""
+    if os.geteuid() != 0 or shutil.which("dumpcap") is None:
+        pytest.fail(f"{who} need root and dumpcap: run the tests as CI does (as root after scripts/setup)")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -31,8 +31,8 @@ FIELDS = ["frame.number", "frame.time_epoch", "tcp.stream", "ip.src", "tcp.srcpo
 
 
 @dataclass
-class Observed:
-    """What tshark shows of one TCP connection, in the vocabulary of expected.json."""
+class Endpoints:
+    """Who talked to whom, and the hello facts every oracle reads (this one and udp_oracle.py)."""
 
     client: str = ""
     client_port: int = 0
@@ -40,6 +40,12 @@ class Observed:
     server_port: int = 0
     sni: str | None = None
     version: str | None = None
+
+
+@dataclass
+class Observed(Endpoints):
+    """What tshark shows of one TCP connection, in the vocabulary of expected.json."""
+
     data_from: set[str] = field(default_factory=set)
     first_fatal_alert: dict | None = None
     teardown: dict | None = None
@@ -57,13 +63,14 @@ def _ints(value: str) -> list[int]:
     return [int(item, 0) for item in value.split(",") if item]
 
 
-def alert_names(tshark: str) -> dict[int, str]:
-    """Wireshark's names of TLS alerts ("Bad Certificate"), spelled as IANA does (bad_certificate)."""
+def alert_names(tshark: str, protocol: str = "tls") -> dict[int, str]:
+    """Wireshark's names of TLS (or DTLS: protocol "dtls") alerts ("Bad Certificate"), spelled as IANA does
+    (bad_certificate)."""
     out = subprocess.run([tshark, "-G", "values"], capture_output=True, text=True, check=True).stdout
     names = {}
     for line in out.splitlines():
         parts = line.split("\t")
-        if len(parts) == 4 and parts[0] == "V" and parts[1] == "tls.alert_message.desc":
+        if len(parts) == 4 and parts[0] == "V" and parts[1] == f"{protocol}.alert_message.desc":
             names[int(parts[2])] = parts[3].lower().replace(" ", "_")
     return names
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tshark_oracle import Endpoints
+
 DTLS_PORT = 4740  # captures/dtls.py's server port: no dissector claims it, so the reading names DTLS there
 DTLS_VERSIONS = {0xFEFF: "DTLS 1.0", 0xFEFD: "DTLS 1.2", 0xFEFC: "DTLS 1.3"}
 TLS_VERSIONS = {0x0304: "TLS 1.3"}
@@ -30,15 +32,9 @@ QUIC_FIELDS = ["frame.number", "udp.stream", "ip.src", "udp.srcport", "ip.dst", 
 
 
 @dataclass
-class Observed:
+class Observed(Endpoints):
     """What plain tshark shows of one UDP flow."""
 
-    client: str = ""
-    client_port: int = 0
-    server: str = ""
-    server_port: int = 0
-    sni: str | None = None
-    version: str | None = None
     quic_version: str | None = None
     ccs_from: set[str] = field(default_factory=set)
     handshake_done: bool = False
@@ -78,17 +74,6 @@ def _flow(flows: dict[int, Observed], row: dict[str, str]) -> tuple[Observed, st
     side = "client" if (row["ip.src"], int(row["udp.srcport"])) == (conn.client, conn.client_port) else "server"
     conn.senders.add(side)
     return conn, side
-
-
-def alert_names(tshark: str) -> dict[int, str]:
-    """Wireshark's names of DTLS alerts, spelled as IANA does (unknown_ca)."""
-    out = subprocess.run([tshark, "-G", "values"], capture_output=True, text=True, check=True).stdout
-    names = {}
-    for line in out.splitlines():
-        parts = line.split("\t")
-        if len(parts) == 4 and parts[0] == "V" and parts[1] == "dtls.alert_message.desc":
-            names[int(parts[2])] = parts[3].lower().replace(" ", "_")
-    return names
 
 
 def read_dtls(tshark: str, capture: Path, names: dict[int, str]) -> dict[int, Observed]:

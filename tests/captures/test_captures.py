@@ -8,16 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import re
-import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
-from conftest import CAPTURES
+from conftest import CAPTURES, require_capture_tools
 from tshark_oracle import alert_names, read_connections, read_weak_certificates
 
 EXPECTED = json.loads((CAPTURES / "expected.json").read_text())
@@ -34,8 +32,7 @@ def names(tshark: str) -> dict[int, str]:
 @pytest.fixture(scope="session")
 def regenerated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A fresh run of the generator (root and dumpcap needed, as the generator says)."""
-    if os.geteuid() != 0 or shutil.which("dumpcap") is None:
-        pytest.fail("the generator needs root and dumpcap: run the tests as CI does (as root after scripts/setup)")
+    require_capture_tools("the generator")
     out = tmp_path_factory.mktemp("regenerated")
     started = time.monotonic()
     subprocess.run([sys.executable, str(CAPTURES / "generate.py"), "--out", str(out)], check=True,

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -18,8 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CAPTURES
-from udp_oracle import alert_names, read_dtls, read_quic
+from conftest import CAPTURES, require_capture_tools
+from tshark_oracle import alert_names
+from udp_oracle import read_dtls, read_quic
 
 GENERATORS = {"dtls": "expected-dtls.json", "quic": "expected-quic.json"}
 EXPECTED = {kind: json.loads((CAPTURES / name).read_text()) for kind, name in GENERATORS.items()}
@@ -33,14 +33,13 @@ def generator_python() -> str:
 
 @pytest.fixture(scope="session")
 def names(tshark: str) -> dict[int, str]:
-    return alert_names(tshark)
+    return alert_names(tshark, "dtls")
 
 
 @pytest.fixture(scope="session")
 def regenerated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A fresh run of both UDP generators into one folder (root, dumpcap, openssl and aioquic needed)."""
-    if os.geteuid() != 0 or shutil.which("dumpcap") is None:
-        pytest.fail("the generators need root and dumpcap: run the tests as CI does (as root after scripts/setup)")
+    require_capture_tools("the generators")
     python = generator_python()
     found = subprocess.run([python, "-c", "import aioquic"], capture_output=True, text=True)
     if found.returncode != 0:
@@ -144,7 +143,7 @@ def test_the_outcome_facts_the_new_captures_exist_for(tshark: str) -> None:
     token = read_quic(tshark, CAPTURES / "quic-server-invalid-token.pcapng", None)
     ((conn,),) = [list(token.values())]
     assert conn.close == {"sender": "server", "error_code": 0x0B, "tls_alert": None} and conn.version is None
-    refused = read_dtls(tshark, CAPTURES / "dtls-server-refuses-version.pcapng", alert_names(tshark))
+    refused = read_dtls(tshark, CAPTURES / "dtls-server-refuses-version.pcapng", alert_names(tshark, "dtls"))
     ((conn,),) = [list(refused.values())]
     assert conn.first_fatal_alert == {"sender": "server", "code": 70, "name": "protocol_version"}
     assert conn.version is None and conn.cookie_answered
