@@ -18,7 +18,7 @@ plugin's text by its section markers, which a real split would replace by a core
 ]]
 
 local PLUGIN_DIR, SUITES_TSV = arg[1], arg[2]
-local unpack = table.unpack or unpack
+local unpack = table.unpack
 
 -- The columns of each line (same order as bench/outside_prototype.py's FIELDS).
 local COLUMNS = {
@@ -82,7 +82,9 @@ local function build(name, idx)
     local parts = split(s, {})
     local list = {}
     if name == "tls.handshake.certificate" then
-        for k, hex in ipairs(parts) do list[k] = { range = setmetatable({ bytes = der_of(hex) }, Range), offset = k } end
+        for k, hex in ipairs(parts) do
+            list[k] = { range = setmetatable({ bytes = der_of(hex) }, Range), offset = k }
+        end
     elseif name == "tls.alert_message" then
         -- FT_NONE: presence only; the 2-byte raw alert comes from level/desc (an encrypted one has neither)
         local levels = split(line[COL["tls.alert_message.level"]] or "", {})
@@ -176,7 +178,8 @@ end
 local function client_hello_facts()
     local hello = {}
     local sni = line[COL["tls.handshake.extensions_server_name"]]
-    if sni ~= "" then hello.sni = sni end
+    -- tshark writes the name's bytes as they are (control characters too); the plugin cleans the hello's bytes
+    if sni ~= "" then hello.sni = core.bytelib.clean_text(sni) end
     local types = split(line[COL["tls.handshake.extension.type"]], {})
     local lens = split(line[COL["tls.handshake.sig_hash_alg_len"]], {})
     local algs = split(line[COL["tls.handshake.sig_hash_alg"]], {})
@@ -210,7 +213,7 @@ local function server_hello_facts()
 end
 
 -- Same state changes as the plugin's on_handshake (types 1 and 2; ServerKeyExchange's DH group is left out).
-function env.on_handshake(ctx, conn, kind, fi, k, msg_type)
+function env.on_handshake(ctx, conn, kind, _, k, msg_type)
     if msg_type == 1 then
         conn.client = ctx.src
         conn.hello, conn.hello_time = client_hello_facts(), ctx.time

@@ -50,6 +50,7 @@ FIELDS = ["frame.number", "frame.time_epoch", "tcp.stream", "ip.src", "ipv6.src"
 # record's byte counts and last time need them; the floor writes one line per frame too).
 FILTER = "tls.record || tcp.flags.syn == 1 || tcp.flags.fin == 1 || tcp.flags.reset == 1"
 
+KEYLOG = ""   # --keylog: tshark decrypts, the facts come decrypted (TLS 1.3 chains included)
 STAGES: dict[str, float] = {}   # the last prototype run's CPU seconds by process
 
 SUMMARIZE = ("import sys\nfrom tsharkpost.cli import main\n"
@@ -76,6 +77,8 @@ def tshark_argv(capture: Path, every: bool, find: bool = True) -> list[str]:
         argv += ["-X", f"lua_script:{REPO / 'bench' / 'outside_find.lua'}", "-X", f"lua_script1:{PLUGIN_DIR}"]
     if not every:
         argv += ["-Y", FILTER]
+    if KEYLOG:
+        argv += ["-o", f"tls.keylog_file:{KEYLOG}"]
     argv += ["-T", "fields", "-E", "occurrence=a", "-E", "aggregator=|"]
     for name in FIELDS:
         argv += ["-e", name]
@@ -147,7 +150,10 @@ def main() -> int:
                         help="a Python with tsharkpost's dependencies, for summarize (this repository's source)")
     parser.add_argument("--only", default="", help="comma-separated configuration names to run")
     parser.add_argument("--records", action="store_true", help="print the prototype's records (lua5.4) and stop")
+    parser.add_argument("--keylog", default="", help="a TLS key log file for tshark")
     args = parser.parse_args()
+    global KEYLOG
+    KEYLOG = args.keylog
     args.work.mkdir(parents=True, exist_ok=True)
     suites = suites_table(args.work)
     if args.records:
