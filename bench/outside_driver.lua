@@ -18,6 +18,10 @@ plugin's text by its section markers, which a real split would replace by a core
 ]]
 
 local PLUGIN_DIR, SUITES_TSV = arg[1], arg[2]
+-- Run in a host (lupa, bench/outside_prototype.py): it sets OUTSIDE_LINES (an iterator of the lines) and
+-- OUTSIDE_WRITE (takes each JSON line) before running this file; standalone, stdin and stdout.
+local input_lines = rawget(_G, "OUTSIDE_LINES") or io.lines
+local write_line = rawget(_G, "OUTSIDE_WRITE") or function(text) io.stdout:write(text, "\n") end
 local unpack = table.unpack
 
 -- The columns of each line (same order as bench/outside_prototype.py's FIELDS).
@@ -285,7 +289,7 @@ local bytes_by = {}   -- stream -> {[source port] = TCP payload bytes}: the reco
 local last_time = {}  -- stream -> epoch time of its last frame
 local LEN = COL["tcp.len"]
 
-for s in io.lines() do
+for s in input_lines() do
     read_line(s)
     local stream = line[3]
     if stream ~= "" then
@@ -381,15 +385,14 @@ local streams = {}
 for stream in pairs(conns) do streams[#streams + 1] = stream end
 for stream in pairs(records) do if not conns[stream] then streams[#streams + 1] = stream end end
 table.sort(streams)
-local out = io.stdout
 for _, stream in ipairs(streams) do
     local conn = conns[stream] or {}
     local r = records[stream] or { certs = {}, findings = {} }
     local certs = {}
     for i, item in ipairs(r.certs) do certs[i] = { [RAW] = cert_json(item) } end
-    out:write(json({ stream = stream, client = conn.client, sni = conn.hello and conn.hello.sni,
+    write_line(json({ stream = stream, client = conn.client, sni = conn.hello and conn.hello.sni,
         version = conn.version, suite = conn.suite_name, chain_frame = conn.chain and conn.chain.frame,
         diagnosis = conn.chain and conn.chain.diagnosis, certs = certs, findings = r.findings,
         torn = conn.torn or false, payload_bytes = bytes_by[tostring(stream)],
-        last_time = last_time[tostring(stream)] }), "\n")
+        last_time = last_time[tostring(stream)] }))
 end

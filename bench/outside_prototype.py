@@ -22,6 +22,7 @@ Prints one JSON object per capture. See bench/OUTSIDE.md.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import resource
@@ -29,7 +30,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 REPO = Path(__file__).resolve().parent.parent
 DRIVER = REPO / "bench" / "outside_driver.lua"
@@ -111,6 +112,46 @@ def prototype(capture: Path, lua: str, every: bool, suites: Path, sink: Callable
     return count
 
 
+def lupa_child(capture: Path, suites: Path) -> int:
+    """Design (a): the driver in THIS process through lupa (Lua 5.4), fed tshark's lines; prints its CPU."""
+    lua54: Any = importlib.import_module("lupa.lua54")  # only in the --lupa-python venv
+    lua = lua54.LuaRuntime(encoding=None)
+    tshark = subprocess.Popen(tshark_argv(capture, False), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    assert tshark.stdout is not None
+    stdout = tshark.stdout
+    count = 0
+
+    def next_line() -> bytes | None:
+        line = stdout.readline()
+        return line[:-1] if line else None
+
+    def take(text: bytes) -> None:
+        nonlocal count
+        json.loads(text)
+        count += 1
+
+    lua.globals().arg = lua.table_from({1: str(PLUGIN_DIR).encode(), 2: str(suites).encode()})
+    # OUTSIDE_LINES() returns the iterator, as io.lines() does
+    lua.globals().OUTSIDE_LINES = lua.eval(
+        "function(next_line) return function() return function() return next_line() end end end")(next_line)
+    lua.globals().OUTSIDE_WRITE = take
+    lua.execute(DRIVER.read_bytes())
+    _, status, usage = os.wait4(tshark.pid, 0)
+    tshark.returncode = os.waitstatus_to_exitcode(status)
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    print(json.dumps({"records": count, "tshark": round(usage.ru_utime + usage.ru_stime, 2),
+                      "python+lua": round(own.ru_utime + own.ru_stime, 2)}))
+    return tshark.returncode
+
+
+def prototype_lupa(capture: Path, suites: Path, python: str) -> int:
+    done = subprocess.run([python, __file__, "--lupa-child", str(capture)], capture_output=True, text=True,
+                          check=True)
+    stages = json.loads(done.stdout)
+    STAGES.update(tshark=stages["tshark"], driver_and_reader=stages["python+lua"])
+    return int(stages["records"])
+
+
 def run_quiet(argv: list[str], env: dict[str, str] | None = None) -> None:
     subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True, env=env)
 
@@ -151,11 +192,16 @@ def main() -> int:
     parser.add_argument("--only", default="", help="comma-separated configuration names to run")
     parser.add_argument("--records", action="store_true", help="print the prototype's records (lua5.4) and stop")
     parser.add_argument("--keylog", default="", help="a TLS key log file for tshark")
+    parser.add_argument("--lupa-python", default="/work/proto-venv/bin/python",
+                        help="a Python with lupa, for design (a): the driver inside the reading process")
+    parser.add_argument("--lupa-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     global KEYLOG
     KEYLOG = args.keylog
     args.work.mkdir(parents=True, exist_ok=True)
     suites = suites_table(args.work)
+    if args.lupa_child:
+        return lupa_child(args.captures[0], suites)
     if args.records:
         for capture in args.captures:
             prototype(capture, "lua5.4", False, suites, sink=print)
@@ -172,6 +218,7 @@ def main() -> int:
             "outside_lua54": lambda: prototype(capture, "lua5.4", False, suites),
             "outside_lua54_every": lambda: prototype(capture, "lua5.4", True, suites),
             "outside_lua52": lambda: prototype(capture, "lua5.2", False, suites),
+            "outside_lupa": lambda: prototype_lupa(capture, suites, args.lupa_python),
         }
         if not args.skip_summarize:
             configs["summarize"] = lambda: run_quiet([args.python, "-c", SUMMARIZE, str(capture)], env=env)
