@@ -5,8 +5,8 @@
     .venv/bin/python bench/cluster_overhead.py [--files 100] [--rounds 1] [--work bench/work]
 
 Makes --files captures (the bundled captures/*.pcapng copied round-robin), starts a Dask scheduler and workers
-on 127.0.0.1 (`dask scheduler`, `dask worker --nworkers 1 --nthreads 1`, as README says), and times, with the
-output to /dev/null:
+on 127.0.0.1 (`dask scheduler`, `dask worker --nworkers 1 --nthreads 1` with README's two worker settings, or
+Dask's defaults with --dask-defaults), and times, with the output to /dev/null:
   local  --jobs 1, --jobs 2
   dask   1 worker, 2 workers (the cluster's start-up is not counted; each worker is ready first)
 and checks that every run's JSON output is the same. Beside wall time it counts CPU time (user + system) of
@@ -36,6 +36,9 @@ DASK = Path(sys.executable).parent / "dask"
 SUMMARIZE = [sys.executable, "-c", "import sys; from tsharkpost.cli import main; sys.exit(main())", "summarize",
              "--format", "json", "--quiet"]
 ENVIRONMENT = {**os.environ, "PYTHONPATH": str(REPO), "DASK_DISTRIBUTED__SCHEDULER__WORKER_SATURATION": "1.0"}
+# The workers as README's worker line starts them (--dask-defaults: as Dask does)
+WORKER_SETTINGS = {"DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED": "False",
+                   "DASK_DISTRIBUTED__ADMIN__SYSTEM_MONITOR__INTERVAL": "2s"}
 
 
 def free_port() -> int:
@@ -61,7 +64,7 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def start_cluster(workers: int, logs: Path) -> tuple[str, list[subprocess.Popen[bytes]]]:
+def start_cluster(workers: int, logs: Path, dask_defaults: bool = False) -> tuple[str, list[subprocess.Popen[bytes]]]:
     address = f"tcp://127.0.0.1:{free_port()}"
     processes = []
     with open(logs / "scheduler.log", "wb") as log:
@@ -72,7 +75,9 @@ def start_cluster(workers: int, logs: Path) -> tuple[str, list[subprocess.Popen[
         with open(logs / f"worker-{number}.log", "wb") as log:
             processes.append(subprocess.Popen([str(DASK), "worker", address, "--nworkers", "1", "--nthreads", "1",
                                                "--host", "127.0.0.1", "--no-dashboard"], stdin=subprocess.DEVNULL,
-                                              stdout=log, stderr=log, env=ENVIRONMENT))
+                                              stdout=log, stderr=log,
+                                              env=ENVIRONMENT if dask_defaults else {**ENVIRONMENT,
+                                                                                     **WORKER_SETTINGS}))
     from distributed import Client
 
     with Client(address, timeout=60) as client:
@@ -96,6 +101,8 @@ def main() -> int:
     parser.add_argument("--work", type=Path, default=REPO / "bench" / "work")
     parser.add_argument("--files", type=int, default=100)
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--dask-defaults", action="store_true",
+                        help="start the workers as Dask does, not as README's worker line (profiler off)")
     args = parser.parse_args()
     folder = args.work / f"cluster-{args.files}"
     if not folder.is_dir():
@@ -119,14 +126,14 @@ def main() -> int:
         for workers in (1, 2):
             name = f"dask, {workers} worker{'s' if workers > 1 else ''}"
             before = children_cpu()
-            address, processes = start_cluster(workers, args.work)
+            address, processes = start_cluster(workers, args.work, args.dask_defaults)
             try:
                 seconds, digest = timed(["--scheduler", address, *files], out)
             finally:
                 stop_cluster(processes)
             busy = children_cpu() - before
             before = children_cpu()
-            _, processes = start_cluster(workers, args.work)
+            _, processes = start_cluster(workers, args.work, args.dask_defaults)
             time.sleep(seconds)
             stop_cluster(processes)
             idle = children_cpu() - before

@@ -219,9 +219,9 @@ def test_many_small_captures_travel_in_batches(cluster: tuple[str, list[subproce
     # When summarize reads them on the cluster and here
     remote = _json(["--scheduler", cluster[0], *map(str, inputs)], tmp_path / "remote.json")
     local = _json(["--jobs", "2", *map(str, inputs)], tmp_path / "local.json")
-    # Then they went in tasks of several captures (40 // (2 threads x 4) = 5 each), every one in order, and the
-    # output is the local one byte for byte
-    assert sizes == [5] * 8
+    # Then they went in tasks of several captures, each an eighth (2 threads x 4) of those left, rounded up: large
+    # first, single captures last; every one in order, and the output is the local one byte for byte
+    assert sizes == [5, 5, 4, 4, 3, 3, 2, 2, 2, 2] + [1] * 8
     assert remote == local
     assert [Path(item["path"]).name for item in json.loads(local[1])["inputs"]] == [path.name for path in inputs]
 
@@ -241,7 +241,7 @@ def test_an_input_that_kills_every_worker(cluster: tuple[str, list[subprocess.Po
                         str(inputs)], tmp_path / "remote.json")
     # Then the doomed one's task is split once its workers have died too often, and the doomed one alone is an
     # error, saying why; its task mate and every other capture are read
-    assert sizes == [2] * 8
+    assert sizes == [2, 2, 2, 2] + [1] * 8
     document = json.loads(said)
     status = {Path(item["path"]).name: (item["status"], item["reason"]) for item in document["inputs"]}
     assert code == 3 and len(status) == 16

@@ -196,20 +196,25 @@ class _Threads:
 def _units(paths: list[Path], counts: list[int], threads: int,
            options: ts.Options) -> list[tuple[tuple[int, ...], int, ts.Options]]:
     """The tasks to send, in input order: each part of a capture read in parts; captures of BATCH_BYTES or more
-    alone; smaller ones in runs of consecutive inputs, up to BATCH_CAPTURES a task and fewer when there are too
-    few to give every thread BATCHES_PER_THREAD tasks. A task's round trips cost the same for one capture or
-    eight: about 25 ms of CPU, a tenth of what a small capture costs."""
-    small = sum(1 for number, path in enumerate(paths) if counts[number] == 1 and _size(path) < BATCH_BYTES)
-    size = max(1, min(BATCH_CAPTURES, small // (threads * BATCHES_PER_THREAD)))
+    alone; smaller ones in runs of consecutive inputs. A task's round trips cost the same for one capture or
+    eight: about 25 ms of CPU, a tenth of what a small capture costs. A run takes its share of the small captures
+    still to come, 1 / (threads x BATCHES_PER_THREAD) of them, at most BATCH_CAPTURES: large batches first,
+    single captures at the end, so that no thread is left idle while another reads a last long batch."""
+    small = [counts[number] == 1 and _size(path) < BATCH_BYTES for number, path in enumerate(paths)]
+    left = sum(small)
     units: list[tuple[tuple[int, ...], int, ts.Options]] = []
     batch: list[int] = []
-    for number, path in enumerate(paths):
+    size = 1
+    for number in range(len(paths)):
         if counts[number] > 1:
             units.extend(((number,), part, options) for part in range(counts[number]))
-        elif _size(path) >= BATCH_BYTES:
+        elif not small[number]:
             units.append(((number,), -1, options))
         else:
+            if not batch:
+                size = max(1, min(BATCH_CAPTURES, -(-left // (threads * BATCHES_PER_THREAD))))
             batch.append(number)
+            left -= 1
             if len(batch) == size:
                 units.append((tuple(batch), -1, options))
                 batch = []
