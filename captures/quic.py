@@ -136,6 +136,8 @@ SCENARIOS = [
     # transport close with APPLICATION_ERROR (0x0c) before the handshake is done (RFC 9000 §10.2.3).
     Scenario("quic-client-cancels-handshake", "QUIC: the client cancels the handshake after the ServerHello",
              53410, False, _transport("client", APPLICATION_ERROR), raw="cancel"),
+    # QUIC v2 (RFC 9369): the client speaks only v2, the server both; the good twin's handshake in v2's packets.
+    Scenario("quic-v2-good-twin", "QUIC v2: a handshake that completes", 53412, True, None, client_versions=[V2]),
     # Nothing listens on the server's port: the client sends its Initial again and again (RFC 9002 probe
     # timeouts) until its idle timeout, NO_SERVER_WAIT_SECONDS, with no answer at all.
     Scenario("quic-no-server", "QUIC: nothing answers the client for 13 s", 53411, False, None, served=False,

@@ -190,3 +190,18 @@ def test_a_client_nothing_answers_is_no_server_response(tshark: str, tmp_path: P
     assert cause["summary"] == messages.say("cause.no_server_response_udp", timeout=f"{UDP_TIMEOUT_SECONDS:g}")
     assert cause["evidence"][0].startswith(f"the client's hello in frame 1 (datagrams from the client: {len(rows)}), "
                                            f"no datagram from the server in the {span:.3f}".rstrip("0"))
+
+
+def test_a_quic_v2_handshake_is_read_as_v1s(tshark: str, tmp_path: Path) -> None:
+    # Given plain tshark: every long header carries QUIC v2 (RFC 9369, 0x6b3343cf), its Initial packets hold the
+    # ClientHello and the ServerHello, and both sides send 1-RTT packets
+    rows = _plain(tshark, "quic-v2-good-twin.pcapng", "quic", "udp.srcport", "quic.version", "tls.handshake.type",
+                  "quic.header_form")
+    versions = {version for row in rows for version in row[1].split(",") if version}
+    assert versions == {"0x6b3343cf"}
+    assert {"1", "2"} <= {kind for row in rows for kind in row[2].split(",") if kind}
+    assert {row[0] for row in rows if "0" in row[3].split(",")} == {"53412", "4433"}
+    # When summarize reads it, then it is one established QUIC record with its hellos, as a v1 handshake is
+    conn = _only(tmp_path, "quic-v2-good-twin.pcapng")
+    assert (conn["transport"], conn["outcome"], conn["established"]) == ("quic", "established", True)
+    assert (conn["server_name"], conn["version"], conn["client_port"]) == ("quic.example.test", "TLS 1.3", 53412)
