@@ -2,7 +2,7 @@
 bench/outside_driver.lua: a MEASURED PROTOTYPE (issue 13), not product code. See bench/OUTSIDE.md.
 
 Runs the plugin's own analysis (lua/tsharkpost.lua sections 1-10, unchanged, and lua/tpost/*.lua) OUTSIDE
-tshark, fed by plain `tshark -T fields` lines on stdin (the columns in COLUMNS below, in that order, with
+tshark, fed by plain `tshark -T fields` lines on stdin (the columns of bench/outside_columns.txt, in that order, with
 -E occurrence=a -E aggregator='|'), and writes one JSON line per TLS connection at the end.
 
     tshark -n -r F -Y FILTER -T fields ... | lua5.4 bench/outside_driver.lua PLUGIN_DIR SUITES_TSV
@@ -24,16 +24,11 @@ local input_lines = rawget(_G, "OUTSIDE_LINES") or io.lines
 local write_line = rawget(_G, "OUTSIDE_WRITE") or function(text) io.stdout:write(text, "\n") end
 local unpack = table.unpack
 
--- The columns of each line (same order as bench/outside_prototype.py's FIELDS).
-local COLUMNS = {
-    "frame.number", "frame.time_epoch", "tcp.stream", "ip.src", "ipv6.src", "ip.dst", "ipv6.dst",
-    "tcp.srcport", "tcp.dstport", "tcp.flags", "tls.record.content_type", "tls.record.opaque_type",
-    "tls.handshake", "tls.handshake.type", "tls.handshake.certificate", "tls.alert_message",
-    "tls.alert_message.level", "tls.alert_message.desc", "tls.handshake.ciphersuite",
-    "tls.handshake.extensions_server_name", "tls.handshake.extension.type", "tls.handshake.sig_hash_alg_len",
-    "tls.handshake.sig_hash_alg", "tls.handshake.version", "tls.handshake.extensions.supported_version",
-    "tcp.len", "tls.handshake.p",
-}
+-- The columns of each line, in order: bench/outside_columns.txt, which bench/outside_prototype.py reads too.
+local COLUMNS = {}
+for name in io.lines(PLUGIN_DIR .. "/../bench/outside_columns.txt") do
+    if name ~= "" and name:sub(1, 1) ~= "#" then COLUMNS[#COLUMNS + 1] = name end
+end
 -- Columns after these (the record's other hello facts: ALPN, groups, session id, ...) are read by nobody here:
 -- they are in the tshark run so that its cost is the cost of a complete record's facts.
 local COL = {}
@@ -287,41 +282,43 @@ local record_types, tls_values, analyse_kind, analyse_teardown = core.record_typ
 
 local bytes_by = {}   -- stream -> {[source port] = TCP payload bytes}: the record's byte counts (every frame)
 local last_time = {}  -- stream -> epoch time of its last frame
-local LEN = COL["tcp.len"]
+local LEN, STREAM, SRCPORT = COL["tcp.len"], COL["tcp.stream"], COL["tcp.srcport"]
+local FRAME, TIME, DSTPORT = COL["frame.number"], COL["frame.time_epoch"], COL["tcp.dstport"]
+local SRC4, SRC6, DST4, DST6 = COL["ip.src"], COL["ipv6.src"], COL["ip.dst"], COL["ipv6.dst"]
 
 for s in input_lines() do
     read_line(s)
-    local stream = line[3]
+    local stream = line[STREAM]
     if stream ~= "" then
         local n = tonumber(line[LEN])
         if n and n > 0 then
             local by = bytes_by[stream]
             if not by then by = {}; bytes_by[stream] = by end
-            local port = line[8]
+            local port = line[SRCPORT]
             by[port] = (by[port] or 0) + n
         end
-        last_time[stream] = line[2]
+        last_time[stream] = line[TIME]
     end
     for k in pairs(frame_cache) do frame_cache[k] = nil end
     core.forget_frame_fields()
     local _, deadline, seen13 = core.state()
     local has = record_types(tls_values("ct"))
     if not has and seen13 then has = record_types(tls_values("opaque")) end
-    local time = tonumber(line[2])
+    local time = tonumber(line[TIME])
     local watching = false
     if deadline then
         if time <= deadline then watching = true else core.end_watch() end
     end
     if has or watching then
-        local num = tonumber(line[1])
-        pinfo.src = line[4] ~= "" and line[4] or line[5]
-        pinfo.dst = line[6] ~= "" and line[6] or line[7]
-        pinfo.src_port, pinfo.dst_port, pinfo.abs_ts = tonumber(line[8]), tonumber(line[9]), time
+        local num = tonumber(line[FRAME])
+        pinfo.src = line[SRC4] ~= "" and line[SRC4] or line[SRC6]
+        pinfo.dst = line[DST4] ~= "" and line[DST4] or line[DST6]
+        pinfo.src_port, pinfo.dst_port, pinfo.abs_ts = tonumber(line[SRCPORT]), tonumber(line[DSTPORT]), time
         ctx.num, ctx.time, ctx.src, ctx.dst, ctx.out = num, time, nil, nil, {}
         if has then analyse_kind(ctx, "tls", has) end
         if watching then analyse_teardown(ctx) end
         if #ctx.out > 0 then
-            local r = record_of(tonumber(line[3]))
+            local r = record_of(tonumber(line[STREAM]))
             for _, item in ipairs(ctx.out) do
                 if item.summary then
                     r.certs[#r.certs + 1] = item   -- encoded once per distinct entry (cert_json)

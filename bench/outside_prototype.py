@@ -36,16 +36,12 @@ REPO = Path(__file__).resolve().parent.parent
 DRIVER = REPO / "bench" / "outside_driver.lua"
 PLUGIN_DIR = REPO / "lua"
 
-# The driver's columns, in its order (bench/outside_driver.lua COLUMNS), then the record's other hello facts.
-FIELDS = ["frame.number", "frame.time_epoch", "tcp.stream", "ip.src", "ipv6.src", "ip.dst", "ipv6.dst",
-          "tcp.srcport", "tcp.dstport", "tcp.flags", "tls.record.content_type", "tls.record.opaque_type",
-          "tls.handshake", "tls.handshake.type", "tls.handshake.certificate", "tls.alert_message",
-          "tls.alert_message.level", "tls.alert_message.desc", "tls.handshake.ciphersuite",
-          "tls.handshake.extensions_server_name", "tls.handshake.extension.type", "tls.handshake.sig_hash_alg_len",
-          "tls.handshake.sig_hash_alg", "tls.handshake.version", "tls.handshake.extensions.supported_version",
-          "tcp.len", "tls.handshake.p",
-          "tls.handshake.extensions_alpn_str", "tls.handshake.extensions_supported_group",
-          "tls.handshake.session_id", "tls.handshake.extensions_key_share_group", "tls.handshake.comp_method"]
+# The driver's columns, in its order (bench/outside_columns.txt), then the record's other hello facts.
+DRIVER_FIELDS = [name for name in (REPO / "bench" / "outside_columns.txt").read_text().splitlines()
+                 if name and not name.startswith("#")]
+EXTRA_FIELDS = ["tls.handshake.extensions_alpn_str", "tls.handshake.extensions_supported_group",
+                "tls.handshake.session_id", "tls.handshake.extensions_key_share_group", "tls.handshake.comp_method"]
+FIELDS = DRIVER_FIELDS + EXTRA_FIELDS
 # Frames the analysis reads: every TLS record (the replies after a chain include application data) and FIN/RST
 # (teardown); SYN for the record's first frame. "every" mode drops the filter: every frame gets a line (the
 # record's byte counts and last time need them; the floor writes one line per frame too).
