@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+from tsharkpost.capture import version_cache
 from tsharkpost.capture.classify import UDP_TIMEOUT_SECONDS
 from tsharkpost.errors import TsharkError
 from tsharkpost.plugin import fields as F
@@ -84,7 +85,21 @@ def _find(explicit: str | None) -> str:
 
 
 def _version(path: str) -> str:
-    """`tshark -v`'s version ("4.0.17"); refused when older than MINIMUM_VERSION or when there is none."""
+    """`tshark -v`'s version ("4.0.17"), or the one remembered for this very binary (version_cache.py);
+    refused when older than MINIMUM_VERSION or when there is none."""
+    known = version_cache.known_version(path)
+    if known is not None and _recent_enough(known):
+        return known
+    version = _asked_version(path)
+    version_cache.remember_version(path, version)
+    return version
+
+
+def _recent_enough(version: str) -> bool:
+    return tuple(int(part) for part in version.split(".")[:2]) >= MINIMUM_VERSION
+
+
+def _asked_version(path: str) -> str:
     try:
         done = subprocess.run([path, "-v"], stdin=subprocess.DEVNULL, capture_output=True,
                               timeout=VERSION_TIMEOUT_SECONDS, check=False)
@@ -99,8 +114,7 @@ def _version(path: str) -> str:
                           if line.strip() and not line.startswith(ROOT_NOTICE)] or [""])[0][:100]
         raise TsharkError(f"{path} -v printed no version (exit {done.returncode}{': ' + said if said else ''}): "
                           "is it tshark?")
-    version = tuple(int(part) for part in match.groups())
-    if version[:2] < MINIMUM_VERSION:
+    if not _recent_enough(match.group(0)):
         raise TsharkError(f"tshark {match.group(0)} at {path} is too old: tsharkpost needs "
                           f"{'.'.join(map(str, MINIMUM_VERSION))} or later")
     return match.group(0)
