@@ -29,6 +29,7 @@ NAMES = {
     "g": F.SIGNATURE_ALGORITHM, "k": F.KEY_SHARE_GROUP, "n": F.NAMED_CURVE, "G": F.SUPPORTED_GROUP,
     "e": F.EC_POINT_FORMAT, "N": F.RANDOM, "S": F.SESSION_ID, "s": F.SERVER_NAME, "p": F.ALPN,
 }
+FACT_LETTERS = frozenset(NAMES) | {"x"}  # a hello fact, or an extension's type
 DISPLAYED = frozenset("VCPugknGe")  # written as Wireshark displays them: "NAME (0x0303)"
 HEX = frozenset("NS")  # bytes, written as hex; PDML shows them colon-separated
 SSL2 = 2  # tls.record.version of an SSL 2.0 record
@@ -149,21 +150,29 @@ def records(line: str) -> list[Record]:
     found: list[_Record] = []
     current: _Record | None = None
     child: _Message | _Alert | None = None
+    facts: list[tuple[str, str]] | None = None  # where a hello fact goes: the message's, else the record's own
     for token in line.split(" "):
         if not token:
             continue
         letter, value = token[0], token[1:]
+        if letter in FACT_LETTERS:  # most tokens: a hello's suites, extensions, groups, algorithms
+            if facts is not None:
+                facts.append((letter, value))
+            continue
         if letter == "R":
             current, child = _Record(), None
             found.append(current)
+            facts = current.own.facts
         elif current is None:
             continue
         elif letter == "H":
             child = _Message()
             current.children.append(child)
+            facts = child.facts
         elif letter == "A":
             child = _Alert()
             current.children.append(child)
+            facts = current.own.facts
         elif letter in "colv":
             current.numbers.setdefault(letter, int(value))
         elif letter == "t":
@@ -176,6 +185,4 @@ def records(line: str) -> list[Record]:
                     child.level = int(value)
                 elif letter == "d" and child.code is None:
                     child.code = int(value)
-        elif letter == "x" or letter in NAMES:
-            (child if isinstance(child, _Message) else current.own).facts.append((letter, value))
     return [_build(parts) for parts in found]
