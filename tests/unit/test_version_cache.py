@@ -98,3 +98,12 @@ def test_the_cache_keeps_its_newest_entries(tmp_path: Path, cache_home: Path) ->
     assert list(stored.values())[-1] == f"4.0.{version_cache.ENTRIES_KEPT + 2}"
     assert "4.0.0" not in stored.values()
     assert not [name for name in os.listdir(cache_home / "tsharkpost") if name.endswith(".tmp")]
+
+
+def test_locate_without_remember_reads_the_cache_but_never_writes_it(tmp_path: Path, cache_home: Path) -> None:
+    script, calls = _fake_tshark(tmp_path, "4.0.17")
+    assert ts.locate(str(script), remember=False).version == "4.0.17"
+    assert not cache_home.exists()
+    ts.locate(str(script))
+    assert ts.locate(str(script), remember=False).version == "4.0.17"
+    assert _asked(calls) == 2

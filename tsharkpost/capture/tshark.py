@@ -50,15 +50,16 @@ class Tshark:
     version: str
 
 
-def locate(explicit: str | None = None) -> Tshark:
-    """The tshark to run, asked for its version once.
+def locate(explicit: str | None = None, remember: bool = True) -> Tshark:
+    """The tshark to run, asked for its version once (or its version remembered: version_cache.py; with
+    remember=False the cache is read but never written, for commands that promise to change no file).
 
     --tshark is taken as given (a file of any name, or a folder holding tshark); without it, the first tshark
     on PATH, then where Wireshark's installers put it. No configuration file is read: a config.ini in the
     current folder (which pyshark honoured) must not choose the program tsharkpost runs.
     """
     path = _find(explicit)
-    return Tshark(path, _version(path))
+    return Tshark(path, _version(path, remember))
 
 
 def _find(explicit: str | None) -> str:
@@ -84,14 +85,15 @@ def _find(explicit: str | None) -> str:
                       "or pass --tshark PATH")
 
 
-def _version(path: str) -> str:
+def _version(path: str, remember: bool = True) -> str:
     """`tshark -v`'s version ("4.0.17"), or the one remembered for this very binary (version_cache.py);
     refused when older than MINIMUM_VERSION or when there is none."""
     known = version_cache.known_version(path)
     if known is not None and _recent_enough(known):
         return known
     version = _asked_version(path)
-    version_cache.remember_version(path, version)
+    if remember:
+        version_cache.remember_version(path, version)
     return version
 
 

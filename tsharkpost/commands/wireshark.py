@@ -82,7 +82,8 @@ def _filters(name: str | None) -> int:
 
 def _wireshark(args: argparse.Namespace) -> int:
     try:
-        tshark = ts.locate(args.tshark)
+        # The installer writes only what it installs (and --dry-run nothing): not even tshark's version cache.
+        tshark = ts.locate(args.tshark, remember=False)
         folders = discover(tshark)
     except TsharkError as error:
         log.error("%s", error)
