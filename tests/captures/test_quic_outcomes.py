@@ -15,7 +15,7 @@ from conftest import CAPTURES, REPO
 from summarize_support import summarize_json
 from udp_support import with_later_datagram
 
-from tsharkpost.capture.classify import UDP_TIMEOUT_SECONDS
+from tsharkpost.capture.defaults import UDP_TIMEOUT_SECONDS
 from tsharkpost.plugin import messages, tables
 
 SCHEMA = json.loads((REPO / "tsharkpost" / "schema" / "summary.schema.json").read_text())

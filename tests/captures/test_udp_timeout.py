@@ -11,7 +11,7 @@ import pytest
 from summarize_support import summarize_json
 from udp_support import DTLS_COOKIE, QUIC_REFUSED, first_frames, plain, with_later_datagram
 
-from tsharkpost.capture.classify import UDP_TIMEOUT_SECONDS
+from tsharkpost.capture.defaults import UDP_TIMEOUT_SECONDS
 from tsharkpost.plugin import messages
 
 

@@ -20,7 +20,8 @@ from pathlib import Path
 
 from tsharkpost.capture import tshark as ts
 from tsharkpost.capture.capfile import count_packets, precheck
-from tsharkpost.capture.classify import FALLBACK_WINDOW_SECONDS, UDP_TIMEOUT_SECONDS, classify
+from tsharkpost.capture.classify import FALLBACK_WINDOW_SECONDS, classify
+from tsharkpost.capture.defaults import UDP_TIMEOUT_SECONDS
 from tsharkpost.capture.connection import Connection
 from tsharkpost.capture.fields_reader import packets
 from tsharkpost.capture.result import InputResult, InputStatus

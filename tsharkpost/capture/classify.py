@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 
 from tsharkpost.capture.connection import Connection, tls13_family
+from tsharkpost.capture.defaults import UDP_TIMEOUT_SECONDS
 from tsharkpost.plugin import messages
 from tsharkpost.plugin import tables as facts
 from tsharkpost.plugin.tables import PLUGIN_ERROR_CHECK, Severity, check_weight
@@ -21,12 +22,6 @@ from tsharkpost.record.model import Cause, CauseKind, Certificate, Finding, Outc
 FALLBACK_WINDOW_SECONDS = 5.0
 CERTIFICATE_ALERTS = {42, 43, 44, 45, 46, 48, 49}  # alerts that answer a certificate
 VALIDITY_CHECKS = ("expired_certificate", "not_yet_valid_certificate")  # the plugin's judgement of validity
-# UDP has no FIN: a DTLS or QUIC client's wait for an answer is a verdict only once it lasted this long in the
-# capture (--udp-timeout). 10 s is the handshake timeout of MsQuic (.NET's QuicConnectionOptions.HandshakeTimeout)
-# and Chromium, after which those clients give up; by then a DTLS client on RFC 6347's and RFC 9147's timer
-# (1 s, doubled each time) has sent its hello four times (at 0, 1, 3 and 7 s), and a QUIC client on RFC 9002's
-# initial PTO (about 1 s, doubled) as often. A shorter wait ends with the capture too early to say.
-UDP_TIMEOUT_SECONDS = 10.0
 
 
 def outcome(conn: Connection, udp_timeout: float = UDP_TIMEOUT_SECONDS) -> Outcome:

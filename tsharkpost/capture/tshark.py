@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import IO
 
 from tsharkpost.capture import version_cache
-from tsharkpost.capture.classify import UDP_TIMEOUT_SECONDS
+from tsharkpost.capture.defaults import UDP_TIMEOUT_SECONDS
 from tsharkpost.errors import TsharkError
 from tsharkpost.plugin import fields as F
 from tsharkpost.plugin.location import plugin_path
@@ -143,7 +143,7 @@ OUT_OF_ORDER_PREFERENCE = "tcp.reassemble_out_of_order:TRUE"
 @dataclass(frozen=True)
 class Options:
     """What the user may pass through to tshark, how long it may stay silent (0: forever), and how long a DTLS or
-    QUIC client's unanswered wait must last in a capture to be a verdict (classify.UDP_TIMEOUT_SECONDS)."""
+    QUIC client's unanswered wait must last in a capture to be a verdict (defaults.UDP_TIMEOUT_SECONDS)."""
 
     keylog: str | None = None
     decode_as: tuple[str, ...] = ()

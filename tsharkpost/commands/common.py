@@ -17,7 +17,7 @@ from typing import IO, Any
 
 from tsharkpost.capture import tshark as ts
 from tsharkpost.capture.capfile import CAPTURE_SUFFIXES
-from tsharkpost.capture.classify import UDP_TIMEOUT_SECONDS
+from tsharkpost.capture.defaults import UDP_TIMEOUT_SECONDS
 from tsharkpost.errors import OutputError, TsharkError
 
 log = logging.getLogger("tsharkpost")
