@@ -17,8 +17,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
-from tqdm import tqdm
-
 from tsharkpost.capture.offsets import read_offsets
 from tsharkpost.capture.result import InputResult
 from tsharkpost.render.text import printable
@@ -37,6 +35,8 @@ class Progress:
         self.reached: dict[str, int] = {}  # furthest offset seen per running capture
         self.parts: dict[int, list[str]] = {}  # captures read in parts (capture/sliced.py): their part files
         self.lock = threading.Lock()
+        from tqdm import tqdm  # here, not at the top: a run without a terminal never shows bars (40 ms to import)
+
         self.files = tqdm(total=len(paths), desc="captures", unit="file", file=stream, position=0, leave=False,
                           dynamic_ncols=True)
         self.bytes = tqdm(total=sum(self.sizes), desc="read", unit="B", unit_scale=True, unit_divisor=1024,
