@@ -128,6 +128,7 @@ local x509 = load_module("tpost_x509")
 local handshake = load_module("tpost_handshake")
 local msglib = load_module("tpost_messages")
 local sniff = load_module("tpost_sniff")
+local checklib = load_module("tpost_checks")
 
 local sub, fmt, concat = string.sub, string.format, table.concat
 local floor = math.floor
@@ -149,22 +150,11 @@ local MESSAGES, CHECKS, CHECK_ORDER = facts.MESSAGES, facts.CHECKS, facts.CHECK_
 -- 4. Settings, mirrored by preferences (tpost.<name>) and refreshed in prefs_changed
 ------------------------------------------------------------------------------
 
-local settings = {
-    rsa_error_bits = 1024,     -- RSA below this is an error: factorable with modest resources
-    rsa_warning_bits = 2048,   -- RSA below this is a warning: NIST SP 800-131A minimum since 2014
-    dsa_min_bits = 2048,       -- DSA p below this is a warning (NIST SP 800-131A)
-    ec_min_bits = 224,         -- EC curves below this are a warning (NIST SP 800-131A: 224 bits)
-    dh_min_bits = 2048,        -- ephemeral DH group below this is a warning (RFC 7919 minimum group)
-    dh_error_bits = 1024,      -- ...and below this an error (Logjam: 512/768-bit groups are broken)
-    sha1_is_weak = true,       -- sha1 signatures are a warning (RFC 9155); off for legacy networks
-    teardown_window_ms = 2000, -- a FIN/RST this soon after the server's certificate flight is "right after"
-    max_connections = 10000,   -- connections kept in memory; the oldest is dropped (and noted) beyond this
-    max_hash_kib = 256,        -- certificates larger than this get no SHA-256/SHA-1 (pure-Lua hashing: ~0.6 MB/s)
-    max_handshake_kib = 1024,  -- a Certificate message tshark leaves undecoded is reassembled up to this size
-    bridge = false,            -- per-packet tpost.pkt facts for the tsharkpost post-processor (off in the GUI)
-    wire = false,              -- with bridge: the frame's TLS records as one tpost.tls line (tpost_wire.lua)
-    find_tls = true,           -- TLS found by its first bytes on ports Wireshark gives to another protocol (13.)
-}
+-- The core's settings with their defaults and reasons (tpost_checks.default_settings), and this file's own three.
+local settings = checklib.default_settings()
+settings.bridge = false      -- per-packet tpost.pkt facts for the tsharkpost post-processor (off in the GUI)
+settings.wire = false        -- with bridge: the frame's TLS records as one tpost.tls line (tpost_wire.lua)
+settings.find_tls = true     -- TLS found by its first bytes on ports Wireshark gives to another protocol (13.)
 
 local tpost = Proto("tpost", "tsharkpost TLS diagnostics")
 
@@ -470,7 +460,7 @@ end
 -- Wireshark-free (tpost_checks, tpost_state, tpost_frame): this file only reads the frame's fields into plain
 -- values for them (section 10) and renders what they found (section 11). Findings' anchors name the bytes they
 -- point at by the extractors below, which rendering reads again.
-local checks = load_module("tpost_checks").new(facts, settings, { x509 = x509, messages = msglib,
+local checks = checklib.new(facts, settings, { x509 = x509, messages = msglib,
     handshake = handshake })
 local S = load_module("tpost_state").new(facts, settings, checks, { x509 = x509, sha = sha, bytes = bytelib })
 local core = load_module("tpost_frame").new(facts, settings, checks, S,

@@ -6,6 +6,7 @@ ctx:add(finding) on the frame's context (tpost_frame's Context); nothing here re
 Side-effect free: returns a table of functions, defines no globals, reads no file (Wireshark loads every .lua
 under its plugins folder, this one included: that is harmless). Lua 5.2 to 5.4.
 
+    checks.default_settings()        -> the core's settings with their defaults (a new table)
     checks.new(facts, settings, lib) -> C: facts from tpost_facts.load, settings the plugin's settings table
         (read at each call, so a preference change applies at once), lib = {x509 = tpost_x509, messages =
         tpost_messages, handshake = tpost_handshake}. C holds:
@@ -24,6 +25,24 @@ under its plugins folder, this one included: that is harmless). Lua 5.2 to 5.4.
 local sub, fmt, concat = string.sub, string.format, table.concat
 
 local checks = {}
+
+-- The settings the core reads, with their defaults; a driver may change them (the plugin mirrors each by a
+-- preference, tpost.<name>, and refreshes the table in place). A fresh table on every call.
+function checks.default_settings()
+    return {
+        rsa_error_bits = 1024,     -- RSA below this is an error: factorable with modest resources
+        rsa_warning_bits = 2048,   -- RSA below this is a warning: NIST SP 800-131A minimum since 2014
+        dsa_min_bits = 2048,       -- DSA p below this is a warning (NIST SP 800-131A)
+        ec_min_bits = 224,         -- EC curves below this are a warning (NIST SP 800-131A: 224 bits)
+        dh_min_bits = 2048,        -- ephemeral DH group below this is a warning (RFC 7919 minimum group)
+        dh_error_bits = 1024,      -- ...and below this an error (Logjam: 512/768-bit groups are broken)
+        sha1_is_weak = true,       -- sha1 signatures are a warning (RFC 9155); off for legacy networks
+        teardown_window_ms = 2000, -- a FIN/RST this soon after the server's certificate flight is "right after"
+        max_connections = 10000,   -- connections kept in memory; the oldest is dropped (and noted) beyond this
+        max_hash_kib = 256,        -- certificates larger than this get no SHA-256/SHA-1 (pure-Lua hashing: ~0.6 MB/s)
+        max_handshake_kib = 1024,  -- a Certificate message tshark leaves undecoded is reassembled up to this size
+    }
+end
 
 function checks.new(facts, settings, lib)
     local x509, msglib = lib.x509, lib.messages
