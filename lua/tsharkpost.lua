@@ -31,22 +31,34 @@ What it does
   summary (tpost.cert.*) so tools need not walk the X.509 tree.
 
 Files (keep them together: the plugin finds them from its own path)
-  tsharkpost.lua   this post-dissector: everything that talks to Wireshark
-  tpost/*.lua      its Wireshark-free parsers, each with one job:
-                   tpost_bytes (byte and text helpers), tpost_sha (SHA-256
-                   and SHA-1), tpost_x509 (certificates from DER), tpost_handshake (hello and
-                   ServerKeyExchange bodies), tpost_tsv (fact table reader),
-                   tpost_messages (message templates filled in), tpost_sniff
-                   (does a segment start like a TLS hello?)
+  tsharkpost.lua   this post-dissector: everything that talks to Wireshark. It
+                   reads the frame's fields into plain values (numbers, strings,
+                   byte strings) for the core and renders what the core found
+  tpost/*.lua      Wireshark-free modules, each with one job. The core, the
+                   plugin's analysis, which any driver can run under plain Lua:
+                   tpost_facts (the fact tables built and checked), tpost_checks
+                   (the checks and findings in words, the settings' defaults),
+                   tpost_state (bounded state: connections, parsed certificates,
+                   judged chains), tpost_frame (the per-frame analysis: records,
+                   hellos, chains, alerts, teardown, reassembly routed to the
+                   checks). Under them: tpost_bytes (byte and text helpers),
+                   tpost_sha (SHA-256 and SHA-1), tpost_x509 (certificates from
+                   DER), tpost_handshake (hello and ServerKeyExchange bodies),
+                   tpost_tsv (fact table reader), tpost_messages (message
+                   templates filled in). The plugin's own: tpost_sniff (does a
+                   segment start like a TLS hello?), tpost_lines (certificate
+                   and finding lines), tpost_wire (the frame's TLS records line)
   tables/*.tsv     facts (alert names, OIDs, curves, severities, check ids, ...)
                    and the message templates, shared with the tsharkpost Python
                    package
   The modules are compiled from their exact paths next to this file (section 2),
   never through require or package.path. Wireshark itself also runs every .lua
   under its plugins folder, the modules included: run, each only builds and
-  returns a table of functions (no globals, no registration, no file read), so
-  that is harmless. Their names carry a tpost_ prefix because Wireshark loads only one
-  personal plugin file of each name. They are tested under plain Lua 5.2-5.4.
+  returns a table of functions (no globals, no registration, no file read; a
+  module that needs the tables takes their folder in its constructor, which
+  this file calls), so that is harmless. Their names carry a tpost_ prefix
+  because Wireshark loads only one personal plugin file of each name. They are
+  tested under plain Lua 5.2-5.4, the core driven by a capture's real values.
 
 How to run
   tshark -X lua_script:lua/tsharkpost.lua -r capture.pcapng -Y tpost -V
@@ -66,12 +78,12 @@ Requirements
   Lua 5.2 to 5.4 (no bit operators in the source, no setfenv, no unpack).
 
 Sections, in this order:
-   1 version guard         5 protocol, fields,     9 checks
-   2 modules                 expert fields        10 per-frame analysis
-   3 fact tables, messages 6 field extractors     11 rendering
-   4 settings (prefs)      7 parsers (cached)     12 registration
-                           8 findings in words,   13 TLS found by content
-                             connection state
+   1 version guard         6 field extractors     10 per-frame analysis: the
+   2 modules               7 the core (checks,       fields read for the core
+   3 fact tables             state, per frame)    11 rendering
+   4 settings (prefs)      8 replay, bridge state 12 registration
+   5 protocol, fields,     9 field values, once   13 TLS found by content
+     expert fields           per frame
 ]]
 
 ------------------------------------------------------------------------------
@@ -91,7 +103,7 @@ do
 end
 
 ------------------------------------------------------------------------------
--- 2. Modules: the Wireshark-free parsers in tpost/ next to this script
+-- 2. Modules: the Wireshark-free core and parsers in tpost/ next to this script
 ------------------------------------------------------------------------------
 
 local PLUGIN_DIR
@@ -432,7 +444,7 @@ local X = {
     udp_stream = Field.new("udp.stream"),
     tls_record_len = Field.new("tls.record.length"),
     -- a record's bytes: SSL 2.0 records without a message type have no length field, and a Certificate
-    -- message tshark leaves undecoded is reassembled from them (section 10b)
+    -- message tshark leaves undecoded is reassembled from them (tpost_frame)
     tls_record = Field.new("tls.record"),
     -- a QUIC CONNECTION_CLOSE's error code: CRYPTO_ERROR closes are QUIC's fatal alerts (section 10)
     quic_code = Field.new("quic.cc.error_code"),
@@ -1113,7 +1125,7 @@ do
         local range = fetched[anchor]
         if range then return range end
         local field = anchor.field
-        if not field then return nil end    -- a certificate the plugin reassembled (section 10b)
+        if not field then return nil end    -- a certificate the core reassembled (tpost_frame)
         local list = fetched[field]
         if not list then
             list = { field() }

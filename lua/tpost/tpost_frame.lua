@@ -113,7 +113,7 @@ function frame.new(facts, settings, checks, S, lib, keys)
 
     -- The certificate entry (a finding anchor and its own summary item) for `info` at position k of
     -- a frame's certificates, sent by `sender`: kept with the parsed certificate. Read-only. A certificate the
-    -- plugin reassembled itself (section 10b) has no field of tshark's to point at: its items carry no bytes.
+    -- core reassembled itself (reassemble, below) has no field of tshark's to point at: its items carry no bytes.
     local function cert_entry(info, kind, k, sender, reassembled)
         local entries = info.entries
         if not entries then
