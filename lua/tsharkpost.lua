@@ -686,18 +686,16 @@ local RECORD_HEADER = 5
 local frame_io = {
     endpoints = endpoints,
     handshakes = read_handshakes,
-    -- The frame's TLS records ({ct, body}) for a Certificate message tshark left undecoded; nil when the record
-    -- fields do not pair with the content types
+    -- The frame's TLS records for a Certificate message tshark left undecoded: content types, lengths after the
+    -- header, and a reader of their bytes; nil when the record fields do not pair with the content types
     records = function()
         local records, types = { X.tls_record() }, { KINDS.tls.record_ct() }
         if #records ~= #types then return nil end
-        local list = {}
+        local cts, lengths = {}, {}
         for i, rfi in ipairs(records) do
-            local range = rfi.range
-            local length = range:len() - RECORD_HEADER
-            list[i] = { ct = types[i].value, body = length > 0 and range:range(RECORD_HEADER, length):raw() or "" }
+            cts[i], lengths[i] = types[i].value, rfi.range:len() - RECORD_HEADER
         end
-        return list
+        return cts, lengths, function(i, n) return records[i].range:range(RECORD_HEADER, n):raw() end
     end,
     alerts = function(ctx, kind)
         local field = KINDS[kind].alert

@@ -26,7 +26,8 @@ The frame's context (F.context()): one table per adapter, reset by ctx:start(num
     F.analyse_kind(ctx, kind, key, has, io)   one frame's "tls" or "dtls" records of connection `key`;
         has = F.record_types(...); io = the adapter: io.endpoints(ctx, conn), io.handshakes(ctx, conn, kind)
         -> list of certificate DER, whether a message was left undecoded (it calls F.on_handshake for each
-        message it reads), io.records() -> the frame's TLS records as {ct, body} (nil: cannot tell),
+        message it reads), io.records() -> the frame's TLS records: their content types, their lengths after
+        the 5-byte header and body(i, n), the first n bytes after record i's header (nil: cannot tell),
         io.alerts(ctx, kind) -> the raw bytes of each alert message
     F.wants_handshake(ctx, conn, msg_type), F.on_handshake(ctx, conn, kind, s, k, suite_name_of)
     F.on_chain(ctx, conn, kind, ders, sender), F.side_of(ctx, conn), F.record_types(values), F.no_types()
@@ -300,17 +301,17 @@ function frame.new(facts, settings, checks, S, lib, keys)
         if #chain > 0 then check_chain(ctx, conn, "tls", chain, sender) end
     end
 
-    -- The frame's TLS records from `sender` ({ct = content type, body = the bytes after the 5-byte header}),
-    -- read while a reassembly may start or is under way. `decoded`: tshark decoded a Certificate message of this
-    -- side in the frame itself (then it is not reassembled twice).
-    local function reassemble(ctx, conn, sender, decoded, records)
+    -- The frame's TLS records from `sender`, read while a reassembly may start or is under way: `cts` their content
+    -- types, `lengths` the byte counts after each one's 5-byte header, body(i, n) the first n of those bytes of
+    -- record i (read only when needed: most frames that come here hold no Certificate message). `decoded`: tshark
+    -- decoded a Certificate message of this side in the frame itself (then it is not reassembled twice).
+    local function reassemble(ctx, conn, sender, decoded, cts, lengths, body)
         conn.reassembly = conn.reassembly or {}
         local reassembly = conn.reassembly
-        for _, record in ipairs(records) do
+        for i, ct in ipairs(cts) do
             local held = reassembly[sender]
             if held == false then return end
-            local body, ct = record.body, record.ct
-            local length = #body
+            local length = lengths[i]
             if held then
                 if ct ~= 22 or decoded or length <= 0 then
                     if not decoded then
@@ -321,28 +322,31 @@ function frame.new(facts, settings, checks, S, lib, keys)
                     return
                 end
                 local take = math.min(length, held.need - held.have)
-                held.parts[#held.parts + 1] = sub(body, 1, take)
+                held.parts[#held.parts + 1] = body(i, take)
                 held.have, held.records = held.have + take, held.records + 1
                 S.reassembly_held = S.reassembly_held + take
                 if held.have == held.need then reassembled_chain(ctx, conn, sender, held) end
             elseif ct == 20 then
                 return                              -- this side's records after its ChangeCipherSpec are encrypted
-            elseif ct == 22 and length >= 4 and byte(body, 1) == 11 then
-                local need = 4 + u24(body, 2)
-                if need - 4 >= TSHARK_HANDSHAKE_LIMIT and not decoded then
-                    local bound = settings.max_handshake_kib * 1024
-                    if need > bound then
-                        reassembly_note(ctx, conn, sender, "reassembly.over_limit", { bytes = need })
-                        return
+            elseif ct == 22 and length >= 4 then
+                local head = body(i, 4)
+                if byte(head, 1) == 11 then
+                    local need = 4 + u24(head, 2)
+                    if need - 4 >= TSHARK_HANDSHAKE_LIMIT and not decoded then
+                        local bound = settings.max_handshake_kib * 1024
+                        if need > bound then
+                            reassembly_note(ctx, conn, sender, "reassembly.over_limit", { bytes = need })
+                            return
+                        end
+                        if S.reassembly_held + need > REASSEMBLIES_AT_ONCE * bound then
+                            reassembly_note(ctx, conn, sender, "reassembly.busy",
+                                { bytes = need, count = REASSEMBLIES_AT_ONCE })
+                            return
+                        end
+                        local take = math.min(length, need)
+                        reassembly[sender] = { need = need, have = take, records = 1, parts = { body(i, take) } }
+                        S.reassembly_held = S.reassembly_held + take
                     end
-                    if S.reassembly_held + need > REASSEMBLIES_AT_ONCE * bound then
-                        reassembly_note(ctx, conn, sender, "reassembly.busy",
-                            { bytes = need, count = REASSEMBLIES_AT_ONCE })
-                        return
-                    end
-                    local take = math.min(length, need)
-                    reassembly[sender] = { need = need, have = take, records = 1, parts = { sub(body, 1, take) } }
-                    S.reassembly_held = S.reassembly_held + take
                 end
             end
         end
@@ -480,8 +484,8 @@ function frame.new(facts, settings, checks, S, lib, keys)
         if #certs > 0 and sender then on_chain(ctx, conn, kind, certs, sender) end
         if kind == "tls" and sender and (undecoded or (conn.reassembly and conn.reassembly[sender]))
                 and reassembly_open(conn, sender) then
-            local records = io.records()
-            if records then reassemble(ctx, conn, sender, #certs > 0, records) end
+            local cts, lengths, body = io.records()
+            if cts then reassemble(ctx, conn, sender, #certs > 0, cts, lengths, body) end
         end
 
         if sender then
