@@ -682,6 +682,11 @@ local function read_handshakes(ctx, conn, kind)
 end
 
 local RECORD_HEADER = 5
+local frame_records = {}   -- the frame's tls.record instances, while the core reassembles from them
+-- The first n bytes after the header of the frame's record i (the core's body(i, n))
+local function record_body(i, n)
+    return frame_records[i].range:range(RECORD_HEADER, n):raw()
+end
 -- What the core asks of a frame beyond its record types (tpost_frame's io).
 local frame_io = {
     endpoints = endpoints,
@@ -695,7 +700,8 @@ local frame_io = {
         for i, rfi in ipairs(records) do
             cts[i], lengths[i] = types[i].value, rfi.range:len() - RECORD_HEADER
         end
-        return cts, lengths, function(i, n) return records[i].range:range(RECORD_HEADER, n):raw() end
+        frame_records = records
+        return cts, lengths, record_body
     end,
     alerts = function(ctx, kind)
         local field = KINDS[kind].alert
