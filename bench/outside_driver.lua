@@ -1,28 +1,26 @@
 --[[
 bench/outside_driver.lua: a MEASURED PROTOTYPE (issue 13), not product code. See bench/OUTSIDE.md.
 
-Runs the plugin's own analysis (lua/tsharkpost.lua sections 1-10, unchanged, and lua/tpost/*.lua) OUTSIDE
-tshark, fed by plain `tshark -T fields` lines on stdin (the columns of bench/outside_columns.txt, in that order, with
--E occurrence=a -E aggregator='|'), and writes one JSON line per TLS connection at the end.
+Runs the plugin's own analysis (the core modules lua/tpost/tpost_facts, tpost_checks, tpost_state and tpost_frame,
+which lua/tsharkpost.lua runs inside Wireshark) OUTSIDE tshark, fed by plain `tshark -T fields` lines on stdin (the
+columns of bench/outside_columns.txt, in that order, with -E occurrence=a -E aggregator='|'), and writes one JSON
+line per TLS connection at the end.
 
     tshark -n -r F -Y FILTER -T fields ... | lua5.4 bench/outside_driver.lua PLUGIN_DIR SUITES_TSV
 
-How the same rule code runs here: the plugin's source is read up to its bridge section (before "-- The bridge
-(preference"), with a stub of the Wireshark API (Proto, ProtoField, Pref, expert: inert) and an adapter for
-the one thing the analysis reads from Wireshark at run time: Field.new(name) returns an extractor that yields
-FieldInfo-like tables made from the current line's column (value, range:raw(), display, offset). The one
-function whose input -T fields cannot give is on_handshake (it parses the hello BYTES: tls.handshake is
-FT_NONE, which -T fields prints as "1"), so the chunk's definition is renamed and this file's
-on_handshake builds the same hello table from the hello's fields. A prototype: the chunk is cut out of the
-plugin's text by its section markers, which a real split would replace by a core module (OUTSIDE.md).
+This file is the core's second adapter (the plugin is the first): it turns each line into the plain values the
+core's per-frame interface takes (record types, certificate DER, alert bytes, endpoints) and calls
+tpost_frame's analyse_kind and teardown. The one input -T fields cannot give is a handshake message's BYTES
+(tls.handshake is FT_NONE, which -T fields prints as "1"), which the core's on_handshake parses: this adapter
+builds the same hello table from the hello's fields instead, makes the same state changes and calls the core's
+check_version, check_suite and check_dh. Record bytes (a Certificate message of 64 KiB or more that tshark
+leaves undecoded) are not available either: that reassembly does not run here.
 ]]
-
 local PLUGIN_DIR, SUITES_TSV = arg[1], arg[2]
 -- Run in a host (lupa, bench/outside_prototype.py): it sets OUTSIDE_LINES (an iterator of the lines) and
 -- OUTSIDE_WRITE (takes each JSON line) before running this file; standalone, stdin and stdout.
 local input_lines = rawget(_G, "OUTSIDE_LINES") or io.lines
 local write_line = rawget(_G, "OUTSIDE_WRITE") or function(text) io.stdout:write(text, "\n") end
-local unpack = table.unpack
 
 -- The columns of each line, in order: bench/outside_columns.txt, which bench/outside_prototype.py reads too.
 local COLUMNS = {}
@@ -35,15 +33,48 @@ local COL = {}
 for i, name in ipairs(COLUMNS) do COL[name] = i end
 
 ------------------------------------------------------------------------------
--- The Wireshark API stub (load time only) and the field adapter (run time)
+-- The core, loaded from lua/tpost/ by path (as the plugin's load_module does)
 ------------------------------------------------------------------------------
 
-local inert = {}
-setmetatable(inert, { __index = function() return inert end, __call = function() return inert end,
-    __newindex = function() end })
+local function load_module(name)
+    local path = PLUGIN_DIR .. "/tpost/" .. name .. ".lua"
+    local handle = assert(io.open(path, "rb"))
+    local source = handle:read("*a")
+    handle:close()
+    return assert(load(source, "@" .. path, "t"))()
+end
+
+local tsv, bytelib, sha = load_module("tpost_tsv"), load_module("tpost_bytes"), load_module("tpost_sha")
+local x509, handshake, msglib = load_module("tpost_x509"), load_module("tpost_handshake"),
+    load_module("tpost_messages")
+local checklib = load_module("tpost_checks")
+-- Expert severities and groups only matter to Wireshark's expert items: every name stands for itself here.
+local names = setmetatable({}, { __index = function(_, name) return name end })
+local facts = load_module("tpost_facts").load({ tsv = tsv, messages = msglib }, PLUGIN_DIR .. "/tables",
+    { severity = names, group = names })
+local settings = checklib.default_settings()
+local checks = checklib.new(facts, settings, { x509 = x509, messages = msglib, handshake = handshake })
+local S = load_module("tpost_state").new(facts, settings, checks, { x509 = x509, sha = sha, bytes = bytelib })
+-- Anchors name the bytes a finding points at by the adapter's keys: the column names here.
+local core = load_module("tpost_frame").new(facts, settings, checks, S,
+    { bytes = bytelib, x509 = x509, handshake = handshake, messages = msglib },
+    { tls = { hs = "tls.handshake", cert = "tls.handshake.certificate", alert = "tls.alert_message" },
+      dtls = { hs = "dtls.handshake", cert = "dtls.handshake.certificate", alert = "dtls.alert_message" },
+      sslv2 = "tls.handshake.type", quic_close = "quic.cc.error_code" })
+local rules_family = handshake.rules_family
+
+local SUITE_NAMES = {}   -- cipher suite code -> Wireshark's name (tshark -G values, SUITES_TSV)
+for row in io.lines(SUITES_TSV) do
+    local code, name = string.match(row, "^(%d+)\t(.*)$")
+    if code then SUITE_NAMES[tonumber(code)] = name end
+end
+
+------------------------------------------------------------------------------
+-- The current line's columns as plain values
+------------------------------------------------------------------------------
 
 local line = {}        -- the current line's columns
-local frame_cache = {} -- column index -> list of FieldInfo-like tables, for the current line
+local frame_cache = {} -- column index -> its values split at "|", for the current line
 local EMPTY = {}
 
 local function split(s, out)   -- plain find: certificate columns are kilobytes of hex
@@ -58,6 +89,18 @@ local function split(s, out)   -- plain find: certificate columns are kilobytes 
     end
 end
 
+-- A column's values (strings), split once per line.
+local function values(name)
+    local idx = COL[name]
+    local list = frame_cache[idx]
+    if not list then
+        local s = line[idx]
+        list = (s == nil or s == "") and EMPTY or split(s, {})
+        frame_cache[idx] = list
+    end
+    return list
+end
+
 -- DER from hex, memoised (bounded) by the hex: a server's chain repeats on every connection.
 local der_memo, der_memo_size = {}, 0
 local function der_of(hex)
@@ -69,119 +112,36 @@ local function der_of(hex)
     return der
 end
 
-local Range = {}
-Range.__index = Range
-function Range:raw() return self.bytes end
-function Range:len() return #self.bytes end
-
-local SUITE_NAMES = {}
-local function build(name, idx)
-    local s = line[idx]
-    if s == nil or s == "" then return EMPTY end
-    local parts = split(s, {})
+-- The record types of the column as numbers (the core's record_types reads them).
+local function numbers(name)
     local list = {}
-    if name == "tls.handshake.certificate" then
-        for k, hex in ipairs(parts) do
-            list[k] = { range = setmetatable({ bytes = der_of(hex) }, Range), offset = k }
-        end
-    elseif name == "tls.alert_message" then
-        -- FT_NONE: presence only; the 2-byte raw alert comes from level/desc (an encrypted one has neither)
-        local levels = split(line[COL["tls.alert_message.level"]] or "", {})
-        local descs = split(line[COL["tls.alert_message.desc"]] or "", {})
-        for k = 1, #parts do
-            local raw = (levels[k] and descs[k]) and string.char(tonumber(levels[k]), tonumber(descs[k])) or ""
-            list[k] = { range = setmetatable({ bytes = raw }, Range), offset = k }
-        end
-    elseif name == "tls.handshake" then
-        for k = 1, #parts do list[k] = { offset = k } end
-    elseif name == "tls.handshake.ciphersuite" then
-        for k, v in ipairs(parts) do
-            local code = tonumber(v)
-            list[k] = { value = code, display = (SUITE_NAMES[code] or "Unknown") .. string.format(" (0x%04x)", code),
-                offset = k }
-        end
-    else
-        for k, v in ipairs(parts) do list[k] = { value = tonumber(v) or v, offset = k } end
-    end
+    for i, v in ipairs(values(name)) do list[i] = tonumber(v) end
     return list
 end
 
-local function extractor(name)
-    local idx = COL[name]
-    if not idx then return function() end end
-    return function()
-        local list = frame_cache[idx]
-        if not list then
-            list = build(name, idx)
-            frame_cache[idx] = list
-        end
-        return unpack(list)
-    end
-end
-
-local env = setmetatable({
-    get_version = function() return "4.0.17" end,
-    Proto = function() return setmetatable({ prefs = {} }, getmetatable(inert)) end,
-    ProtoField = inert, ProtoExpert = inert, Pref = inert, base = inert, expert = inert, DissectorTable = inert,
-    Field = { new = extractor },
-}, { __index = _G })
-
 ------------------------------------------------------------------------------
--- The plugin's sections 1-10 (up to the bridge), unchanged but for on_handshake's name
+-- The adapter's hello: the hello table from the hello's fields (what the core parses from bytes)
 ------------------------------------------------------------------------------
 
-local path = PLUGIN_DIR .. "/tsharkpost.lua"
-local handle = assert(io.open(path, "rb"))
-local source = handle:read("*a")
-handle:close()
-local stop = assert(string.find(source, "\n-- The bridge (preference", 1, true), "bridge marker not found")
-local chunk_text = string.sub(source, 1, stop)
-local renamed
-chunk_text, renamed = string.gsub(chunk_text, "local function on_handshake%(", "local function on_handshake_bytes(")
-assert(renamed == 1, "on_handshake not found")
-chunk_text = chunk_text .. [[
-return {
-    analyse_kind = analyse_kind, analyse_teardown = analyse_teardown, record_types = record_types,
-    tls_values = tls_values, forget_frame_fields = forget_frame_fields, check_version = check_version,
-    check_suite = check_suite, suite_name = suite_name, suite_tokens = suite_tokens, rules_family = rules_family,
-    x509 = x509, KINDS = KINDS, side_of = side_of, check_dh = check_dh, bytelib = bytelib,
-    state = function() return conns, teardown_deadline, seen_tls13 end,
-    end_watch = function() teardown_deadline = nil end,
-    saw_tls13 = function() seen_tls13 = true end,
-}
-]]
-local chunk = assert(load(chunk_text, "@" .. path, "t", env))
-local core = chunk()
-
-for row in io.lines(SUITES_TSV) do
-    local code, name = string.match(row, "^(%d+)\t(.*)$")
-    if code then SUITE_NAMES[tonumber(code)] = name end
-end
-
-------------------------------------------------------------------------------
--- The adapter's on_handshake: the hello table from the hello's fields (what the plugin parses from bytes)
-------------------------------------------------------------------------------
-
-local rules_family = core.rules_family
 local scheme_lists = {}   -- shared lists by text, as tpost_handshake shares them by bytes (read-only)
-local function scheme_list(values, from, to)
-    local key = table.concat(values, ",", from, to)
-    local list = scheme_lists[key]
-    if list then return list end
-    list = {}
-    for i = from, to do list[#list + 1] = tonumber(values[i]) end
-    scheme_lists[key] = list
-    return list
+local function scheme_list(list, from, to)
+    local key = table.concat(list, ",", from, to)
+    local found = scheme_lists[key]
+    if found then return found end
+    found = {}
+    for i = from, to do found[#found + 1] = tonumber(list[i]) end
+    scheme_lists[key] = found
+    return found
 end
 
 local function client_hello_facts()
     local hello = {}
     local sni = line[COL["tls.handshake.extensions_server_name"]]
     -- tshark writes the name's bytes as they are (control characters too); the plugin cleans the hello's bytes
-    if sni ~= "" then hello.sni = core.bytelib.clean_text(sni) end
-    local types = split(line[COL["tls.handshake.extension.type"]], {})
-    local lens = split(line[COL["tls.handshake.sig_hash_alg_len"]], {})
-    local algs = split(line[COL["tls.handshake.sig_hash_alg"]], {})
+    if sni ~= "" then hello.sni = bytelib.clean_text(sni) end
+    local types = values("tls.handshake.extension.type")
+    local lens = values("tls.handshake.sig_hash_alg_len")
+    local algs = values("tls.handshake.sig_hash_alg")
     local li, ai = 0, 1
     for _, t in ipairs(types) do
         -- tshark 4.0 gives delegated_credentials (34) the same length and scheme fields as signature_algorithms
@@ -198,21 +158,21 @@ local function client_hello_facts()
 end
 
 local function server_hello_facts()
-    local versions = split(line[COL["tls.handshake.extensions.supported_version"]], {})
-    local legacy = split(line[COL["tls.handshake.version"]], {})
-    local suites = split(line[COL["tls.handshake.ciphersuite"]], {})
+    local versions = values("tls.handshake.extensions.supported_version")
+    local legacy = values("tls.handshake.version")
+    local suites = values("tls.handshake.ciphersuite")
     local hello = { version = tonumber(versions[#versions] or legacy[1]), version_at = 0, version_len = 2,
         suite = tonumber(suites[1]), suite_at = 0 }
     -- tpost_handshake reads no extension of an early TLS 1.3 draft's ServerHello (before draft 22); tshark does
     if hello.version and math.floor(hello.version / 256) == 0x7f and hello.version % 256 < 22 then return hello end
-    for t in string.gmatch(line[COL["tls.handshake.extension.type"]], "[^|]+") do
+    for _, t in ipairs(values("tls.handshake.extension.type")) do
         if t == "41" then hello.psk = true end
     end
     return hello
 end
 
--- Same state changes as the plugin's on_handshake (types 1 and 2; ServerKeyExchange's DH group is left out).
-function env.on_handshake(ctx, conn, kind, _, k, msg_type)
+-- The same state changes as the core's on_handshake (types 1, 2 and 12), from fields instead of bytes.
+local function on_handshake(ctx, conn, k, msg_type)
     if msg_type == 1 then
         conn.client = ctx.src
         conn.hello, conn.hello_time = client_hello_facts(), ctx.time
@@ -223,36 +183,63 @@ function env.on_handshake(ctx, conn, kind, _, k, msg_type)
         local hello = server_hello_facts()
         if not hello.version then return end
         conn.version, conn.suite, conn.psk = hello.version, hello.suite, hello.psk
-        if rules_family(hello.version) == 13 then core.saw_tls13() end
+        if rules_family(hello.version) == 13 then S.seen_tls13 = true end
         conn.suite_name = nil
-        if hello.suite then
-            for _, sfi in ipairs({ core.KINDS[kind].suite() }) do
-                if sfi.value == hello.suite then conn.suite_name = core.suite_name(kind, sfi) end
-            end
-        end
+        if hello.suite then conn.suite_name = SUITE_NAMES[hello.suite] or "Unknown" end
         local anchor = { k = k }
-        core.check_version(ctx, hello, anchor)
-        if hello.suite then core.check_suite(ctx, conn, hello, anchor) end
+        checks.check_version(ctx, hello, anchor)
+        if hello.suite then checks.check_suite(ctx, conn, hello, anchor) end
     elseif msg_type == 12 and conn.suite_name and core.side_of(ctx, conn) == "server" then
         -- ServerKeyExchange of a (PSK-)DHE suite: the group's bit length from tshark's tls.handshake.p
-        local tokens = core.suite_tokens(conn.suite_name)
+        local tokens = checks.suite_tokens(conn.suite_name)
         local p = line[COL["tls.handshake.p"]]
         if (tokens.DHE or (tokens.DH and tokens.anon)) and p ~= "" then
             local bytes = der_of(p)
-            core.check_dh(ctx, core.bytelib.integer_bits(bytes, 1, #bytes), { k = k }, 0, #bytes + 2)
+            checks.check_dh(ctx, bytelib.integer_bits(bytes, 1, #bytes), { k = k }, 0, #bytes + 2)
         end
     end
 end
 
 ------------------------------------------------------------------------------
--- Per line: the plugin's analyse() for TCP frames; per connection: what was found
+-- What the core's per-frame interface asks of the frame (tpost_frame's io)
+------------------------------------------------------------------------------
+
+local pinfo = {}   -- the current line's addresses, ports and time
+local NO_CERTS = {}
+local io_adapter = {
+    -- "address/port" of the frame's source and destination, as the plugin's endpoints writes them
+    endpoints = function(ctx)
+        if ctx.src then return end
+        ctx.src = pinfo.src .. "/" .. pinfo.src_port
+        ctx.dst = pinfo.dst .. "/" .. pinfo.dst_port
+    end,
+    -- Handshake types paired with the messages by position (-T fields has no offsets); the certificates' DER
+    handshakes = function(ctx, conn)
+        local types, messages = values("tls.handshake.type"), values("tls.handshake")
+        if #types == 0 then return NO_CERTS, #messages > 0 end
+        for k = 1, math.min(#types, #messages) do on_handshake(ctx, conn, k, tonumber(types[k])) end
+        local ders = {}
+        for k, hex in ipairs(values("tls.handshake.certificate")) do ders[k] = der_of(hex) end
+        return ders, #messages > #types
+    end,
+    records = function() return nil end,   -- record bytes: not in -T fields
+    -- FT_NONE: presence only; the 2-byte raw alert comes from level/desc (an encrypted one has neither)
+    alerts = function()
+        local levels, descs = values("tls.alert_message.level"), values("tls.alert_message.desc")
+        local raws = {}
+        for k = 1, #values("tls.alert_message") do
+            raws[k] = (levels[k] and descs[k]) and string.char(tonumber(levels[k]), tonumber(descs[k])) or ""
+        end
+        return raws
+    end,
+}
+
+------------------------------------------------------------------------------
+-- Per line: the plugin's analyse() for TCP frames, through the core; per connection: what was found
 ------------------------------------------------------------------------------
 
 local records = {}   -- stream -> {certs = {...}, findings = {...}}
-local ctx = { out = {} }
-function ctx:add(item) self.out[#self.out + 1] = item end
-local pinfo = {}
-ctx.pinfo = pinfo
+local ctx = core.context()
 
 local function record_of(stream)
     local r = records[stream]
@@ -277,8 +264,27 @@ local function read_line(s)   -- the driver's columns only: the record's other f
     for j = i + 1, ncol do line[j] = "" end
 end
 
-local record_types, tls_values, analyse_kind, analyse_teardown = core.record_types, core.tls_values,
-    core.analyse_kind, core.analyse_teardown
+local record_types, analyse_kind, teardown = core.record_types, core.analyse_kind, core.teardown
+
+-- The last value of a column, as a number (the innermost layer's, as the plugin's last_of reads it).
+local function last_number(name)
+    local list = values(name)
+    return tonumber(list[#list])
+end
+
+-- A FIN or RST of a connection whose chain is watched: the plugin's analyse_teardown.
+local function analyse_teardown()
+    local flags = last_number("tcp.flags")
+    if not flags then return end
+    local fin, rst = flags % 2 == 1, math.floor(flags / 4) % 2 == 1
+    if not (fin or rst) then return end
+    local stream = last_number("tcp.stream")
+    local conn = stream and S.conns[stream]
+    if not conn or not conn.watch or conn.torn then return end
+    conn.torn = true
+    io_adapter.endpoints(ctx, conn)
+    teardown(ctx, conn, rst)
+end
 
 local bytes_by = {}   -- stream -> {[source port] = TCP payload bytes}: the record's byte counts (every frame)
 local last_time = {}  -- stream -> epoch time of its last frame
@@ -300,23 +306,23 @@ for s in input_lines() do
         last_time[stream] = line[TIME]
     end
     for k in pairs(frame_cache) do frame_cache[k] = nil end
-    core.forget_frame_fields()
-    local _, deadline, seen13 = core.state()
-    local has = record_types(tls_values("ct"))
-    if not has and seen13 then has = record_types(tls_values("opaque")) end
+    local has = record_types(numbers("tls.record.content_type"))
+    if not has and S.seen_tls13 then has = record_types(numbers("tls.record.opaque_type")) end
     local time = tonumber(line[TIME])
     local watching = false
+    local deadline = S.teardown_deadline
     if deadline then
-        if time <= deadline then watching = true else core.end_watch() end
+        if time <= deadline then watching = true else S.teardown_deadline = nil end
     end
     if has or watching then
         local num = tonumber(line[FRAME])
         pinfo.src = line[SRC4] ~= "" and line[SRC4] or line[SRC6]
         pinfo.dst = line[DST4] ~= "" and line[DST4] or line[DST6]
-        pinfo.src_port, pinfo.dst_port, pinfo.abs_ts = tonumber(line[SRCPORT]), tonumber(line[DSTPORT]), time
-        ctx.num, ctx.time, ctx.src, ctx.dst, ctx.out = num, time, nil, nil, {}
-        if has then analyse_kind(ctx, "tls", has) end
-        if watching then analyse_teardown(ctx) end
+        pinfo.src_port, pinfo.dst_port = tonumber(line[SRCPORT]), tonumber(line[DSTPORT])
+        ctx:start(num, time)
+        local key = has and last_number("tcp.stream")
+        if key then analyse_kind(ctx, "tls", key, has, io_adapter) end
+        if watching then analyse_teardown() end
         if #ctx.out > 0 then
             local r = record_of(tonumber(line[STREAM]))
             for _, item in ipairs(ctx.out) do
@@ -377,7 +383,7 @@ local function cert_json(item)
     end
     return text
 end
-local conns = core.state()
+local conns = S.conns
 local streams = {}
 for stream in pairs(conns) do streams[#streams + 1] = stream end
 for stream in pairs(records) do if not conns[stream] then streams[#streams + 1] = stream end end

@@ -31,22 +31,34 @@ What it does
   summary (tpost.cert.*) so tools need not walk the X.509 tree.
 
 Files (keep them together: the plugin finds them from its own path)
-  tsharkpost.lua   this post-dissector: everything that talks to Wireshark
-  tpost/*.lua      its Wireshark-free parsers, each with one job:
-                   tpost_bytes (byte and text helpers), tpost_sha (SHA-256
-                   and SHA-1), tpost_x509 (certificates from DER), tpost_handshake (hello and
-                   ServerKeyExchange bodies), tpost_tsv (fact table reader),
-                   tpost_messages (message templates filled in), tpost_sniff
-                   (does a segment start like a TLS hello?)
+  tsharkpost.lua   this post-dissector: everything that talks to Wireshark. It
+                   reads the frame's fields into plain values (numbers, strings,
+                   byte strings) for the core and renders what the core found
+  tpost/*.lua      Wireshark-free modules, each with one job. The core, the
+                   plugin's analysis, which any driver can run under plain Lua:
+                   tpost_facts (the fact tables built and checked), tpost_checks
+                   (the checks and findings in words, the settings' defaults),
+                   tpost_state (bounded state: connections, parsed certificates,
+                   judged chains), tpost_frame (the per-frame analysis: records,
+                   hellos, chains, alerts, teardown, reassembly routed to the
+                   checks). Under them: tpost_bytes (byte and text helpers),
+                   tpost_sha (SHA-256 and SHA-1), tpost_x509 (certificates from
+                   DER), tpost_handshake (hello and ServerKeyExchange bodies),
+                   tpost_tsv (fact table reader), tpost_messages (message
+                   templates filled in). The plugin's own: tpost_sniff (does a
+                   segment start like a TLS hello?), tpost_lines (certificate
+                   and finding lines), tpost_wire (the frame's TLS records line)
   tables/*.tsv     facts (alert names, OIDs, curves, severities, check ids, ...)
                    and the message templates, shared with the tsharkpost Python
                    package
   The modules are compiled from their exact paths next to this file (section 2),
   never through require or package.path. Wireshark itself also runs every .lua
   under its plugins folder, the modules included: run, each only builds and
-  returns a table of functions (no globals, no registration, no file read), so
-  that is harmless. Their names carry a tpost_ prefix because Wireshark loads only one
-  personal plugin file of each name. They are tested under plain Lua 5.2-5.4.
+  returns a table of functions (no globals, no registration, no file read; a
+  module that needs the tables takes their folder in its constructor, which
+  this file calls), so that is harmless. Their names carry a tpost_ prefix
+  because Wireshark loads only one personal plugin file of each name. They are
+  tested under plain Lua 5.2-5.4, the core driven by a capture's real values.
 
 How to run
   tshark -X lua_script:lua/tsharkpost.lua -r capture.pcapng -Y tpost -V
@@ -66,12 +78,12 @@ Requirements
   Lua 5.2 to 5.4 (no bit operators in the source, no setfenv, no unpack).
 
 Sections, in this order:
-   1 version guard         5 protocol, fields,     9 checks
-   2 modules                 expert fields        10 per-frame analysis
-   3 fact tables, messages 6 field extractors     11 rendering
-   4 settings (prefs)      7 parsers (cached)     12 registration
-                           8 findings in words,   13 TLS found by content
-                             connection state
+   1 version guard         6 field extractors     10 per-frame analysis: the
+   2 modules               7 the core (checks,       fields read for the core
+   3 fact tables             state, per frame)    11 rendering
+   4 settings (prefs)      8 replay, bridge state 12 registration
+   5 protocol, fields,     9 field values, once   13 TLS found by content
+     expert fields           per frame
 ]]
 
 ------------------------------------------------------------------------------
@@ -91,7 +103,7 @@ do
 end
 
 ------------------------------------------------------------------------------
--- 2. Modules: the Wireshark-free parsers in tpost/ next to this script
+-- 2. Modules: the Wireshark-free core and parsers in tpost/ next to this script
 ------------------------------------------------------------------------------
 
 local PLUGIN_DIR
@@ -128,251 +140,33 @@ local x509 = load_module("tpost_x509")
 local handshake = load_module("tpost_handshake")
 local msglib = load_module("tpost_messages")
 local sniff = load_module("tpost_sniff")
+local checklib = load_module("tpost_checks")
 
-local byte, sub, fmt, concat = string.byte, string.sub, string.format, table.concat
+local sub, fmt, concat = string.sub, string.format, table.concat
 local floor = math.floor
-local u24, clean_text = bytelib.u24, bytelib.clean_text
+local clean_text = bytelib.clean_text
 local fill, cut = msglib.fill, msglib.cut
-local rules_family = handshake.rules_family
 
 ------------------------------------------------------------------------------
--- 3. Fact tables (tables/*.tsv next to this script; loud failure when broken)
+-- 3. Fact tables (tables/*.tsv next to this script; loud failure when broken: tpost_facts)
 ------------------------------------------------------------------------------
 
 local TABLE_DIR = PLUGIN_DIR .. "/tables"
-
-local function load_table(name, required, validate)
-    return tsv.read(TABLE_DIR .. "/" .. name, required, validate)
-end
-
-local function is_oid(s) return string.match(s, "^%d+[%.%d]*%d$") ~= nil end
-local WEAKNESS = { [""] = true, warning = true, error = true }
-
--- Severity names (findings' sev), their levels (tpost.severity) and expert severities: one vocabulary,
--- which the tsharkpost package reads from the same table.
-local SEVERITY_LEVEL = {}    -- name -> level
-local SEVERITY_NAMES = {}    -- level -> name
-local EXPERT_SEVERITIES = {} -- name -> expert.severity value
-for _, row in ipairs(load_table("severities.tsv", { "level", "name", "expert_severity", "meaning", "source" },
-        function(r)
-            local level = tonumber(r.level)
-            if not level or level < 1 or level > 255 or floor(level) ~= level then return "level must be 1-255" end
-            if not string.match(r.name, "^[a-z]+$") then return "bad name " .. r.name end
-            if not expert.severity[r.expert_severity] then return "unknown expert severity " .. r.expert_severity end
-        end)) do
-    local level = tonumber(row.level)
-    SEVERITY_LEVEL[row.name], SEVERITY_NAMES[level] = level, row.name
-    EXPERT_SEVERITIES[row.name] = expert.severity[row.expert_severity]
-end
-for _, name in ipairs({ "note", "warning", "error" }) do
-    if not SEVERITY_LEVEL[name] then
-        error(("tsharkpost: %s/severities.tsv lacks severity %q"):format(TABLE_DIR, name), 0)
-    end
-end
-local SEVERITY_TEXT          -- "1 note, 2 warning, 3 error", for the fields' descriptions
-do
-    local levels, parts = {}, {}
-    for level in pairs(SEVERITY_NAMES) do levels[#levels + 1] = level end
-    table.sort(levels)
-    for i, level in ipairs(levels) do parts[i] = level .. " " .. SEVERITY_NAMES[level] end
-    SEVERITY_TEXT = concat(parts, ", ")
-end
-
-local ALERTS = {}            -- code -> {name, windows_name, meaning}
-for _, row in ipairs(load_table("tls_alerts.tsv", { "code", "name", "windows_name", "meaning", "source" },
-        function(r)
-            local code = tonumber(r.code)
-            if not code or code < 0 or code > 255 or floor(code) ~= code then return "code must be 0-255" end
-            if r.name == "" or r.meaning == "" or r.source == "" then return "name, meaning and source are required" end
-        end)) do
-    ALERTS[tonumber(row.code)] = row
-end
-
-local SIGALGS = {}           -- dotted OID -> {name, label, hash, weakness, schemes = {hex...}}
-local SIGALG_ORDER = {}      -- the OIDs in the table's order
-for _, row in ipairs(load_table("signature_algorithms.tsv",
-        { "oid", "name", "label", "hash", "signature", "tls_schemes", "weakness", "source" },
-        function(r)
-            if not is_oid(r.oid) then return "bad oid " .. r.oid end
-            if r.label == "" then return "label is required" end
-            if not WEAKNESS[r.weakness] then return "weakness must be empty, warning or error" end
-            for code in string.gmatch(r.tls_schemes, "%S+") do
-                if not string.match(code, "^%x%x%x%x$") then return "bad TLS scheme " .. code end
-            end
-            if r.source == "" then return "source is required" end
-        end)) do
-    local schemes = {}
-    for code in string.gmatch(row.tls_schemes, "%S+") do schemes[#schemes + 1] = tonumber(code, 16) end
-    row.schemes = schemes
-    SIGALGS[row.oid] = row
-    SIGALG_ORDER[#SIGALG_ORDER + 1] = row.oid
-end
-
-local KEYALGS = {}           -- dotted OID -> {name, key_type}
-for _, row in ipairs(load_table("public_key_algorithms.tsv", { "oid", "name", "key_type", "source" },
-        function(r)
-            if not is_oid(r.oid) then return "bad oid " .. r.oid end
-            if r.key_type == "" then return "key_type is required" end
-        end)) do
-    KEYALGS[row.oid] = row
-end
-
-local CURVES = {}            -- dotted OID -> {name, bits}
-for _, row in ipairs(load_table("ec_curves.tsv", { "oid", "name", "bits", "source" },
-        function(r)
-            if not is_oid(r.oid) then return "bad oid " .. r.oid end
-            if not tonumber(r.bits) then return "bits must be a number" end
-        end)) do
-    row.bits = tonumber(row.bits)
-    CURVES[row.oid] = row
-end
-
-local ATTRIBUTES = {}        -- dotted OID -> short name for RFC 4514 strings
-for _, row in ipairs(load_table("name_attributes.tsv", { "oid", "short_name", "source" },
-        function(r) if not is_oid(r.oid) then return "bad oid " .. r.oid end end)) do
-    ATTRIBUTES[row.oid] = row.short_name
-end
-
-local SCHEME_NAMES = {}      -- TLS SignatureScheme code -> name
-for _, row in ipairs(load_table("signature_schemes.tsv", { "code", "name", "source" },
-        function(r) if not string.match(r.code, "^%x%x%x%x$") then return "bad code " .. r.code end end)) do
-    SCHEME_NAMES[tonumber(row.code, 16)] = row.name
-end
-
-local VERSIONS = {}          -- protocol version code -> {name, weakness}
-local VERSION_ORDER = {}     -- the codes in the table's order
-for _, row in ipairs(load_table("protocol_versions.tsv", { "code", "name", "weakness", "source" },
-        function(r)
-            if not string.match(r.code, "^%x%x%x%x$") then return "bad code " .. r.code end
-            if not WEAKNESS[r.weakness] then return "weakness must be empty, warning or error" end
-        end)) do
-    VERSIONS[tonumber(row.code, 16)] = row
-    VERSION_ORDER[#VERSION_ORDER + 1] = tonumber(row.code, 16)
-end
-
-local SUITE_TOKENS = {}      -- cipher suite name token -> {weakness, reason, source}
-local TOKEN_ORDER = {}       -- the tokens in the table's order
-for _, row in ipairs(load_table("cipher_suite_weakness.tsv", { "token", "weakness", "reason", "source" },
-        function(r)
-            if r.weakness ~= "warning" and r.weakness ~= "error" then return "weakness must be warning or error" end
-        end)) do
-    SUITE_TOKENS[row.token] = row
-    TOKEN_ORDER[#TOKEN_ORDER + 1] = row.token
-end
-
-local EXPERT_GROUPS = {
-    security = expert.group.SECURITY, protocol = expert.group.PROTOCOL,
-    sequence = expert.group.SEQUENCE, response_code = expert.group.RESPONSE_CODE,
-    malformed = expert.group.MALFORMED, decryption = expert.group.DECRYPTION,
-    debug = expert.group.DEBUG, reassemble = expert.group.REASSEMBLE,
-}
-
-local CHECKS = {}            -- check id -> row of checks.tsv (weight as a number)
-local CHECK_ORDER = {}
-for _, row in ipairs(load_table("checks.tsv", { "check", "severity", "severities", "group", "weight" },
-        function(r)
-            if not string.match(r.check, "^[a-z][a-z0-9_]*$") then return "bad check id " .. r.check end
-            if not SEVERITY_LEVEL[r.severity] then return "severity must be a name from severities.tsv" end
-            if not EXPERT_GROUPS[r.group] then return "unknown expert group " .. r.group end
-            if not string.match(r.weight, "^%d+$") then return "weight must be a whole number" end
-            for s in string.gmatch(r.severities, "%S+") do
-                if not SEVERITY_LEVEL[s] then return "unknown severity " .. s end
-            end
-        end)) do
-    row.weight = tonumber(row.weight)
-    CHECKS[row.check] = row
-    CHECK_ORDER[#CHECK_ORDER + 1] = row.check
-end
-for _, check in ipairs({ "weak_signature", "weak_rsa_key", "weak_dsa_key", "weak_ec_key", "sigalg_not_offered",
-        "chain_order", "name_mismatch", "old_protocol_version", "weak_cipher_suite", "weak_dh_group",
-        "fatal_alert", "encrypted_alert", "silent_teardown", "malformed_certificate", "fingerprint_skipped",
-        "chain_encrypted", "chain_reassembled", "chain_not_decoded", "state_limit", "plugin_error",
-        "expired_certificate", "not_yet_valid_certificate", "quic_crypto_error" }) do
-    if not CHECKS[check] then
-        error(("tsharkpost: %s/checks.tsv lacks check %q"):format(TABLE_DIR, check), 0)
-    end
-end
-
--- Message templates (messages.tsv): every sentence the plugin shows, shared with the tsharkpost package.
-local MESSAGES = msglib.catalogue(load_table("messages.tsv", { "id", "text" }, function(r)
-    if not string.match(r.id, "^[a-z][a-z0-9_]*[a-z0-9_.]*$") then return "bad message id " .. r.id end
-    if r.text == "" then return "text is required" end
-end))
-
--- Every placeholder a template the plugin uses may name (each is filled by the code below).
-local PLACEHOLDERS = {}
-for name in string.gmatch("index role name cert algorithm sigalg oid list bits limit curve next issuer subject sni "
-        .. "names version source suite code reason side frame meaning how delay chain bytes error count diagnosis "
-        .. "not_before not_after when phrase",
-        "%S+") do
-    PLACEHOLDERS[name] = true
-end
--- Message variants each check looks up before its severity, by form; `every` when one of them is always given.
-local MESSAGE_VARIANTS = {
-    sigalg_not_offered = { text = { "tls13" }, why = { "tls13" } },
-    silent_teardown = { text = { "fin", "rst", every = true } },
-    fatal_alert = { why = { "unassigned" } },
-    quic_crypto_error = { why = { "unassigned" } },
-    expired_certificate = { text = { "still_clock" }, why = { "still_clock" } },
-    not_yet_valid_certificate = { text = { "still_clock" }, why = { "still_clock" } },
-}
--- Forms every check needs; expert_each is optional (then each value has the generic expert text).
-local MESSAGE_FORMS = { "phrase", "text", "why", "expert" }
-local FRAME_MESSAGES = { "cert", "role.leaf", "role.intermediate", "role.root", "role.client", "phrase.client",
-    "name.none", "side.peer",
-    "list.more", "list.none", "curve.unnamed", "chain.in_frame", "chain.diagnosis", "chain.clean", "diagnosis.more",
-    "reassembly.over_limit", "reassembly.cut_short", "reassembly.busy" }
-
-do
-    local function need(id, template)
-        if not template then
-            error(("tsharkpost: %s/messages.tsv lacks message %s"):format(TABLE_DIR, id), 0)
-        end
-        for _, name in ipairs(msglib.placeholders(template)) do
-            if not PLACEHOLDERS[string.lower(sub(name, 1, 1)) .. sub(name, 2)] then
-                error(("tsharkpost: %s/messages.tsv: message %s names an unknown placeholder {%s}"):format(
-                    TABLE_DIR, id, name), 0)
-            end
-        end
-    end
-    for _, id in ipairs(FRAME_MESSAGES) do need(id, MESSAGES:get(id)) end
-    for _, check in ipairs(CHECK_ORDER) do
-        for sev in string.gmatch(CHECKS[check].severities, "%S+") do
-            for _, form in ipairs(MESSAGE_FORMS) do
-                local variants = (MESSAGE_VARIANTS[check] or {})[form] or {}
-                if not variants.every then
-                    need(check .. "." .. sev .. "." .. form, MESSAGES:pick(check, form, { sev }))
-                end
-                for _, variant in ipairs(variants) do
-                    need(check .. "." .. variant .. "." .. form, MESSAGES:pick(check, form, { variant, sev }))
-                end
-            end
-            local each = MESSAGES:pick(check, "expert_each", { sev })
-            if each then need(check .. "." .. sev .. ".expert_each", each) end
-        end
-    end
-end
+-- Read here, at load time, by the constructor (the module itself reads no file when Wireshark runs it).
+local facts = load_module("tpost_facts").load({ tsv = tsv, messages = msglib }, TABLE_DIR, expert)
+local SEVERITY_LEVEL, SEVERITY_NAMES, SEVERITY_TEXT = facts.SEVERITY_LEVEL, facts.SEVERITY_NAMES, facts.SEVERITY_TEXT
+local ALERTS = facts.ALERTS
+local MESSAGES, CHECKS, CHECK_ORDER = facts.MESSAGES, facts.CHECKS, facts.CHECK_ORDER
 
 ------------------------------------------------------------------------------
 -- 4. Settings, mirrored by preferences (tpost.<name>) and refreshed in prefs_changed
 ------------------------------------------------------------------------------
 
-local settings = {
-    rsa_error_bits = 1024,     -- RSA below this is an error: factorable with modest resources
-    rsa_warning_bits = 2048,   -- RSA below this is a warning: NIST SP 800-131A minimum since 2014
-    dsa_min_bits = 2048,       -- DSA p below this is a warning (NIST SP 800-131A)
-    ec_min_bits = 224,         -- EC curves below this are a warning (NIST SP 800-131A: 224 bits)
-    dh_min_bits = 2048,        -- ephemeral DH group below this is a warning (RFC 7919 minimum group)
-    dh_error_bits = 1024,      -- ...and below this an error (Logjam: 512/768-bit groups are broken)
-    sha1_is_weak = true,       -- sha1 signatures are a warning (RFC 9155); off for legacy networks
-    teardown_window_ms = 2000, -- a FIN/RST this soon after the server's certificate flight is "right after"
-    max_connections = 10000,   -- connections kept in memory; the oldest is dropped (and noted) beyond this
-    max_hash_kib = 256,        -- certificates larger than this get no SHA-256/SHA-1 (pure-Lua hashing: ~0.6 MB/s)
-    max_handshake_kib = 1024,  -- a Certificate message tshark leaves undecoded is reassembled up to this size
-    bridge = false,            -- per-packet tpost.pkt facts for the tsharkpost post-processor (off in the GUI)
-    wire = false,              -- with bridge: the frame's TLS records as one tpost.tls line (tpost_wire.lua)
-    find_tls = true,           -- TLS found by its first bytes on ports Wireshark gives to another protocol (13.)
-}
+-- The core's settings with their defaults and reasons (tpost_checks.default_settings), and this file's own three.
+local settings = checklib.default_settings()
+settings.bridge = false      -- per-packet tpost.pkt facts for the tsharkpost post-processor (off in the GUI)
+settings.wire = false        -- with bridge: the frame's TLS records as one tpost.tls line (tpost_wire.lua)
+settings.find_tls = true     -- TLS found by its first bytes on ports Wireshark gives to another protocol (13.)
 
 local tpost = Proto("tpost", "tsharkpost TLS diagnostics")
 
@@ -428,7 +222,7 @@ end
 local alert_names = {}
 for code, row in pairs(ALERTS) do alert_names[code] = row.name end
 -- Only what later sections use leaves the block (Lua allows 200 locals in the main chunk).
-local F, ROLE_TEXT, slug, role_of, algorithm_key, EXPERTS, pending_experts, flush_experts
+local F, EXPERTS, pending_experts, flush_experts
 do
 
     F = {
@@ -512,27 +306,13 @@ do
     -- field per value of a bounded set from the fact tables (tpost.expert.<check>.<severity>.<value>), whose
     -- summary names it: the algorithm and the certificate's role, the alert code and its sender, the version,
     -- the cipher suite token, the sender. The per-item text (the finding's sentence) names the certificate.
-    -- A certificate's role in its chain; a client certificate's role says so ("client leaf": role.client).
-    local ROLES = { "leaf", "intermediate", "root", "client_leaf", "client_intermediate", "client_root" }
-    local SIDES = { "client", "server" }
-
-    ROLE_TEXT = {}         -- role key -> its words, e.g. client_leaf -> "client leaf"
-    for _, role in ipairs(ROLES) do
-        local own = string.match(role, "^client_(.*)$")
-        ROLE_TEXT[role] = own and fill(MESSAGES:get("role.client"), { role = MESSAGES:get("role." .. own) })
-            or MESSAGES:get("role." .. role)
-    end
-
-    function slug(text)
-        return (string.gsub(string.gsub(string.lower(text), "[^a-z0-9]+", "_"), "^_*(.-)_*$", "%1"))
-    end
-
-    function role_of(index, self_signed, sender)
-        local role = index == 0 and "leaf" or self_signed and "root" or "intermediate"
-        return sender == "client" and "client_" .. role or role
-    end
-
-    function algorithm_key(role, alg) return role .. "." .. slug(alg.label) end
+    -- A certificate's role in its chain and its words (tpost_facts); the two sides
+    local ROLES, SIDES, ROLE_TEXT = facts.ROLES, facts.SIDES, facts.ROLE_TEXT
+    local slug, algorithm_key = facts.slug, facts.algorithm_key
+    local SIGALGS, SIGALG_ORDER, VERSIONS, VERSION_ORDER = facts.SIGALGS, facts.SIGALG_ORDER, facts.VERSIONS,
+        facts.VERSION_ORDER
+    local SUITE_TOKENS, TOKEN_ORDER = facts.SUITE_TOKENS, facts.TOKEN_ORDER
+    local EXPERT_GROUPS, EXPERT_SEVERITIES = facts.EXPERT_GROUPS, facts.EXPERT_SEVERITIES
 
     -- Algorithm and certificate role, for the signature checks; `weakness` nil = every algorithm; `server_only`:
     -- the server's roles alone (sigalg_not_offered judges only the server's chain against the ClientHello).
@@ -664,8 +444,10 @@ local X = {
     udp_stream = Field.new("udp.stream"),
     tls_record_len = Field.new("tls.record.length"),
     -- a record's bytes: SSL 2.0 records without a message type have no length field, and a Certificate
-    -- message tshark leaves undecoded is reassembled from them (section 10b)
+    -- message tshark leaves undecoded is reassembled from them (tpost_frame)
     tls_record = Field.new("tls.record"),
+    -- a QUIC CONNECTION_CLOSE's error code: CRYPTO_ERROR closes are QUIC's fatal alerts (section 10)
+    quic_code = Field.new("quic.cc.error_code"),
 }
 local KINDS = {}             -- "tls" and "dtls": the same extractors under both names
 for _, kind in ipairs({ "tls", "dtls" }) do
@@ -684,827 +466,44 @@ for _, kind in ipairs({ "tls", "dtls" }) do
 end
 
 ------------------------------------------------------------------------------
--- 7. Parsers: the modules over the fact tables; certificates cached per DER
+-- 7. The core: checks, bounded state and the per-frame analysis, over the fact tables and the settings
 ------------------------------------------------------------------------------
 
-local parse_der = x509.certificate_parser(bytelib,
-    { attributes = ATTRIBUTES, key_algorithms = KEYALGS, curves = CURVES })
--- Only what later sections use leaves the block (Lua allows 200 locals in the main chunk).
-local parse_client_hello, parse_server_hello, parse_dh_params, certificate_info
-local chain_memo, chain_memo_size, CHAIN_MEMO_MAX, suite_tokens
-do
-    local hello_parsers = handshake.parsers(bytelib)
-    parse_client_hello, parse_server_hello = hello_parsers.client_hello, hello_parsers.server_hello
-    parse_dh_params = hello_parsers.dh_params
-
-    -- One certificate: what tpost_x509 reads, its SHA-256 and SHA-1 fingerprints and its signature algorithm's name.
-    -- Errors are plain strings (see certificate_info). The fingerprint is bounded: hashing in Lua costs about
-    -- 1.6 s per MB, and a hostile capture can send megabyte certificates.
-    local function parse_certificate(der)
-        local info = parse_der(der)
-        if #der <= settings.max_hash_kib * 1024 then
-            info.sha256, info.sha1 = sha.sha256(der), sha.sha1(der)
-        else
-            info.sha256, info.sha1, info.hash_skipped = "", "", #der
-        end
-        local alg = SIGALGS[info.sig_oid]
-        info.sig_name = alg and alg.name or info.sig_oid
-        return info
-    end
-
-    -- Parsed certificates by DER, in two generations of at most CERT_CACHE_MAX each: when the current one
-    -- is full it becomes the old one, and a certificate found there moves back. So a certificate seen again
-    -- (a server's chain, on every connection) is parsed and hashed once per capture however many others
-    -- pass by, and the cache holds at most 2 * CERT_CACHE_MAX certificates (with their DER).
-    local cert_cache, cert_cache_old, cert_cache_size = {}, {}, 0
-    local CERT_CACHE_MAX = 1000
-    local cert_ids = 0           -- each parsed certificate's id (info.id): chain_memo's keys name certificates by it
-
-    -- Parsed certificate or {error = reason}; cached by DER bytes (chains repeat).
-    function certificate_info(der)
-        local info = cert_cache[der]
-        if info then return info end
-        info = cert_cache_old[der]
-        if not info then
-            local ok, result = pcall(parse_certificate, der)
-            if ok then
-                info = result
-            else
-                info = { error = type(result) == "string" and result or tostring(result), len = #der }
-            end
-            cert_ids = cert_ids + 1
-            info.id = cert_ids
-        end
-        if cert_cache_size >= CERT_CACHE_MAX then cert_cache_old, cert_cache, cert_cache_size = cert_cache, {}, 0 end
-        cert_cache[der], cert_cache_size = info, cert_cache_size + 1
-        return info
-    end
-
-    -- Chain checks by their inputs (chain_key): a chain seen again with the same ClientHello facts gets the
-    -- very findings of its first check, which name no frame. Bounded like the certificate cache: at most
-    -- CHAIN_MEMO_MAX chains, forgotten all at once when full. Emptied with the certificate cache when a
-    -- preference changes, since the checks and the fingerprint bound read them.
-    chain_memo, chain_memo_size = {}, 0
-    CHAIN_MEMO_MAX = 1000
-
-    local function forget_certificates()
-        cert_cache, cert_cache_old, cert_cache_size = {}, {}, 0
-        chain_memo, chain_memo_size = {}, 0
-    end
-    on_prefs_changed = forget_certificates
-
-    local suite_token_sets = {}   -- cipher suite name -> set of its tokens (names are few: no bound needed)
-
-    function suite_tokens(name)
-        local tokens = suite_token_sets[name]
-        if tokens then return tokens end
-        tokens = {}
-        for token in string.gmatch(name, "[^_]+") do tokens[token] = true end
-        suite_token_sets[name] = tokens
-        return tokens
-    end
-end
+-- Wireshark-free (tpost_checks, tpost_state, tpost_frame): this file only reads the frame's fields into plain
+-- values for them (section 10) and renders what they found (section 11). Findings' anchors name the bytes they
+-- point at by the extractors below, which rendering reads again.
+local checks = checklib.new(facts, settings, { x509 = x509, messages = msglib,
+    handshake = handshake })
+local S = load_module("tpost_state").new(facts, settings, checks, { x509 = x509, sha = sha, bytes = bytelib })
+local core = load_module("tpost_frame").new(facts, settings, checks, S,
+    { bytes = bytelib, x509 = x509, handshake = handshake, messages = msglib },
+    { tls = { hs = KINDS.tls.hs, cert = KINDS.tls.cert, alert = KINDS.tls.alert },
+      dtls = { hs = KINDS.dtls.hs, cert = KINDS.dtls.cert, alert = KINDS.dtls.alert },
+      sslv2 = KINDS.tls.hs_type, quic_close = X.quic_code })
+local finding, diagnosis_of, VALUE_BYTES = checks.finding, checks.diagnosis_of, checks.VALUE_BYTES
+local get_conn, record_types = S.get_conn, core.record_types
+on_prefs_changed = S.forget_certificates   -- the checks and the fingerprint bound read the settings
 
 ------------------------------------------------------------------------------
--- 8. Findings in words; connection state: created on first sight, bounded, reset by init()
+-- 8. The plugin's own state: results replayed on revisits, the bridge's counts; reset by init()
 ------------------------------------------------------------------------------
 
--- Findings in words, from the message templates. Every text is bounded so that each tree label stays
--- under Wireshark's 240-byte limit (ITEM_LABEL_LENGTH) with its title: "Error: " + TEXT_BYTES, and
--- "Expert Info (Warning/Response code): " (37 bytes) + TEXT_BYTES for the expert item.
-local PHRASE_BYTES, TEXT_BYTES, WHY_BYTES = 100, 200, 200
-local NAME_BYTES, LIST_BYTES, DIAGNOSIS_BYTES, VALUE_BYTES = 64, 200, 160, 200
-local NO_VARIANTS = {}
-
--- f (check, sev and what locates the finding) with its phrase (the Diagnosis column), sentence (msg) and
--- why filled in; the templates of `variants` win over the severity's, which wins over the check's own.
--- A finding on a certificate the client sent tries the variant "client" first, and its phrase says
--- whose certificate it is (phrase.client); its sentence does through {cert}'s role ("client leaf").
-local function finding(f, values, variants)
-    local order = {}
-    local client = f.cert and f.cert.sender == "client"
-    if client then order[1] = "client" end
-    for _, variant in ipairs(variants or NO_VARIANTS) do order[#order + 1] = variant end
-    order[#order + 1] = f.sev
-    local phrase = fill(MESSAGES:pick(f.check, "phrase", order), values)
-    if client then phrase = fill(MESSAGES:get("phrase.client"), { phrase = phrase }) end
-    f.phrase = cut(phrase, PHRASE_BYTES)
-    f.msg = cut(fill(MESSAGES:pick(f.check, "text", order), values), TEXT_BYTES)
-    f.why = cut(fill(MESSAGES:pick(f.check, "why", order), values), WHY_BYTES)
-    return f
-end
-
--- "a, b, c and 2 more": the first `max_items` items, each cut to NAME_BYTES ("nothing" for none).
-local function listed(items, max_items)
-    if #items == 0 then return MESSAGES:get("list.none") end
-    local shown = {}
-    for i = 1, math.min(#items, max_items) do shown[i] = cut(items[i], NAME_BYTES) end
-    local text = concat(shown, ", ")
-    if #items > max_items then text = fill(MESSAGES:get("list.more"), { list = text, count = #items - max_items }) end
-    return text
-end
-
--- A delay as the messages say it: "2 ms", or "12.5 s" from 10 s on.
-local function delay_text(ms)
-    if ms < 10000 then return fmt("%d ms", ms) end
-    return fmt("%.1f s", ms / 1000)
-end
-
-local conns, conn_count, conn_queue, queue_head, queue_tail
-local results, analysed_upto, teardown_deadline, limit_noted, seen_tls13, reassembly_held
+local results, analysed_upto
 local bridge_bytes, bridge_queue, bridge_first
 
 local function reset_state()
-    conns, conn_count, conn_queue, queue_head, queue_tail = {}, 0, {}, 1, 0
-    -- teardown_deadline: until when (abs time) a FIN/RST could still be a silent teardown; nil = no watch
-    -- seen_tls13: TLS 1.3 records without a content type field (tls.record.opaque_type) matter from then on
+    S.reset()
     -- results: frame number -> its findings and summaries, replayed on every later visit
-    results, analysed_upto, teardown_deadline, limit_noted, seen_tls13 = {}, 0, nil, false, false
-    -- reassembly_held: bytes of Certificate messages being reassembled, all connections together (section 10b)
-    reassembly_held = 0
+    results, analysed_upto = {}, 0
     -- bridge_bytes: tcp.stream -> endpoint -> application data bytes it sent so far (bounded FIFO, bridge_queue)
     -- bridge_first: frame number -> true when it carries the first application data of its direction
     bridge_bytes, bridge_queue, bridge_first = {}, { head = 1, tail = 0 }, {}
 end
 reset_state()
 
--- Per-side flags live in the connection itself: conn[ALERT_SENT[side]], conn[CCS_SENT[side]].
-local ALERT_SENT = { client = "client_alert", server = "server_alert" }
-local CCS_SENT = { client = "client_ccs", server = "server_ccs" }
-
-local function get_conn(ctx, key)
-    local conn = conns[key]
-    if conn then return conn end
-    while conn_count >= math.max(1, settings.max_connections) and queue_head <= queue_tail do
-        local old_key = conn_queue[queue_head]
-        conn_queue[queue_head] = nil
-        queue_head = queue_head + 1
-        local old = conns[old_key]
-        if old then
-            for _, state in pairs(old.reassembly or {}) do
-                if state then reassembly_held = reassembly_held - state.have end
-            end
-            conns[old_key] = nil
-            conn_count = conn_count - 1
-            if not limit_noted then
-                limit_noted = true
-                ctx:add(finding({ check = "state_limit", sev = "note" }, { limit = settings.max_connections }))
-            end
-        end
-    end
-    conn = { client = nil, client_alert = false, server_alert = false, client_ccs = false, server_ccs = false }
-    conns[key] = conn
-    conn_count = conn_count + 1
-    queue_tail = queue_tail + 1
-    conn_queue[queue_tail] = key
-    return conn
-end
-
 ------------------------------------------------------------------------------
--- 9. Checks: one function each; they call ctx:add(finding)
+-- 9. The frame's fields as plain values, each extractor read once per frame
 ------------------------------------------------------------------------------
-
--- The values every certificate message names it by ({cert}, {index}, {role}, {name}), and its role.
-local function cert_values(cert)
-    local info = cert.info
-    local name = info.cn
-    if not name or name == "" then name = info.subject end
-    if not name or name == "" then name = MESSAGES:get("name.none") end
-    local role = role_of(cert.index, info.self_signed, cert.sender)
-    local values = { index = cert.index, role = ROLE_TEXT[role], name = cut(name, NAME_BYTES) }
-    values.cert = fill(MESSAGES:get("cert"), values)
-    return values, role
-end
-
--- The signature schemes of a ClientHello list by name, as many as fit in LIST_BYTES.
-local function offered_text(list)
-    local names, used = {}, 0
-    for i, code in ipairs(list) do
-        local name = SCHEME_NAMES[code] or fmt("0x%04x", code)
-        if used + #name + 2 > LIST_BYTES - 20 then
-            return fill(MESSAGES:get("list.more"), { list = concat(names, ", "), count = #list - i + 1 })
-        end
-        names[#names + 1], used = name, used + #name + 2
-    end
-    if #names == 0 then return MESSAGES:get("list.none") end
-    return concat(names, ", ")
-end
-
-local function check_weak_signature(ctx, cert)
-    local info = cert.info
-    local alg = SIGALGS[info.sig_oid]
-    if not alg or alg.weakness == "" then return end
-    if alg.weakness == "warning" and not settings.sha1_is_weak then return end
-    local values, role = cert_values(cert)
-    values.algorithm, values.sigalg, values.oid = alg.label, info.sig_name, info.sig_oid
-    -- A self-signed certificate (a root sent in the chain, or a self-signed leaf) is accepted only as a trust
-    -- anchor, and clients never verify an anchor's own signature (DOMAIN.md; RFC 5280 §6.1.1): at most a note.
-    -- Whether its algorithm was offered is sigalg_not_offered's question.
-    local sev = info.self_signed and "note" or alg.weakness
-    ctx:add(finding({ check = "weak_signature", sev = sev, cert = cert, range = info.r_sigalg,
-        expert = algorithm_key(role, alg) }, values))
-end
-
-local function check_weak_key(ctx, cert)
-    local info = cert.info
-    local bits = info.key_bits
-    if not bits then return end
-    local check, sev, limit
-    if info.key_type == "rsa" then
-        if bits < settings.rsa_error_bits then
-            check, sev, limit = "weak_rsa_key", "error", settings.rsa_error_bits
-        elseif bits < settings.rsa_warning_bits then
-            check, sev, limit = "weak_rsa_key", "warning", settings.rsa_warning_bits
-        end
-    elseif info.key_type == "dsa" and bits < settings.dsa_min_bits then
-        check, sev, limit = "weak_dsa_key", "warning", settings.dsa_min_bits
-    elseif info.key_type == "ec" and bits < settings.ec_min_bits then
-        check, sev, limit = "weak_ec_key", "warning", settings.ec_min_bits
-    end
-    if not check then return end
-    local values = cert_values(cert)
-    values.bits, values.limit = bits, limit
-    values.curve = info.curve or MESSAGES:get("curve.unnamed")
-    ctx:add(finding({ check = check, sev = sev, cert = cert, range = info.r_spki }, values))
-end
-
-local function check_sigalg_offered(ctx, conn, cert)
-    local info = cert.info
-    local alg = SIGALGS[info.sig_oid]
-    local hello = conn.hello
-    local family = rules_family(conn.version)
-    if not alg or not hello or not family or family < 12 then return end
-    local list, list_name
-    if family == 13 then
-        if info.self_signed then return end          -- RFC 8446 §4.4.2.2: trust anchors are exempt
-        if hello.sigalgs_cert then
-            list, list_name = hello.sigalgs_cert, "signature_algorithms_cert"
-        else
-            list, list_name = hello.sigalgs, "signature_algorithms"
-        end
-    else
-        list, list_name = hello.sigalgs, "signature_algorithms"
-    end
-    if not list then return end
-    for _, offered in ipairs(list) do
-        for _, scheme in ipairs(alg.schemes) do
-            if offered == scheme then return end
-        end
-    end
-    local values, role = cert_values(cert)
-    values.algorithm, values.sigalg, values.oid, values.list = alg.label, info.sig_name, info.sig_oid, list_name
-    local f = finding({ check = "sigalg_not_offered", sev = "error", cert = cert, range = info.r_sigalg,
-        expert = algorithm_key(role, alg) }, values, family == 13 and { "tls13" } or nil)
-    f.offered = offered_text(list)
-    ctx:add(f)
-end
-
--- Validity against the capture's clock: the time of the frame that carries the certificate (RFC 5280 §4.1.2.5),
--- never today's. How much it matters depends on the certificate's role: an expired or not yet valid leaf is
--- refused by every client that validates (alert 45), an intermediate breaks the path unless the client finds
--- another one (a cross-signed CA sent beside a newer path: a warning), and a self-signed root sent in the chain
--- is only a note: clients build the path to the root in their own trust store and ignore the copy sent.
--- A chain sent at the very instant of the ClientHello it answers (to the nanosecond) tells of a capture whose
--- clock did not run (a synthetic trace, every frame at one made-up time): the verdict is then only a note.
-local function check_validity(ctx, conn, cert)
-    local info = cert.info
-    local state = x509.validity(info, ctx.time)
-    if not state then return end
-    local values, role = cert_values(cert)
-    values.not_before, values.not_after = info.not_before or "?", info.not_after or "?"
-    values.when = x509.iso(ctx.time)
-    local sev = cert.index == 0 and "error" or info.self_signed and "note" or "warning"
-    local still = conn.hello_time == ctx.time
-    if still then sev = "note" end
-    local check = "expired_certificate"
-    if state == "not_yet_valid" then check = "not_yet_valid_certificate" end
-    ctx:add(finding({ check = check, sev = sev, cert = cert, range = info.r_validity, expert = role }, values,
-        still and { "still_clock" } or nil))
-end
-
-local function check_chain_order(ctx, chain)
-    for i = 1, #chain - 1 do
-        local this, nxt = chain[i], chain[i + 1]
-        if not this.info.error and not nxt.info.error and this.info.issuer_der ~= nxt.info.subject_der
-                and this.info.issuer ~= nxt.info.subject then
-            local values = cert_values(this)
-            values.next = nxt.index
-            values.issuer, values.subject = cut(this.info.issuer, 60), cut(nxt.info.subject, 60)
-            ctx:add(finding({ check = "chain_order", sev = "warning", cert = this, range = this.info.r_issuer },
-                values))
-        end
-    end
-end
-
--- RFC 6125 §6.4: exact match, or "*" as the whole left-most label matching one label.
-local function dns_name_matches(pattern, host)
-    pattern = string.lower(string.gsub(pattern, "%.$", ""))
-    if pattern == host then return true end
-    if sub(pattern, 1, 2) ~= "*." then return false end
-    local suffix = sub(pattern, 2)
-    if not string.find(sub(suffix, 2), ".", 1, true) then return false end   -- "*.com" never matches
-    local dot = string.find(host, ".", 1, true)
-    return dot ~= nil and dot > 1 and sub(host, dot) == suffix
-end
-
-local function check_name(ctx, conn, cert)
-    local info = cert.info
-    local sni = conn.hello and conn.hello.sni
-    if not sni or sni == "" then return end
-    local host = string.lower(string.gsub(sni, "%.$", ""))
-    local names = info.san
-    if not names or #names == 0 then names = { info.cn } end    -- no SAN dNSName: the subject CN, if any
-    for _, name in ipairs(names) do
-        if dns_name_matches(name, host) then return end
-    end
-    local values = cert_values(cert)
-    values.sni, values.names = cut(sni, NAME_BYTES), listed(names, 3)
-    ctx:add(finding({ check = "name_mismatch", sev = "error", cert = cert, range = info.r_san or info.r_subject },
-        values))
-end
-
-local function check_version(ctx, hello, anchor)
-    local row = VERSIONS[hello.version]
-    if not row or row.weakness == "" then return end
-    ctx:add(finding({ check = "old_protocol_version", sev = row.weakness, hs = anchor,
-        range = { hello.version_at, hello.version_len }, expert = slug(row.name) },
-        { version = row.name, source = row.source }))
-end
-
-local function check_suite(ctx, conn, hello, anchor)
-    local name = conn.suite_name
-    if not name then return end
-    local worst
-    for token in pairs(suite_tokens(name)) do
-        local row = SUITE_TOKENS[token]
-        if row and (not worst or SEVERITY_LEVEL[row.weakness] > SEVERITY_LEVEL[worst.weakness]
-                or (row.weakness == worst.weakness and row.token < worst.token)) then
-            worst = row
-        end
-    end
-    if not worst then return end
-    ctx:add(finding({ check = "weak_cipher_suite", sev = worst.weakness, hs = anchor, range = { hello.suite_at, 2 },
-        expert = slug(worst.token) },
-        { suite = cut(name, NAME_BYTES), code = fmt("%04x", hello.suite), reason = worst.reason,
-            source = worst.source }))
-end
-
-local function check_dh(ctx, bits, anchor, at, len)
-    local sev
-    if bits < settings.dh_error_bits then sev = "error"
-    elseif bits < settings.dh_min_bits then sev = "warning"
-    else return end
-    ctx:add(finding({ check = "weak_dh_group", sev = sev, hs = anchor, range = { at, len } },
-        { bits = bits, limit = sev == "error" and settings.dh_error_bits or settings.dh_min_bits }))
-end
-
--- The Diagnosis of a list of findings: their phrases, the most severe first and, among equals, the most
--- decisive check (checks.tsv weight); a finding on the very bytes of a certificate an earlier one points
--- at says nothing new (an MD2 signature not offered is also a broken hash), so it is left out. Phrases
--- that do not fit in DIAGNOSIS_BYTES are counted ("+1 more"). nil when there is no finding.
-local function diagnosis_of(list)
-    local order = {}
-    for i, f in ipairs(list) do
-        if f.check then order[#order + 1] = { f = f, i = i } end
-    end
-    if #order == 0 then return nil end
-    table.sort(order, function(a, b)
-        local sa, sb = SEVERITY_LEVEL[a.f.sev], SEVERITY_LEVEL[b.f.sev]
-        if sa ~= sb then return sa > sb end
-        local wa, wb = CHECKS[a.f.check].weight, CHECKS[b.f.check].weight
-        if wa ~= wb then return wa < wb end
-        return a.i < b.i
-    end)
-    local phrases, spots, used, left = {}, {}, 0, 0
-    for _, entry in ipairs(order) do
-        local f = entry.f
-        local seen = f.cert and f.range and spots[f.cert]
-        if not (seen and seen[f.range]) then
-            if f.cert and f.range then
-                spots[f.cert] = seen or {}
-                spots[f.cert][f.range] = true
-            end
-            if #phrases > 0 and used + 2 + #f.phrase > DIAGNOSIS_BYTES then
-                left = left + 1
-            else
-                phrases[#phrases + 1], used = f.phrase, used + (#phrases > 0 and 2 or 0) + #f.phrase
-            end
-        end
-    end
-    local text = concat(phrases, "; ")
-    if left > 0 then text = fill(MESSAGES:get("diagnosis.more"), { diagnosis = text, count = left }) end
-    return text
-end
-
--- The Chain diagnosis sub-item of a finding that refers to the chain `chain` ({frame, diagnosis}).
-local function chain_text(chain)
-    return fill(MESSAGES:get("chain.diagnosis"),
-        { frame = chain.frame, diagnosis = chain.diagnosis or MESSAGES:get("chain.clean") })
-end
-
-------------------------------------------------------------------------------
--- 10. Per-frame analysis: route each piece of the frame to its check
-------------------------------------------------------------------------------
-
-local CERT_ALERTS = { [42] = true, [43] = true, [44] = true, [45] = true, [46] = true, [48] = true }
-local NO_FINDINGS, NO_CERTS = {}, {}   -- shared empty lists, never written to
-
-local function side_of(ctx, conn)
-    if not conn.client then return nil end
-    return ctx.src == conn.client and "client" or "server"
-end
-
--- The server's certificate flight lasts until its last frame before the client answers;
--- FIN/RST frames are looked at only while one could still be "right after" a flight.
-local function extend_flight(conn, time)
-    conn.flight_end = time
-    local deadline = time + settings.teardown_window_ms / 1000
-    if not teardown_deadline or deadline > teardown_deadline then teardown_deadline = deadline end
-end
-
--- Anchors ({field = extractor, k = position in the frame}) and certificate entries are the same
--- for every frame that has them, so they are shared: findings stored for replay stay small.
-local anchors = {}
-local function anchor_for(field, k)
-    local by_k = anchors[field]
-    if not by_k then
-        by_k = {}
-        anchors[field] = by_k
-    end
-    local anchor = by_k[k]
-    if not anchor then
-        anchor = { field = field, k = k }
-        by_k[k] = anchor
-    end
-    return anchor
-end
-
--- The certificate entry (a finding anchor and its own summary item) for `info` at position k of
--- a frame's certificates, sent by `sender`: kept with the parsed certificate. Read-only. A certificate the
--- plugin reassembled itself (section 10b) has no field of tshark's to point at: its items carry no bytes.
-local function cert_entry(info, kind, k, sender, reassembled)
-    local entries = info.entries
-    if not entries then
-        entries = {}
-        info.entries = entries
-    end
-    local key = (k * 4 + (kind == "tls" and 0 or 2) + (sender == "server" and 0 or 1)) * (reassembled and -1 or 1)
-    local cert = entries[key]
-    if not cert then
-        cert = { index = k - 1, info = info, field = not reassembled and KINDS[kind].cert, k = k, sender = sender,
-            summary = true }
-        entries[key] = cert
-    end
-    return cert
-end
-
--- Keeps what this dissection already fetched (an extractor's instances, an anchor's range)
--- for rendering, which runs in the same dissector call on a first visit.
-local function remember(ctx, key, value)
-    local fetched = ctx.fetched
-    if not fetched then
-        fetched = {}
-        ctx.fetched = fetched
-    end
-    fetched[key] = value
-end
-
--- The list of a ClientHello's signature schemes as a key ("-" for none).
-local function list_key(list)
-    if not list then return "-" end
-    return concat(list, ",")
-end
-
--- Everything the chain checks below read, as one string: the certificates (by id, and whether the plugin
--- reassembled them: their entries differ), who sent them, each one's validity at this frame's time (and, when one
--- is out of date, that time and whether the capture's clock stood still, which its finding says) and, for a
--- server's chain, the rules' family and the ClientHello's offered schemes and SNI (settings are not in it: a
--- change of preference empties the memo). A check that reads more must add it here.
-local function chain_key(ctx, conn, kind, sender, chain)
-    local parts = { kind, sender }
-    local dated = false
-    for i, cert in ipairs(chain) do
-        local validity = not cert.info.error and x509.validity(cert.info, ctx.time) or nil
-        if validity then dated = true end
-        parts[i + 2] = cert.info.id .. (cert.field and "" or "r") .. (validity and (":" .. validity) or "")
-    end
-    if dated then parts[#parts + 1] = x509.iso(ctx.time) .. (conn.hello_time == ctx.time and "=" or "") end
-    if sender == "server" then
-        local hello = conn.hello
-        parts[#parts + 1] = rules_family(conn.version) or "-"
-        if hello then
-            local key = hello.memo_key
-            if not key then
-                local sni = hello.sni
-                key = list_key(hello.sigalgs) .. ";" .. list_key(hello.sigalgs_cert) .. ";"
-                    .. (sni and (#sni .. ":" .. sni) or "-")
-                hello.memo_key = key
-            end
-            parts[#parts + 1] = key
-        end
-    end
-    return concat(parts, "|")
-end
-
--- The findings of a chain's checks (read-only, shared by every frame whose chain has the same key)
--- and, for a server's chain, the diagnosis of its warnings and errors.
-local function chain_checks(ctx, conn, chain, sender)
-    local before = #ctx.out
-    for _, cert in ipairs(chain) do
-        if cert.info.error then
-            ctx:add(finding({ check = "malformed_certificate", sev = "note", cert = cert },
-                { index = cert.index, bytes = cert.info.len, error = cut(cert.info.error, 100) }))
-        else
-            if cert.info.hash_skipped then
-                local values = cert_values(cert)
-                values.bytes, values.limit = cert.info.hash_skipped, settings.max_hash_kib
-                ctx:add(finding({ check = "fingerprint_skipped", sev = "note", cert = cert }, values))
-            end
-            check_weak_signature(ctx, cert)
-            check_weak_key(ctx, cert)
-            check_validity(ctx, conn, cert)
-            if sender == "server" then check_sigalg_offered(ctx, conn, cert) end
-        end
-    end
-    check_chain_order(ctx, chain)
-    if sender == "server" and chain[1] and not chain[1].info.error then check_name(ctx, conn, chain[1]) end
-    local found, serious = {}, {}
-    for i = before + 1, #ctx.out do
-        local f = ctx.out[i]
-        found[#found + 1] = f
-        if f.check and f.cert and SEVERITY_LEVEL[f.sev] >= SEVERITY_LEVEL.warning then serious[#serious + 1] = f end
-    end
-    return { found = found, diagnosis = diagnosis_of(serious) }
-end
-
--- The checks of a chain (its certificate entries, already added to the frame's output), replayed from the memo
--- when the same chain was judged under the same conditions, and the connection's state after the chain.
-local function check_chain(ctx, conn, kind, chain, sender)
-    local key = chain_key(ctx, conn, kind, sender, chain)
-    local memo = chain_memo[key]
-    if memo then
-        for _, f in ipairs(memo.found) do ctx:add(f) end
-    else
-        memo = chain_checks(ctx, conn, chain, sender)
-        if chain_memo_size >= CHAIN_MEMO_MAX then chain_memo, chain_memo_size = {}, 0 end
-        chain_memo[key], chain_memo_size = memo, chain_memo_size + 1
-    end
-    local judged = { frame = ctx.num, diagnosis = memo.diagnosis }
-    if sender ~= "server" then
-        conn.client_chain = judged   -- mutual TLS: what a server's certificate alert answers
-        return
-    end
-    conn.chain = judged
-    conn.client_replied, conn.server_replied = false, false
-    if kind == "tls" then
-        conn.watch = true
-        extend_flight(conn, ctx.time)
-    end
-end
-
-local function on_chain(ctx, conn, kind, certs, sender)
-    local chain = {}
-    for k, fi in ipairs(certs) do
-        local range = fi.range
-        local info = certificate_info(range:raw())
-        local cert = cert_entry(info, kind, k, sender)
-        remember(ctx, cert, range)
-        chain[#chain + 1] = cert
-        ctx:add(cert)
-    end
-    check_chain(ctx, conn, kind, chain, sender)
-end
-
-------------------------------------------------------------------------------
--- 10b. Certificate messages tshark leaves undecoded
-------------------------------------------------------------------------------
-
--- Section 10b's own helpers stay in the block (Lua allows 200 locals in the main chunk).
-local reassembly_open, reassemble
-do
-    -- tshark 4.0 takes a handshake message whose length is 64 KiB or more, at the start of a record, for
-    -- ciphertext ("Encrypted Handshake Message": packet-tls.c, is_encrypted_handshake_message, "Assume handshake
-    -- messages are below 64K"); no preference changes that. A TLS 1.2 (or older) Certificate message that large is
-    -- reassembled here from the bytes of its records, up to max_handshake_kib per connection and side, and its
-    -- chain checked like any other. Anything past the message in its last record is left alone, as tshark does.
-    local TSHARK_HANDSHAKE_LIMIT = 0x10000
-    local RECORD_HEADER = 5
-    -- All reassemblies under way together keep at most this many times max_handshake_kib.
-    local REASSEMBLIES_AT_ONCE = 4
-
-    -- Whether this side's records could still start or continue such a message: after its ChangeCipherSpec,
-    -- or in TLS 1.3, an encrypted handshake message really is one.
-    function reassembly_open(conn, sender)
-        local state = conn.reassembly and conn.reassembly[sender]
-        if state ~= nil then return state ~= false end
-        return rules_family(conn.version) ~= 13 and not conn[CCS_SENT[sender]]
-    end
-
-    -- Ends this side's reassembly (for good: one Certificate message per side and handshake).
-    local function reassembly_done(conn, sender)
-        local state = conn.reassembly[sender]
-        if state then reassembly_held = reassembly_held - state.have end
-        conn.reassembly[sender] = false
-    end
-
-    local function reassembly_note(ctx, conn, sender, reason_id, values)
-        reassembly_done(conn, sender)
-        values.side, values.limit = sender, settings.max_handshake_kib
-        values.reason = fill(MESSAGES:get(reason_id), values)
-        ctx:add(finding({ check = "chain_not_decoded", sev = "note" }, values))
-    end
-
-    -- TLS 1.2 Certificate body: certificate_list<0..2^24-1> of ASN.1Cert<1..2^24-1>; the DER of each.
-    local function certificate_list(msg)
-        local ders = {}
-        if #msg < 7 then return ders end
-        local list_last = math.min(#msg, 7 + u24(msg, 5))
-        local p = 8
-        while p + 2 <= list_last do
-            local n = u24(msg, p)
-            local last = p + 2 + n
-            if n == 0 or last > list_last then break end
-            ders[#ders + 1] = sub(msg, p + 3, last)
-            p = last + 1
-        end
-        return ders
-    end
-
-    local function reassembled_chain(ctx, conn, sender, state)
-        reassembly_done(conn, sender)
-        local msg = concat(state.parts)
-        ctx:add(finding({ check = "chain_reassembled", sev = "note" },
-            { side = sender, bytes = #msg, count = state.records, limit = settings.max_handshake_kib }))
-        local chain = {}
-        for k, der in ipairs(certificate_list(msg)) do
-            local cert = cert_entry(certificate_info(der), "tls", k, sender, true)
-            chain[#chain + 1] = cert
-            ctx:add(cert)
-        end
-        if #chain > 0 then check_chain(ctx, conn, "tls", chain, sender) end
-    end
-
-    -- The frame's TLS records from `sender`, read while a reassembly may start or is under way. `decoded`: tshark
-    -- decoded a Certificate message of this side in the frame itself (then it is not reassembled twice).
-    function reassemble(ctx, conn, sender, decoded)
-        local records, types = { X.tls_record() }, { KINDS.tls.record_ct() }
-        if #records ~= #types then return end
-        conn.reassembly = conn.reassembly or {}
-        local reassembly = conn.reassembly
-        for i, rfi in ipairs(records) do
-            local state = reassembly[sender]
-            if state == false then return end
-            local range = rfi.range
-            local length = range:len() - RECORD_HEADER
-            if state then
-                if types[i].value ~= 22 or decoded or length <= 0 then
-                    if not decoded then
-                        reassembly_note(ctx, conn, sender, "reassembly.cut_short",
-                            { bytes = state.need, count = state.records, frame = ctx.num })
-                    end
-                    reassembly_done(conn, sender)
-                    return
-                end
-                local take = math.min(length, state.need - state.have)
-                state.parts[#state.parts + 1] = range:range(RECORD_HEADER, take):raw()
-                state.have, state.records = state.have + take, state.records + 1
-                reassembly_held = reassembly_held + take
-                if state.have == state.need then reassembled_chain(ctx, conn, sender, state) end
-            elseif types[i].value == 20 then
-                return                              -- this side's records after its ChangeCipherSpec are encrypted
-            elseif types[i].value == 22 and length >= 4 and range:range(RECORD_HEADER, 1):uint() == 11 then
-                local need = 4 + range:range(RECORD_HEADER + 1, 3):uint()
-                if need - 4 >= TSHARK_HANDSHAKE_LIMIT and not decoded then
-                    local bound = settings.max_handshake_kib * 1024
-                    if need > bound then
-                        reassembly_note(ctx, conn, sender, "reassembly.over_limit", { bytes = need })
-                        return
-                    end
-                    if reassembly_held + need > REASSEMBLIES_AT_ONCE * bound then
-                        reassembly_note(ctx, conn, sender, "reassembly.busy",
-                            { bytes = need, count = REASSEMBLIES_AT_ONCE })
-                        return
-                    end
-                    local take = math.min(length, need)
-                    reassembly[sender] = { need = need, have = take, records = 1,
-                        parts = { range:range(RECORD_HEADER, take):raw() } }
-                    reassembly_held = reassembly_held + take
-                end
-            end
-        end
-    end
-end
-
-local function on_alert(ctx, conn, kind, fi, k)
-    local sender = side_of(ctx, conn) or "unknown"
-    local raw = fi.range:raw()
-    local known = sender ~= "unknown"
-    local side = known and sender or MESSAGES:get("side.peer")
-    if known then conn[ALERT_SENT[sender]] = true end
-    if #raw ~= 2 then
-        -- In TLS 1.2 and older an encrypted alert sent before both sides switched
-        -- to encryption means the handshake failed; afterwards it is usually close_notify.
-        if not (conn.client_ccs and conn.server_ccs) and rules_family(conn.version) ~= 13 then
-            ctx:add(finding({ check = "encrypted_alert", sev = "note", alert = anchor_for(KINDS[kind].alert, k),
-                alert_sender = sender, related = conn.chain and conn.chain.frame, expert = known and sender or nil },
-                { side = side }))
-        end
-        return
-    end
-    local level, code = byte(raw, 1, 2)
-    local tls13 = rules_family(conn.version) == 13
-    if not (level == 2 or (tls13 and code ~= 0 and code ~= 90)) then return end
-    local row = ALERTS[code]
-    local name = row and row.name or ("unassigned_" .. code)
-    -- A server's certificate alert after the client sent its own chain (mutual TLS) answers that chain.
-    local judged = (sender == "server" and conn.client_chain) or conn.chain
-    local f = finding({ check = "fatal_alert", sev = "error", alert = anchor_for(KINDS[kind].alert, k),
-        alert_code = code, alert_name = name, alert_sender = sender,
-        related = judged and judged.frame, expert = (known and row) and (sender .. "." .. code) or nil },
-        { side = side, code = code, name = name, frame = ctx.num, meaning = row and row.meaning },
-        not row and { "unassigned" } or nil)
-    if CERT_ALERTS[code] and judged then f.chain = chain_text(judged) end
-    ctx:add(f)
-end
-
--- Handshake types whose bytes on_handshake parses: the others need no copy of the message.
-local PARSED_HANDSHAKES = { [1] = true, [2] = true, [12] = true }
-
--- Kind -> cipher suite code -> its name as Wireshark displays it, without the " (0x....)" tail.
-local suite_names = { tls = {}, dtls = {} }
-
-local function suite_name(kind, sfi)
-    local code = sfi.value
-    local name = suite_names[kind][code]
-    if not name then
-        local display = sfi.display
-        name = string.match(display, "^(.-) %(0x%x+%)$") or display
-        suite_names[kind][code] = name
-    end
-    return name
-end
-
--- `msg_type`, when the caller knows it from the type field, spares copying messages that need no parsing.
-local function on_handshake(ctx, conn, kind, fi, k, msg_type)
-    if msg_type and not PARSED_HANDSHAKES[msg_type] then return end
-    if msg_type == 12 then   -- only an ephemeral DH group is judged: any other key exchange needs no copy
-        if not (conn.suite_name and side_of(ctx, conn) == "server") then return end
-        local tokens = suite_tokens(conn.suite_name)
-        if not (tokens.DHE or (tokens.DH and tokens.anon)) then return end
-    end
-    local range = fi.range
-    local s = range:raw()
-    local header = KINDS[kind].header
-    if #s < header then return end
-    local length
-    msg_type, length = byte(s, 1), u24(s, 2)
-    if kind == "dtls" and (u24(s, 7) ~= 0 or u24(s, 10) ~= length) then return end   -- a fragment
-    local b, last = header + 1, math.min(#s, header + length)
-    local anchor = anchor_for(KINDS[kind].hs, k)
-    remember(ctx, anchor, range)
-    if msg_type == 1 then
-        conn.client = ctx.src
-        conn.hello, conn.hello_time = parse_client_hello(s, b, last, kind == "dtls"), ctx.time
-        conn.version, conn.suite_name, conn.chain, conn.encrypted_noted = nil, nil, nil, nil
-        conn.client_chain, conn.reassembly = nil, nil
-    elseif msg_type == 2 then
-        if not conn.client then conn.client = ctx.dst end
-        local hello = parse_server_hello(s, b, last)
-        if not hello then return end
-        conn.version, conn.suite, conn.psk = hello.version, hello.suite, hello.psk
-        if rules_family(hello.version) == 13 then seen_tls13 = true end
-        conn.suite_name = nil
-        if hello.suite then
-            for _, sfi in ipairs({ KINDS[kind].suite() }) do
-                if sfi.value == hello.suite then conn.suite_name = suite_name(kind, sfi) end
-            end
-        end
-        check_version(ctx, hello, anchor)
-        if hello.suite then check_suite(ctx, conn, hello, anchor) end
-    elseif msg_type == 12 and conn.suite_name and side_of(ctx, conn) == "server" then
-        local tokens = suite_tokens(conn.suite_name)
-        if tokens.DHE or (tokens.DH and tokens.anon) then
-            local bits, at, len = parse_dh_params(s, b, last, tokens.PSK)
-            if bits then check_dh(ctx, bits, anchor, at, len) end
-        end
-    end
-end
-
--- "address/port" of the frame's source and destination. A connection whose two ports differ
--- keeps both by port (conn.ends), so that only its first analysed frame formats addresses.
-local function endpoints(ctx, conn)
-    if ctx.src then return end
-    local pinfo = ctx.pinfo
-    local sport, dport = pinfo.src_port, pinfo.dst_port
-    local ends = conn.ends
-    if ends and sport ~= dport and ends[sport] then
-        ctx.src, ctx.dst = ends[sport], ends[dport]
-        return
-    end
-    ctx.src = tostring(pinfo.src) .. "/" .. tostring(sport)
-    ctx.dst = tostring(pinfo.dst) .. "/" .. tostring(dport)
-    if sport ~= dport then conn.ends = { [sport] = ctx.src, [dport] = ctx.dst } end
-end
 
 -- The last instance of a field (the innermost layer's), without a table in the usual one-instance case.
 local function last_of(field)
@@ -1557,19 +556,63 @@ local function list_of(...)
     return { ... }
 end
 
--- Which of the content types 20-23 (ChangeCipherSpec, alert, handshake, application data)
--- the given record type values hold, in a table reused for every frame; nil when there is no record.
-local frame_types = {}
-local function record_types(values)
-    local n = #values
-    if n == 0 then return nil end
-    local has = frame_types
-    has[20], has[21], has[22], has[23] = false, false, false, false
-    for i = 1, n do
-        local value = values[i]
-        if value >= 20 and value <= 23 then has[value] = true end
+------------------------------------------------------------------------------
+-- 10. Per-frame analysis: the frame's fields read for the core (tpost_frame), which routes them to the checks
+------------------------------------------------------------------------------
+
+local NO_CERTS = {}   -- shared empty list, never written to
+-- The frame being analysed (tpost_frame's context: num, time, src, dst, out, dtls13_bytes), reset for every
+-- frame; `pinfo` and `fetched` are this file's own.
+local frame_ctx = core.context()
+
+-- Keeps what this dissection already fetched (an extractor's instances, an anchor's range)
+-- for rendering, which runs in the same dissector call on a first visit.
+local function remember(ctx, key, value)
+    local fetched = ctx.fetched
+    if not fetched then
+        fetched = {}
+        ctx.fetched = fetched
     end
-    return has
+    fetched[key] = value
+end
+
+-- Kind -> cipher suite code -> its name as Wireshark displays it, without the " (0x....)" tail.
+local suite_names = { tls = {}, dtls = {} }
+
+local function suite_name(kind, sfi)
+    local code = sfi.value
+    local name = suite_names[kind][code]
+    if not name then
+        local display = sfi.display
+        name = string.match(display, "^(.-) %(0x%x+%)$") or display
+        suite_names[kind][code] = name
+    end
+    return name
+end
+
+-- The name of cipher suite `code` among the frame's cipher suite fields, or nil (the core's suite_name_of).
+local function frame_suite_name(kind, code)
+    local name
+    for _, sfi in ipairs({ KINDS[kind].suite() }) do
+        if sfi.value == code then name = suite_name(kind, sfi) end
+    end
+    return name
+end
+
+-- "address/port" of the frame's source and destination. A connection whose two ports differ
+-- keeps both by port (conn.ends), so that only its first analysed frame formats addresses.
+local function endpoints(ctx, conn)
+    if ctx.src then return end
+    local pinfo = ctx.pinfo
+    local sport, dport = pinfo.src_port, pinfo.dst_port
+    local ends = conn.ends
+    if ends and sport ~= dport and ends[sport] then
+        ctx.src, ctx.dst = ends[sport], ends[dport]
+        return
+    end
+    ctx.src = tostring(pinfo.src) .. "/" .. tostring(sport)
+    ctx.dst = tostring(pinfo.dst) .. "/" .. tostring(dport)
+    if sport ~= dport then conn.ends = { [sport] = ctx.src, [dport] = ctx.dst } end
 end
 
 -- Wireshark puts a decoded handshake message's type field at the message's first byte, and
@@ -1603,15 +646,9 @@ local function handshake_types(types, messages)
     return by_k
 end
 
--- Does a frame with only ChangeCipherSpec/application data records still matter to this connection?
-local function wants_records(conn)
-    if conn.chain then return not (conn.client_replied and conn.server_replied) end
-    return not conn.encrypted_noted and rules_family(conn.version) == 13
-end
-
--- Connection key: tcp.stream for TLS, -1 - udp.stream for DTLS.
--- The frame's handshake messages through on_handshake: only those Wireshark decoded (a type field at the same
--- place). Returns the frame's certificate fields, and whether a message was left undecoded (no type field).
+-- The frame's handshake messages through the core's on_handshake, as bytes: only those Wireshark decoded (a type
+-- field at the same place). Returns the DER of the frame's certificates, and whether a message was left
+-- undecoded (no type field).
 local function read_handshakes(ctx, conn, kind)
     local K = KINDS[kind]
     local types = { K.hs_type() }
@@ -1619,24 +656,65 @@ local function read_handshakes(ctx, conn, kind)
     local messages = { K.hs() }
     remember(ctx, K.hs, messages)
     local msg_types = handshake_types(types, messages)
+    local wants, on_handshake = core.wants_handshake, core.on_handshake
     if msg_types then
         for k, hfi in ipairs(messages) do
-            if msg_types[k] then on_handshake(ctx, conn, kind, hfi, k, msg_types[k]) end
+            local msg_type = msg_types[k]
+            if msg_type and wants(ctx, conn, msg_type) then
+                on_handshake(ctx, conn, kind, hfi.range:raw(), k, frame_suite_name)
+            end
         end
     else
         local plain = {}
         for _, tfi in ipairs(types) do plain[tfi.offset .. "/" .. tfi.source:len()] = true end
         for k, hfi in ipairs(messages) do
-            if plain[hfi.offset .. "/" .. hfi.source:len()] then on_handshake(ctx, conn, kind, hfi, k) end
+            if plain[hfi.offset .. "/" .. hfi.source:len()] then
+                on_handshake(ctx, conn, kind, hfi.range:raw(), k, frame_suite_name)
+            end
         end
     end
     local certs = { K.cert() }
     remember(ctx, K.cert, certs)
-    return certs, #messages > #types
+    if #certs == 0 then return NO_CERTS, #messages > #types end
+    local ders = {}
+    for k, fi in ipairs(certs) do ders[k] = fi.range:raw() end
+    return ders, #messages > #types
 end
 
+local RECORD_HEADER = 5
+local frame_records = {}   -- the frame's tls.record instances, while the core reassembles from them
+-- The first n bytes after the header of the frame's record i (the core's body(i, n))
+local function record_body(i, n)
+    return frame_records[i].range:range(RECORD_HEADER, n):raw()
+end
+-- What the core asks of a frame beyond its record types (tpost_frame's io).
+local frame_io = {
+    endpoints = endpoints,
+    handshakes = read_handshakes,
+    -- The frame's TLS records for a Certificate message tshark left undecoded: content types, lengths after the
+    -- header, and a reader of their bytes; nil when the record fields do not pair with the content types
+    records = function()
+        local records, types = { X.tls_record() }, { KINDS.tls.record_ct() }
+        if #records ~= #types then return nil end
+        local cts, lengths = {}, {}
+        for i, rfi in ipairs(records) do
+            cts[i], lengths[i] = types[i].value, rfi.range:len() - RECORD_HEADER
+        end
+        frame_records = records
+        return cts, lengths, record_body
+    end,
+    alerts = function(ctx, kind)
+        local field = KINDS[kind].alert
+        local alerts = { field() }
+        remember(ctx, field, alerts)
+        local raws = {}
+        for k, afi in ipairs(alerts) do raws[k] = afi.range:raw() end
+        return raws
+    end,
+}
+
+-- Connection key: tcp.stream for TLS, -1 - udp.stream for DTLS.
 local function analyse_kind(ctx, kind, has)
-    local K = KINDS[kind]
     local key
     if kind == "tls" then
         key = tcp_value("tcp_stream")
@@ -1646,53 +724,11 @@ local function analyse_kind(ctx, kind, has)
         if not stream then return end
         key = -1 - stream.value
     end
-    local conn = conns[key]
-    if not (has[21] or has[22] or has[20]) and not (conn and wants_records(conn)) then
-        return                                  -- application data only: the common, cheap case
-    end
-    conn = conn or get_conn(ctx, key)
-    endpoints(ctx, conn)
-
-    local certs, undecoded = NO_CERTS, false
-    if has[22] then certs, undecoded = read_handshakes(ctx, conn, kind) end
-
-    local sender = side_of(ctx, conn)
-    if #certs > 0 and sender then on_chain(ctx, conn, kind, certs, sender) end
-    if kind == "tls" and sender and (undecoded or (conn.reassembly and conn.reassembly[sender]))
-            and reassembly_open(conn, sender) then
-        reassemble(ctx, conn, sender, #certs > 0)
-    end
-
-    if sender then
-        if has[20] then conn[CCS_SENT[sender]] = true end
-        if conn.chain and #certs == 0 then
-            if sender == "server" and not conn.client_replied then
-                extend_flight(conn, ctx.time)   -- rest of the server's flight (ServerHelloDone, ...)
-            elseif sender == "client" then
-                conn.client_replied = true
-            else
-                conn.server_replied = true
-            end
-        end
-    end
-
-    if has[21] then
-        local alerts = { K.alert() }
-        remember(ctx, K.alert, alerts)
-        for k, afi in ipairs(alerts) do on_alert(ctx, conn, kind, afi, k) end
-    end
-
-    -- By the client's first encrypted record (its Finished) a decryptable server
-    -- Certificate would have been seen; PSK resumption sends none.
-    if (has[23] or has[20]) and sender == "client" and not conn.chain and not conn.encrypted_noted and not conn.psk
-            and rules_family(conn.version) == 13 then
-        conn.encrypted_noted = true
-        ctx:add(finding({ check = "chain_encrypted", sev = "note" }, {}))
-    end
+    core.analyse_kind(ctx, kind, key, has, frame_io)
 end
 
 -- An SSL 2.0 record has no content type: its message type is the record's tls.handshake.type. A
--- SERVER-HELLO (4) names the version the server chose: SSL 2.0 (0x0002), checked like a ServerHello's.
+-- SERVER-HELLO (4) names the version the server chose, read from its bytes.
 local SSL2_SERVER_HELLO = 4
 local function analyse_sslv2(ctx, types)
     local key = tcp_value("tcp_stream")
@@ -1700,15 +736,10 @@ local function analyse_sslv2(ctx, types)
     for k, tfi in ipairs(types) do
         local tvb, at = tfi.source, tfi.offset
         if tfi.value == SSL2_SERVER_HELLO and tvb and at + 5 <= tvb:len() then
-            local conn = conns[key] or get_conn(ctx, key)
+            local conn = S.conns[key] or get_conn(ctx, key)
             endpoints(ctx, conn)
-            if not conn.client then conn.client = ctx.dst end
             -- SERVER-HELLO: type, session id hit, certificate type, then the version
-            local version = tvb:range(at + 3, 2):uint()
-            conn.version = version
-            local anchor = anchor_for(KINDS.tls.hs_type, k)
-            remember(ctx, anchor, tfi.range)
-            check_version(ctx, { version = version, version_at = 3, version_len = 2 }, anchor)
+            remember(ctx, core.sslv2_server_hello(ctx, conn, tvb:range(at + 3, 2):uint(), k), tfi.range)
         end
     end
 end
@@ -1721,26 +752,11 @@ local function analyse_teardown(ctx)
     if not (fin or rst) then return true end
     local stream = tcp_value("tcp_stream")
     if not stream then return true end
-    local conn = conns[stream]
+    local conn = S.conns[stream]
     if not conn or not conn.watch or conn.torn then return true end
     conn.torn = true
     endpoints(ctx, conn)
-    local closer = side_of(ctx, conn)
-    if not closer or not conn.chain then return true end
-    -- An alert from either side explains the teardown; ChangeCipherSpec means the closer accepted the chain.
-    if conn.client_alert or conn.server_alert or conn[CCS_SENT[closer]] then return true end
-    -- "Right after" the flight: the closing side sent no TLS record since it.
-    if (closer == "client" and conn.client_replied) or (closer == "server" and conn.server_replied) then
-        return true
-    end
-    local ms = floor((ctx.time - conn.flight_end) * 1000 + 0.5)
-    if ms > settings.teardown_window_ms then return true end
-    local f = finding({ check = "silent_teardown", sev = "warning", related = conn.chain.frame, expert = closer },
-        { side = closer, how = rst and "RST" or "FIN", delay = delay_text(ms), frame = ctx.num,
-            chain = fill(MESSAGES:get("chain.in_frame"), { frame = conn.chain.frame }) },
-        { rst and "rst" or "fin" })
-    f.chain = chain_text(conn.chain)
-    ctx:add(f)
+    core.teardown(ctx, conn, rst)
     return true
 end
 
@@ -1839,7 +855,7 @@ end
 -- the key log. The sender is named from the side that sent the ClientHello in the same UDP stream.
 local analyse_quic
 do
-    local quic_code = Field.new("quic.cc.error_code")
+    local quic_code = X.quic_code
     local quic_hs_type = KINDS.tls.hs_type    -- QUIC's CRYPTO frames carry TLS handshake messages, no records
 
     -- Only frames with TLS handshake messages (in CRYPTO frames: the hellos in Initial packets, the rest once
@@ -1869,48 +885,14 @@ do
         if has_messages then
             -- The same reading as TLS over TCP: hello facts, the client named by its ClientHello, chain checks.
             local certs = read_handshakes(ctx, conn, "tls")
-            local sender = side_of(ctx, conn)
-            if #certs > 0 and sender then on_chain(ctx, conn, "tls", certs, sender) end
+            local sender = core.side_of(ctx, conn)
+            if #certs > 0 and sender then core.on_chain(ctx, conn, "tls", certs, sender) end
         end
         if closes[1] == nil then return true end
-        local sender = side_of(ctx, conn) or "unknown"
-        local known = sender ~= "unknown"
-        local seen = {}
-        for _, close in ipairs(closes) do
-            local code = close.alert
-            -- A close is sent in every packet number space the sender has keys for: one finding per alert.
-            if not seen[code] then
-                seen[code] = true
-                local row = ALERTS[code]
-                local name = row and row.name or ("unassigned_" .. code)
-                local judged = (sender == "server" and conn.client_chain) or conn.chain
-                local f = finding({ check = "quic_crypto_error", sev = "error", alert = anchor_for(quic_code, close.k),
-                    alert_code = code, alert_name = name, alert_sender = sender,
-                    related = judged and judged.frame, expert = (known and row) and (sender .. "." .. code) or nil },
-                    { side = known and sender or MESSAGES:get("side.peer"), code = code, name = name,
-                      frame = ctx.num, meaning = row and row.meaning, error = fmt("0x%04x", 0x100 + code) },
-                    not row and { "unassigned" } or nil)
-                if CERT_ALERTS[code] and judged then f.chain = chain_text(judged) end   -- as on_alert does
-                ctx:add(f)
-            end
-        end
+        core.quic_closes(ctx, conn, closes)
         return true
     end
 end
-
--- The frame being analysed: one table, reset for every frame. `out` stays the shared
--- NO_FINDINGS (never written to) until the frame's first finding.
-local Context = {}
-Context.__index = Context
-function Context:add(item)
-    local out = self.out
-    if out == NO_FINDINGS then
-        out = {}
-        self.out = out
-    end
-    out[#out + 1] = item
-end
-local frame_ctx = setmetatable({ out = NO_FINDINGS }, Context)
 
 local PT_TCP, PT_UDP = 2, 3   -- pinfo.port_type of TCP and UDP (epan/address.h port_type)
 
@@ -1970,28 +952,6 @@ do
         return string.match(text, "^%d+$") and text or "0"
     end
 
-    -- DTLS 1.3's ciphertext records (RFC 9147 4): a unified header, first byte 001CSLEE, which tshark 4.0 does
-    -- not dissect (the datagram stays data). Their bytes after the headers, as far as the headers can be read
-    -- (a connection ID's length is the handshake's to say: with one, the rest of the datagram counts); nil when
-    -- the payload does not start with such a header.
-    local function unified_records(payload)
-        local bytes, at, n = 0, 0, payload:len()
-        if n == 0 or floor(payload:get_index(0) / 32) ~= 1 then return nil end
-        while at < n do
-            local first = payload:get_index(at)
-            if floor(first / 32) ~= 1 then break end
-            local cid, wide, sized = floor(first / 16) % 2 == 1, floor(first / 8) % 2 == 1, floor(first / 4) % 2 == 1
-            if cid then return bytes + n - at - 1 end
-            local header = 1 + (wide and 2 or 1) + (sized and 2 or 0)
-            if at + header > n then break end
-            local length = n - at - header
-            if sized then length = payload:get_index(at + header - 2) * 256 + payload:get_index(at + header - 1) end
-            bytes = bytes + math.min(length, n - at - header)
-            at = at + header + length
-        end
-        return bytes
-    end
-
     -- letter, flags, application data bytes, and whether the frame matters whatever it is
     local function udp_facts()
         frame_ctx.dtls13_bytes = nil
@@ -2010,7 +970,8 @@ do
             -- encrypted records over TCP are (application data as far as anyone without keys can tell).
             local payload, stream = udp_payload(), last_of(X.udp_stream)
             if not (payload and stream and bridge_bytes["d" .. stream.value]) then return nil end
-            local bytes = unified_records(payload.value)
+            -- DTLS 1.3's ciphertext records (tpost_frame): the frame context's dtls13_bytes, which wire_line reads
+            local bytes = core.dtls13_bytes(payload.range:raw())
             if not bytes then return nil end
             frame_ctx.dtls13_bytes = bytes
             return "d", "-", bytes, false, false
@@ -2121,32 +1082,31 @@ local function analyse(pinfo, num)
     local sslv2
     if not has and pinfo.port_type == PT_TCP then
         sslv2 = list_of(KINDS.tls.hs_type())   -- handshake types without record types: SSL 2.0 records
-        if sslv2 then
-            has = frame_types
-            has[20], has[21], has[22], has[23] = false, false, false, false
-        end
+        if sslv2 then has = core.no_types() end
     end
     if not has then
-        if seen_tls13 then has = record_types(tls_values("opaque")) end   -- TLS 1.3 encrypted records only
+        if S.seen_tls13 then has = record_types(tls_values("opaque")) end   -- TLS 1.3 encrypted records only
         if not has and pinfo.port_type == PT_UDP then
             kind, has = "dtls", record_types(values_of(KINDS.dtls.record_ct()))
             if not has then    -- no DTLS record either: a QUIC hello or close, or nothing the plugin reads
                 local ctx = frame_ctx
-                ctx.pinfo, ctx.num, ctx.time, ctx.src, ctx.dst = pinfo, num, pinfo.abs_ts, nil, nil
-                ctx.out = NO_FINDINGS
+                ctx.pinfo = pinfo
+                ctx:start(num, pinfo.abs_ts)
                 return analyse_quic(ctx) and ctx.out or nil
             end
         end
     end
     local watching = false
     local time
-    if teardown_deadline and kind == "tls" then
+    local deadline = S.teardown_deadline
+    if deadline and kind == "tls" then
         time = pinfo.abs_ts
-        if time <= teardown_deadline then watching = true else teardown_deadline = nil end
+        if time <= deadline then watching = true else S.teardown_deadline = nil end
     end
     if not (has or watching) then return nil end
     local ctx = frame_ctx
-    ctx.pinfo, ctx.num, ctx.time, ctx.src, ctx.dst, ctx.out = pinfo, num, time or pinfo.abs_ts, nil, nil, NO_FINDINGS
+    ctx.pinfo = pinfo
+    ctx:start(num, time or pinfo.abs_ts)
     local saw = has ~= nil
     if has then analyse_kind(ctx, kind, has) end
     if sslv2 then analyse_sslv2(ctx, sslv2) end
@@ -2169,7 +1129,7 @@ do
         local range = fetched[anchor]
         if range then return range end
         local field = anchor.field
-        if not field then return nil end    -- a certificate the plugin reassembled (section 10b)
+        if not field then return nil end    -- a certificate the core reassembled (tpost_frame)
         local list = fetched[field]
         if not list then
             list = { field() }

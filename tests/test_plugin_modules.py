@@ -768,3 +768,130 @@ def test_sniff_tells_hellos_from_other_payloads(lua: str) -> None:
     assert lines[:len(cases)] == [f"{str(h).lower()}\t{str(r).lower()}" for _, h, r in cases]
     # random 16-byte payloads: none starts a hello (about one in five million would, nearly all as SSL 2.0)
     assert sum(line.startswith("true") for line in lines[len(cases):]) == 0
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The core (tpost_facts, tpost_checks, tpost_state, tpost_frame): the plugin's analysis with no Wireshark, fed
+# one connection's frames as plain values read from a capture by plain tshark (its record bytes, its certificates'
+# DER), judged against openssl's reading of the certificates and tshark's of the hellos and alerts
+# ---------------------------------------------------------------------------------------------------------
+
+@dataclass
+class Frame:
+    """One TCP frame as plain tshark reads it: the facts the core's per-frame interface takes."""
+
+    num: int
+    time: str
+    src: str
+    dst: str
+    flags: int
+    records: list[tuple[int, bytes]]      # (content type, body) of each whole TLS record of the segment
+    ders: list[bytes]                     # the certificates tshark decoded in the frame
+    offered: list[int]                    # the ClientHello's signature_algorithms, as tshark reads them
+    alert_desc: list[int]
+
+
+def read_frames(tshark: str, capture: Path) -> list[Frame]:
+    fields = ["frame.number", "frame.time_epoch", "ip.src", "tcp.srcport", "ip.dst", "tcp.dstport", "tcp.flags",
+              "tcp.payload", "tls.handshake.certificate", "tls.handshake.sig_hash_alg", "tls.alert_message.desc"]
+    argv = [tshark, "-n", "-r", str(capture), "-T", "fields", "-E", "occurrence=a", "-E", "aggregator=|",
+            *(arg for name in fields for arg in ("-e", name))]
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=True)
+    frames = []
+    for line in proc.stdout.splitlines():
+        num, time_, src, sport, dst, dport, flags, payload, certs, sigalgs, descs = line.split("\t")
+        data, records = bytes.fromhex(payload), []
+        while len(data) >= 5 and 5 + int.from_bytes(data[3:5], "big") <= len(data):
+            end = 5 + int.from_bytes(data[3:5], "big")
+            records.append((data[0], data[5:end]))
+            data = data[end:]
+        frames.append(Frame(int(num), time_, f"{src}/{sport}", f"{dst}/{dport}", int(flags, 16), records,
+                            [bytes.fromhex(c) for c in certs.split("|") if c],
+                            [int(v, 16) for v in sigalgs.split("|") if v], [int(v) for v in descs.split("|") if v]))
+    return frames
+
+
+def core_events(frames: list[Frame]) -> str:
+    """The driver's events: each frame's records, handshake messages, certificates and alerts."""
+    out = []
+    for f in frames:
+        out.append(f"F\t{f.num}\t{f.time}\t{f.src}\t{f.dst}\t{f.flags}")
+        for ct, body in f.records:
+            out.append(f"R\t{ct}")
+            if ct == 22:
+                while len(body) >= 4 and 4 + int.from_bytes(body[1:4], "big") <= len(body):
+                    end = 4 + int.from_bytes(body[1:4], "big")
+                    out.append(f"H\t{body[:end].hex()}")
+                    body = body[end:]
+            elif ct == 21:
+                out.append(f"A\t{body.hex()}")
+        out.extend(f"C\t{der.hex()}" for der in f.ders)
+        out.append("E")
+    return "".join(line + "\n" for line in out)
+
+
+def run_core(lua: str, frames: list[Frame]) -> tuple[list[list[str]], list[list[str]]]:
+    """The certificates and findings the core reports: (frame, index, sender, sha256, sigalg) and
+    (frame, check, severity, certificate index, alert code, message)."""
+    certs, findings = [], []
+    for line in run_driver(lua, "core", str(LUA_DIR), stdin=core_events(frames)):
+        tag, *rest = line.split("\t")
+        (certs if tag == "cert" else findings).append(rest)
+    return certs, findings
+
+
+def openssl_signature(der: bytes) -> tuple[str, bool]:
+    """openssl's name of a certificate's signature algorithm, and whether its issuer is its subject."""
+    proc = subprocess.run(["openssl", "x509", "-inform", "DER", "-noout", "-text", "-issuer", "-subject",
+                           "-nameopt", "RFC2253"], input=der, capture_output=True, timeout=30, check=True)
+    text = proc.stdout.decode()
+    algorithm = re.search(r"Signature Algorithm: (\S+)", text)
+    issuer, subject = re.search(r"^issuer=(.*)$", text, re.MULTILINE), re.search(r"^subject=(.*)$", text, re.MULTILINE)
+    assert algorithm and issuer and subject
+    return algorithm.group(1), issuer.group(1) == subject.group(1)
+
+
+def test_core_judges_a_chain_under_plain_lua(lua: str, tshark: str) -> None:
+    # Given md2-root-silent-fin read by plain tshark (record bytes, the chain's DER) and fed to the core under
+    # plain Lua, then the core sums up each certificate tshark decoded (SHA-256 as hashlib computes it), finds
+    # the MD2-signed certificate openssl names at its index: not offered by a client whose signature_algorithms
+    # (as tshark reads them) hold no MD2 scheme, and a weak hash (only a note on a self-signed one, which clients
+    # never verify), and calls the FIN that follows the chain a silent teardown.
+    frames = read_frames(tshark, CAPTURES / "md2-root-silent-fin.pcapng")
+    chain_frame = next(f for f in frames if f.ders)
+    offered = next(f.offered for f in frames if f.offered)
+    md2_schemes = {0x0101, 0x0102, 0x0103}   # no TLS registry assigns MD2 a scheme: hash byte 1 is md5
+    assert offered and not md2_schemes & set(offered)
+    certs, findings = run_core(lua, frames)
+    assert certs == [[str(chain_frame.num), str(i), "server", hashlib.sha256(der).hexdigest(), openssl_name]
+                     for i, (der, openssl_name) in enumerate(
+                         (der, openssl_signature(der)[0]) for der in chain_frame.ders)]
+    md2 = [(i, self_signed) for i, der in enumerate(chain_frame.ders)
+           for name, self_signed in [openssl_signature(der)] if name.startswith("md2")]
+    assert len(md2) == 1
+    index, self_signed = md2[0]
+    judged = {(frame, check, sev, cert) for frame, check, sev, cert, _, _ in findings}
+    assert (str(chain_frame.num), "sigalg_not_offered", "error", str(index)) in judged
+    assert (str(chain_frame.num), "weak_signature", "note" if self_signed else "error", str(index)) in judged
+    fin = next(f for f in frames if f.num > chain_frame.num and f.flags & 1)
+    assert (str(fin.num), "silent_teardown", "warning", "-") in judged
+    assert {check for _, check, *_ in findings} == {"sigalg_not_offered", "weak_signature", "silent_teardown"}
+
+
+def test_core_names_a_fatal_alert_under_plain_lua(lua: str, tshark: str) -> None:
+    # Given md5-intermediate-alert read by plain tshark, then the core reports the client's fatal alert with the
+    # code tshark reads, named as tables/tls_alerts.tsv names it, and the MD5-signed certificate openssl names.
+    frames = read_frames(tshark, CAPTURES / "md5-intermediate-alert.pcapng")
+    alert_frame = next(f for f in frames if f.alert_desc)
+    chain_frame = next(f for f in frames if f.ders)
+    certs, findings = run_core(lua, frames)
+    assert len(certs) == len(chain_frame.ders)
+    code = alert_frame.alert_desc[0]
+    name = next(row["name"] for row in _table("tls_alerts.tsv") if int(row["code"]) == code)
+    alerts = [f for f in findings if f[1] == "fatal_alert"]
+    assert [(frame, sev, alert) for frame, _, sev, _, alert, _ in alerts] == [
+        (str(alert_frame.num), "error", str(code))]
+    assert name in alerts[0][5]
+    md5 = [str(i) for i, der in enumerate(chain_frame.ders) if openssl_signature(der)[0].startswith("md5")]
+    assert len(md5) == 1
+    assert (str(chain_frame.num), "weak_signature", "error", md5[0]) in {tuple(f[:4]) for f in findings}

@@ -121,7 +121,9 @@ def test_key_and_curve_tables() -> None:
 
 
 def test_checks_table_is_exactly_what_the_plugin_emits() -> None:
-    source = (REPO / "lua" / "tsharkpost.lua").read_text(encoding="utf-8")
+    # The plugin and its core modules (lua/tpost/tpost_checks.lua, tpost_frame.lua, ...) together
+    source = "\n".join(path.read_text(encoding="utf-8")
+                       for path in [REPO / "lua" / "tsharkpost.lua", *sorted((REPO / "lua" / "tpost").glob("*.lua"))])
     emitted = set(re.findall(r'\bcheck(?:, \w+)* = "([a-z_0-9]+)"', source))
     rows = {row["check"]: row for row in read_table("checks.tsv")}
     assert set(rows) == emitted

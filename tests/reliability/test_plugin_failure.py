@@ -1,7 +1,8 @@
 """A plugin that failed on a frame says so: in the connection's causes, in the input's status, in the exit code.
 
 The plugin catches its own Lua errors per frame and reports them as a `plugin_error` finding; no capture is
-known to provoke one, so the test runs a copy of the plugin with a fault injected where it reads a chain.
+known to provoke one, so the test runs a copy of the plugin with a fault injected where its core (tpost_frame.lua)
+reads a chain.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from tsharkpost.commands.common import ExitCode
 from tsharkpost.plugin.location import lua_dir
 
 SEED = CAPTURES / "md2-root-silent-fin.pcapng"  # the client hangs up on the chain in frame 6
-FAULT_AT = "local function on_chain(ctx, conn, kind, certs, sender)\n"
+FAULT_AT = "    local function on_chain(ctx, conn, kind, ders, sender)\n"
 
 
 @pytest.fixture
@@ -28,9 +29,10 @@ def faulty_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     copy = tmp_path / "lua"
     shutil.copytree(lua_dir(), copy)
     script = copy / "tsharkpost.lua"
-    text = script.read_text(encoding="utf-8")
-    assert FAULT_AT in text, "the plugin no longer has on_chain: inject the fault somewhere else"
-    script.write_text(text.replace(FAULT_AT, FAULT_AT + '    error("injected fault")\n'), encoding="utf-8")
+    core = copy / "tpost" / "tpost_frame.lua"
+    text = core.read_text(encoding="utf-8")
+    assert FAULT_AT in text, "the plugin's core no longer has on_chain: inject the fault somewhere else"
+    core.write_text(text.replace(FAULT_AT, FAULT_AT + '        error("injected fault")\n'), encoding="utf-8")
     monkeypatch.setattr(ts, "plugin_path", lambda: script)
     return script
 
