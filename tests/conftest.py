@@ -12,8 +12,12 @@ A missing tshark skips the tshark tiers, and a missing ../shared skips the corpu
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -48,6 +52,22 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(no_tshark)
         if item.get_closest_marker("corpus") and not CORPUS.is_dir():
             item.add_marker(no_corpus)
+
+
+# The capture generators' lock file: a generator records all of lo's traffic on its ports, so two at once (two
+# pytest-xdist workers, or two test runs on one machine) would record each other's connections.
+GENERATORS_LOCK = Path(tempfile.gettempdir()) / "tsharkpost-capture-generators.lock"
+
+
+@contextmanager
+def capture_generators_alone() -> Iterator[None]:
+    """Hold the machine's one right to run a capture generator (captures/generate.py, dtls.py, quic.py)."""
+    with open(GENERATORS_LOCK, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 @pytest.fixture(scope="session")
