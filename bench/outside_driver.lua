@@ -36,31 +36,13 @@ for i, name in ipairs(COLUMNS) do COL[name] = i end
 -- The core, loaded from lua/tpost/ by path (as the plugin's load_module does)
 ------------------------------------------------------------------------------
 
-local function load_module(name)
-    local path = PLUGIN_DIR .. "/tpost/" .. name .. ".lua"
-    local handle = assert(io.open(path, "rb"))
-    local source = handle:read("*a")
-    handle:close()
-    return assert(load(source, "@" .. path, "t"))()
-end
-
-local tsv, bytelib, sha = load_module("tpost_tsv"), load_module("tpost_bytes"), load_module("tpost_sha")
-local x509, handshake, msglib = load_module("tpost_x509"), load_module("tpost_handshake"),
-    load_module("tpost_messages")
-local checklib = load_module("tpost_checks")
--- Expert severities and groups only matter to Wireshark's expert items: every name stands for itself here.
-local names = setmetatable({}, { __index = function(_, name) return name end })
-local facts = load_module("tpost_facts").load({ tsv = tsv, messages = msglib }, PLUGIN_DIR .. "/tables",
-    { severity = names, group = names })
-local settings = checklib.default_settings()
-local checks = checklib.new(facts, settings, { x509 = x509, messages = msglib, handshake = handshake })
-local S = load_module("tpost_state").new(facts, settings, checks, { x509 = x509, sha = sha, bytes = bytelib })
 -- Anchors name the bytes a finding points at by the adapter's keys: the column names here.
-local core = load_module("tpost_frame").new(facts, settings, checks, S,
-    { bytes = bytelib, x509 = x509, handshake = handshake, messages = msglib },
+local built = dofile(PLUGIN_DIR .. "/tpost/tpost_core.lua").assemble(PLUGIN_DIR,
     { tls = { hs = "tls.handshake", cert = "tls.handshake.certificate", alert = "tls.alert_message" },
       dtls = { hs = "dtls.handshake", cert = "dtls.handshake.certificate", alert = "dtls.alert_message" },
       sslv2 = "tls.handshake.type", quic_close = "quic.cc.error_code" })
+local core, checks, S, facts, settings = built.frame, built.checks, built.state, built.facts, built.settings
+local bytelib, x509, handshake, msglib = built.bytes, built.x509, built.handshake, built.messages
 local rules_family = handshake.rules_family
 
 local SUITE_NAMES = {}   -- cipher suite code -> Wireshark's name (tshark -G values, SUITES_TSV)

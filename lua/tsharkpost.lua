@@ -41,7 +41,8 @@ Files (keep them together: the plugin finds them from its own path)
                    tpost_state (bounded state: connections, parsed certificates,
                    judged chains), tpost_frame (the per-frame analysis: records,
                    hellos, chains, alerts, teardown, reassembly routed to the
-                   checks). Under them: tpost_bytes (byte and text helpers),
+                   checks); tpost_core puts them together for a driver outside
+                   Wireshark. Under them: tpost_bytes (byte and text helpers),
                    tpost_sha (SHA-256 and SHA-1), tpost_x509 (certificates from
                    DER), tpost_handshake (hello and ServerKeyExchange bodies),
                    tpost_tsv (fact table reader), tpost_messages (message

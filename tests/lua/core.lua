@@ -18,28 +18,11 @@ Writes, per item the core found:
 
 local LUA_DIR = arg[1]
 
-local function load_module(name)
-    local path = LUA_DIR .. "/tpost/" .. name .. ".lua"
-    local handle = assert(io.open(path, "rb"))
-    local source = handle:read("*a")
-    handle:close()
-    return assert(load(source, "@" .. path, "t"))()
-end
-
-local tsv, bytelib, sha = load_module("tpost_tsv"), load_module("tpost_bytes"), load_module("tpost_sha")
-local x509, handshake, msglib = load_module("tpost_x509"), load_module("tpost_handshake"),
-    load_module("tpost_messages")
-local checklib = load_module("tpost_checks")
-local names = setmetatable({}, { __index = function(_, name) return name end })
-local facts = load_module("tpost_facts").load({ tsv = tsv, messages = msglib }, LUA_DIR .. "/tables",
-    { severity = names, group = names })
-local settings = checklib.default_settings()
-local checks = checklib.new(facts, settings, { x509 = x509, messages = msglib, handshake = handshake })
-local S = load_module("tpost_state").new(facts, settings, checks, { x509 = x509, sha = sha, bytes = bytelib })
-local core = load_module("tpost_frame").new(facts, settings, checks, S,
-    { bytes = bytelib, x509 = x509, handshake = handshake, messages = msglib },
+-- The core as the plugin wires it, with stand-ins for Wireshark's expert values (tpost_core.assemble).
+local built = dofile(LUA_DIR .. "/tpost/tpost_core.lua").assemble(LUA_DIR,
     { tls = { hs = "hs", cert = "cert", alert = "alert" }, dtls = { hs = "dhs", cert = "dcert", alert = "dalert" },
       sslv2 = "sslv2", quic_close = "quic" })
+local core, S = built.frame, built.state
 
 local function unhex(hex)
     return (string.gsub(hex, "%x%x", function(h) return string.char(tonumber(h, 16)) end))
