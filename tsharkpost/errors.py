@@ -21,6 +21,10 @@ class FieldsError(TsharkpostError):
     """summarize's tshark output (-T fields) cannot be read (cut off, malformed, or a value of the wrong form)."""
 
 
+class CaptureClockError(FieldsError):
+    """A frame's time that no date can hold (before the year 1 or after 9999): the capture's clock is damaged."""
+
+
 class OutputError(TsharkpostError):
     """The -o file cannot be written; the message names it and says why."""
 

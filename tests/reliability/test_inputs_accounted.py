@@ -12,6 +12,7 @@ import io
 import json
 import os
 import re
+import struct
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -189,3 +190,44 @@ def test_a_folder_of_captures_given_to_diff_is_named_as_a_folder(capsys: pytest.
     err = capsys.readouterr().err
     assert code == ExitCode.INPUT_ERROR
     assert err.strip() == f"tsharkpost: ERROR: GOOD: {CAPTURES}: a folder, not a capture file"
+
+
+# -- a capture whose clock no date can hold ------------------------------------------------------------------------
+
+def _microseconds_for_nanoseconds(pcapng: bytes) -> bytes:
+    """The capture with its interfaces' time resolution (if_tsresol, option 9) turned from 10^-9 to 10^-6 s:
+    every time 1,000 times later, the damage that the fuzzer found (bench/fuzz_captures.py --seed 31 --only 92)."""
+    data = bytearray(pcapng)
+    offset = 0
+    while offset + 8 <= len(data):
+        kind, length = struct.unpack_from("<II", data, offset)
+        if kind == 1:  # Interface Description Block: link type, reserved, snap length, then options
+            option = offset + 16
+            while option + 4 <= offset + length - 4:
+                code, size = struct.unpack_from("<HH", data, option)
+                if code == 0:
+                    break
+                if code == 9 and size == 1 and data[option + 4] == 9:
+                    data[option + 4] = 6
+                option += 4 + (size + 3) // 4 * 4
+        offset += length
+    assert data != pcapng, "no interface with nanosecond time to change"
+    return bytes(data)
+
+
+def test_a_capture_whose_clock_is_beyond_any_date_is_one_input_error(capsys: pytest.CaptureFixture[str],
+                                                                       tmp_path: Path, tshark: str) -> None:
+    # Given the seed with every time 1,000 times later (the year 58,900), between two good captures
+    far = tmp_path / "far-future.pcapng"
+    far.write_bytes(_microseconds_for_nanoseconds(SEED.read_bytes()))
+    # When they are summarized together
+    code, found = inputs(tmp_path, "--jobs", "2", str(SEED), str(far), str(CAPTURES / "known-good-twin.pcapng"))
+    err = capsys.readouterr().err
+    # Then the damaged one is an input error that says why (it was reported as a bug), and the others are read
+    assert code == ExitCode.INPUT_ERROR
+    assert [(Path(path).name, state) for path, state, _ in found] == [
+        (SEED.name, "ok"), (far.name, "error"), ("known-good-twin.pcapng", "ok")]
+    said = found[1][2]
+    assert said is not None and re.fullmatch(
+        r"damaged clock: frame \d+'s time \(1\d{12}\.\d+ s since 1970\) is outside the years 1 to 9999", said), said
+    assert "Traceback" not in err and "internal error" not in err

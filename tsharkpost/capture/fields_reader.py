@@ -18,7 +18,7 @@ from urllib.parse import unquote_to_bytes
 
 from tsharkpost.capture import wire
 from tsharkpost.capture.packet import Packet
-from tsharkpost.errors import FieldsError
+from tsharkpost.errors import CaptureClockError, FieldsError
 from tsharkpost.plugin import fields as F
 from tsharkpost.plugin.tables import Severity
 from tsharkpost.record.model import Certificate, Finding
@@ -30,6 +30,9 @@ READ_SIZE = 1 << 16
 LINE_BYTES = 1 << 26  # a longer line is not tshark's (its longest, a frame's TLS records line, is bounded)
 PLAINTEXT_SHOWN = 60  # characters of a plaintext answer's first line kept as evidence
 SHOWN_IN_REASON = 40  # characters of a line that does not parse quoted in the reason
+# The times a record can be written with (record/jsonform.py iso_time: years 1 to 9999, UTC). A capture whose
+# clock is further off (a damaged timestamp resolution multiplies every time) is damaged, not a bug.
+FIRST_TIME, END_TIME = -62135596800.0, 253402300800.0
 
 
 class Readable(Protocol):
@@ -157,6 +160,9 @@ def _packet(line: str) -> Packet:
     if len(columns) < COLUMNS:
         raise FieldsError(f"{len(columns)} column{'s' if len(columns) != 1 else ''} instead of {COLUMNS}")
     packet = Packet(number=int(columns[_NUMBER]), time=float(columns[_TIME]))
+    if not FIRST_TIME <= packet.time < END_TIME:
+        raise CaptureClockError(f"damaged clock: frame {packet.number}'s time ({columns[_TIME][:40]} s since 1970) "
+                                "is outside the years 1 to 9999")
     if columns[_PACKET]:
         _bridge(packet, _last(columns[_PACKET]))
     if columns[_WIRE]:
@@ -204,13 +210,16 @@ def _lines(stream: Readable) -> Iterator[tuple[int, bytes]]:
 def packets(stream: Readable) -> Iterator[Packet]:
     """Read tshark's fields output as it arrives, one Packet per line.
 
-    FieldsError when a line does not have summarize's columns or holds a value of the wrong form, and when the
+    CaptureClockError (a FieldsError) when a frame's time is outside the years 1 to 9999; FieldsError when a
+    line does not have summarize's columns or holds a value of the wrong form, and when the
     output is empty or its last line has no end.
     """
     for number, raw in _lines(stream):
         line = raw.decode("utf-8", "replace")
         try:
             packet = _packet(line)
+        except CaptureClockError:
+            raise  # the capture's fault, said as it is
         except (FieldsError, ValueError) as error:
             shown = "".join(char if char.isprintable() else "?" for char in line[:SHOWN_IN_REASON])
             raise FieldsError(f"tshark output is not summarize's fields: line {number} ({shown!r}): "
