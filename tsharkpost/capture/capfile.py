@@ -152,6 +152,17 @@ def _pcapng_first_block(stream: io.BufferedIOBase, head: bytes) -> Problem | Non
     return None
 
 
+# Counting reads a plain file in chunks of this size and walks them in memory: a read, a tell and a seek per
+# packet cost 2 us each (0.46 s before tshark could start on a 275 MB bulk capture). Bounded: memory stays flat.
+COUNT_CHUNK = 1 << 20
+
+
+def _read_ahead(size: int | None) -> int:
+    """How far counting reads ahead: a chunk in a plain file; nothing in a gzip stream, whose damage raises
+    where it is read, so that the count stops where the framing does, as tshark's reading would."""
+    return COUNT_CHUNK if size is not None else 0
+
+
 def count_packets(path: Path) -> int:
     """How many packet records the capture holds, counted from its framing up to the first damage or cut.
 
@@ -187,32 +198,49 @@ def _count_pcap(stream: io.BufferedIOBase, order: str, size: int | None) -> int:
     count = 0
     if not _skip(stream, PCAP_FILE_HEADER - 4, size):
         return 0
-    included = struct.Struct(order + "I")
+    included, ahead = struct.Struct(order + "I"), _read_ahead(size)
+    data, at = b"", 0
     while True:
-        header = _read_exactly(stream, PCAP_RECORD_HEADER)
-        if len(header) < PCAP_RECORD_HEADER:
-            return count
-        (length,) = included.unpack_from(header, PCAP_INCLUDED_LENGTH)
-        if not _skip(stream, length, size):
+        if len(data) - at < PCAP_RECORD_HEADER:
+            data, at = data[at:] + _read_exactly(stream, max(ahead, PCAP_RECORD_HEADER - (len(data) - at))), 0
+            if len(data) < PCAP_RECORD_HEADER:
+                return count
+        (length,) = included.unpack_from(data, at + PCAP_INCLUDED_LENGTH)
+        end = at + PCAP_RECORD_HEADER + length
+        if end <= len(data):
+            at = end
+        elif _skip(stream, end - len(data), size):
+            data, at = b"", 0
+        else:
             return count
         count += 1
 
 
 def _count_pcapng(stream: io.BufferedIOBase, head: bytes, size: int | None) -> int:
-    count, order = 0, "<"
+    count, block, ahead = 0, struct.Struct("<II"), _read_ahead(size)
+    data, at = head, 0
     while True:
-        header = head + _read_exactly(stream, PCAPNG_BLOCK_HEADER - len(head))
-        head = b""
-        if len(header) < PCAPNG_BLOCK_HEADER:
-            return count
+        if len(data) - at < PCAPNG_BLOCK_HEADER:
+            data, at = data[at:] + _read_exactly(stream, max(ahead, PCAPNG_BLOCK_HEADER - (len(data) - at))), 0
+            if len(data) < PCAPNG_BLOCK_HEADER:
+                return count
         read = PCAPNG_BLOCK_HEADER
-        if header[:4] == PCAPNG_MAGIC:
-            magic = _read_exactly(stream, 4)
+        if data[at:at + 4] == PCAPNG_MAGIC:
+            if len(data) - at < read + 4:  # a section's byte-order magic follows its header
+                data, at = data[at:] + _read_exactly(stream, max(ahead, read + 4 - (len(data) - at))), 0
+            magic = data[at + 8:at + 12]
             if magic not in BYTE_ORDER_MAGIC:
                 return count
-            order, read = BYTE_ORDER_MAGIC[magic], read + 4
-        kind, length = struct.unpack(order + "II", header)
-        if length < read + 4 or length % 4 or not _skip(stream, length - read, size):
+            block, read = struct.Struct(BYTE_ORDER_MAGIC[magic] + "II"), read + 4
+        kind, length = block.unpack_from(data, at)
+        if length < read + 4 or length % 4:
+            return count
+        end = at + length
+        if end <= len(data):
+            at = end
+        elif _skip(stream, end - len(data), size):
+            data, at = b"", 0
+        else:
             return count
         if kind in PACKET_BLOCKS:
             count += 1
