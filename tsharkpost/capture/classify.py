@@ -180,7 +180,7 @@ def _certificate_cause(cert: Certificate, finding: Finding, conn: Connection) ->
     check = finding.check
     if check in ("sigalg_not_offered", "weak_signature"):
         values["algorithm"] = facts.signature_label(cert.sigalg_oid, cert.sigalg_name)
-        if check == "sigalg_not_offered" and _tls13_rules(conn.version):
+        if check == "sigalg_not_offered" and tls13_family(conn.version):  # RFC 8446's certificate rules
             variants = ("tls13",)
     elif check in ("weak_rsa_key", "weak_dsa_key", "weak_ec_key"):
         values["bits"] = cert.key_bits if cert.key_bits is not None else "?"
@@ -196,11 +196,6 @@ def _certificate_cause(cert: Certificate, finding: Finding, conn: Connection) ->
     if text is None:
         return messages.say("cause.certificate_other", cert=values["cert"], message=finding.message)
     return messages.cut(messages.fill(text, values), messages.TEXT_BYTES)
-
-
-def _tls13_rules(version: str | None) -> bool:
-    """TLS 1.3 and its drafts follow RFC 8446's certificate rules (the plugin's rules_family 13)."""
-    return tls13_family(version)
 
 
 def causes(conn: Connection, udp_timeout: float = UDP_TIMEOUT_SECONDS) -> list[Cause]:
