@@ -21,6 +21,7 @@ from tsharkpost.capture.packet import Packet
 from tsharkpost.errors import CaptureClockError, FieldsError
 from tsharkpost.plugin import fields as F
 from tsharkpost.plugin.tables import Severity
+from tsharkpost.record.jsonform import END_TIME, FIRST_TIME
 from tsharkpost.record.model import Certificate, Finding
 
 COLUMNS = len(F.COLUMNS)
@@ -30,9 +31,6 @@ READ_SIZE = 1 << 16
 LINE_BYTES = 1 << 26  # a longer line is not tshark's (its longest, a frame's TLS records line, is bounded)
 PLAINTEXT_SHOWN = 60  # characters of a plaintext answer's first line kept as evidence
 SHOWN_IN_REASON = 40  # characters of a line that does not parse quoted in the reason
-# The times a record can be written with (record/jsonform.py iso_time: years 1 to 9999, UTC). A capture whose
-# clock is further off (a damaged timestamp resolution multiplies every time) is damaged, not a bug.
-FIRST_TIME, END_TIME = -62135596800.0, 253402300800.0
 
 
 class Readable(Protocol):
@@ -160,6 +158,8 @@ def _packet(line: str) -> Packet:
     if len(columns) < COLUMNS:
         raise FieldsError(f"{len(columns)} column{'s' if len(columns) != 1 else ''} instead of {COLUMNS}")
     packet = Packet(number=int(columns[_NUMBER]), time=float(columns[_TIME]))
+    # A time no record can be written with: the capture's clock is damaged (a damaged timestamp resolution
+    # multiplies every time), which is the input's fault, not a bug.
     if not FIRST_TIME <= packet.time < END_TIME:
         raise CaptureClockError(f"damaged clock: frame {packet.number}'s time ({columns[_TIME][:40]} s since 1970) "
                                 "is outside the years 1 to 9999")

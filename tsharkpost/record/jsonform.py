@@ -18,6 +18,9 @@ from tsharkpost.record.model import (Alert, BothSides, Cause, CauseKind, Certifi
 SCHEMA_VERSION = 1
 
 
+# The times iso_time can write: datetime's years 1 to 9999, UTC, as seconds since 1970 (from FIRST_TIME, before
+# END_TIME). capture/fields_reader.py refuses a frame outside them: its capture's clock is damaged.
+FIRST_TIME, END_TIME = -62135596800.0, 253402300800.0
 # The text of whole seconds already written (a record's twenty times fall within a few seconds). Bounded.
 _SECONDS: dict[int, str] = {}
 SECONDS_KEPT = 4096
