@@ -163,6 +163,13 @@ def _read_ahead(size: int | None) -> int:
     return COUNT_CHUNK if size is not None else 0
 
 
+def _refill(stream: io.BufferedIOBase, data: bytes, at: int, needed: int, ahead: int) -> bytes:
+    """What is left of data from at, followed by at least `needed` bytes in all (fewer at the end), reading
+    `ahead` bytes when that is more."""
+    left = data[at:]
+    return left + _read_exactly(stream, max(ahead, needed - len(left)))
+
+
 def count_packets(path: Path) -> int:
     """How many packet records the capture holds, counted from its framing up to the first damage or cut.
 
@@ -202,7 +209,7 @@ def _count_pcap(stream: io.BufferedIOBase, order: str, size: int | None) -> int:
     data, at = b"", 0
     while True:
         if len(data) - at < PCAP_RECORD_HEADER:
-            data, at = data[at:] + _read_exactly(stream, max(ahead, PCAP_RECORD_HEADER - (len(data) - at))), 0
+            data, at = _refill(stream, data, at, PCAP_RECORD_HEADER, ahead), 0
             if len(data) < PCAP_RECORD_HEADER:
                 return count
         (length,) = included.unpack_from(data, at + PCAP_INCLUDED_LENGTH)
@@ -221,13 +228,13 @@ def _count_pcapng(stream: io.BufferedIOBase, head: bytes, size: int | None) -> i
     data, at = head, 0
     while True:
         if len(data) - at < PCAPNG_BLOCK_HEADER:
-            data, at = data[at:] + _read_exactly(stream, max(ahead, PCAPNG_BLOCK_HEADER - (len(data) - at))), 0
+            data, at = _refill(stream, data, at, PCAPNG_BLOCK_HEADER, ahead), 0
             if len(data) < PCAPNG_BLOCK_HEADER:
                 return count
         read = PCAPNG_BLOCK_HEADER
         if data[at:at + 4] == PCAPNG_MAGIC:
             if len(data) - at < read + 4:  # a section's byte-order magic follows its header
-                data, at = data[at:] + _read_exactly(stream, max(ahead, read + 4 - (len(data) - at))), 0
+                data, at = _refill(stream, data, at, read + 4, ahead), 0
             magic = data[at + 8:at + 12]
             if magic not in BYTE_ORDER_MAGIC:
                 return count
