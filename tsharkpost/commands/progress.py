@@ -35,7 +35,7 @@ class Progress:
         self.reached: dict[str, int] = {}  # furthest offset seen per running capture
         self.parts: dict[int, list[str]] = {}  # captures read in parts (capture/sliced.py): their part files
         self.lock = threading.Lock()
-        from tqdm import tqdm  # here, not at the top: a run without a terminal never shows bars (40 ms to import)
+        from tqdm import tqdm  # here, not at the top: a run without a terminal never shows bars (render/html.py)
 
         self.files = tqdm(total=len(paths), desc="captures", unit="file", file=stream, position=0, leave=False,
                           dynamic_ncols=True)

@@ -5,11 +5,9 @@ from __future__ import annotations
 import textwrap
 from typing import IO
 
-
 from tsharkpost.diff.model import Comparison, FieldDiff, Section
 from tsharkpost.render.plain_table import tabulate
 from tsharkpost.render.text import printable_lines, show_value
-
 
 WIDTH = 110
 CELL_WIDTH = 48

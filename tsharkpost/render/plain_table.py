@@ -1,5 +1,5 @@
 """tabulate, the one importer of it: loaded when a table is first written, since a run that writes JSON, CSV or
-HTML need not pay its import (20 ms; with jinja2 and tqdm, loaded alike, a third of the CLI's start-up)."""
+HTML need not pay its import (see render/html.py on jinja2)."""
 
 from __future__ import annotations
 

@@ -8,12 +8,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import IO, Any
 
-
 from tsharkpost.record.model import ConnectionRecord
 from tsharkpost.render.plain_table import tabulate
 from tsharkpost.render.text import printable
 from tsharkpost.summary import Summary
-
 
 CAUSE_WIDTH = 70
 

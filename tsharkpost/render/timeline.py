@@ -6,14 +6,12 @@ import datetime as dt
 import json
 from typing import IO, Any
 
-
 from tsharkpost.record.jsonform import iso_time
-from tsharkpost.render.summary_json import input_json
 from tsharkpost.render.plain_table import tabulate
+from tsharkpost.render.summary_json import input_json
 from tsharkpost.render.text import printable, printable_lines
 from tsharkpost.timeline.attribute import Attribution
 from tsharkpost.timeline.build import Entry, Timeline
-
 
 SCHEMA_ID = "https://tsharkpost.invalid/schema/timeline"
 SCHEMA_VERSION = 1
