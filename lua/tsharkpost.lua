@@ -1301,6 +1301,22 @@ do
     local function wire_get(name)
         return { wire_fields[name]() }
     end
+    -- A record's bytes (only its 5-byte header unless whole) and its size
+    local function record_bytes(fi, whole)
+        local range = fi.range
+        if whole then
+            local s = range:raw()
+            return s, #s
+        end
+        local size = range:len()
+        return range:raw(0, math.min(size, 5)), size
+    end
+    -- The values of a carried field in the frame (the record types as the analysis read them)
+    local function wire_values(name)
+        if name == "tls.record.content_type" then return tls_values("ct") end
+        if name == "tls.record.opaque_type" then return tls_values("opaque") end
+        return values_of(wire_fields[name]())
+    end
     -- The frame's TLS records (only on frames with a line): from the extractors of the fields it carries,
     -- or, when a field has no place among the frame's records (a message reassembled from several records),
     -- from every field of the frame's tree.
@@ -1316,7 +1332,7 @@ do
             return "R o23 l" .. frame_ctx.dtls13_bytes
         end
         if udp then return wire.udp_line({ all_field_infos() }, udp) end
-        local line = wire.structured(wire_get)
+        local line = wire.structured(wire_get, record_bytes, wire_values)
         if line == false then line = wire.line({ all_field_infos() }) end
         return line
     end

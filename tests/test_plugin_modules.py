@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CAPTURES, CORPUS
+from conftest import CAPTURES, CORPUS, REPO
 import handshake_support as build
 from tsharkpost.plugin import messages
 
@@ -585,6 +585,75 @@ def test_truncated_hellos_never_raise(lua: str, captured_messages: list[Message]
     stdin = "".join(f"prefixes\t{m.kind}\t{m.data.hex()}\n" for m in chosen)
     lines = run_driver(lua, "handshake", str(LUA_DIR), stdin=stdin)
     assert lines == [f"prefixes\t{len(m.data) + 1}" for m in chosen]
+
+
+# The hello facts tpost.tls carries (tpost_wire.lua FIELDS), numbers and bytes; in a hello's tree order.
+WIRE_NUMBERS = {"tls.handshake.version", "tls.handshake.ciphersuite", "tls.handshake.extension.type",
+                "tls.handshake.extensions_supported_group", "tls.handshake.extensions_ec_point_format",
+                "tls.handshake.sig_hash_alg", "tls.handshake.extensions.supported_version",
+                "tls.handshake.extensions_key_share_group"}
+WIRE_BYTES = {"tls.handshake.random", "tls.handshake.session_id", "tls.handshake.extensions_server_name",
+              "tls.handshake.extensions_alpn_str"}
+
+
+def wire_facts(message: ET.Element) -> str:
+    """A hello's carried facts as tshark dissects them, in the driver's form."""
+    out = []
+    for e in message.iter("field"):
+        name = e.get("name", "")
+        if name in WIRE_NUMBERS:
+            out.append(f"{name}={int(e.get('value', ''), 16)}")
+        elif name in WIRE_BYTES:
+            out.append(f"{name}={e.get('value', '')}")
+    return "\t".join(out)
+
+
+# Hellos whose extensions tshark reads in ways the byte reader must refuse, or whose facts hide where a reader
+# could miss them (a server's signed certificate timestamps carry signature algorithms).
+WIRE_CAPTURES = [REPO / "tests" / "data" / "wild" / name for name in
+                 ("hello-retry-request.pcapng", "control-characters-in-sni-alpn.pcapng", "mutual-tls.pcapng")]
+WIRE_CORPUS = ["zeek/signed_certificate_timestamp.pcap", "zeek/signed_certificate_timestamp_tls1_0.pcap",
+               "zeek/tls13draft16-chrome55.0.2879.0-canary.pcap", "arkime/tls-split-client-hello.pcap",
+               "zeek/chrome-63.0.3211.0-canary-tls_experiment.pcap"]
+
+
+@pytest.fixture(scope="module")
+def dissected_hellos(tshark: str, dissected: list[tuple[str, list[ET.Element]]]) -> list[tuple[str, list[ET.Element]]]:
+    more = WIRE_CAPTURES + ([CORPUS / name for name in WIRE_CORPUS] if CORPUS.is_dir() else [])
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        return dissected + list(zip((c.name for c in more), pool.map(lambda c: read_capture(tshark, c), more)))
+
+
+def test_hello_facts_read_from_bytes_as_tshark_shows_them(lua: str,
+                                                          dissected_hellos: list[tuple[str, list[ET.Element]]]) -> None:
+    # Given every TLS ClientHello and ServerHello of the captures, then wire.hello_facts gives the facts tpost.tls
+    # carries exactly as tshark's fields show them, in the same order, for each hello it vouches for. It vouches
+    # for every hello of the usual inputs but HelloRetryRequests and draft-era ServerHellos, and refuses a name
+    # with control characters (tshark converts those) and extensions it does not know (ALPS, ECH).
+    hellos = []   # (capture, kind, message)
+    for capture, packets in dissected_hellos:
+        for packet in packets:
+            for message in _descendants(packet, "tls.handshake"):
+                types = _own(message, "tls.handshake.type")
+                kind = {"1": "client_hello", "2": "server_hello"}.get(types[0].get("show", "")) if types else None
+                if kind and message.get("value"):
+                    hellos.append((capture, kind, message))
+    stdin = "".join(f"{kind}\t{message.get('value')}\n" for _, kind, message in hellos)
+    lines = run_driver(lua, "wire_hello", str(LUA_DIR), stdin=stdin)
+    assert len(lines) == len(hellos)
+    vouched = [(line, wire_facts(message)) for line, (_, _, message) in zip(lines, hellos) if line != "nil"]
+    assert [got for got, _ in vouched] == [expected for _, expected in vouched]
+    assert len(vouched) >= 20
+
+    hrr_random = "cf21ad74e59a6111be1d8c021e65b891c2a211167abb8c5e079e09e2c8a8339c"
+    usual = {name for name, _ in dissected_hellos[:len(inputs())]}
+    refused = {(capture, kind) for line, (capture, kind, message) in zip(lines, hellos) if line == "nil"
+               and not (kind == "server_hello" and (message.get("value", "")[12:76] == hrr_random
+                                                    or message.get("value", "")[8:10] == "7f"))}
+    assert {capture for capture, _ in refused} & usual == set()
+    assert ("control-characters-in-sni-alpn.pcapng", "client_hello") in refused
+    if CORPUS.is_dir():
+        assert ("tls-split-client-hello.pcap", "client_hello") in refused           # ALPS and ECH
 
 
 def test_built_hellos(lua: str) -> None:

@@ -8,7 +8,7 @@ Side-effect free: returns a table of functions, defines no globals, reads no fil
 Lua 5.2 to 5.4.
 ]]
 
-local byte, char, fmt = string.byte, string.char, string.format
+local byte, char, find, fmt = string.byte, string.char, string.find, string.format
 local floor = math.floor
 
 local bytes = {}
@@ -45,6 +45,7 @@ end
 bytes.utf8_char = utf8_char
 
 local function valid_utf8(s)
+    if not find(s, "[\128-\255]") then return true end   -- ASCII, the usual case: one scan in C
     local i, n = 1, #s
     while i <= n do
         local c = byte(s, i)
