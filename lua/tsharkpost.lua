@@ -49,6 +49,7 @@ Files (keep them together: the plugin finds them from its own path)
                    templates filled in). The plugin's own: tpost_sniff (does a
                    segment start like a TLS hello?), tpost_lines (certificate
                    and finding lines), tpost_wire (the frame's TLS records line)
+                   and tpost_wire_bytes (that line read from the records' bytes)
   tables/*.tsv     facts (alert names, OIDs, curves, severities, check ids, ...)
                    and the message templates, shared with the tsharkpost Python
                    package
@@ -1296,6 +1297,7 @@ do
     end
 
     local wire = load_module("tpost_wire")
+    local wire_bytes = load_module("tpost_wire_bytes")
     local wire_fields = {}   -- field name -> extractor, for every field tpost.tls carries
     for name in pairs(wire.FIELDS) do wire_fields[name] = Field.new(name) end
     local function wire_get(name)
@@ -1317,6 +1319,10 @@ do
         if name == "tls.record.opaque_type" then return tls_values("opaque") end
         return values_of(wire_fields[name]())
     end
+    -- The frame's line read from its records' bytes, or nil (tpost_wire_bytes.lua)
+    local function line_from_bytes(records)
+        return wire_bytes.line(wire, records, record_bytes, wire_values, wire_get)
+    end
     -- The frame's TLS records (only on frames with a line): from the extractors of the fields it carries,
     -- or, when a field has no place among the frame's records (a message reassembled from several records),
     -- from every field of the frame's tree.
@@ -1332,7 +1338,7 @@ do
             return "R o23 l" .. frame_ctx.dtls13_bytes
         end
         if udp then return wire.udp_line({ all_field_infos() }, udp) end
-        local line = wire.structured(wire_get, record_bytes, wire_values)
+        local line = wire.structured(wire_get, line_from_bytes)
         if line == false then line = wire.line({ all_field_infos() }) end
         return line
     end

@@ -611,7 +611,8 @@ def wire_facts(message: ET.Element) -> str:
 # Hellos whose extensions tshark reads in ways the byte reader must refuse, or whose facts hide where a reader
 # could miss them (a server's signed certificate timestamps carry signature algorithms).
 WIRE_CAPTURES = [REPO / "tests" / "data" / "wild" / name for name in
-                 ("hello-retry-request.pcapng", "control-characters-in-sni-alpn.pcapng", "mutual-tls.pcapng")]
+                 ("hello-retry-request.pcapng", "control-characters-in-sni-alpn.pcapng", "mutual-tls.pcapng")] \
+    + [CAPTURES / "batch-mixed.pcapng"]
 WIRE_CORPUS = ["zeek/signed_certificate_timestamp.pcap", "zeek/signed_certificate_timestamp_tls1_0.pcap",
                "zeek/tls13draft16-chrome55.0.2879.0-canary.pcap", "arkime/tls-split-client-hello.pcap",
                "zeek/chrome-63.0.3211.0-canary-tls_experiment.pcap"]
@@ -654,6 +655,50 @@ def test_hello_facts_read_from_bytes_as_tshark_shows_them(lua: str,
     assert ("control-characters-in-sni-alpn.pcapng", "client_hello") in refused
     if CORPUS.is_dir():
         assert ("tls-split-client-hello.pcap", "client_hello") in refused           # ALPS and ECH
+
+
+def _key_exchanges(dissected_hellos: list[tuple[str, list[ET.Element]]]) -> list[tuple[str, str, str]]:
+    """(ServerHello hex, ServerKeyExchange hex, tshark's facts of the key exchange) for every TLS key exchange after a
+    ServerHello of the same TCP stream."""
+    found = []
+    for _, packets in dissected_hellos:
+        server_hello: dict[str, str] = {}
+        for packet in packets:
+            streams = _descendants(packet, "tcp.stream")
+            stream = streams[0].get("show", "") if streams else ""
+            for message in _descendants(packet, "tls.handshake"):
+                types = _own(message, "tls.handshake.type")
+                kind = types[0].get("show", "") if types else ""
+                if kind == "2" and message.get("value"):
+                    server_hello[stream] = message.get("value", "")
+                elif kind == "12" and message.get("value") and stream in server_hello:
+                    facts = [f"{e.get('name')}={int(e.get('value', ''), 16)}" for e in message.iter("field")
+                             if e.get("name") in ("tls.handshake.server_named_curve", "tls.handshake.sig_hash_alg")]
+                    found.append((server_hello[stream], message.get("value", ""), "\t".join(facts) or "nothing"))
+    return found
+
+
+def test_key_exchange_facts_read_from_bytes_as_tshark_shows_them(
+        lua: str, dissected_hellos: list[tuple[str, list[ET.Element]]]) -> None:
+    # Given every ServerKeyExchange after a ServerHello in the captures, then wire.key_exchange_facts gives the named
+    # curve and signature algorithm tshark shows, for each it vouches for (ECDHE suites tshark reads as such); and
+    # given the same messages after a ServerHello whose suite is named ECDHE but that tshark does not read as ECDHE
+    # (TLS_ECDHE_RSA_WITH_ARIA_128_GCM_SHA256, 0xc060: tshark shows no parameters), it vouches for none.
+    exchanges = _key_exchanges(dissected_hellos)
+    stdin = "".join(f"key_exchange\t{hello}\t{exchange}\n" for hello, exchange, _ in exchanges)
+    lines = run_driver(lua, "wire_hello", str(LUA_DIR), stdin=stdin)
+    vouched = [(line, expected) for line, (_, _, expected) in zip(lines, exchanges) if line != "nil"]
+    assert [got for got, _ in vouched] == [expected for _, expected in vouched]
+    assert len(vouched) >= 10
+
+    def aria(hello: str) -> str:
+        data = bytearray.fromhex(hello)
+        at = 4 + 2 + 32 + 1 + data[4 + 2 + 32]   # after the header, version, random and session id
+        data[at:at + 2] = bytes.fromhex("c060")
+        return data.hex()
+
+    stdin = "".join(f"key_exchange\t{aria(hello)}\t{exchange}\n" for hello, exchange, _ in exchanges)
+    assert set(run_driver(lua, "wire_hello", str(LUA_DIR), stdin=stdin)) == {"nil"}
 
 
 def test_built_hellos(lua: str) -> None:

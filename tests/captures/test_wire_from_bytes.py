@@ -1,10 +1,10 @@
-"""tpost.tls from the frame's record bytes (tpost_wire.lua, line_from_record_bytes) is the line read from the fields.
+"""tpost.tls from the frame's record bytes (tpost_wire_bytes.lua) is the line read from the fields.
 
 The plugin is run twice on every bundled and wild capture with summarize's own tshark options: once as shipped but
 with a marker token after each line read from the records' bytes, once with that reader off (wire.structured given
-neither a reader of record bytes nor the frame's values, so every field is placed from tshark's FieldInfos, as
-before issue 13's sixth step). Without the markers the two outputs must be the same, byte for byte, and the markers
-must fall on every frame the bytes reader can read.
+no reader of record bytes, so every field is placed from tshark's FieldInfos, as before issue 13's sixth step).
+Without the markers the two outputs must be the same, byte for byte, and the markers must fall on every frame the
+bytes reader can read.
 """
 
 from __future__ import annotations
@@ -44,9 +44,10 @@ def _variant(folder: Path, old: str, new: str, module: str) -> Path:
 @pytest.fixture(scope="module")
 def plugins(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     folder = tmp_path_factory.mktemp("wire-bytes")
-    marked = _variant(folder / "marked", "if line then return line end", f'if line then return line .. " {MARK}" end',
+    marked = _variant(folder / "marked", "if ok and line then return line end",
+                      f'if ok and line then return line .. " {MARK}" end',
                       "tpost/tpost_wire.lua")
-    fields_only = _variant(folder / "fields", "wire.structured(wire_get, record_bytes, wire_values)",
+    fields_only = _variant(folder / "fields", "wire.structured(wire_get, line_from_bytes)",
                            "wire.structured(wire_get)", "tsharkpost.lua")
     return marked, fields_only
 

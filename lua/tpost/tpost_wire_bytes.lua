@@ -1,0 +1,429 @@
+--[[
+tpost_wire_bytes.lua: the tpost.tls line (tpost_wire.lua) of a frame, read from the bytes of its TLS records.
+
+tpost_wire.lua places each field tshark dissected by data source and offset: three or four calls into Wireshark
+per field instance, most of summarize's cost in the plugin on handshake-heavy captures. The common frame is read
+here from its records' bytes instead, and gives the same line, token for token; where the bytes cannot vouch for
+that, these functions return nil and tpost_wire.lua's own ways take over. Wireshark-free (the plugin hands over
+the bytes and the values), side-effect free, no globals, Lua 5.2 to 5.4.
+
+    wire_bytes.hello_facts(s, server)                   the facts of a ClientHello or ServerHello, or nil
+    wire_bytes.key_exchange_facts(s, server_facts)      the facts of an ECDHE ServerKeyExchange, or nil
+    wire_bytes.line(wire, records, raw_of, values, get) the frame's line, or nil
+]]
+
+local byte, find, fmt, gsub, sub = string.byte, string.find, string.format, string.gsub, string.sub
+local concat = table.concat
+
+local wire_bytes = {}
+
+------------------------------------------------------------------------------------------------------------------
+-- A hello's facts from its own bytes
+------------------------------------------------------------------------------------------------------------------
+-- Read from tshark's fields, each fact of a hello costs three or four calls into Wireshark, and a ClientHello has
+-- 50 or more. A well-formed ClientHello or ServerHello is read from its bytes instead (by wire_bytes.line,
+-- below), and gives the same tokens in the same order: the layouts below are the RFCs', which tshark 4.0 follows
+-- for these extensions, and a displayed value's text is what tshark displayed for that code before
+-- (tpost_wire.lua's wire.shown_token).
+-- Anything else sends the frame to the fields, as before: an extension not listed here, a length that does not add
+-- up, a name with a byte outside printable ASCII (tshark converts those), a code tshark has not displayed yet, a
+-- HelloRetryRequest or a ServerHello of a TLS 1.3 draft. Tests compare both ways: the facts with tshark's own
+-- (tests/test_plugin_modules.py) and the line with and without this reader (tests/captures/test_wire_from_bytes.py).
+
+local function u16(s, i)
+    local a, b = byte(s, i, i + 1)
+    return a * 256 + b
+end
+
+local HEX_OF = {}
+for c = 0, 255 do HEX_OF[string.char(c)] = fmt("%02x", c) end
+
+local SERVER_NAME, ALPN = "tls.handshake.extensions_server_name", "tls.handshake.extensions_alpn_str"
+
+-- Appends a fact (its field's name and value) to facts, a flat list of names and values.
+local function add(facts, name, value)
+    local n = #facts
+    facts[n + 1], facts[n + 2] = name, value
+end
+
+-- [a, z] holds a list with a 2-byte (or with one_byte, 1-byte) length covering the rest exactly: its items'
+-- first and last positions, or nil.
+local function list_bounds(s, a, z, one_byte)
+    local head = one_byte and 1 or 2
+    if z - a + 1 < head then return nil end
+    local len = one_byte and byte(s, a) or u16(s, a)
+    if len ~= z - a + 1 - head then return nil end
+    return a + head, z
+end
+
+-- An extension of codes of `size` bytes (2, or 1), each its own fact of field `name`.
+local function codes(name, one_byte_length, size)
+    return function(s, a, z, facts)
+        local first, last = list_bounds(s, a, z, one_byte_length)
+        if not first or (last - first + 1) % size ~= 0 then return false end
+        for i = first, last, size do add(facts, name, size == 2 and u16(s, i) or byte(s, i)) end
+        return true
+    end
+end
+
+-- An extension of names (ALPN's, each after a 1-byte length; SNI's, each after a type, which must be host_name (0),
+-- and a 2-byte length): each name a fact of field `name`, in printable ASCII.
+local function names(name, sni)
+    return function(s, a, z, facts)
+        local p, last = list_bounds(s, a, z)
+        if not p then return false end
+        while p <= last do
+            local len, at
+            if sni then
+                if p + 2 > last or byte(s, p) ~= 0 then return false end
+                len, at = u16(s, p + 1), p + 3
+            else
+                len, at = byte(s, p), p + 1
+            end
+            if len == 0 or at + len - 1 > last then return false end
+            local text = sub(s, at, at + len - 1)
+            if find(text, "[^\32-\126]") then return false end
+            add(facts, name, text)
+            p = at + len
+        end
+        return true
+    end
+end
+
+local SIGNATURE_SCHEMES = codes("tls.handshake.sig_hash_alg", false, 2)
+local NO_FACTS = function() return true end   -- an extension none of whose fields the line carries
+
+-- Extension type -> its reader for a ClientHello and for a ServerHello: reader(s, a, z, facts), [a, z] the
+-- extension's data; true when its layout is as expected.
+local CLIENT_EXTENSIONS = {
+    [0] = names(SERVER_NAME, true),
+    [10] = codes("tls.handshake.extensions_supported_group", false, 2),
+    [11] = codes("tls.handshake.extensions_ec_point_format", true, 1),
+    [13] = SIGNATURE_SCHEMES, [34] = SIGNATURE_SCHEMES, [50] = SIGNATURE_SCHEMES,
+    [16] = names(ALPN, false),
+    [43] = codes("tls.handshake.extensions.supported_version", true, 2),
+    [51] = function(s, a, z, facts)   -- key_share: KeyShareEntry list
+        local p, last = list_bounds(s, a, z)
+        if not p then return false end
+        while p <= last do
+            if p + 3 > last then return false end
+            local key_end = p + 3 + u16(s, p + 2)
+            if key_end > last then return false end
+            add(facts, "tls.handshake.extensions_key_share_group", u16(s, p))
+            p = key_end + 1
+        end
+        return true
+    end,
+}
+local function empty(_, a, z) return a > z end
+local SERVER_EXTENSIONS = {
+    [0] = empty,   -- the server saw the name
+    [11] = CLIENT_EXTENSIONS[11],
+    [16] = CLIENT_EXTENSIONS[16],
+    [43] = function(s, a, z, facts)   -- the version chosen: TLS 1.3 (a draft's would change tshark's layout)
+        if z - a + 1 ~= 2 or u16(s, a) ~= 0x0304 then return false end
+        add(facts, "tls.handshake.extensions.supported_version", u16(s, a))
+        return true
+    end,
+    [51] = function(s, a, z, facts)   -- the server's KeyShareEntry
+        if z - a + 1 < 4 or a + 3 + u16(s, a + 2) ~= z then return false end
+        add(facts, "tls.handshake.extensions_key_share_group", u16(s, a))
+        return true
+    end,
+}
+-- A client's signed_certificate_timestamp is empty; a server's holds timestamps whose signature algorithms
+-- tshark shows as sig_hash_alg, and sends the frame to the fields.
+CLIENT_EXTENSIONS[18] = empty
+-- status_request, heartbeat, status_request_v2, client_ and server_certificate_type, padding,
+-- encrypt_then_mac, extended_master_secret, token_binding, compress_certificate, record_size_limit,
+-- session_ticket, pre_shared_key, early_data, cookie, psk_key_exchange_modes, post_handshake_auth,
+-- next_protocol_negotiation, channel_id, renegotiation_info
+for _, t in ipairs({ 5, 15, 17, 19, 20, 21, 22, 23, 24, 27, 28, 35, 41, 42, 44, 45, 49, 13172, 30032,
+        65281 }) do
+    CLIENT_EXTENSIONS[t] = CLIENT_EXTENSIONS[t] or NO_FACTS
+    SERVER_EXTENSIONS[t] = SERVER_EXTENSIONS[t] or NO_FACTS
+end
+
+-- GREASE (RFC 8701): 0x0a0a, 0x1a1a, ... 0xfafa, whose data means nothing
+local function grease(t)
+    return t % 16 == 10 and t % 256 == math.floor(t / 256)
+end
+
+-- ServerHello.random of a HelloRetryRequest (RFC 8446 4.1.3), whose key_share tshark reads differently
+local HRR_RANDOM = "\207\33\173\116\229\154\97\17\190\29\140\2\30\101\184\145"
+    .. "\194\162\17\22\122\187\140\94\7\158\9\226\200\168\51\156"
+
+-- The facts of a ClientHello or (server) ServerHello, s its bytes with the 4-byte header: a flat list of field
+-- names and values (numbers; bytes for the random and session id; text for names), or nil when s is not a
+-- hello this reader vouches for.
+local function hello_facts(s, server)
+    if #s < 38 or byte(s, 2) * 65536 + u16(s, 3) ~= #s - 4 then return nil end
+    local version = u16(s, 5)
+    if server and (version < 0x0300 or version > 0x0303 or sub(s, 7, 38) == HRR_RANDOM) then return nil end
+    local facts = {}
+    add(facts, "tls.handshake.version", version)
+    add(facts, "tls.handshake.random", sub(s, 7, 38))
+    local last = #s
+    local p = 39
+    local id_len = byte(s, p)
+    if not id_len or id_len > 32 or p + id_len > last then return nil end
+    if id_len > 0 then add(facts, "tls.handshake.session_id", sub(s, p + 1, p + id_len)) end
+    p = p + 1 + id_len
+    if server then
+        if p + 2 > last then return nil end
+        add(facts, "tls.handshake.ciphersuite", u16(s, p))
+        p = p + 3                                   -- and the compression method
+    else
+        if p + 1 > last then return nil end
+        local suites_end = p + 1 + u16(s, p)
+        if suites_end > last or (suites_end - p - 1) % 2 ~= 0 then return nil end
+        for i = p + 2, suites_end, 2 do add(facts, "tls.handshake.ciphersuite", u16(s, i)) end
+        p = suites_end + 1
+        if p > last or p + byte(s, p) > last then return nil end
+        p = p + 1 + byte(s, p)                      -- compression methods
+    end
+    if p > last then return facts end             -- no extensions
+    if p + 1 > last or u16(s, p) ~= last - p - 1 then return nil end
+    local readers = server and SERVER_EXTENSIONS or CLIENT_EXTENSIONS
+    p = p + 2
+    while p <= last do
+        if p + 3 > last then return nil end
+        local etype = u16(s, p)
+        local z = p + 3 + u16(s, p + 2)
+        if z > last then return nil end
+        local reader = readers[etype]
+        if not reader and not grease(etype) then return nil end
+        add(facts, "tls.handshake.extension.type", etype)
+        if reader and not reader(s, p + 4, z, facts) then return nil end
+        p = z + 1
+    end
+    return facts
+end
+wire_bytes.hello_facts = hello_facts
+
+-- The tokens of a message's facts (wire: tpost_wire's table), or nil when a displayed code has not been displayed
+-- yet.
+local function fact_tokens(wire, facts)
+    local tokens = {}
+    for i = 1, #facts, 2 do
+        local name, value = facts[i], facts[i + 1]
+        local spec = wire.FIELDS[name]
+        local how = spec[2]
+        local tok
+        if how == "d" then
+            tok = wire.shown_token(name, value)
+            if not tok then return nil end
+        elseif how == "h" then
+            tok = spec[1] .. gsub(value, ".", HEX_OF)
+        else
+            tok = spec[1] .. wire.escape(value)
+        end
+        tokens[#tokens + 1] = tok
+    end
+    return tokens
+end
+
+------------------------------------------------------------------------------------------------------------------
+-- The common frame read from its records' bytes
+------------------------------------------------------------------------------------------------------------------
+-- Placing every field by data source and offset (tpost_wire.lua, wire.structured) costs three or four calls into
+-- Wireshark per field instance. A frame whose records are whole in its bytes is read from them instead: each record's
+-- header, its handshake messages (type and length) and its alert, and the facts of its hellos and ECDHE key exchange.
+-- What the bytes cannot say (whether tshark could read a message or an alert, or took it for ciphertext) is settled
+-- by the values tshark dissected: the frame's content types, message types, alert levels and descriptions must be
+-- the ones read from the bytes, in order, its messages and alerts as many, and all of them in the records' data
+-- source.
+-- The facts are not compared (that would cost what reading them from the fields costs): their readers follow
+-- tshark's layouts for the extensions and suites they list, and tests compare them with tshark's fields. Anything
+-- else sends the frame to the fields, as before: a disagreement, a TLS 1.3 record, a record type other than 20-23,
+-- a message split across records, a message whose facts the bytes reader does not read, a line past MAX_TOKENS.
+
+-- Message types with none of the facts the line carries in a TLS 1.2 (or older) record: HelloRequest,
+-- NewSessionTicket, Certificate, ServerHelloDone, ClientKeyExchange, Finished. But for one: tshark reads the signed
+-- certificate timestamps in a certificate's X.509 extensions and shows their signature algorithms as sig_hash_alg.
+-- So in a frame with a Certificate and facts to write, tshark's sig_hash_alg must be exactly those the bytes read
+-- (the key exchange's, which tshark shows whenever this reader reads it: ECDHE_SUITES); one more is an SCT's.
+local FACTLESS_PLAIN = { [0] = true, [4] = true, [11] = true, [14] = true, [16] = true, [20] = true }
+local CERTIFICATE = 11
+local SIGNATURE_ALGORITHM = "tls.handshake.sig_hash_alg"
+
+-- Cipher suites whose ServerKeyExchange tshark 4.0 reads as ECDHE_RSA or ECDHE_ECDSA parameters (packet-tls-utils.c,
+-- ssl_get_keyex_alg; the common ones only: a suite not listed here sends its frame to the fields). A suite named
+-- ECDHE that tshark does not list there (the ARIA ones, for instance) gets no parameters at all.
+local ECDHE_SUITES = {}
+for _, code in ipairs({ 0xc006, 0xc007, 0xc008, 0xc009, 0xc00a, 0xc010, 0xc011, 0xc012, 0xc013, 0xc014, 0xc023,
+        0xc024, 0xc027, 0xc028, 0xc02b, 0xc02c, 0xc02f, 0xc030, 0xcca8, 0xcca9 }) do
+    ECDHE_SUITES[code] = true
+end
+
+-- The facts of a ServerKeyExchange whose ServerHello (its facts: server_facts) chose one of ECDHE_SUITES in a
+-- TLS 1.0-1.2 session: the named curve and (TLS 1.2) the signature algorithm; nil otherwise.
+local function key_exchange_facts(s, server_facts)
+    if not server_facts then return nil end
+    local version, suite
+    for i = 1, #server_facts, 2 do
+        local name = server_facts[i]
+        if name == "tls.handshake.version" then version = server_facts[i + 1]
+        elseif name == "tls.handshake.ciphersuite" then suite = server_facts[i + 1]
+        elseif name == "tls.handshake.extensions.supported_version" then return nil end
+    end
+    if not (version and version >= 0x0301 and version <= 0x0303 and ECDHE_SUITES[suite]) then return nil end
+    local last = #s
+    if last < 8 or byte(s, 5) ~= 3 then return nil end            -- curve_type named_curve
+    local facts = {}
+    add(facts, "tls.handshake.server_named_curve", u16(s, 6))
+    local p = 9 + byte(s, 8)                                      -- after the public point
+    if version == 0x0303 then
+        if p + 1 > last then return nil end
+        add(facts, "tls.handshake.sig_hash_alg", u16(s, p))
+        p = p + 2
+    end
+    if p + 1 > last or p + 1 + u16(s, p) ~= last then return nil end
+    return facts
+end
+
+wire_bytes.key_exchange_facts = key_exchange_facts
+
+-- Whether every FieldInfo of list lies in data source src: a message tshark reassembled from several records, or a
+-- record from several segments next to one that was not, lives in a data source of its own.
+local function all_in(list, src)
+    for i = 1, #list do
+        if list[i].source ~= src then return false end
+    end
+    return true
+end
+
+-- The line of a frame (wire: tpost_wire's table) from its records, or nil when it cannot be read so. raw_of(fi,
+-- whole): a record's bytes (only its header unless whole) and its size; values(name): the values of field `name`
+-- in the frame, in tree order; get(name): its FieldInfos.
+function wire_bytes.line(wire, records, raw_of, values, get)
+    local content_types = values("tls.record.content_type")
+    if #content_types ~= #records or #values("tls.record.opaque_type") > 0 then return nil end
+    local src = records[1].source
+    if not all_in(records, src) then return nil end
+    local out, n = {}, 0
+    local types = {}            -- message types read, in order
+    local alerts = {}           -- levels and descriptions read, in order
+    local messages, alert_count = 0, 0
+    local detailed, factful = false, false   -- a message whose facts the line carries; one the bytes cannot give
+    local hellos = {}           -- token lists of the frame's messages with facts, by place in `out`
+    local server_facts
+    local after_ccs, certificate = false, false
+    local handshakes, alerts_seen = false, false
+    for i = 1, #records do
+        local said = content_types[i]                 -- what tshark says it is: only messages and alerts are read
+        local s, size = raw_of(records[i], said == 21 or said == 22)
+        if #s < 5 then return nil end
+        local content, version, length = byte(s, 1), u16(s, 2), u16(s, 4)
+        if content ~= said or length ~= size - 5 then return nil end
+        out[n + 1], out[n + 2], out[n + 3], out[n + 4] = "R", "c" .. content, "l" .. length, "v" .. version
+        n = n + 4
+        if content == 22 then
+            handshakes = true
+            -- whole messages, or else (after a ChangeCipherSpec of this frame) one encrypted message
+            local found, p = {}, 6
+            while p <= size do
+                if p + 3 > size then found = nil break end
+                local stop = p + 3 + byte(s, p + 1) * 65536 + u16(s, p + 2)
+                if stop > size then found = nil break end
+                found[#found + 1] = { byte(s, p), p, stop }
+                p = stop + 1
+            end
+            if not found then
+                if not after_ccs then return nil end
+                found = { false }
+            end
+            for _, m in ipairs(found) do
+                n = n + 1
+                out[n] = "H"
+                messages = messages + 1
+                if m then
+                    local mtype = m[1]
+                    types[#types + 1] = mtype
+                    n = n + 1
+                    out[n] = "t" .. mtype
+                    local facts
+                    if mtype == 1 or mtype == 2 then
+                        detailed = true
+                        facts = hello_facts(sub(s, m[2], m[3]), mtype == 2)
+                        if mtype == 2 then server_facts = facts end
+                        if not facts then return nil end
+                    elseif mtype == 12 then
+                        detailed = true
+                        facts = key_exchange_facts(sub(s, m[2], m[3]), server_facts)
+                        if not facts then return nil end
+                    elseif not FACTLESS_PLAIN[mtype] then
+                        factful = true
+                    end
+                    if mtype == CERTIFICATE then certificate = true end
+                    if facts then hellos[n] = facts end
+                end
+            end
+        elseif content == 21 then
+            alerts_seen = true
+            n = n + 1
+            out[n] = "A"
+            alert_count = alert_count + 1
+            if length == 2 then
+                local level, code = byte(s, 6), byte(s, 7)
+                alerts[#alerts + 1], alerts[#alerts + 2] = level, code
+                out[n + 1], out[n + 2] = "a" .. level, "d" .. code
+                n = n + 2
+            end
+        elseif content == 20 then
+            after_ccs = true
+        elseif content ~= 23 then
+            return nil
+        end
+    end
+    if detailed and factful then return nil end
+    if detailed and certificate then
+        local read = 0
+        for _, facts in pairs(hellos) do
+            for k = 1, #facts, 2 do
+                if facts[k] == SIGNATURE_ALGORITHM then read = read + 1 end
+            end
+        end
+        if #get(SIGNATURE_ALGORITHM) ~= read then return nil end
+    end
+    -- What tshark read must be what the bytes say (messages only in handshake records, alerts in alert records:
+    -- the content types agree).
+    if handshakes then
+        local found = get("tls.handshake")
+        if messages ~= #found or not all_in(found, src) then return nil end
+        local tshark_types = values("tls.handshake.type")
+        if #tshark_types ~= #types then return nil end
+        for i = 1, #types do
+            if tshark_types[i] ~= types[i] then return nil end
+        end
+    end
+    if alerts_seen then
+        local found = get("tls.alert_message")
+        if alert_count ~= #found or not all_in(found, src) then return nil end
+        local levels, descriptions = values("tls.alert_message.level"), values("tls.alert_message.desc")
+        if #levels * 2 ~= #alerts or #descriptions * 2 ~= #alerts then return nil end
+        for i = 1, #levels do
+            if levels[i] ~= alerts[2 * i - 1] or descriptions[i] ~= alerts[2 * i] then return nil end
+        end
+    end
+    -- The facts, in place (only when the frame has a message whose facts the line carries, as below).
+    if detailed then
+        local final, m = {}, 0
+        for i = 1, n do
+            m = m + 1
+            final[m] = out[i]
+            local facts = hellos[i]
+            if facts then
+                local tokens = fact_tokens(wire, facts)
+                if not tokens then return nil end
+                for k = 1, #tokens do final[m + k] = tokens[k] end
+                m = m + #tokens
+            end
+        end
+        out, n = final, m
+    end
+    if n > wire.MAX_TOKENS then return nil end
+    return concat(out, " ", 1, n)
+end
+
+return wire_bytes
