@@ -240,9 +240,11 @@ end
 
 -- Message types with none of the facts the line carries in a TLS 1.2 (or older) record: HelloRequest,
 -- NewSessionTicket, Certificate, ServerHelloDone, ClientKeyExchange, Finished. But for one: tshark reads the signed
--- certificate timestamps in a certificate's X.509 extensions and shows their signature algorithms as sig_hash_alg.
--- So in a frame with a Certificate and facts to write, tshark's sig_hash_alg must be exactly those the bytes read
--- (the key exchange's, which tshark shows whenever this reader reads it: ECDHE_SUITES); one more is an SCT's.
+-- certificate timestamps (SCTs) in a certificate's X.509 extensions and shows their signature algorithms as
+-- sig_hash_alg, facts of the Certificate message. Those are taken from tshark's values: in a frame with one
+-- Certificate and facts to write, tshark's sig_hash_alg must be those the bytes read before the Certificate, then
+-- any number of others (the SCTs'), then those read after it (the key exchange's, which tshark shows whenever this
+-- reader reads it: ECDHE_SUITES).
 local FACTLESS_PLAIN = { [0] = true, [4] = true, [11] = true, [14] = true, [16] = true, [20] = true }
 local CERTIFICATE = 11
 local SIGNATURE_ALGORITHM = "tls.handshake.sig_hash_alg"
@@ -308,7 +310,8 @@ function wire_bytes.line(wire, records, raw_of, values, get)
     local detailed, factful = false, false   -- a message whose facts the line carries; one the bytes cannot give
     local hellos = {}           -- token lists of the frame's messages with facts, by place in `out`
     local server_facts
-    local after_ccs, certificate = false, false
+    local after_ccs = false
+    local certificates, certificate_at = 0, nil   -- Certificate messages, and the place of the last one's type
     local handshakes, alerts_seen = false, false
     for i = 1, #records do
         local said = content_types[i]                 -- what tshark says it is: only messages and alerts are read
@@ -355,7 +358,7 @@ function wire_bytes.line(wire, records, raw_of, values, get)
                     elseif not FACTLESS_PLAIN[mtype] then
                         factful = true
                     end
-                    if mtype == CERTIFICATE then certificate = true end
+                    if mtype == CERTIFICATE then certificates, certificate_at = certificates + 1, n end
                     if facts then hellos[n] = facts end
                 end
             end
@@ -377,14 +380,36 @@ function wire_bytes.line(wire, records, raw_of, values, get)
         end
     end
     if detailed and factful then return nil end
-    if detailed and certificate then
-        local read = 0
-        for _, facts in pairs(hellos) do
-            for k = 1, #facts, 2 do
-                if facts[k] == SIGNATURE_ALGORITHM then read = read + 1 end
+    local sct_tokens   -- the Certificate's own facts: its SCTs' signature algorithms (FACTLESS_PLAIN)
+    if detailed and certificates > 0 then
+        if certificates > 1 then return nil end
+        local before, after = {}, {}
+        for place = 1, n do
+            local facts = hellos[place]
+            if facts then
+                local read = place < certificate_at and before or after
+                for k = 1, #facts, 2 do
+                    if facts[k] == SIGNATURE_ALGORITHM then read[#read + 1] = facts[k + 1] end
+                end
             end
         end
-        if #get(SIGNATURE_ALGORITHM) ~= read then return nil end
+        local theirs = values(SIGNATURE_ALGORITHM)
+        local extra = #theirs - #before - #after
+        if extra < 0 then return nil end
+        for k = 1, #before do
+            if theirs[k] ~= before[k] then return nil end
+        end
+        for k = 1, #after do
+            if theirs[#before + extra + k] ~= after[k] then return nil end
+        end
+        if extra > 0 then
+            sct_tokens = {}
+            for k = #before + 1, #before + extra do
+                local tok = wire.shown_token(SIGNATURE_ALGORITHM, theirs[k])
+                if not tok then return nil end
+                sct_tokens[#sct_tokens + 1] = tok
+            end
+        end
     end
     -- What tshark read must be what the bytes say (messages only in handshake records, alerts in alert records:
     -- the content types agree).
@@ -412,10 +437,14 @@ function wire_bytes.line(wire, records, raw_of, values, get)
         for i = 1, n do
             m = m + 1
             final[m] = out[i]
-            local facts = hellos[i]
-            if facts then
-                local tokens = fact_tokens(wire, facts)
+            local tokens
+            if hellos[i] then
+                tokens = fact_tokens(wire, hellos[i])
                 if not tokens then return nil end
+            elseif i == certificate_at then
+                tokens = sct_tokens
+            end
+            if tokens then
                 for k = 1, #tokens do final[m + k] = tokens[k] end
                 m = m + #tokens
             end
