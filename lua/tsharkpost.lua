@@ -1319,9 +1319,15 @@ do
         if name == "tls.record.opaque_type" then return tls_values("opaque") end
         return values_of(wire_fields[name]())
     end
+    -- The version and suite the frame's connection chose, as the analysis read its ServerHello
+    local function session()
+        local stream = tcp_value("tcp_stream")
+        local conn = stream and S.conns[stream]
+        if conn then return conn.version, conn.suite end
+    end
     -- The frame's line read from its records' bytes, or nil (tpost_wire_bytes.lua)
     local function line_from_bytes(records)
-        return wire_bytes.line(wire, records, record_bytes, wire_values, wire_get)
+        return wire_bytes.line(wire, records, record_bytes, wire_values, wire_get, session)
     end
     -- The frame's TLS records (only on frames with a line): from the extractors of the fields it carries,
     -- or, when a field has no place among the frame's records (a message reassembled from several records),

@@ -9,7 +9,7 @@ the bytes and the values), side-effect free, no globals, Lua 5.2 to 5.4.
 
     wire_bytes.hello_facts(s, server)                   the facts of a ClientHello or ServerHello, or nil
     wire_bytes.key_exchange_facts(s, server_facts)      the facts of an ECDHE ServerKeyExchange, or nil
-    wire_bytes.line(wire, records, raw_of, values, get) the frame's line, or nil
+    wire_bytes.line(wire, records, raw_of, values, get, session)   the frame's line, or nil
 ]]
 
 local byte, find, fmt, gsub, sub = string.byte, string.find, string.format, string.gsub, string.sub
@@ -231,8 +231,7 @@ end
 -- header, its handshake messages (type and length) and its alert, and the facts of its hellos and ECDHE key exchange.
 -- What the bytes cannot say (whether tshark could read a message or an alert, or took it for ciphertext) is settled
 -- by the values tshark dissected: the frame's content types, message types, alert levels and descriptions must be
--- the ones read from the bytes, in order, its messages and alerts as many, and all of them in the records' data
--- source.
+-- the ones read from the bytes, in order, its messages and alerts as many, and each in its record's data source.
 -- The facts are not compared (that would cost what reading them from the fields costs): their readers follow
 -- tshark's layouts for the extensions and suites they list, and tests compare them with tshark's fields. Anything
 -- else sends the frame to the fields, as before: a disagreement, a TLS 1.3 record, a record type other than 20-23,
@@ -286,23 +285,53 @@ end
 
 wire_bytes.key_exchange_facts = key_exchange_facts
 
--- Whether every FieldInfo of list lies in data source src: a message tshark reassembled from several records, or a
--- record from several segments next to one that was not, lives in a data source of its own.
-local function all_in(list, src)
-    for i = 1, #list do
-        if list[i].source ~= src then return false end
+-- Whether each FieldInfo of list (a message or an alert) lies in the data source of its record (owners[k]: the
+-- record of the k-th, records: the frame's record FieldInfos, sources: their data sources, read once): a message
+-- tshark reassembled from several records lives in a data source of its own.
+local function in_their_records(list, owners, records, sources)
+    for k = 1, #list do
+        local i = owners[k]
+        local src = sources[i]
+        if src == nil then
+            src = records[i].source
+            sources[i] = src
+        end
+        if list[k].source ~= src then return false end
     end
     return true
 end
 
+-- The values of field `name` among a list of facts, in order.
+local function facts_of(name, lists, places)
+    local found = {}
+    for _, place in ipairs(places) do
+        local facts = lists[place]
+        for k = 1, #facts, 2 do
+            if facts[k] == name then found[#found + 1] = facts[k + 1] end
+        end
+    end
+    return found
+end
+
+-- Whether two lists hold the same values in the same order.
+local function same(a, b)
+    if #a ~= #b then return false end
+    for i = 1, #a do
+        if a[i] ~= b[i] then return false end
+    end
+    return true
+end
+
+local NAMED_CURVE = "tls.handshake.server_named_curve"
+
 -- The line of a frame (wire: tpost_wire's table) from its records, or nil when it cannot be read so. raw_of(fi,
 -- whole): a record's bytes (only its header unless whole) and its size; values(name): the values of field `name`
--- in the frame, in tree order; get(name): its FieldInfos.
-function wire_bytes.line(wire, records, raw_of, values, get)
+-- in the frame, in tree order; get(name): its FieldInfos; session(): the version and cipher suite the connection's
+-- ServerHello chose, as the plugin read them, for a ServerKeyExchange whose ServerHello came in an earlier frame.
+function wire_bytes.line(wire, records, raw_of, values, get, session)
     local content_types = values("tls.record.content_type")
     if #content_types ~= #records or #values("tls.record.opaque_type") > 0 then return nil end
-    local src = records[1].source
-    if not all_in(records, src) then return nil end
+    local message_records, alert_records = {}, {}   -- the record of each message and of each alert, in order
     local out, n = {}, 0
     local types = {}            -- message types read, in order
     local alerts = {}           -- levels and descriptions read, in order
@@ -310,6 +339,7 @@ function wire_bytes.line(wire, records, raw_of, values, get)
     local detailed, factful = false, false   -- a message whose facts the line carries; one the bytes cannot give
     local hellos = {}           -- token lists of the frame's messages with facts, by place in `out`
     local server_facts
+    local key_exchange = false   -- a ServerKeyExchange's facts were read
     local after_ccs = false
     local certificates, certificate_at = 0, nil   -- Certificate messages, and the place of the last one's type
     local handshakes, alerts_seen = false, false
@@ -340,6 +370,7 @@ function wire_bytes.line(wire, records, raw_of, values, get)
                 n = n + 1
                 out[n] = "H"
                 messages = messages + 1
+                message_records[messages] = i
                 if m then
                     local mtype = m[1]
                     types[#types + 1] = mtype
@@ -352,8 +383,14 @@ function wire_bytes.line(wire, records, raw_of, values, get)
                         if mtype == 2 then server_facts = facts end
                         if not facts then return nil end
                     elseif mtype == 12 then
-                        detailed = true
-                        facts = key_exchange_facts(sub(s, m[2], m[3]), server_facts)
+                        detailed, key_exchange = true, true
+                        local chosen = server_facts
+                        if not chosen and session then
+                            local chosen_version, chosen_suite = session()
+                            chosen = { "tls.handshake.version", chosen_version, "tls.handshake.ciphersuite",
+                                chosen_suite }
+                        end
+                        facts = key_exchange_facts(sub(s, m[2], m[3]), chosen)
                         if not facts then return nil end
                     elseif not FACTLESS_PLAIN[mtype] then
                         factful = true
@@ -367,6 +404,7 @@ function wire_bytes.line(wire, records, raw_of, values, get)
             n = n + 1
             out[n] = "A"
             alert_count = alert_count + 1
+            alert_records[alert_count] = i
             if length == 2 then
                 local level, code = byte(s, 6), byte(s, 7)
                 alerts[#alerts + 1], alerts[#alerts + 2] = level, code
@@ -411,11 +449,25 @@ function wire_bytes.line(wire, records, raw_of, values, get)
             end
         end
     end
+    -- A key exchange's facts are tshark's own, read where tshark's choice of layout depends on the session: the named
+    -- curves must be tshark's, and so must the signature algorithms (with a Certificate, checked above in place).
+    if key_exchange then
+        local places = {}
+        for place = 1, n do
+            if hellos[place] then places[#places + 1] = place end
+        end
+        if not same(values(NAMED_CURVE), facts_of(NAMED_CURVE, hellos, places)) then return nil end
+        if certificates == 0
+                and not same(values(SIGNATURE_ALGORITHM), facts_of(SIGNATURE_ALGORITHM, hellos, places)) then
+            return nil
+        end
+    end
     -- What tshark read must be what the bytes say (messages only in handshake records, alerts in alert records:
     -- the content types agree).
+    local sources = {}
     if handshakes then
         local found = get("tls.handshake")
-        if messages ~= #found or not all_in(found, src) then return nil end
+        if messages ~= #found or not in_their_records(found, message_records, records, sources) then return nil end
         local tshark_types = values("tls.handshake.type")
         if #tshark_types ~= #types then return nil end
         for i = 1, #types do
@@ -424,7 +476,7 @@ function wire_bytes.line(wire, records, raw_of, values, get)
     end
     if alerts_seen then
         local found = get("tls.alert_message")
-        if alert_count ~= #found or not all_in(found, src) then return nil end
+        if alert_count ~= #found or not in_their_records(found, alert_records, records, sources) then return nil end
         local levels, descriptions = values("tls.alert_message.level"), values("tls.alert_message.desc")
         if #levels * 2 ~= #alerts or #descriptions * 2 ~= #alerts then return nil end
         for i = 1, #levels do
