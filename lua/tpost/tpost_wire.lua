@@ -77,13 +77,13 @@ local escape = wire.escape
 local shown = {}
 local SHOWN_KEPT = 4096
 
--- The token of one FieldInfo of the field spec describes (FIELDS).
 -- The token tshark's display of `value` in field `name` gave before (a letter and the escaped text), or nil.
 function wire.shown_token(name, value)
     local by_value = shown[FIELDS[name]]
     return by_value and by_value[value]
 end
 
+-- The token of one FieldInfo of the field spec describes (FIELDS).
 local function spec_token(spec, fi)
     local letter, how = spec[1], spec[2]
     if how == "d" then

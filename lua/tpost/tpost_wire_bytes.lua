@@ -8,7 +8,8 @@ that, these functions return nil and tpost_wire.lua's own ways take over. Wiresh
 the bytes and the values), side-effect free, no globals, Lua 5.2 to 5.4.
 
     wire_bytes.hello_facts(s, server)                   the facts of a ClientHello or ServerHello, or nil
-    wire_bytes.key_exchange_facts(s, server_facts)      the facts of an ECDHE ServerKeyExchange, or nil
+    wire_bytes.session_of(server_facts)                 the version and suite a ServerHello's facts chose
+    wire_bytes.key_exchange_facts(s, version, suite)    the facts of an ECDHE ServerKeyExchange, or nil
     wire_bytes.line(wire, records, raw_of, values, get, session)   the frame's line, or nil
 ]]
 
@@ -232,8 +233,9 @@ end
 -- What the bytes cannot say (whether tshark could read a message or an alert, or took it for ciphertext) is settled
 -- by the values tshark dissected: the frame's content types, message types, alert levels and descriptions must be
 -- the ones read from the bytes, in order, its messages and alerts as many, and each in its record's data source.
--- The facts are not compared (that would cost what reading them from the fields costs): their readers follow
--- tshark's layouts for the extensions and suites they list, and tests compare them with tshark's fields. Anything
+-- A hello's facts are not compared (that would cost what reading them from the fields costs): their reader follows
+-- tshark's layouts for the extensions it lists, and tests compare it with tshark's fields. A key exchange's are, and
+-- so are the signature algorithms of a Certificate's SCTs, taken from tshark's values (FACTLESS_PLAIN). Anything
 -- else sends the frame to the fields, as before: a disagreement, a TLS 1.3 record, a record type other than 20-23,
 -- a message split across records, a message whose facts the bytes reader does not read, a line past MAX_TOKENS.
 
@@ -257,10 +259,9 @@ for _, code in ipairs({ 0xc006, 0xc007, 0xc008, 0xc009, 0xc00a, 0xc010, 0xc011, 
     ECDHE_SUITES[code] = true
 end
 
--- The facts of a ServerKeyExchange whose ServerHello (its facts: server_facts) chose one of ECDHE_SUITES in a
--- TLS 1.0-1.2 session: the named curve and (TLS 1.2) the signature algorithm; nil otherwise.
-local function key_exchange_facts(s, server_facts)
-    if not server_facts then return nil end
+-- The version and cipher suite a ServerHello (its facts) chose; nothing when it chose through supported_versions
+-- (TLS 1.3, which has no ServerKeyExchange).
+local function session_of(server_facts)
     local version, suite
     for i = 1, #server_facts, 2 do
         local name = server_facts[i]
@@ -268,6 +269,13 @@ local function key_exchange_facts(s, server_facts)
         elseif name == "tls.handshake.ciphersuite" then suite = server_facts[i + 1]
         elseif name == "tls.handshake.extensions.supported_version" then return nil end
     end
+    return version, suite
+end
+wire_bytes.session_of = session_of
+
+-- The facts of a ServerKeyExchange in a session of `version` (TLS 1.0-1.2) whose ServerHello chose `suite`, one of
+-- ECDHE_SUITES: the named curve and (TLS 1.2) the signature algorithm; nil otherwise.
+local function key_exchange_facts(s, version, suite)
     if not (version and version >= 0x0301 and version <= 0x0303 and ECDHE_SUITES[suite]) then return nil end
     local last = #s
     if last < 8 or byte(s, 5) ~= 3 then return nil end            -- curve_type named_curve
@@ -301,16 +309,18 @@ local function in_their_records(list, owners, records, sources)
     return true
 end
 
--- The values of field `name` among a list of facts, in order.
-local function facts_of(name, lists, places)
-    local found = {}
+-- The values of field `name` among the facts of the messages at `places` (facts_at: place -> facts), in order:
+-- those before place `split` and those after it (all before when there is no split).
+local function facts_of(name, facts_at, places, split)
+    local before, after = {}, {}
     for _, place in ipairs(places) do
-        local facts = lists[place]
+        local found = (split and place > split) and after or before
+        local facts = facts_at[place]
         for k = 1, #facts, 2 do
             if facts[k] == name then found[#found + 1] = facts[k + 1] end
         end
     end
-    return found
+    return before, after
 end
 
 -- Whether two lists hold the same values in the same order.
@@ -334,22 +344,21 @@ function wire_bytes.line(wire, records, raw_of, values, get, session)
     local message_records, alert_records = {}, {}   -- the record of each message and of each alert, in order
     local out, n = {}, 0
     local types = {}            -- message types read, in order
-    local alerts = {}           -- levels and descriptions read, in order
-    local messages, alert_count = 0, 0
+    local levels, descriptions = {}, {}   -- of the plaintext alerts read, in order
     local detailed, factful = false, false   -- a message whose facts the line carries; one the bytes cannot give
-    local hellos = {}           -- token lists of the frame's messages with facts, by place in `out`
+    local facts_at, places = {}, {}   -- place of a message's type in `out` -> the message's facts; those places
     local server_facts
     local key_exchange = false   -- a ServerKeyExchange's facts were read
     local after_ccs = false
     local certificates, certificate_at = 0, nil   -- Certificate messages, and the place of the last one's type
-    local handshakes, alerts_seen = false, false
+    local handshakes = false   -- a handshake record (an empty one holds no message)
     for i = 1, #records do
         local said = content_types[i]                 -- what tshark says it is: only messages and alerts are read
         local s, size = raw_of(records[i], said == 21 or said == 22)
         if #s < 5 then return nil end
-        local content, version, length = byte(s, 1), u16(s, 2), u16(s, 4)
+        local content, record_version, length = byte(s, 1), u16(s, 2), u16(s, 4)
         if content ~= said or length ~= size - 5 then return nil end
-        out[n + 1], out[n + 2], out[n + 3], out[n + 4] = "R", "c" .. content, "l" .. length, "v" .. version
+        out[n + 1], out[n + 2], out[n + 3], out[n + 4] = "R", "c" .. content, "l" .. length, "v" .. record_version
         n = n + 4
         if content == 22 then
             handshakes = true
@@ -369,8 +378,7 @@ function wire_bytes.line(wire, records, raw_of, values, get, session)
             for _, m in ipairs(found) do
                 n = n + 1
                 out[n] = "H"
-                messages = messages + 1
-                message_records[messages] = i
+                message_records[#message_records + 1] = i
                 if m then
                     local mtype = m[1]
                     types[#types + 1] = mtype
@@ -384,30 +392,28 @@ function wire_bytes.line(wire, records, raw_of, values, get, session)
                         if not facts then return nil end
                     elseif mtype == 12 then
                         detailed, key_exchange = true, true
-                        local chosen = server_facts
-                        if not chosen and session then
-                            local chosen_version, chosen_suite = session()
-                            chosen = { "tls.handshake.version", chosen_version, "tls.handshake.ciphersuite",
-                                chosen_suite }
+                        local version, suite   -- as the ServerHello chose them, in this frame or before
+                        if server_facts then
+                            version, suite = session_of(server_facts)
+                        elseif session then
+                            version, suite = session()
                         end
-                        facts = key_exchange_facts(sub(s, m[2], m[3]), chosen)
+                        facts = key_exchange_facts(sub(s, m[2], m[3]), version, suite)
                         if not facts then return nil end
                     elseif not FACTLESS_PLAIN[mtype] then
                         factful = true
                     end
                     if mtype == CERTIFICATE then certificates, certificate_at = certificates + 1, n end
-                    if facts then hellos[n] = facts end
+                    if facts then facts_at[n], places[#places + 1] = facts, n end
                 end
             end
         elseif content == 21 then
-            alerts_seen = true
             n = n + 1
             out[n] = "A"
-            alert_count = alert_count + 1
-            alert_records[alert_count] = i
+            alert_records[#alert_records + 1] = i
             if length == 2 then
                 local level, code = byte(s, 6), byte(s, 7)
-                alerts[#alerts + 1], alerts[#alerts + 2] = level, code
+                levels[#levels + 1], descriptions[#descriptions + 1] = level, code
                 out[n + 1], out[n + 2] = "a" .. level, "d" .. code
                 n = n + 2
             end
@@ -418,22 +424,16 @@ function wire_bytes.line(wire, records, raw_of, values, get, session)
         end
     end
     if detailed and factful then return nil end
-    local sct_tokens   -- the Certificate's own facts: its SCTs' signature algorithms (FACTLESS_PLAIN)
-    if detailed and certificates > 0 then
-        if certificates > 1 then return nil end
-        local before, after = {}, {}
-        for place = 1, n do
-            local facts = hellos[place]
-            if facts then
-                local read = place < certificate_at and before or after
-                for k = 1, #facts, 2 do
-                    if facts[k] == SIGNATURE_ALGORITHM then read[#read + 1] = facts[k + 1] end
-                end
-            end
-        end
+    if detailed and certificates > 1 then return nil end
+    -- tshark's signature algorithms must be those read before the Certificate, then its SCTs' (FACTLESS_PLAIN), then
+    -- those read after it; with no Certificate, those read. Checked where tshark's values may differ: with a
+    -- Certificate, or a key exchange (read with the session, which tshark's choice of layout depends on).
+    local sct_tokens   -- the Certificate's own facts: its SCTs' signature algorithms
+    if detailed and (certificates > 0 or key_exchange) then
+        local before, after = facts_of(SIGNATURE_ALGORITHM, facts_at, places, certificate_at)
         local theirs = values(SIGNATURE_ALGORITHM)
         local extra = #theirs - #before - #after
-        if extra < 0 then return nil end
+        if extra < 0 or (extra > 0 and certificates == 0) then return nil end
         for k = 1, #before do
             if theirs[k] ~= before[k] then return nil end
         end
@@ -449,49 +449,38 @@ function wire_bytes.line(wire, records, raw_of, values, get, session)
             end
         end
     end
-    -- A key exchange's facts are tshark's own, read where tshark's choice of layout depends on the session: the named
-    -- curves must be tshark's, and so must the signature algorithms (with a Certificate, checked above in place).
-    if key_exchange then
-        local places = {}
-        for place = 1, n do
-            if hellos[place] then places[#places + 1] = place end
-        end
-        if not same(values(NAMED_CURVE), facts_of(NAMED_CURVE, hellos, places)) then return nil end
-        if certificates == 0
-                and not same(values(SIGNATURE_ALGORITHM), facts_of(SIGNATURE_ALGORITHM, hellos, places)) then
-            return nil
-        end
-    end
+    -- And a key exchange's named curve must be tshark's.
+    if key_exchange and not same(values(NAMED_CURVE), (facts_of(NAMED_CURVE, facts_at, places))) then return nil end
     -- What tshark read must be what the bytes say (messages only in handshake records, alerts in alert records:
     -- the content types agree).
     local sources = {}
     if handshakes then
         local found = get("tls.handshake")
-        if messages ~= #found or not in_their_records(found, message_records, records, sources) then return nil end
-        local tshark_types = values("tls.handshake.type")
-        if #tshark_types ~= #types then return nil end
-        for i = 1, #types do
-            if tshark_types[i] ~= types[i] then return nil end
+        if #message_records ~= #found or not in_their_records(found, message_records, records, sources) then
+            return nil
         end
+        if not same(values("tls.handshake.type"), types) then return nil end
     end
-    if alerts_seen then
+    if #alert_records > 0 then
         local found = get("tls.alert_message")
-        if alert_count ~= #found or not in_their_records(found, alert_records, records, sources) then return nil end
-        local levels, descriptions = values("tls.alert_message.level"), values("tls.alert_message.desc")
-        if #levels * 2 ~= #alerts or #descriptions * 2 ~= #alerts then return nil end
-        for i = 1, #levels do
-            if levels[i] ~= alerts[2 * i - 1] or descriptions[i] ~= alerts[2 * i] then return nil end
+        if #alert_records ~= #found or not in_their_records(found, alert_records, records, sources) then
+            return nil
+        end
+        if not (same(values("tls.alert_message.level"), levels)
+                and same(values("tls.alert_message.desc"), descriptions)) then
+            return nil
         end
     end
-    -- The facts, in place (only when the frame has a message whose facts the line carries, as below).
+    -- The facts, in place: only when the frame has a message whose facts the line carries (wire.structured writes
+    -- none otherwise).
     if detailed then
         local final, m = {}, 0
         for i = 1, n do
             m = m + 1
             final[m] = out[i]
             local tokens
-            if hellos[i] then
-                tokens = fact_tokens(wire, hellos[i])
+            if facts_at[i] then
+                tokens = fact_tokens(wire, facts_at[i])
                 if not tokens then return nil end
             elseif i == certificate_at then
                 tokens = sct_tokens

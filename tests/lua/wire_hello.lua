@@ -22,7 +22,7 @@ for line in io.lines() do
     local facts
     if kind == "key_exchange" then
         local server_facts = wire.hello_facts(unhex(data), true)
-        facts = server_facts and wire.key_exchange_facts(unhex(more), server_facts)
+        facts = server_facts and wire.key_exchange_facts(unhex(more), wire.session_of(server_facts))
     else
         assert(kind == "client_hello" or kind == "server_hello", "bad line: " .. line)
         facts = wire.hello_facts(unhex(data), kind == "server_hello")
