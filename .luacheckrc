@@ -11,5 +11,12 @@ files["lua/tsharkpost.lua"] = {
         "all_field_infos",
     },
 }
--- lua/tpost/*.lua (the plugin's Wireshark-free modules) and tests/lua/*.lua (their test drivers)
+-- The plugin's Wireshark-facing modules (lua/tpost/tpost_ws_*.lua): Wireshark's API, read-only, used only inside
+-- the constructors and functions the plugin calls (loaded on their own, they only return a table).
+files["lua/tpost/tpost_ws_*.lua"] = {
+    read_globals = {
+        "Proto", "ProtoField", "Field", "Dissector", "DissectorTable", "all_field_infos",
+    },
+}
+-- The other lua/tpost/*.lua (the plugin's Wireshark-free modules) and tests/lua/*.lua (their test drivers)
 -- may use plain Lua only: a Wireshark global there fails the check.

@@ -849,7 +849,7 @@ def test_messages_pick_like_python(lua: str) -> None:
         "for TLS 1.3", "for errors", "generic", "generic", None]
 
 
-# tpost_sniff: does a segment start like a TLS hello (section 13 of the plugin), on bytes built here
+# tpost_sniff: does a segment start like a TLS hello (tpost_ws_find, TLS found by content), on bytes built here
 
 
 def test_sniff_tells_hellos_from_other_payloads(lua: str) -> None:

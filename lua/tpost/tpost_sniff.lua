@@ -1,6 +1,6 @@
 --[[
-tpost_sniff.lua: does a TCP payload start like TLS? Wireshark-free (tsharkpost.lua section 13 feeds it the
-first bytes of a segment on a port Wireshark gives to another protocol).
+tpost_sniff.lua: does a TCP payload start like TLS? Wireshark-free (tpost_ws_find.lua, TLS found by content, feeds
+it the first bytes of a segment on a port Wireshark gives to another protocol).
 
   sniff.hello(s)   true when s starts with a hello: a TLS handshake record (type 22, version 3.x, a length
                    that fits one record) whose first message is a ClientHello or ServerHello with a 3.x
