@@ -15,7 +15,7 @@ files["lua/tsharkpost.lua"] = {
 -- the constructors and functions the plugin calls (loaded on their own, they only return a table).
 files["lua/tpost/tpost_ws_*.lua"] = {
     read_globals = {
-        "Proto", "ProtoField", "Field", "Dissector", "DissectorTable", "all_field_infos",
+        "Proto", "Field", "Dissector", "DissectorTable", "all_field_infos",
     },
 }
 -- The other lua/tpost/*.lua (the plugin's Wireshark-free modules) and tests/lua/*.lua (their test drivers)

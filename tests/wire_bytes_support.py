@@ -38,7 +38,7 @@ def plugin_variants(folder: Path) -> tuple[Path, Path]:
     marked = _variant(folder / "marked", "if ok and line then return line end",
                       f'if ok and line then return line .. " {MARK}" end', "tpost/tpost_wire.lua")
     fields_only = _variant(folder / "fields", "wire.structured(wire_get, line_from_bytes)",
-                           "wire.structured(wire_get)", "tsharkpost.lua")
+                           "wire.structured(wire_get)", "tpost/tpost_ws_wire.lua")
     return marked, fields_only
 
 
