@@ -19,7 +19,7 @@ What it does
     and a FIN/RST that ends the connection right after the server's
     certificate flight with no alert (the Schannel "silent" failure);
   - on every TCP port: a connection Wireshark gives to another protocol is
-    dissected as TLS from its first hello on (section 13, tpost.find_tls).
+    dissected as TLS from its first hello on (tpost.find_tls: tpost_ws_find).
   Each finding is a subtree with check id, severity, its sentence, why it
   matters and an expert item (Analyze > Expert Information), whose expert field
   names the algorithm and the certificate's role, the alert or the version, so
@@ -31,11 +31,22 @@ What it does
   summary (tpost.cert.*) so tools need not walk the X.509 tree.
 
 Files (keep them together: the plugin finds them from its own path)
-  tsharkpost.lua   this post-dissector: everything that talks to Wireshark. It
-                   reads the frame's fields into plain values (numbers, strings,
-                   byte strings) for the core and renders what the core found
-  tpost/*.lua      Wireshark-free modules, each with one job. The core, the
-                   plugin's analysis, which any driver can run under plain Lua:
+  tsharkpost.lua   this post-dissector: the protocol, its preferences, fields and
+                   expert items; it reads the frame's fields into plain values
+                   (numbers, strings, byte strings) for the core and registers
+                   the dissectors
+  tpost/tpost_ws_*.lua  the plugin's parts that talk to Wireshark, each built by a
+                   constructor this file calls while Wireshark loads it and given
+                   what it needs: tpost_ws_bridge (the bridge's tpost.pkt lines
+                   of TCP, DTLS and QUIC frames, and QUIC's own reading for the
+                   core; section 10), tpost_ws_render (what the core found as
+                   tpost items, experts, the bridge's items; section 11),
+                   tpost_ws_wire (the frame's tpost.tls line from its fields and
+                   record bytes; section 11), tpost_ws_find (TLS found by content,
+                   the tpost_find protocol; section 13)
+  tpost/*.lua      the others: Wireshark-free modules, each with one job. The
+                   core, the plugin's analysis, which any driver can run under
+                   plain Lua:
                    tpost_facts (the fact tables built and checked), tpost_checks
                    (the checks and findings in words, the settings' defaults),
                    tpost_state (bounded state: connections, parsed certificates,
@@ -58,9 +69,11 @@ Files (keep them together: the plugin finds them from its own path)
   under its plugins folder, the modules included: run, each only builds and
   returns a table of functions (no globals, no registration, no file read; a
   module that needs the tables takes their folder in its constructor, which
-  this file calls), so that is harmless. Their names carry a tpost_ prefix
-  because Wireshark loads only one personal plugin file of each name. They are
-  tested under plain Lua 5.2-5.4, the core driven by a capture's real values.
+  this file calls; a tpost_ws_ module uses Wireshark's API only in its
+  constructor and the functions it returns), so that is harmless. Their names
+  carry a tpost_ prefix because Wireshark loads only one personal plugin file
+  of each name. They are tested under plain Lua 5.2-5.4, the core driven by a
+  capture's real values (the tpost_ws_ ones through tshark, with this file).
 
 How to run
   tshark -X lua_script:lua/tsharkpost.lua -r capture.pcapng -Y tpost -V
@@ -81,11 +94,13 @@ Requirements
 
 Sections, in this order:
    1 version guard         6 field extractors     10 per-frame analysis: the
-   2 modules               7 the core (checks,       fields read for the core
-   3 fact tables             state, per frame)    11 rendering
-   4 settings (prefs)      8 replay, bridge state 12 registration
-   5 protocol, fields,     9 field values, once   13 TLS found by content
-     expert fields           per frame
+   2 modules               7 the core (checks,       fields read for the core;
+   3 fact tables             state, per frame)       the bridge (tpost_ws_bridge)
+   4 settings (prefs)      8 replay state         11 rendering (tpost_ws_render,
+   5 protocol, fields,     9 field values, once      tpost_ws_wire)
+     expert fields           per frame            12 registration
+                                                  13 TLS found by content
+                                                     (tpost_ws_find)
 ]]
 
 ------------------------------------------------------------------------------
