@@ -83,6 +83,12 @@ function wire.shown_token(name, value)
     return by_value and by_value[value]
 end
 
+-- Those tokens of field `name` by value (read only: the table is the field's own until it is next replaced), or
+-- nil when none was shown yet.
+function wire.shown_tokens(name)
+    return shown[FIELDS[name]]
+end
+
 -- The token of one FieldInfo of the field spec describes (FIELDS).
 local function spec_token(spec, fi)
     local letter, how = spec[1], spec[2]

@@ -62,7 +62,19 @@ local function codes(name, one_byte_length, size)
     return function(s, a, z, facts)
         local first, last = list_bounds(s, a, z, one_byte_length)
         if not first or (last - first + 1) % size ~= 0 then return false end
-        for i = first, last, size do add(facts, name, size == 2 and u16(s, i) or byte(s, i)) end
+        local n = #facts
+        if size == 2 then
+            for i = first, last, 2 do
+                local hi, lo = byte(s, i, i + 1)
+                facts[n + 1], facts[n + 2] = name, hi * 256 + lo
+                n = n + 2
+            end
+        else
+            for i = first, last do
+                facts[n + 1], facts[n + 2] = name, byte(s, i)
+                n = n + 2
+            end
+        end
         return true
     end
 end
@@ -178,7 +190,12 @@ local function hello_facts(s, server)
         if p + 1 > last then return nil end
         local suites_end = p + 1 + u16(s, p)
         if suites_end > last or (suites_end - p - 1) % 2 ~= 0 then return nil end
-        for i = p + 2, suites_end, 2 do add(facts, "tls.handshake.ciphersuite", u16(s, i)) end
+        local n = #facts
+        for i = p + 2, suites_end, 2 do
+            local hi, lo = byte(s, i, i + 1)
+            facts[n + 1], facts[n + 2] = "tls.handshake.ciphersuite", hi * 256 + lo
+            n = n + 2
+        end
         p = suites_end + 1
         if p > last or p + byte(s, p) > last then return nil end
         p = p + 1 + byte(s, p)                      -- compression methods
@@ -189,12 +206,14 @@ local function hello_facts(s, server)
     p = p + 2
     while p <= last do
         if p + 3 > last then return nil end
-        local etype = u16(s, p)
-        local z = p + 3 + u16(s, p + 2)
+        local t1, t2, l1, l2 = byte(s, p, p + 3)
+        local etype = t1 * 256 + t2
+        local z = p + 3 + l1 * 256 + l2
         if z > last then return nil end
         local reader = readers[etype]
         if not reader and not grease(etype) then return nil end
-        add(facts, "tls.handshake.extension.type", etype)
+        local n = #facts
+        facts[n + 1], facts[n + 2] = "tls.handshake.extension.type", etype
         if reader and not reader(s, p + 4, z, facts) then return nil end
         p = z + 1
     end
@@ -202,26 +221,32 @@ local function hello_facts(s, server)
 end
 wire_bytes.hello_facts = hello_facts
 
--- The tokens of a message's facts (wire: tpost_wire's table), or nil when a displayed code has not been displayed
--- yet.
-local function fact_tokens(wire, facts)
-    local tokens = {}
+-- Writes the tokens of a message's facts (wire: tpost_wire's table) into out after position m and returns the new
+-- last position, or nil when a displayed code has not been displayed yet. A run of facts of one field (a hello's
+-- suites, groups, signature algorithms) looks its field up once.
+local function put_fact_tokens(wire, facts, out, m)
+    local fields, shown_tokens = wire.FIELDS, wire.shown_tokens
+    local field, letter, how, by_value
     for i = 1, #facts, 2 do
         local name, value = facts[i], facts[i + 1]
-        local spec = wire.FIELDS[name]
-        local how = spec[2]
+        if name ~= field then
+            local spec = fields[name]
+            field, letter, how = name, spec[1], spec[2]
+            by_value = how == "d" and shown_tokens(name)
+        end
         local tok
         if how == "d" then
-            tok = wire.shown_token(name, value)
+            tok = by_value and by_value[value]
             if not tok then return nil end
         elseif how == "h" then
-            tok = spec[1] .. gsub(value, ".", HEX_OF)
+            tok = letter .. gsub(value, ".", HEX_OF)
         else
-            tok = spec[1] .. wire.escape(value)
+            tok = letter .. wire.escape(value)
         end
-        tokens[#tokens + 1] = tok
+        m = m + 1
+        out[m] = tok
     end
-    return tokens
+    return m
 end
 
 ------------------------------------------------------------------------------------------------------------------
@@ -478,16 +503,13 @@ function wire_bytes.line(wire, records, raw_of, values, get, session)
         for i = 1, n do
             m = m + 1
             final[m] = out[i]
-            local tokens
-            if facts_at[i] then
-                tokens = fact_tokens(wire, facts_at[i])
-                if not tokens then return nil end
-            elseif i == certificate_at then
-                tokens = sct_tokens
-            end
-            if tokens then
-                for k = 1, #tokens do final[m + k] = tokens[k] end
-                m = m + #tokens
+            local facts = facts_at[i]
+            if facts then
+                m = put_fact_tokens(wire, facts, final, m)
+                if not m then return nil end
+            elseif i == certificate_at and sct_tokens then
+                for k = 1, #sct_tokens do final[m + k] = sct_tokens[k] end
+                m = m + #sct_tokens
             end
         end
         out, n = final, m
