@@ -38,8 +38,7 @@ Files (keep them together: the plugin finds them from its own path)
   tpost/tpost_ws_*.lua  the plugin's parts that talk to Wireshark, each built by a
                    constructor this file calls while Wireshark loads it and given
                    what it needs: tpost_ws_bridge (the bridge's tpost.pkt lines
-                   of TCP, DTLS and QUIC frames, and QUIC's own reading for the
-                   core; section 10), tpost_ws_render (what the core found as
+                   of TCP, DTLS and QUIC frames; section 10), tpost_ws_render (what the core found as
                    tpost items, experts, the bridge's items; section 11),
                    tpost_ws_wire (the frame's tpost.tls line from its fields and
                    record bytes; section 11), tpost_ws_find (TLS found by content,
@@ -773,15 +772,60 @@ local function analyse_teardown(ctx)
     return true
 end
 
+-- QUIC (RFC 9000 §20.1, RFC 9001 §4.8): a CONNECTION_CLOSE whose error code is CRYPTO_ERROR, 0x0100 + a TLS
+-- alert, is QUIC's fatal alert. tshark decrypts Initial packets without keys (their keys derive from public
+-- salts), so a refusal sent at that level is readable in every capture; one sent in Handshake packets needs
+-- the key log. The sender is named from the side that sent the ClientHello in the same UDP stream.
+local analyse_quic
+do
+    local quic_code = X.quic_code
+    local quic_hs_type = KINDS.tls.hs_type    -- QUIC's CRYPTO frames carry TLS handshake messages, no records
+
+    -- Only frames with TLS handshake messages (in CRYPTO frames: the hellos in Initial packets, the rest once
+    -- the key log opens Handshake packets) or a CRYPTO_ERROR close matter; everything else returns at once.
+    -- The CRYPTO_ERROR closes of the frame as {k = position among the error codes, alert = code - 0x0100}: read
+    -- from the error code itself (0x0100-0x01ff), since tshark 4.0 leaves out its tls_alert field for alerts it
+    -- cannot name (255).
+    local function crypto_errors(codes)
+        local found = {}
+        for k, cfi in ipairs(codes) do
+            local value = tonumber(tostring(cfi.value))
+            if value and value >= 0x100 and value <= 0x1ff then
+                found[#found + 1] = { k = k, alert = value - 0x100 }
+            end
+        end
+        return found
+    end
+
+    function analyse_quic(ctx)
+        local codes = { quic_code() }
+        local has_messages = quic_hs_type() ~= nil
+        if codes[1] == nil and not has_messages then return false end
+        local closes = crypto_errors(codes)
+        if closes[1] == nil and not has_messages then return false end
+        local stream = last_of(X.udp_stream)
+        if not stream then return false end
+        local conn = get_conn(ctx, -1 - stream.value)
+        endpoints(ctx, conn)
+        if has_messages then
+            -- The same reading as TLS over TCP: hello facts, the client named by its ClientHello, chain checks.
+            local certs = read_handshakes(ctx, conn, "tls")
+            local sender = core.side_of(ctx, conn)
+            if #certs > 0 and sender then core.on_chain(ctx, conn, "tls", certs, sender) end
+        end
+        if closes[1] == nil then return true end
+        core.quic_closes(ctx, conn, closes)
+        return true
+    end
+end
+
 local PT_TCP, PT_UDP = 2, 3   -- pinfo.port_type of TCP and UDP (epan/address.h port_type)
 
--- The bridge's line of a TCP, DTLS or QUIC frame (preference "bridge"), with its counts, and QUIC's reading
--- (tpost_ws_bridge).
+-- The bridge's line of a TCP, DTLS or QUIC frame (preference "bridge"), with its counts (tpost_ws_bridge).
 local bridge = load_module("tpost_ws_bridge").new({ settings = settings, X = X, KINDS = KINDS, core = core,
     frame_ctx = frame_ctx, tcp_value = tcp_value, tls_values = tls_values, values_of = values_of,
-    last_of = last_of, list_of = list_of, get_conn = get_conn, endpoints = endpoints,
-    read_handshakes = read_handshakes, PT_UDP = PT_UDP })
-local bridge_line, analyse_quic = bridge.line, bridge.analyse_quic
+    last_of = last_of, list_of = list_of, PT_UDP = PT_UDP })
+local bridge_line = bridge.line
 
 local reset_found, watch_tcp   -- section 13: TLS found by content
 

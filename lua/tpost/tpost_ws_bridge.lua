@@ -1,17 +1,14 @@
 --[[
 tpost_ws_bridge.lua: the bridge's packet facts (tpost.pkt, preference "bridge"), one line per frame that matters
-to a connection record, TCP, DTLS or QUIC, with the counts they carry; and QUIC's own reading (its hellos, chains
-and CRYPTO_ERROR closes, QUIC's fatal alerts) for the core. Part of the Wireshark plugin lua/tsharkpost.lua, which
-builds it in its section 10, while Wireshark loads the plugin.
+to a connection record, TCP, DTLS or QUIC, with the counts they carry. Part of the Wireshark plugin
+lua/tsharkpost.lua, which builds it in its section 10, while Wireshark loads the plugin.
 
   bridge.new(deps)  creates the extractors of the QUIC and UDP fields the lines read and returns
                     {line = function(pinfo, num, noted) (the frame's line and whether it is the first application
-                    data of its direction, or nil), analyse_quic = function(ctx) (true when the frame mattered to
-                    QUIC), reset = function() (tpost.init: forget the counts)}
+                    data of its direction, or nil), reset = function() (tpost.init: forget the counts)}
   deps: settings (max_connections), X and KINDS (the plugin's extractors, section 6), core (tpost_frame),
   frame_ctx (the frame's context, whose dtls13_bytes the wire line reads), the plugin's per-frame field reads
-  (section 9: tcp_value, tls_values, values_of, last_of, list_of), get_conn (tpost_state's), endpoints and
-  read_handshakes (section 10), PT_UDP (pinfo.port_type of UDP).
+  (section 9: tcp_value, tls_values, values_of, last_of, list_of), PT_UDP (pinfo.port_type of UDP).
 
 Wireshark runs this file on its own too (it runs every .lua under its plugins folder): loaded, it only returns a
 table of functions and touches no global. Wireshark's API (Field) is used only inside new and the functions it
@@ -26,7 +23,6 @@ function bridge.new(deps)
     local settings, X, KINDS, core, frame_ctx = deps.settings, deps.X, deps.KINDS, deps.core, deps.frame_ctx
     local tcp_value, tls_values, values_of, last_of, list_of = deps.tcp_value, deps.tls_values, deps.values_of,
         deps.last_of, deps.list_of
-    local get_conn, endpoints, read_handshakes = deps.get_conn, deps.endpoints, deps.read_handshakes
     local PT_UDP = deps.PT_UDP
 
     local bridge_bytes, bridge_queue, bridge_first
@@ -125,54 +121,6 @@ function bridge.new(deps)
         return fmt("%d %s %s %s %d %d %d %.9f", stream, src, dst, FLAG_LETTERS[flags],
             counts[src] or 0, counts[dst] or 0, counts.last_frame or 0, counts.last_time or 0), first
     end
-
-    -- QUIC (RFC 9000 §20.1, RFC 9001 §4.8): a CONNECTION_CLOSE whose error code is CRYPTO_ERROR, 0x0100 + a TLS
-    -- alert, is QUIC's fatal alert. tshark decrypts Initial packets without keys (their keys derive from public
-    -- salts), so a refusal sent at that level is readable in every capture; one sent in Handshake packets needs
-    -- the key log. The sender is named from the side that sent the ClientHello in the same UDP stream.
-    local analyse_quic
-    do
-        local quic_code = X.quic_code
-        local quic_hs_type = KINDS.tls.hs_type    -- QUIC's CRYPTO frames carry TLS handshake messages, no records
-
-        -- Only frames with TLS handshake messages (in CRYPTO frames: the hellos in Initial packets, the rest once
-        -- the key log opens Handshake packets) or a CRYPTO_ERROR close matter; everything else returns at once.
-        -- The CRYPTO_ERROR closes of the frame as {k = position among the error codes, alert = code - 0x0100}: read
-        -- from the error code itself (0x0100-0x01ff), since tshark 4.0 leaves out its tls_alert field for alerts it
-        -- cannot name (255).
-        local function crypto_errors(codes)
-            local found = {}
-            for k, cfi in ipairs(codes) do
-                local value = tonumber(tostring(cfi.value))
-                if value and value >= 0x100 and value <= 0x1ff then
-                    found[#found + 1] = { k = k, alert = value - 0x100 }
-                end
-            end
-            return found
-        end
-
-        function analyse_quic(ctx)
-            local codes = { quic_code() }
-            local has_messages = quic_hs_type() ~= nil
-            if codes[1] == nil and not has_messages then return false end
-            local closes = crypto_errors(codes)
-            if closes[1] == nil and not has_messages then return false end
-            local stream = last_of(X.udp_stream)
-            if not stream then return false end
-            local conn = get_conn(ctx, -1 - stream.value)
-            endpoints(ctx, conn)
-            if has_messages then
-                -- The same reading as TLS over TCP: hello facts, the client named by its ClientHello, chain checks.
-                local certs = read_handshakes(ctx, conn, "tls")
-                local sender = core.side_of(ctx, conn)
-                if #certs > 0 and sender then core.on_chain(ctx, conn, "tls", certs, sender) end
-            end
-            if closes[1] == nil then return true end
-            core.quic_closes(ctx, conn, closes)
-            return true
-        end
-    end
-
 
     -- The bridge's line for a UDP frame of a DTLS or QUIC flow that matters to its record, nil for any other frame
     -- (DNS and the like get nothing). Its stream is udp.stream after the transport's letter, "d" (DTLS) or "q"
@@ -349,7 +297,7 @@ function bridge.new(deps)
         end
     end
 
-    return { line = bridge_line, analyse_quic = analyse_quic, reset = reset }
+    return { line = bridge_line, reset = reset }
 end
 
 return bridge
