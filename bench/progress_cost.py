@@ -5,7 +5,7 @@ polled twice a second) and with --quiet, alternated, on the handshake-heavy work
     .venv/bin/python bench/progress_cost.py [--work bench/work] [--copies 64] [--files 4] [--rounds 3]
 
 The workload is captures/batch-mixed.pcapng replicated --copies times (bench/workloads.py), in --files
-files read with --jobs 2. Not a test: figures depend on the machine. Record them in README (Speed and memory).
+files read with --jobs 2. Not a test: figures depend on the machine. Record them in README (summarize's progress bars).
 """
 
 from __future__ import annotations
