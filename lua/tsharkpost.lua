@@ -38,8 +38,9 @@ Files (keep them together: the plugin finds them from its own path)
   tpost/tpost_ws_*.lua  the plugin's parts that talk to Wireshark, each built by a
                    constructor this file calls while Wireshark loads it and given
                    what it needs: tpost_ws_bridge (the bridge's tpost.pkt lines
-                   of TCP, DTLS and QUIC frames; section 10), tpost_ws_render (what the core found as
-                   tpost items, experts, the bridge's items; section 11),
+                   of TCP, DTLS and QUIC frames; section 10), tpost_ws_render
+                   (what the core found as tpost items, experts, the bridge's
+                   items; section 11),
                    tpost_ws_wire (the frame's tpost.tls line from its fields and
                    record bytes; section 11), tpost_ws_find (TLS found by content,
                    the tpost_find protocol; section 13)
@@ -486,8 +487,8 @@ end
 ------------------------------------------------------------------------------
 
 -- Wireshark-free (tpost_checks, tpost_state, tpost_frame): this file only reads the frame's fields into plain
--- values for them (section 10) and renders what they found (section 11). Findings' anchors name the bytes they
--- point at by the extractors below, which rendering reads again.
+-- values for them (section 10) and builds the renderer of what they found (section 11: tpost_ws_render).
+-- Findings' anchors name the bytes they point at by the extractors below, which rendering reads again.
 local checks = checklib.new(facts, settings, { x509 = x509, messages = msglib,
     handshake = handshake })
 local S = load_module("tpost_state").new(facts, settings, checks, { x509 = x509, sha = sha, bytes = bytelib })
@@ -573,7 +574,7 @@ end
 ------------------------------------------------------------------------------
 
 local NO_CERTS = {}   -- shared empty list, never written to
--- The frame being analysed (tpost_frame's context: num, time, src, dst, out, dtls13_bytes), reset for every
+-- The frame being analysed (tpost_frame's context: num, time, src, dst, out), reset for every
 -- frame; `pinfo` and `fetched` are this file's own.
 local frame_ctx = core.context()
 
@@ -822,8 +823,8 @@ end
 local PT_TCP, PT_UDP = 2, 3   -- pinfo.port_type of TCP and UDP (epan/address.h port_type)
 
 -- The bridge's line of a TCP, DTLS or QUIC frame (preference "bridge"), with its counts (tpost_ws_bridge).
-local bridge = load_module("tpost_ws_bridge").new({ settings = settings, X = X, KINDS = KINDS, core = core,
-    frame_ctx = frame_ctx, tcp_value = tcp_value, tls_values = tls_values, values_of = values_of,
+local bridge = load_module("tpost_ws_bridge").new({ settings = settings, X = X, KINDS = KINDS,
+    dtls13_bytes = core.dtls13_bytes, tcp_value = tcp_value, tls_values = tls_values, values_of = values_of,
     last_of = last_of, list_of = list_of, PT_UDP = PT_UDP })
 local bridge_line = bridge.line
 
@@ -874,20 +875,19 @@ end
 -- 11. Rendering: the same items on the first visit and on every revisit
 ------------------------------------------------------------------------------
 
--- Only these three are used after this section; the rest stays in the block (Lua allows 200 locals
--- in the main chunk).
+-- What the dissector calls (section 12): the frame's tpost subtree, its expert items, the bridge's items.
 local render, add_experts, render_bridge
 do
     -- The frame's tpost.tls line (tpost_ws_wire, over tpost_wire and tpost_wire_bytes); its extractors are created here
     local wire_line = load_module("tpost_ws_wire").new({ wire = load_module("tpost_wire"),
-        wire_bytes = load_module("tpost_wire_bytes"), S = S, frame_ctx = frame_ctx, tcp_value = tcp_value,
-        tls_values = tls_values, values_of = values_of })
+        wire_bytes = load_module("tpost_wire_bytes"), conn_of = function(stream) return S.conns[stream] end,
+        tcp_value = tcp_value, tls_values = tls_values, values_of = values_of })
     local rendering = load_module("tpost_ws_render").new({ tpost = tpost, F = F, EXPERTS = EXPERTS,
         pending_experts = pending_experts, settings = settings, SEVERITY_LEVEL = SEVERITY_LEVEL,
         diagnosis_of = diagnosis_of, VALUE_BYTES = VALUE_BYTES, cut = cut,
         lines = load_module("tpost_lines"),   -- certificate and finding lines (tpost.certline, tpost.findline)
         wire_line = wire_line })
-    render, add_experts, render_bridge = rendering.render, rendering.add_experts, rendering.bridge
+    render, add_experts, render_bridge = rendering.render, rendering.add_experts, rendering.render_bridge
 end
 
 ------------------------------------------------------------------------------
@@ -940,8 +940,8 @@ function tpost.dissector(tvb, pinfo, tree)
         end
     end
     if settings.bridge and tree then
-        local ok, line, first = pcall(bridge_line, pinfo, num, out ~= nil)
-        if ok and line then render_bridge(root, tvb, tree, line, first) end
+        local ok, line, first, ciphertext = pcall(bridge_line, pinfo, num, out ~= nil)
+        if ok and line then render_bridge(root, tvb, tree, line, first, ciphertext) end
     end
 end
 

@@ -19,9 +19,6 @@ The frame's context (F.context()): one table per adapter, reset by ctx:start(num
     ctx.src, ctx.dst       "address/port" of the frame's source and destination, set by the adapter's
                            endpoints(ctx, conn) (nil until it runs)
     ctx.out                the frame's findings and certificate entries, in order (ctx:add(item))
-    ctx.dtls13_bytes       DTLS 1.3 ciphertext bytes of the frame's datagram (F.dtls13_bytes), which the
-                           adapter's per-packet line reports as one encrypted record; nil when there is none.
-                           Set by the adapter on every frame whose UDP facts it reads, before it reads it.
 
     F.analyse_kind(ctx, kind, key, has, io)   one frame's "tls" or "dtls" records of connection `key`;
         has = F.record_types(...); io = the adapter: io.endpoints(ctx, conn), io.handshakes(ctx, conn, kind)

@@ -57,23 +57,26 @@ local function list_bounds(s, a, z, one_byte)
     return a + head, z
 end
 
+-- Appends the 2-byte codes of s[first, last] to facts, each a fact of field `name` (a hello's suites, groups and
+-- signature algorithms: one string.byte call per code, no call per fact).
+local function put_codes(facts, name, s, first, last)
+    local n = #facts
+    for i = first, last, 2 do
+        local hi, lo = byte(s, i, i + 1)
+        facts[n + 1], facts[n + 2] = name, hi * 256 + lo
+        n = n + 2
+    end
+end
+
 -- An extension of codes of `size` bytes (2, or 1), each its own fact of field `name`.
 local function codes(name, one_byte_length, size)
     return function(s, a, z, facts)
         local first, last = list_bounds(s, a, z, one_byte_length)
         if not first or (last - first + 1) % size ~= 0 then return false end
-        local n = #facts
         if size == 2 then
-            for i = first, last, 2 do
-                local hi, lo = byte(s, i, i + 1)
-                facts[n + 1], facts[n + 2] = name, hi * 256 + lo
-                n = n + 2
-            end
+            put_codes(facts, name, s, first, last)
         else
-            for i = first, last do
-                facts[n + 1], facts[n + 2] = name, byte(s, i)
-                n = n + 2
-            end
+            for i = first, last do add(facts, name, byte(s, i)) end
         end
         return true
     end
@@ -190,12 +193,7 @@ local function hello_facts(s, server)
         if p + 1 > last then return nil end
         local suites_end = p + 1 + u16(s, p)
         if suites_end > last or (suites_end - p - 1) % 2 ~= 0 then return nil end
-        local n = #facts
-        for i = p + 2, suites_end, 2 do
-            local hi, lo = byte(s, i, i + 1)
-            facts[n + 1], facts[n + 2] = "tls.handshake.ciphersuite", hi * 256 + lo
-            n = n + 2
-        end
+        put_codes(facts, "tls.handshake.ciphersuite", s, p + 2, suites_end)
         p = suites_end + 1
         if p > last or p + byte(s, p) > last then return nil end
         p = p + 1 + byte(s, p)                      -- compression methods
@@ -226,6 +224,8 @@ wire_bytes.hello_facts = hello_facts
 -- suites, groups, signature algorithms) looks its field up once.
 local function put_fact_tokens(wire, facts, out, m)
     local fields, shown_tokens = wire.FIELDS, wire.shown_tokens
+    -- A field's shown tokens are looked up once per run: nothing replaces that table while this loop runs (only
+    -- tpost_wire's FieldInfo path adds to it), and a code's token never changes.
     local field, letter, how, by_value
     for i = 1, #facts, 2 do
         local name, value = facts[i], facts[i + 1]

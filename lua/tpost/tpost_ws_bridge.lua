@@ -4,11 +4,12 @@ to a connection record, TCP, DTLS or QUIC, with the counts they carry. Part of t
 lua/tsharkpost.lua, which builds it in its section 10, while Wireshark loads the plugin.
 
   bridge.new(deps)  creates the extractors of the QUIC and UDP fields the lines read and returns
-                    {line = function(pinfo, num, noted) (the frame's line and whether it is the first application
-                    data of its direction, or nil), reset = function() (tpost.init: forget the counts)}
-  deps: settings (max_connections), X and KINDS (the plugin's extractors, section 6), core (tpost_frame),
-  frame_ctx (the frame's context, whose dtls13_bytes the wire line reads), the plugin's per-frame field reads
-  (section 9: tcp_value, tls_values, values_of, last_of, list_of), PT_UDP (pinfo.port_type of UDP).
+                    {line = function(pinfo, num, noted) (the frame's line, whether it is the first application
+                    data of its direction, and a DTLS 1.3 datagram's ciphertext bytes; nil for a frame that
+                    matters to no record), reset = function() (tpost.init: forget the counts)}
+  deps: settings (max_connections), X and KINDS (the plugin's extractors, section 6), dtls13_bytes
+  (tpost_frame's: the bytes of a datagram's DTLS 1.3 records), the plugin's per-frame field reads (section 9:
+  tcp_value, tls_values, values_of, last_of, list_of), PT_UDP (pinfo.port_type of UDP).
 
 Wireshark runs this file on its own too (it runs every .lua under its plugins folder): loaded, it only returns a
 table of functions and touches no global. Wireshark's API (Field) is used only inside new and the functions it
@@ -20,7 +21,7 @@ local fmt, concat, floor = string.format, table.concat, math.floor
 local bridge = {}
 
 function bridge.new(deps)
-    local settings, X, KINDS, core, frame_ctx = deps.settings, deps.X, deps.KINDS, deps.core, deps.frame_ctx
+    local settings, X, KINDS, dtls13_bytes = deps.settings, deps.X, deps.KINDS, deps.dtls13_bytes
     local tcp_value, tls_values, values_of, last_of, list_of = deps.tcp_value, deps.tls_values, deps.values_of,
         deps.last_of, deps.list_of
     local PT_UDP = deps.PT_UDP
@@ -88,10 +89,11 @@ function bridge.new(deps)
     local EDGE_FLAGS = {}
     for f = 0, 31 do EDGE_FLAGS[f] = f % 8 ~= 0 end
 
-    local udp_line   -- the line of a DTLS or QUIC frame (below, after QUIC)
+    local udp_line   -- the line of a DTLS or QUIC frame (below, with the QUIC and DTLS extractors)
 
-    -- The frame's line and whether it is the first application data of its direction; nil for a
-    -- frame that matters to no record (`noted`: the frame has findings or certificate summaries).
+    -- The frame's line and whether it is the first application data of its direction (and, for a DTLS 1.3
+    -- datagram, its ciphertext bytes); nil for a frame that matters to no record (`noted`: the frame has findings
+    -- or certificate summaries).
     local function bridge_line(pinfo, num, noted)
         local stream = tcp_value("tcp_stream")
         if not stream then return udp_line(pinfo, num, noted) end
@@ -178,9 +180,9 @@ function bridge.new(deps)
             return string.match(text, "^%d+$") and text or "0"
         end
 
-        -- letter, flags, application data bytes, and whether the frame matters whatever it is
+        -- letter, flags, application data bytes, whether the frame matters whatever it is, whether it is a 1-RTT
+        -- QUIC packet, and a DTLS 1.3 datagram's ciphertext bytes (for the tpost.tls line: one encrypted record)
         local function udp_facts()
-            frame_ctx.dtls13_bytes = nil
             local cts = values_of(KINDS.dtls.record_ct())
             if #cts > 0 then
                 local lengths = values_of(dtls_len())
@@ -196,11 +198,9 @@ function bridge.new(deps)
                 -- encrypted records over TCP are (application data as far as anyone without keys can tell).
                 local payload, stream = udp_payload(), last_of(X.udp_stream)
                 if not (payload and stream and bridge_bytes["d" .. stream.value]) then return nil end
-                -- DTLS 1.3's ciphertext records (tpost_frame): the frame context's dtls13_bytes, which wire_line reads
-                local bytes = core.dtls13_bytes(payload.range:raw())
+                local bytes = dtls13_bytes(payload.range:raw())   -- its DTLS 1.3 ciphertext records (tpost_frame)
                 if not bytes then return nil end
-                frame_ctx.dtls13_bytes = bytes
-                return "d", "-", bytes, false, false
+                return "d", "-", bytes, false, false, bytes
             end
             local short = false
             for _, form in ipairs(forms) do
@@ -268,7 +268,7 @@ function bridge.new(deps)
             local stream = last_of(X.udp_stream)
             if not stream then return nil end
             note_opener(stream.value, pinfo)
-            local letter, flags, bytes, other, short = udp_facts()
+            local letter, flags, bytes, other, short, ciphertext = udp_facts()
             if not letter then return nil end
             local counts = bridge_counts(letter .. stream.value)
             local src = tostring(pinfo.src) .. " " .. tostring(pinfo.src_port)
@@ -293,7 +293,8 @@ function bridge.new(deps)
             -- Application data bytes get a line, as over TCP: the last line of a flow carries its totals (no FIN here)
             if not (noted or other or mark ~= nil or bytes > 0) then return nil end
             return fmt("%s%d %s %s %s %d %d %d %.9f", letter, stream.value, src, dst, flags,
-                counts[src] or 0, counts[dst] or 0, counts.last_frame or 0, counts.last_time or 0), mark == true
+                counts[src] or 0, counts[dst] or 0, counts.last_frame or 0, counts.last_time or 0), mark == true,
+                ciphertext
         end
     end
 

@@ -4,10 +4,10 @@ items, the same on the first visit and on every revisit, their expert items, and
 tpost.tls). Part of the Wireshark plugin lua/tsharkpost.lua, which builds it in its section 11, while Wireshark
 loads the plugin.
 
-  render.new(deps)  returns {render = function(out, tvb, tree, fetched) (the frame's tpost subtree, returned),
+  rendering.new(deps)  returns {render = function(out, tvb, tree, fetched) (the frame's tpost subtree, returned),
                     add_experts = function(tvb, pinfo, tree) (the queued expert items, through the "tsharkpost"
-                    protocol), bridge = function(root, tvb, tree, line, first) (tpost.pkt and, with the wire
-                    preference, tpost.tls)}
+                    protocol), render_bridge = function(root, tvb, tree, line, first, ciphertext) (tpost.pkt
+                    and, with the wire preference, tpost.tls; the arguments after tree are the bridge line's)}
   deps: tpost (the protocol), F (its fields), EXPERTS and pending_experts (section 5: the expert fields, and the
   queue the dissector flushes), settings (bridge, wire), SEVERITY_LEVEL (tpost_facts), diagnosis_of and
   VALUE_BYTES (tpost_checks), cut (tpost_messages), lines (tpost_lines), wire_line (tpost_ws_wire: the frame's
@@ -199,17 +199,17 @@ function rendering.new(deps)
         expert_handle:call(tvb, pinfo, tree)
     end
 
-    local function render_bridge(root, tvb, tree, line, first)
+    local function render_bridge(root, tvb, tree, line, first, ciphertext)
         root = root or tree:add(tpost, tvb())
         root:add(F.pkt, line)
         if first then root:add(F.pkt_first_data, true) end
         if settings.wire then
-            local ok, records = pcall(wire_line, string.match(line, "^(%a)"))
+            local ok, records = pcall(wire_line, string.match(line, "^(%a)"), ciphertext)
             if ok and records then root:add(F.tls, records) end
         end
     end
 
-    return { render = render, add_experts = add_experts, bridge = render_bridge }
+    return { render = render, add_experts = add_experts, render_bridge = render_bridge }
 end
 
 return rendering
