@@ -1,0 +1,148 @@
+#!/usr/bin/env python3
+"""Benchmark (not a test): where the plugin's CPU goes in summarize's own tshark run, part by part.
+
+Runs summarize's tshark run (tsharkpost.capture.tshark.fields_argv: bridge and wire preferences, display filter,
+-T fields with the plugin's lines) on one capture, with:
+  floor    tshark -n -r FILE -T fields -e tcp.stream (what any tshark-based tool pays)
+  noop     the run with a copy of the plugin whose dissector returns at once (same fields, prefs, extractors)
+  plugin   the run with the plugin
+  timed    the run with a copy of the plugin whose dissector times each of its calls with os.clock:
+           find (TLS found by content), analysis, findings and certificate lines (render), the bridge's line,
+           the bridge's items and the tpost.tls line (render_bridge), the tpost.tls line alone (wire)
+and prints CPU seconds (user+sys, best of --runs, interleaved) and the timed parts. The parts carry the timer's own
+overhead (two os.clock calls per part per frame); the rest of plugin - noop is the dissector's own calls,
+its per-frame field reads and the garbage they leave.
+
+    .venv/bin/python bench/plugin_parts.py [--capture FILE] [--copies 64] [--runs 3] [--keep DIR]
+
+Without --capture the capture is captures/batch-mixed.pcapng replicated --copies times (bench/workloads.py), the
+handshake-heavy workload of bench/summarize_speed.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+import plugin_cost  # noqa: E402
+
+from tsharkpost.capture.tshark import Options, Tshark, fields_argv  # noqa: E402
+
+PLUGIN = REPO / "lua" / "tsharkpost.lua"
+
+# The dissector's calls, each timed under its name: (plugin file, text of the call, name). The texts must be
+# found exactly once; a change to the dissector that moves them fails loudly here.
+TIMED = [
+    ("tsharkpost.lua", "    if settings.find_tls then pcall(watch_tcp, pinfo) end\n", "find"),
+    ("tsharkpost.lua", "        local ok, result = pcall(analyse, pinfo, num)\n", "analysis"),
+    ("tsharkpost.lua", "        local ok, rendered = pcall(render, out, tvb, tree, fetched)\n", "render"),
+    ("tsharkpost.lua", "        local ok, line, first, ciphertext = pcall(bridge_line, pinfo, num, out ~= nil)\n",
+     "bridge line"),
+    ("tsharkpost.lua", "        if ok and line then render_bridge(root, tvb, tree, line, first, ciphertext) end\n",
+     "bridge items and tpost.tls"),
+    ("tpost/tpost_ws_render.lua",
+     '            local ok, records = pcall(wire_line, string.match(line, "^(%a)"), ciphertext)\n', "tpost.tls line"),
+]
+
+# Prepended to each timed file: a table of seconds by part in Lua's global table, which the plugin's modules
+# share with it, and a tap that prints it when tshark ends.
+CLOCK = """local tpost_parts = _G.tpost_parts or {}
+_G.tpost_parts = tpost_parts
+local function tpost_tick(name, started) tpost_parts[name] = (tpost_parts[name] or 0) + os.clock() - started end
+"""
+REPORT = """
+local tpost_parts_tap = Listener.new("frame")
+function tpost_parts_tap.draw()
+    for name, seconds in pairs(_G.tpost_parts) do io.stderr:write(("part\\t%s\\t%.3f\\n"):format(name, seconds)) end
+end
+"""
+
+
+def timed_plugin(workdir: Path, plugin: Path) -> Path:
+    """A copy of the plugin's folder with each call of TIMED wrapped in os.clock."""
+    target = workdir / "timed-lua"
+    shutil.copytree(plugin.parent, target, dirs_exist_ok=True)
+    for name in sorted({file for file, _, _ in TIMED}):
+        path = target / name
+        text = path.read_text(encoding="utf-8")
+        for file, call, part in TIMED:
+            if file != name:
+                continue
+            assert text.count(call) == 1, f"plugin_parts: {name} no longer holds {call.strip()!r}"
+            indent = call[:len(call) - len(call.lstrip())]
+            text = text.replace(call, f"{indent}local tpost_started = os.clock()\n{call}"
+                                      f"{indent}tpost_tick({part!r}, tpost_started)\n")
+        if name == "tsharkpost.lua":
+            text = CLOCK + text + REPORT
+        else:
+            head, sep, rest = text.partition("]]\n")   # after the module's opening comment
+            text = head + sep + CLOCK + rest
+        path.write_text(text, encoding="utf-8")
+    return target / plugin.name
+
+
+def cpu_run(argv: list[str]) -> tuple[float, str]:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    proc = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=False)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode != 0:
+        sys.exit(f"plugin_parts: {' '.join(argv)} failed: {proc.stderr.strip()[:300]}")
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), proc.stderr
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--capture", type=Path, help="capture to measure (default: batch-mixed x --copies)")
+    parser.add_argument("--copies", type=int, default=64, help="copies of batch-mixed.pcapng, each its own client")
+    parser.add_argument("--runs", type=int, default=3, help="runs of each variant, interleaved; the fastest counts")
+    parser.add_argument("--keep", type=Path, help="build the capture in this directory and keep it (reused if there)")
+    args = parser.parse_args(argv)
+    tshark = shutil.which("tshark")
+    if not tshark:
+        sys.exit("plugin_parts: tshark not found on PATH")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = args.keep or Path(tmp)
+        workdir.mkdir(parents=True, exist_ok=True)
+        capture = args.capture.resolve() if args.capture else plugin_cost.build_capture(workdir, args.copies)
+        run = fields_argv(Tshark(tshark, "?"), capture, Options())
+        plugin_arg = next(arg for arg in run if arg.startswith("lua_script:"))
+        variants = {
+            "floor": [tshark, "-n", "-r", str(capture), "-T", "fields", "-e", "tcp.stream"],
+            "noop": [f"lua_script:{plugin_cost.floor_plugin(workdir, PLUGIN)}" if arg == plugin_arg else arg
+                     for arg in run],
+            "plugin": [f"lua_script:{PLUGIN}" if arg == plugin_arg else arg for arg in run],
+            "timed": [f"lua_script:{timed_plugin(workdir, PLUGIN)}" if arg == plugin_arg else arg for arg in run],
+        }
+        best: dict[str, float] = {}
+        parts: dict[str, float] = {}
+        for _ in range(args.runs):   # interleaved, so that a slow spell of the machine hits every variant
+            for name, command in variants.items():
+                seconds, stderr = cpu_run(command)
+                if name == "timed" and seconds < best.get(name, float("inf")):
+                    parts = {fields[1]: float(fields[2]) for fields in
+                             (line.split("\t") for line in stderr.splitlines() if line.startswith("part\t"))}
+                best[name] = min(best.get(name, seconds), seconds)
+
+    print(f"capture: {capture} ({capture.stat().st_size / 1e6:.1f} MB); CPU user+sys, best of {args.runs}")
+    floor = best["floor"]
+    for name in ("floor", "noop", "plugin", "timed"):
+        print(f"  {name:<8} {best[name]:6.2f} s  {best[name] / floor:5.2f}x the floor")
+    print(f"  plugin - noop: {best['plugin'] - best['noop']:.2f} s; the timed run's parts:")
+    for _, _, name in TIMED:
+        nested = name == "tpost.tls line"   # timed inside "bridge items and tpost.tls"
+        label = f"  of which {name}" if nested else name
+        print(f"    {label:<30} {parts.get(name, 0.0):6.2f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
