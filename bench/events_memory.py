@@ -17,7 +17,7 @@ memory held for such events.
 and reports that process's peak RSS (its own, without tshark's, which is given apart), wall time, output size, the
 log's status and how the seed's 36888 was attributed (high for XML; CSV has no alert code: medium). --root measures another
 checkout (e.g. the commit before a change, extracted with git archive) with this checkout's .venv.
-Not a test: figures depend on the machine. Record them in README.md (Speed and memory of event logs).
+Not a test: figures depend on the machine. Record them in README.md (Large logs: what is held).
 """
 
 from __future__ import annotations

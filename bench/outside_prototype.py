@@ -6,8 +6,8 @@
 
 tshark WITHOUT the plugin writes plain `-T fields` facts (the ones bench/by_hand.py reads, plus what the analysis
 needs: hello fields, certificate DER, alerts, record types, TCP flags, stream, times); bench/outside_driver.lua
-runs the plugin's own analysis code (lua/tsharkpost.lua sections 1-10 and lua/tpost/*.lua, loaded from the
-source, not copied) over those lines in a second process (lua5.4 or lua5.2), reading them from a pipe while tshark
+runs the plugin's own analysis code (the core modules of lua/tpost/, put together by tpost_core.lua, loaded from
+the source, not copied) over those lines in a second process (lua5.4 or lua5.2), reading them from a pipe while tshark
 writes them; this script reads the driver's JSON lines (one per connection), as summarize would.
 
 Each configuration's wall time and CPU time (user + sys of every process, this one's reading included) are

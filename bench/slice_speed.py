@@ -10,8 +10,8 @@ about 250 kB each) and times, with the output to /dev/null:
   jobs1      summarize --jobs 1 (the capture read whole; --jobs 2 --slice-mb 0 is the same run for one file)
   sliced2    summarize --jobs 2 --slice-mb SIZE/2 (two parts, one per worker)
 wall and CPU (user + sys of summarize, its workers and their tshark), and checks that every run's JSON output is
-the same. Not a test: figures depend on the machine and on what else runs on it. Record them in README (Speed
-and memory).
+the same. Not a test: figures depend on the machine and on what else runs on it. Record them in README (Big
+captures: `--slice-mb`).
 """
 
 from __future__ import annotations

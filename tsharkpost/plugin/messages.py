@@ -2,8 +2,8 @@
 
 Every sentence about a finding comes from that one table: the plugin's Diagnosis column, tree labels and
 expert items, and on this side the probable causes of summarize, diff and the HTML report. The functions
-here are the twins of lua/tpost/tpost_messages.lua and of the plugin's own bounds (lua/tsharkpost.lua,
-section 8): the same template and values give the same bytes in both languages.
+here are the twins of lua/tpost/tpost_messages.lua and of the plugin's own bounds (lua/tpost/tpost_checks.lua,
+its findings in words): the same template and values give the same bytes in both languages.
 """
 
 from __future__ import annotations
