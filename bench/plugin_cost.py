@@ -93,15 +93,23 @@ def mode_argvs(tshark: str, capture: Path, plugin: Path, floor: Path) -> dict[st
     return argvs
 
 
-def cpu_seconds(argv: list[str]) -> float:
-    """user+sys CPU seconds of one tshark run, stdout discarded; exits on any error output."""
+def cpu_run(argv: list[str], reported: str | None = None) -> tuple[float, list[str]]:
+    """user+sys CPU seconds of one tshark run, stdout discarded, and its stderr lines that start with `reported`
+    (what a measuring copy of the plugin writes); exits on a failure or any other error output."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     proc = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=False)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    problems = [line for line in proc.stderr.splitlines() if line and "Running as user" not in line]
+    lines = [line for line in proc.stderr.splitlines() if line and "Running as user" not in line]
+    wanted = [line for line in lines if reported is not None and line.startswith(reported)]
+    problems = [line for line in lines if line not in wanted]
     if proc.returncode != 0 or problems:
-        sys.exit(f"plugin_cost: {' '.join(argv)} failed: {problems[:3]}")
-    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        sys.exit(f"{Path(sys.argv[0]).name}: {' '.join(argv)} failed: {problems[:3]}")
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), wanted
+
+
+def cpu_seconds(argv: list[str]) -> float:
+    """user+sys CPU seconds of one tshark run, stdout discarded; exits on any error output."""
+    return cpu_run(argv)[0]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -27,9 +27,7 @@ handshake-heavy workload of bench/summarize_speed.py.
 from __future__ import annotations
 
 import argparse
-import resource
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -101,15 +99,6 @@ def timed_plugin(workdir: Path, plugin: Path) -> Path:
     return target / plugin.name
 
 
-def cpu_run(argv: list[str]) -> tuple[float, str]:
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    proc = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=False)
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if proc.returncode != 0:
-        sys.exit(f"plugin_parts: {' '.join(argv)} failed: {proc.stderr.strip()[:300]}")
-    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), proc.stderr
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--capture", type=Path, help="capture to measure (default: batch-mixed x --copies)")
@@ -144,10 +133,9 @@ def main(argv: list[str] | None = None) -> int:
         parts: dict[str, float] = {}
         for _ in range(args.runs):   # interleaved, so that a slow spell of the machine hits every variant
             for name, command in variants.items():
-                seconds, stderr = cpu_run(command)
+                seconds, reported = plugin_cost.cpu_run(command, "part\t")
                 if name == "timed" and seconds < best.get(name, float("inf")):
-                    parts = {fields[1]: float(fields[2]) for fields in
-                             (line.split("\t") for line in stderr.splitlines() if line.startswith("part\t"))}
+                    parts = {fields[1]: float(fields[2]) for fields in (line.split("\t") for line in reported)}
                 best[name] = min(best.get(name, seconds), seconds)
 
     mode = "tshark -T fields -e tcp.stream" if args.fields_mode else "summarize's tshark run"
