@@ -40,20 +40,18 @@ Files (keep them together: the plugin finds them from its own path)
                    what it needs: tpost_ws_bridge (the bridge's tpost.pkt lines
                    of TCP, DTLS and QUIC frames; section 10), tpost_ws_render
                    (what the core found as tpost items, experts, the bridge's
-                   items; section 11),
-                   tpost_ws_wire (the frame's tpost.tls line from its fields and
-                   record bytes; section 11), tpost_ws_find (TLS found by content,
-                   the tpost_find protocol; section 13)
+                   items; section 11), tpost_ws_wire (the frame's tpost.tls line
+                   from its fields and record bytes; section 11), tpost_ws_find
+                   (TLS found by content, the tpost_find protocol; section 13)
   tpost/*.lua      the others: Wireshark-free modules, each with one job. The
                    core, the plugin's analysis, which any driver can run under
-                   plain Lua:
-                   tpost_facts (the fact tables built and checked), tpost_checks
-                   (the checks and findings in words, the settings' defaults),
-                   tpost_state (bounded state: connections, parsed certificates,
-                   judged chains), tpost_frame (the per-frame analysis: records,
-                   hellos, chains, alerts, teardown, reassembly routed to the
-                   checks); tpost_core puts them together for a driver outside
-                   Wireshark. Under them: tpost_bytes (byte and text helpers),
+                   plain Lua: tpost_facts (the fact tables built and checked),
+                   tpost_checks (the checks and findings in words, the settings'
+                   defaults), tpost_state (bounded state: connections, parsed
+                   certificates, judged chains), tpost_frame (the per-frame
+                   analysis: records, hellos, chains, alerts, teardown,
+                   reassembly routed to the checks); tpost_core puts them
+                   together for a driver outside Wireshark. Under them: tpost_bytes (byte and text helpers),
                    tpost_sha (SHA-256 and SHA-1), tpost_x509 (certificates from
                    DER), tpost_handshake (hello and ServerKeyExchange bodies),
                    tpost_tsv (fact table reader), tpost_messages (message

@@ -77,14 +77,8 @@ local escape = wire.escape
 local shown = {}
 local SHOWN_KEPT = 4096
 
--- The token tshark's display of `value` in field `name` gave before (a letter and the escaped text), or nil.
-function wire.shown_token(name, value)
-    local by_value = shown[FIELDS[name]]
-    return by_value and by_value[value]
-end
-
--- Those tokens of field `name` by value (read only: the table is the field's own until it is next replaced), or
--- nil when none was shown yet.
+-- The tokens tshark's display of field `name` gave before, by value (each a letter and the escaped text; read
+-- only: the table is the field's own until it is next replaced), or nil when none was shown yet.
 function wire.shown_tokens(name)
     return shown[FIELDS[name]]
 end

@@ -25,7 +25,7 @@ local wire_bytes = {}
 -- 50 or more. A well-formed ClientHello or ServerHello is read from its bytes instead (by wire_bytes.line,
 -- below), and gives the same tokens in the same order: the layouts below are the RFCs', which tshark 4.0 follows
 -- for these extensions, and a displayed value's text is what tshark displayed for that code before
--- (tpost_wire.lua's wire.shown_token).
+-- (tpost_wire.lua's wire.shown_tokens).
 -- Anything else sends the frame to the fields, as before: an extension not listed here, a length that does not add
 -- up, a name with a byte outside printable ASCII (tshark converts those), a code tshark has not displayed yet, a
 -- HelloRetryRequest or a ServerHello of a TLS 1.3 draft. Tests compare both ways: the facts with tshark's own
@@ -467,8 +467,9 @@ function wire_bytes.line(wire, records, raw_of, values, get, session)
         end
         if extra > 0 then
             sct_tokens = {}
+            local shown = wire.shown_tokens(SIGNATURE_ALGORITHM) or {}
             for k = #before + 1, #before + extra do
-                local tok = wire.shown_token(SIGNATURE_ALGORITHM, theirs[k])
+                local tok = shown[theirs[k]]
                 if not tok then return nil end
                 sct_tokens[#sct_tokens + 1] = tok
             end
