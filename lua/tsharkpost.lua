@@ -878,7 +878,8 @@ local render, add_experts, render_bridge
 do
     -- The frame's tpost.tls line (tpost_ws_wire, over tpost_wire and tpost_wire_bytes); its extractors are created here
     local wire_line = load_module("tpost_ws_wire").new({ wire = load_module("tpost_wire"),
-        wire_bytes = load_module("tpost_wire_bytes"), conn_of = function(stream) return S.conns[stream] end,
+        wire_bytes = load_module("tpost_wire_bytes").new({ bytes = bytelib, handshake = handshake }),
+        conn_of = function(stream) return S.conns[stream] end,
         tcp_value = tcp_value, tls_values = tls_values, values_of = values_of })
     local rendering = load_module("tpost_ws_render").new({ tpost = tpost, F = F, EXPERTS = EXPERTS,
         pending_experts = pending_experts, settings = settings, SEVERITY_LEVEL = SEVERITY_LEVEL,

@@ -16,8 +16,11 @@ local bytes = {}
 function bytes.u16(s, i) local a, b = byte(s, i, i + 1) return a * 256 + b end
 function bytes.u24(s, i) local a, b, c = byte(s, i, i + 2) return (a * 256 + b) * 256 + c end
 
+-- Lowercase hex of any bytes: one table lookup per byte, inside string.gsub (no Lua call per byte).
+local HEX_OF = {}
+for c = 0, 255 do HEX_OF[char(c)] = fmt("%02x", c) end
 function bytes.hex(s)
-    return (string.gsub(s, ".", function(c) return fmt("%02x", byte(c)) end))
+    return (string.gsub(s, ".", HEX_OF))
 end
 
 -- Bit length of the unsigned big-endian integer at [start, last]: leading zero bytes do not count.

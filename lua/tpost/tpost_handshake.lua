@@ -9,6 +9,8 @@ Side-effect free: returns a table of functions, defines no globals, reads no fil
 loads every .lua under its plugins folder, this one included: that is harmless). Lua 5.2 to 5.4.
 
     handshake.rules_family(version)  -> 13, 12 or 11 (nil for nil)
+    handshake.each_extension(s, pos, last, handler)   the walk over a hello's extensions (tpost_wire_bytes
+                                                      walks with it too)
     handshake.parsers(bytes)         -> {client_hello, server_hello, dh_params}, given tpost_bytes
 ]]
 
@@ -26,27 +28,33 @@ local function rules_family(v)
 end
 handshake.rules_family = rules_family
 
+-- Walks the extensions block at [pos, last] of a hello body (its 2-byte length, then each extension's type,
+-- length and data), calling handler(type, data_start, data_last) for each extension that fits in the block
+-- and in [pos, last]. The walk stops at the first that does not fit, or when handler returns false. Returns
+-- true when it stopped exactly at the block's end, every extension read and the handler never refusing one:
+-- handshake.parsers read what fits of a cut or malformed hello, tpost_wire_bytes reads only exact ones.
+local function each_extension(s, pos, last, handler)
+    if pos + 1 > last then return false end
+    local hi, lo = byte(s, pos, pos + 1)
+    local total = hi * 256 + lo
+    pos = pos + 2
+    local limit = math.min(last, pos + total - 1)
+    while pos + 3 <= limit do
+        local t1, t2, l1, l2 = byte(s, pos, pos + 3)
+        local d_start = pos + 4
+        local d_last = d_start + l1 * 256 + l2 - 1
+        if d_last > limit then return false end
+        if handler(t1 * 256 + t2, d_start, d_last) == false then return false end
+        pos = d_last + 1
+    end
+    return pos == limit + 1
+end
+handshake.each_extension = each_extension
+
 -- The three message parsers over the byte helpers; the scheme lists they return are shared
 -- between calls (see read_scheme_list), so callers must not change them.
 function handshake.parsers(bytes)
     local u16, clean_text, integer_bits = bytes.u16, bytes.clean_text, bytes.integer_bits
-
-    -- Parses the extensions block at [pos, last] of a hello body; calls
-    -- handler(type, data_start, data_last) for each.
-    local function each_extension(s, pos, last, handler)
-        if pos + 1 > last then return end
-        local total = u16(s, pos)
-        pos = pos + 2
-        local limit = math.min(last, pos + total - 1)
-        while pos + 3 <= limit do
-            local etype, elen = u16(s, pos), u16(s, pos + 2)
-            local d_start = pos + 4
-            local d_last = d_start + elen - 1
-            if d_last > limit then return end
-            handler(etype, d_start, d_last)
-            pos = d_last + 1
-        end
-    end
 
     -- Scheme lists by their bytes: clients of one kind offer the same list, and each connection
     -- keeps its ClientHello's lists, so sharing them keeps per-connection state small. Read-only.

@@ -12,7 +12,8 @@ session id, names) in lowercase hex.
 ]]
 
 local lua_dir = assert(arg[1], "usage: wire_hello.lua LUA_DIR < lines")
-local wire = dofile(lua_dir .. "/tpost/tpost_wire_bytes.lua")
+local function module(name) return dofile(lua_dir .. "/tpost/" .. name .. ".lua") end
+local wire = module("tpost_wire_bytes").new({ bytes = module("tpost_bytes"), handshake = module("tpost_handshake") })
 
 local function unhex(h) return (h:gsub("%x%x", function(x) return string.char(tonumber(x, 16)) end)) end
 local function hex(s) return (s:gsub(".", function(c) return string.format("%02x", c:byte()) end)) end
