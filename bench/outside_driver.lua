@@ -13,8 +13,10 @@ core's per-frame interface takes (record types, certificate DER, alert bytes, en
 tpost_frame's analyse_kind and teardown. The one input -T fields cannot give is a handshake message's BYTES
 (tls.handshake is FT_NONE, which -T fields prints as "1"), which the core's on_handshake parses: this adapter
 builds the same hello table from the hello's fields instead, makes the same state changes and calls the core's
-check_version, check_suite and check_dh. Record bytes (a Certificate message of 64 KiB or more that tshark
-leaves undecoded) are not available either: that reassembly does not run here.
+check_version, check_suite and check_dh; or, with OUTSIDE_BYTES=1, it hands the core's own on_handshake the
+bytes of the hellos and key exchanges that bench/outside_find.lua carried ("bytes"). Record bytes (a Certificate
+message of 64 KiB or more that tshark leaves undecoded) are not available either: that reassembly does not run
+here.
 ]]
 local PLUGIN_DIR, SUITES_TSV = arg[1], arg[2]
 -- Run in a host (lupa, bench/outside_prototype.py): it sets OUTSIDE_LINES (an iterator of the lines) and
@@ -26,6 +28,13 @@ local write_line = rawget(_G, "OUTSIDE_WRITE") or function(text) io.stdout:write
 local COLUMNS = {}
 for name in io.lines(PLUGIN_DIR .. "/../bench/outside_columns.txt") do
     if name ~= "" and name:sub(1, 1) ~= "#" then COLUMNS[#COLUMNS + 1] = name end
+end
+-- OUTSIDE_BYTES=1 (bench/outside_find.lua's "bytes"): two more columns, the bytes of each hello and key exchange
+-- and its place among the frame's messages, which the core's own on_handshake parses (no hello from fields).
+local CARRIED_BYTES = os.getenv("OUTSIDE_BYTES") == "1"
+if CARRIED_BYTES then
+    COLUMNS[#COLUMNS + 1] = "tpost_find_post.k"
+    COLUMNS[#COLUMNS + 1] = "tpost_find_post.msg"
 end
 -- Columns after these (the record's other hello facts: ALPN, groups, session id, ...) are read by nobody here:
 -- they are in the tshark run so that its cost is the cost of a complete record's facts.
@@ -83,12 +92,17 @@ local function values(name)
     return list
 end
 
+-- Bytes from tshark's lowercase hex: one table lookup per byte inside string.gsub.
+local BYTE_OF = {}
+for c = 0, 255 do BYTE_OF[string.format("%02x", c)] = string.char(c) end
+local function unhex(hex) return (string.gsub(hex, "%x%x", BYTE_OF)) end
+
 -- DER from hex, memoised (bounded) by the hex: a server's chain repeats on every connection.
 local der_memo, der_memo_size = {}, 0
 local function der_of(hex)
     local der = der_memo[hex]
     if der then return der end
-    der = (string.gsub(hex, "%x%x", function(h) return string.char(tonumber(h, 16)) end))
+    der = unhex(hex)
     if der_memo_size >= 2000 then der_memo, der_memo_size = {}, 0 end
     der_memo[hex], der_memo_size = der, der_memo_size + 1
     return der
@@ -182,6 +196,9 @@ local function on_handshake(ctx, conn, k, msg_type)
     end
 end
 
+-- A cipher suite's name as Wireshark displays it (the plugin reads the field's display; here tshark -G values)
+local function suite_name_of(_, code) return SUITE_NAMES[code] or "Unknown" end
+
 ------------------------------------------------------------------------------
 -- What the core's per-frame interface asks of the frame (tpost_frame's io)
 ------------------------------------------------------------------------------
@@ -199,7 +216,17 @@ local io_adapter = {
     handshakes = function(ctx, conn)
         local types, messages = values("tls.handshake.type"), values("tls.handshake")
         if #types == 0 then return NO_CERTS, #messages > 0 end
-        for k = 1, math.min(#types, #messages) do on_handshake(ctx, conn, k, tonumber(types[k])) end
+        if CARRIED_BYTES then   -- the core's own parsers, on the bytes the find plugin carried
+            local places, carried = values("tpost_find_post.k"), values("tpost_find_post.msg")
+            for i = 1, math.min(#places, #carried) do
+                local k = tonumber(places[i])
+                if core.wants_handshake(ctx, conn, tonumber(types[k])) then
+                    core.on_handshake(ctx, conn, "tls", unhex(carried[i]), k, suite_name_of)
+                end
+            end
+        else
+            for k = 1, math.min(#types, #messages) do on_handshake(ctx, conn, k, tonumber(types[k])) end
+        end
         local ders = {}
         for k, hex in ipairs(values("tls.handshake.certificate")) do ders[k] = der_of(hex) end
         return ders, #messages > #types

@@ -42,6 +42,8 @@ DRIVER_FIELDS = [name for name in (REPO / "bench" / "outside_columns.txt").read_
 EXTRA_FIELDS = ["tls.handshake.extensions_alpn_str", "tls.handshake.extensions_supported_group",
                 "tls.handshake.session_id", "tls.handshake.extensions_key_share_group", "tls.handshake.comp_method"]
 FIELDS = DRIVER_FIELDS + EXTRA_FIELDS
+# With the find script's "bytes" argument: each hello's and key exchange's bytes and place (the driver's last columns).
+CARRIED_FIELDS = ["tpost_find_post.k", "tpost_find_post.msg"]
 # Frames the analysis reads: every TLS record (the replies after a chain include application data) and FIN/RST
 # (teardown); SYN for the record's first frame. "every" mode drops the filter: every frame gets a line (the
 # record's byte counts and last time need them; the floor writes one line per frame too).
@@ -67,28 +69,41 @@ def suites_table(work: Path) -> Path:
     return path
 
 
-def tshark_argv(capture: Path, every: bool, find: bool = True) -> list[str]:
-    """find: with bench/outside_find.lua, the part of the plugin that must stay in tshark (TLS found by content)."""
+def tshark_argv(capture: Path, every: bool, find: bool = True, carry: bool = False, records: bool = False,
+                certificates: bool = True) -> list[str]:
+    """find: with bench/outside_find.lua, the part of the plugin that must stay in tshark (TLS found by content);
+    carry: that script also carries the bytes of hellos and key exchanges (its "bytes" argument); records: and of
+    every record but application data (its "records" argument: measured only, no driver reads them);
+    certificates: whether tshark writes tls.handshake.certificate (which carried records would make redundant)."""
     argv = ["tshark", "-n", "-r", str(capture)]
     if find:
         argv += ["-X", f"lua_script:{REPO / 'bench' / 'outside_find.lua'}", "-X", f"lua_script1:{PLUGIN_DIR}"]
+        if carry:
+            argv += ["-X", "lua_script1:bytes"]
+        if records:
+            argv += ["-X", "lua_script1:records"]
     if not every:
         argv += ["-Y", FILTER]
     if KEYLOG:
         argv += ["-o", f"tls.keylog_file:{KEYLOG}"]
     argv += ["-T", "fields", "-E", "occurrence=a", "-E", "aggregator=|"]
-    for name in FIELDS:
-        argv += ["-e", name]
+    for name in DRIVER_FIELDS + (CARRIED_FIELDS if carry else []) + EXTRA_FIELDS:
+        if certificates or name != "tls.handshake.certificate":
+            argv += ["-e", name]
+    if records:
+        argv += ["-e", "tpost_find_post.record"]
     return argv
 
 
 def prototype(capture: Path, lua: str, every: bool, suites: Path, sink: Callable[[str], None] | None = None,
-              find: bool = True) -> int:
+              find: bool = True, carry: bool = False) -> int:
     """tshark | lua driver, read here; returns the number of connection records."""
-    tshark = subprocess.Popen(tshark_argv(capture, every, find), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    tshark = subprocess.Popen(tshark_argv(capture, every, find, carry), stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL)
     assert tshark.stdout is not None
     driver = subprocess.Popen([lua, str(DRIVER), str(PLUGIN_DIR), str(suites)], stdin=tshark.stdout,
-                              stdout=subprocess.PIPE, text=True)
+                              stdout=subprocess.PIPE, text=True,
+                              env=dict(os.environ, OUTSIDE_BYTES="1" if carry else ""))
     tshark.stdout.close()
     assert driver.stdout is not None
     count = 0
@@ -187,6 +202,8 @@ def main() -> int:
                         help="a Python with tsharkpost's dependencies, for summarize (this repository's source)")
     parser.add_argument("--only", default="", help="comma-separated configuration names to run")
     parser.add_argument("--records", action="store_true", help="print the prototype's records (lua5.4) and stop")
+    parser.add_argument("--bytes", action="store_true",
+                        help="with --records: the hellos' bytes carried by the find script, parsed by the core")
     parser.add_argument("--keylog", default="", help="a TLS key log file for tshark")
     parser.add_argument("--lupa-python", default="/work/proto-venv/bin/python",
                         help="a Python with lupa, for design (a): the driver inside the reading process")
@@ -200,7 +217,7 @@ def main() -> int:
         return lupa_child(args.captures[0], suites)
     if args.records:
         for capture in args.captures:
-            prototype(capture, "lua5.4", False, suites, sink=print)
+            prototype(capture, "lua5.4", False, suites, sink=print, carry=args.bytes)
         return 0
     env = dict(os.environ, PYTHONPATH=str(REPO))
     for capture in args.captures:
@@ -212,6 +229,11 @@ def main() -> int:
             "tshark_facts_every": lambda: run_quiet(tshark_argv(capture, True)),
             "outside_lua54_nofind": lambda: prototype(capture, "lua5.4", False, suites, find=False),
             "outside_lua54": lambda: prototype(capture, "lua5.4", False, suites),
+            "tshark_facts_bytes": lambda: run_quiet(tshark_argv(capture, False, carry=True)),
+            "tshark_facts_records": lambda: run_quiet(tshark_argv(capture, False, carry=True, records=True)),
+            "tshark_facts_records_nocert": lambda: run_quiet(tshark_argv(capture, False, carry=True, records=True,
+                                                                         certificates=False)),
+            "outside_lua54_bytes": lambda: prototype(capture, "lua5.4", False, suites, carry=True),
             "outside_lua54_every": lambda: prototype(capture, "lua5.4", True, suites),
             "outside_lua52": lambda: prototype(capture, "lua5.2", False, suites),
             "outside_lupa": lambda: prototype_lupa(capture, suites, args.lupa_python),
