@@ -701,6 +701,35 @@ def test_key_exchange_facts_read_from_bytes_as_tshark_shows_them(
     assert set(run_driver(lua, "wire_hello", str(LUA_DIR), stdin=stdin)) == {"nil"}
 
 
+def test_one_extension_walk_read_exactly_by_the_line_and_leniently_by_the_analysis(lua: str) -> None:
+    # Given ClientHellos that differ only in their extensions block (tpost_handshake.each_extension walks it for both
+    # readers): an exact block with a GREASE extension, one with bytes left over that hold no whole extension, one
+    # whose last extension runs past the block, one with an extension the bytes reader does not know. Then the
+    # line's reader (tpost_wire_bytes.hello_facts) vouches for the exact block only, and the analysis's parser reads
+    # the name, the first extension, from each of them.
+    sni = build.extension(0, build.vector(b"\x00" + build.vector(b"a.example", 2), 2))
+    blocks = {
+        "exact": sni + build.extension(0x3A3A, b"\x01"),
+        "left over": sni + b"\x00\x17",
+        "overrun": sni + b"\x00\x17\x00\x05\x00\x00",
+        "unknown": sni + build.extension(0x1234, b""),
+    }
+
+    def hello(block: bytes) -> bytes:
+        return build.message(1, b"\x03\x03" + bytes(32) + b"\x00" + build.vector(b"\x13\x01", 2) + b"\x01\x00"
+                             + build.vector(block, 2))
+
+    stdin = "".join(f"client_hello\t{hello(block).hex()}\n" for block in blocks.values())
+    assert run_driver(lua, "wire_hello", str(LUA_DIR), stdin=stdin) == [
+        "\t".join(["tls.handshake.version=771", f"tls.handshake.random={bytes(32).hex()}",
+                   "tls.handshake.ciphersuite=4865", "tls.handshake.extension.type=0",
+                   f"tls.handshake.extensions_server_name={b'a.example'.hex()}",
+                   "tls.handshake.extension.type=14906"]),
+        "nil", "nil", "nil"]
+    lines = parse_messages(lua, [Message("built", "client_hello", hello(block), []) for block in blocks.values()])
+    assert lines == [["sni=a.example"]] * len(blocks)
+
+
 def test_built_hellos(lua: str) -> None:
     # Given hellos built here: TLS with SNI (a Latin-1 byte and a control character in it),
     # signature_algorithms and signature_algorithms_cert; DTLS with a cookie; a TLS 1.3 ServerHello
