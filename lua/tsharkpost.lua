@@ -91,15 +91,25 @@ Requirements
   Lua 5.2 to 5.4 (no bit operators in the source, no setfenv, no unpack).
 
 Sections, in this order:
-   1 version guard         6 field extractors     10 per-frame analysis: the
-   2 modules               7 the core (checks,       fields read for the core;
-   3 fact tables             state, per frame)       the bridge (tpost_ws_bridge)
-   4 settings (prefs)      8 replay state         11 rendering (tpost_ws_render,
-   5 protocol, fields,     9 field values, once      tpost_ws_wire)
-     expert fields           per frame            12 registration
-                                                  13 TLS found by content
+   0 one copy per run      6 field extractors     10 per-frame analysis: the
+   1 version guard         7 the core (checks,       fields read for the core;
+   2 modules                 state, per frame)       the bridge (tpost_ws_bridge)
+   3 fact tables           8 replay state         11 rendering (tpost_ws_render,
+   4 settings (prefs)      9 field values, once      tpost_ws_wire)
+   5 protocol, fields,       per frame            12 registration
+     expert fields                                13 TLS found by content
                                                      (tpost_ws_find)
 ]]
+
+------------------------------------------------------------------------------
+-- 0. One copy per tsharkpost run
+------------------------------------------------------------------------------
+-- tsharkpost's own tshark runs load this file with -X lua_script, name that copy with the argument
+-- "tsharkpost-run" (-X lua_script1:) and set TSHARKPOST_RUN in tshark's environment (tsharkpost/plugin/fields.py,
+-- RUN_ARGUMENT and RUN_ENVIRONMENT). A copy tshark also finds in a plugins folder (one `tsharkpost wireshark
+-- install` wrote, perhaps of another version) loads first, with no argument: in such a run it stands aside, where
+-- it would register tpost twice and fail the run. Wireshark and plain tshark set no such variable.
+if os.getenv("TSHARKPOST_RUN") and ... ~= "tsharkpost-run" then return end
 
 ------------------------------------------------------------------------------
 -- 1. Version guard

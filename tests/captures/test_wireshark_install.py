@@ -91,6 +91,50 @@ def test_install_makes_tshark_load_the_plugin_and_accept_the_profile(
     assert tshark_run(tshark, "-C", "No Such Profile", "-r", str(SEED)).returncode != 0
 
 
+def summarized(capsys: pytest.CaptureFixture[str], folder: Path) -> tuple[int, dict[str, object], list[str]]:
+    """summarize of the seed capture: exit code, the input's entry and the connection's checks."""
+    report = folder / "report.json"
+    code = main(["summarize", "--format", "json", "-o", str(report), str(SEED)])
+    capsys.readouterr()
+    data = json.loads(report.read_text(encoding="utf-8"))
+    return code, data["inputs"][0], [f["check"] for c in data["connections"] for f in c["findings"]]
+
+
+def test_summarize_loads_its_own_copy_beside_an_installed_one(
+        home: Path, tshark: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Given the plugin installed for Wireshark: tshark loads it from the personal plugins folder, and summarize's
+    # tshark run loads the package's copy with -X lua_script as well
+    assert run(capsys, "install")[0] == ExitCode.OK
+    # Then summarize's run is not failed by tpost registered twice: the seed's diagnosis, as without the install
+    code, entry, checks = summarized(capsys, tmp_path)
+    assert code == ExitCode.OK and entry["status"] == "ok" and entry["reason"] is None
+    assert checks == ["weak_signature", "sigalg_not_offered", "silent_teardown"]
+    # And given an installed copy that fails if it does anything past its first section (as another version could),
+    # which plain tshark does load, summarize's run still works: that copy stands aside, the package's does the work
+    installed = plugin_folder(home) / PLUGIN_FILE
+    marker = 'if os.getenv("TSHARKPOST_RUN") and ... ~= "tsharkpost-run" then return end\n'
+    text = installed.read_text(encoding="utf-8")
+    assert text.count(marker) == 1
+    installed.write_text(text.replace(marker, marker + 'error("the installed copy ran")\n'), encoding="utf-8")
+    assert "the installed copy ran" in tshark_run(tshark, "-n", "-r", str(SEED)).stderr
+    assert summarized(capsys, tmp_path) == (ExitCode.OK, entry, checks)
+
+
+def test_a_plugin_failing_to_load_is_named_with_its_error(home: Path, tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    # Given another Lua plugin in the personal plugins folder that fails as tshark loads it (tshark says so on two
+    # lines: "Lua: Error during loading:", then the script's error), then summarize fails the input with both lines'
+    # words: the script and its error, not only that loading failed
+    plugins = plugin_folder(home).parent
+    plugins.mkdir(parents=True)
+    (plugins / "broken.lua").write_text('error("boom from a broken plugin")\n', encoding="utf-8")
+    code, entry, _ = summarized(capsys, tmp_path)
+    assert code == ExitCode.INPUT_ERROR and entry["status"] == "error"
+    reason = str(entry["reason"])
+    assert reason.startswith("plugin error: tshark: Lua: Error during loading:")
+    assert "broken.lua:1: boom from a broken plugin" in reason
+
+
 def test_install_is_idempotent(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(capsys, "install")[0] == ExitCode.OK
     before = snapshot(home)

@@ -244,11 +244,16 @@ def _failure(running: ts.Run, seen: _Seen, options: ts.Options) -> tuple[InputSt
         if running.ended and (returncode != 0 or messages):  # tshark's own words say more about why it stopped
             return _tshark_failure(messages, returncode)
         return InputStatus.ERROR, f"{seen.unreadable}"[:REASON_LENGTH]
-    lua_errors = [line for line in messages if "Lua" in line or ".lua:" in line]
+    lua_errors = [at for at, line in enumerate(messages) if "Lua" in line or ".lua:" in line]
     if returncode != 0 or (messages and not lua_errors):
         return _tshark_failure(messages, returncode)
     if lua_errors:
-        return InputStatus.ERROR, "plugin error: " + lua_errors[0][:REASON_LENGTH]
+        # tshark may give the why on the next line ("Lua: Error during loading:", then the script's error)
+        first = lua_errors[0]
+        said = messages[first].strip()
+        if said.endswith(":") and first + 1 < len(messages):
+            said = f"{said} {messages[first + 1].strip()}"
+        return InputStatus.ERROR, ("plugin error: " + said)[:REASON_LENGTH]
     if seen.reached < seen.last_frame:
         return InputStatus.ERROR, (f"tshark output ended early: the capture holds {seen.last_frame} packets, "
                                    f"tshark's output stops at frame {seen.reached}")

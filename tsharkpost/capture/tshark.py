@@ -166,8 +166,8 @@ def fields_argv(tshark: Tshark, capture: Path, options: Options, last_frame: int
     shown = f"({F.DISPLAY_FILTER}) && !({hidden})" if hidden else F.DISPLAY_FILTER
     if last_frame:
         shown = f"{shown} || frame.number == {last_frame} || {{frame.number % {HEARTBEAT_FRAMES}}} == 0"
-    argv = [tshark.path, "-n", "-r", str(capture), "-X", f"lua_script:{plugin_path()}", "-o", F.PLUGIN_BRIDGE_PREF,
-            "-o", F.PLUGIN_WIRE_PREF, "-Y", shown, "-T", "fields", "-E", "header=n", "-E", "separator=/t",
+    argv = [tshark.path, "-n", "-r", str(capture), "-X", f"lua_script:{plugin_path()}",
+            "-X", f"lua_script1:{F.RUN_ARGUMENT}", "-o", F.PLUGIN_BRIDGE_PREF, "-o", F.PLUGIN_WIRE_PREF, "-Y", shown, "-T", "fields", "-E", "header=n", "-E", "separator=/t",
             "-E", "quote=n", "-E", "occurrence=a", "-E", f"aggregator={F.AGGREGATOR}"]
     for column in F.COLUMNS:
         argv += ["-e", column]
@@ -182,6 +182,12 @@ def fields_argv(tshark: Tshark, capture: Path, options: Options, last_frame: int
     for pref in options.plugin_prefs:
         argv += ["-o", pref]
     return argv
+
+
+def run_environment() -> dict[str, str]:
+    """tshark's environment for fields_argv's runs: in it, a copy of the plugin that tshark finds in a plugins folder
+    (installed for Wireshark) stands aside for the copy the run loads (fields.RUN_ENVIRONMENT)."""
+    return {**os.environ, F.RUN_ENVIRONMENT: "1"}
 
 
 # A pcap file header and no packets: enough for tshark to apply every option and stop.
@@ -200,7 +206,7 @@ def refused_options(tshark: Tshark, options: Options) -> str | None:
         empty.write_bytes(EMPTY_PCAP)
         try:
             done = subprocess.run(fields_argv(tshark, empty, options), stdin=subprocess.DEVNULL,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=run_environment(),
                                   timeout=OPTIONS_CHECK_TIMEOUT_SECONDS, check=False)
         except (OSError, subprocess.TimeoutExpired) as error:
             return f"tshark could not be asked ({error})"
@@ -278,7 +284,7 @@ def run(argv: list[str], timeout: float = 0.0) -> Iterator[Run]:
     the run as hung.
     """
     process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               start_new_session=hasattr(os, "killpg"))
+                               env=run_environment(), start_new_session=hasattr(os, "killpg"))
     assert process.stdout is not None
     running = Run(process, _Watched(process.stdout))
     finished = threading.Event()

@@ -5,6 +5,13 @@ Checked against tshark 4.0; a later rename gets an alias here, nowhere else.
 
 from __future__ import annotations
 
+# tsharkpost's own tshark runs load the plugin with -X lua_script and name that copy with this argument
+# (-X lua_script1:...), with RUN_ENVIRONMENT set in tshark's environment: another copy tshark finds in a plugins
+# folder (one `tsharkpost wireshark install` wrote, perhaps of another version) stands aside in such a run instead
+# of registering tpost a second time (lua/tsharkpost.lua, section 0).
+RUN_ARGUMENT = "tsharkpost-run"
+RUN_ENVIRONMENT = "TSHARKPOST_RUN"
+
 # The plugin's per-packet bridge (tpost.pkt): stream, endpoints, flags and running
 # application data counts, so that neither the IP/TCP trees nor the application
 # data frames have to be in tshark's output.
