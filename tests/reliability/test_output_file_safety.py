@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CAPTURES
+from conftest import CAPTURES, REPO
 from tsharkpost.cli import main
 from tsharkpost.commands import diff, summarize
 from tsharkpost.commands.common import ExitCode
@@ -24,6 +24,7 @@ from tsharkpost.commands.common import ExitCode
 SEED = CAPTURES / "md2-root-silent-fin.pcapng"
 TWIN = CAPTURES / "known-good-twin.pcapng"
 SEED_XML = CAPTURES / "md2-root-silent-fin.schannel.xml"
+KEYLOG = REPO / "tests" / "data" / "wild" / "tls12-keylog.keys"
 OLD = "yesterday's report\n"
 
 
@@ -69,6 +70,20 @@ def test_summarize_refuses_an_output_that_is_an_input(case: Path, capsys: pytest
     assert err.endswith("): choose another output file\n")
     assert (case / "v.pcapng").read_bytes() == SEED.read_bytes()
     assert (case / SEED_XML.name).read_bytes() == SEED_XML.read_bytes()
+
+
+def test_an_output_that_is_the_key_log_is_refused(case: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Given a key log (TLS secrets, perhaps the only copy), then neither summarize nor diff writes -o over it
+    keys = case / "session.keys"
+    keys.write_bytes(KEYLOG.read_bytes())
+    for command in (["summarize", "-q", "--keylog", keys.name, "-o", "./" + keys.name, SEED.name],
+                    ["diff", "--keylog", keys.name, "-o", keys.name, f"{TWIN.name}#0", SEED.name]):
+        code = main(command)
+        err = capsys.readouterr().err
+        assert code == ExitCode.USAGE and err.count("\n") == 1, (command, err)
+        assert err.startswith(f"tsharkpost: ERROR: {keys.name}: -o is also an input ({keys.name})"), err
+        assert keys.read_bytes() == KEYLOG.read_bytes()
+    untouched(case)
 
 
 @pytest.mark.parametrize("output", [SEED.name, "./" + TWIN.name])

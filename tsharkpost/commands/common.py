@@ -285,11 +285,12 @@ def _umask() -> int:
 
 def prepare(args: argparse.Namespace, inputs: Iterable[Path]) -> tuple[ts.Tshark, Output] | ExitCode:
     """What a command that reads captures does before any work, each step one error line and an exit code when
-    it fails: refuse an -o that is one of the inputs, find tshark, let it judge the user's tshark options, open
+    it fails: refuse an -o that is one of the inputs (captures, event logs, key logs), find tshark, let it judge the user's tshark options, open
     the -o file (standard output without one)."""
     output_path: Path | None = getattr(args, "output", None)
+    key_logs = [Path(name) for name in getattr(args, "keylog", None) or []]   # inputs too: secrets, never overwritten
     try:
-        refuse_input_as_output(output_path, inputs)
+        refuse_input_as_output(output_path, [*inputs, *key_logs])
     except OutputError as error:
         log.error("%s", error)
         return ExitCode.USAGE
