@@ -19,6 +19,7 @@ from tsharkpost.capture import tshark as ts
 from tsharkpost.capture.capfile import CAPTURE_SUFFIXES
 from tsharkpost.capture.defaults import UDP_TIMEOUT_SECONDS
 from tsharkpost.errors import OutputError, TsharkError
+from tsharkpost.render.text import diagnostic_value
 
 log = logging.getLogger("tsharkpost")
 
@@ -50,10 +51,21 @@ def exit_codes_help(meanings: dict[ExitCode, str], runs_tshark: bool = True, out
     return "exit codes:\n" + "".join(f"  {code.value:<3}  {text}\n" for code, text in sorted(every.items()))
 
 
+class _EscapingFormatter(logging.Formatter):
+    """Every value put into a diagnostic is escaped (render.text.diagnostic_value): file names, server names and
+    reasons come from the user's inputs, and an escape sequence or a newline in one must neither repaint the
+    terminal nor forge a line. The message templates are the program's own and stay as written."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        if isinstance(record.args, tuple):
+            record.args = tuple(diagnostic_value(value) for value in record.args)
+        return super().format(record)
+
+
 def setup_logging() -> logging.Handler:
     """Diagnostics go to this call's stderr, one line each ("tsharkpost: ERROR: ..."); stdout carries output."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("tsharkpost: %(levelname)s: %(message)s"))
+    handler.setFormatter(_EscapingFormatter("tsharkpost: %(levelname)s: %(message)s"))
     log.addHandler(handler)
     log.setLevel(logging.INFO)
     log.propagate = False

@@ -24,6 +24,7 @@ from tsharkpost.record.model import ConnectionRecord
 from tsharkpost.render.diff_html import write_diff_html
 from tsharkpost.render.diff_json import diff_document, write_diff_json
 from tsharkpost.render.diff_table import write_diff_table
+from tsharkpost.render.text import Lines, printable
 
 
 EXIT_CODES_HELP = exit_codes_help({
@@ -83,7 +84,7 @@ def _read(label: str, path: Path, tshark: ts.Tshark, options: ts.Options, scratc
         done[key] = analyze(path, tshark, options, scratch / f"{len(done)}.jsonl")
     result = done[key]
     if result.status is InputStatus.BUG:
-        log.error("%s: %s: %s\n%s", label, path, result.reason, result.traceback or "")
+        log.error("%s: %s: %s\n%s", label, path, result.reason, Lines(result.traceback or ""))
     if result.status in (InputStatus.ERROR, InputStatus.BUG):
         raise InputProblem(f"{label}: {path}: {result.reason}")
     if result.status is InputStatus.NO_TLS:
@@ -143,7 +144,7 @@ def run(args: argparse.Namespace) -> int:
             try:
                 comparison = _compare(args, tshark, Path(scratch))
             except InputProblem as problem:  # PairingError too
-                log.error("%s", "\n".join([str(problem), *problem.lines]))
+                log.error("%s", Lines("\n".join(printable(line) for line in [str(problem), *problem.lines])))
                 return ExitCode.INPUT_ERROR
         if args.format == "json":
             document = diff_document(comparison, __version__, tshark.path, tshark.version)

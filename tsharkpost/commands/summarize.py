@@ -24,6 +24,7 @@ from tsharkpost.render.summary_csv import write_csv
 from tsharkpost.render.summary_html import write_html
 from tsharkpost.render.summary_json import write_json, write_jsonl
 from tsharkpost.render.summary_table import write_table
+from tsharkpost.render.text import Lines
 from tsharkpost.summary import Summary, distinguishing_names
 from tsharkpost.timeline.attach import attribute_to_records
 
@@ -95,7 +96,7 @@ def _on_cluster(scheduler: str, paths: list[Path], tshark: ts.Tshark, options: t
 def _report_inputs(results: list[InputResult]) -> None:
     for result in results:
         if result.status is InputStatus.BUG:
-            log.error("%s: %s\n%s", result.path, result.reason, result.traceback or "")
+            log.error("%s: %s\n%s", result.path, result.reason, Lines(result.traceback or ""))
         elif result.status.incomplete:
             log.error("%s: %s", result.path, result.reason)
         elif result.status is InputStatus.NO_TLS:

@@ -53,6 +53,21 @@ def printable_lines(text: str) -> str:
     return UNPRINTABLE_BUT_NEWLINE.sub(_escape, text)
 
 
+class Lines(str):
+    """Text whose line breaks are the program's own (a traceback, a list it built of escaped lines): a diagnostic
+    shows it with printable_lines, its other control characters escaped and its newlines kept."""
+
+
+def diagnostic_value(value: object) -> object:
+    """A value put into a diagnostic line (logging's %-arguments): numbers as they are, for %d and %.1f; anything
+    else (a file name, an SNI, a reason quoting tshark or a log) as printable text."""
+    if isinstance(value, (int, float)):
+        return value
+    if isinstance(value, Lines):
+        return printable_lines(value)
+    return printable(str(value))
+
+
 def show_value(value: Any) -> str:
     """A compared value in words, the same in every diff renderer: '-' for none, yes/no, a list joined."""
     if value is None:
