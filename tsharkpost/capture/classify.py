@@ -338,12 +338,17 @@ def _early_end(conn: Connection, udp_timeout: float) -> str:
 
 
 def _chain_unread(conn: Connection) -> str | None:
-    """Why the server's chain could not be read, or None when it was (or nothing shows one was sent)."""
+    """Why the server's chain could not be read, or not all of it, or None when it was read whole (or nothing shows
+    one was sent): a certificate the plugin could not parse was checked by nothing."""
     if conn.chain_encrypted:
         return messages.template("chain_unread.encrypted")
     if conn.chain_undecoded:
         said = next((finding.message for finding in conn.findings if finding.check == "chain_not_decoded"), None)
         return said or messages.template("chain_unread.undecoded")
+    unparsed = next((finding for cert in conn.certificates for finding in conn.certificate_findings(cert)
+                     if finding.check == "malformed_certificate"), None)
+    if unparsed is not None:
+        return messages.say("chain_unread.malformed", message=unparsed.message)
     return None
 
 
