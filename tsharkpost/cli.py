@@ -37,15 +37,55 @@ def _terminate(signum: int, frame: object) -> None:
     raise Terminated
 
 
+class StdoutUnwritable(Exception):
+    """Standard output failed (closed when tsharkpost started, a full disk, an I/O error): said in one line."""
+
+
+class _Stdout:
+    """sys.stdout while a command runs: a failure to write is said to be standard output's (a closed pipe stays
+    BrokenPipeError, which means the reader went away); None (started with standard output closed) fails on the
+    first write, not with an AttributeError."""
+
+    def __init__(self, stream: object) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        written = self._call("write", text)
+        return written if isinstance(written, int) else len(text)
+
+    def flush(self) -> None:
+        self._call("flush")
+
+    def _call(self, name: str, *arguments: object) -> object:
+        if self.stream is None:
+            raise StdoutUnwritable("it is closed")
+        try:
+            return getattr(self.stream, name)(*arguments)
+        except BrokenPipeError:
+            raise
+        except OSError as error:
+            raise StdoutUnwritable(error.strerror or str(error)) from None
+
+    def __getattr__(self, name: str) -> object:
+        if self.stream is None:
+            raise StdoutUnwritable("it is closed")
+        return getattr(self.stream, name)
+
+
 def main(argv: list[str] | None = None) -> int:
     handler = setup_logging()
     previous = signal.signal(signal.SIGTERM, _terminate) if threading.current_thread() is threading.main_thread() \
         else None
+    stdout = sys.stdout
+    sys.stdout = _Stdout(stdout)
     try:
         args = parser().parse_args(argv)
         code = int(RUNNERS[args.command](args))
         sys.stdout.flush()  # a closed pipe shows here, inside the handler below, not at interpreter exit
         return code
+    except StdoutUnwritable as error:
+        log.error("standard output cannot be written: %s", error)
+        return ExitCode.USAGE
     except BrokenPipeError:
         # The reader wants no more (| head): stop quietly, as Python's documentation of SIGPIPE advises, and
         # point stdout at devnull so that the interpreter's final flush does not fail again.
@@ -55,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         log.error("interrupted%s", " (SIGTERM)" if isinstance(stop, Terminated) else "")
         return ExitCode.TERMINATED if isinstance(stop, Terminated) else ExitCode.INTERRUPTED
     finally:
+        sys.stdout = stdout
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
         log.removeHandler(handler)

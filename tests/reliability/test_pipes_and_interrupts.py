@@ -74,6 +74,27 @@ def test_a_reader_gone_before_the_first_byte(arguments: list[str], tmp_path: Pat
     assert done.stderr == "" and done.returncode == ExitCode.BROKEN_PIPE
 
 
+ONE_OF_EACH = [["summarize", "--format", "json", str(SEED)], ["summarize", str(SEED)], ["diff", str(TWIN), str(SEED)],
+               ["explain", "43"], ["wireshark", "status"], ["filters"],
+               ["timeline", str(SEED), "--events", str(CAPTURES / "md2-root-silent-fin.schannel.xml")]]
+
+
+@pytest.mark.parametrize("arguments", ONE_OF_EACH)
+@pytest.mark.parametrize("stdout", ["closed", "/dev/full"])
+def test_standard_output_that_cannot_be_written_is_one_line(arguments: list[str], stdout: str, tmp_path: Path,
+                                                            tshark: str) -> None:
+    # Given standard output closed before tsharkpost starts (>&-), or a device that is always full
+    command = [*console_script(), *arguments]
+    shell = '"$@" >&-' if stdout == "closed" else '"$@" > /dev/full'
+    done = subprocess.run(["bash", "-c", shell, "tsharkpost", *command], stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, text=True, env=environment(tmp_path / "home"), timeout=300,
+                          check=False)
+    # Then it says so in one line, no traceback, with the usage error's exit code
+    said = "it is closed" if stdout == "closed" else "No space left on device"
+    assert done.stderr == f"tsharkpost: ERROR: standard output cannot be written: {said}\n"
+    assert done.returncode == ExitCode.USAGE
+
+
 def _children(pid: int) -> dict[int, str]:
     """Every process below pid (Linux /proc), with its command line."""
     parents: dict[int, int] = {}

@@ -46,7 +46,8 @@ def exit_codes_help(meanings: dict[ExitCode, str], runs_tshark: bool = True, out
         stopped += ": tshark stopped"
     if output_file:
         stopped += ", an existing -o file left as it was"
-    every = {ExitCode.USAGE: "usage error", **meanings, ExitCode.INTERRUPTED: stopped,
+    every = {ExitCode.USAGE: "usage error, or standard output cannot be written", **meanings,
+             ExitCode.INTERRUPTED: stopped,
              ExitCode.BROKEN_PIPE: "standard output closed early (e.g. | head): stopped quietly"}
     return "exit codes:\n" + "".join(f"  {code.value:<3}  {text}\n" for code, text in sorted(every.items()))
 
@@ -297,8 +298,8 @@ def _umask() -> int:
 
 def prepare(args: argparse.Namespace, inputs: Iterable[Path]) -> tuple[ts.Tshark, Output] | ExitCode:
     """What a command that reads captures does before any work, each step one error line and an exit code when
-    it fails: refuse an -o that is one of the inputs (captures, event logs, key logs), find tshark, let it judge the user's tshark options, open
-    the -o file (standard output without one)."""
+    it fails: refuse an -o that is one of the inputs (captures, event logs, key logs), find tshark, let it judge the
+    user's tshark options, open the -o file (standard output without one)."""
     output_path: Path | None = getattr(args, "output", None)
     key_logs = [Path(name) for name in getattr(args, "keylog", None) or []]   # inputs too: secrets, never overwritten
     try:

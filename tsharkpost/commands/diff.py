@@ -30,7 +30,8 @@ from tsharkpost.render.text import Lines, printable
 EXIT_CODES_HELP = exit_codes_help({
     ExitCode.OK: "compared; no difference that would explain BAD's failure (or BAD did not fail)",
     ExitCode.FAIL_ON: "compared; the verdict lists at least one difference that may explain BAD's failure",
-    ExitCode.USAGE: "usage error (a bad option value; -o is GOOD or BAD or cannot be written)",
+    ExitCode.USAGE: "usage error (a bad option value; -o is GOOD or BAD or cannot be written; standard output "
+                     "cannot be written)",
     ExitCode.INPUT_ERROR: "a side is unreadable, has no TLS, or no single pair of connections could be chosen\n"
                           "       (the message lists the candidates)",
     ExitCode.NO_TSHARK: "tshark is missing, too old or cannot run",

@@ -31,7 +31,8 @@ from tsharkpost.timeline.attach import attribute_to_records
 EXIT_CODES_HELP = exit_codes_help({
     ExitCode.OK: "every input read; no --fail-on condition met",
     ExitCode.FAIL_ON: "a --fail-on condition was met",
-    ExitCode.USAGE: "usage error (a bad option value; -o is an input or cannot be written)",
+    ExitCode.USAGE: "usage error (a bad option value; -o is an input or cannot be written; standard output "
+                     "cannot be written)",
     ExitCode.INPUT_ERROR: "an input or event log could not be read completely (missing, unreadable, truncated, "
                           "damaged, not a capture,\n       tshark's output incomplete or hung, a plugin error, a bug); "
                           "the rest were processed",
