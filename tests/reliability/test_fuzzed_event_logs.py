@@ -3,6 +3,7 @@ could not read is a one-line problem or reason, and what it yields stays within 
 
 from __future__ import annotations
 
+import os
 import random
 from pathlib import Path
 
@@ -61,3 +62,15 @@ def test_mutated_logs_never_raise(tmp_path: Path, form: str) -> None:
         for event in events:
             assert len(event.raw) <= RAW_CAP + 40 and len(event.fields) <= MAX_FIELDS
             assert all(len(value) <= FIELD_CAP + 40 for value in event.fields.values())
+
+
+def test_what_is_no_regular_file_is_said_and_never_waited_on(tmp_path: Path) -> None:
+    # Given a FIFO nobody writes to (opening it would wait forever), a folder and a missing file as event logs
+    fifo = tmp_path / "events.xml"
+    os.mkfifo(fifo)
+    expected = {fifo: "not a regular file", tmp_path: "a directory, not an event log",
+                tmp_path / "missing.evtx": "no such file"}
+    for path, reason in expected.items():
+        result = LogResult(str(path))
+        # Then each is one reason and no event, at once
+        assert list(read_log(path, result)) == [] and result.reason == reason

@@ -13,6 +13,7 @@ leaves with its text within the caps of events/model.py.
 from __future__ import annotations
 
 import re
+import stat
 import struct
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -60,6 +61,13 @@ def _sniff(head: bytes) -> str | None:
 def read_log(path: Path, result: LogResult, tz: ZoneInfo | None = None) -> Iterator[Event]:
     """The events of one log file in file order; what went wrong goes into result, never raised."""
     try:
+        mode = path.stat().st_mode
+        if stat.S_ISDIR(mode):
+            result.reason = "a directory, not an event log"
+            return
+        if not stat.S_ISREG(mode):   # a FIFO would block the batch, and the readers open the file twice
+            result.reason = "not a regular file"
+            return
         with path.open("rb") as handle:
             head = handle.read(512)
     except FileNotFoundError:
