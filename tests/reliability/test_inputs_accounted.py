@@ -13,6 +13,7 @@ import json
 import os
 import re
 import struct
+import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -231,3 +232,21 @@ def test_a_capture_whose_clock_is_beyond_any_date_is_one_input_error(capsys: pyt
     assert said is not None and re.fullmatch(
         r"damaged clock: frame \d+'s time \(1\d{12}\.\d+ s since 1970\) is outside the years 1 to 9999", said), said
     assert "Traceback" not in err and "internal error" not in err
+
+
+# -- captures without packets ------------------------------------------------------------------------------------
+
+def test_a_capture_without_packets_is_no_tls_not_a_tshark_failure(tmp_path: Path, tshark: str) -> None:
+    # Given a pcap of its file header alone and a pcapng that tshark itself wrote with no packet in it (both valid
+    # captures, which tshark reads without a word and for which it writes nothing), beside the seed
+    header_only = tmp_path / "header-only.pcap"
+    header_only.write_bytes(bytes.fromhex("d4c3b2a1020004000000000000000000ffff000001000000"))
+    written = tmp_path / "nothing-matched.pcapng"
+    subprocess.run([tshark, "-r", str(SEED), "-Y", "frame.number == 0", "-w", str(written)], check=True,
+                   capture_output=True)
+    # When they are summarized together
+    code, found = inputs(tmp_path, str(header_only), str(written), str(SEED))
+    # Then each empty one is said to hold no packets (no_tls: nothing failed), and the seed is read
+    assert found == [(str(header_only), "no_tls", "no packets in this capture"),
+                     (str(written), "no_tls", "no packets in this capture"), (str(SEED), "ok", None)]
+    assert code == ExitCode.OK
