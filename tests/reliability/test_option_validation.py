@@ -74,6 +74,17 @@ def test_tshark_options_it_refuses_are_usage_errors_quoting_it(capsys: pytest.Ca
     assert err == f"tsharkpost: ERROR: {option} {value}: tshark refused it: {complaint}\n"
 
 
+@pytest.mark.parametrize("value", ["tpost.bridge:FALSE", "TPOST.Wire:false"])
+@pytest.mark.parametrize("command", [["summarize", str(SEED)], ["diff", str(TWIN), str(SEED)],
+                                     ["timeline", str(SEED), "--events", str(SEED_XML)]])
+def test_the_preferences_tsharkpost_sets_itself_are_refused(capsys: pytest.CaptureFixture[str], command: list[str],
+                                                            value: str) -> None:
+    # Turned off, summarize's bridge or wire preference would make every capture read as holding no TLS, silently
+    err = usage_error(capsys, *command, "--plugin-pref", value)
+    assert err == (f"tsharkpost: ERROR: --plugin-pref {value}: tsharkpost sets this preference itself for its own "
+                   "reading of the capture\n")
+
+
 def test_several_options_are_checked_in_one_run(capsys: pytest.CaptureFixture[str], tshark: str) -> None:
     err = usage_error(capsys, "summarize", str(SEED), "--decode-as", "tcp.port==8443,tls",
                       "--plugin-pref", "tpost.rsa_warning_bits:lots")

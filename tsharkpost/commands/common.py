@@ -19,6 +19,7 @@ from tsharkpost.capture import tshark as ts
 from tsharkpost.capture.capfile import CAPTURE_SUFFIXES
 from tsharkpost.capture.defaults import UDP_TIMEOUT_SECONDS
 from tsharkpost.errors import OutputError, TsharkError
+from tsharkpost.plugin import fields as F
 from tsharkpost.render.text import diagnostic_value
 
 log = logging.getLogger("tsharkpost")
@@ -136,13 +137,31 @@ class KeylogValue(CheckedValue):
         return text
 
 
+class PluginPrefValue(CheckedValue):
+    """--plugin-pref: a tshark preference, PREF:VALUE; not one of those tsharkpost's runs set themselves (the
+    bridge and wire preferences: turned off, every capture would read as holding no TLS)."""
+
+    OWN = {pref.split(":", 1)[0].lower() for pref in (F.PLUGIN_BRIDGE_PREF, F.PLUGIN_WIRE_PREF)}
+
+    def store(self, namespace: argparse.Namespace, value: object) -> None:
+        setattr(namespace, self.dest, [*(getattr(namespace, self.dest, None) or []), value])
+
+    def check(self, text: str) -> str:
+        name, colon, _ = text.partition(":")
+        if not colon or not name.strip():
+            raise ValueError("not PREF:VALUE (e.g. tpost.rsa_warning_bits:3072)")
+        if name.strip().lower() in self.OWN:
+            raise ValueError("tsharkpost sets this preference itself for its own reading of the capture")
+        return text
+
+
 def add_tshark_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--keylog", action=KeylogValue, default=[], metavar="FILE",
                         help="TLS key log file (SSLKEYLOGFILE) to decrypt TLS 1.3, DTLS 1.3 and QUIC chains "
                              "(repeatable: e.g. each capture's own key log; they are read as one)")
     parser.add_argument("--decode-as", action="append", default=[], metavar="RULE",
                         help="passed to tshark -d, e.g. tcp.port==8443,tls (repeatable)")
-    parser.add_argument("--plugin-pref", action="append", default=[], metavar="PREF:VALUE",
+    parser.add_argument("--plugin-pref", action=PluginPrefValue, default=[], metavar="PREF:VALUE",
                         help="a plugin preference, e.g. tpost.rsa_warning_bits:3072 (repeatable)")
     parser.add_argument("--tshark", metavar="PATH", help="the tshark executable (or its folder)")
     parser.add_argument("--udp-timeout", type=_seconds, default=UDP_TIMEOUT_SECONDS, metavar="SECONDS",
