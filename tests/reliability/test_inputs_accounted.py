@@ -250,3 +250,12 @@ def test_a_capture_without_packets_is_no_tls_not_a_tshark_failure(tmp_path: Path
     assert found == [(str(header_only), "no_tls", "no packets in this capture"),
                      (str(written), "no_tls", "no packets in this capture"), (str(SEED), "ok", None)]
     assert code == ExitCode.OK
+
+
+def test_a_capture_named_dash_is_read_as_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tshark: str) -> None:
+    # Given the seed saved as a file named "-" (tshark's -r takes "-" for standard input)
+    (tmp_path / "-").write_bytes(SEED.read_bytes())
+    monkeypatch.chdir(tmp_path)
+    # Then summarize reads that file, named as it was given
+    code, found = inputs(tmp_path, "-")
+    assert code == ExitCode.OK and found == [("-", "ok", None)]

@@ -153,6 +153,12 @@ class Options:
     reassemble_out_of_order: bool = False  # set by analyze.py for a second reading, never by the user
 
 
+def file_argument(path: Path) -> str:
+    """A capture's path for tshark's -r: a file named "-" (which tshark takes for standard input) as "./-"."""
+    text = str(path)
+    return os.path.join(os.curdir, text) if text == "-" else text
+
+
 def fields_argv(tshark: Tshark, capture: Path, options: Options, last_frame: int | None = None,
                 hidden: str | None = None) -> list[str]:
     """summarize's tshark run over one capture: one line of fields.COLUMNS per frame shown (-T fields).
@@ -166,7 +172,7 @@ def fields_argv(tshark: Tshark, capture: Path, options: Options, last_frame: int
     shown = f"({F.DISPLAY_FILTER}) && !({hidden})" if hidden else F.DISPLAY_FILTER
     if last_frame:
         shown = f"{shown} || frame.number == {last_frame} || {{frame.number % {HEARTBEAT_FRAMES}}} == 0"
-    argv = [tshark.path, "-n", "-r", str(capture), "-X", f"lua_script:{plugin_path()}",
+    argv = [tshark.path, "-n", "-r", file_argument(capture), "-X", f"lua_script:{plugin_path()}",
             "-X", f"lua_script1:{F.RUN_ARGUMENT}", "-o", F.PLUGIN_BRIDGE_PREF, "-o", F.PLUGIN_WIRE_PREF, "-Y", shown, "-T", "fields", "-E", "header=n", "-E", "separator=/t",
             "-E", "quote=n", "-E", "occurrence=a", "-E", f"aggregator={F.AGGREGATOR}"]
     for column in F.COLUMNS:
