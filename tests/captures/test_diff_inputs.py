@@ -45,6 +45,15 @@ def test_a_missing_side_is_named_before_tshark_runs(capsys: pytest.CaptureFixtur
     assert lines == [f"tsharkpost: ERROR: BAD: {tmp_path / 'missing.pcapng'}: no such file"]
 
 
+def test_both_bad_sides_are_named(capsys: pytest.CaptureFixture[str], tmp_path: Path, tshark: str) -> None:
+    # Given GOOD is no capture and BAD does not exist, then both are said, each in its line, before tshark runs
+    not_capture = tmp_path / "notes.pcap"
+    not_capture.write_text("not a capture\n")
+    lines = _error(capsys, str(not_capture), str(tmp_path / "missing.pcapng"))
+    assert lines == [f"tsharkpost: ERROR: GOOD: {not_capture}: not a pcap or pcapng capture (unknown file header)",
+                     f"tsharkpost: ERROR: BAD: {tmp_path / 'missing.pcapng'}: no such file"]
+
+
 def test_no_pairable_connection_lists_both_sides(capsys: pytest.CaptureFixture[str], tmp_path: Path,
                                                  tshark: str) -> None:
     # Given BAD holds two failures, to servers other than GOOD's

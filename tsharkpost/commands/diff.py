@@ -115,10 +115,13 @@ def _record(result: InputResult, candidate: Candidate) -> ConnectionRecord:
 
 def _compare(args: argparse.Namespace, tshark: ts.Tshark, scratch: Path) -> Comparison:
     options = tshark_options(args, scratch)
-    for label, spec in (("GOOD", args.good), ("BAD", args.bad)):
-        problem = precheck(spec.path)  # before tshark runs on the other side
-        if problem:
-            raise InputProblem(f"{label}: {spec.path}: {problem.reason}")
+    # Both sides checked before tshark runs on either, and every side's problem said, each in its own line
+    problems = [f"{label}: {spec.path}: {problem.reason}" for label, spec in (("GOOD", args.good), ("BAD", args.bad))
+                for problem in [precheck(spec.path)] if problem]
+    if problems:
+        for said in problems[:-1]:
+            log.error("%s", said)
+        raise InputProblem(problems[-1])
     done: dict[Path, InputResult] = {}
     good_result = _read("GOOD", args.good.path, tshark, options, scratch, done)
     bad_result = _read("BAD", args.bad.path, tshark, options, scratch, done)
