@@ -92,4 +92,4 @@ def test_a_bad_udp_timeout_is_one_usage_error(tmp_path: Path, capsys: pytest.Cap
     with pytest.raises(SystemExit) as stopped:
         main(["summarize", "--udp-timeout", "-1", str(DTLS_COOKIE)])
     assert stopped.value.code == 2
-    assert "not a number of seconds" in capsys.readouterr().err
+    assert capsys.readouterr().err == "tsharkpost: ERROR: --udp-timeout -1: not a number of seconds (0 or more)\n"

@@ -134,7 +134,8 @@ def test_tshark_timeout_must_be_seconds(capsys: pytest.CaptureFixture[str], valu
     with pytest.raises(SystemExit) as stopped:
         main(["summarize", "--tshark-timeout", value, str(BATCH)])
     assert stopped.value.code == ExitCode.USAGE
-    assert "--tshark-timeout: not a number of seconds (0 or more)" in capsys.readouterr().err
+    said = capsys.readouterr().err
+    assert said == f"tsharkpost: ERROR: --tshark-timeout {value}: not a number of seconds (0 or more)\n"
 
 
 def test_marker_frames_never_change_the_records(tmp_path: Path, tshark: str, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -164,15 +164,27 @@ def add_tshark_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--plugin-pref", action=PluginPrefValue, default=[], metavar="PREF:VALUE",
                         help="a plugin preference, e.g. tpost.rsa_warning_bits:3072 (repeatable)")
     parser.add_argument("--tshark", metavar="PATH", help="the tshark executable (or its folder)")
-    parser.add_argument("--udp-timeout", type=_seconds, default=UDP_TIMEOUT_SECONDS, metavar="SECONDS",
+    parser.add_argument("--udp-timeout", action=checked(_seconds), default=UDP_TIMEOUT_SECONDS, metavar="SECONDS",
                         help="a DTLS or QUIC client that got no answer (or never answered a HelloVerifyRequest) "
                              "is a failure only when the capture runs on this long after its wait began; a "
                              "shorter capture ends too early to say (capture_incomplete). UDP has no FIN to end "
                              f"a flow (default: {UDP_TIMEOUT_SECONDS:g}, the handshake timeout of MsQuic and "
                              "Chromium; 0: judge at the capture's end)")
-    parser.add_argument("--tshark-timeout", type=_seconds, default=ts.DEFAULT_TSHARK_TIMEOUT, metavar="SECONDS",
+    parser.add_argument("--tshark-timeout", action=checked(_seconds), default=ts.DEFAULT_TSHARK_TIMEOUT,
+                        metavar="SECONDS",
                         help="take tshark as hung and stop it when it writes nothing for this long "
                              f"(default: {ts.DEFAULT_TSHARK_TIMEOUT:g}; 0: wait forever)")
+
+
+def checked(convert: Callable[[str], object]) -> type[CheckedValue]:
+    """An option whose value convert() turns into what it means, or refuses with ValueError: one error line and
+    exit 2, as every checked option (argparse's own type= errors print the whole usage first)."""
+
+    class Checked(CheckedValue):
+        def check(self, text: str) -> object:
+            return convert(text)
+
+    return Checked
 
 
 def _seconds(text: str) -> float:
@@ -181,7 +193,7 @@ def _seconds(text: str) -> float:
     except ValueError:
         seconds = -1.0
     if not 0 <= seconds < float("inf"):
-        raise argparse.ArgumentTypeError(f"not a number of seconds (0 or more): {text!r}")
+        raise ValueError("not a number of seconds (0 or more)")
     return seconds
 
 

@@ -8,7 +8,7 @@ import math
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from tsharkpost.commands.common import ExitCode, log
+from tsharkpost.commands.common import ExitCode, checked, log
 from tsharkpost.events.model import LogResult
 from tsharkpost.render.text import printable
 
@@ -23,8 +23,7 @@ def shift_seconds(text: str) -> float:
     except ValueError:
         value = math.nan
     if not math.isfinite(value) or abs(value) > MAX_SHIFT_SECONDS:
-        raise argparse.ArgumentTypeError(f"{text}: not a finite number of seconds within {MAX_SHIFT_SECONDS} "
-                                         "(7 days) either way")
+        raise ValueError(f"not a finite number of seconds within {MAX_SHIFT_SECONDS} (7 days) either way")
     return value
 
 
@@ -57,7 +56,7 @@ def add_event_options(parser: argparse.ArgumentParser, required: bool) -> None:
     parser.add_argument("--events-tz", metavar="ZONE", action=ZoneAction,
                         help="time zone of the machine that exported CSV/TXT logs (e.g. Europe/Berlin); "
                              "without it their local times are assumed UTC")
-    parser.add_argument("--shift", type=shift_seconds, metavar="SECONDS",
+    parser.add_argument("--shift", action=checked(shift_seconds), metavar="SECONDS",
                         help="add this to event times (event clock behind the capture: positive; at most "
                              f"{MAX_SHIFT_SECONDS} s, 7 days, either way); "
                              "default: estimated from alert events that pair unambiguously with connections")

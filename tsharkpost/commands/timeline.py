@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tsharkpost.commands.common import (ExitCode, add_tshark_options, exit_codes_help, expand, log, prepare,
-                                        tshark_options)
+from tsharkpost.commands.common import (ExitCode, add_tshark_options, checked, exit_codes_help, expand, log,
+                                        prepare, tshark_options)
 from tsharkpost.commands.event_options import add_event_options, report_logs
 from tsharkpost.render.timeline import write_json, write_table
 from tsharkpost.timeline.build import run_timeline
@@ -23,7 +23,7 @@ def around_seconds(text: str) -> float:
     except ValueError:
         value = math.nan
     if not math.isfinite(value) or value < 0:
-        raise argparse.ArgumentTypeError(f"{text}: not a finite number of seconds, 0 or more")
+        raise ValueError("not a finite number of seconds, 0 or more")
     return value
 
 
@@ -40,7 +40,7 @@ def add_parser(commands: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("captures", nargs="+", metavar="CAPTURE", help="capture files or directories")
     add_event_options(parser, required=True)
-    parser.add_argument("--around", type=around_seconds, metavar="SECONDS",
+    parser.add_argument("--around", action=checked(around_seconds), metavar="SECONDS",
                         help="show only failed connections and events within SECONDS of them")
     parser.add_argument("--format", choices=["table", "json"], default="table", help="output format (default: table)")
     add_tshark_options(parser)
