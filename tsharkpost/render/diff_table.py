@@ -7,7 +7,7 @@ from typing import IO
 
 from tsharkpost.diff.model import Comparison, FieldDiff, Section
 from tsharkpost.render.plain_table import tabulate
-from tsharkpost.render.text import printable_lines, show_value
+from tsharkpost.render.text import printable, printable_lines, show_value
 
 WIDTH = 110
 CELL_WIDTH = 48
@@ -20,9 +20,10 @@ def _header(comparison: Comparison) -> str:
     rows = []
     for label, path, record in (("GOOD", comparison.good_input, comparison.good),
                                 ("BAD", comparison.bad_input, comparison.bad)):
-        rows.append([label, f"{path}#{record.stream_id}", record.transport, f"{record.client}:{record.client_port}",
-                     f"{record.server_name or '(no SNI)'} {record.server}:{record.server_port}",
-                     record.version or "-", record.outcome.value])
+        rows.append([printable(cell) for cell in (
+            label, f"{path}#{record.stream_id}", record.transport, f"{record.client}:{record.client_port}",
+            f"{record.server_name or '(no SNI)'} {record.server}:{record.server_port}", record.version or "-",
+            record.outcome.value)])
     # Paths are never wrapped: analysts copy them into the next command (FILE#STREAM as diff reads it).
     return tabulate(rows, ["", "connection", "transport", "client", "server", "version", "outcome"])
 
@@ -46,11 +47,16 @@ def _verdict(comparison: Comparison) -> str:
 
 
 def _field_row(diff: FieldDiff) -> list[str]:
-    """A value field shows both values; a set field its sizes and what only one side has."""
+    """A value field shows both values; a set field its sizes and what only one side has (each cell escaped: a
+    newline in a value would otherwise forge a row, and the table's own layout takes an escape sequence for a
+    colour code)."""
     if diff.only_good is None:
-        return [diff.name, show_value(diff.good), show_value(diff.bad), "", ""]
-    return [diff.name, "-" if diff.good is None else str(len(diff.good)), "-" if diff.bad is None else str(len(diff.bad)),
-            show_value(diff.only_good or None), show_value(diff.only_bad or None)]
+        cells = [diff.name, show_value(diff.good), show_value(diff.bad), "", ""]
+    else:
+        cells = [diff.name, "-" if diff.good is None else str(len(diff.good)),
+                 "-" if diff.bad is None else str(len(diff.bad)), show_value(diff.only_good or None),
+                 show_value(diff.only_bad or None)]
+    return [printable(cell) for cell in cells]
 
 
 def _chain_rows(section: Section) -> str:
@@ -61,8 +67,9 @@ def _chain_rows(section: Section) -> str:
         findings = [f"GOOD: {', '.join(row.findings_good)}" if row.findings_good else "",
                     f"BAD: {', '.join(row.findings_bad)}" if row.findings_bad else ""]
         rows.append(["-" if row.good_index is None else f"#{row.good_index}",
-                     "-" if row.bad_index is None else f"#{row.bad_index}", row.subject, sigalg or "-",
-                     row.relation, "\n".join(part for part in [detail, *findings] if part)])
+                     "-" if row.bad_index is None else f"#{row.bad_index}", printable(row.subject),
+                     printable(sigalg or "-"), printable(row.relation),
+                     "\n".join(printable(part) for part in [detail, *findings] if part)])
     return tabulate(rows, ["GOOD", "BAD", "subject", "signature", "relation", "differences and findings"],
                     maxcolwidths=[None, None, 40, None, None, CELL_WIDTH])
 

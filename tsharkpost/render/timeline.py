@@ -35,7 +35,7 @@ def _attribution_line(item: Attribution) -> str:
 def _row(entry: Entry) -> list[Any]:
     where = printable(entry.where, NAME_LIMIT)
     if entry.kind == "milestone":
-        return [_clock(entry.time), where, entry.frame, entry.side, entry.what]
+        return [_clock(entry.time), where, entry.frame, entry.side, printable(entry.what, TEXT_LIMIT)]
     what = entry.what
     if entry.attribution is not None:
         what = f"EVENT {what} {_attribution_line(entry.attribution)}"
