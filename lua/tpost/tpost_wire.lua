@@ -114,6 +114,10 @@ local function spec_token(spec, fi)
         if type(value) == "userdata" and value.tohex then return letter .. escape(value:tohex(true)) end
         return letter .. escape(tostring(value))
     end
+    -- "s": the name's own bytes, where tshark's string value stops at a NUL and turns each byte above 0x7f into
+    -- U+FFFD (a name "shop.example.net\0.attacker.example" would read as shop.example.net)
+    local range = fi.range
+    if range then return letter .. escape(range:raw()) end
     return letter .. escape(value ~= nil and tostring(value) or "")
 end
 

@@ -59,3 +59,23 @@ def test_control_characters_in_names_are_kept_in_records_and_escaped_in_tables(t
     assert table.returncode == 0, table.stderr
     assert "a\\x01b\\x1b[31mred\\x7f.example" in table.stdout
     assert not [char for char in table.stdout if ord(char) < 32 and char != "\n"]
+
+
+def test_a_server_name_with_a_nul_is_kept_whole(tmp_path: Path, tshark: str) -> None:
+    # Given the seed with its SNI's first dot made a NUL ("shop\0example.net", the same length): tshark's own
+    # string value stops at the NUL, "shop"
+    data = (REPO / "captures" / "md2-root-silent-fin.pcapng").read_bytes()
+    sni = b"\x00\x00\x10shop.example.net"
+    assert data.count(sni) == 1
+    crafted = tmp_path / "nul-in-sni.pcapng"
+    crafted.write_bytes(data.replace(sni, b"\x00\x00\x10shop\x00example.net"))
+    ((shown,),) = plain_tshark(tshark, str(crafted), "tls.handshake.type == 1", "tls.handshake.extensions_server_name")
+    assert shown == "shop"
+    # When summarize reads it
+    (conn,) = connections(tmp_path, str(crafted))
+    # Then the record holds the whole name as sent, as the plugin's name check read it (never the legitimate
+    # server's name, which the pattern would have grouped it with)
+    assert conn["server_name"] == conn["client_hello"]["server_name"] == conn["zeek"]["server_name"]
+    assert conn["server_name"] == "shop\x00example.net"
+    mismatch = [f["message"] for f in conn["findings"] if f["check"] == "name_mismatch"]
+    assert len(mismatch) == 1 and "'shop\\00example.net'" in mismatch[0]
