@@ -74,10 +74,32 @@ def test_capi2_chain_events_are_certificate_evidence(corpus_dir: Path) -> None:
 def test_bad_chunk_magic_keeps_every_readable_record(corpus_dir: Path) -> None:
     events, result = read(corpus_dir / "evtx" / "sample_with_a_bad_chunk_magic.evtx")
     assert result.status == "damaged" and len(events) == 270
-    assert [problem.split(":")[0] for problem in result.problems] == ["damaged part skipped"] * 2
-    assert "chunk number 6" in result.problems[0] and "chunk number 10" in result.problems[1]
+    assert [problem.split(":")[0] for problem in result.problems] == ["damaged part skipped"] * 7
+    # Chunks 1-5 are zero bytes throughout before chunks in use (the parser skips those without a word), and the
+    # parser's own complaints name chunks 6 and 10 (zero headers, data after them); the zero chunks after the last
+    # one in use (11-15) are the file's unused space
+    assert [f"chunk number {n} is zero bytes throughout" in problem
+            for n, problem in zip(range(1, 6), result.problems)] == [True] * 5
+    assert "chunk number 6" in result.problems[5] and "chunk number 10" in result.problems[6]
     # A record whose template lost its TimeCreated falls back on the record header's time
     assert all(event.time > 1.5e9 for event in events)
+
+
+def test_a_zeroed_chunk_among_used_ones_is_damage_not_silence(corpus_dir: Path, tmp_path: Path) -> None:
+    # Given a real log with its third chunk (number 2) overwritten with zero bytes: the parser skips it silently
+    whole = (corpus_dir / "evtx" / "system.evtx").read_bytes()
+    zeroed = bytearray(whole)
+    start = 4096 + 65536 * 2
+    zeroed[start:start + 65536] = bytes(65536)
+    damaged = tmp_path / "zeroed.evtx"
+    damaged.write_bytes(zeroed)
+    all_events, _ = read(corpus_dir / "evtx" / "system.evtx")
+    events, result = read(damaged)
+    # Then the events of the other chunks are read, and the lost chunk is said
+    assert 0 < len(events) < len(all_events)
+    assert result.status == "damaged"
+    assert result.problems == ["damaged part skipped: chunk number 2 is zero bytes throughout, though a later chunk "
+                               "is in use: nothing in it could be read"]
 
 
 def test_chunk_without_crc32_is_read_and_noted(corpus_dir: Path) -> None:

@@ -144,12 +144,35 @@ def _chunks_without_checksums(path: Path) -> int:
             handle.seek(EVTX_CHUNK - 128, 1)
 
 
+def _zeroed_chunks(path: Path) -> list[int]:
+    """The chunks (numbered from 0, as the parser numbers them) that are zero bytes throughout though a later chunk
+    is in use: the parser takes such a chunk for an unused one and skips it without a word (unused chunks are the
+    file's last), where the records it held are lost."""
+    zeroed, last_used, number = [], -1, -1
+    with path.open("rb") as handle:
+        handle.seek(EVTX_HEADER_BLOCK)
+        while True:
+            chunk = handle.read(EVTX_CHUNK)
+            if len(chunk) < 128:
+                break
+            number += 1
+            if chunk.startswith(b"ElfChnk\x00"):
+                last_used = number
+            elif not chunk.strip(b"\x00"):
+                zeroed.append(number)
+    return [chunk for chunk in zeroed if chunk < last_used]
+
+
 def _read_evtx(path: Path, result: LogResult) -> Iterator[Event]:
     from evtx import PyEvtxParser  # imported here: only .evtx inputs need the native module
 
     layout = _evtx_layout(path)
     for problem in layout:
         result.add_problem(problem)
+    for number in _zeroed_chunks(path):
+        layout.append(f"chunk {number}")
+        result.add_problem(f"damaged part skipped: chunk number {number} is zero bytes throughout, though a later "
+                           "chunk is in use: nothing in it could be read")
     unchecked = _chunks_without_checksums(path)
     if unchecked:
         result.notes.append(f"{unchecked} chunk(s) carry no CRC32 checksums: their records cannot be verified "
