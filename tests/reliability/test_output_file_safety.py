@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import stat
 from pathlib import Path
@@ -128,17 +129,26 @@ def test_an_interrupted_run_keeps_the_old_output(case: Path, monkeypatch: pytest
     untouched(case)
 
 
-def test_a_finished_run_replaces_the_output(case: Path, tshark: str) -> None:
+def test_a_finished_run_replaces_the_output_and_keeps_the_old_one(case: Path, capsys: pytest.CaptureFixture[str],
+                                                                    tshark: str) -> None:
     # Given an older report that only its owner may read
     report = case / "report.json"
     report.write_text(OLD)
     report.chmod(0o600)
     # When summarize writes it again
     code = main(["summarize", "--format", "json", "-o", "report.json", SEED.name])
-    # Then it holds the new document, keeps its permissions, and nothing else was left
+    # Then it holds the new document and keeps its permissions; the old one is kept beside it, and said so
     assert code == ExitCode.OK and json.loads(report.read_text())["inputs"][0]["status"] == "ok"
     assert stat.S_IMODE(report.stat().st_mode) == 0o600
+    (kept,) = case.glob("report.json.tsharkpost-backup-*")
+    assert kept.read_text() == OLD and re.fullmatch(r"report\.json\.tsharkpost-backup-\d{8}T\d{6}Z", kept.name)
+    assert capsys.readouterr().err == f"tsharkpost: INFO: report.json: the file it replaced is kept as {kept.name}\n"
     untouched(case)
+    # And a run that writes the very same bytes again keeps no second copy
+    document = report.read_bytes()
+    assert main(["summarize", "--format", "json", "-o", "report.json", SEED.name]) == ExitCode.OK
+    assert report.read_bytes() == document and list(case.glob("report.json.tsharkpost-backup-*")) == [kept]
+    assert capsys.readouterr().err == ""
 
 
 def test_a_new_output_gets_the_usual_permissions(case: Path, tshark: str) -> None:

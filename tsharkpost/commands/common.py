@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import filecmp
 import logging
 import os
 import shutil
@@ -21,6 +22,7 @@ from tsharkpost.capture.defaults import UDP_TIMEOUT_SECONDS
 from tsharkpost.errors import OutputError, TsharkError
 from tsharkpost.plugin import fields as F
 from tsharkpost.render.text import diagnostic_value
+from tsharkpost.wireshark.installer import backup_path
 
 log = logging.getLogger("tsharkpost")
 
@@ -269,8 +271,9 @@ class Output:
 
     A regular -o file is written to a temporary file beside it (same folder, so the rename is atomic) that
     commit() renames over it: a run that fails or is interrupted leaves the old file as it was, and no
-    temporary file behind (leaving the `with` block without commit() discards it). A -o that is a device
-    or a pipe (/dev/null, /dev/stdout) is written in place.
+    temporary file behind (leaving the `with` block without commit() discards it). A file it replaces is kept
+    beside it as NAME.tsharkpost-backup-TIME, as the Wireshark installer keeps a user's file (unless it already
+    held the very same bytes). A -o that is a device or a pipe (/dev/null, /dev/stdout) is written in place.
     """
 
     def __init__(self, path: Path | None) -> None:
@@ -303,8 +306,11 @@ class Output:
             return
         self.stream.close()
         if self._temporary is not None and self._target is not None:
+            kept = _keep_previous(self._target, self._temporary)
             os.replace(self._temporary, self._target)
             self._temporary = None
+            if kept is not None:
+                log.info("%s: the file it replaced is kept as %s", self.path, kept.name)
 
     def discard(self) -> None:
         if self.path is None:
@@ -319,6 +325,19 @@ class Output:
 
     def __exit__(self, *exc_info: object) -> None:
         self.discard()  # after commit() there is nothing left to discard
+
+
+def _keep_previous(target: Path, new: Path) -> Path | None:
+    """Keep the file -o is about to replace under a backup name beside it (a second name for the same file: no copy
+    is made); None when there is none, or it holds exactly what replaces it (a run repeated)."""
+    if not target.is_file() or filecmp.cmp(target, new, shallow=False):
+        return None
+    kept = backup_path(target)
+    try:
+        os.link(target, kept)
+    except OSError:   # a file system without hard links
+        shutil.copy2(target, kept)
+    return kept
 
 
 def _umask() -> int:
