@@ -238,6 +238,23 @@ def test_hostile_sni_and_event_fields_are_escaped(tmp_path: Path, tshark: str) -
     assert "<script>alert" not in raw and "<img" not in raw
 
 
+def test_control_and_invisible_characters_are_shown_as_escapes(tmp_path: Path, tshark: str) -> None:
+    # Given the seed with its SNI rewritten in place to hold a control character, an escape sequence and a
+    # right-to-left override (which would make the name read backwards)
+    hostile = "a\x01\x1b[3m\u202eten.exa"
+    encoded = hostile.encode()
+    assert len(encoded) == len("shop.example.net")
+    capture = tmp_path / "invisible.pcapng"
+    capture.write_bytes(SEED.read_bytes().replace(b"shop.example.net", encoded, 1))
+    out = tmp_path / "report.html"
+    # When the report is written
+    assert main(["summarize", "--format", "html", "-o", str(out), str(capture)]) == 0
+    raw = out.read_text(encoding="utf-8")
+    # Then the page holds none of them raw, and shows the name escaped as the tables do
+    assert not re.search("[\x00-\x09\x0b-\x1f\x7f\u202e]", raw)
+    assert "a\\x01\\x1b[3m\\u202eten.exa" in lxml_html.fromstring(raw).text_content()
+
+
 def test_wireshark_command_is_quoted_for_the_shell(tmp_path: Path, tshark: str) -> None:
     copy = tmp_path / "seed copy.pcapng"
     shutil.copy(SEED, copy)

@@ -23,6 +23,7 @@ from typing import IO, TYPE_CHECKING, Any
 from tsharkpost.plugin.tables import Severity
 from tsharkpost.record.model import Cause, ConnectionRecord, EventNote, Finding, stream_id
 from tsharkpost.render import chain, ladder
+from tsharkpost.render.text import printable_lines
 
 # jinja2 is imported when a page is written, not with the package: a run without HTML output need not load it
 # (with tabulate and tqdm, loaded alike, the CLI's start-up went from 140-154 ms to 115-129 ms).
@@ -82,11 +83,23 @@ def environment() -> Environment:
     from jinja2 import Environment, PackageLoader, StrictUndefined
 
     env = Environment(loader=PackageLoader("tsharkpost.render", TEMPLATES), autoescape=True,
-                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+                      finalize=_visible)
     env.filters.update(elapsed=ladder.elapsed_text, size=ladder.size_text, clock=_clock, thousands=_thousands,
                        plural=_plural, severity=lambda level: chain.SEVERITY_TONES.get(level, "note"))
     env.globals.update(page=page(), LINE=ladder.LINE)
     return env
+
+
+def _visible(value: Any) -> Any:
+    """Every value a template shows, before autoescaping: a string's control characters and the invisible ones that
+    reorder or hide text (bidirectional overrides, zero-width characters) written as escapes, as the tables show
+    them; markup the templates made themselves is left as it is."""
+    from markupsafe import Markup
+
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return printable_lines(value)
+    return value
 
 
 def write(template: str, out: IO[str], **context: Any) -> None:
