@@ -54,7 +54,8 @@ class _Stdout:
         return written if isinstance(written, int) else len(text)
 
     def flush(self) -> None:
-        self._call("flush")
+        if self.stream is not None:   # closed from the start: only writing there fails (a run with -o never does)
+            self._call("flush")
 
     def _call(self, name: str, *arguments: object) -> object:
         if self.stream is None:

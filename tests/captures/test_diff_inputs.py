@@ -54,6 +54,17 @@ def test_both_bad_sides_are_named(capsys: pytest.CaptureFixture[str], tmp_path: 
                      f"tsharkpost: ERROR: BAD: {tmp_path / 'missing.pcapng'}: no such file"]
 
 
+def test_both_sides_failing_as_tshark_reads_them_are_named(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                                           tshark: str) -> None:
+    # Given two valid captures that hold no packet (a pcap header alone): each fails only once tshark has read it
+    sides = [tmp_path / "good.pcap", tmp_path / "bad.pcap"]
+    for side in sides:
+        side.write_bytes(bytes.fromhex("d4c3b2a1020004000000000000000000ffff000001000000"))
+    lines = _error(capsys, *map(str, sides))
+    assert lines == [f"tsharkpost: ERROR: GOOD: {sides[0]}: no packets in this capture",
+                     f"tsharkpost: ERROR: BAD: {sides[1]}: no packets in this capture"]
+
+
 def test_no_pairable_connection_lists_both_sides(capsys: pytest.CaptureFixture[str], tmp_path: Path,
                                                  tshark: str) -> None:
     # Given BAD holds two failures, to servers other than GOOD's

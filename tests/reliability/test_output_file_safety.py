@@ -19,7 +19,7 @@ import pytest
 
 from conftest import CAPTURES, REPO
 from tsharkpost.cli import main
-from tsharkpost.commands import diff, summarize
+from tsharkpost.commands import common, diff, summarize
 from tsharkpost.commands.common import ExitCode
 
 SEED = CAPTURES / "md2-root-silent-fin.pcapng"
@@ -160,13 +160,35 @@ def test_a_new_output_gets_the_usual_permissions(case: Path, tshark: str) -> Non
     assert stat.S_IMODE((case / "new.txt").stat().st_mode) == 0o644
 
 
-def test_an_output_through_a_symbolic_link_keeps_the_link(case: Path, tshark: str) -> None:
+def test_an_output_through_a_symbolic_link_keeps_the_link(case: Path, capsys: pytest.CaptureFixture[str],
+                                                          tshark: str) -> None:
     (case / "reports").mkdir()
     (case / "reports" / "latest.txt").write_text(OLD)
     (case / "latest.txt").symlink_to("reports/latest.txt")
     assert main(["summarize", "-o", "latest.txt", SEED.name]) == ExitCode.OK
     assert (case / "latest.txt").is_symlink()
     assert (case / "reports" / "latest.txt").read_text().startswith("Failure patterns")
+    # And the old report is kept beside the file the link leads to, and said where
+    (kept,) = (case / "reports").glob("latest.txt.tsharkpost-backup-*")
+    assert kept.read_text() == OLD
+    assert capsys.readouterr().err == (f"tsharkpost: INFO: latest.txt: the file it replaced is kept as "
+                                       f"{os.path.realpath(kept)}\n")
+
+
+def test_an_old_output_that_cannot_be_read_is_kept_and_replaced(case: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                tshark: str) -> None:
+    # Given an old report that cannot be read to compare it (write-only for a user without root's rights)
+    (case / "report.txt").write_text(OLD)
+
+    def unreadable(*args: object, **kwargs: object) -> bool:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(common.filecmp, "cmp", unreadable)
+    # Then the run replaces it all the same, and keeps it
+    assert main(["summarize", "-o", "report.txt", SEED.name]) == ExitCode.OK
+    assert (case / "report.txt").read_text().startswith("Failure patterns")
+    (kept,) = case.glob("report.txt.tsharkpost-backup-*")
+    assert kept.read_text() == OLD
 
 
 def test_a_read_only_output_is_refused(case: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -95,6 +95,18 @@ def test_standard_output_that_cannot_be_written_is_one_line(arguments: list[str]
     assert done.returncode == ExitCode.USAGE
 
 
+def test_a_run_writing_to_its_o_file_ignores_a_closed_standard_output(tmp_path: Path, tshark: str) -> None:
+    # Given standard output closed, as under a scheduler, and the report going to -o (the seed fails: --fail-on)
+    report = tmp_path / "report.txt"
+    done = subprocess.run(["bash", "-c", '"$@" >&-', "tsharkpost", *console_script(), "summarize", "-q", "--fail-on",
+                           "failure", "-o", str(report), str(SEED)], stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, text=True, env=environment(tmp_path / "home"), timeout=300,
+                          check=False)
+    # Then nothing is said, the report is written, and the exit code is the run's own
+    assert done.stderr == "" and done.returncode == ExitCode.FAIL_ON
+    assert report.read_text().startswith("Failure patterns")
+
+
 def _children(pid: int) -> dict[int, str]:
     """Every process below pid (Linux /proc), with its command line."""
     parents: dict[int, int] = {}

@@ -309,8 +309,10 @@ class Output:
             kept = _keep_previous(self._target, self._temporary)
             os.replace(self._temporary, self._target)
             self._temporary = None
-            if kept is not None:
-                log.info("%s: the file it replaced is kept as %s", self.path, kept.name)
+            if kept is not None:   # named as the user named -o, unless it is a link to another folder
+                same_folder = os.path.realpath(self.path.parent) == os.path.realpath(kept.parent)
+                log.info("%s: the file it replaced is kept as %s", self.path,
+                         self.path.with_name(kept.name) if same_folder else kept)
 
     def discard(self) -> None:
         if self.path is None:
@@ -330,8 +332,13 @@ class Output:
 def _keep_previous(target: Path, new: Path) -> Path | None:
     """Keep the file -o is about to replace under a backup name beside it (a second name for the same file: no copy
     is made); None when there is none, or it holds exactly what replaces it (a run repeated)."""
-    if not target.is_file() or filecmp.cmp(target, new, shallow=False):
+    if not target.is_file():
         return None
+    try:
+        if filecmp.cmp(target, new, shallow=False):
+            return None
+    except OSError:   # it cannot be read (write-only): kept, as any file that may differ
+        pass
     kept = backup_path(target)
     try:
         os.link(target, kept)

@@ -123,8 +123,18 @@ def _compare(args: argparse.Namespace, tshark: ts.Tshark, scratch: Path) -> Comp
             log.error("%s", said)
         raise InputProblem(problems[-1])
     done: dict[Path, InputResult] = {}
-    good_result = _read("GOOD", args.good.path, tshark, options, scratch, done)
-    bad_result = _read("BAD", args.bad.path, tshark, options, scratch, done)
+    read: dict[str, InputResult] = {}
+    failed: list[InputProblem] = []
+    for label, spec in (("GOOD", args.good), ("BAD", args.bad)):   # both read, so that both sides' problems are said
+        try:
+            read[label] = _read(label, spec.path, tshark, options, scratch, done)
+        except InputProblem as unusable:
+            failed.append(unusable)
+    if failed:
+        for earlier in failed[:-1]:
+            log.error("%s", earlier)
+        raise failed[-1]
+    good_result, bad_result = read["GOOD"], read["BAD"]
     good_candidate, bad_candidate = pair(_candidates("GOOD", args.good, good_result, args),
                                          _candidates("BAD", args.bad, bad_result, args))
     good, bad = _record(good_result, good_candidate), _record(bad_result, bad_candidate)
