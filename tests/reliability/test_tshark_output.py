@@ -150,3 +150,24 @@ def test_marker_frames_never_change_the_records(tmp_path: Path, tshark: str, mon
     # Then the inputs (with their packet counts) and the connections are the same
     assert usual["inputs"] == dense["inputs"]
     assert usual["connections"] == dense["connections"]
+
+
+def test_a_worker_that_dies_costs_its_own_input_only(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                     tshark: str) -> None:
+    # Given a tshark that kills the worker process running it (SIGKILL, as the out-of-memory killer would) when it
+    # reads one capture of four, and the real tshark for the others, read by two workers
+    fake = fake_tshark(tmp_path / "killer", f'case "$*" in *poison*) kill -9 $PPID; sleep 5; exit 1;; esac\n'
+                                            f'exec {tshark} "$@"\n')
+    poison = tmp_path / "poison.pcapng"
+    shutil.copy(CAPTURES / "md2-root-silent-fin.pcapng", poison)
+    others = [CAPTURES / name for name in ("expired-leaf.pcapng", "name-mismatch.pcapng", "known-good-twin.pcapng")]
+    out = tmp_path / "out.json"
+    code = main(["summarize", "--tshark", str(fake), "--jobs", "2", "--format", "json", "-o", str(out),
+                 str(others[0]), str(poison), *map(str, others[1:])])
+    # Then that capture alone is an error, in one line and without a traceback, and the others are read
+    inputs = [(i["path"], i["status"], i["reason"]) for i in json.loads(out.read_text())["inputs"]]
+    died = "the process reading it died (killed by a signal, or out of memory)"
+    assert inputs == [(str(others[0]), "ok", None), (str(poison), "error", died), (str(others[1]), "ok", None),
+                      (str(others[2]), "ok", None)]
+    assert code == ExitCode.INPUT_ERROR
+    assert capsys.readouterr().err == f"tsharkpost: ERROR: {poison}: {died}\n"

@@ -13,7 +13,9 @@ import os
 import signal
 import traceback
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed, wait
+from concurrent.futures.process import BrokenProcessPool
+from functools import partial
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -27,6 +29,8 @@ from tsharkpost.capture.sliced import DEFAULT_SLICE_MB, merge, part_count, part_
 Finished = Callable[[int, InputResult], None]
 # Told when a capture is to be read in parts: its place in the list given, and the part files tshark will read.
 Sliced = Callable[[int, list[Path]], None]
+# One job of the pool: the input's place, its part (-1: the whole capture) and how tshark reads it.
+Job = tuple[int, int, ts.Options]
 
 
 def analyze_all(paths: list[Path], tshark: ts.Tshark, options: ts.Options, jobs: int, scratch: Path,
@@ -48,43 +52,85 @@ def analyze_all(paths: list[Path], tshark: ts.Tshark, options: ts.Options, jobs:
         return [result for result in results if result is not None]
     pool = ProcessPoolExecutor(max_workers=min(jobs, sum(counts)), initializer=_worker_start)
     parts: dict[int, list[PartResult | None]] = {}
-    futures: dict[Future[Any], tuple[int, int]] = {}  # -> (input, part; -1 for a whole capture)
+    futures: dict[Future[Any], Job] = {}
     second: dict[int, ts.Options] = {}  # sliced captures read again with out-of-order reassembly
+    alone: list[Job] | None = None  # once a worker died: the jobs left, each read in a process of its own
+
+    def run(job: Job) -> Callable[[], Any]:
+        number, part, reading = job
+        if part < 0:
+            return partial(_analyze_in_worker, paths[number], tshark, reading, records[number])
+        return partial(_read_part_in_worker, paths[number], part, counts[number], tshark, reading,
+                       scratch / f"{number}.parts")
+
+    def submit(job: Job) -> None:
+        if alone is None:
+            futures[pool.submit(run(job))] = job
+        else:
+            alone.append(job)
 
     def submit_parts(number: int, reading: ts.Options) -> None:
         parts[number] = [None] * counts[number]
         if sliced:
             sliced(number, [part_file(scratch / f"{number}.parts", part) for part in range(counts[number])])
         for part in range(counts[number]):
-            futures[pool.submit(_read_part_in_worker, paths[number], part, counts[number], tshark, reading,
-                                scratch / f"{number}.parts")] = (number, part)
+            submit((number, part, reading))
+
+    def done(job: Job, future: Future[Any]) -> None:
+        number, part, _ = job
+        if part < 0:
+            results[number] = _outcome(paths[number], future)
+        else:
+            held = parts[number]
+            held[part] = _part_outcome(paths[number], future)
+            if any(item is None for item in held):
+                return
+            reading = second.get(number, options)
+            result, again = merge(paths[number], [item for item in held if item], reading, records[number])
+            remove([item for item in held if item])
+            if again:
+                second[number] = dataclasses.replace(options, reassemble_out_of_order=True)
+                submit_parts(number, second[number])
+                return
+            results[number] = result
+        if finished:
+            finished(number, results[number])  # type: ignore[arg-type]
 
     try:
-        for number, path in enumerate(paths):
+        for number in range(len(paths)):
             if counts[number] > 1:
                 submit_parts(number, options)
             else:
-                futures[pool.submit(_analyze_in_worker, path, tshark, options, records[number])] = (number, -1)
-        while futures:  # parts read again (out-of-order reassembly) are submitted on the way: a round each
+                submit((number, -1, options))
+        while futures and alone is None:  # parts read again (out-of-order reassembly) are submitted on the way
             for future in as_completed(list(futures)):
-                number, part = futures.pop(future)
-                if part < 0:
-                    results[number] = _outcome(paths[number], future)
-                else:
-                    done = parts[number]
-                    done[part] = _part_outcome(paths[number], future)
-                    if any(item is None for item in done):
-                        continue
-                    reading = second.get(number, options)
-                    result, again = merge(paths[number], [item for item in done if item], reading, records[number])
-                    remove([item for item in done if item])
-                    if again:
-                        second[number] = dataclasses.replace(options, reassemble_out_of_order=True)
-                        submit_parts(number, second[number])
-                        continue
-                    results[number] = result
-                if finished:
-                    finished(number, results[number])  # type: ignore[arg-type]
+                job = futures.pop(future)
+                if isinstance(future.exception(), BrokenProcessPool):
+                    # A worker died (killed, out of memory) and took the pool with it: which job it was reading
+                    # cannot be told, so every job not done is read again in a process of its own, and only the
+                    # one whose process dies again pays for it.
+                    left = [(item, job_of) for item, job_of in futures.items()]
+                    futures.clear()
+                    _stop(pool)
+                    alone = [job]
+                    for item, job_of in left:
+                        if item.done() and not item.cancelled() and item.exception() is None:
+                            done(job_of, item)
+                        else:
+                            alone.append(job_of)
+                    break
+                done(job, future)
+        while alone:
+            job = alone.pop(0)
+            solo = ProcessPoolExecutor(max_workers=1, initializer=_worker_start)
+            try:
+                future = solo.submit(run(job))
+                wait([future])
+            except BaseException:
+                _stop(solo)
+                raise
+            solo.shutdown()
+            done(job, future)
     except BaseException:
         _stop(pool)
         raise
@@ -147,6 +193,9 @@ def _outcome(path: Path, future: Future[InputResult]) -> InputResult:
     """The worker's result; a worker that died (killed, out of memory) costs its own input only."""
     try:
         return future.result()
+    except BrokenProcessPool:  # its process died, alone (analyze_all): the input's fault or the machine's
+        return InputResult(str(path), InputStatus.ERROR, "the process reading it died (killed by a signal, or out "
+                           "of memory)")
     except Exception as error:  # noqa: BLE001 - analyze() reports its own failures: this is the pool's
         return InputResult(str(path), InputStatus.BUG, f"internal error, please report it: the worker reading it "
                            f"failed: {type(error).__name__}: {error}"[:300], traceback=traceback.format_exc())
