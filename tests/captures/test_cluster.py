@@ -299,9 +299,11 @@ def test_a_bad_scheduler_address_is_a_usage_error(tmp_path: Path, address: str, 
     assert done.stderr == f"tsharkpost: ERROR: --scheduler {address}: {reason} (expected tcp://HOST:PORT)\n"
 
 
-def test_a_scheduler_lost_mid_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The scheduler killed once the first capture is back: no traceback; every input has its result, those not read
-    an error naming the cluster's failure."""
+@pytest.mark.parametrize("stop", ["kill", "terminate"])   # SIGKILL, or SIGTERM: it shuts down, cancelling tasks
+def test_a_scheduler_lost_mid_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str],
+                                  stop: str) -> None:
+    """The scheduler killed once the first capture is back: no traceback, and none of Dask's own log lines; every
+    input has its result, those not read an error naming the cluster's failure in one line."""
     from tsharkpost.capture import cluster, tshark as ts
     from tsharkpost.capture.cluster import analyze_on_cluster
     from tsharkpost.capture.result import InputStatus
@@ -334,7 +336,7 @@ def test_a_scheduler_lost_mid_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         def finished(number: int, result: object) -> None:
             told.append(number)
             if len(told) == 1:
-                started[0].kill()
+                getattr(started[0], stop)()
                 started[0].wait()
 
         results = analyze_on_cluster(paths, ts.locate(None), ts.Options(), address, scratch, finished)
@@ -345,4 +347,6 @@ def test_a_scheduler_lost_mid_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert results[told[0]].status == InputStatus.OK
     lost = [result for result in results if result.status == InputStatus.ERROR]
     assert lost, "the scheduler was killed after the first capture: some were not read"
-    assert all(result.reason.startswith("the cluster") for result in lost)
+    assert all(result.reason.startswith("the cluster") and "\n" not in result.reason for result in lost)
+    said = capfd.readouterr().err
+    assert "Traceback" not in said and "distributed." not in said, said

@@ -28,6 +28,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import json
+import logging
 import os
 import signal
 import tempfile
@@ -82,6 +83,10 @@ def analyze_on_cluster(paths: list[Path], tshark: ts.Tshark, options: ts.Options
             raise ValueError(f"{scheme}:// is not supported")
     except ValueError as error:
         raise ClusterError(f"--scheduler {scheduler}: {error} (expected tcp://HOST:PORT)") from None
+    # Dask logs its own view of a lost scheduler (tracebacks, timestamped lines) on stderr; each input's reason says
+    # what became of it, in one line, instead.
+    for name in ["distributed", *(name for name in logging.root.manager.loggerDict if name.startswith("distributed."))]:
+        logging.getLogger(name).setLevel(logging.CRITICAL + 1)
     try:
         client = Client(scheduler, timeout=CONNECT_TIMEOUT_SECONDS, set_as_default=False)
     except (OSError, TimeoutError, ValueError) as error:
@@ -164,7 +169,7 @@ def analyze_on_cluster(paths: list[Path], tshark: ts.Tshark, options: ts.Options
                 finished(number, result)
     except Exception as error:  # noqa: BLE001 - the cluster as a whole failed (its scheduler gone): inputs say so
         _stop(client, stop, list(futures))
-        reason = f"the cluster stopped before reading it: {type(error).__name__}: {error}"[:REASON_LENGTH]
+        reason = f"the cluster stopped before reading it: {type(error).__name__}: {_one_line(error)}"[:REASON_LENGTH]
         for number, path in enumerate(paths):
             if results[number] is None:
                 results[number] = result = InputResult(str(path), InputStatus.ERROR, reason)
@@ -230,6 +235,16 @@ def _size(path: Path) -> int:
         return 0  # the worker says what is wrong with it
 
 
+# Dask's names for a task that will never run because the client lost its scheduler (distributed's own class,
+# and asyncio's, which it derives from).
+CANCELLED = ("FutureCancelledError", "CancelledError")
+
+
+def _one_line(error: BaseException) -> str:
+    """An error's words as one line: Dask's messages run over several."""
+    return " ".join(str(error).split())
+
+
 def _collect(paths: list[Path], future: Future[list[Outcome]], records_files: list[Path]) -> list[InputResult]:
     """The worker's results with their records written to records_files; a failed task is each input's error."""
     try:
@@ -239,8 +254,10 @@ def _collect(paths: list[Path], future: Future[list[Outcome]], records_files: li
         if name == "KilledWorker":
             reason = ("the workers reading it died, too often to try again (Dask's KilledWorker; the workers' logs "
                       "say why they died)")
+        elif name in CANCELLED:
+            reason = "the cluster stopped before reading it: its task was cancelled (the scheduler went away)"
         else:
-            reason = f"the cluster could not read it: {name}: {error}"
+            reason = f"the cluster could not read it: {name}: {_one_line(error)}"
         return [InputResult(str(path), InputStatus.ERROR, reason[:REASON_LENGTH], traceback=traceback.format_exc())
                 for path in paths]
     collected = []
