@@ -40,7 +40,8 @@ def analyze_all(paths: list[Path], tshark: ts.Tshark, options: ts.Options, jobs:
 
     A capture larger than slice_mb MB is read in parts (capture/sliced.py), each part a job of the pool as a
     capture is; its parts' results are merged into the capture's once the last is done.
-    The same path given twice is read twice (its own records file each time)."""
+    A path in the list twice is read twice, its own records file each time (commands' expand() lists each path
+    spelt alike once)."""
     results: list[InputResult | None] = [None] * len(paths)
     records = [scratch / f"{number}.jsonl" for number in range(len(paths))]
     counts = [part_count(path, slice_mb, jobs) for path in paths]

@@ -245,7 +245,8 @@ def expand(arguments: list[str]) -> list[Path]:
     """Files are kept as given (even a missing one, to be reported); directories yield their captures, sorted.
 
     Every argument is accounted for: a folder that holds no capture, and a folder that cannot be read, are kept
-    themselves, for the capture stage to report (capfile.folder_problem) instead of vanishing.
+    themselves, for the capture stage to report (capfile.folder_problem) instead of vanishing. A path named twice
+    as it was spelt (given twice, or given and found in a folder also given) is one input, read once.
     """
     found: list[Path] = []
     for argument in arguments:
