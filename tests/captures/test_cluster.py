@@ -350,3 +350,27 @@ def test_a_scheduler_lost_mid_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert all(result.reason.startswith("the cluster") and "\n" not in result.reason for result in lost)
     said = capfd.readouterr().err
     assert "Traceback" not in said and "distributed." not in said, said
+
+
+def test_a_scheduler_without_workers_is_said_not_waited_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A scheduler no worker ever joined would take the tasks and wait for good: it is refused after the connect
+    timeout, with nothing read."""
+    from tsharkpost.capture import cluster, tshark as ts
+
+    monkeypatch.setattr(cluster, "CONNECT_TIMEOUT_SECONDS", 3)
+    address = f"tcp://127.0.0.1:{_free_port()}"
+    env = {**environment(tmp_path / "home"), **SCHEDULER_ENVIRONMENT}
+    with open(tmp_path / "scheduler.log", "wb") as log:
+        scheduler = subprocess.Popen([str(DASK), "scheduler", "--host", "127.0.0.1", "--port",
+                                      address.rsplit(":", 1)[1], "--no-dashboard"], stdin=subprocess.DEVNULL,
+                                     stdout=log, stderr=log, env=env)
+    try:
+        with distributed.Client(address, timeout=30):   # the scheduler is up (it answers), with no worker
+            pass
+        began = time.monotonic()
+        with pytest.raises(cluster.ClusterError) as refused:
+            cluster.analyze_on_cluster([SEED], ts.locate(None), ts.Options(), address, tmp_path)
+        assert time.monotonic() - began < 20
+    finally:
+        _end([scheduler])
+    assert str(refused.value).startswith(f"the Dask scheduler at {address} has no worker (waited 3 s: ")

@@ -91,6 +91,12 @@ def analyze_on_cluster(paths: list[Path], tshark: ts.Tshark, options: ts.Options
         client = Client(scheduler, timeout=CONNECT_TIMEOUT_SECONDS, set_as_default=False)
     except (OSError, TimeoutError, ValueError) as error:
         raise ClusterError(f"cannot reach the Dask scheduler at {scheduler}: {error}") from None
+    try:   # a scheduler without workers would take the tasks and wait, silently, for good
+        client.wait_for_workers(1, timeout=CONNECT_TIMEOUT_SECONDS)
+    except (OSError, TimeoutError) as error:
+        client.close()
+        raise ClusterError(f"the Dask scheduler at {scheduler} has no worker (waited {CONNECT_TIMEOUT_SECONDS} s: "
+                           f"{_one_line(error)})") from None
     run = f"tsharkpost-{uuid.uuid4().hex}"
     stop = Event(f"{run}-stop", client=client)
     results: list[InputResult | None] = [None] * len(paths)
