@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -374,3 +375,30 @@ def test_a_scheduler_without_workers_is_said_not_waited_on(tmp_path: Path, monke
     finally:
         _end([scheduler])
     assert str(refused.value).startswith(f"the Dask scheduler at {address} has no worker (waited 3 s: ")
+
+
+def test_a_stop_before_the_task_starts_tshark_still_ends_it(tmp_path: Path) -> None:
+    """The client's stop can come while a task writes its part, before the task's tshark runs: the task's watcher
+    keeps ending what the task starts on that part until the task is done (a Ctrl-C in that window left the
+    workers' tsharks reading their parts to the end)."""
+    class Said:  # the client's stop Event, already set
+        def is_set(self) -> bool:
+            return True
+
+    part = tmp_path / "part-0.cap"
+    done = threading.Event()
+    watcher = threading.Thread(target=cluster_module._watch_stop, args=(Said(), [str(part)], done), daemon=True)
+    watcher.start()
+    time.sleep(cluster_module.STOP_POLL_SECONDS + 0.5)   # the watcher has seen the stop, with nothing to end yet
+    # When the task then starts its reader on the part (in a process group of its own, as ts.run starts tshark)
+    late = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)", str(part)], start_new_session=True)
+    try:
+        # Then it is ended within moments, not left to run
+        assert late.wait(timeout=5) == -signal.SIGTERM
+    finally:
+        if late.poll() is None:
+            late.kill()
+            late.wait()
+        done.set()
+        watcher.join(timeout=5)
+    assert not watcher.is_alive()

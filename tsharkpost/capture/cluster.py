@@ -55,6 +55,7 @@ from tsharkpost.record.jsonform import from_json
 
 CONNECT_TIMEOUT_SECONDS = 30
 STOP_POLL_SECONDS = 1.0
+KILL_POLL_SECONDS = 0.1  # once told to stop: how soon a tshark the task starts after that is ended
 REASON_LENGTH = 300
 CHUNK = 1 << 20
 THREADS_REFRESH_SECONDS = 1.0
@@ -392,15 +393,18 @@ def _named_as_given(result: InputResult, given: str, absolute: str, records: Pat
 
 def _watch_stop(stop: Event, reading: list[str], done: threading.Event, told: threading.Event | None = None) -> None:
     """Until the task is done: once the client says stop, end the tshark this worker runs on the capture it is
-    reading (reading: the task's current capture, changed by the task as it goes)."""
+    reading (reading: the task's current capture, changed by the task as it goes), and any it starts after that
+    (the stop may come while the task writes a part, before its tshark runs)."""
     try:
         while not done.wait(STOP_POLL_SECONDS):  # a task done within a second never asks the scheduler
             if stop.is_set():
                 if told is not None:
                     told.set()
-                for absolute in list(reading):
-                    _kill_tshark(absolute)
-                return
+                while True:
+                    for absolute in list(reading):
+                        _kill_tshark(absolute)
+                    if done.wait(KILL_POLL_SECONDS):
+                        return
     except Exception:  # noqa: BLE001, S110 - without the scheduler there is nobody to say stop
         return
 
