@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -402,3 +403,20 @@ def test_a_stop_before_the_task_starts_tshark_still_ends_it(tmp_path: Path) -> N
         done.set()
         watcher.join(timeout=5)
     assert not watcher.is_alive()
+
+
+def test_a_killed_workers_folders_are_removed_by_the_next_task(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker killed mid-task leaves its folder (a part file, records); the next task on any worker removes the
+    folders of worker processes that are gone, and no other."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    stale = tmp_path / f"tsharkpost-worker-{gone.pid}-x1y2"
+    alive = tmp_path / f"tsharkpost-worker-{os.getppid()}-z3"
+    unrelated = tmp_path / "tsharkpost-worker-_qu9mkwg"   # named before folders carried their worker's id
+    for folder in (stale, alive, unrelated):
+        folder.mkdir()
+        (folder / "part-1.cap").write_bytes(b"x" * 100)
+    with cluster_module._scratch() as scratch:
+        assert Path(scratch).name.startswith(f"tsharkpost-worker-{os.getpid()}-")
+        assert not stale.exists() and alive.exists() and unrelated.exists()

@@ -30,6 +30,7 @@ import dataclasses
 import json
 import logging
 import os
+import shutil
 import signal
 import tempfile
 import threading
@@ -326,7 +327,7 @@ def _analyze_on_worker(captures: list[tuple[str, str]], tshark: ts.Tshark, optio
             if told.is_set():
                 break
             reading[:] = [absolute]
-            with tempfile.TemporaryDirectory(prefix="tsharkpost-worker-") as scratch:
+            with _scratch() as scratch:
                 records = Path(scratch) / "records.jsonl"
                 result = analyze(Path(absolute), tshark, options, records)
                 if given != absolute:
@@ -343,7 +344,7 @@ def _read_part_on_worker(given: str, absolute: str, part: int, count: int, tshar
                          stop_name: str) -> PartOutcome:
     """On a worker: one part of a capture (capture/sliced.py) written and read in a folder of the worker's own,
     handed back with its records and keys compressed; the result names the capture as the client was given it."""
-    with tempfile.TemporaryDirectory(prefix="tsharkpost-worker-") as scratch:
+    with _scratch() as scratch:
         done = threading.Event()
         stop = Event(stop_name, client=get_client())
         watcher = threading.Thread(target=_watch_stop, args=(stop, [str(part_file(Path(scratch), part))], done),
@@ -359,6 +360,26 @@ def _read_part_on_worker(given: str, absolute: str, part: int, count: int, tshar
         return (dataclasses.replace(result, result=dataclasses.replace(result.result, records_file="")
                                     if result.result.records_file is not None else result.result,
                                     keys_file=""), records, keys)
+
+
+WORKER_SCRATCH = "tsharkpost-worker-"  # + the worker process's id + "-": its folders in the temporary folder
+
+
+def _scratch() -> tempfile.TemporaryDirectory[str]:
+    """A task's folder of its own, named with its worker's process id; first, the folders of worker processes that
+    are gone are removed (a worker killed mid-task never removes its own: part files, records)."""
+    root = Path(tempfile.gettempdir())
+    for folder in root.glob(f"{WORKER_SCRATCH}*-*"):
+        owner = folder.name[len(WORKER_SCRATCH):].split("-", 1)[0]
+        if not owner.isdigit() or int(owner) == os.getpid():
+            continue
+        try:
+            os.kill(int(owner), 0)
+        except ProcessLookupError:  # gone: its folder is nobody's
+            shutil.rmtree(folder, ignore_errors=True)
+        except OSError:  # alive, another user's
+            continue
+    return tempfile.TemporaryDirectory(prefix=f"{WORKER_SCRATCH}{os.getpid()}-")
 
 
 def _compressed(path: Path) -> bytes:
