@@ -4,6 +4,7 @@ mid-capture, an input that kills every worker it meets, and Ctrl-C."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -420,3 +421,35 @@ def test_a_killed_workers_folders_are_removed_by_the_next_task(tmp_path: Path, m
     with cluster_module._scratch() as scratch:
         assert Path(scratch).name.startswith(f"tsharkpost-worker-{os.getpid()}-")
         assert not stale.exists() and alive.exists() and unrelated.exists()
+
+
+def test_a_scheduler_address_that_is_refused_or_no_scheduler_is_one_line(tmp_path: Path) -> None:
+    """A port nobody listens on is said at once; a server there that is no Dask scheduler (Dask's client read its
+    answer as a frame length and failed with MemoryError, then took a minute to close) is said in one line, soon."""
+    refused = f"tcp://127.0.0.1:{_free_port()}"
+    began = time.monotonic()
+    done = subprocess.run([*console_script(), "summarize", "--scheduler", refused, str(SEED)], capture_output=True,
+                          text=True, env=environment(tmp_path / "home"), timeout=60, check=False)
+    assert time.monotonic() - began < 10
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == f"tsharkpost: ERROR: cannot reach the Dask scheduler at {refused}: Connection refused\n"
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        address = f"tcp://127.0.0.1:{server.getsockname()[1]}"
+
+        def answer() -> None:   # an HTTP server's answer, to whoever connects
+            with contextlib.suppress(OSError):
+                while True:
+                    peer, _ = server.accept()
+                    peer.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n" * 4)
+
+        threading.Thread(target=answer, daemon=True).start()
+        began = time.monotonic()
+        done = subprocess.run([*console_script(), "summarize", "--scheduler", address, str(SEED)],
+                              capture_output=True, text=True, env=environment(tmp_path / "home"), timeout=90,
+                              check=False)
+    assert time.monotonic() - began < 45
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr.startswith(f"tsharkpost: ERROR: cannot reach the Dask scheduler at {address} (is it one?): ")
+    assert done.stderr.count("\n") == 1, done.stderr

@@ -32,6 +32,7 @@ import logging
 import os
 import shutil
 import signal
+import socket
 import tempfile
 import threading
 import time
@@ -68,6 +69,18 @@ Outcome = tuple[InputResult, bytes]  # a task's answer: the result, and its reco
 PartOutcome = tuple[PartResult, bytes, bytes]  # a part's answer: the result, its records and keys compressed
 
 
+class _Client(Client):
+    """Dask's client, whose instance left half-built by a failed connection (a server that answers, but not as a
+    scheduler; a stop while connecting) closes within a second when collected, not within Dask's minute."""
+
+    def __del__(self) -> None:
+        if getattr(self, "_Client__loop", None) is not None:
+            try:
+                self.close(timeout=1)
+            except Exception:  # noqa: BLE001, S110 - nothing is left to say at collection
+                pass
+
+
 class ClusterError(TsharkpostError):
     """The scheduler cannot be reached: nothing was sent."""
 
@@ -85,14 +98,24 @@ def analyze_on_cluster(paths: list[Path], tshark: ts.Tshark, options: ts.Options
             raise ValueError(f"{scheme}:// is not supported")
     except ValueError as error:
         raise ClusterError(f"--scheduler {scheduler}: {error} (expected tcp://HOST:PORT)") from None
+    # Asked first with a plain connection: a port nobody listens on is said at once (Dask's client retries it for
+    # its whole timeout), and a stop (Ctrl-C, SIGTERM) while waiting leaves no half-built client behind, whose
+    # closing blocked the exit for a minute.
+    try:
+        with socket.create_connection(parse_host_port(location), timeout=CONNECT_TIMEOUT_SECONDS):
+            pass
+    except OSError as error:
+        raise ClusterError(f"cannot reach the Dask scheduler at {scheduler}: {error.strerror or error}") from None
     # Dask logs its own view of a lost scheduler (tracebacks, timestamped lines) on stderr; each input's reason says
     # what became of it, in one line, instead.
     for name in ["distributed", *(name for name in logging.root.manager.loggerDict if name.startswith("distributed."))]:
         logging.getLogger(name).setLevel(logging.CRITICAL + 1)
     try:
-        client = Client(scheduler, timeout=CONNECT_TIMEOUT_SECONDS, set_as_default=False)
-    except (OSError, TimeoutError, ValueError) as error:
-        raise ClusterError(f"cannot reach the Dask scheduler at {scheduler}: {error}") from None
+        client = _Client(scheduler, timeout=CONNECT_TIMEOUT_SECONDS, set_as_default=False)
+    except Exception as error:  # noqa: BLE001 - a server that is no Dask scheduler fails in any way (MemoryError)
+        said = ": ".join(part for part in (type(error).__name__, _one_line(error)) if part)
+        raise ClusterError(f"cannot reach the Dask scheduler at {scheduler} (is it one?): {said}"[:REASON_LENGTH]) \
+            from None
     try:   # a scheduler without workers would take the tasks and wait, silently, for good
         client.wait_for_workers(1, timeout=CONNECT_TIMEOUT_SECONDS)
     except (OSError, TimeoutError) as error:
