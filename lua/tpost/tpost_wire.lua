@@ -108,8 +108,8 @@ local function spec_token(spec, fi)
         local value = fi.value
         return letter .. (type(value) == "number" and fmt("%d", value) or escape(tostring(value)))
     end
-    local value = fi.value
     if how == "h" then
+        local value = fi.value
         if value == nil then return letter end
         if type(value) == "userdata" and value.tohex then return letter .. escape(value:tohex(true)) end
         return letter .. escape(tostring(value))
@@ -118,6 +118,7 @@ local function spec_token(spec, fi)
     -- U+FFFD (a name "shop.example.net\0.attacker.example" would read as shop.example.net)
     local range = fi.range
     if range then return letter .. escape(range:raw()) end
+    local value = fi.value
     return letter .. escape(value ~= nil and tostring(value) or "")
 end
 

@@ -181,6 +181,11 @@ class _Seen:
     reached: int = 0  # the highest frame number in the output
     unreadable: FieldsError | None = None  # the output was cut, not summarize's fields, or held a bad value
 
+    @property
+    def no_packets(self) -> bool:
+        """The capture holds no packet (a pcap header alone), and the output held no frame."""
+        return self.last_frame == 0 and self.reached == 0
+
 
 def _read(path: Path, tshark: ts.Tshark, options: ts.Options, result: InputResult,
           part: Part | None = None) -> tuple[InputResult, bool]:
@@ -225,7 +230,7 @@ def _read(path: Path, tshark: ts.Tshark, options: ts.Options, result: InputResul
     verdict = _failure(running, seen, options)
     if part is not None:  # the rest of the verdict is the whole capture's (sliced.py merge)
         return _with(result, verdict), output.gap and not verdict
-    if not verdict and seen.last_frame == 0 and seen.reached == 0:
+    if not verdict and seen.no_packets:
         verdict = InputStatus.NO_TLS, "no packets in this capture"
     verdict = verdict or plugin_error_verdict(output.plugin_errors) or no_tls_verdict(result.totals.tls, options)
     return _with(result, verdict), output.gap and not verdict
@@ -240,7 +245,7 @@ def _with(result: InputResult, verdict: tuple[InputStatus, str] | None) -> Input
 def _failure(running: ts.Run, seen: _Seen, options: ts.Options) -> tuple[InputStatus, str] | None:
     """The input's status and reason when tshark failed it (the first that applies wins), None if it did not."""
     messages, returncode = running.messages, running.process.returncode
-    if seen.last_frame == 0 and seen.reached == 0 and running.ended and returncode == 0 and not messages:
+    if seen.no_packets and running.ended and returncode == 0 and not messages:
         return None  # a capture without packets, whose output is rightly empty: _read says so
     if running.hung:
         return InputStatus.ERROR, f"tshark hung: no output for {options.tshark_timeout:g} s"

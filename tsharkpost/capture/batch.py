@@ -110,7 +110,7 @@ def analyze_all(paths: list[Path], tshark: ts.Tshark, options: ts.Options, jobs:
                     # A worker died (killed, out of memory) and took the pool with it: which job it was reading
                     # cannot be told, so every job not done is read again in a process of its own, and only the
                     # one whose process dies again pays for it.
-                    left = [(item, job_of) for item, job_of in futures.items()]
+                    left = list(futures.items())
                     futures.clear()
                     _stop(pool)
                     alone = [job]

@@ -173,7 +173,8 @@ def fields_argv(tshark: Tshark, capture: Path, options: Options, last_frame: int
     if last_frame:
         shown = f"{shown} || frame.number == {last_frame} || {{frame.number % {HEARTBEAT_FRAMES}}} == 0"
     argv = [tshark.path, "-n", "-r", file_argument(capture), "-X", f"lua_script:{plugin_path()}",
-            "-X", f"lua_script1:{F.RUN_ARGUMENT}", "-o", F.PLUGIN_BRIDGE_PREF, "-o", F.PLUGIN_WIRE_PREF, "-Y", shown, "-T", "fields", "-E", "header=n", "-E", "separator=/t",
+            "-X", f"lua_script1:{F.RUN_ARGUMENT}", "-o", F.PLUGIN_BRIDGE_PREF, "-o", F.PLUGIN_WIRE_PREF,
+            "-Y", shown, "-T", "fields", "-E", "header=n", "-E", "separator=/t",
             "-E", "quote=n", "-E", "occurrence=a", "-E", f"aggregator={F.AGGREGATOR}"]
     for column in F.COLUMNS:
         argv += ["-e", column]

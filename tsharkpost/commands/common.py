@@ -119,12 +119,16 @@ class SliceValue(CheckedValue):
         return size
 
 
-class KeylogValue(CheckedValue):
-    """--keylog: a file tshark can read (tshark itself says nothing about a missing one); repeatable, e.g. one key
-    log per capture that diff compares."""
+class RepeatedValue(CheckedValue):
+    """A checked option that may be given more than once: its values in a list, in the order given."""
 
     def store(self, namespace: argparse.Namespace, value: object) -> None:
         setattr(namespace, self.dest, [*(getattr(namespace, self.dest, None) or []), value])
+
+
+class KeylogValue(RepeatedValue):
+    """--keylog: a file tshark can read (tshark itself says nothing about a missing one); repeatable, e.g. one key
+    log per capture that diff compares."""
 
     def check(self, text: str) -> str:
         path = Path(text)
@@ -139,14 +143,11 @@ class KeylogValue(CheckedValue):
         return text
 
 
-class PluginPrefValue(CheckedValue):
+class PluginPrefValue(RepeatedValue):
     """--plugin-pref: a tshark preference, PREF:VALUE; not one of those tsharkpost's runs set themselves (the
     bridge and wire preferences: turned off, every capture would read as holding no TLS)."""
 
     OWN = {pref.split(":", 1)[0].lower() for pref in (F.PLUGIN_BRIDGE_PREF, F.PLUGIN_WIRE_PREF)}
-
-    def store(self, namespace: argparse.Namespace, value: object) -> None:
-        setattr(namespace, self.dest, [*(getattr(namespace, self.dest, None) or []), value])
 
     def check(self, text: str) -> str:
         name, colon, _ = text.partition(":")

@@ -113,27 +113,30 @@ def _record(result: InputResult, candidate: Candidate) -> ConnectionRecord:
                 if (record.stream, record.transport) == (candidate.stream, candidate.transport))
 
 
+def _say_each(problems: list[InputProblem]) -> None:
+    """Each side's problem in its own line: all but the last logged here, the last raised (run() says it, with the
+    candidates when there are)."""
+    if problems:
+        for earlier in problems[:-1]:
+            log.error("%s", earlier)
+        raise problems[-1]
+
+
 def _compare(args: argparse.Namespace, tshark: ts.Tshark, scratch: Path) -> Comparison:
     options = tshark_options(args, scratch)
-    # Both sides checked before tshark runs on either, and every side's problem said, each in its own line
-    problems = [f"{label}: {spec.path}: {problem.reason}" for label, spec in (("GOOD", args.good), ("BAD", args.bad))
-                for problem in [precheck(spec.path)] if problem]
-    if problems:
-        for said in problems[:-1]:
-            log.error("%s", said)
-        raise InputProblem(problems[-1])
+    sides = (("GOOD", args.good), ("BAD", args.bad))
+    # Both sides checked before tshark runs on either, then both read, and every side's problem said
+    _say_each([InputProblem(f"{label}: {spec.path}: {problem.reason}") for label, spec in sides
+               for problem in [precheck(spec.path)] if problem])
     done: dict[Path, InputResult] = {}
     read: dict[str, InputResult] = {}
     failed: list[InputProblem] = []
-    for label, spec in (("GOOD", args.good), ("BAD", args.bad)):   # both read, so that both sides' problems are said
+    for label, spec in sides:
         try:
             read[label] = _read(label, spec.path, tshark, options, scratch, done)
         except InputProblem as unusable:
             failed.append(unusable)
-    if failed:
-        for earlier in failed[:-1]:
-            log.error("%s", earlier)
-        raise failed[-1]
+    _say_each(failed)
     good_result, bad_result = read["GOOD"], read["BAD"]
     good_candidate, bad_candidate = pair(_candidates("GOOD", args.good, good_result, args),
                                          _candidates("BAD", args.bad, bad_result, args))

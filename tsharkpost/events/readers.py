@@ -130,25 +130,12 @@ def _evtx_layout(path: Path) -> list[str]:
     return []
 
 
-def _chunks_without_checksums(path: Path) -> int:
-    """Chunks whose header and records CRC32 fields are both zero (written without checksums)."""
-    count = 0
-    with path.open("rb") as handle:
-        handle.seek(EVTX_HEADER_BLOCK)
-        while True:
-            header = handle.read(128)
-            if len(header) < 128:
-                return count
-            if header.startswith(b"ElfChnk\x00") and header[52:56] == header[124:128] == b"\x00" * 4:
-                count += 1
-            handle.seek(EVTX_CHUNK - 128, 1)
-
-
-def _zeroed_chunks(path: Path) -> list[int]:
-    """The chunks (numbered from 0, as the parser numbers them) that are zero bytes throughout though a later chunk
-    is in use: the parser takes such a chunk for an unused one and skips it without a word (unused chunks are the
-    file's last), where the records it held are lost."""
-    zeroed, last_used, number = [], -1, -1
+def _scan_chunks(path: Path) -> tuple[int, list[int]]:
+    """One pass over the chunks: how many carry no checksums (their header and records CRC32 fields both zero:
+    written without them), and which (numbered from 0, as the parser numbers them) are zero bytes throughout though
+    a later chunk is in use. The parser takes such a chunk for an unused one and skips it without a word (unused
+    chunks are the file's last), where the records it held are lost."""
+    unchecked, zeroed, last_used, number = 0, [], -1, -1
     with path.open("rb") as handle:
         handle.seek(EVTX_HEADER_BLOCK)
         while True:
@@ -158,9 +145,11 @@ def _zeroed_chunks(path: Path) -> list[int]:
             number += 1
             if chunk.startswith(b"ElfChnk\x00"):
                 last_used = number
+                if chunk[52:56] == chunk[124:128] == b"\x00" * 4:
+                    unchecked += 1
             elif not chunk.strip(b"\x00"):
                 zeroed.append(number)
-    return [chunk for chunk in zeroed if chunk < last_used]
+    return unchecked, [chunk for chunk in zeroed if chunk < last_used]
 
 
 def _read_evtx(path: Path, result: LogResult) -> Iterator[Event]:
@@ -169,11 +158,10 @@ def _read_evtx(path: Path, result: LogResult) -> Iterator[Event]:
     layout = _evtx_layout(path)
     for problem in layout:
         result.add_problem(problem)
-    for number in _zeroed_chunks(path):
-        layout.append(f"chunk {number}")
+    unchecked, zeroed = _scan_chunks(path)
+    for number in zeroed:
         result.add_problem(f"damaged part skipped: chunk number {number} is zero bytes throughout, though a later "
                            "chunk is in use: nothing in it could be read")
-    unchecked = _chunks_without_checksums(path)
     if unchecked:
         result.notes.append(f"{unchecked} chunk(s) carry no CRC32 checksums: their records cannot be verified "
                             "(read as they are)")
@@ -189,7 +177,7 @@ def _read_evtx(path: Path, result: LogResult) -> Iterator[Event]:
         try:
             record = next(records)
         except StopIteration:
-            if number == 0 and (layout or damaged):
+            if number == 0 and (layout or zeroed or damaged):
                 raise EventLogError("no readable record: " + "; ".join(result.problems)) from None
             return
         except RuntimeError as error:  # a damaged chunk: the parser reports it and goes on with the next one
