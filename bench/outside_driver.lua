@@ -275,6 +275,32 @@ end
 
 local record_types, analyse_kind, teardown = core.record_types, core.analyse_kind, core.teardown
 
+-- OUTSIDE_PROFILE=1: the CPU seconds (os.clock) the core's analysis takes, alone, written to stderr at the end.
+-- It is what any adapter pays for the analysis whatever feeds it: the lower bound of the plugin's own work
+-- (bench/OUTSIDE.md, ninth step).
+-- The adapter's own decoding of the hex it hands the core (hello and key exchange bytes, certificate DER) runs
+-- inside analyse_kind: it is timed apart, since the plugin reads those bytes from the frame instead.
+local PROFILE = os.getenv("OUTSIDE_PROFILE") == "1" and { analyse = 0, teardown = 0, unhex = 0 } or nil
+if PROFILE then
+    local clock, analyse0, teardown0, unhex0 = os.clock, analyse_kind, teardown, unhex
+    unhex = function(hex)
+        local started = clock()
+        local bytes = unhex0(hex)
+        PROFILE.unhex = PROFILE.unhex + clock() - started
+        return bytes
+    end
+    analyse_kind = function(...)
+        local started = clock()
+        analyse0(...)
+        PROFILE.analyse = PROFILE.analyse + clock() - started
+    end
+    teardown = function(...)
+        local started = clock()
+        teardown0(...)
+        PROFILE.teardown = PROFILE.teardown + clock() - started
+    end
+end
+
 -- The last value of a column, as a number (the innermost layer's, as the plugin's last_of reads it).
 local function last_number(name)
     local list = values(name)
@@ -407,4 +433,9 @@ for _, stream in ipairs(streams) do
         diagnosis = conn.chain and conn.chain.diagnosis, certs = certs, findings = r.findings,
         torn = conn.torn or false, payload_bytes = bytes_by[tostring(stream)],
         last_time = last_time[tostring(stream)] }))
+end
+if PROFILE then
+    io.stderr:write(string.format("analysis %.3f s (analyse_kind %.3f less hex decoding %.3f, teardown %.3f), "
+        .. "driver %.3f s CPU\n", PROFILE.analyse - PROFILE.unhex + PROFILE.teardown, PROFILE.analyse,
+        PROFILE.unhex, PROFILE.teardown, os.clock()))
 end

@@ -208,6 +208,9 @@ def main() -> int:
     parser.add_argument("--lupa-python", default="/work/proto-venv/bin/python",
                         help="a Python with lupa, for design (a): the driver inside the reading process")
     parser.add_argument("--lupa-child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--save-facts", type=Path, metavar="FILE",
+                        help="write the first capture's tshark facts (with the hellos' bytes) to FILE, next to the "
+                             "cipher suite table in --work, and stop: the driver's input, e.g. for OUTSIDE_PROFILE=1")
     args = parser.parse_args()
     global KEYLOG
     KEYLOG = args.keylog
@@ -215,6 +218,12 @@ def main() -> int:
     suites = suites_table(args.work)
     if args.lupa_child:
         return lupa_child(args.captures[0], suites)
+    if args.save_facts:
+        with open(args.save_facts, "wb") as facts:
+            subprocess.run(tshark_argv(args.captures[0], False, carry=True), stdout=facts, stderr=subprocess.DEVNULL,
+                           check=True)
+        print(f"{args.save_facts}: the facts; {suites}: the cipher suite table", file=sys.stderr)
+        return 0
     if args.records:
         for capture in args.captures:
             prototype(capture, "lua5.4", False, suites, sink=print, carry=args.bytes)
