@@ -125,8 +125,10 @@ def _asked_version(path: str) -> str:
 # The watchdog (run): a tshark that writes nothing for this long is taken as hung, killed, and its input
 # reported as an error. tshark writes a line only for packets that pass the display filter, so a long stretch
 # of a capture with nothing to report (a bulk transfer) would be silence too; the heartbeat below keeps a
-# healthy tshark talking, one short packet per HEARTBEAT_FRAMES frames: ten minutes of silence is a tshark that
-# is stuck, not a busy one, even on a loaded machine. The heartbeats are also analyze.py's clock (connections
+# healthy tshark talking, one short packet per HEARTBEAT_FRAMES frames. tshark writes to its pipe in blocks of
+# 4 KiB, which the heartbeats alone (about 70 bytes each) fill every 15,000 frames: a fraction of a second on
+# the bulk capture of bench/, where ten minutes of silence is a tshark that is stuck, not a busy one, even on
+# a loaded machine. The heartbeats are also analyze.py's clock (connections
 # are handed out at them): frames chosen by number, they are the same in every part of a sliced capture
 # (capture/slicing.py). One in 256 frames adds well under 1 % to the output.
 DEFAULT_TSHARK_TIMEOUT = 600.0
@@ -165,8 +167,9 @@ def fields_argv(tshark: Tshark, capture: Path, options: Options, last_frame: int
 
     With last_frame (the capture's packet count, capfile.count_packets), the display filter also lets
     through that frame and one frame in HEARTBEAT_FRAMES: the last frame shows that tshark read the whole
-    capture, the heartbeats that it is still reading (-l flushes each line as it is written). Neither
-    carries the plugin's bridge line unless it has one anyway, and analyze.py reads them only as markers.
+    capture, the heartbeats that it is still reading. Neither carries the plugin's bridge line unless it has one
+    anyway, and analyze.py reads them only as markers. No -l: tshark writes its output in blocks (4 KiB on a
+    pipe), where flushing each line cost it about a tenth of its time on a handshake-heavy capture.
     With hidden (a display filter), the frames it matches are left out, markers excepted.
     """
     shown = f"({F.DISPLAY_FILTER}) && !({hidden})" if hidden else F.DISPLAY_FILTER
@@ -178,8 +181,6 @@ def fields_argv(tshark: Tshark, capture: Path, options: Options, last_frame: int
             "-E", "quote=n", "-E", "occurrence=a", "-E", f"aggregator={F.AGGREGATOR}"]
     for column in F.COLUMNS:
         argv += ["-e", column]
-    if last_frame:
-        argv.append("-l")
     if options.reassemble_out_of_order:
         argv += ["-o", OUT_OF_ORDER_PREFERENCE]
     if options.keylog:
