@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 
 from conftest import DATA
@@ -133,6 +134,19 @@ def test_certificates_and_findings_are_paired_back_from_their_lines() -> None:
         1, "client", "", None, None, None)
     assert [(f.check, f.severity, f.message, f.cert_index, f.frame) for f in packet.findings] == [
         ("weak_key", Severity.of(3), "key too short", 0, 5), ("fatal_alert", Severity.of(2), "got\talert", None, 5)]
+
+
+def test_a_certificate_line_seen_again_is_the_same_certificate_in_its_own_frame() -> None:
+    # Given the same server chain on two connections, as the same certificate line in frames 5 and 9
+    # (fields_reader reads each distinct line once)
+    cert = "i0 wserver sCN=a%20b,O=X cexample.net b2048 Nexample.net,www.example.net x0 C0 u"
+    text = (_line(5, "0 10.0.0.1 50000 10.0.0.2 443 A 0 0 0 0", "", cert, "")
+            + _line(9, "1 10.0.0.3 50001 10.0.0.2 443 A 0 0 0 0", "", cert, ""))
+    first, second = packets(io.BytesIO(text))
+    # Then each frame's certificate is the line's, with that frame's number
+    assert [c.frame for c in (*first.certificates, *second.certificates)] == [5, 9]
+    assert dataclasses.replace(second.certificates[0], frame=5) == first.certificates[0]
+    assert first.certificates[0].subject == "CN=a b,O=X"
 
 
 def test_a_plaintext_answer_without_the_plugins_line_gets_its_endpoints() -> None:

@@ -12,6 +12,8 @@ must not pass for a whole one. That the output reached the capture's last frame 
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 from collections.abc import Iterator
 from typing import Protocol
 from urllib.parse import unquote_to_bytes
@@ -56,6 +58,16 @@ def _flag(value: str | None) -> bool:
 
 
 def _certificate(line: str, frame: int) -> Certificate:
+    return dataclasses.replace(_certificate_read(line), frame=frame)
+
+
+# A server's chain comes again, as the same lines, on every connection to it: each distinct line is read once
+# (the last CERTIFICATE_LINES_KEPT of them), and each of its frames gets a copy.
+CERTIFICATE_LINES_KEPT = 1024
+
+
+@functools.lru_cache(maxsize=CERTIFICATE_LINES_KEPT)
+def _certificate_read(line: str) -> Certificate:
     values = _tokens(line, F.CERT_TOKENS)
     text = values.get
     bits, path_len, usage = text("key_bits", ""), text("path_len", ""), text("key_usage")
@@ -66,7 +78,7 @@ def _certificate(line: str, frame: int) -> Certificate:
         key_bits=int(bits) if bits.isdigit() else None, key_curve=text("key_curve", ""),
         not_before=text("not_before", ""), not_after=text("not_after", ""),
         san=tuple(name for name in text("san", "").split(",") if name), sha256=text("sha256", ""),
-        self_signed=_flag(text("self_signed", "0")), frame=frame, sha1=text("sha1", ""),
+        self_signed=_flag(text("self_signed", "0")), frame=0, sha1=text("sha1", ""),
         ca=_flag(values["ca"]) if "ca" in values else None, path_len=int(path_len) if path_len.isdigit() else None,
         key_usage=tuple(name for name in usage.split(",") if name) if usage is not None else None,
         key_alg=text("key_alg", ""))
