@@ -35,6 +35,7 @@ sys.path.insert(0, str(REPO / "bench"))
 sys.path.insert(0, str(REPO))
 
 import plugin_cost  # noqa: E402
+
 from tsharkpost.capture.capfile import count_packets  # noqa: E402
 from tsharkpost.capture.tshark import Options, fields_argv, locate, run_environment  # noqa: E402
 
