@@ -46,3 +46,25 @@ def test_ja3_and_ja3s_leave_grease_out_and_keep_empty_lists() -> None:
     assert prints.ja3_full == "771,4865,0,29,"
     assert fingerprints.server(771, 4865, [0xDADA, 43, 51]) == (fingerprints.server(771, 4865, [43, 51])[0],
                                                                   "771,4865,43-51")
+
+
+
+def test_a_client_hello_seen_again_gets_its_own_fingerprints_each_time() -> None:
+    # Given the specification's hello and variants of it that each differ in a single input, asked in turn and
+    # then again (fingerprints.client remembers the hellos it has fingerprinted)
+    base = {"version": 0x0303, "ciphers": SPEC_CIPHERS, "extensions": SPEC_EXTENSIONS, "groups": [0x001D],
+            "point_formats": [0], "supported_versions": [0x0304], "alpn": "h2", "signature_algorithms": SPEC_SIGNATURES}
+    changes = {"version": 0x0301, "ciphers": SPEC_CIPHERS[:-1], "extensions": SPEC_EXTENSIONS[1:], "groups": [0x0017],
+               "point_formats": [1], "supported_versions": [0x0303], "alpn": "http/1.1",
+               "signature_algorithms": SPEC_SIGNATURES[:2]}
+    hellos = [base] + [{**base, name: value} for name, value in changes.items()]
+    for hello in hellos + hellos:
+        prints = fingerprints.client(**hello)
+        # Then each gets its own hello's fingerprints, as computed afresh
+        assert prints.ja3_full == fingerprints.ja3_string(
+            hello["version"], hello["ciphers"], hello["extensions"], hello["groups"], hello["point_formats"])
+        assert prints.ja4 == fingerprints.ja4(
+            hello["version"], hello["supported_versions"], hello["ciphers"], hello["extensions"], hello["alpn"],
+            hello["signature_algorithms"])
+    assert len({(prints.ja3_full, prints.ja4) for prints in map(lambda hello: fingerprints.client(**hello), hellos)}) \
+        == len(hellos)

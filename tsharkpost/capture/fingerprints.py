@@ -8,6 +8,7 @@ technical_details/JA4.md); JA4S and JA4X are under another licence and deliberat
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Sequence
 
@@ -90,6 +91,18 @@ def client(version: int, ciphers: Sequence[int], extensions: Sequence[int], grou
            point_formats: Sequence[int], supported_versions: Sequence[int], alpn: str | None,
            signature_algorithms: Sequence[int]) -> Fingerprints:
     """The ClientHello's part of a connection's fingerprints (JA3, its string, JA4)."""
+    return _client(version, tuple(ciphers), tuple(extensions), tuple(groups), tuple(point_formats),
+                   tuple(supported_versions), alpn, tuple(signature_algorithms))
+
+
+# A client sends the same hello, but for its random, on every connection: each distinct one is hashed once.
+CLIENT_HELLOS_KEPT = 1024
+
+
+@functools.lru_cache(maxsize=CLIENT_HELLOS_KEPT)
+def _client(version: int, ciphers: tuple[int, ...], extensions: tuple[int, ...], groups: tuple[int, ...],
+            point_formats: tuple[int, ...], supported_versions: tuple[int, ...], alpn: str | None,
+            signature_algorithms: tuple[int, ...]) -> Fingerprints:
     full = ja3_string(version, ciphers, extensions, groups, point_formats)
     return Fingerprints(ja3=_md5(full), ja3_full=full,
                         ja4=ja4(version, supported_versions, ciphers, extensions, alpn, signature_algorithms))
