@@ -351,3 +351,19 @@ def test_an_untouched_recent_is_updated_and_removed_like_the_other_files(
     assert code == ExitCode.OK and "update          recent" in out and recent.read_text() == profile.recent()
     code, out, _ = run(capsys, "uninstall")
     assert code == ExitCode.OK and "remove          recent" in out and not profile_folder(home).exists()
+
+
+@pytest.mark.parametrize("action", ["install", "uninstall", "status"])
+def test_a_folder_that_cannot_be_read_is_one_line_and_changes_nothing(
+        home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        action: str) -> None:
+    # Given a configuration folder the system refuses to even look at (a name longer than the file system allows;
+    # an unreadable folder does the same for a user who is not root)
+    config = home / ("c" * 300)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(config))
+    before = snapshot(home)
+    # Then the command names it and the reason in one line, exits 3, and nothing was written, not even the plugin
+    code, _, err = run(capsys, action)
+    assert code == ExitCode.INPUT_ERROR, err
+    assert err.startswith(f"tsharkpost: ERROR: {config}") and err.endswith(": cannot read: File name too long\n")
+    assert err.count("\n") == 1 and snapshot(home) == before

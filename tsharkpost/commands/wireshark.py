@@ -22,7 +22,8 @@ WIRESHARK_EXIT_CODES = exit_codes_help({
     ExitCode.OK: "done (install, uninstall), or everything installed and current (status)",
     ExitCode.FAIL_ON: "a file changed by the user (use --force) or not written by tsharkpost was kept, or not\n"
                       "       installed / not current (status)",
-    ExitCode.INPUT_ERROR: "a file or folder could not be written or removed",
+    ExitCode.INPUT_ERROR: "a file or folder could not be read, written or removed (nothing was changed when\n"
+                          "       it could not be read)",
     ExitCode.NO_TSHARK: "tshark is missing, too old or cannot run: nothing was changed",
 })
 FILTERS_EXIT_CODES = exit_codes_help({ExitCode.OK: "the presets, or the one filter asked for"}, runs_tshark=False)
@@ -89,11 +90,16 @@ def _wireshark(args: argparse.Namespace) -> int:
         log.error("%s", error)
         return ExitCode.NO_TSHARK
     components = installer.components(folders)
-    if args.action == "status":
-        return _status(tshark, components)
-    _warn_other_copies(folders.lua_plugins, components[0].folder)
-    plans = [installer.plan_install(component, args.force) if args.action == "install"
-             else installer.plan_uninstall(component, args.force) for component in components]
+    try:
+        if args.action == "status":
+            return _status(tshark, components)
+        _warn_other_copies(folders.lua_plugins, components[0].folder)
+        # Every plan is made before anything changes: a file or folder that cannot be read stops it all here.
+        plans = [installer.plan_install(component, args.force) if args.action == "install"
+                 else installer.plan_uninstall(component, args.force) for component in components]
+    except OSError as error:
+        _cannot(error, "read", components[0].folder)
+        return ExitCode.INPUT_ERROR
     for plan in plans:
         for warning in plan.warnings:
             log.warning("%s", warning)
@@ -104,8 +110,7 @@ def _wireshark(args: argparse.Namespace) -> int:
         try:
             installer.apply(plan)
         except OSError as error:
-            log.error("%s: cannot %s: %s", error.filename or plan.component.folder, args.action,
-                      error.strerror or error)
+            _cannot(error, args.action, plan.component.folder)
             return ExitCode.INPUT_ERROR
     for plan in plans:
         for step in plan.kept:
@@ -116,6 +121,11 @@ def _wireshark(args: argparse.Namespace) -> int:
         sys.stdout.write(f"Wireshark: pick the profile with Edit > Configuration Profiles, or start it with "
                          f"wireshark -C \"{PROFILE_NAME}\"\n")
     return ExitCode.FAIL_ON if any(plan.kept for plan in plans) else ExitCode.OK
+
+
+def _cannot(error: OSError, doing: str, folder: Path) -> None:
+    """One line: the path the error names (else the component's folder), what could not be done, and why."""
+    log.error("%s: cannot %s: %s", error.filename or folder, doing, error.strerror or error)
 
 
 def _show(plan: Plan, dry_run: bool) -> None:
