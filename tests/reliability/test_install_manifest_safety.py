@@ -211,3 +211,16 @@ def test_uninstall_force_moves_a_changed_file_aside(home: Path, capsys: pytest.C
     # Only the backup is left of the plugin; Wireshark does not load it (its name does not end in .lua or .tsv)
     assert sorted(p.relative_to(plugin_folder(home)).as_posix() for p in plugin_folder(home).rglob("*")) == [
         "tables", f"tables/{backup.name}"]
+
+
+@pytest.mark.parametrize("planted", [b"\xff\xfe not UTF-8", b"\x00" * 5000, b"{}"])
+def test_a_manifest_of_any_bytes_is_only_replaced(home: Path, capsys: pytest.CaptureFixture[str],
+                                                   planted: bytes) -> None:
+    # Given an installed profile whose manifest was replaced by bytes that are no manifest at all
+    assert run(capsys, "install")[0] == ExitCode.OK
+    (profile_folder(home) / MANIFEST).write_bytes(planted)
+    # Then install judges the files by content (all current) and writes a manifest again, without a traceback
+    code, out, err = run(capsys, "install")
+    assert (code, err) == (ExitCode.OK, "")
+    assert f"record {MANIFEST}" in out
+    assert set(json.loads((profile_folder(home) / MANIFEST).read_text())["files"]) == set(profile.files()) | {"recent"}

@@ -279,10 +279,14 @@ def plan_install(component: Component, force: bool) -> Plan:
         path = component.folder / relative
         if inside(component, relative) and path.is_file() and _digest(path.read_bytes()) == old.files[relative]:
             plan.steps.append(Step(Action.REMOVE, path, "no longer part of tsharkpost"))
-    manifest_path = component.folder / MANIFEST
-    if not manifest_path.is_file() or manifest_path.read_text(encoding="utf-8") != manifest.dump():
+    if not _holds(component.folder / MANIFEST, manifest.dump().encode("utf-8")):
         plan.manifest = manifest
     return plan
+
+
+def _holds(path: Path, data: bytes) -> bool:
+    """Whether path is a file of exactly these bytes (read only when its size matches: it may be anything)."""
+    return path.is_file() and path.stat().st_size == len(data) and path.read_bytes() == data
 
 
 def plan_uninstall(component: Component, force: bool) -> Plan:
