@@ -367,3 +367,15 @@ def test_a_folder_that_cannot_be_read_is_one_line_and_changes_nothing(
     assert code == ExitCode.INPUT_ERROR, err
     assert err.startswith(f"tsharkpost: ERROR: {config}") and err.endswith(": cannot read: File name too long\n")
     assert err.count("\n") == 1 and snapshot(home) == before
+
+
+def test_a_folder_where_a_file_goes_is_named_not_a_temporary_file(
+        home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Given a folder of the user's where the profile's dfilters file should go
+    blocker = profile_folder(home) / "dfilters"
+    (blocker / "mine").mkdir(parents=True)
+    # Then install names that path (not the temporary file it wrote beside it), says why, exits 3, leaves it be
+    code, _, err = run(capsys, "install")
+    assert code == ExitCode.INPUT_ERROR
+    assert err == f"tsharkpost: ERROR: {blocker}: cannot install: Is a directory\n"
+    assert (blocker / "mine").is_dir() and not [p for p in profile_folder(home).iterdir() if p.name.startswith(".d")]
