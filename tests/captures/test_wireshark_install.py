@@ -379,3 +379,42 @@ def test_a_folder_where_a_file_goes_is_named_not_a_temporary_file(
     assert code == ExitCode.INPUT_ERROR
     assert err == f"tsharkpost: ERROR: {blocker}: cannot install: Is a directory\n"
     assert (blocker / "mine").is_dir() and not [p for p in profile_folder(home).iterdir() if p.name.startswith(".d")]
+
+
+@pytest.mark.parametrize("variable, value", [("HOME", "home\nother"), ("XDG_CONFIG_HOME", "config\n"),
+                                             ("WIRESHARK_CONFIG_DIR", "wireshark\nconfig")])
+def test_a_folder_with_a_line_break_is_refused_not_cut(
+        home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        variable: str, value: str) -> None:
+    # Given a folder name holding a line break, which `tshark -G folders` prints across two lines
+    monkeypatch.setenv(variable, str(tmp_path / value))
+    if variable == "HOME":
+        monkeypatch.delenv("XDG_CONFIG_HOME")
+    before = snapshot(tmp_path)
+    # Then install writes nowhere (its first line alone, tmp_path/home, is another folder) and says why
+    code, _, err = run(capsys, "install")
+    assert code == ExitCode.NO_TSHARK and snapshot(tmp_path) == before
+    assert err.count("\n") == 1 and "on several lines (a line break in HOME, XDG_CONFIG_HOME or " in err
+
+
+def test_a_folder_is_taken_exactly_as_tshark_reports_it(
+        home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    # Given a configuration folder whose name ends in a space, beside a namesake without it
+    config = tmp_path / "config "
+    monkeypatch.setenv("WIRESHARK_CONFIG_DIR", str(config))
+    (tmp_path / "config").mkdir()
+    # Then the profile goes into that very folder, where tshark finds it
+    assert run(capsys, "install")[0] == ExitCode.OK
+    assert (config / "profiles" / PROFILE / "preferences").is_file()
+    assert list((tmp_path / "config").iterdir()) == []
+
+
+def test_a_relative_folder_is_refused(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    # Given a relative WIRESHARK_CONFIG_DIR, which means a different folder wherever Wireshark starts
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("WIRESHARK_CONFIG_DIR", "config")
+    # Then install writes nothing into the current folder and says why
+    code, _, err = run(capsys, "install")
+    assert code == ExitCode.NO_TSHARK and not (tmp_path / "config").exists()
+    assert err.count("\n") == 1 and "reports a relative Personal configuration folder, 'config'" in err

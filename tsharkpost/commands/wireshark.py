@@ -24,7 +24,8 @@ WIRESHARK_EXIT_CODES = exit_codes_help({
                       "       installed / not current (status)",
     ExitCode.INPUT_ERROR: "a file or folder could not be read, written or removed (nothing was changed when\n"
                           "       it could not be read)",
-    ExitCode.NO_TSHARK: "tshark is missing, too old or cannot run: nothing was changed",
+    ExitCode.NO_TSHARK: "tshark is missing, too old or cannot run, or reports a folder tsharkpost cannot use\n"
+                        "       (relative, or with a line break): nothing was changed",
 })
 FILTERS_EXIT_CODES = exit_codes_help({ExitCode.OK: "the presets, or the one filter asked for"}, runs_tshark=False)
 

@@ -28,13 +28,21 @@ class Folders:
     lua_plugins: Path
 
 
-def parse(text: str) -> dict[str, str]:
-    """`-G folders` lines are "Label:<spaces><tab>path"; a path may hold a colon (C:\\...)."""
-    found: dict[str, str] = {}
+def parse(text: str) -> dict[str, str | None]:
+    """`-G folders` lines are "Label:<spaces><tab>path"; a path may hold a colon (C:\\...) and end in spaces, so it
+    is kept exactly. A line without a tab after a path means that path held a line break: it maps to None, since
+    where it ends cannot be told (the first part alone is another folder)."""
+    found: dict[str, str | None] = {}
+    last: str | None = None  # the label of the line above, when that line gave it its path
     for line in text.splitlines():
         label, tab, path = line.partition("\t")
-        if tab and path.strip():
-            found.setdefault(label.strip().rstrip(":").strip(), path.strip())
+        if tab:
+            name = label.strip().rstrip(":").strip()
+            last = name if name not in found and path.strip() else None
+            if last is not None:
+                found[last] = path
+        elif last is not None:
+            found[last] = None
     return found
 
 
@@ -50,4 +58,15 @@ def discover(tshark: Tshark) -> Folders:
         said = "; ".join(line for line in process.stderr.splitlines() if line and not line.startswith(ROOT_NOTICE))
         raise TsharkError(f"{' '.join(argv)} did not report {', '.join(missing) or 'its folders'} "
                           f"(exit {process.returncode}{': ' + said if said else ''})")
-    return Folders(Path(folders[PERSONAL_CONFIGURATION]), Path(folders[PERSONAL_LUA_PLUGINS]))
+    paths = {}
+    for label in (PERSONAL_CONFIGURATION, PERSONAL_LUA_PLUGINS):
+        path = folders[label]
+        # Writing to a guess would put files where Wireshark never looks, or in someone else's folder.
+        if path is None:
+            raise TsharkError(f"{' '.join(argv)} reports its {label} folder on several lines (a line break in "
+                              "HOME, XDG_CONFIG_HOME or WIRESHARK_CONFIG_DIR?): tsharkpost cannot tell which folder")
+        if not Path(path).is_absolute():
+            raise TsharkError(f"{' '.join(argv)} reports a relative {label} folder, {path!r} (a relative HOME, "
+                              "XDG_CONFIG_HOME or WIRESHARK_CONFIG_DIR?): it would depend on the current folder")
+        paths[label] = Path(path)
+    return Folders(paths[PERSONAL_CONFIGURATION], paths[PERSONAL_LUA_PLUGINS])
