@@ -224,3 +224,26 @@ def test_a_manifest_of_any_bytes_is_only_replaced(home: Path, capsys: pytest.Cap
     assert (code, err) == (ExitCode.OK, "")
     assert f"record {MANIFEST}" in out
     assert set(json.loads((profile_folder(home) / MANIFEST).read_text())["files"]) == set(profile.files()) | {"recent"}
+
+
+@pytest.mark.parametrize("kind", ["file", "dangling link", "link loop", "file above"])
+def test_a_profile_folder_that_is_no_folder_stops_install_before_it_writes(
+        home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], kind: str) -> None:
+    # Given, where the profile's folder (or a folder above it) goes, a file or a symbolic link leading to no folder
+    folder = profile_folder(home)
+    folder.parent.mkdir(parents=True)
+    blocker = folder.parent.parent if kind == "file above" else folder
+    if kind == "file above":  # ~/.config/wireshark itself a file
+        (blocker / "profiles").rmdir()
+        blocker.rmdir()
+    if kind in ("file", "file above"):
+        blocker.write_text("mine\n")
+    else:
+        folder.symlink_to(tmp_path / "gone" if kind == "dangling link" else folder.name)
+    before = {str(p): p.is_symlink() or p.read_bytes() for p in home.rglob("*") if not p.is_dir()}
+    # Then install names it and why in one line, exits 3, and wrote nothing, not even the plugin
+    code, _, err = run(capsys, "install")
+    assert code == ExitCode.INPUT_ERROR
+    assert err.startswith(f"tsharkpost: ERROR: {blocker}: cannot install: ") and err.count("\n") == 1
+    assert {str(p): p.is_symlink() or p.read_bytes() for p in home.rglob("*") if not p.is_dir()} == before
+    assert not plugin_folder(home).exists() and not (tmp_path / "gone").exists()

@@ -95,6 +95,12 @@ def _wireshark(args: argparse.Namespace) -> int:
         if args.action == "status":
             return _status(tshark, components)
         _warn_other_copies(folders.lua_plugins, components[0].folder)
+        # Checked for both before either is written: a half install would be left otherwise.
+        blocks = [found for component in components if (found := installer.blocked(component.folder))]
+        if args.action == "install" and blocks:
+            for path, reason in blocks:
+                log.error("%s: cannot install: %s", path, reason)
+            return ExitCode.INPUT_ERROR
         # Every plan is made before anything changes: a file or folder that cannot be read stops it all here.
         plans = [installer.plan_install(component, args.force) if args.action == "install"
                  else installer.plan_uninstall(component, args.force) for component in components]

@@ -220,6 +220,19 @@ def _missing_parents(folder: Path) -> list[Path]:
     return list(reversed(missing))
 
 
+def blocked(folder: Path) -> tuple[Path, str] | None:
+    """What keeps install from making or using folder, and why: the nearest of it and its parents that exists
+    and is no folder, or a symbolic link that leads to none (dangling, or a loop); None when nothing does."""
+    for candidate in [folder, *folder.parents]:
+        if candidate.is_dir():
+            return None
+        if candidate.is_symlink():
+            return candidate, "a symbolic link that leads to no folder (its target is missing, or it is a loop)"
+        if candidate.exists():
+            return candidate, "not a folder"
+    return None
+
+
 def backup_path(path: Path) -> Path:
     """A name beside path, not taken yet, for the user's version of it."""
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
