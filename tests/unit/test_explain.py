@@ -124,3 +124,31 @@ def test_alert_names_the_schannel_events_of_the_table(monkeypatch: pytest.Monkey
     (alert,) = [answer for answer in explain("43") if answer.kind == "tls_alert"]
     assert alert.details["Schannel events"] == ("36999 when this host generated it, 36887 when it received it "
                                                 "(AlertDesc 43)")
+
+
+@pytest.mark.parametrize("typed", ["4_3", "\u0664\u0663", "1_000", "\u0661.\u0662.\u0663"])
+def test_only_ascii_digits_make_a_number(typed: str) -> None:
+    # int() reads "4_3" as 43 and Arabic-Indic digits as ASCII ones; none of them is a code as logs write it
+    with pytest.raises(NotACode, match="not a number, a hex code"):
+        explain(typed)
+
+
+def test_what_was_typed_is_echoed_on_one_line_escaped_and_bounded(capsys: pytest.CaptureFixture[str]) -> None:
+    # Given a code with a line break around it (pasted from a log), and a very long unknown name
+    name = "A" * 5000
+    code, out, err = run(capsys, "43\n", "\r36888", name)
+    assert code == 0 and err == ""
+    # Then each answer's first line starts with the code as read, and the long name is shown cut, once per field
+    firsts = [block.splitlines()[0] for block in out.split("\n\n") if block]
+    assert firsts[0].startswith("43: unsupported_certificate [") and firsts[1].startswith("36888: Schannel 36888")
+    assert firsts[2] == f"{'A' * 80}... [5,000 characters]: {'A' * 80}... [5,000 characters] [unknown; unknown]"
+    assert main(["explain", "--format", "json", "43\n"]) == 0
+    assert json.loads(capsys.readouterr().out)["answers"][0]["code"] == "43"
+
+
+def test_a_huge_number_is_out_of_range_not_unreadable() -> None:
+    with pytest.raises(NotACode, match=r"^'9{80}'\.\.\. \[5,000 characters\]: above the 32-bit range$"):
+        explain("9" * 5000)
+    with pytest.raises(NotACode, match="below the 32-bit signed range"):
+        explain("-" + "9" * 20)
+    assert explain("+43")[0].title == "unsupported_certificate"

@@ -15,7 +15,8 @@ from tsharkpost.plugin import tables as facts
 from tsharkpost.events.interpret import ROLE_TEXT, alert_events
 
 SCHANNEL_EVENT_IDS = range(36864, 36929)
-_OID = re.compile(r"^\d+(\.\d+){2,}$")
+_OID = re.compile(r"[0-9]+(\.[0-9]+){2,}")
+_DECIMAL = re.compile(r"[+-]?[0-9]+")  # ASCII digits only: int() would also take "4_3" and other scripts' digits
 # 0x80090325, or eight hex digits with a letter among them (800B0109, as CAPI2 writes them).
 _HEX = re.compile(r"^0[xX][0-9a-fA-F]+$|^(?=[0-9]*[a-fA-F])[0-9a-fA-F]{8}$")
 
@@ -129,10 +130,16 @@ def _symbol(name: str) -> list[Answer]:
     return found
 
 
+def _quoted(typed: str, limit: int = 80) -> str:
+    """typed as Python writes a string (control characters escaped), cut past limit characters."""
+    return repr(typed) if len(typed) <= limit else f"{typed[:limit]!r}... [{len(typed):,} characters]"
+
+
 def explain(typed: str) -> list[Answer]:
-    """Every reading of one code; NotACode when it cannot be read as one."""
-    text = typed.strip()
-    if _OID.match(text):
+    """Every reading of one code (each answer's code is typed without surrounding spaces); NotACode when it cannot
+    be read as one."""
+    text = typed = typed.strip()
+    if _OID.fullmatch(text):
         return [_oid(text)]
     if re.fullmatch(r"[A-Za-z][A-Za-z0-9_]+", text) and not _HEX.match(text):
         found = _symbol(text)
@@ -142,12 +149,13 @@ def explain(typed: str) -> list[Answer]:
         return found
     if _HEX.match(text):
         if int(text, 16) > 0xFFFFFFFF:
-            raise NotACode(f"{typed!r}: above the 32-bit range")
+            raise NotACode(f"{_quoted(typed)}: above the 32-bit range")
         return [_hresult(int(text, 16), typed)]
-    try:
-        number = int(text)
-    except ValueError:
-        raise NotACode(f"{typed!r}: not a number, a hex code (0x...), an OID or a symbol name") from None
+    if not _DECIMAL.fullmatch(text):
+        raise NotACode(f"{_quoted(typed)}: not a number, a hex code (0x...), an OID or a symbol name")
+    if len(text.lstrip("+-").lstrip("0")) > 10:  # no int() of thousands of digits: far outside 32 bits anyway
+        raise NotACode(f"{_quoted(typed)}: {'below the 32-bit signed' if text[0] == '-' else 'above the 32-bit'} range")
+    number = int(text)
     if number < 0:
         if number < -(1 << 31):
             raise NotACode(f"{typed!r}: below the 32-bit signed range")

@@ -7,11 +7,16 @@ from dataclasses import asdict
 from typing import IO
 
 from tsharkpost.explain.lookup import Answer
+from tsharkpost.render.text import printable
+
+# What the user typed is echoed (an unknown name is also the answer's title): escaped, and cut when very long.
+TYPED_LIMIT = 80
 
 
 def write_text(answers: list[Answer], out: IO[str]) -> None:
     for answer in answers:
-        out.write(f"{answer.code}: {answer.title} [{answer.kind.replace('_', ' ')}; {answer.provenance}]\n")
+        code, title = printable(answer.code, TYPED_LIMIT), printable(answer.title, TYPED_LIMIT)
+        out.write(f"{code}: {title} [{answer.kind.replace('_', ' ')}; {answer.provenance}]\n")
         width = max((len(label) for label in answer.details), default=0)
         for label, value in answer.details.items():
             out.write(f"  {label.ljust(width)}  {value}\n")
