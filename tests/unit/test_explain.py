@@ -152,3 +152,14 @@ def test_a_huge_number_is_out_of_range_not_unreadable() -> None:
     with pytest.raises(NotACode, match="below the 32-bit signed range"):
         explain("-" + "9" * 20)
     assert explain("+43")[0].title == "unsupported_certificate"
+
+
+def test_every_code_of_the_table_in_every_form() -> None:
+    # Every Windows error code of windows_errors.tsv, as hex, unsigned and signed decimal, and by symbol; the
+    # success codes (SEC_I_*, 0x0009xxxx) are small positive numbers, the same signed and unsigned
+    for value, row in facts.windows_errors().items():
+        signed = value - (1 << 32) if value >= 1 << 31 else value
+        for typed in (f"0x{value:08X}", str(value), str(signed), row["symbol"]):
+            assert row["symbol"] in [answer.title for answer in explain(typed) if answer.kind == "hresult"], typed
+    (answer,) = explain("590610")
+    assert answer.details["forms"] == "0x00090312 = 590610 unsigned = 590610 signed"

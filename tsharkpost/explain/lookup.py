@@ -168,6 +168,8 @@ def explain(typed: str) -> list[Answer]:
     if re.fullmatch(r"[0-9]{8}", text) and int(text, 16) in facts.windows_errors():
         # CAPI2 writes error codes as 8 hex digits without 0x; some have no letter (80090325)
         answers.append(_hresult(int(text, 16), typed))
+    if number in facts.windows_errors():  # a success code (SEC_I_*, 0x0009xxxx) in decimal: 590610
+        answers.append(_hresult(number, typed))
     if number <= 255:
         answers.append(_alert(number, typed))
     if number in SCHANNEL_EVENT_IDS:
