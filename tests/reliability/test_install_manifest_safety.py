@@ -247,3 +247,32 @@ def test_a_profile_folder_that_is_no_folder_stops_install_before_it_writes(
     assert err.startswith(f"tsharkpost: ERROR: {blocker}: cannot install: ") and err.count("\n") == 1
     assert {str(p): p.is_symlink() or p.read_bytes() for p in home.rglob("*") if not p.is_dir()} == before
     assert not plugin_folder(home).exists() and not (tmp_path / "gone").exists()
+
+
+@pytest.mark.parametrize("component", ["plugin", "profile"])
+def test_a_folder_that_is_a_symbolic_link_is_neither_claimed_nor_emptied(
+        home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], component: str) -> None:
+    # Given the plugin's folder linked to a checkout of lua/ (or the profile's to a dotfiles folder) holding the very
+    # files tsharkpost ships, which install would otherwise call current and record as its own
+    elsewhere = tmp_path / "checkout"
+    if component == "plugin":
+        folder = plugin_folder(home)
+        (elsewhere / "tables").mkdir(parents=True)
+        for table in tables_dir().glob("*.tsv"):
+            (elsewhere / "tables" / table.name).write_bytes(table.read_bytes())
+    else:
+        folder = profile_folder(home)
+        elsewhere.mkdir()
+        for name, text in profile.files().items():
+            (elsewhere / name).write_text(text, encoding="utf-8")
+    folder.parent.mkdir(parents=True)
+    folder.symlink_to(elsewhere)
+    before = {str(p): p.read_bytes() for p in elsewhere.rglob("*") if p.is_file()}
+    # When the user installs, then uninstalls with --force
+    for action in (["install"], ["uninstall", "--force"]):
+        code, _, err = run(capsys, *action)
+        # Then both say they left the link alone, and exit 1; the linked folder is exactly as it was
+        assert code == ExitCode.FAIL_ON
+        assert f"{folder}: kept: a symbolic link to {elsewhere}: tsharkpost writes and removes nothing" in err
+        assert {str(p): p.read_bytes() for p in elsewhere.rglob("*") if p.is_file()} == before
+    assert folder.is_symlink()

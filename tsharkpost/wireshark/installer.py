@@ -248,7 +248,19 @@ def _outside(component: Component, path: Path) -> Step:
     return Step(Action.KEEP, path, f"leads outside {component.folder} (a symbolic link): tsharkpost leaves it alone")
 
 
+def _linked(component: Component) -> Plan | None:
+    """A component folder that is itself a symbolic link (to a checkout of lua/, a dotfiles folder) holds files
+    tsharkpost never wrote: install would claim them in its manifest and uninstall then delete them. Left alone."""
+    if not component.folder.is_symlink():
+        return None
+    note = (f"a symbolic link to {os.readlink(component.folder)}: tsharkpost writes and removes nothing through it; "
+            "make it a real folder to install there")
+    return Plan(component, [Step(Action.KEEP, component.folder, note)])
+
+
 def plan_install(component: Component, force: bool) -> Plan:
+    if (linked := _linked(component)) is not None:
+        return linked
     old = read_manifest(component)
     plan = Plan(component, create_folders=_missing_parents(component.folder),
                 warnings=[f"{component.folder / MANIFEST}: {line}" for line in old.ignored])
@@ -304,6 +316,8 @@ def _holds(path: Path, data: bytes) -> bool:
 
 def plan_uninstall(component: Component, force: bool) -> Plan:
     """Remove what install wrote and recorded; move aside (--force) or keep what the user changed."""
+    if (linked := _linked(component)) is not None:
+        return linked
     old = read_manifest(component)
     plan = Plan(component, warnings=[f"{component.folder / MANIFEST}: {line}" for line in old.ignored])
     for relative in sorted(set(old.files) | set(component.files)):
