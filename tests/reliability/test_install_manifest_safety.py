@@ -13,10 +13,12 @@ from pathlib import Path
 
 import pytest
 
+from tsharkpost.capture import tshark as ts
 from tsharkpost.cli import main
 from tsharkpost.commands.common import ExitCode
 from tsharkpost.plugin.location import tables_dir
-from tsharkpost.wireshark import profile
+from tsharkpost.wireshark import installer, profile
+from tsharkpost.wireshark.folders import discover
 from tsharkpost.wireshark.installer import MANIFEST
 
 BACKUP = ".tsharkpost-backup-"
@@ -276,3 +278,23 @@ def test_a_folder_that_is_a_symbolic_link_is_neither_claimed_nor_emptied(
         assert f"{folder}: kept: a symbolic link to {elsewhere}: tsharkpost writes and removes nothing" in err
         assert {str(p): p.read_bytes() for p in elsewhere.rglob("*") if p.is_file()} == before
     assert folder.is_symlink()
+
+
+@pytest.mark.parametrize("action", ["install", "uninstall"])
+def test_a_backup_name_taken_meanwhile_is_never_overwritten(home: Path, capsys: pytest.CaptureFixture[str],
+                                                             action: str) -> None:
+    # Given an installed profile whose preferences the user changed, and a forced install (uninstall) planned
+    assert run(capsys, "install")[0] == ExitCode.OK
+    preferences = profile_folder(home) / "preferences"
+    preferences.write_text("# mine\n")
+    component = installer.components(discover(ts.locate(None, remember=False)))[1]
+    plan = (installer.plan_install if action == "install" else installer.plan_uninstall)(component, True)
+    (step,) = [step for step in plan.steps if step.backup is not None]
+    # When another run (started in the same second) gives its own backup that very name before this one applies
+    assert step.backup is not None
+    step.backup.write_text("the other run's backup\n")
+    installer.apply(plan)
+    # Then that backup is intact, and the user's file is kept under the next free name
+    assert step.backup.read_text() == "the other run's backup\n"
+    assert sorted(p.read_text() for p in backups(profile_folder(home), "preferences")) == [
+        "# mine\n", "the other run's backup\n"]

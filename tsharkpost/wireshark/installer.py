@@ -386,6 +386,28 @@ def _write(path: Path, data: bytes) -> None:
         raise
 
 
+def _keep_aside(path: Path, backup: Path) -> bool:
+    """Give the user's file at path a backup name that no one else holds: a hard link, which fails rather than
+    replace a file another run gave that name meanwhile (then the next free name is taken). True when path is
+    still there (linked: the caller replaces or removes it); False when it was renamed, where a file system
+    has no hard links."""
+    while True:
+        try:
+            if os.link in os.supports_follow_symlinks:  # a symbolic link is kept as one
+                os.link(path, backup, follow_symlinks=False)
+            else:
+                os.link(path, backup)
+            return True
+        except FileExistsError:
+            backup = backup_path(path)
+        except OSError:
+            if backup.exists() or backup.is_symlink():
+                backup = backup_path(path)
+                continue
+            os.replace(path, backup)
+            return False
+
+
 def apply(plan: Plan) -> None:
     """Carry out a plan; OSError propagates (the caller names the path)."""
     component = plan.component
@@ -394,13 +416,14 @@ def apply(plan: Plan) -> None:
         if step.action in (Action.CREATE, Action.UPDATE, Action.OVERWRITE):
             step.path.parent.mkdir(parents=True, exist_ok=True)
             if step.backup is not None:
-                os.replace(step.path, step.backup)
+                _keep_aside(step.path, step.backup)
             content = component.shipped(relative)
             assert content is not None
-            _write(step.path, content)
+            _write(step.path, content)  # replaces the name only: a linked backup keeps the user's bytes
         elif step.action is Action.BACK_UP:
             assert step.backup is not None
-            os.replace(step.path, step.backup)
+            if _keep_aside(step.path, step.backup):
+                step.path.unlink()
         elif step.action is Action.REMOVE:
             step.path.unlink()
     if plan.manifest is not None:
