@@ -418,3 +418,16 @@ def test_a_relative_folder_is_refused(home: Path, tmp_path: Path, monkeypatch: p
     code, _, err = run(capsys, "install")
     assert code == ExitCode.NO_TSHARK and not (tmp_path / "config").exists()
     assert err.count("\n") == 1 and "reports a relative Personal configuration folder, 'config'" in err
+
+
+def test_a_folder_name_with_control_characters_is_shown_escaped(
+        home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    # Given a configuration folder whose name holds an escape sequence (it would recolour the terminal)
+    config = tmp_path / "config\x1b[31m"
+    monkeypatch.setenv("WIRESHARK_CONFIG_DIR", str(config))
+    # Then install and status write there, and show its name escaped, as they do on stderr
+    for action in ("install", "status"):
+        code, out, _ = run(capsys, action)
+        assert code == ExitCode.OK and "\x1b" not in out
+        assert f"profile: {tmp_path}/config\\x1b[31m/profiles/{PROFILE}" in out
+    assert (config / "profiles" / PROFILE / "preferences").is_file()

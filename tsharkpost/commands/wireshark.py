@@ -11,6 +11,7 @@ from typing import Any
 from tsharkpost.capture import tshark as ts
 from tsharkpost.commands.common import ExitCode, exit_codes_help, log
 from tsharkpost.errors import TsharkError, UnknownPreset
+from tsharkpost.render.text import printable
 from tsharkpost.plugin.location import PLUGIN_FILE
 from tsharkpost.wireshark import installer
 from tsharkpost.wireshark.folders import discover
@@ -138,7 +139,7 @@ def _cannot(error: OSError, doing: str, folder: Path) -> None:
 def _show(plan: Plan, dry_run: bool) -> None:
     component = plan.component
     out = sys.stdout
-    out.write(f"{component.kind}: {component.folder}\n")
+    out.write(f"{component.kind}: {printable(str(component.folder))}\n")
     if not plan.steps and plan.manifest is None:
         if component.folder.is_dir():
             out.write(f"  up to date ({len(component.files) + len(component.seeds)} files)\n")
@@ -148,7 +149,7 @@ def _show(plan: Plan, dry_run: bool) -> None:
     for step in plan.steps:
         verb = f"would {step.action.value}" if dry_run else step.action.value
         relative = step.path.relative_to(component.folder).as_posix()
-        out.write(f"  {verb:<15} {relative}{'  (' + step.note + ')' if step.note else ''}\n")
+        out.write(f"  {verb:<15} {printable(relative)}{'  (' + printable(step.note) + ')' if step.note else ''}\n")
     if plan.manifest is not None and not any(step.action is not Action.KEEP for step in plan.steps):
         out.write(f"  {'would record' if dry_run else 'record'} {installer.MANIFEST}\n")
 
@@ -175,7 +176,7 @@ def _loaded_plugins(tshark: ts.Tshark) -> str | None:
 
 def _status(tshark: ts.Tshark, components: list[Component]) -> int:
     out = sys.stdout
-    out.write(f"tshark: {tshark.path} ({tshark.version})\n")
+    out.write(f"tshark: {printable(tshark.path)} ({tshark.version})\n")
     everything_current = True
     for component in components:
         states = installer.status(component)
@@ -189,7 +190,7 @@ def _status(tshark: ts.Tshark, components: list[Component]) -> int:
         else:
             summary = ", ".join(f"{count} {state.value}" for state, count in counts.items() if count)
         everything_current &= current
-        out.write(f"{component.kind}: {component.folder}: {summary}\n")
+        out.write(f"{component.kind}: {printable(str(component.folder))}: {summary}\n")
         if counts[FileState.MISSING] < len(states):  # installed, at least in part: which files are not current
             for relative, state in states.items():
                 if state not in (FileState.CURRENT, FileState.IN_USE):
