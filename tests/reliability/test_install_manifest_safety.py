@@ -298,3 +298,14 @@ def test_a_backup_name_taken_meanwhile_is_never_overwritten(home: Path, capsys: 
     assert step.backup.read_text() == "the other run's backup\n"
     assert sorted(p.read_text() for p in backups(profile_folder(home), "preferences")) == [
         "# mine\n", "the other run's backup\n"]
+
+
+def test_a_file_blocking_both_folders_is_named_once(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    # Given a HOME that is a file: both the plugin's and the profile's folders would go under it
+    blocker = tmp_path / "not-a-home"
+    blocker.write_text("mine\n")
+    monkeypatch.setenv("HOME", str(blocker))
+    monkeypatch.delenv("XDG_CONFIG_HOME")
+    code, _, err = run(capsys, "install")
+    assert (code, err) == (ExitCode.INPUT_ERROR, f"tsharkpost: ERROR: {blocker}: cannot install: not a folder\n")

@@ -97,7 +97,9 @@ def _wireshark(args: argparse.Namespace) -> int:
             return _status(tshark, components)
         _warn_other_copies(folders.lua_plugins, components[0].folder)
         # Checked for both before either is written: a half install would be left otherwise.
-        blocks = [found for component in components if (found := installer.blocked(component.folder))]
+        # (once each: a file for HOME blocks both)
+        blocks = list(dict.fromkeys(found for component in components
+                                    if (found := installer.blocked(component.folder))))
         if args.action == "install" and blocks:
             for path, reason in blocks:
                 log.error("%s: cannot install: %s", path, reason)
