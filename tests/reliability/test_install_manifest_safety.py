@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -309,3 +310,22 @@ def test_a_file_blocking_both_folders_is_named_once(home: Path, tmp_path: Path, 
     monkeypatch.delenv("XDG_CONFIG_HOME")
     code, _, err = run(capsys, "install")
     assert (code, err) == (ExitCode.INPUT_ERROR, f"tsharkpost: ERROR: {blocker}: cannot install: not a folder\n")
+
+
+def test_a_huge_file_in_the_profile_is_judged_without_being_held(
+        home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Given a 64 MiB file where the profile's preferences go (sparse: it takes no room on disk)
+    folder = profile_folder(home)
+    folder.mkdir(parents=True)
+    with (folder / "preferences").open("wb") as huge:
+        huge.truncate(64 << 20)
+    # When install and uninstall judge it (kept: tsharkpost did not write it)
+    tracemalloc.start()
+    try:
+        codes = [run(capsys, "install")[0], run(capsys, "uninstall")[0]]
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # Then they read it a block at a time: never the whole file in memory
+    assert codes == [ExitCode.FAIL_ON, ExitCode.FAIL_ON] and (folder / "preferences").stat().st_size == 64 << 20
+    assert peak < 16 << 20, peak

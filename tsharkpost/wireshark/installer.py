@@ -105,6 +105,15 @@ def _digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def _file_digest(path: Path) -> str:
+    """The SHA-256 of a file, read a block at a time: a file in the user's folders may be of any size."""
+    sha = hashlib.sha256()
+    with path.open("rb") as stream:
+        while block := stream.read(1 << 20):
+            sha.update(block)
+    return sha.hexdigest()
+
+
 def known_files(component: Component) -> frozenset[str]:
     """Every file name install writes (or an earlier version wrote) in the component's folder."""
     return frozenset(component.files) | frozenset(component.seeds) | RETIRED_FILES.get(component.kind, frozenset())
@@ -172,7 +181,7 @@ def file_state(component: Component, relative: str, manifest: Manifest) -> FileS
     path = component.folder / relative
     if not path.is_file():
         return FileState.MISSING
-    digest = _digest(path.read_bytes())
+    digest = _file_digest(path)
     shipped = component.shipped(relative)
     if shipped is not None and digest == _digest(shipped):
         return FileState.CURRENT
@@ -302,7 +311,7 @@ def plan_install(component: Component, force: bool) -> Plan:
     # Files an earlier version installed and this one does not: removed when untouched.
     for relative in sorted(set(old.files) - set(component.files) - set(component.seeds)):
         path = component.folder / relative
-        if inside(component, relative) and path.is_file() and _digest(path.read_bytes()) == old.files[relative]:
+        if inside(component, relative) and path.is_file() and _file_digest(path) == old.files[relative]:
             plan.steps.append(Step(Action.REMOVE, path, "no longer part of tsharkpost"))
     if not _holds(component.folder / MANIFEST, manifest.dump().encode("utf-8")):
         plan.manifest = manifest
@@ -327,7 +336,7 @@ def plan_uninstall(component: Component, force: bool) -> Plan:
         if not inside(component, relative):
             plan.steps.append(_outside(component, path))
             continue
-        digest = _digest(path.read_bytes())
+        digest = _file_digest(path)
         if relative in component.seeds:
             seed = component.seeds[relative]
             if relative in old.files and digest in (old.files[relative], _digest(seed)):
