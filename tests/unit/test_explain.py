@@ -163,3 +163,10 @@ def test_every_code_of_the_table_in_every_form() -> None:
             assert row["symbol"] in [answer.title for answer in explain(typed) if answer.kind == "hresult"], typed
     (answer,) = explain("590610")
     assert answer.details["forms"] == "0x00090312 = 590610 unsigned = 590610 signed"
+
+
+@pytest.mark.parametrize("word", ["A", "x", "_x", "SEC_E_NO_SUCH_CODE"])
+def test_any_word_that_is_no_symbol_is_answered_unknown(word: str) -> None:
+    # README: a word that is no known symbol is answered as unknown (exit 0), however short
+    (answer,) = explain(word)
+    assert (answer.kind, answer.title) == ("unknown", word)

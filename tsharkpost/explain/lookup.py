@@ -141,7 +141,7 @@ def explain(typed: str) -> list[Answer]:
     text = typed = typed.strip()
     if _OID.fullmatch(text):
         return [_oid(text)]
-    if re.fullmatch(r"[A-Za-z][A-Za-z0-9_]+", text) and not _HEX.match(text):
+    if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", text) and not _HEX.match(text):
         found = _symbol(text)
         if not found:
             return [Answer(typed, "unknown", text, {"meaning": "no alert or error code of this name in the tables"},
