@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -431,3 +432,21 @@ def test_a_folder_name_with_control_characters_is_shown_escaped(
         assert code == ExitCode.OK and "\x1b" not in out
         assert f"profile: {tmp_path}/config\\x1b[31m/profiles/{PROFILE}" in out
     assert (config / "profiles" / PROFILE / "preferences").is_file()
+
+
+def test_a_home_that_is_not_utf8_is_installed_into_and_shown_escaped(
+        home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    # Given a HOME whose name holds a byte that is not UTF-8 (tshark prints it as it is)
+    other = tmp_path / os.fsdecode(b"home\xff")
+    other.mkdir()
+    monkeypatch.setenv("HOME", str(other))
+    monkeypatch.delenv("XDG_CONFIG_HOME")
+    # Then install, status and uninstall work in that very folder, and show the byte escaped (a strict UTF-8
+    # terminal refuses it raw)
+    code, out, _ = run(capsys, "install")
+    assert code == ExitCode.OK and (other / ".config" / "wireshark" / "profiles" / PROFILE / "preferences").is_file()
+    assert "\udcff" not in out and f"profile: {tmp_path}/home\\udcff/.config/wireshark/profiles/{PROFILE}" in out
+    code, out, _ = run(capsys, "status")
+    assert code == ExitCode.OK and "tshark loads the plugin: yes" in out and "\udcff" not in out
+    code, out, _ = run(capsys, "uninstall")
+    assert code == ExitCode.OK and "\udcff" not in out and list(other.iterdir()) == []

@@ -14,7 +14,7 @@ from tsharkpost.errors import TsharkError, UnknownPreset
 from tsharkpost.render.text import printable
 from tsharkpost.plugin.location import PLUGIN_FILE
 from tsharkpost.wireshark import installer
-from tsharkpost.wireshark.folders import discover
+from tsharkpost.wireshark.folders import decoded, discover
 from tsharkpost.wireshark.installer import Action, Component, FileState, Plan
 from tsharkpost.wireshark.presets import PRESETS, preset
 from tsharkpost.wireshark.profile import PROFILE_NAME
@@ -168,12 +168,11 @@ def _warn_other_copies(lua_plugins: Path, ours: Path) -> None:
 def _loaded_plugins(tshark: ts.Tshark) -> str | None:
     """tshark's list of the plugins it loads; None (with a warning) when tshark cannot say."""
     try:
-        process = subprocess.run([tshark.path, "-G", "plugins"], capture_output=True, text=True, timeout=120,
-                                 check=False)
+        process = subprocess.run([tshark.path, "-G", "plugins"], capture_output=True, timeout=120, check=False)
     except (OSError, subprocess.TimeoutExpired) as error:
         log.warning("%s -G plugins failed: %s", tshark.path, error)
         return None
-    return process.stdout
+    return decoded(process.stdout)  # as the folders were, so that the plugin's path compares equal
 
 
 def _status(tshark: ts.Tshark, components: list[Component]) -> int:

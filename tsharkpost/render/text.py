@@ -16,8 +16,9 @@ from typing import Any, TypeVar
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # C0 and C1 controls and DEL; the invisible format characters that reorder or hide text (bidirectional marks,
 # embeddings, overrides and isolates, zero-width characters, the byte order mark: the "Trojan Source" ones); the
-# Unicode line and paragraph separators, which some terminals and editors break lines at.
-_UNSAFE = "\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff"
+# Unicode line and paragraph separators, which some terminals and editors break lines at; lone surrogates, which
+# stand for the bytes of a file name that is not UTF-8 (os.fsdecode) and which a strict UTF-8 stream refuses.
+_UNSAFE = "\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff\ud800-\udfff"
 UNPRINTABLE = re.compile(f"[{_UNSAFE}]")
 UNPRINTABLE_BUT_NEWLINE = re.compile(f"(?!\n)[{_UNSAFE}]")
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}

@@ -6,6 +6,8 @@ variables and portable installs right: they are where Wireshark will look.
 
 from __future__ import annotations
 
+import locale
+import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +28,14 @@ class Folders:
 
     configuration: Path
     lua_plugins: Path
+
+
+def decoded(output: bytes) -> str:
+    """tshark's output naming files, as Python names them: on POSIX os.fsdecode, which keeps any byte of a path
+    (a HOME that is not UTF-8) so that the path reaches the very folder; elsewhere the locale's encoding."""
+    if os.name == "posix":
+        return os.fsdecode(output)
+    return output.decode(locale.getpreferredencoding(False), "replace")
 
 
 def parse(text: str) -> dict[str, str | None]:
@@ -49,13 +59,14 @@ def parse(text: str) -> dict[str, str | None]:
 def discover(tshark: Tshark) -> Folders:
     argv = [tshark.path, "-G", "folders"]
     try:
-        process = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
+        process = subprocess.run(argv, capture_output=True, timeout=60, check=False)
     except (OSError, subprocess.TimeoutExpired) as error:
         raise TsharkError(f"cannot run {' '.join(argv)}: {error}") from None
-    folders = parse(process.stdout)
+    folders = parse(decoded(process.stdout))
     missing = [label for label in (PERSONAL_CONFIGURATION, PERSONAL_LUA_PLUGINS) if label not in folders]
     if process.returncode != 0 or missing:
-        said = "; ".join(line for line in process.stderr.splitlines() if line and not line.startswith(ROOT_NOTICE))
+        stderr = process.stderr.decode("utf-8", "replace")
+        said = "; ".join(line for line in stderr.splitlines() if line and not line.startswith(ROOT_NOTICE))
         raise TsharkError(f"{' '.join(argv)} did not report {', '.join(missing) or 'its folders'} "
                           f"(exit {process.returncode}{': ' + said if said else ''})")
     paths = {}
