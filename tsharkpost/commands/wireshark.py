@@ -93,23 +93,26 @@ def _wireshark(args: argparse.Namespace) -> int:
         return ExitCode.NO_TSHARK
     components = installer.components(folders)
     try:
-        if args.action == "status":
-            return _status(tshark, components)
-        _warn_other_copies(folders.lua_plugins, components[0].folder)
-        # Checked for both before either is written: a half install would be left otherwise.
-        # (once each: a file for HOME blocks both)
-        blocks = list(dict.fromkeys(found for component in components
-                                    if (found := installer.blocked(component.folder))))
-        if args.action == "install" and blocks:
-            for path, reason in blocks:
-                log.error("%s: cannot install: %s", path, reason)
-            return ExitCode.INPUT_ERROR
-        # Every plan is made before anything changes: a file or folder that cannot be read stops it all here.
-        plans = [installer.plan_install(component, args.force) if args.action == "install"
-                 else installer.plan_uninstall(component, args.force) for component in components]
+        if args.action == "status":  # read all first: an error writing standard output is no error reading
+            states = [installer.status(component) for component in components]
+        else:
+            _warn_other_copies(folders.lua_plugins, components[0].folder)
+            # Checked for both before either is written: a half install would be left otherwise.
+            # (once each: a file for HOME blocks both)
+            blocks = list(dict.fromkeys(found for component in components
+                                        if (found := installer.blocked(component.folder))))
+            if args.action == "install" and blocks:
+                for path, reason in blocks:
+                    log.error("%s: cannot install: %s", path, reason)
+                return ExitCode.INPUT_ERROR
+            # Every plan is made before anything changes: a file or folder that cannot be read stops it all here.
+            plans = [installer.plan_install(component, args.force) if args.action == "install"
+                     else installer.plan_uninstall(component, args.force) for component in components]
     except OSError as error:
         _cannot(error, "read", components[0].folder)
         return ExitCode.INPUT_ERROR
+    if args.action == "status":
+        return _status(tshark, components, states)
     for plan in plans:
         for warning in plan.warnings:
             log.warning("%s", warning)
@@ -175,12 +178,11 @@ def _loaded_plugins(tshark: ts.Tshark) -> str | None:
     return decoded(process.stdout)  # as the folders were, so that the plugin's path compares equal
 
 
-def _status(tshark: ts.Tshark, components: list[Component]) -> int:
+def _status(tshark: ts.Tshark, components: list[Component], found: list[dict[str, FileState]]) -> int:
     out = sys.stdout
     out.write(f"tshark: {printable(tshark.path)} ({tshark.version})\n")
     everything_current = True
-    for component in components:
-        states = installer.status(component)
+    for component, states in zip(components, found):
         counts = {state: sum(1 for s in states.values() if s is state) for state in FileState}
         # A seed Wireshark rewrote (in use) is as it should be: Wireshark keeps it up to date
         current = counts[FileState.CURRENT] + counts[FileState.IN_USE] == len(states)
