@@ -17,7 +17,7 @@ LAYERS = [
     ["capture", "events"],
     ["record"],
     ["plugin"],
-    ["errors"],
+    ["errors", "backups"],
     ["__init__"],  # the version
 ]
 

@@ -16,13 +16,13 @@ from enum import IntEnum
 from pathlib import Path
 from typing import IO, Any
 
+from tsharkpost.backups import keep_aside
 from tsharkpost.capture import tshark as ts
 from tsharkpost.capture.capfile import CAPTURE_SUFFIXES
 from tsharkpost.capture.defaults import UDP_TIMEOUT_SECONDS
 from tsharkpost.errors import OutputError, TsharkError
 from tsharkpost.plugin import fields as F
 from tsharkpost.render.text import diagnostic_value
-from tsharkpost.wireshark.installer import backup_path
 
 log = logging.getLogger("tsharkpost")
 
@@ -341,12 +341,7 @@ def _keep_previous(target: Path, new: Path) -> Path | None:
             return None
     except OSError:   # it cannot be read (write-only): kept, as any file that may differ
         pass
-    kept = backup_path(target)
-    try:
-        os.link(target, kept)
-    except OSError:   # a file system without hard links
-        shutil.copy2(target, kept)
-    return kept
+    return keep_aside(target)[0]   # linked, or renamed where hard links are not: target is replaced next either way
 
 
 def _umask() -> int:

@@ -27,12 +27,12 @@ import json
 import os
 import re
 import tempfile
-import time
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 
 from tsharkpost import __version__
+from tsharkpost.backups import backup_path, keep_aside
 from tsharkpost.plugin.location import PLUGIN_FILE, lua_dir, tables_dir
 from tsharkpost.wireshark import profile
 from tsharkpost.wireshark.folders import Folders
@@ -45,9 +45,6 @@ WIRESHARK_STATE_FILES = frozenset({"recent"})
 # Files earlier versions of tsharkpost installed and this one does not, by component kind: install removes them
 # when they are still as written. Like every name install touches, they come from here, never from a manifest.
 RETIRED_FILES: dict[str, frozenset[str]] = {"plugin": frozenset(), "profile": frozenset()}
-# A user's file that --force replaces or removes is renamed to NAME + BACKUP_INFIX + UTC time; the name ends in
-# neither .lua nor .tsv, so Wireshark and the plugin ignore the copy.
-BACKUP_INFIX = ".tsharkpost-backup-"
 MANIFEST_MAX_BYTES = 1 << 20  # a real one is a few kB; a bigger one is not ours
 SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 
@@ -242,17 +239,6 @@ def blocked(folder: Path) -> tuple[Path, str] | None:
     return None
 
 
-def backup_path(path: Path) -> Path:
-    """A name beside path, not taken yet, for the user's version of it."""
-    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    candidate = path.with_name(f"{path.name}{BACKUP_INFIX}{stamp}")
-    number = 1
-    while candidate.exists() or candidate.is_symlink():
-        number += 1
-        candidate = path.with_name(f"{path.name}{BACKUP_INFIX}{stamp}-{number}")
-    return candidate
-
-
 def _outside(component: Component, path: Path) -> Step:
     return Step(Action.KEEP, path, f"leads outside {component.folder} (a symbolic link): tsharkpost leaves it alone")
 
@@ -395,28 +381,6 @@ def _write(path: Path, data: bytes) -> None:
         raise
 
 
-def _keep_aside(path: Path, backup: Path) -> bool:
-    """Give the user's file at path a backup name that no one else holds: a hard link, which fails rather than
-    replace a file another run gave that name meanwhile (then the next free name is taken). True when path is
-    still there (linked: the caller replaces or removes it); False when it was renamed, where a file system
-    has no hard links."""
-    while True:
-        try:
-            if os.link in os.supports_follow_symlinks:  # a symbolic link is kept as one
-                os.link(path, backup, follow_symlinks=False)
-            else:
-                os.link(path, backup)
-            return True
-        except FileExistsError:
-            backup = backup_path(path)
-        except OSError:
-            if backup.exists() or backup.is_symlink():
-                backup = backup_path(path)
-                continue
-            os.replace(path, backup)
-            return False
-
-
 def apply(plan: Plan) -> None:
     """Carry out a plan; OSError propagates (the caller names the path)."""
     component = plan.component
@@ -425,13 +389,13 @@ def apply(plan: Plan) -> None:
         if step.action in (Action.CREATE, Action.UPDATE, Action.OVERWRITE):
             step.path.parent.mkdir(parents=True, exist_ok=True)
             if step.backup is not None:
-                _keep_aside(step.path, step.backup)
+                keep_aside(step.path, step.backup)
             content = component.shipped(relative)
             assert content is not None
             _write(step.path, content)  # replaces the name only: a linked backup keeps the user's bytes
         elif step.action is Action.BACK_UP:
             assert step.backup is not None
-            if _keep_aside(step.path, step.backup):
+            if keep_aside(step.path, step.backup)[1]:
                 step.path.unlink()
         elif step.action is Action.REMOVE:
             step.path.unlink()
