@@ -908,9 +908,22 @@ def test_sniff_tells_hellos_from_other_payloads(lua: str) -> None:
     noise = [bytes(generator.randrange(256) for _ in range(16)) for _ in range(2000)]
     lines = run_driver(lua, "sniff", str(LUA_DIR), stdin="".join(f"{data[:16].hex()}\n" for data, _, _ in cases)
                        + "".join(f"{data.hex()}\n" for data in noise))
-    assert lines[:len(cases)] == [f"{str(h).lower()}\t{str(r).lower()}" for _, h, r in cases]
+    assert [line.rsplit("\t", 1)[0] for line in lines[:len(cases)]] == [
+        f"{str(h).lower()}\t{str(r).lower()}" for _, h, r in cases]
     # random 16-byte payloads: none starts a hello (about one in five million would, nearly all as SSL 2.0)
     assert sum(line.startswith("true") for line in lines[len(cases):]) == 0
+
+
+def test_sniff_tells_an_http_connect_request(lua: str) -> None:
+    # Given a proxy's CONNECT requests (HTTP/1.0 and 1.1, the first 10 bytes of a segment as the find script reads
+    # them) and payloads that are not one: other HTTP methods, a lowercase or unspaced CONNECT (STOMP's frame),
+    # a TLS hello, then only the CONNECT requests are (HTTP relays that tunnel itself: tpost_ws_find leaves it).
+    hello = build.record(22, build.client_hello(b"shop.example.net", [0x0804]))
+    cases = [(b"CONNECT ts01-b.cloudsink.net:443 HTTP/1.0\r\n", True), (b"CONNECT [::1]:443 HTTP/1.1\r\n", True),
+             (b"GET / HTTP/1.1\r\n", False), (b"OPTIONS * HTTP/1.1\r\n", False), (b"connect x:443 HTTP/1.1", False),
+             (b"CONNECT\naccept-version:1.2\n", False), (b"CONNECTX", False), (hello, False)]
+    lines = run_driver(lua, "sniff", str(LUA_DIR), stdin="".join(f"{data[:10].hex()}\n" for data, _ in cases))
+    assert [line.rsplit("\t", 1)[1] for line in lines] == [str(c).lower() for _, c in cases]
 
 
 # ---------------------------------------------------------------------------------------------------------

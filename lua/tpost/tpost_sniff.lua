@@ -8,6 +8,8 @@ it the first bytes of a segment on a port Wireshark gives to another protocol).
                    version 0x0002 or 3.x)
   sniff.record(s)  true when s starts with any TLS record header (types 20-23, version 3.x) or an SSL 2.0
                    SERVER-HELLO: what the peer of a hello answers with
+  sniff.http_connect(s)  true when s starts with "CONNECT ": an HTTP proxy's tunnel request (RFC 9110 §9.3.6),
+                   whose tunnel Wireshark's HTTP dissector hands to the tunnelled port's dissector itself
 
 Strict on purpose: only a hello opens a connection, so bulk data on the port (an HTTP body, a file)
 is claimed only if it begins with these 10 bytes exactly.
@@ -44,6 +46,12 @@ function sniff.record(s)
     local b0, b1, b2 = byte(s, 1, 3)
     if b0 >= 20 and b0 <= 23 then return b1 == 3 and b2 <= 4 end
     return b0 >= 128 and b2 == 4   -- SSL 2.0 SERVER-HELLO
+end
+
+local CONNECT = "CONNECT "
+
+function sniff.http_connect(s)
+    return string.sub(s, 1, #CONNECT) == CONNECT
 end
 
 return sniff

@@ -9,7 +9,8 @@ belong to another protocol gets `tpost_find` as its conversation dissector, whic
 port's dissector: it declines (returns 0, and TCP goes on as if it were not there) unless the connection
 has turned to TLS. From the segment that starts with a hello (tpost_sniff) on, the hello's sender is
 TLS, its peer from its first segment that starts with a TLS record (a plaintext answer, "HTTP/1.1 400",
-stays with the port's dissector). Decode As (-d) still decides: a port it changed is left alone.
+stays with the port's dissector). Decode As (-d) still decides: a port it changed is left alone. A connection
+that opens with an HTTP CONNECT request is left to HTTP, which relays its tunnel itself (tpost_sniff.http_connect).
 A dissector that takes the connection over for itself (TPKT on 3389 does, as STARTTLS dissectors do
 to hand it to TLS) would keep tpost_find from seeing later segments: after each frame of a watched
 connection, tpost_find is made its conversation dissector again.
@@ -83,12 +84,23 @@ function find.install(deps)
         return a < b and a .. " " .. b or b .. " " .. a
     end
 
+    -- A connection that opens with an HTTP CONNECT request: HTTP relays its tunnel to the tunnelled port's
+    -- dissector itself (TLS, for CONNECT host:443), as SOCKS does. Taking the tunnel's segments from HTTP would
+    -- leave HTTP's tunnel unstarted, and on every later visit (tshark -2, a click in Wireshark) HTTP would then
+    -- read its own CONNECT request and answer as tunnel data: twice, with a false "Unencrypted HTTP" warning.
+    local RELAYED = { relay = true }
+
     -- TLS for this segment? Marks where the connection's TLS starts.
     local function is_tls(tvb, pinfo)
         local stream = connection_key(pinfo)
         local num = pinfo.number
         local head = tvb:raw(0, math.min(tvb:len(), sniff.HEAD))
         local tls = found[stream]
+        if tls == RELAYED then return false end
+        if not tls and sniff.http_connect(head) then
+            found[stream] = RELAYED
+            return false
+        end
         if (not tls or tls.frame > num) and sniff.hello(head) then
             tls = { frame = num, sender = pinfo.src_port, peer = nil }
             found[stream] = tls

@@ -244,6 +244,38 @@ def test_one_pass_and_two_pass_agree_on_corpus(tshark: str, plugin: Path, corpus
     assert pdml == one_pass
 
 
+def _protocols_and_experts(tshark: str, capture: Path, plugin: Path | None, *mode: str
+                           ) -> list[tuple[str, str, list[str]]]:
+    """(frame, frame.protocols, expert messages other than the plugin's own) of every frame, with the plugin or
+    without it."""
+    with_plugin = ["-X", f"lua_script:{plugin}"] if plugin else []
+    argv = [tshark, "-n", "-r", str(capture), *with_plugin, *mode, "-T", "fields", "-E", "aggregator=|",
+            "-e", "frame.number", "-e", "frame.protocols", "-e", "_ws.expert.message",
+            *(["-e", "tpost.message"] if plugin else [])]
+    out = subprocess.run(argv, capture_output=True, text=True, check=True, timeout=300).stdout
+    rows = []
+    for line in out.splitlines():
+        frame, protocols, experts, own = (line.split("\t") + ["", ""])[:4]
+        mine = set(own.split("|"))
+        rows.append((frame, protocols, [e for e in experts.split("|") if e and e not in mine]))
+    return rows
+
+
+@pytest.mark.parametrize("trace", ["arkime/https-connect.pcap", "zeek/connect-with-header.pcap"])
+def test_http_connect_tunnel_stays_with_http(tshark: str, plugin: Path, corpus_dir: Path, trace: str) -> None:
+    # Given a proxy connection (port 8080; port 80) that opens with an HTTP CONNECT request and carries TLS in its
+    # tunnel, then with the plugin every frame has plain tshark's protocols and expert messages (beside the plugin's
+    # own), in one pass and when visited again (tshark -2, a click in Wireshark): HTTP's tunnel hands TLS on
+    # (http:tls), and the CONNECT request is read once, with no "Unencrypted HTTP protocol detected over encrypted
+    # port" warning; the plugin's findings are the same both ways.
+    path = corpus_dir / trace
+    for mode in ([], ["-2"]):
+        plain = _protocols_and_experts(tshark, path, None, *mode)
+        assert any(protocols.endswith(":http:tls") for _, protocols, _ in plain)
+        assert _protocols_and_experts(tshark, path, plugin, *mode) == plain
+    assert findings_by_fields(tshark, plugin, path, "-2") == findings_by_fields(tshark, plugin, path)
+
+
 # Third-party traces with handshake-level findings: (frame, check, severity, chain index), in tree order.
 CORPUS_EXPECTED = {
     # 1024-bit DHE group and an MD5-signed leaf (issued by a private CA) a TLS 1.2 client did not offer
