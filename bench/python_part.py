@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", type=Path, default=REPO / "bench" / "work", help="where workloads are kept")
     args = parser.parse_args(argv)
     args.work.mkdir(parents=True, exist_ok=True)
-    capture = args.capture or plugin_cost.build_capture(args.work, args.copies)
+    capture = (args.capture or plugin_cost.build_capture(args.work, args.copies)).resolve()
     script = stand_in(save_output(capture, args.work), args.work)
     runs: dict[Path, list[tuple[float, float]]] = {source: [] for source in args.sources}
     for _ in range(args.runs):
