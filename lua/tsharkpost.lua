@@ -212,7 +212,7 @@ tpost.prefs.sha1_is_weak = Pref.bool("SHA-1 signatures are weak", settings.sha1_
 tpost.prefs.teardown_window_ms = Pref.uint("Silent teardown window (ms)", settings.teardown_window_ms,
     "a FIN or RST at most this long after the server's certificate flight, without an alert, is a silent teardown")
 tpost.prefs.max_connections = Pref.uint("Maximum connections kept", settings.max_connections,
-    "bound on per-connection state; beyond it the oldest connection is dropped, with a note")
+    "bound on per-connection state (at least 1); beyond it the oldest connection is dropped, with a note")
 tpost.prefs.max_hash_kib = Pref.uint("Largest certificate fingerprinted (KiB)", settings.max_hash_kib,
     "bound on the SHA-256 and SHA-1 of one certificate; a larger one gets no fingerprint, with a note")
 tpost.prefs.max_handshake_kib = Pref.uint("Largest Certificate message reassembled (KiB)", settings.max_handshake_kib,
@@ -237,6 +237,8 @@ function tpost.prefs_changed()
     for name in pairs(settings) do
         settings[name] = tpost.prefs[name]
     end
+    -- 0 would keep no connection at all: the state keeps at least one, and its note says so
+    settings.max_connections = math.max(1, settings.max_connections)
     if on_prefs_changed then on_prefs_changed() end
 end
 

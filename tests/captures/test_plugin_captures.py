@@ -213,9 +213,11 @@ def test_preference_override_changes_the_verdict(tshark: str, plugin: Path, capt
     assert plugin_output(tshark, plugin, captures_dir / capture, *prefs).keys() == expected
 
 
-def test_connection_bound_is_recorded(tshark: str, plugin: Path, captures_dir: Path) -> None:
-    # Given room for one connection, when the batch's second connection starts, then the drop is noted once.
-    out = plugin_output(tshark, plugin, captures_dir / "batch-mixed.pcapng", "-o", "tpost.max_connections:1")
+@pytest.mark.parametrize("bound", ["1", "0"])
+def test_connection_bound_is_recorded(tshark: str, plugin: Path, captures_dir: Path, bound: str) -> None:
+    # Given room for one connection (0 keeps one too, and says so), when the batch's second connection starts,
+    # then the drop is noted once.
+    out = plugin_output(tshark, plugin, captures_dir / "batch-mixed.pcapng", "-o", f"tpost.max_connections:{bound}")
     limits = [f for f in out.findings if f.check == "state_limit"]
     assert len(limits) == 1 and limits[0].severity == N
     assert limits[0].message == ("more than 1 connections at once: the oldest one's state was dropped, and "
