@@ -6,6 +6,7 @@ Expected facts come from captures/expected.json (the generator's ground truth), 
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import jsonschema
@@ -105,6 +106,21 @@ def test_fallback_names_the_version_difference(fallback: tuple[int, dict]) -> No
     assert "GOOD received the same certificate (#3) without sigalg_not_offered" in summaries[0]
     assert all(row["relation"] == "same" for row in section(document, "chain")["rows"])
     assert field(document, "server_hello", "version")["good"] == "TLS 1.0"
+
+
+def test_fallback_does_not_say_bad_left_out_a_version_below_its_highest(fallback: tuple[int, dict],
+                                                                         tshark: str) -> None:
+    # Given BAD's ClientHello as tshark reads it: client_version TLS 1.2 and no supported_versions extension, so
+    # it offers every version up to TLS 1.2 and the server may answer with a lower one (RFC 5246 Appendix E.1)
+    argv = [tshark, "-n", "-r", str(FALLBACK), "-Y", "tls.handshake.type == 1 && tcp.stream == 0", "-T", "fields",
+            "-e", "tls.handshake.version", "-e", "tls.handshake.extensions.supported_version"]
+    out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+    assert out.split("\n")[0].split("\t") == ["0x0303", ""]
+    # Then the verdict does not claim BAD's client left out TLS 1.0, which GOOD negotiated
+    _, document = fallback
+    version = next(item for item in document["verdict"] if "fallback" in item["summary"])
+    assert "BAD's client did not offer TLS 1.0" not in version["evidence"], version["evidence"]
+    assert "BAD negotiated TLS 1.2, its client offering up to TLS 1.2 (frame 4)" in version["evidence"]
 
 
 def test_one_capture_pairs_its_failure_with_its_success_by_default(tmp_path: Path, fallback: tuple[int, dict],

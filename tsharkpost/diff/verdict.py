@@ -14,7 +14,7 @@ Each item says what GOOD had instead, so the contrast is the evidence.
 from __future__ import annotations
 
 from tsharkpost.diff.model import ChainRow, Section, VerdictItem
-from tsharkpost.plugin.tables import Severity, check_group, check_weight
+from tsharkpost.plugin.tables import Severity, check_group, check_weight, version_rank
 from tsharkpost.record.model import CauseKind, Certificate, ConnectionRecord, Finding
 
 # checks.tsv groups whose checks describe how a connection ended (an alert, a teardown, missing keys)
@@ -34,6 +34,25 @@ def _identity(record: ConnectionRecord, finding: Finding) -> tuple[str, str | No
     if cert is not None:
         return finding.check, cert.sha256 or f"#{cert.index}"
     return finding.check, None if finding.cert_index is None else f"#{finding.cert_index}"
+
+
+def _rank(version: str) -> tuple[int, float] | None:
+    """A version's place among its family's (TLS, DTLS) for comparing two of one family; None when unknown."""
+    if version.startswith("DTLS "):
+        number = version.split()[1]
+        return (1, float(number)) if number.replace(".", "", 1).isdigit() else None
+    rank = version_rank(version)
+    return (0, float(rank)) if rank >= 0 else None
+
+
+def _offered(supported_versions: tuple[str, ...], max_version: str | None, version: str) -> bool:
+    """Whether a ClientHello offered a version. With supported_versions, the client lists each version it accepts
+    (RFC 8446 §4.2.1); without it, its legacy_version is the highest it supports and the server may answer with
+    any lower one (RFC 5246 Appendix E.1): only a version above it was not offered. Unknown: taken as offered."""
+    if supported_versions:
+        return version in supported_versions
+    chosen, highest = _rank(version), _rank(max_version or "")
+    return chosen is None or highest is None or chosen[0] != highest[0] or chosen[1] <= highest[1]
 
 
 def _label(cert: Certificate) -> str:
@@ -162,8 +181,7 @@ class _Builder:
 
         evidence = [f"BAD {said(bad, bad_max)} (frame {bad_hello.frame if bad_hello else '?'})",
                     f"GOOD {said(good, good_max)} (frame {good_hello.frame if good_hello else '?'})"]
-        offered = (bad_hello.supported_versions or (bad_hello.legacy_version,)) if bad_hello else (None,)
-        if good.version and good.version not in offered:
+        if good.version and bad_hello and not _offered(bad_hello.supported_versions, bad_max, good.version):
             evidence.append(f"BAD's client did not offer {good.version}")
         if bad_hello and bad_hello.signature_algorithms and not (good_hello and good_hello.signature_algorithms):
             evidence.append("BAD's ClientHello carries signature_algorithms; GOOD's has none")
