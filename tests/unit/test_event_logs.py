@@ -43,6 +43,29 @@ def test_seed_csv_needs_the_viewers_zone() -> None:
     assert result.status == "ok" and "assumed UTC" in result.notes[0]
 
 
+def test_csv_times_the_zone_lives_twice_or_skips_are_named(tmp_path: Path) -> None:
+    # Given an Event Viewer CSV export viewed in Europe/Berlin: 2:30 AM on 25 October 2026 happened twice (CEST, then
+    # CET after the clocks went back at 3:00), 2:30 AM on 29 March 2026 never (clocks went from 2:00 to 3:00)
+    export = tmp_path / "system.csv"
+    export.write_text("Level,Date and Time,Source,Event ID,Task Category\n"
+                      "Error,10/25/2026 2:30:00 AM,Schannel,36888,None,A fatal alert was generated.\n"
+                      "Error,10/25/2026 2:45:10 AM,Schannel,36888,None,A fatal alert was generated.\n"
+                      "Error,3/29/2026 2:30:00 AM,Schannel,36888,None,A fatal alert was generated.\n"
+                      "Error,10/25/2026 3:30:00 AM,Schannel,36888,None,A fatal alert was generated.\n")
+    events, result = read(export, ZoneInfo("Europe/Berlin"))
+    utc = [dt.datetime.fromtimestamp(event.time, dt.timezone.utc).strftime("%m-%d %H:%M:%S") for event in events]
+    # Then each is read (the repeated hour as its first pass, CEST), and the notes say which rows are unclear
+    assert utc == ["10-25 00:30:00", "10-25 00:45:10", "03-29 01:30:00", "10-25 02:30:00"]
+    assert result.status == "ok" and len(result.notes) == 2, result.notes
+    repeated, skipped = result.notes
+    assert repeated.startswith("2 rows, the first (row 2, 10/25/2026 2:30:00 AM, read as UTC+02:00) are in the hour "
+                               "Europe/Berlin lives twice when its clocks go back")
+    assert skipped.startswith("1 row (row 4, 3/29/2026 2:30:00 AM, read as UTC+01:00) is at a local time "
+                              "Europe/Berlin skips")
+    # A zone without the change that day says nothing
+    assert not read(export, ZoneInfo("Asia/Tokyo"))[1].notes
+
+
 def test_tab_separated_export_reads_like_the_csv(tmp_path: Path) -> None:
     text = tmp_path / "system.txt"
     text.write_text("Level\tDate and Time\tSource\tEvent ID\tTask Category\n"

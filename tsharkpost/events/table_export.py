@@ -28,8 +28,24 @@ _LOCAL_FORMATS = ("%m/%d/%Y %I:%M:%S %p", "%Y-%m-%d %H:%M:%S", "%d.%m.%Y %H:%M:%
 _DATE_START = re.compile(r"\s*\d{1,4}[./-]\d{1,2}[./-]\d{1,4}[ T]\d{1,2}:\d\d")
 
 
-def parse_local_time(text: str, tz: ZoneInfo | None) -> float:
-    """A CSV/TXT date -> epoch seconds; tz None means the times are taken as UTC."""
+def local_time_gap(moment: dt.datetime, tz: ZoneInfo) -> str:
+    """Whether a local time without an offset is ambiguous in tz: "repeated" (the hour the clocks go back, lived
+    twice), "skipped" (the hour they go forward: no such local time), or "". Such a time is read as zoneinfo
+    reads it (fold 0: a repeated hour as its first pass), and the log's notes say so."""
+    first, second = moment.replace(tzinfo=tz, fold=0), moment.replace(tzinfo=tz, fold=1)
+    if first.utcoffset() == second.utcoffset():
+        return ""
+    back = first.astimezone(dt.timezone.utc).astimezone(tz).replace(tzinfo=None)
+    return "repeated" if back == moment else "skipped"
+
+
+def _offset_text(moment: dt.datetime) -> str:
+    offset = moment.strftime("%z")
+    return f"UTC{offset[:3]}:{offset[3:5]}"
+
+
+def local_moment(text: str) -> dt.datetime:
+    """A CSV/TXT date as written (naive: the viewing machine's local time)."""
     text = " ".join(text.split())
     for pattern in _LOCAL_FORMATS:
         try:
@@ -47,7 +63,7 @@ def parse_local_time(text: str, tz: ZoneInfo | None) -> float:
         day, month = (first, second) if first > 12 else (second, first)
         hour, minute, second_of_minute = (int(match.group(n)) for n in (4, 5, 6))
         moment = dt.datetime(int(match.group(3)), month, day, hour, minute, second_of_minute)
-    return moment.replace(tzinfo=tz or dt.timezone.utc).timestamp()
+    return moment
 
 
 def _quoted_at_end(text: str, quoted: bool, delimiter: str) -> bool:
@@ -152,6 +168,7 @@ def read_table(lines: Iterator[Line], name: str, result: LogResult, delimiter: s
         result.notes.append("times are local time without an offset: assumed UTC "
                             "(give --events-tz ZONE, e.g. Europe/Berlin, for the viewing machine's zone)")
     header: list[str] | None = None
+    unclear: dict[str, tuple[int, str]] = {}  # "repeated"/"skipped" -> rows whose local time tz blurs, the first
     for row in _rows(lines, delimiter, result):
         try:
             cells = _cells(row, delimiter)
@@ -181,10 +198,27 @@ def read_table(lines: Iterator[Line], name: str, result: LogResult, delimiter: s
                                "message: read by its first four")
         try:
             level, when, provider, event_id = (cell.strip() for cell in cells[:4])
-            time = parse_local_time(when, tz)
+            moment = local_moment(when)
             number_id = int(event_id)
         except ValueError as error:
             result.add_problem(f"{where}: {error}, skipped")
             continue
+        time = moment.replace(tzinfo=tz or dt.timezone.utc).timestamp()
+        gap = local_time_gap(moment, tz) if tz is not None else ""
+        if gap:
+            count, first = unclear.get(gap, (0, f"{where}, {' '.join(when.split())}, read as "
+                                                f"{_offset_text(moment.replace(tzinfo=tz))}"))
+            unclear[gap] = (count + 1, first)
         yield Event(time=time, computer="", provider=provider, event_id=number_id, level=level_name(level),
                     fields={}, raw=delimiter.join(cells), source=f"{name}#{row.number}", resolution=1.0)
+    if tz is not None and "repeated" in unclear:
+        count, first = unclear["repeated"]
+        rows = "1 row" if count == 1 else f"{count:,} rows, the first"
+        result.notes.append(f"{rows} ({first}) {'is' if count == 1 else 'are'} in the hour {tz.key} lives twice "
+                            "when its clocks go back: the export cannot tell which pass, and the first is taken; an "
+                            "event of the second pass happened later than shown, by the change of offset")
+    if tz is not None and "skipped" in unclear:
+        count, first = unclear["skipped"]
+        rows = "1 row" if count == 1 else f"{count:,} rows, the first"
+        result.notes.append(f"{rows} ({first}) {'is' if count == 1 else 'are'} at a local time {tz.key} skips "
+                            "when its clocks go forward: is --events-tz the viewing machine's zone?")
