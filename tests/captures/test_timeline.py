@@ -96,6 +96,26 @@ def test_skew_of_a_few_seconds_is_recovered(capsys: pytest.CaptureFixture[str], 
     assert document["unattributed"][0]["event"] == "moved.xml#2"
 
 
+def test_context_events_follow_the_estimated_clock(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                                   tshark: str) -> None:
+    # Given the whole log's clock 200 s behind the capture's: the Service Control Manager event, 4.3 s before the
+    # capture's first frame on the capture's clock, is logged 204.3 s before it
+    moved = tmp_path / "behind.xml"
+    moved.write_text(SEED_XML.read_text().replace("2026-11-27T17:53:55.9116940Z", "2026-11-27T17:50:35.9116940Z")
+                     .replace("2026-11-27T17:53:51.5991940Z", "2026-11-27T17:50:31.5991940Z"))
+    code, document, _ = timeline(capsys, str(SEED), "--events", str(moved))
+    assert code == ExitCode.OK
+    assert document["clock"]["how"] == "estimated" and document["clock"]["seconds"] == pytest.approx(200, abs=0.002)
+    # Then, once corrected, it is within 5 s of the capture and shown as with the right clock, not counted as far
+    first = document["entries"][0]
+    assert (first["where"], first["what"]) == ("behind.xml#1", "Service Control Manager 7036 (not interpreted)")
+    assert first["time"].startswith("2026-11-27T17:53:51.59") and document["events_outside"] == 0
+    # And an event 200 s away on the corrected clock is still left out, and counted
+    _, document, _ = timeline(capsys, str(SEED), "--events", str(moved), "--shift", "0")
+    assert all(entry["where"] != "behind.xml#1" for entry in document["entries"])
+    assert document["events_outside"] == 1
+
+
 def test_target_name_decides_between_connections(capsys: pytest.CaptureFixture[str], tmp_path: Path,
                                                  tshark: str) -> None:
     # A 36888 naming another server does not belong to the seed's connection, even at the right time

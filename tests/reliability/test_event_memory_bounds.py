@@ -20,7 +20,7 @@ from tsharkpost.events.readers import read_log
 from tsharkpost.record.model import Milestone, Outcome, Side
 from tsharkpost.timeline import window
 from tsharkpost.timeline.attribute import MAX_SKEW_SECONDS, Attribution, ConnectionView, attribute, clock
-from tsharkpost.timeline.window import select_events
+from tsharkpost.timeline.window import select_events, trim_context
 
 SEED = CAPTURES / "md2-root-silent-fin.pcapng"
 SEED_XML = CAPTURES / "md2-root-silent-fin.schannel.xml"
@@ -101,14 +101,18 @@ def test_far_and_uninterpreted_events_are_counted_not_held(tmp_path: Path) -> No
                    + "\n" + schannel(SEED_TIME) + "\n")
     selection = select_events([log], None, [seed_view()], None)
     # Then held: the interpreted ones within reach of the connection (300 s of skew either way), the 100 closest
-    # of those hours away, and the seed's event; not one of the others
+    # of those hours away, and the seed's event; of the others only those within 5 s of the connection once the
+    # clock offset is estimated, which may be up to 300 s either way
     reach = MAX_SKEW_SECONDS + 0.004 + 2
     near = [t for i, t in enumerate(times) if i % 4 and abs(t - SEED_TIME) <= reach]
+    context = [t for i, t in enumerate(times) if not i % 4 and abs(t - SEED_TIME) <= MAX_SKEW_SECONDS + 5]
     held = selection.events
-    assert len(held) == len(near) + 100 + 1
-    assert sum(1 for event in held if abs(event.time - SEED_TIME) <= reach) == len(near) + 1
-    assert all(interpreted(event) for event in held)
+    assert len(held) == len(near) + 100 + 1 + len(context) and context
+    assert sum(1 for event in held if abs(event.time - SEED_TIME) <= reach and interpreted(event)) == len(near) + 1
     assert selection.outside == 4001 - len(held) and selection.logs[0].events == 4001
+    # With the clocks found to agree, none of the others is within 5 s: all let go, and counted
+    kept, let_go = trim_context(held, [seed_view()], 0.0)
+    assert all(interpreted(event) for event in kept) and let_go == len(context)
     assert selection.notes == [f"{3000 - len(near) - 100:,} Schannel/CAPI2 events hours from every connection, "
                                "past the 100 closest (listed as unattributed)"]
     # summarize needs only what can be attributed

@@ -20,7 +20,7 @@ from tsharkpost.events.interpret import interpreted
 from tsharkpost.events.model import LogResult
 from tsharkpost.record.jsonform import iso_time
 from tsharkpost.timeline.attribute import Attribution, ConnectionView, Skew, attribute, capture_labels, clock
-from tsharkpost.timeline.window import EventSelection, select_events
+from tsharkpost.timeline.window import EventSelection, select_events, trim_context
 
 MILESTONE_LABELS = {"syn": "SYN", "syn_ack": "SYN-ACK", "fin": "FIN", "rst": "RST", "change_cipher_spec": "CCS",
                     "client_hello": "ClientHello", "server_hello": "ServerHello", "certificate": "Certificate",
@@ -104,8 +104,8 @@ def _between(item: Attribution, milestones: list[Entry]) -> str:
 
 def build(captures: list[InputResult], views: list[ConnectionView], selection: EventSelection,
           shift: float | None, around: float | None) -> Timeline:
-    events = selection.events
-    skew = clock(events, views, shift)
+    skew = clock(selection.events, views, shift)
+    events, let_go = trim_context(selection.events, views, skew.seconds)
     interesting = [event for event in events if interpreted(event)]
     attributions = attribute(interesting, views, skew.seconds)
     by_event = {id(item.event): item for item in attributions}
@@ -131,7 +131,7 @@ def build(captures: list[InputResult], views: list[ConnectionView], selection: E
         entries = [entry for entry in entries if (entry.kind == "milestone" and entry.connection in keep)
                    or (entry.kind == "event" and near(entry.time))]
     entries.sort(key=lambda entry: (entry.time, entry.kind == "event"))
-    return Timeline(captures, selection.logs, skew, entries, attributions, views, selection.outside, around,
+    return Timeline(captures, selection.logs, skew, entries, attributions, views, selection.outside + let_go, around,
                     selection.notes)
 
 

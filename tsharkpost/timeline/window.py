@@ -10,7 +10,8 @@ attribution). An event is held only when it can be placed:
 - an interpreted event hours away (within a day, where a time zone mistake puts it): listed as unattributed with a
   hint, the MAX_LISTED_AWAY closest;
 - an event tsharkpost does not interpret, close to the captures: shown as context, the MAX_CONTEXT_EVENTS closest,
-  held without its fields and raw text (never shown for such events).
+  held without its fields and raw text (never shown for such events). Unless --shift is given, "close" is judged
+  once the clock offset is estimated (trim_context): until then such events are held within reach of that offset.
 
 Everything else is counted (events_outside) and let go as it streams by.
 """
@@ -122,6 +123,7 @@ def select_events(paths: Iterable[Path], tz: ZoneInfo | None, views: list[Connec
                   near_only: bool = False) -> EventSelection:
     """Stream the logs and hold what can be placed (near_only: only what attribution can use, for summarize)."""
     selection = EventSelection([], [])
+    skew = 0.0
     if views:
         longest = max(view.last - view.first for view in views)
         # An estimated offset puts an event at most MAX_SKEW_SECONDS from its pair's connection, plus that one's span.
@@ -140,7 +142,7 @@ def select_events(paths: Iterable[Path], tz: ZoneInfo | None, views: list[Connec
             order += 1
             moved = event.time + (shift or 0.0)
             telling = interpreted(event)  # Schannel or CAPI2
-            margin = reach + TIME_MARGIN if telling else CONTEXT_SECONDS
+            margin = reach + TIME_MARGIN if telling else CONTEXT_SECONDS + skew
             if not views or not (start - margin <= moved + event.resolution and moved <= end + margin):
                 selection.outside += 1
                 continue
@@ -166,10 +168,23 @@ def select_events(paths: Iterable[Path], tz: ZoneInfo | None, views: list[Connec
                    "holds (the closest were weighed)"),
             (away, f"Schannel/CAPI2 events hours from every connection, past the {MAX_LISTED_AWAY} closest (listed "
                    "as unattributed)"),
-            (context, f"events of other providers close to the captures, past the {MAX_CONTEXT_EVENTS:,} closest "
-                      "(shown)")):
+            (context, f"events of other providers close to the captures (or, until the clock offset is estimated, "
+                      f"within its reach), past the {MAX_CONTEXT_EVENTS:,} closest (shown)")):
         count = sum(keeper.dropped.values())
         if count:
             selection.outside += count
             selection.notes.append(f"{count:,} {what}")
     return selection
+
+
+def trim_context(events: list[Event], views: list[ConnectionView], offset: float) -> tuple[list[Event], int]:
+    """The events, less the uninterpreted ones that lie more than CONTEXT_SECONDS from the captures once the clock
+    offset is applied (select_events held them within reach of any offset the estimate could find), and how many
+    were let go."""
+    if not views:
+        return events, 0
+    start, end = min(view.first for view in views), max(view.last for view in views)
+    kept = [event for event in events if interpreted(event) or
+            start - CONTEXT_SECONDS <= event.time + offset + event.resolution
+            and event.time + offset <= end + CONTEXT_SECONDS]
+    return kept, len(events) - len(kept)
