@@ -137,6 +137,26 @@ def test_two_captures_and_around(capsys: pytest.CaptureFixture[str], tshark: str
     assert document["around"] == 1.0
 
 
+def test_around_text_lists_the_attributed_events_json_shows(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                                             tshark: str) -> None:
+    # Given the 36888 logged while the established twin was open (17:53:57.648, its frames 1 to 16 as tshark
+    # reads them span 17:53:57.6467 to .6518), 1.7 s after the failed seed, and the clock taken as it is
+    moved = shifted_xml(tmp_path, "2026-11-27T17:53:57.6480000Z")
+    arguments = [str(SEED), str(TWIN), "--events", str(moved), "--shift", "0", "--around", "0.5"]
+    _, document, _ = timeline(capsys, *arguments)
+    # Then --around leaves out the twin and the event attributed to it, in JSON ...
+    assert {entry["where"] for entry in document["entries"]} == {"md2-root-silent-fin.pcapng:0"}
+    # ... and in the table: no "Attributed events" line names the connection --around left out
+    assert main(["timeline", *arguments]) == ExitCode.OK
+    out = capsys.readouterr().out
+    assert "known-good-twin.pcapng:0" not in out and "Attributed events" not in out
+    # Without --around the same event is attributed to the twin in both
+    _, document, _ = timeline(capsys, *arguments[:-2])
+    assert events_of(document)[0]["attribution"]["connection"] == "known-good-twin.pcapng:0"
+    assert main(["timeline", *arguments[:-2]]) == ExitCode.OK
+    assert "moved.xml#2 Schannel 36888 -> known-good-twin.pcapng:0 (established)" in capsys.readouterr().out
+
+
 def test_summarize_events_names_the_cause_with_the_event(capsys: pytest.CaptureFixture[str], tshark: str) -> None:
     assert main(["summarize", "--format", "json", str(SEED), "--events", str(SEED_XML)]) == ExitCode.OK
     document = json.loads(capsys.readouterr().out)

@@ -57,10 +57,11 @@ def write_table(timeline: Timeline, out: IO[str]) -> None:
     rows = [_row(entry) for entry in timeline.entries]
     parts.append(tabulate(rows, ["time", "connection / event", "frame", "by", "what"],
                           maxcolwidths=[None, None, None, None, WHAT_WIDTH]) if rows else "Nothing to show.")
-    attributed = [item for item in timeline.attributions if item.connection is not None]
+    # The attributed events on the timeline (--around may leave some out, with their connections), as in JSON
+    entry_of = {id(entry.attribution): entry for entry in timeline.entries if entry.attribution is not None}
+    attributed = [item for item in timeline.attributions if item.connection is not None and id(item) in entry_of]
     if attributed:
         parts += ["", "Attributed events"]
-        entry_of = {id(entry.attribution): entry for entry in timeline.entries if entry.attribution is not None}
         for item in attributed:
             entry = entry_of.get(id(item))
             assert item.connection is not None
