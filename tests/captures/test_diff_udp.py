@@ -61,6 +61,26 @@ def test_dtls_good_twin_against_the_refused_chain(tshark: str, tmp_path: Path) -
     assert f"dtls-client-refuses-chain.pcapng:udp-dtls/{bad_stream}" in html
 
 
+def test_a_refused_version_ranks_the_version_before_the_suites(tshark: str, tmp_path: Path) -> None:
+    # Given plain tshark: BAD's client offered up to DTLS 1.0 (0xfeff) and its server answered fatal alert 70
+    # protocol_version (RFC 6347 §4.1: the server refuses a version it will not speak)
+    refused = DTLS_GOOD.parent / "dtls-server-refuses-version.pcapng"
+    hello_versions = {row[0] for row in plain(tshark, refused, "dtls.handshake.type == 1", "dtls.handshake.version")}
+    ((alert_frame, code),) = plain(tshark, refused, "dtls.alert_message.level == 2", "frame.number",
+                                   "dtls.alert_message.desc")
+    assert (hello_versions, code) == ({"0xfeff"}, "70")  # both ClientHellos (before and after the cookie)
+    # When diff compares it with the twin that negotiated DTLS 1.2
+    _, document = diff_json(tmp_path, str(DTLS_GOOD), str(refused))
+    summaries = [item["summary"] for item in document["verdict"]]
+    version = next(i for i, summary in enumerate(summaries) if summary.startswith("protocol version: "))
+    suite = next(i for i, summary in enumerate(summaries) if summary.startswith("BAD's client did not offer TLS_"))
+    # Then the version BAD's client left out comes before the suite it left out (which needs DTLS 1.2 anyway)
+    assert version < suite, summaries
+    assert "BAD's client did not offer DTLS 1.2" in document["verdict"][version]["evidence"]
+    assert f"server sent fatal alert {code} protocol_version in frame {alert_frame}" in \
+        document["verdict"][0]["evidence"]
+
+
 @pytest.mark.parametrize("keys", ["both", "good-only"])
 def test_quic_good_twin_against_the_refused_chain_with_each_captures_key_log(
         tshark: str, tmp_path: Path, keys: str) -> None:

@@ -6,7 +6,8 @@ This module keeps what BAD has and GOOD does not, in this order:
   1. BAD's probable causes that GOOD does not share (classify's ranking);
   2. the plugin's other findings only BAD has (severity, then the check's weight in checks.tsv);
   3. an offer of BAD's client that left out what GOOD's server chose (when BAD's server refused);
-  4. the protocol version (and the fallback link, when GOOD is BAD's retry);
+  4. the protocol version (and the fallback link, when GOOD is BAD's retry); before 3 when BAD got a
+     protocol_version alert;
   5. chain differences not named above; 6. another transport (TCP, DTLS, QUIC); 7. a different server name.
 Each item says what GOOD had instead, so the contrast is the evidence.
 """
@@ -22,6 +23,9 @@ from tsharkpost.record.model import CauseKind, Certificate, ConnectionRecord, Fi
 DESCRIPTIVE_GROUPS = frozenset({"response_code", "sequence", "decryption", "debug"})
 CHAIN_PARTS_SHOWN = 4  # the chain section has them all
 TRANSPORT_NAMES = {"tcp": "TCP", "udp-dtls": "DTLS over UDP", "quic": "QUIC"}
+# The alert a peer sends for a protocol version it will not speak (RFC 5246 §7.2.2, RFC 8446 §6.2): when BAD got
+# it, the version difference (item 4) is likelier than a suite or group BAD's client left out (item 3).
+PROTOCOL_VERSION_ALERT = 70
 
 
 def _explains(check: str) -> bool:
@@ -233,8 +237,12 @@ def verdict(good: ConnectionRecord, bad: ConnectionRecord, sections: list[Sectio
     builder = _Builder(good, bad, sections)
     builder.causes()
     builder.findings()
-    builder.offers()
-    builder.version()
+    if any(alert.code == PROTOCOL_VERSION_ALERT for alert in bad.alerts):
+        builder.version()  # BAD's peer refused the version: that difference before the suites it left out
+        builder.offers()
+    else:
+        builder.offers()
+        builder.version()
     builder.chain()
     builder.transport()
     builder.server_name()
