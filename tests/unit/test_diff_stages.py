@@ -3,15 +3,22 @@ fields."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 from pathlib import Path
 
+from conftest import DATA
+
 import pytest
+
+from tsharkpost.capture.classify import classify
 
 from tsharkpost.capture.fields_reader import packets
 from tsharkpost.plugin import fields as F
 from tsharkpost.capture.tracker import ConnectionTracker
+from tsharkpost.diff import compare
 from tsharkpost.diff.compare import align_chain
+from tsharkpost.diff.verdict import verdict
 from tsharkpost.diff.sides import (
     Candidate,
     ServerSpec,
@@ -22,7 +29,7 @@ from tsharkpost.diff.sides import (
     parse_side,
 )
 from tsharkpost.errors import PairingError
-from tsharkpost.record.model import Certificate, Outcome
+from tsharkpost.record.model import Certificate, ConnectionRecord, Outcome
 
 
 def test_side_specs(tmp_path: Path) -> None:
@@ -80,6 +87,38 @@ def test_pairing_falls_back_to_the_server_name_then_the_address() -> None:
     assert pair(good, bad) == (good[0], bad[0])  # same name, other address (another site of the service)
     no_sni = [_conn(0, "established", sni=None, server="192.0.2.2", capture="good"), good[1]]
     assert pair(no_sni, bad) == (no_sni[0], bad[1])  # same address
+
+
+def test_server_names_pair_and_compare_without_regard_to_case() -> None:
+    # Given GOOD's client asking for Shop.Example.NET and BAD's for shop.example.net, at other addresses
+    good = [_conn(0, "established", sni="Shop.Example.NET", capture="good"), _conn(1, "established", sni="x",
+                                                                                capture="good")]
+    bad = [_conn(0, "server_fatal_alert", server="192.0.2.1", capture="bad"),
+           _conn(1, "server_fatal_alert", sni="y", server="192.0.2.2", capture="bad")]
+    # Then they pair by that name: DNS names ignore ASCII case (RFC 4343)
+    assert pair(good, bad) == (good[0], bad[0])
+    # And the verdict names no server name difference, while it does for another name
+    seed = _seed()
+    hello = seed.client_hello
+    assert hello is not None and seed.server_name
+
+    def asking_for(name: str) -> ConnectionRecord:
+        return dataclasses.replace(seed, client_hello=dataclasses.replace(hello, server_name=name))
+
+    def said(good: ConnectionRecord) -> list[str]:
+        return [item.summary for item in verdict(good, seed, compare.sections(good, seed))]
+
+    assert not any("server name" in text for text in said(asking_for(seed.server_name.upper())))
+    assert any("server name" in text for text in said(asking_for("other.example.net")))
+
+
+def _seed() -> ConnectionRecord:
+    tracker = ConnectionTracker("captures/md2-root-silent-fin.pcapng")
+    with (DATA / "seed.fields").open("rb") as stream:
+        for packet in packets(stream):
+            tracker.add(packet)
+    (conn,) = tracker.finish()
+    return classify(conn, [conn]).freeze()
 
 
 def test_pairing_errors_list_the_candidates() -> None:

@@ -10,7 +10,7 @@ the same address. A side narrowed to one connection is compared as it is.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -128,11 +128,19 @@ def _prefer(candidates: list[Candidate], failed: bool) -> list[Candidate]:
     return preferred or candidates
 
 
+def same_server_name(a: str | None, b: str | None) -> bool:
+    """Whether two server names (SNI) name the same host: DNS names compare without regard to ASCII case (RFC 4343;
+    RFC 6066 §3 makes SNI's HostName one). Two connections without one count as alike."""
+    if a is None or b is None:
+        return a is b
+    return a.lower() == b.lower()
+
+
 # How two connections may be the same service, tried in this order.
-_SAME_SERVER = (
-    ("server name and address", lambda g, b: (g.server_name, g.server, g.server_port) ==
-     (b.server_name, b.server, b.server_port)),
-    ("server name", lambda g, b: g.server_name is not None and g.server_name == b.server_name),
+_SAME_SERVER: tuple[tuple[str, Callable[[Candidate, Candidate], bool]], ...] = (
+    ("server name and address", lambda g, b: same_server_name(g.server_name, b.server_name)
+     and (g.server, g.server_port) == (b.server, b.server_port)),
+    ("server name", lambda g, b: g.server_name is not None and same_server_name(g.server_name, b.server_name)),
     ("server address", lambda g, b: (g.server, g.server_port) == (b.server, b.server_port)),
 )
 

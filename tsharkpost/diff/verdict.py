@@ -15,6 +15,7 @@ Each item says what GOOD had instead, so the contrast is the evidence.
 from __future__ import annotations
 
 from tsharkpost.diff.model import ChainRow, Section, VerdictItem
+from tsharkpost.diff.sides import same_server_name
 from tsharkpost.plugin.tables import Severity, check_group, check_weight, version_rank
 from tsharkpost.record.model import CauseKind, Certificate, ConnectionRecord, Finding
 
@@ -225,7 +226,7 @@ class _Builder:
                      [], ["outcome"])
 
     def server_name(self) -> None:
-        if self.good.server_name != self.bad.server_name:
+        if not same_server_name(self.good.server_name, self.bad.server_name):
             self.add(f"BAD's client asked for server name {self.bad.server_name or '(none)'}, GOOD's for "
                      f"{self.good.server_name or '(none)'}", [], [], ["client_hello"])
 
