@@ -7,11 +7,8 @@ import dataclasses
 import io
 from pathlib import Path
 
-from conftest import DATA
-
 import pytest
-
-from tsharkpost.capture.classify import classify
+from fragment_support import seed_record
 
 from tsharkpost.capture.fields_reader import packets
 from tsharkpost.plugin import fields as F
@@ -98,7 +95,7 @@ def test_server_names_pair_and_compare_without_regard_to_case() -> None:
     # Then they pair by that name: DNS names ignore ASCII case (RFC 4343)
     assert pair(good, bad) == (good[0], bad[0])
     # And the verdict names no server name difference, while it does for another name
-    seed = _seed()
+    seed = seed_record()
     hello = seed.client_hello
     assert hello is not None and seed.server_name
 
@@ -110,15 +107,6 @@ def test_server_names_pair_and_compare_without_regard_to_case() -> None:
 
     assert not any("server name" in text for text in said(asking_for(seed.server_name.upper())))
     assert any("server name" in text for text in said(asking_for("other.example.net")))
-
-
-def _seed() -> ConnectionRecord:
-    tracker = ConnectionTracker("captures/md2-root-silent-fin.pcapng")
-    with (DATA / "seed.fields").open("rb") as stream:
-        for packet in packets(stream):
-            tracker.add(packet)
-    (conn,) = tracker.finish()
-    return classify(conn, [conn]).freeze()
 
 
 def test_pairing_errors_list_the_candidates() -> None:

@@ -11,13 +11,10 @@ import io
 import json
 from pathlib import Path
 
-from conftest import DATA
+from fragment_support import seed_record
 from lxml import html as lxml_html
 
-from tsharkpost.capture.classify import classify
-from tsharkpost.capture.fields_reader import packets
 from tsharkpost.capture.result import InputResult, InputStatus
-from tsharkpost.capture.tracker import ConnectionTracker
 from tsharkpost.diff import compare
 from tsharkpost.diff.model import Comparison
 from tsharkpost.diff.verdict import verdict
@@ -27,15 +24,6 @@ from tsharkpost.render import ladder
 from tsharkpost.render.diff_html import write_diff_html
 from tsharkpost.render.summary_html import DRAWN_PER_PATTERN, write_html
 from tsharkpost.summary import Summary
-
-
-def _seed() -> ConnectionRecord:
-    tracker = ConnectionTracker("captures/md2-root-silent-fin.pcapng")
-    with (DATA / "seed.fields").open("rb") as stream:
-        for packet in packets(stream):
-            tracker.add(packet)
-    (conn,) = tracker.finish()
-    return classify(conn, [conn]).freeze()
 
 
 def _summary(tmp_path: Path, records: list[ConnectionRecord]) -> Summary:
@@ -59,7 +47,7 @@ HOSTILE = '</text></svg><script>alert("subject")</script><img src=x onerror=aler
 
 
 def _hostile_seed() -> ConnectionRecord:
-    seed = _seed()
+    seed = seed_record()
     root = dataclasses.replace(seed.certificates[3], subject=HOSTILE, issuer=HOSTILE, san=(HOSTILE,),
                                sigalg_name=HOSTILE, serial=HOSTILE)
     hello = dataclasses.replace(seed.client_hello, server_name=HOSTILE) if seed.client_hello else None
@@ -87,7 +75,7 @@ def test_a_hostile_certificate_subject_stays_text_in_the_summary(tmp_path: Path)
 
 
 def test_a_hostile_certificate_subject_stays_text_in_the_diff(tmp_path: Path) -> None:
-    good, bad = _seed(), _hostile_seed()
+    good, bad = seed_record(), _hostile_seed()
     sections = compare.sections(good, bad)
     comparison = Comparison("good.pcapng", "bad.pcapng", good, bad, sections, verdict(good, bad, sections))
     raw, page = _page(lambda out: write_diff_html(comparison, out, "test", "/usr/bin/tshark", "4.0.17"))
@@ -96,7 +84,7 @@ def test_a_hostile_certificate_subject_stays_text_in_the_diff(tmp_path: Path) ->
 
 def test_a_large_batch_draws_a_few_of_each_pattern_and_lists_the_rest(tmp_path: Path) -> None:
     # Given 30 connections that failed alike, and one that did not
-    seed = _seed()
+    seed = seed_record()
     twin = dataclasses.replace(seed, stream=99, causes=(), outcome=Outcome.ESTABLISHED, established=True)
     records = [dataclasses.replace(seed, stream=stream) for stream in range(30)] + [twin]
     raw, page = _page(lambda out: write_html(_summary(tmp_path, records), out))
@@ -114,7 +102,7 @@ def test_a_large_batch_draws_a_few_of_each_pattern_and_lists_the_rest(tmp_path: 
 
 
 def _record_at(times: list[float]) -> ConnectionRecord:
-    seed = _seed()
+    seed = seed_record()
     sides = [Side.CLIENT, Side.SERVER]
     milestones = tuple(Milestone("syn" if n == 0 else "fin", sides[n % 2], n + 1, time)
                        for n, time in enumerate(times))
