@@ -129,7 +129,7 @@ def select_events(paths: Iterable[Path], tz: ZoneInfo | None, views: list[Connec
         # An estimated offset puts an event at most MAX_SKEW_SECONDS from its pair's connection, plus that one's span.
         skew = 0.0 if shift is not None else MAX_SKEW_SECONDS + longest
         windows = _Windows(views, skew + TIME_SLACK_SECONDS + MAX_RESOLUTION)
-        start, end = min(view.first for view in views), max(view.last for view in views)
+        start, end = _span(views)
     reach = abs(shift) if shift is not None else MAX_SKEW_SECONDS
     near = _Closest(max_bytes=HELD_EVENT_BYTES)
     away = _Closest(max_count=MAX_LISTED_AWAY)
@@ -143,7 +143,7 @@ def select_events(paths: Iterable[Path], tz: ZoneInfo | None, views: list[Connec
             moved = event.time + (shift or 0.0)
             telling = interpreted(event)  # Schannel or CAPI2
             margin = reach + TIME_MARGIN if telling else CONTEXT_SECONDS + skew
-            if not views or not (start - margin <= moved + event.resolution and moved <= end + margin):
+            if not views or not _within(moved, event.resolution, start, end, margin):
                 selection.outside += 1
                 continue
             distance = windows.distance(moved)
@@ -183,8 +183,17 @@ def trim_context(events: list[Event], views: list[ConnectionView], offset: float
     were let go."""
     if not views:
         return events, 0
-    start, end = min(view.first for view in views), max(view.last for view in views)
-    kept = [event for event in events if interpreted(event) or
-            start - CONTEXT_SECONDS <= event.time + offset + event.resolution
-            and event.time + offset <= end + CONTEXT_SECONDS]
+    start, end = _span(views)
+    kept = [event for event in events
+            if interpreted(event) or _within(event.time + offset, event.resolution, start, end, CONTEXT_SECONDS)]
     return kept, len(events) - len(kept)
+
+
+def _span(views: list[ConnectionView]) -> tuple[float, float]:
+    """From the first connection's first packet to the last one's last."""
+    return min(view.first for view in views), max(view.last for view in views)
+
+
+def _within(time: float, resolution: float, start: float, end: float, margin: float) -> bool:
+    """Whether an event at time (logged to within resolution) lies within margin of start to end."""
+    return start - margin <= time + resolution and time <= end + margin
