@@ -211,14 +211,15 @@ def read_table(lines: Iterator[Line], name: str, result: LogResult, delimiter: s
             unclear[gap] = (count + 1, first)
         yield Event(time=time, computer="", provider=provider, event_id=number_id, level=level_name(level),
                     fields={}, raw=delimiter.join(cells), source=f"{name}#{row.number}", resolution=1.0)
-    if tz is not None and "repeated" in unclear:
-        count, first = unclear["repeated"]
-        rows = "1 row" if count == 1 else f"{count:,} rows, the first"
-        result.notes.append(f"{rows} ({first}) {'is' if count == 1 else 'are'} in the hour {tz.key} lives twice "
-                            "when its clocks go back: the export cannot tell which pass, and the first is taken; an "
-                            "event of the second pass happened later than shown, by the change of offset")
-    if tz is not None and "skipped" in unclear:
-        count, first = unclear["skipped"]
-        rows = "1 row" if count == 1 else f"{count:,} rows, the first"
-        result.notes.append(f"{rows} ({first}) {'is' if count == 1 else 'are'} at a local time {tz.key} skips "
-                            "when its clocks go forward: is --events-tz the viewing machine's zone?")
+    if tz is None:
+        return
+    says = {"repeated": f"in the hour {tz.key} lives twice when its clocks go back: the export cannot tell which "
+                        "pass, and the first is taken; an event of the second pass happened later than shown, by the "
+                        "change of offset",
+            "skipped": f"at a local time {tz.key} skips when its clocks go forward: is --events-tz the viewing "
+                       "machine's zone?"}
+    for gap, text in says.items():   # in this order, whichever came first
+        if gap in unclear:
+            count, first = unclear[gap]
+            rows = "1 row" if count == 1 else f"{count:,} rows, the first"
+            result.notes.append(f"{rows} ({first}) {'is' if count == 1 else 'are'} {text}")
