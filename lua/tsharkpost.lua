@@ -237,8 +237,6 @@ function tpost.prefs_changed()
     for name in pairs(settings) do
         settings[name] = tpost.prefs[name]
     end
-    -- 0 would keep no connection at all: the state keeps at least one, and its note says so
-    settings.max_connections = math.max(1, settings.max_connections)
     if on_prefs_changed then on_prefs_changed() end
 end
 

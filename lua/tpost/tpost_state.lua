@@ -47,7 +47,8 @@ function state.new(facts, settings, checks, lib)
         local conns = S.conns
         local conn = conns[key]
         if conn then return conn end
-        while conn_count >= math.max(1, settings.max_connections) and queue_head <= queue_tail do
+        local limit = math.max(1, settings.max_connections)   -- 0 would keep none: one is kept, and the note says 1
+        while conn_count >= limit and queue_head <= queue_tail do
             local old_key = conn_queue[queue_head]
             conn_queue[queue_head] = nil
             queue_head = queue_head + 1
@@ -60,7 +61,7 @@ function state.new(facts, settings, checks, lib)
                 conn_count = conn_count - 1
                 if not limit_noted then
                     limit_noted = true
-                    ctx:add(finding({ check = "state_limit", sev = "note" }, { limit = settings.max_connections }))
+                    ctx:add(finding({ check = "state_limit", sev = "note" }, { limit = limit }))
                 end
             end
         end
