@@ -2,7 +2,8 @@
 
 A ClientHello's SNI is whatever the client sent: `=HYPERLINK(...)` written verbatim to CSV becomes a formula
 when the file is opened in a spreadsheet. OWASP's guidance for CSV injection: a cell that starts with
-= + - @ TAB or CR gets a leading single quote. File names are the user's, but may come from a ticket too.
+= + - @ TAB or CR gets a leading single quote. Control characters are written escaped, as tables show them (a TAB
+or CR among them). File names are the user's, but may come from a ticket too.
 """
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CAPTURES
+from conftest import CAPTURES, DATA
 from tsharkpost.cli import main
 from tsharkpost.commands.common import ExitCode
-from tsharkpost.render.text import printable, printable_lines, spreadsheet_safe
+from tsharkpost.render.text import FORMULA_STARTS, UNPRINTABLE, printable, printable_lines, spreadsheet_safe
 
 TWIN = CAPTURES / "known-good-twin.pcapng"
 SNI_ENTRY = b"\x00\x00\x10shop.example.net"  # server_name list entry: host_name (0), length 16, the name
@@ -62,7 +63,26 @@ def test_a_file_name_that_starts_like_a_formula_is_text(tmp_path: Path, monkeypa
     (tmp_path / name).write_bytes(TWIN.read_bytes())
     monkeypatch.chdir(tmp_path)
     (row,) = csv_rows(capsys, "--", name)
-    assert row["input"] == "'" + name
+    # A TAB or CR is written escaped, as tables show it ("\t1+1.pcapng"), which no spreadsheet takes for a formula
+    assert row["input"] == ("'" + name if first in "=+-@" else printable(name))
+    assert not row["input"].startswith(FORMULA_STARTS)
+
+
+def test_control_characters_in_csv_cells_are_escaped(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                      tshark: str) -> None:
+    # Given a capture whose SNI holds \x01, an escape sequence and DEL, under a file name that holds another and a
+    # line break
+    capture = tmp_path / "ticket\x1b[2J\n=x.pcapng"
+    capture.write_bytes((DATA / "wild" / "control-characters-in-sni-alpn.pcapng").read_bytes())
+    # When it is summarized as CSV to the terminal
+    (row,) = csv_rows(capsys, str(capture))
+    # Then each control character is written as tables show it: nothing reaches the terminal, and the row stays
+    # one row
+    assert row["server_name"] == "a\\x01b\\x1b[31mred\\x7f.example"
+    assert row["input"] == str(tmp_path) + "/ticket\\x1b[2J\\n=x.pcapng"
+    code = main(["summarize", "--format", "csv", str(capture)])
+    out = capsys.readouterr().out
+    assert code == ExitCode.OK and UNPRINTABLE.search(out.replace("\n", "")) is None and len(out.splitlines()) == 2
 
 
 def test_every_string_cell_is_checked() -> None:

@@ -1,7 +1,8 @@
 """summarize as CSV: one row per connection; an input without connections still gets a row.
 
-Every string cell goes through spreadsheet_safe (a capture's SNI or a file name may be a formula); numbers
-and booleans are written as they are.
+Every string cell is written as tables show it (printable: a capture's SNI or a file name may hold an escape
+sequence that repaints the terminal a CSV is printed to, or a line break that forges a row), then through
+spreadsheet_safe (it may be a formula); numbers and booleans are written as they are.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import IO, Any
 
 from tsharkpost.record.jsonform import iso_time
 from tsharkpost.record.model import ConnectionRecord
-from tsharkpost.render.text import spreadsheet_safe
+from tsharkpost.render.text import printable, spreadsheet_safe
 from tsharkpost.summary import Summary
 
 COLUMNS = ["input", "input_status", "input_reason", "stream", "transport", "client", "client_port", "server", "server_port",
@@ -49,17 +50,16 @@ def _row(record: ConnectionRecord) -> dict[str, Any]:
     }
 
 
+def _cell(value: Any) -> Any:
+    return spreadsheet_safe(printable(value)) if isinstance(value, str) else value
+
+
 def write_csv(summary: Summary, out: IO[str]) -> None:
     writer = csv.DictWriter(out, COLUMNS, lineterminator="\n")
-    # Python before 3.12 leaves a field with a lone CR unquoted when lines end in LF: such rows (a file name can
-    # hold one) have every text field quoted, so the row stays one row.
-    quoting = csv.DictWriter(out, COLUMNS, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC)
     writer.writeheader()
 
     def write(row: dict[str, Any]) -> None:
-        safe = {column: spreadsheet_safe(value) for column, value in row.items()}
-        carriage_return = any(isinstance(value, str) and "\r" in value for value in safe.values())
-        (quoting if carriage_return else writer).writerow(safe)
+        writer.writerow({column: _cell(value) for column, value in row.items()})
 
     for result in summary.inputs:
         base = {"input": result.path, "input_status": result.status.value, "input_reason": result.reason or None}
