@@ -271,7 +271,7 @@ do
         alert_name = ProtoField.string("tpost.alert.name", "Alert name"),
         alert_sender = ProtoField.string("tpost.alert.sender", "Alert sender", base.UNICODE, "client or server"),
         cert = ProtoField.string("tpost.cert", "Certificate", base.UNICODE, "Certificate summary: subject as value"),
-        cert_index = ProtoField.uint8("tpost.cert.index", "Chain index", base.DEC, nil, nil,
+        cert_index = ProtoField.uint32("tpost.cert.index", "Chain index", base.DEC, nil, nil,
             "Position in the Certificate message, 0 = leaf"),
         cert_sender = ProtoField.string("tpost.cert.sender", "Sent by", base.UNICODE, "server or client"),
         cert_subject = ProtoField.string("tpost.cert.subject", "Subject", base.UNICODE, "RFC 4514 string"),

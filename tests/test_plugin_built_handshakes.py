@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from handshake_support import certificate, client_hello, record, server_hello, tcp_frame, write_pcap
-from plugin_support import plugin_output
+from plugin_support import plugin_output, run_tshark
 
 CLIENT, SERVER = ("10.0.0.1", 50000), ("10.0.0.2", 443)
 
@@ -80,3 +80,17 @@ def test_short_dsa_key_is_named(tshark: str, plugin: Path, tmp_path: Path) -> No
     assert out.findings[0].message == "leaf certificate #0 (dsa.example.net) has a 1024-bit DSA key, under current " \
                                       "policies"
     assert out.findings[0].why == "current policies require DSA keys of 2048 bits or more (NIST SP 800-131A)"
+
+
+def test_a_chain_index_past_255_can_be_filtered(tshark: str, plugin: Path, tmp_path: Path) -> None:
+    # Given a server chain of 300 entries (a five-byte DER INTEGER each: nothing the plugin can read as a certificate)
+    chain = [b"\x30\x03\x02\x01" + bytes([i % 128]) for i in range(300)]
+    hello = record(22, client_hello(b"long.example.net", [0x0401]))
+    flight = record(22, server_hello() + certificate(chain))
+    capture = write_pcap(tmp_path / "long-chain.pcap", [tcp_frame(CLIENT, SERVER, 1, 1, hello),
+                                                        tcp_frame(SERVER, CLIENT, 1, 1 + len(hello), flight)])
+    # When the last entry's index is the display filter
+    out = run_tshark(tshark, plugin, capture, "-Y", "tpost.cert.index == 299", "-T", "fields", "-e", "frame.number",
+                     "-e", "tpost.cert.index", "-E", "occurrence=l")
+    # Then tshark takes the filter (a one-byte field refused it: "299 too big for this field") and finds the frame
+    assert out.split() == ["2", "299"]
