@@ -13,7 +13,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 from diff_support import SCHEMA, diff_json, diff_text, field, section
-from udp_support import (DTLS_GOOD, DTLS_REFUSED, QUIC_GOOD, QUIC_GOOD_KEYS, QUIC_REFUSED, QUIC_REFUSED_KEYS,
+from udp_support import (DTLS_GOOD, DTLS_REFUSED, QUIC, QUIC_GOOD, QUIC_GOOD_KEYS, QUIC_REFUSED, QUIC_REFUSED_KEYS,
                          TCP_GOOD, plain)
 
 from tsharkpost.cli import main
@@ -113,6 +113,26 @@ def test_quic_good_twin_against_the_refused_chain_with_each_captures_key_log(
     # And QUIC's teardown is its CONNECTION_CLOSE, in a row named for it (not first_fin_or_rst)
     teardown = field(document, "teardown", "first_close")
     assert teardown["bad"].startswith("CONNECTION_CLOSE by client after ")
+
+
+def test_an_alpn_refusal_names_what_each_client_offered(tshark: str, tmp_path: Path) -> None:
+    # Given plain tshark: each client's ALPN offer, and the server's close with alert 120 in the refused capture
+    refused = QUIC / "quic-server-refuses-alpn.pcapng"
+    ((good_alpn,),) = {tuple(row) for row in plain(tshark, QUIC_GOOD, "quic && tls.handshake.type == 1",
+                                                   "tls.handshake.extensions_alpn_str")}
+    ((bad_alpn,),) = {tuple(row) for row in plain(tshark, refused, "quic && tls.handshake.type == 1",
+                                                  "tls.handshake.extensions_alpn_str")}
+    ((alert,),) = {tuple(row) for row in plain(tshark, refused, "quic.cc.error_code.tls_alert",
+                                               "quic.cc.error_code.tls_alert")}
+    assert alert == "120" and good_alpn != bad_alpn
+    # When diff compares the good twin with it
+    code, document = diff_json(tmp_path, str(QUIC_GOOD), str(refused))
+    # Then the refusal's item says what each client offered, and points at the ClientHello
+    assert code == ExitCode.FAIL_ON
+    (first,) = document["verdict"]
+    assert first["summary"].startswith("BAD: no_application_protocol")
+    assert first["evidence"][-1] == f"ALPN offered: BAD {bad_alpn}; GOOD {good_alpn}"
+    assert first["sections"][0] == "client_hello"
 
 
 @pytest.fixture(scope="module")

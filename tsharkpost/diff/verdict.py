@@ -27,6 +27,8 @@ TRANSPORT_NAMES = {"tcp": "TCP", "udp-dtls": "DTLS over UDP", "quic": "QUIC"}
 # The alert a peer sends for a protocol version it will not speak (RFC 5246 §7.2.2, RFC 8446 §6.2): when BAD got
 # it, the version difference (item 4) is likelier than a suite or group BAD's client left out (item 3).
 PROTOCOL_VERSION_ALERT = 70
+# The alert for an ALPN offer the server supports none of (RFC 7301 §3.2): its item names what each client offered.
+NO_APPLICATION_PROTOCOL_ALERT = 120
 
 
 def _explains(check: str) -> bool:
@@ -134,12 +136,27 @@ class _Builder:
                 continue  # the version item speaks of it
             if not cause.checks:
                 if cause.summary not in good_causes:
-                    self.add(f"BAD: {cause.summary}", list(cause.evidence), [], ["outcome"])
+                    evidence, sections = list(cause.evidence), ["outcome"]
+                    if cause.kind is CauseKind.ALERT and self._alpn_refused():
+                        evidence.append(self._alpn_offers())
+                        sections.insert(0, "client_hello")
+                    self.add(f"BAD: {cause.summary}", evidence, [], sections)
                 continue
             own = [finding for finding in self.bad_only if finding.check in cause.checks
                    and (finding.message in cause.evidence or finding.message == cause.summary)]
             if own:  # otherwise GOOD has the same findings: they do not tell the two apart
                 self._finding_item(cause.summary, list(cause.evidence), own)
+
+    def _alpn_refused(self) -> bool:
+        alert = self.bad.first_fatal_alert
+        return alert is not None and alert.code == NO_APPLICATION_PROTOCOL_ALERT
+
+    def _alpn_offers(self) -> str:
+        def offered(record: ConnectionRecord) -> str:
+            alpn = record.client_hello.alpn if record.client_hello else ()
+            return ", ".join(alpn) if alpn else "(none)"
+
+        return f"ALPN offered: BAD {offered(self.bad)}; GOOD {offered(self.good)}"
 
     def findings(self) -> None:
         rest = [finding for finding in self.bad_only
