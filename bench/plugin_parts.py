@@ -4,6 +4,9 @@
 Runs summarize's tshark run (tsharkpost.capture.tshark.fields_argv: bridge and wire preferences, display filter,
 -T fields with the plugin's lines), or with --fields-mode an analyst's, on one capture, with:
   floor    tshark -n -r FILE -T fields -e tcp.stream (what any tshark-based tool pays)
+  unregistered  the run with a copy of the plugin that registers no postdissector (same fields, prefs,
+           extractors: the filter and columns still parse, but nothing is called): noop - unregistered is what a
+           Lua postdissector's call costs on every frame, however little it does
   noop     the run with a copy of the plugin whose dissector returns at once (same fields, prefs, extractors)
   plugin   the run with the plugin
   timed    the run with a copy of the plugin whose dissector times each of its calls with os.clock:
@@ -74,6 +77,20 @@ end
 """
 
 
+REGISTRATION = "register_postdissector(tpost)\n"
+
+
+def unregistered_plugin(workdir: Path, plugin: Path) -> Path:
+    """A copy of the plugin that registers no postdissector: its fields, preferences and extractors, never called."""
+    target = workdir / "unregistered-lua"
+    shutil.copytree(plugin.parent, target, dirs_exist_ok=True)
+    script = target / plugin.name
+    text = script.read_text(encoding="utf-8")
+    assert text.count(REGISTRATION) == 1
+    script.write_text(text.replace(REGISTRATION, "-- (no postdissector: bench/plugin_parts.py)\n"), encoding="utf-8")
+    return script
+
+
 def timed_plugin(workdir: Path, plugin: Path) -> Path:
     """A copy of the plugin's folder with each call of TIMED wrapped in os.clock."""
     target = workdir / "timed-lua"
@@ -124,6 +141,8 @@ def main(argv: list[str] | None = None) -> int:
         plugin_arg = next(arg for arg in run if arg.startswith("lua_script:"))
         variants = {
             "floor": floor,
+            "unregistered": [f"lua_script:{unregistered_plugin(workdir, PLUGIN)}" if arg == plugin_arg else arg
+                             for arg in run],
             "noop": [f"lua_script:{plugin_cost.floor_plugin(workdir, PLUGIN)}" if arg == plugin_arg else arg
                      for arg in run],
             "plugin": [f"lua_script:{PLUGIN}" if arg == plugin_arg else arg for arg in run],
@@ -140,8 +159,10 @@ def main(argv: list[str] | None = None) -> int:
 
     mode = "tshark -T fields -e tcp.stream" if args.fields_mode else "summarize's tshark run"
     print(f"capture: {capture} ({capture.stat().st_size / 1e6:.1f} MB); {mode}; CPU user+sys, best of {args.runs}")
-    for name in ("floor", "noop", "plugin", "timed"):
-        print(f"  {name:<8} {best[name]:6.2f} s  {best[name] / best['floor']:5.2f}x the floor")
+    for name in ("floor", "unregistered", "noop", "plugin", "timed"):
+        print(f"  {name:<12} {best[name]:6.2f} s  {best[name] / best['floor']:5.2f}x the floor")
+    print(f"  noop - unregistered (the postdissector's call on every frame): "
+          f"{best['noop'] - best['unregistered']:.2f} s")
     print(f"  plugin - noop: {best['plugin'] - best['noop']:.2f} s; the timed run's parts:")
     for _, _, name in TIMED:
         nested = name == "tpost.tls line"   # timed inside "bridge items and tpost.tls"
