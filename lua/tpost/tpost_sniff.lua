@@ -10,6 +10,9 @@ it the first bytes of a segment on a port Wireshark gives to another protocol).
                    SERVER-HELLO: what the peer of a hello answers with
   sniff.http_connect(s)  true when s starts with "CONNECT ": an HTTP proxy's tunnel request (RFC 9110 §9.3.6),
                    whose tunnel Wireshark's HTTP dissector hands to the tunnelled port's dissector itself
+  sniff.text(s)    true when every byte of s is printable ASCII, a tab, CR or LF: the start of a text protocol's
+                   line (a refusal such as "500 ..." or "HTTP/1.1 400"), never the middle of a TLS record but by
+                   chance (about one in 15,000 for 10 random bytes)
 
 Strict on purpose: only a hello opens a connection, so bulk data on the port (an HTTP body, a file)
 is claimed only if it begins with these 10 bytes exactly.
@@ -52,6 +55,10 @@ local CONNECT = "CONNECT "
 
 function sniff.http_connect(s)
     return string.sub(s, 1, #CONNECT) == CONNECT
+end
+
+function sniff.text(s)
+    return #s > 0 and not string.find(s, "[^\t\n\r\32-\126]")
 end
 
 return sniff

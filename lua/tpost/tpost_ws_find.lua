@@ -9,10 +9,14 @@ belong to another protocol gets `tpost_find` as its conversation dissector, whic
 port's dissector: it declines (returns 0, and TCP goes on as if it were not there) unless the connection
 has turned to TLS. From the segment that starts with a hello (tpost_sniff) on, the hello's sender is
 TLS, its peer from its first segment that starts with a TLS record (a plaintext answer, "HTTP/1.1 400",
-stays with the port's dissector). Decode As (-d) still decides: a port it changed is left alone. A connection
-that opens with an HTTP CONNECT request is left to HTTP, which relays its tunnel itself (tpost_sniff.http_connect).
-A dissector that takes the connection over for itself (TPKT on 3389 does, as STARTTLS dissectors do
-to hand it to TLS) would keep tpost_find from seeing later segments: after each frame of a watched
+stays with the port's dissector), or after a STARTTLS exchange (the connection carried payload before the
+hello) from its first segment that is not text: the start of the peer's TLS was lost or comes out of order,
+and its first segment starts mid-record (the port's dissector, which had handed the connection to TLS,
+would otherwise take it for its own protocol and wait for the rest of a message that never comes).
+Decode As (-d) still decides: a port it changed is left alone. A connection that opens with an HTTP
+CONNECT request is left to HTTP, which relays its tunnel itself (tpost_sniff.http_connect). A dissector
+that takes the connection over for itself (TPKT on 3389 does, as STARTTLS dissectors do to hand it to
+TLS) would keep tpost_find from seeing later segments: after each frame of a watched
 connection, tpost_find is made its conversation dissector again.
 
   find.install(deps)  registers tpost_find and returns {reset = function() (tpost.init: forget the
@@ -67,9 +71,10 @@ function find.install(deps)
     end
 
     local watched, found   -- tcp.stream -> true while tpost_find looks at it; tcp.stream -> where TLS starts
+    local opened           -- tcp.stream -> the first frame whose payload tpost_find saw
 
     local function reset_found()
-        watched, found = {}, {}
+        watched, found, opened = {}, {}, {}
         port_kinds = {}   -- Decode As may have changed since the last file (Wireshark dissects again then)
     end
     reset_found()
@@ -96,6 +101,7 @@ function find.install(deps)
         local num = pinfo.number
         local head = tvb:raw(0, math.min(tvb:len(), sniff.HEAD))
         local tls = found[stream]
+        if not opened[stream] or opened[stream] > num then opened[stream] = num end
         if tls == RELAYED then return false end
         if not tls and sniff.http_connect(head) then
             found[stream] = RELAYED
@@ -107,7 +113,8 @@ function find.install(deps)
         end
         if not tls or num < tls.frame then return false end
         if pinfo.src_port == tls.sender then return true end
-        if (tls.peer and tls.peer <= num) or sniff.record(head) then
+        local after_starttls = opened[stream] < tls.frame
+        if (tls.peer and tls.peer <= num) or sniff.record(head) or (after_starttls and not sniff.text(head)) then
             if not tls.peer or tls.peer > num then tls.peer = num end
             return true
         end

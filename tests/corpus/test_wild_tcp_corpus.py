@@ -75,3 +75,27 @@ def test_out_of_order_server_hello_in_the_corpus_is_read(tmp_path: Path, corpus_
     # Then the handshake is read whole (it was an "encrypted alert in the handshake" without the ServerHello)
     assert conn["server_hello"]["frame"] == 10
     assert conn["outcome"] == "established" and conn["zeek"]["ssl_history"] == "CsxkrnXGIi"
+
+
+def test_a_lost_segment_after_starttls_keeps_the_servers_tls_in_wireshark(corpus_dir: Path, tshark: str,
+                                                                          plugin: Path) -> None:
+    # Given the same trace read as an analyst reads it (one pass, no out-of-order reassembly): PostgreSQL hands the
+    # connection to TLS, and the server's first TLS segment (frame 9) follows a lost one, so it starts mid-record
+    trace = corpus_dir / "zeek" / "psql-aws-ssl-preferred.pcap"
+
+    def tls_frames(*plugin_args: str) -> list[str]:
+        return subprocess.run([tshark, "-n", "-r", str(trace), *plugin_args, "-Y", "tls", "-T", "fields",
+                               "-e", "frame.number"], capture_output=True, text=True, check=True).stdout.split()
+
+    plain = tls_frames()
+    assert "9" in plain and "16" in plain   # plain tshark: continuation data, then the server's CCS and Finished
+    # When the plugin is loaded
+    with_plugin = tls_frames("-X", f"lua_script:{plugin}")
+    notes = subprocess.run([tshark, "-n", "-r", str(trace), "-X", f"lua_script:{plugin}", "-Y", "tpost.check",
+                            "-T", "fields", "-e", "frame.number", "-e", "tpost.check"],
+                           capture_output=True, text=True, check=True).stdout.split()
+    # Then the server's side stays TLS, frame for frame as without it (TLS found by content used to decline frame 9,
+    # and PostgreSQL's dissector then waited for the rest of a message of its own: no TLS from the server after
+    # it), and the client's closing alert is not taken for a failed handshake
+    assert with_plugin == plain
+    assert notes == []
