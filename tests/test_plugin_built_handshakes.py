@@ -94,3 +94,37 @@ def test_a_chain_index_past_255_can_be_filtered(tshark: str, plugin: Path, tmp_p
                      "-e", "tpost.cert.index", "-E", "occurrence=l")
     # Then tshark takes the filter (a one-byte field refused it: "299 too big for this field") and finds the frame
     assert out.split() == ["2", "299"]
+
+
+MYSQL_CLIENT, MYSQL_SERVER = ("10.0.0.1", 50001), ("10.0.0.2", 3306)
+
+
+def _tls_frames(tshark: str, plugin: Path, capture: Path) -> list[str]:
+    return run_tshark(tshark, plugin, capture, "-Y", "tls", "-T", "fields", "-e", "frame.number").split()
+
+
+@pytest.mark.parametrize("request_first", [False, True])
+def test_a_binary_answer_to_a_hello_is_tls_only_after_a_starttls_request(tshark: str, plugin: Path, tmp_path: Path,
+                                                                         request_first: bool) -> None:
+    # Given a connection to MySQL's port: the server's binary greeting, then (with request_first) the client's SSL
+    # request packet, then a ClientHello, and the server's next segment, which is binary but starts no TLS record
+    # (a MySQL error packet; or, after the request, a flight whose start was lost)
+    greeting = b"\x0a\x00\x00\x00\x0a8.0.36\x00" + bytes(20)
+    request = b"\x20\x00\x00\x01" + bytes(32)
+    hello = record(22, client_hello(b"db.example.net", [0x0401]))
+    answer = b"\x17\x00\x00\x02\xff\x13\x04#08S01Bad handshake"
+    # (a bare ACK first, as the handshake's last would be: the plugin watches a connection from its first frame)
+    frames = [tcp_frame(MYSQL_CLIENT, MYSQL_SERVER, 1, 1, b""), tcp_frame(MYSQL_SERVER, MYSQL_CLIENT, 1, 1, greeting)]
+    seq = 1
+    if request_first:
+        frames.append(tcp_frame(MYSQL_CLIENT, MYSQL_SERVER, seq, 1 + len(greeting), request))
+        seq += len(request)
+    frames.append(tcp_frame(MYSQL_CLIENT, MYSQL_SERVER, seq, 1 + len(greeting), hello))
+    frames.append(tcp_frame(MYSQL_SERVER, MYSQL_CLIENT, 1 + len(greeting), seq + len(hello), answer))
+    capture = write_pcap(tmp_path / f"mysql-{request_first}.pcap", frames)
+    # When the plugin reads it (TLS found by content: MySQL's port is not TLS's)
+    shown = _tls_frames(tshark, plugin, capture)
+    # Then the hello is TLS, and the answer is TLS only after the client's request: a server's error to a hello sent
+    # right after its greeting stays MySQL's (a plaintext answer), the segment after a STARTTLS request is TLS
+    hello_frame, answer_frame = str(len(frames) - 1), str(len(frames))
+    assert shown == ([hello_frame, answer_frame] if request_first else [hello_frame])

@@ -9,7 +9,7 @@ belong to another protocol gets `tpost_find` as its conversation dissector, whic
 port's dissector: it declines (returns 0, and TCP goes on as if it were not there) unless the connection
 has turned to TLS. From the segment that starts with a hello (tpost_sniff) on, the hello's sender is
 TLS, its peer from its first segment that starts with a TLS record (a plaintext answer, "HTTP/1.1 400",
-stays with the port's dissector), or after a STARTTLS exchange (the connection carried payload before the
+stays with the port's dissector), or after a STARTTLS request (the hello's sender sent payload before the
 hello) from its first segment that is not text: the start of the peer's TLS was lost or comes out of order,
 and its first segment starts mid-record (the port's dissector, which had handed the connection to TLS,
 would otherwise take it for its own protocol and wait for the rest of a message that never comes).
@@ -71,7 +71,7 @@ function find.install(deps)
     end
 
     local watched, found   -- tcp.stream -> true while tpost_find looks at it; tcp.stream -> where TLS starts
-    local opened           -- tcp.stream -> the first frame whose payload tpost_find saw
+    local opened           -- tcp.stream -> {tcp port -> the first frame whose payload tpost_find saw from it}
 
     local function reset_found()
         watched, found, opened = {}, {}, {}
@@ -101,7 +101,13 @@ function find.install(deps)
         local num = pinfo.number
         local head = tvb:raw(0, math.min(tvb:len(), sniff.HEAD))
         local tls = found[stream]
-        if not opened[stream] or opened[stream] > num then opened[stream] = num end
+        local sent = opened[stream]
+        if not sent then
+            sent = {}
+            opened[stream] = sent
+        end
+        local port = pinfo.src_port
+        if not sent[port] or sent[port] > num then sent[port] = num end
         if tls == RELAYED then return false end
         if not tls and sniff.http_connect(head) then
             found[stream] = RELAYED
@@ -113,7 +119,9 @@ function find.install(deps)
         end
         if not tls or num < tls.frame then return false end
         if pinfo.src_port == tls.sender then return true end
-        local after_starttls = opened[stream] < tls.frame
+        -- A STARTTLS request came first (not a server's greeting alone: a binary answer to a hello sent right after
+        -- one, as a MySQL server's error, stays with the port's dissector)
+        local after_starttls = sent[tls.sender] ~= nil and sent[tls.sender] < tls.frame
         if (tls.peer and tls.peer <= num) or sniff.record(head) or (after_starttls and not sniff.text(head)) then
             if not tls.peer or tls.peer > num then tls.peer = num end
             return true
