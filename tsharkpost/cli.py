@@ -11,7 +11,7 @@ import threading
 
 from tsharkpost import __version__
 from tsharkpost.commands import diff, explain, summarize, timeline, wireshark
-from tsharkpost.commands.common import ExitCode, log, setup_logging
+from tsharkpost.commands.common import ArgumentParser, ExitCode, log, setup_logging
 
 # Each command module adds its parser(s) and runs what it added; the order is --help's.
 COMMANDS = [summarize, wireshark, diff, explain, timeline]
@@ -20,7 +20,7 @@ RUNNERS = {"summarize": summarize.run, "wireshark": wireshark.run, "filters": wi
 
 
 def parser() -> argparse.ArgumentParser:
-    found = argparse.ArgumentParser(prog="tsharkpost", description="Turn packet captures into answers for "
+    found = ArgumentParser(prog="tsharkpost", description="Turn packet captures into answers for "
                                     "people who troubleshoot TLS.")
     found.add_argument("--version", action="version", version=f"tsharkpost {__version__}")
     commands = found.add_subparsers(dest="command", required=True, metavar="COMMAND")

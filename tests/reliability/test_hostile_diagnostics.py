@@ -54,3 +54,20 @@ def test_diff_lists_candidates_with_their_server_names_escaped(capsys: pytest.Ca
     assert lines[0] == f"tsharkpost: ERROR: GOOD: {HOSTILE_SNI}: no TLS connection matches stream 9"
     assert lines[1].startswith(f"  GOOD {HOSTILE_SNI}#0: ") and "-> a\\x01b\\x1b[31mred\\x7f.example " in lines[1]
     assert len(lines) == 2, err
+
+
+@pytest.mark.parametrize("argument", ["--\x1b]0;title\x07.pcap", "--x\nforged.pcap", "--s=\x1b[2J"])
+def test_a_hostile_name_taken_for_an_option_is_escaped_in_the_usage_error(argument: str,
+                                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    # Given a file name that starts like an option and holds a terminal title sequence, a newline or a screen clear,
+    # as a shell glob (`tsharkpost summarize *`) hands it to the command line
+    with pytest.raises(SystemExit) as stopped:
+        main(["summarize", "-q", argument, "ok.pcap"])
+    err = capsys.readouterr().err
+    # Then argparse's usage error names it escaped, on one line, like every other diagnostic
+    assert stopped.value.code == ExitCode.USAGE
+    assert RAW_CONTROL.search(err) is None
+    lines = err.splitlines()
+    assert lines[0].startswith("usage: tsharkpost")
+    assert lines[-1].startswith("tsharkpost") and ": error: " in lines[-1], err
+    assert argument.encode("unicode_escape").decode() in lines[-1], err

@@ -14,7 +14,7 @@ import tempfile
 from collections.abc import Callable, Iterable
 from enum import IntEnum
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NoReturn
 
 from tsharkpost.backups import keep_aside
 from tsharkpost.capture import tshark as ts
@@ -22,7 +22,7 @@ from tsharkpost.capture.capfile import CAPTURE_SUFFIXES
 from tsharkpost.capture.defaults import UDP_TIMEOUT_SECONDS
 from tsharkpost.errors import OutputError, TsharkError
 from tsharkpost.plugin import fields as F
-from tsharkpost.render.text import diagnostic_value
+from tsharkpost.render.text import diagnostic_value, printable
 
 log = logging.getLogger("tsharkpost")
 
@@ -64,6 +64,17 @@ class _EscapingFormatter(logging.Formatter):
         if isinstance(record.args, tuple):
             record.args = tuple(diagnostic_value(value) for value in record.args)
         return super().format(record)
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse's parser, whose usage errors are diagnostics like the others: argparse quotes what it could not
+    take as it was typed ("unrecognized arguments: ...", "ambiguous option: ..."), and a file name a shell glob
+    hands over may start like an option and hold an escape sequence or a newline. Subparsers are of this class too
+    (argparse gives them their parent's class)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(ExitCode.USAGE, f"{self.prog}: error: {printable(message)}\n")
 
 
 def setup_logging() -> logging.Handler:
