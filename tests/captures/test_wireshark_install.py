@@ -213,8 +213,11 @@ def test_a_profile_file_the_user_made_before_is_never_taken(home: Path, capsys: 
     profile_folder(home).mkdir(parents=True)
     mine = profile_folder(home) / "dfilters"
     mine.write_text('"my filter" tcp.port == 8443\n')
-    code, _, err = run(capsys, "install")
+    code, out, err = run(capsys, "install")
     assert code == ExitCode.FAIL_ON and f"{mine}: kept" in err and mine.read_text() == '"my filter" tcp.port == 8443\n'
+    # The reason says what is true of a file tsharkpost never wrote: not "changed since tsharkpost wrote it"
+    assert f"{mine}: kept: tsharkpost did not write it (it was there before); --force replaces it" in err, err
+    assert "changed since" not in out + err
     assert (profile_folder(home) / "colorfilters").read_text() == profile.colorfilters()
     code, _, _ = run(capsys, "uninstall")
     assert code == ExitCode.FAIL_ON and sorted(p.name for p in profile_folder(home).iterdir()) == ["dfilters"]

@@ -190,9 +190,10 @@ def test_install_force_backs_up_a_file_it_never_wrote(home: Path, capsys: pytest
     folder = profile_folder(home)
     folder.mkdir(parents=True)
     (folder / "dfilters").write_text('"mine" tcp.port == 8443\n')
-    code, _, _ = run(capsys, "install", "--force")
+    code, out, _ = run(capsys, "install", "--force")
     assert code == ExitCode.OK and (folder / "dfilters").read_text() == profile.dfilters()
     (backup,) = backups(folder, "dfilters")
+    assert f"tsharkpost did not write it (it was there before); yours is kept as {backup.name}" in out, out
     assert backup.read_text() == '"mine" tcp.port == 8443\n'
     # Uninstall then removes what install wrote and leaves the backup
     code, _, _ = run(capsys, "uninstall")

@@ -267,8 +267,11 @@ def plan_install(component: Component, force: bool) -> Plan:
             plan.steps.append(_outside(component, path))
             continue
         state = file_state(component, relative, old)
+        # A changed file is one tsharkpost wrote and someone changed since, or one it never wrote (made by hand)
+        whose = "changed since tsharkpost wrote it" if relative in old.files else \
+            "tsharkpost did not write it (it was there before)"
         if state is FileState.CHANGED and not force:
-            plan.steps.append(Step(Action.KEEP, path, "changed since tsharkpost wrote it; --force replaces it"))
+            plan.steps.append(Step(Action.KEEP, path, f"{whose}; --force replaces it"))
             if relative in old.files:
                 manifest.files[relative] = old.files[relative]
             continue
@@ -279,8 +282,8 @@ def plan_install(component: Component, force: bool) -> Plan:
             plan.steps.append(Step(Action.UPDATE, path))
         elif state is FileState.CHANGED:
             backup = backup_path(path)
-            plan.steps.append(Step(Action.OVERWRITE, path, f"changed since tsharkpost wrote it; the changed one is "
-                                                           f"kept as {backup.name}", backup))
+            kept = "the changed one" if relative in old.files else "yours"
+            plan.steps.append(Step(Action.OVERWRITE, path, f"{whose}; {kept} is kept as {backup.name}", backup))
     for relative, content in component.seeds.items():
         path = component.folder / relative
         if not inside(component, relative):
