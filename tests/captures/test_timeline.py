@@ -57,6 +57,21 @@ def test_seed_table(capsys: pytest.CaptureFixture[str], tshark: str) -> None:
     assert f"    placed {BETWEEN}" in out and "confidence high" in out
 
 
+def test_one_event_is_counted_in_the_singular(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                              tshark: str) -> None:
+    # Given the seed's XML log cut to its Service Control Manager event, moved a day away from the capture
+    events = SEED_XML.read_text().split("<Event ")
+    (service,) = [event for event in events if ">7036<" in event]
+    moved = tmp_path / "one.xml"
+    moved.write_text("<Event " + service.replace("2026-11-27T17:53:51", "2026-11-28T17:53:51"))
+    # When timeline shows it
+    assert main(["timeline", str(SEED), "--events", str(moved), "--shift", "0"]) == ExitCode.OK
+    out = capsys.readouterr().out
+    # Then the one event is one event, in the inputs and in the line about events far from the captures
+    assert "ok (xml, 1 event)" in out
+    assert "1 event lies far from every capture and is not shown." in out
+
+
 def test_seed_csv_in_berlin_time(capsys: pytest.CaptureFixture[str], tshark: str) -> None:
     code, document, err = timeline(capsys, str(SEED), "--events", str(SEED_CSV), "--events-tz", "Europe/Berlin")
     assert code == ExitCode.OK and err == ""

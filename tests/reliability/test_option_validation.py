@@ -51,6 +51,16 @@ def test_a_missing_keylog_is_a_usage_error(capsys: pytest.CaptureFixture[str], t
     assert err == f"tsharkpost: ERROR: --keylog {keylog}: no such file\n"
 
 
+@pytest.mark.parametrize("options, named", [(["--shift", "3"], "--shift"),
+                                             (["--events-tz", "Europe/Berlin"], "--events-tz"),
+                                             (["--events-tz", "UTC", "--shift", "-2"], "--events-tz and --shift")])
+def test_event_options_without_event_logs_are_a_usage_error(capsys: pytest.CaptureFixture[str], options: list[str],
+                                                           named: str) -> None:
+    # summarize takes --events as an option: its clock and zone options alone used to do nothing, silently
+    err = usage_error(capsys, "summarize", *options, str(SEED))
+    assert err.startswith(f"tsharkpost: ERROR: {named} without --events: ")
+
+
 def test_a_folder_is_no_keylog(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     err = usage_error(capsys, "summarize", str(SEED), "--keylog", str(tmp_path))
     assert err == f"tsharkpost: ERROR: --keylog {tmp_path}: not a regular file\n"

@@ -62,6 +62,17 @@ def add_event_options(parser: argparse.ArgumentParser, required: bool) -> None:
                              "default: estimated from alert events that pair unambiguously with connections")
 
 
+def refuse_without_events(args: argparse.Namespace) -> bool:
+    """--events-tz or --shift with no --events (summarize, where --events is optional): one error line and True,
+    rather than options that silently do nothing."""
+    given = [name for name, value in (("--events-tz", args.events_tz), ("--shift", args.shift)) if value is not None]
+    if args.events or not given:
+        return False
+    log.error("%s without --events: %s event log times, and no event log was given", " and ".join(given),
+              "they set" if len(given) > 1 else "it sets")
+    return True
+
+
 def report_logs(logs: list[LogResult]) -> bool:
     """Log every event log's problems, one line each; True when one could not be read completely."""
     incomplete = False

@@ -17,7 +17,7 @@ from tsharkpost.capture.result import InputResult, InputStatus
 from tsharkpost.capture.sliced import DEFAULT_SLICE_MB
 from tsharkpost.commands.common import (ExitCode, JobsValue, SliceValue, add_tshark_options, exit_codes_help, expand,
                                         log, prepare, tshark_options, write_output)
-from tsharkpost.commands.event_options import add_event_options, report_logs
+from tsharkpost.commands.event_options import add_event_options, refuse_without_events, report_logs
 from tsharkpost.commands.progress import progress
 from tsharkpost.plugin.tables import Severity
 from tsharkpost.render.summary_csv import write_csv
@@ -117,6 +117,8 @@ def _exit_code(results: list[InputResult], fail_on: list[str]) -> ExitCode:
 
 
 def run(args: argparse.Namespace) -> int:
+    if refuse_without_events(args):
+        return ExitCode.USAGE
     paths = expand(args.captures)  # every argument is accounted for: a folder without captures is an input too
     prepared = prepare(args, [*paths, *(Path(name) for name in args.events)])
     if isinstance(prepared, ExitCode):

@@ -7,7 +7,7 @@ from typing import IO
 
 from tsharkpost.diff.model import Comparison, FieldDiff, Section
 from tsharkpost.render.plain_table import tabulate
-from tsharkpost.render.text import printable, printable_lines, show_value
+from tsharkpost.render.text import plural, printable, printable_lines, show_value
 
 WIDTH = 110
 CELL_WIDTH = 48
@@ -33,7 +33,7 @@ def _verdict(comparison: Comparison) -> str:
         return f"Verdict: BAD did not fail ({comparison.bad.outcome.value}): nothing to explain."
     if not comparison.verdict:
         return "Verdict: no difference found that would explain why BAD failed."
-    count = f"{len(comparison.verdict)} difference{'s' if len(comparison.verdict) != 1 else ''}"
+    count = plural(len(comparison.verdict), "difference")
     if comparison.good.failed:
         lines = [f"Verdict: GOOD failed too ({comparison.good.outcome.value}); {count} between the two failures "
                  "(likeliest first)"]

@@ -23,7 +23,7 @@ from typing import IO, TYPE_CHECKING, Any
 from tsharkpost.plugin.tables import Severity
 from tsharkpost.record.model import Cause, ConnectionRecord, EventNote, Finding, stream_id
 from tsharkpost.render import chain, ladder
-from tsharkpost.render.text import printable_lines
+from tsharkpost.render.text import plural, printable_lines
 
 # jinja2 is imported when a page is written, not with the package: a run without HTML output need not load it
 # (with tabulate and tqdm, loaded alike, the CLI's start-up went from 140-154 ms to 115-129 ms).
@@ -73,10 +73,6 @@ def _thousands(value: int) -> str:
     return f"{value:,}"
 
 
-def _plural(count: int, word: str, words: str | None = None) -> str:
-    return f"{count:,} {word if count == 1 else (words or word + 's')}"
-
-
 @cache
 def environment() -> Environment:
     """Templates from tsharkpost/render/templates, every value autoescaped, a missing name an error."""
@@ -86,7 +82,7 @@ def environment() -> Environment:
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
                       finalize=_visible)
     env.filters.update(elapsed=ladder.elapsed_text, size=ladder.size_text, clock=_clock, thousands=_thousands,
-                       plural=_plural, severity=lambda level: chain.SEVERITY_TONES.get(level, "note"))
+                       plural=plural, severity=lambda level: chain.SEVERITY_TONES.get(level, "note"))
     env.globals.update(page=page(), LINE=ladder.LINE)
     return env
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from tsharkpost.plugin.tables import Severity
 from tsharkpost.record.model import ConnectionRecord, EventNote, Side
+from tsharkpost.render.text import plural
 
 # Geometry, in SVG user units (about CSS pixels).
 LINE = 13  # one label line
@@ -200,7 +201,7 @@ def _message_label(record: ConnectionRecord, item: _Item) -> tuple[Label, str]:
         text += f" {', '.join(chosen)}" if chosen else ""
     elif name == "certificate" and item.side is Side.SERVER and record.certificate_frame == item.frame:
         count = len(record.certificates)
-        text += f" ({count} certificate{'s' if count != 1 else ''})" if count else ""
+        text += f" ({plural(count, 'certificate')})" if count else ""
     return _cut(text), ""
 
 
@@ -339,7 +340,7 @@ def build(record: ConnectionRecord, events: Sequence[tuple[EventNote, float]] = 
     client = (Label("client", "client", "head"), _cut(f"{record.client}:{record.client_port}", HEADER_CHARS))
     server = (Label("server", "server", "head"), _cut(record.server_name or "(no SNI)", HEADER_CHARS),
               _cut(f"{record.server}:{record.server_port}", HEADER_CHARS))
-    left_out = (f"{record.messages_left_out} later TLS message{'s' if record.messages_left_out != 1 else ''} "
+    left_out = (f"{plural(record.messages_left_out, 'later TLS message')} "
                 "past the record's cap not drawn" if record.messages_left_out else "")
     return Ladder(rows, WIDTH_WITH_EVENTS if events else WIDTH, round(height, 1), scale, note, client, server,
                   left_out)

@@ -78,3 +78,8 @@ def show_value(value: Any) -> str:
     if isinstance(value, list):
         return ", ".join(str(item) for item in value) if value else "(none)"
     return str(value)
+
+
+def plural(count: int, word: str, words: str | None = None) -> str:
+    """"1 event", "2 events" (words: the plural when it is not word + "s"), the count with thousands separators."""
+    return f"{count:,} {word if count == 1 else (words or word + 's')}"

@@ -9,7 +9,7 @@ from typing import IO, Any
 from tsharkpost.record.jsonform import iso_time
 from tsharkpost.render.plain_table import tabulate
 from tsharkpost.render.summary_json import input_json
-from tsharkpost.render.text import printable, printable_lines
+from tsharkpost.render.text import plural, printable, printable_lines
 from tsharkpost.timeline.attribute import Attribution
 from tsharkpost.timeline.build import Entry, Timeline
 
@@ -78,11 +78,13 @@ def write_table(timeline: Timeline, out: IO[str]) -> None:
         parts += [_line(f"- {item.event.source} {_clock(item.time)} {item.meaning.text}: {item.why_not}")
                   for item in timeline.unattributed]
     if timeline.events_outside:
-        parts += ["", f"{timeline.events_outside} events lie far from every capture and are not shown."]
+        parts += ["", f"{plural(timeline.events_outside, 'event')} "
+                          + ("lies far from every capture and is not shown." if timeline.events_outside == 1
+                             else "lie far from every capture and are not shown.")]
         parts += [f"  among them {note}" for note in timeline.notes]
     parts += ["", "Inputs"]
     inputs = [[printable(result.path), result.status.value, printable(result.reason)] for result in timeline.captures]
-    inputs += [[printable(log.path), f"{log.status} ({log.form or '?'}, {log.events} events)",
+    inputs += [[printable(log.path), f"{log.status} ({log.form or '?'}, {plural(log.events, 'event')})",
                 printable("; ".join(([log.reason] if log.reason else []) + log.problems + log.notes))]
                for log in timeline.logs]
     parts.append(tabulate(inputs, ["input", "status", "note"], maxcolwidths=[None, None, 70]))
