@@ -262,3 +262,20 @@ def test_wireshark_command_is_quoted_for_the_shell(tmp_path: Path, tshark: str) 
     assert code == 0
     command = page.xpath("//div[@class='cmd']/code")[0].text
     assert command == f"wireshark -r '{copy}' -Y \"tcp.stream == 0\""  # quoted for the shell
+
+
+def test_captures_sharing_a_file_name_are_named_apart(tmp_path: Path, tshark: str) -> None:
+    # Given two tickets' captures that share a file name: the seed's (failing, drawn) and the twin's (listed)
+    for folder, capture in (("t1", SEED), ("t2", TWIN)):
+        (tmp_path / folder).mkdir()
+        shutil.copy(capture, tmp_path / folder / "input.pcapng")
+    # When both are summarized in one page
+    code, page = summarize_html(tmp_path / "r.html", str(tmp_path / "t1"), str(tmp_path / "t2"))
+    assert code == 0
+    # Then the page names each by its shortest distinct path, as the tables do, never "input.pcapng" twice
+    meta = " ".join(page.xpath("//p[@class='meta']")[0].text_content().split())
+    assert meta.startswith("2 inputs: t1/input.pcapng, t2/input.pcapng · tsharkpost")
+    (drawn,) = page.xpath("//section[contains(@class, 'conn')]/h3")
+    assert drawn.text_content().split()[0] == "t1/input.pcapng:0"
+    (listed,) = page.xpath("//table[@id='connections']/tbody/tr")
+    assert listed.xpath("./td")[0].text_content() == "t2/input.pcapng:0"

@@ -142,8 +142,10 @@ class ConnectionView:
         return self.record.outcome.value
 
 
-def connection_name(record: ConnectionRecord) -> str:
-    return f"{Path(record.capture).name}:{record.stream_id}"
+def connection_name(record: ConnectionRecord, capture_name: str | None = None) -> str:
+    """CAPTURE:STREAM, the capture by its file name unless capture_name says how the page names it (summarize
+    names captures that share a file name by their shortest distinct path: t1/input.pcap, t2/input.pcap)."""
+    return f"{capture_name or Path(record.capture).name}:{record.stream_id}"
 
 
 def anchor(input_number: int, record: ConnectionRecord, stream: int | None = None) -> str:
@@ -173,11 +175,14 @@ def _related(record: ConnectionRecord, input_number: int) -> tuple[Link, ...]:
 
 
 def connection_view(record: ConnectionRecord, input_number: int, shift: float = 0.0,
-                    drawn: ladder.Ladder | None = None, relations: Sequence[str] = ()) -> ConnectionView:
-    """The view of one record; `shift` puts its events on the capture's clock, `drawn` replaces its ladder."""
+                    drawn: ladder.Ladder | None = None, relations: Sequence[str] = (),
+                    capture_name: str | None = None) -> ConnectionView:
+    """The view of one record; `shift` puts its events on the capture's clock, `drawn` replaces its ladder,
+    `capture_name` names its capture (connection_name)."""
     events = tuple(EventView(note, note.time + shift) for note in record.events)
     return ConnectionView(
-        record=record, anchor=anchor(input_number, record), name=connection_name(record),
+        record=record, anchor=anchor(input_number, record),
+        name=connection_name(record, capture_name),
         ladder=drawn or ladder.build(record, [(event.note, event.placed) for event in events]),
         cards=tuple(chain.cards(record, relations)), causes=record.causes,
         findings=tuple(finding for finding in record.findings

@@ -12,11 +12,9 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import IO
 
 from tsharkpost.capture.aggregate import Pattern, PatternKey
-from tsharkpost.capture.result import InputResult
 from tsharkpost.plugin.tables import Severity
 from tsharkpost.record.model import ConnectionRecord, Outcome
 from tsharkpost.render import html
@@ -165,12 +163,13 @@ class _Report:
     def drawn(self) -> Iterator[Drawn]:
         for number, record, drawn, pattern_anchor in self._walk():
             if drawn:
-                yield Drawn(html.connection_view(record, number, self.shift), pattern_anchor, not record.failed)
+                yield Drawn(html.connection_view(record, number, self.shift, capture_name=self.summary.name(record.capture)),
+                            pattern_anchor, not record.failed)
 
     def listed(self) -> Iterator[Line]:
         for number, record, drawn, pattern_anchor in self._walk():
             if not drawn:
-                yield Line(record, html.connection_name(record), html.anchor(number, record), pattern_anchor,
+                yield Line(record, html.connection_name(record, self.summary.name(record.capture)), html.anchor(number, record), pattern_anchor,
                            html.wireshark_command(record.capture, record.stream, record.transport))
 
 
@@ -191,10 +190,6 @@ def _chart(summary: Summary) -> list[Bar]:
     return [Bar(outcome, count, tone(outcome), max(2.0, CHART_WIDTH * count / largest)) for outcome, count in ordered]
 
 
-def _input_name(result: InputResult) -> str:
-    return Path(result.path).name
-
-
 def write_html(summary: Summary, out: IO[str], connections: bool = False) -> None:
     """The page, written as it is rendered; `connections` draws the connections that did not fail too."""
     report = _Report(summary, connections)
@@ -202,5 +197,5 @@ def write_html(summary: Summary, out: IO[str], connections: bool = False) -> Non
     html.write("summary.html.j2", out, summary=summary, plan=report.plan(), patterns=patterns,
                diagnosis=[row for row in patterns if row.failed][:DIAGNOSIS_PATTERNS], chart=_chart(summary),
                drawn=report.drawn(), listed=report.listed(), tool_version=summary.tool_version,
-               tshark_version=summary.tshark_version, input_name=_input_name, limits={
+               tshark_version=summary.tshark_version, input_name=lambda result: summary.name(result.path), limits={
                    "max_drawn": MAX_DRAWN, "per_pattern": DRAWN_PER_PATTERN, "max_others": MAX_DRAWN_OTHERS})
