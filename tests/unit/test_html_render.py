@@ -11,6 +11,7 @@ import io
 import json
 from pathlib import Path
 
+from browser_support import run_probe
 from fragment_support import seed_record
 from lxml import html as lxml_html
 
@@ -99,6 +100,29 @@ def test_a_large_batch_draws_a_few_of_each_pattern_and_lists_the_rest(tmp_path: 
     assert "20 of 30 are drawn" in " ".join(page.xpath("//span[@class='left-out']")[0].text_content().split())
     # Each pattern's first connection carries the pattern's anchor once
     assert len(page.xpath("//a[@id='pattern-1']")) == 1 and len(page.xpath("//a[@id='pattern-2']")) == 1
+
+
+def test_sorting_by_a_count_sorts_by_its_number_past_a_thousand(tmp_path: Path) -> None:
+    # Given one failure pattern of 1,001 connections (shown "1,001") and one of 2
+    seed = seed_record()
+    hello = dataclasses.replace(seed.client_hello, server_name="other.example.net") if seed.client_hello else None
+    records = [dataclasses.replace(seed, stream=stream) for stream in range(1001)] + [
+        dataclasses.replace(seed, stream=stream, client_hello=hello)
+        for stream in (2000, 2001)]
+    page = tmp_path / "report.html"
+    with page.open("w", encoding="utf-8") as out:
+        write_html(_summary(tmp_path, records), out)
+    table = lxml_html.fromstring(page.read_bytes()).xpath("//table[@id='patterns']")[0]
+    assert [row.xpath("./td")[4].text_content() for row in table.xpath("./tbody/tr")] == ["1,001", "2"]
+    # When the reader clicks the conns heading (ascending), then again (descending), in a real browser
+    order = run_probe(page, """
+        var th = document.querySelector('#patterns th:nth-child(5)'), seen = [];
+        var counts = function () { return Array.from(document.querySelectorAll('#patterns tbody tr'))
+            .map(function (row) { return row.cells[4].textContent; }).join(' '); };
+        th.click(); seen.push(counts()); th.click(); seen.push(counts());
+        return seen.join('|');""", tmp_path)
+    # Then the counts are sorted as numbers, not by their text up to the first comma (1,001 is not 1)
+    assert order == "2 1,001|1,001 2"
 
 
 def _record_at(times: list[float]) -> ConnectionRecord:
