@@ -13,6 +13,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from browser_support import run_probe
 from conftest import CAPTURES
 from lxml import html as lxml_html
 
@@ -279,3 +280,23 @@ def test_captures_sharing_a_file_name_are_named_apart(tmp_path: Path, tshark: st
     assert drawn.text_content().split()[0] == "t1/input.pcapng:0"
     (listed,) = page.xpath("//table[@id='connections']/tbody/tr")
     assert listed.xpath("./td")[0].text_content() == "t2/input.pcapng:0"
+
+
+def test_the_inputs_table_stays_in_its_column_beside_the_chart(tmp_path: Path, tshark: str) -> None:
+    # Given a capture deep in a ticket's folders, an empty file and a missing one (each with its reason)
+    folder = tmp_path / "tickets" / "INC-2026-11-30-0042-payments-gateway-handshake-failures" / "captures"
+    folder.mkdir(parents=True)
+    shutil.copy(SEED, folder / "gateway-eu-west-1a.pcapng")
+    (tmp_path / "empty.pcapng").write_bytes(b"")
+    page = tmp_path / "r.html"
+    code, _ = summarize_html(page, str(folder), str(tmp_path / "empty.pcapng"), str(tmp_path / "missing.pcapng"))
+    assert code == 3
+    # When the page is laid out in a real browser, 1,400 pixels wide
+    edges = run_probe(page, """
+        var table = document.getElementById('inputs').getBoundingClientRect();
+        var column = document.getElementById('inputs').parentNode.getBoundingClientRect();
+        var chart = document.querySelector('svg.chart').getBoundingClientRect();
+        return [table.right, column.right, chart.left].map(Math.round).join(' ');""", tmp_path)
+    table_right, column_right, chart_left = (int(edge) for edge in edges.split())
+    # Then the inputs table ends within its own column, never under the outcomes chart beside it
+    assert table_right <= column_right < chart_left, edges

@@ -23,7 +23,7 @@ from typing import IO, TYPE_CHECKING, Any
 from tsharkpost.plugin.tables import Severity
 from tsharkpost.record.model import Cause, ConnectionRecord, EventNote, Finding, stream_id
 from tsharkpost.render import chain, ladder
-from tsharkpost.render.text import plural, printable_lines
+from tsharkpost.render.text import plural, printable, printable_lines
 
 # jinja2 is imported when a page is written, not with the package: a run without HTML output need not load it
 # (with tabulate and tqdm, loaded alike, the CLI's start-up went from 140-154 ms to 115-129 ms).
@@ -82,7 +82,7 @@ def environment() -> Environment:
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
                       finalize=_visible)
     env.filters.update(elapsed=ladder.elapsed_text, size=ladder.size_text, clock=_clock, thousands=_thousands,
-                       plural=plural, severity=lambda level: chain.SEVERITY_TONES.get(level, "note"))
+                       plural=plural, path=_path, severity=lambda level: chain.SEVERITY_TONES.get(level, "note"))
     env.globals.update(page=page(), LINE=ladder.LINE)
     return env
 
@@ -96,6 +96,13 @@ def _visible(value: Any) -> Any:
     if isinstance(value, str) and not isinstance(value, Markup):
         return printable_lines(value)
     return value
+
+
+def _path(value: str) -> Markup:
+    """A file's path, shown as text, that may break after each / where its column is narrow."""
+    from markupsafe import Markup, escape
+
+    return Markup("/<wbr>").join(escape(printable(part)) for part in value.split("/"))
 
 
 def write(template: str, out: IO[str], **context: Any) -> None:
