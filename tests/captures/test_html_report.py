@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import re
 import shutil
 from pathlib import Path
@@ -300,3 +301,43 @@ def test_the_inputs_table_stays_in_its_column_beside_the_chart(tmp_path: Path, t
     table_right, column_right, chart_left = (int(edge) for edge in edges.split())
     # Then the inputs table ends within its own column, never under the outcomes chart beside it
     assert table_right <= column_right < chart_left, edges
+
+
+def test_a_log_that_attributes_many_large_events_to_one_connection_is_shown_within_bounds(
+        tmp_path: Path, tshark: str) -> None:
+    # Given the seed's System log with its Schannel 36888 repeated 400 times within the connection (each its own
+    # record), the first one carrying 100 extra fields of 3,000 characters each
+    from tsharkpost.render.html import EVENTS_SHOWN, EVIDENCE_SHOWN, FIELD_CHARS, FIELDS_SHOWN
+
+    first, alert = EVENTS.read_text(encoding="utf-8").splitlines()[:2]
+    copies = [alert.replace("<EventRecordID>48212<", f"<EventRecordID>{60000 + n}<")
+              .replace("55.9116940Z", f"55.91{n % 10}6940Z") for n in range(400)]
+    copies[0] = copies[0].replace("<Data Name='ErrorState'>", "".join(
+        f"<Data Name='Extra{n}'>{'W' * 3000}</Data>" for n in range(100)) + "<Data Name='ErrorState'>")
+    log = tmp_path / "noisy.xml"
+    log.write_text("\n".join([first, *copies]) + "\n", encoding="utf-8")
+    out = tmp_path / "r.html"
+    # When the report is written, and the same as JSON
+    assert main(["summarize", "--format", "html", "-o", str(out), str(SEED), "--events", str(log)]) == 0
+    assert main(["summarize", "--format", "json", "-o", str(tmp_path / "r.json"), str(SEED), "--events",
+                 str(log)]) == 0
+    (record,) = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))["connections"]
+    assert len(record["events"]) == 400 and len(record["causes"][0]["evidence"]) == 402  # JSON keeps them all
+    page = lxml_html.fromstring(out.read_bytes())
+    seed = section(page, SEED, 0)
+    # Then the ladder and the cards show EVENTS_SHOWN of them, and the page says how many it left out
+    assert len([row for row in rows(seed) if row["kind"] == "event"]) == EVENTS_SHOWN
+    assert len(seed.xpath(".//ul[@class='events']/li")) == EVENTS_SHOWN
+    said = " ".join(seed.xpath(".//p[@class='left-out']")[0].text_content().split())
+    assert said.startswith(f"400 events are attributed to it: the {EVENTS_SHOWN} most confident are drawn")
+    assert f"the other {400 - EVENTS_SHOWN} are left out of the page" in said
+    # ... the top cause EVIDENCE_SHOWN lines of its evidence, the capture's own (last) among them, and a count
+    evidence = [" ".join(li.text_content().split()) for li in seed.xpath(".//ol[@class='causes']/li[1]/ul/li")]
+    assert len(evidence) == EVIDENCE_SHOWN + 2  # the left-out line and the plugin's checks
+    assert f"{402 - EVIDENCE_SHOWN} more lines of evidence left out of the page here" in evidence[EVIDENCE_SHOWN // 2]
+    assert evidence[-3].startswith("client hung up 2 ms after the chain in frame 6")
+    # ... and of the large event (the earliest: shown) its first fields, each cut and marked
+    fields = seed.xpath(".//div[@class='fields']")[0].text_content()
+    assert f"Extra0={'W' * FIELD_CHARS}... [3,000 characters]" in fields
+    assert fields.endswith(f"and {103 - FIELDS_SHOWN} more fields")
+    assert out.stat().st_size < 300_000

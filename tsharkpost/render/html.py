@@ -32,6 +32,16 @@ if TYPE_CHECKING:
     from markupsafe import Markup
 
 TEMPLATES = "templates"
+# What one connection shows of its Windows events, whose number and size the event logs decide (a noisy or hostile
+# log may attribute thousands to one connection): at most EVENTS_SHOWN events drawn and listed (the most confident,
+# then the earliest); of a cause's evidence (each alert event adds a line at its start) the first and the last
+# EVIDENCE_SHOWN / 2 lines, the capture's own evidence being last; of an event at most FIELDS_SHOWN fields, each cut
+# at FIELD_CHARS characters. The page says what it left out; --format json keeps everything.
+EVENTS_SHOWN = 20
+EVIDENCE_SHOWN = 20
+FIELDS_SHOWN = 32
+FIELD_CHARS = 300
+_CONFIDENCE_ORDER = {"high": 0, "medium": 1, "low": 2}
 
 
 @cache
@@ -83,7 +93,8 @@ def environment() -> Environment:
                       finalize=_visible)
     env.filters.update(elapsed=ladder.elapsed_text, size=ladder.size_text, clock=_clock, thousands=_thousands,
                        plural=plural, path=_path, severity=lambda level: chain.SEVERITY_TONES.get(level, "note"))
-    env.globals.update(page=page(), LINE=ladder.LINE)
+    env.filters.update(cut=lambda text: printable(str(text), FIELD_CHARS))
+    env.globals.update(page=page(), LINE=ladder.LINE, EVIDENCE_SHOWN=EVIDENCE_SHOWN, FIELDS_SHOWN=FIELDS_SHOWN)
     return env
 
 
@@ -130,6 +141,7 @@ class ConnectionView:
         anchor: the HTML id of its section.
         cards, client_cards: the server's chain and the client's (mutual TLS; empty without one) as cards.
         findings: the plugin's findings that name no certificate (those are on the cards).
+        events, events_left_out: the events shown (at most EVENTS_SHOWN), and how many others it has.
     """
 
     record: ConnectionRecord
@@ -143,6 +155,7 @@ class ConnectionView:
     command: str
     related: tuple[Link, ...]
     client_cards: tuple[chain.Card, ...] = ()
+    events_left_out: int = 0
 
     @property
     def outcome(self) -> str:
@@ -186,7 +199,8 @@ def connection_view(record: ConnectionRecord, input_number: int, shift: float = 
                     capture_name: str | None = None) -> ConnectionView:
     """The view of one record; `shift` puts its events on the capture's clock, `drawn` replaces its ladder,
     `capture_name` names its capture (connection_name)."""
-    events = tuple(EventView(note, note.time + shift) for note in record.events)
+    shown = _shown_events(record.events)
+    events = tuple(EventView(note, note.time + shift) for note in shown)
     return ConnectionView(
         record=record, anchor=anchor(input_number, record),
         name=connection_name(record, capture_name),
@@ -195,4 +209,13 @@ def connection_view(record: ConnectionRecord, input_number: int, shift: float = 
         findings=tuple(finding for finding in record.findings
                        if finding.cert_index is None and finding.severity >= Severity.NOTE),
         events=events, command=wireshark_command(record.capture, record.stream, record.transport),
-        related=_related(record, input_number), client_cards=tuple(chain.client_cards(record)))
+        related=_related(record, input_number), client_cards=tuple(chain.client_cards(record)),
+        events_left_out=len(record.events) - len(shown))
+
+
+def _shown_events(events: Sequence[EventNote]) -> list[EventNote]:
+    """At most EVENTS_SHOWN of a connection's events, the most confident (then the earliest) first, in their order."""
+    if len(events) <= EVENTS_SHOWN:
+        return list(events)
+    ranked = sorted(range(len(events)), key=lambda n: (_CONFIDENCE_ORDER.get(events[n].confidence, 3), events[n].time))
+    return [events[n] for n in sorted(ranked[:EVENTS_SHOWN])]
