@@ -11,6 +11,7 @@ import hashlib
 import json
 import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -341,3 +342,25 @@ def test_a_log_that_attributes_many_large_events_to_one_connection_is_shown_with
     assert f"Extra0={'W' * FIELD_CHARS}... [3,000 characters]" in fields
     assert fields.endswith(f"and {103 - FIELDS_SHOWN} more fields")
     assert out.stat().st_size < 300_000
+
+
+def test_a_file_name_with_a_line_break_is_shown_escaped_and_its_command_names_it(tmp_path: Path, tshark: str) -> None:
+    # Given the seed under a name holding a line break and a right-to-left override
+    copy = tmp_path / "a\nb\u202e.pcapng"
+    shutil.copy(SEED, copy)
+    out = tmp_path / "r.html"
+    # When the report is written
+    assert main(["summarize", "--format", "html", "-o", str(out), str(copy)]) == 0
+    page = lxml_html.fromstring(out.read_bytes())
+    # Then the name reads escaped everywhere, as the tables show it, never as "a b" (another file's name)
+    assert page.xpath("//section[contains(@class, 'conn')]/h3")[0].text_content().startswith(
+        "a\\nb\\u202e.pcapng:0 ")
+    assert "1 input: a\\nb\\u202e.pcapng · " in page.xpath("//p[@class='meta']")[0].text_content()
+    assert page.xpath("//table[@id='inputs']/tbody/tr/td")[0].text_content() == str(copy).replace(
+        "\n", "\\n").replace("\u202e", "\\u202e")
+    assert "\n" not in "".join(page.xpath("//h3//text() | //p[@class='meta']//text() | //div[@class='cmd']//text()"))
+    # And its Wireshark command, escaped too, names that very file in a shell
+    command = page.xpath("//div[@class='cmd']/code")[0].text
+    word = command.removeprefix("wireshark -r ").removesuffix(' -Y "tcp.stream == 0"')
+    assert word.startswith("$'") and "\\x0a" in word
+    assert subprocess.run(["bash", "-c", f"test -f {word}"], check=False).returncode == 0

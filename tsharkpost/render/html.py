@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
+import os
 import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from typing import IO, TYPE_CHECKING, Any
 from tsharkpost.plugin.tables import Severity
 from tsharkpost.record.model import Cause, ConnectionRecord, EventNote, Finding, stream_id
 from tsharkpost.render import chain, ladder
-from tsharkpost.render.text import plural, printable, printable_lines
+from tsharkpost.render.text import UNPRINTABLE, printable
 
 # jinja2 is imported when a page is written, not with the package: a run without HTML output need not load it
 # (with tabulate and tqdm, loaded alike, the CLI's start-up went from 140-154 ms to 115-129 ms).
@@ -99,13 +100,14 @@ def environment() -> Environment:
 
 
 def _visible(value: Any) -> Any:
-    """Every value a template shows, before autoescaping: a string's control characters and the invisible ones that
-    reorder or hide text (bidirectional overrides, zero-width characters) written as escapes, as the tables show
-    them; markup the templates made themselves is left as it is."""
+    """Every value a template shows, before autoescaping: a string's control characters (a line break too: a file
+    name "a\\nb" would read as "a b") and the invisible ones that reorder or hide text (bidirectional overrides,
+    zero-width characters) written as escapes, as the tables show them; markup the templates made themselves is left
+    as it is."""
     from markupsafe import Markup
 
     if isinstance(value, str) and not isinstance(value, Markup):
-        return printable_lines(value)
+        return printable(value)
     return value
 
 
@@ -122,9 +124,21 @@ def write(template: str, out: IO[str], **context: Any) -> None:
         out.write(chunk)
 
 
+def shell_word(path: str) -> str:
+    """A file's path quoted for a shell: shlex.quote's '...' for a printable one; a name holding control or invisible
+    characters (a newline, a right-to-left override) as bash's and zsh's $'...' with every other byte than printable
+    ASCII written \\xHH, so the page shows it escaped and a copy of it names the same bytes."""
+    if UNPRINTABLE.search(path) is None:
+        return shlex.quote(path)
+    escaped = "".join(f"\\{chr(byte)}" if byte in b"\\'" else chr(byte) if 0x20 <= byte < 0x7F else f"\\x{byte:02x}"
+                      for byte in os.fsencode(path))
+    return f"$'{escaped}'"
+
+
 def wireshark_command(capture: str, stream: int, transport: str = "tcp") -> str:
-    """The line that opens the connection in Wireshark, quoted for a POSIX shell (udp.stream for DTLS and QUIC)."""
-    return f'wireshark -r {shlex.quote(capture)} -Y "{"tcp" if transport == "tcp" else "udp"}.stream == {stream}"'
+    """The line that opens the connection in Wireshark, its capture quoted for the shell (shell_word), udp.stream for
+    DTLS and QUIC."""
+    return f'wireshark -r {shell_word(capture)} -Y "{"tcp" if transport == "tcp" else "udp"}.stream == {stream}"'
 
 
 @dataclass(frozen=True)
