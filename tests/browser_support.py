@@ -20,9 +20,10 @@ PROBE_ID = "tsharkpost-probe"
 WINDOW = (1400, 2000)  # the window the page is laid out in, in CSS pixels
 
 
-def run_probe(page: Path, probe: str, work: Path) -> str:
+def run_probe(page: Path, probe: str, work: Path, page_script: bool = True) -> str:
     """Open page in Chromium, run the JavaScript `probe` (the body of a function returning a string) once the
-    page's own script has run, and return what it returned."""
+    page's own script has run, and return what it returned; without page_script, the page is opened without its
+    script, as a reader who turned JavaScript off sees it."""
     if CHROMIUM is None:
         pytest.skip("chromium is not installed (apt-get install -y chromium): browser checks skipped")
     text = page.read_text(encoding="utf-8")
@@ -31,6 +32,9 @@ def run_probe(page: Path, probe: str, work: Path) -> str:
     script = (f"<script>(function () {{ var out = document.createElement('pre'); out.id = '{PROBE_ID}';"
               f" out.textContent = (function () {{ {probe} }})(); document.body.appendChild(out); }})();</script>")
     assert text.count("</body>") == 1
+    if not page_script:
+        text, scripts = re.subn(r"<script>.*?</script>", "", text, flags=re.S)
+        assert scripts == 1
     copy = work / f"probe-{page.name}"
     copy.write_text(text.replace("</body>", script + "</body>"), encoding="utf-8")
     done = subprocess.run(

@@ -364,3 +364,23 @@ def test_a_file_name_with_a_line_break_is_shown_escaped_and_its_command_names_it
     word = command.removeprefix("wireshark -r ").removesuffix(' -Y "tcp.stream == 0"')
     assert word.startswith("$'") and "\\x0a" in word
     assert subprocess.run(["bash", "-c", f"test -f {word}"], check=False).returncode == 0
+
+
+CONTROLS_PROBE = """
+    var shown = function (element) { return getComputedStyle(element).display !== 'none'; };
+    var heading = document.querySelector('#patterns th[data-sort]');
+    return [shown(document.querySelector('.filter')), shown(document.querySelector('button.copy')),
+            getComputedStyle(heading, '::after').content !== 'none'].join(' ');"""
+
+
+def test_controls_show_only_where_the_script_works_them(tmp_path: Path, tshark: str) -> None:
+    # Given the seed's report
+    page = tmp_path / "r.html"
+    assert summarize_html(page, str(SEED))[0] == 0
+    # When it is opened with JavaScript, then without (its script dropped, as a reader who turned it off)
+    with_script = run_probe(page, CONTROLS_PROBE, tmp_path)
+    without = run_probe(page, CONTROLS_PROBE, tmp_path, page_script=False)
+    # Then the filter box, the copy buttons and the sort arrows show with it, and none of them without it,
+    # where typing, clicking or sorting would do nothing; everything else reads the same
+    assert with_script == "true true true"
+    assert without == "false false false"

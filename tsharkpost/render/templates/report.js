@@ -1,6 +1,8 @@
 "use strict";
 // tsharkpost report: sort and filter tables, copy commands, open collapsed connections for printing.
-// Everything works without it; it reads only the page itself and never touches the network.
+// Everything reads without it; it reads only the page itself and never touches the network. The controls it works
+// (filter boxes, copy buttons, sortable headings) are shown only once it runs: without it they would do nothing.
+document.documentElement.classList.add("scripted");
 document.querySelectorAll("table.sortable").forEach(function (table) {
   table.querySelectorAll("th[data-sort]").forEach(function (th, column) {
     th.addEventListener("click", function () {
