@@ -291,8 +291,10 @@ def test_the_inputs_table_stays_in_its_column_beside_the_chart(tmp_path: Path, t
     shutil.copy(SEED, folder / "gateway-eu-west-1a.pcapng")
     (tmp_path / "empty.pcapng").write_bytes(b"")
     page = tmp_path / "r.html"
-    code, _ = summarize_html(page, str(folder), str(tmp_path / "empty.pcapng"), str(tmp_path / "missing.pcapng"))
+    code, parsed = summarize_html(page, str(folder), str(tmp_path / "empty.pcapng"), str(tmp_path / "missing.pcapng"))
     assert code == 3
+    # (the title counts inputs, as the header does: an empty file or a missing one is no capture)
+    assert parsed.xpath("//title")[0].text == "TLS report: 1 failed connection of 1 (3 inputs)"
     # When the page is laid out in a real browser, 1,400 pixels wide
     edges = run_probe(page, """
         var table = document.getElementById('inputs').getBoundingClientRect();
