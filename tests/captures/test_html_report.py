@@ -386,3 +386,23 @@ def test_controls_show_only_where_the_script_works_them(tmp_path: Path, tshark: 
     # where typing, clicking or sorting would do nothing; everything else reads the same
     assert with_script == "true true true"
     assert without == "false false false"
+
+
+def test_the_header_names_a_few_inputs_and_counts_the_others(tmp_path: Path, tshark: str) -> None:
+    # Given a folder of 40 empty captures (each an input with its error) and the seed
+    folder = tmp_path / "batch"
+    folder.mkdir()
+    for number in range(40):
+        (folder / f"capture-{number:02}.pcapng").write_bytes(b"")
+    shutil.copy(SEED, folder / "seed.pcapng")
+    # When they are summarized in one page
+    code, page = summarize_html(tmp_path / "r.html", str(folder))
+    assert code == 3
+    # Then the header names the first HEADER_INPUTS and counts the rest, so the diagnosis stays near the top; the
+    # inputs table lists every one
+    from tsharkpost.render.summary_html import HEADER_INPUTS
+
+    meta = " ".join(page.xpath("//p[@class='meta']")[0].text_content().split())
+    named = ", ".join(f"capture-{number:02}.pcapng" for number in range(HEADER_INPUTS))
+    assert meta.startswith(f"41 inputs: {named} and {41 - HEADER_INPUTS} more (Inputs) · tsharkpost ")
+    assert len(page.xpath("//table[@id='inputs']/tbody/tr")) == 41

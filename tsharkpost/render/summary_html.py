@@ -18,6 +18,7 @@ from tsharkpost.capture.aggregate import Pattern, PatternKey
 from tsharkpost.plugin.tables import Severity
 from tsharkpost.record.model import ConnectionRecord, Outcome
 from tsharkpost.render import html
+from tsharkpost.render.text import printable
 from tsharkpost.summary import Summary
 
 # A report draws at most this many connections in full (ladder, chain, causes): a browser opens a page of
@@ -29,6 +30,7 @@ DRAWN_PER_PATTERN = 20
 MAX_DRAWN_OTHERS = 100
 CHART_WIDTH = 300  # the longest bar of the outcomes chart
 DIAGNOSIS_PATTERNS = 3  # failure patterns named in the diagnosis at the top
+HEADER_INPUTS = 10  # inputs named in the header line (a folder of 2,000 captures would push the diagnosis down)
 
 
 @dataclass(frozen=True)
@@ -163,13 +165,14 @@ class _Report:
     def drawn(self) -> Iterator[Drawn]:
         for number, record, drawn, pattern_anchor in self._walk():
             if drawn:
-                yield Drawn(html.connection_view(record, number, self.shift, capture_name=self.summary.name(record.capture)),
-                            pattern_anchor, not record.failed)
+                view = html.connection_view(record, number, self.shift, capture_name=self.summary.name(record.capture))
+                yield Drawn(view, pattern_anchor, not record.failed)
 
     def listed(self) -> Iterator[Line]:
         for number, record, drawn, pattern_anchor in self._walk():
             if not drawn:
-                yield Line(record, html.connection_name(record, self.summary.name(record.capture)), html.anchor(number, record), pattern_anchor,
+                name = html.connection_name(record, self.summary.name(record.capture))
+                yield Line(record, name, html.anchor(number, record), pattern_anchor,
                            html.wireshark_command(record.capture, record.stream, record.transport))
 
 
@@ -194,8 +197,9 @@ def write_html(summary: Summary, out: IO[str], connections: bool = False) -> Non
     """The page, written as it is rendered; `connections` draws the connections that did not fail too."""
     report = _Report(summary, connections)
     patterns = [PatternRow(number, pattern) for number, pattern in enumerate(summary.patterns, start=1)]
+    header_inputs = [printable(summary.name(result.path)) for result in summary.inputs[:HEADER_INPUTS]]
     html.write("summary.html.j2", out, summary=summary, plan=report.plan(), patterns=patterns,
                diagnosis=[row for row in patterns if row.failed][:DIAGNOSIS_PATTERNS], chart=_chart(summary),
                drawn=report.drawn(), listed=report.listed(), tool_version=summary.tool_version,
-               tshark_version=summary.tshark_version, input_name=lambda result: summary.name(result.path), limits={
+               tshark_version=summary.tshark_version, header_inputs=header_inputs, limits={
                    "max_drawn": MAX_DRAWN, "per_pattern": DRAWN_PER_PATTERN, "max_others": MAX_DRAWN_OTHERS})
