@@ -149,6 +149,8 @@ def test_overview_inputs_chart_and_patterns(report: lxml_html.HtmlElement) -> No
     assert bars == {"client_silent_close_after_certificates": 2, "server_fatal_alert": 1, "established": 2}
     table = report.xpath("//table[@id='patterns']")[0]
     assert "sortable" in table.get("class") and report.xpath("//input[@data-filter='patterns']")
+    # (its example is a capture and frame, FILE:FRAME, not a connection's FILE:STREAM: the heading says which)
+    assert table.xpath("./thead/tr/th")[-1].text_content() == "example (file:frame)"
     first = table.xpath("./tbody/tr")[0].text_content()
     assert "client_silent_close_after_certificates" in first and "signed with MD2, not offered" in first
     # The diagnosis on top names the seed's pattern first, and its link lands on a drawn connection
