@@ -408,3 +408,19 @@ def test_the_header_names_a_few_inputs_and_counts_the_others(tmp_path: Path, tsh
     named = ", ".join(f"capture-{number:02}.pcapng" for number in range(HEADER_INPUTS))
     assert meta.startswith(f"41 inputs: {named} and {41 - HEADER_INPUTS} more (Inputs) · tsharkpost ")
     assert len(page.xpath("//table[@id='inputs']/tbody/tr")) == 41
+
+
+def test_an_event_logs_problems_and_reasons_read_as_one_list(tmp_path: Path, tshark: str) -> None:
+    # Given a JSON-lines log whose two records are no events (two problems, the log damaged), and a missing log
+    damaged = tmp_path / "log.jsonl"
+    damaged.write_text('{"a": 1}\n{"b": 2}\n', encoding="utf-8")
+    out = tmp_path / "r.html"
+    # When the seed is summarized with them
+    assert main(["summarize", "--format", "html", "-o", str(out), str(SEED), "--events", str(damaged),
+                 str(tmp_path / "missing.xml")]) == 3  # a log that cannot be read is an input error
+    logs = lxml_html.fromstring(out.read_bytes()).xpath("//table[@id='event-logs']/tbody/tr")
+    # Then each log's note lists its problems separated, with nothing trailing, and its badge says its status
+    notes = [row.xpath("./td")[-1].text_content() for row in logs]
+    assert notes == ["log.jsonl#1: a JSON record without Event.System; log.jsonl#2: a JSON record without "
+                     "Event.System", "no such file"]
+    assert [row.xpath(".//span")[0].get("class") for row in logs] == ["badge warning", "badge error"]
