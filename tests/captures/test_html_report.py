@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from browser_support import run_probe
-from conftest import CAPTURES
+from conftest import CAPTURES, DATA
 from lxml import html as lxml_html
 
 from tsharkpost.cli import main
@@ -424,3 +424,19 @@ def test_an_event_logs_problems_and_reasons_read_as_one_list(tmp_path: Path, tsh
     assert notes == ["log.jsonl#1: a JSON record without Event.System; log.jsonl#2: a JSON record without "
                      "Event.System", "no such file"]
     assert [row.xpath(".//span")[0].get("class") for row in logs] == ["badge warning", "badge error"]
+
+
+def test_diff_says_a_chain_sent_but_not_decoded_is_not_decoded(tmp_path: Path, tshark: str) -> None:
+    # Given BAD's chain over the plugin's reassembly bound: sent, but not decoded (chain_undecoded)
+    bad = DATA / "wild" / "huge-certificate-chain.pcapng"
+    out = tmp_path / "diff.html"
+    # When it is compared with the twin
+    code = main(["diff", "--format", "html", "-o", str(out), "--plugin-pref", "tpost.max_handshake_kib:100",
+                 str(TWIN), str(bad)])
+    assert code in (0, 1)
+    page = lxml_html.fromstring(out.read_bytes())
+    (heading,) = [h3 for h3 in page.xpath("//h3") if h3.text_content().startswith("BAD: ")]
+    said = " ".join(heading.getnext().text_content().split())
+    # Then the page says BAD's chain was not decoded, as summarize's page does, never that no certificate was seen
+    assert said.startswith("Not decoded: the server's handshake in the clear held a message")
+    assert "No certificate seen" not in page.text_content()
