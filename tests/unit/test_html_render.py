@@ -125,6 +125,26 @@ def test_sorting_by_a_count_sorts_by_its_number_past_a_thousand(tmp_path: Path) 
     assert order == "2 1,001|1,001 2"
 
 
+def test_a_very_long_server_name_wraps_instead_of_widening_the_page(tmp_path: Path) -> None:
+    # Given a failure to a 255-character server name (four 60-character labels: a valid DNS name, one long word)
+    seed = seed_record()
+    name = ("a" * 60 + ".") * 4 + "example.net"
+    hello = dataclasses.replace(seed.client_hello, server_name=name) if seed.client_hello else None
+    page = tmp_path / "report.html"
+    with page.open("w", encoding="utf-8") as out:
+        write_html(_summary(tmp_path, [dataclasses.replace(seed, client_hello=hello)]), out)
+    # When the page is laid out in a real browser, 1,400 pixels wide
+    wider = run_probe(page, """
+        var right = document.getElementById('failing').getBoundingClientRect().right + 1, wider = [];
+        document.querySelectorAll('#diagnosis, #diagnosis li, #patterns, section.conn, section.conn p').forEach(
+            function (element) { if (element.getBoundingClientRect().right > right) wider.push(element.tagName); });
+        if (document.documentElement.scrollWidth > document.documentElement.clientWidth) wider.push('page');
+        return wider.join(' ');""", tmp_path)
+    # Then the name wraps where it is shown (the diagnosis, the patterns, the connection), and nothing is wider
+    # than the page: no sideways scrolling to read a report
+    assert wider == ""
+
+
 def _record_at(times: list[float]) -> ConnectionRecord:
     seed = seed_record()
     sides = [Side.CLIENT, Side.SERVER]
