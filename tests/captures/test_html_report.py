@@ -440,3 +440,18 @@ def test_diff_says_a_chain_sent_but_not_decoded_is_not_decoded(tmp_path: Path, t
     # Then the page says BAD's chain was not decoded, as summarize's page does, never that no certificate was seen
     assert said.startswith("Not decoded: the server's handshake in the clear held a message")
     assert "No certificate seen" not in page.text_content()
+
+
+def test_diff_report_fits_the_width_of_its_page(tmp_path: Path, tshark: str) -> None:
+    # Given the diff of the twin and the seed
+    out = tmp_path / "diff.html"
+    assert main(["diff", "--format", "html", "-o", str(out), str(TWIN), str(SEED)]) == 1
+    # When it is laid out in a real browser, 1,400 pixels wide
+    wider = run_probe(out, """
+        var right = document.querySelector('h2:not(.verdict h2)').getBoundingClientRect().right + 1, wider = [];
+        document.querySelectorAll('table, .ladders, .cmd, .chain').forEach(function (element) {
+            if (element.getBoundingClientRect().right > right) wider.push(element.tagName + '.' + element.className);
+        });
+        return wider.join(' ');""", tmp_path)
+    # Then no table, ladder or command runs past the page's column (the compared sections' tables did, by 14 px)
+    assert wider == ""
