@@ -24,7 +24,7 @@ from typing import IO, TYPE_CHECKING, Any
 from tsharkpost.plugin.tables import Severity
 from tsharkpost.record.model import Cause, ConnectionRecord, EventNote, Finding, stream_id
 from tsharkpost.render import chain, ladder
-from tsharkpost.render.text import UNPRINTABLE, printable
+from tsharkpost.render.text import UNPRINTABLE, plural, printable
 
 # jinja2 is imported when a page is written, not with the package: a run without HTML output need not load it
 # (with tabulate and tqdm, loaded alike, the CLI's start-up went from 140-154 ms to 115-129 ms).
