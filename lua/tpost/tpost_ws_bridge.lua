@@ -144,8 +144,10 @@ function bridge.new(deps)
         local quic_version = Field.new("quic.version")
         local quic_supported = Field.new("quic.supported_version")
         local quic_packet_type = Field.new("quic.long.packet_type")
+        -- QUIC v2 (RFC 9369 3.2) numbers its long header types anew and tshark shows them in a field of their own
+        local quic_packet_type_v2 = Field.new("quic.long.packet_type_v2")
         local quic_undecrypted = Field.new("quic.remaining_payload")   -- the payload of a packet not decrypted
-        local RETRY = 3   -- a Retry's long header packet type (QUIC v1, RFC 9000 17.2.5)
+        local RETRY = 3   -- a Retry's long header packet type (QUIC v1, RFC 9000 17.2.5; v2's read as v1's)
         local HANDSHAKE_PACKET = 2   -- a Handshake packet's (RFC 9000 17.2.4)
         local MAX_VERSIONS = 8   -- a Version Negotiation packet's versions kept (the list is the sender's to make long)
         local dtls_len = Field.new("dtls.record.length")
@@ -158,16 +160,30 @@ function bridge.new(deps)
             return tonumber(tostring(v))
         end
 
+        -- The frame's long headers as {offset, v1 type}: a v2 type (Initial 1, 0-RTT 2, Handshake 3, Retry 0) as
+        -- v1's of the same packet (Initial 0, 0-RTT 1, Handshake 2, Retry 3), in the datagram's order
+        local function long_types()
+            local found = {}
+            for _, fi in ipairs({ quic_packet_type() }) do
+                found[#found + 1] = { fi.offset, number(fi.value) }
+            end
+            for _, fi in ipairs({ quic_packet_type_v2() }) do
+                local kind = number(fi.value)
+                found[#found + 1] = { fi.offset, kind and (kind + 3) % 4 }
+            end
+            return found
+        end
+
         -- Whether a Handshake packet of the frame failed to decrypt: the failure belongs to the packet whose long
         -- header type precedes it (a datagram may hold an Initial, a Handshake and a 1-RTT packet).
         local function handshake_undecrypted()
             local failures = { quic_undecrypted() }
             if #failures == 0 then return false end
-            local types = { quic_packet_type() }
+            local types = long_types()
             for _, failure in ipairs(failures) do
-                local at, kind = failure.offset, nil
-                for _, fi in ipairs(types) do
-                    if fi.offset <= at then kind = number(fi.value) end
+                local at, kind, from = failure.offset, nil, -1
+                for _, header in ipairs(types) do
+                    if header[1] <= at and header[1] > from then kind, from = header[2], header[1] end
                 end
                 if kind == HANDSHAKE_PACKET then return true end
             end
@@ -216,8 +232,8 @@ function bridge.new(deps)
                 end
             end
             local retry, initial = false, false
-            for _, t in ipairs(values_of(quic_packet_type())) do
-                local kind = number(t)
+            for _, header in ipairs(long_types()) do
+                local kind = header[2]
                 if kind == RETRY then retry = true elseif kind == 0 then initial = true end
             end
             -- The versions: a Version Negotiation packet's (version 0) list, else the first long header's version

@@ -205,3 +205,22 @@ def test_a_quic_v2_handshake_is_read_as_v1s(tshark: str, tmp_path: Path) -> None
     conn = _only(tmp_path, "quic-v2-good-twin.pcapng")
     assert (conn["transport"], conn["outcome"], conn["established"]) == ("quic", "established", True)
     assert (conn["server_name"], conn["version"], conn["client_port"]) == ("quic.example.test", "TLS 1.3", 53412)
+
+
+@pytest.mark.parametrize(("capture", "field", "handshake_type"), [
+    ("quic-good-twin.pcapng", "quic.long.packet_type", 2),  # RFC 9000 §17.2: a Handshake packet is type 2 in v1
+    ("quic-v2-good-twin.pcapng", "quic.long.packet_type_v2", 3),  # RFC 9369 §3.2: and type 3 in v2
+], ids=["v1", "v2"])
+def test_without_keys_the_servers_handshake_packets_make_the_chain_encrypted_in_v1_and_v2(
+        tshark: str, tmp_path: Path, capture: str, field: str, handshake_type: int) -> None:
+    # Given plain tshark without a key log: the first frame with a server Handshake packet it could not decrypt
+    # (tshark 4.0 shows a v2 long header's type in a field of its own, numbered anew)
+    sealed = _plain(tshark, capture, f"udp.srcport == 4433 && {field} == {handshake_type} && quic.remaining_payload",
+                    "frame.number")
+    assert sealed
+    # When summarize reads it without the key log, then the chain is said to be encrypted (give a key log), not
+    # absent, and the ladder shows the server's encrypted flight where tshark found it
+    conn = _only(tmp_path, capture)
+    assert (conn["chain_encrypted"], conn["certificates"]) == (True, [])
+    assert [(m["side"], m["frame"]) for m in conn["messages"] if m["name"] == "encrypted_handshake"] == [
+        ("server", int(sealed[0][0]))]
