@@ -285,3 +285,24 @@ def test_a_udp_flows_silence_lasts_to_the_captures_last_frame_whole_or_in_parts(
         f"no ClientHello with the cookie followed in the {seconds - last:.3f}".rstrip("0").rstrip(".")
         + " s to the capture's end")
     assert sliced == whole
+
+
+def test_a_dtls_cookie_exchange_names_the_hello_verify_request(tshark: str, tmp_path: Path) -> None:
+    from lxml import html as lxml_html
+
+    from tsharkpost.cli import main
+
+    capture = DTLS / "dtls-client-refuses-chain.pcapng"
+    # Given plain tshark: the server's HelloVerifyRequest (DTLS handshake type 3, RFC 6347 §4.2.1) and its frame
+    ((frame, port),) = _plain(tshark, capture, "dtls.handshake.type == 3", "frame.number", "udp.srcport")
+    # When summarize reads it, then the record's messages name it as RFC 6347 does, sent by the server
+    conn = _only(tmp_path, str(capture))
+    assert conn["server_port"] == int(port)
+    assert [(m["name"], m["side"]) for m in conn["messages"] if m["frame"] == int(frame)] == [
+        ("hello_verify_request", "server")]
+    # and the HTML report's ladder draws it as HelloVerifyRequest (not as an unnamed "handshake 3")
+    out = tmp_path / "report.html"
+    assert main(["summarize", "--format", "html", "-o", str(out), str(capture)]) == 0
+    (arrow,) = lxml_html.fromstring(out.read_bytes()).xpath(f'.//svg//g[@data-kind="arrow"][@data-frame="{frame}"]')
+    assert arrow.get("data-names") == "hello_verify_request"
+    assert "HelloVerifyRequest" in ["".join(label.xpath("./text()")) for label in arrow.xpath("./text")]

@@ -24,7 +24,8 @@ from tsharkpost.record.model import (Alert, Certificate, ClientHello, Fingerprin
 # Zeek's ssl_history letters (DOMAIN.md): upper case = client, lower case = server.
 HISTORY_LETTERS = {0: "H", 1: "C", 2: "S", 3: "V", 4: "T", 5: "E", 6: "J", 8: "O", 11: "X", 12: "K", 13: "R",
                    14: "N", 15: "Y", 16: "G", 20: "F", 21: "W", 22: "U", 23: "A", 24: "P", 254: "M"}
-HANDSHAKE_NAMES = {0: "hello_request", 1: "client_hello", 2: "server_hello", 4: "new_session_ticket",
+HANDSHAKE_NAMES = {0: "hello_request", 1: "client_hello", 2: "server_hello", 3: "hello_verify_request",
+                   4: "new_session_ticket",
                    5: "end_of_early_data", 6: "hello_retry_request", 8: "encrypted_extensions", 11: "certificate",
                    12: "server_key_exchange", 13: "certificate_request", 14: "server_hello_done",
                    15: "certificate_verify", 16: "client_key_exchange", 20: "finished", 22: "certificate_status",

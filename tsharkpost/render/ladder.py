@@ -45,6 +45,7 @@ BREAK_RATIO = 10  # log-scaled: a gap this many times the shortest is marked as 
 TCP_NAMES = {"syn": "SYN", "syn_ack": "SYN, ACK", "fin": "FIN", "rst": "RST"}
 MESSAGE_NAMES = {
     "client_hello": "ClientHello", "server_hello": "ServerHello", "hello_retry_request": "HelloRetryRequest",
+    "hello_verify_request": "HelloVerifyRequest",
     "certificate": "Certificate", "server_key_exchange": "ServerKeyExchange",
     "certificate_request": "CertificateRequest", "server_hello_done": "ServerHelloDone",
     "client_key_exchange": "ClientKeyExchange", "certificate_verify": "CertificateVerify", "finished": "Finished",
