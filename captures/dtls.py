@@ -35,6 +35,9 @@ ADDRESS = "127.0.0.1"
 PORT = 4740  # no dissector claims it: tshark finds DTLS there by its heuristic
 NAME = "dtls.example.test"
 COOKIE_WAIT_SECONDS = 2.0  # how long the cookie-less client stays silent after the HelloVerifyRequest
+# Between a failed handshake and the next one from the same port: longer than summarize's linger (6 s), after
+# which a UDP flow that ended leaves its reading's table.
+RETRY_GAP_SECONDS = 7.0
 
 
 def s_server(cert: Path, key: Path, version: str = "-dtls") -> subprocess.Popen[bytes]:
@@ -150,6 +153,22 @@ def main(argv: list[str] | None = None) -> int:
         note("dtls-server-refuses-version.pcapng", title, "openssl s_client -dtls1 -> openssl s_server -dtls1_2",
              expected(53504, None, False, {"sender": "server", "code": 70, "name": "protocol_version"}, True,
                       "the client offers DTLS 1.0 only; the server takes DTLS 1.2 only"))
+        # One client port, two handshakes: the client refuses the chain (unknown_ca), then, trusting it, connects
+        # again from the same port and completes. One UDP flow (udp.stream) holds two connections.
+        title = "DTLS 1.2: the client refuses the chain, then connects again from the same port and completes"
+        with dumpcap(args.out / "dtls-retry-same-port.pcapng", [PORT], title, transport="udp"):
+            server = s_server(cert, key)
+            s_client(53505)
+            stop(server)
+            time.sleep(RETRY_GAP_SECONDS)
+            server = s_server(cert, key)
+            s_client(53505, "-CAfile", str(cert))
+            stop(server)
+        note("dtls-retry-same-port.pcapng", title, made_with, expected(
+            53505, "DTLS 1.2", False, {"sender": "client", "code": 48, "name": "unknown_ca"}, True,
+            "s_client -verify_return_error without trust for the self-signed certificate"), expected(
+            53505, "DTLS 1.2", True, None, True, f"{RETRY_GAP_SECONDS:g} s later from the same port: s_client -CAfile "
+                                                 "with the server's certificate"))
     (args.out / "expected-dtls.json").write_text(json.dumps({
         "generator": "captures/dtls.py",
         "note": "One entry per DTLS connection; checked against every capture by tests/captures/test_udp_captures.py",

@@ -2,7 +2,8 @@
 and captures/expected-quic.json.
 
 Like tshark_oracle.py it shares no code with the tsharkpost package or its plugin: it is their yardstick. One
-Observed per udp.stream, in the vocabulary of the generators' expected files.
+Observed per udp.stream (DTLS: per handshake, when a client connects again from the same port), in the vocabulary
+of the generators' expected files.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ TLS_VERSIONS = {0x0304: "TLS 1.3"}
 RETRY_V1 = 3  # the long header packet type of a Retry in QUIC v1 (RFC 9000 §17.2)
 HANDSHAKE_DONE = 0x1E
 DTLS_FIELDS = ["frame.number", "udp.stream", "ip.src", "udp.srcport", "ip.dst", "udp.dstport",
-               "dtls.record.content_type", "dtls.handshake.type", "dtls.handshake.version",
+               "dtls.record.content_type", "dtls.handshake.type", "dtls.handshake.version", "dtls.handshake.random",
                "dtls.handshake.cookie_length", "dtls.handshake.extensions_server_name",
                "dtls.handshake.extensions.supported_version", "dtls.alert_message.level",
                "dtls.alert_message.desc"]
@@ -51,6 +52,7 @@ class Observed(Endpoints):
     negotiation_frame: int = 0
     frames: int = 0
     senders: set[str] = field(default_factory=set)  # the sides that sent a datagram of the flow
+    client_random: str = ""  # DTLS: the first ClientHello's random (sent again with the cookie, kept)
 
 
 def _ints(value: str) -> list[int]:
@@ -77,12 +79,22 @@ def _flow(flows: dict[int, Observed], row: dict[str, str]) -> tuple[Observed, st
 
 
 def read_dtls(tshark: str, capture: Path, names: dict[int, str]) -> dict[int, Observed]:
-    flows: dict[int, Observed] = {}
+    """One Observed per DTLS connection, numbered in the order they start: a flow's (udp.stream's) first, and one
+    more for each ClientHello with another random than its connection's first (another handshake from the same
+    port; the ClientHello sent again with the cookie keeps the random, RFC 6347 §4.2.1)."""
+    found: list[Observed] = []
+    latest: dict[str, Observed] = {}  # udp.stream -> its latest connection
     for row in _rows(tshark, capture, DTLS_FIELDS, "-d", f"udp.port=={DTLS_PORT},dtls"):
         if not row["udp.stream"] or not row["dtls.record.content_type"]:
             continue
-        conn, side = _flow(flows, row)
         handshakes = _ints(row["dtls.handshake.type"])
+        random = row["dtls.handshake.random"].split(",")[0] if 1 in handshakes else ""
+        known = latest.get(row["udp.stream"])
+        if known is None or (random and known.client_random and random != known.client_random):
+            known = latest[row["udp.stream"]] = Observed()
+            found.append(known)
+        conn, side = _flow({int(row["udp.stream"]): known}, row)
+        conn.client_random = conn.client_random or random
         if 1 in handshakes:
             if row["dtls.handshake.extensions_server_name"]:
                 conn.sni = row["dtls.handshake.extensions_server_name"].split(",")[0]
@@ -99,7 +111,7 @@ def read_dtls(tshark: str, capture: Path, names: dict[int, str]) -> dict[int, Ob
         for level, code in zip(_ints(row["dtls.alert_message.level"]), _ints(row["dtls.alert_message.desc"])):
             if level == 2 and conn.first_fatal_alert is None:
                 conn.first_fatal_alert = {"sender": side, "code": code, "name": names.get(code)}
-    return flows
+    return dict(enumerate(found))
 
 
 def read_quic(tshark: str, capture: Path, keys: Path | None) -> dict[int, Observed]:

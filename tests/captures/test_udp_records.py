@@ -306,3 +306,46 @@ def test_a_dtls_cookie_exchange_names_the_hello_verify_request(tshark: str, tmp_
     (arrow,) = lxml_html.fromstring(out.read_bytes()).xpath(f'.//svg//g[@data-kind="arrow"][@data-frame="{frame}"]')
     assert arrow.get("data-names") == "hello_verify_request"
     assert "HelloVerifyRequest" in ["".join(label.xpath("./text()")) for label in arrow.xpath("./text")]
+
+
+def test_a_dtls_client_connecting_again_from_the_same_port_gets_a_record_per_handshake(
+        tshark: str, tmp_path: Path) -> None:
+    capture = DTLS / "dtls-retry-same-port.pcapng"
+    # Given plain tshark: one UDP flow, two ClientHello randoms (each sent again with the cookie), the client's
+    # fatal alert after the first handshake's server flight, the second handshake's ChangeCipherSpec both ways
+    rows = _plain(tshark, capture, "dtls", "frame.number", "udp.stream", "udp.srcport", "dtls.handshake.type",
+                  "dtls.handshake.random", "dtls.alert_message.desc", "dtls.record.content_type")
+    assert {row[1] for row in rows} == {"0"}
+    hellos = [(int(row[0]), row[4]) for row in rows if "1" in row[3].split(",")]
+    randoms = list(dict.fromkeys(random for _, random in hellos))
+    assert len(randoms) == 2 and len(hellos) == 4
+    second = next(frame for frame, random in hellos if random == randoms[1])
+    ((alert_frame, alert_port),) = [(int(row[0]), row[2]) for row in rows if row[5] == "48"]
+    assert alert_frame < second
+    ccs = {row[2] for row in rows if int(row[0]) > second and "20" in row[6].split(",")}
+    assert len(ccs) == 2
+    # When summarize reads it, then each handshake is a record of its own on the same udp.stream: the refusal
+    # (not hidden in an "established" record) and the handshake that completes
+    _, document = summarize_json(tmp_path, str(capture))
+    jsonschema.validate(document, SCHEMA)
+    records = [(c["transport"], c["stream"], c["client_port"], c["client_hello"]["frame"], c["outcome"],
+                [(a["sender"], a["code"]) for a in c["alerts"] if not a["encrypted"]]) for c in document["connections"]]
+    assert records == [("udp-dtls", 0, int(alert_port), hellos[0][0], "client_fatal_alert", [("client", 48)]),
+                       ("udp-dtls", 0, int(alert_port), second, "established", [])]
+    # and when the first record was handed out already, before the second ClientHello: in a busy capture
+    # analyze sweeps at a clock frame of other traffic, here one within the flow's silence, past the linger
+    out = subprocess.run(ts.fields_argv(ts.locate(tshark), capture, ts.Options()), capture_output=True,
+                         check=True).stdout
+    tracker = ConnectionTracker(str(capture))
+    swept = []
+    for packet in packets(io.BytesIO(out)):
+        if packet.number == second:
+            times = [float(row[0]) for row in _plain(tshark, capture, f"frame.number == {alert_frame}",
+                                                     "frame.time_epoch")]
+            assert packet.time - times[0] > LINGER_SECONDS + 0.5
+            swept += tracker.sweep(times[0] + LINGER_SECONDS + 0.5, LINGER_SECONDS)
+            assert [conn.first_frame for conn in swept] == [hellos[0][0]]
+        tracker.add(packet)
+    swept += tracker.finish()
+    assert [(conn.first_frame, conn.established, conn.first_fatal_alert is not None) for conn in swept] == [
+        (hellos[0][0], False, True), (second, True, False)]

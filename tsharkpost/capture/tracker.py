@@ -105,6 +105,7 @@ class _Progress:
     milestones_seen: set[tuple[str, Side]] = field(default_factory=set)
     # Where the server's latest undecoded plaintext handshake message ended: (history length, messages length).
     undecoded_end: tuple[int, int] | None = None
+    client_random: str | None = None  # DTLS, QUIC: the first ClientHello's random (its repeats keep it)
 
 
 class ConnectionTracker:
@@ -147,6 +148,11 @@ class ConnectionTracker:
             # and tshark kept the stream number. The new connection gets a record of its own.
             self._split += self._hand_out([self.connections[key]] if key in self.connections else [])
             self._finished.discard(key)
+        elif packet.transport != "tcp" and self._new_handshake(key, packet):
+            # DTLS, QUIC: no SYN, but a ClientHello of another handshake (another random) on a flow whose connection
+            # ended (a fatal alert, a CONNECTION_CLOSE) is a new connection from the same port: a record of its own.
+            self._split += self._hand_out([self.connections[key]] if key in self.connections else [])
+            self._finished.discard(key)
         if key in self._finished:
             return
         conn = self.connections.get(key)
@@ -185,6 +191,21 @@ class ConnectionTracker:
             conn.teardown = Teardown("RST" if packet.rst else "FIN", side, packet.number, packet.time,
                                      last[0] if last else None, last[1] if last else None,
                                      round(packet.time - last[2], 6) if last else None)
+
+    def _new_handshake(self, key: Key, packet: Packet) -> bool:
+        """Whether a UDP flow's datagram starts a new connection: it holds a ClientHello, and the flow's connection
+        ended (handed out already, or a fatal alert or QUIC CONNECTION_CLOSE) with another ClientHello random (the
+        ClientHello sent again after a HelloVerifyRequest or a Retry, or retransmitted, keeps its random)."""
+        random = next((handshake.first(F.RANDOM) for record in packet.records for handshake in record.handshakes
+                       if handshake.type == 1), None)
+        if random is None:
+            return False
+        if key in self._finished:
+            return True
+        conn = self.connections.get(key)
+        if conn is None or (conn.first_fatal_alert is None and conn.teardown is None):
+            return False
+        return self._progress[key].client_random != random
 
     @staticmethod
     def _plaintext(conn: Connection, packet: Packet) -> None:
@@ -415,6 +436,7 @@ class ConnectionTracker:
             conn.hello_verify_answered = True
         if kind == 1 and conn.client_hello is None:
             conn.client_hello = self._client_hello(handshake, packet.number)
+            self._progress[conn.key].client_random = handshake.first(F.RANDOM)
             conn.fingerprints = self._client_fingerprints(handshake, conn.fingerprints)
         elif kind == 2 and conn.server_hello is None:
             conn.server_hello = self._server_hello(handshake, packet.number, conn.client_hello)
