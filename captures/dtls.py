@@ -156,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
         # One client port, two handshakes: the client refuses the chain (unknown_ca), then, trusting it, connects
         # again from the same port and completes. One UDP flow (udp.stream) holds two connections.
         title = "DTLS 1.2: the client refuses the chain, then connects again from the same port and completes"
-        with dumpcap(args.out / "dtls-retry-same-port.pcapng", [PORT], title, transport="udp"):
+        with dumpcap(args.out / "dtls-reconnect-same-port.pcapng", [PORT], title, transport="udp"):
             server = s_server(cert, key)
             s_client(53505)
             stop(server)
@@ -164,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
             server = s_server(cert, key)
             s_client(53505, "-CAfile", str(cert))
             stop(server)
-        note("dtls-retry-same-port.pcapng", title, made_with, expected(
+        note("dtls-reconnect-same-port.pcapng", title, made_with, expected(
             53505, "DTLS 1.2", False, {"sender": "client", "code": 48, "name": "unknown_ca"}, True,
             "s_client -verify_return_error without trust for the self-signed certificate"), expected(
             53505, "DTLS 1.2", True, None, True, f"{RETRY_GAP_SECONDS:g} s later from the same port: s_client -CAfile "

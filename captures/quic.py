@@ -7,9 +7,9 @@ Run as root on Debian 12 with aioquic installed in the Python that runs this scr
     python3 captures/quic.py              # rewrite the QUIC captures in captures/ and captures/expected-quic.json
     python3 captures/quic.py --out DIR
 
-Each capture is one connection from a pinned client port to UDP port 4433 of 127.0.0.1, with the TLS secrets
-both endpoints used written beside it (NAME.keys, the NSS key log format tshark reads with -o
-tls.keylog_file:) when there were any. expected-quic.json is this generator's own ground truth, one entry per
+Each capture is one connection (quic-reconnect-same-port: two, one after the other) from a pinned client port to
+UDP port 4433 of 127.0.0.1, with the TLS secrets both endpoints used written beside it (NAME.keys, the NSS key log
+format tshark reads with -o tls.keylog_file:) when there were any. expected-quic.json is this generator's own ground truth, one entry per
 connection, in the facts the generator set up (not read back from the capture): tests/captures/
 test_udp_captures.py checks every capture against it with plain tshark fields.
 """
@@ -49,6 +49,7 @@ NO_SERVER_WAIT_SECONDS = 13.0  # how long the client of a port where nothing lis
 LARGEST_ERROR_CODE = 2**62 - 1
 INVALID_TOKEN = 0x0B  # RFC 9000 §20.1
 APPLICATION_ERROR = 0x0C
+AGAIN_SECONDS = 1.0  # between a refused connection and the next one from the same port
 H3_REQUEST_CANCELLED = 0x10C  # the code the cancelling client passes; before the handshake it goes out as 0x0c
 
 
@@ -80,6 +81,7 @@ class Scenario:
     version_negotiation: dict[str, list[str]] | None = None
     secrets: bool = True
     served: bool = True  # False: nothing listens on the server's port
+    again: bool = False  # then the client connects again from the same port, trusting the chain, and completes
 
     def expected(self) -> dict[str, Any]:
         return {"transport": "quic", "client": ADDRESS, "client_port": self.client_port, "server": ADDRESS,
@@ -88,6 +90,12 @@ class Scenario:
                 "retry": self.retry and not self.token, "version_negotiation": self.version_negotiation, "close": self.close,
                 "server_answered": self.served,
                 "keys": self.secrets, "note": self.comment}
+
+
+def _expected(scenario: Scenario) -> list[dict[str, Any]]:
+    """The capture's connections: the scenario's, and with `again` the good twin's that follows it."""
+    second = Scenario(scenario.name, f"{scenario.comment}: the second connection", scenario.client_port, True, None)
+    return [scenario.expected()] + ([second.expected()] if scenario.again else [])
 
 
 def _crypto(sender: str, alert: int) -> dict[str, Any]:
@@ -138,6 +146,10 @@ SCENARIOS = [
              53410, False, _transport("client", APPLICATION_ERROR), raw="cancel"),
     # QUIC v2 (RFC 9369): the client speaks only v2, the server both; the good twin's handshake in v2's packets.
     Scenario("quic-v2-good-twin", "QUIC v2: a handshake that completes", 53412, True, None, client_versions=[V2]),
+    # One client port, two connections: the client refuses the chain (CRYPTO_ERROR bad_certificate), then, trusting
+    # it, connects again from the same port (a socket it keeps) and completes. One UDP flow, two connections.
+    Scenario("quic-reconnect-same-port", "QUIC: the client refuses the chain, then connects again from the same "
+             "port and completes", 53413, False, _crypto("client", 42), trust=False, again=True),
     # Nothing listens on the server's port: the client sends its Initial again and again (RFC 9002 probe
     # timeouts) until its idle timeout, NO_SERVER_WAIT_SECONDS, with no answer at all.
     Scenario("quic-no-server", "QUIC: nothing answers the client for 13 s", 53411, False, None, served=False,
@@ -203,6 +215,13 @@ async def _exchange(scenario: Scenario, cert: Path, key: Path, keys: Path) -> st
                     said = "ok"
         except Exception as error:  # noqa: BLE001 - the refusal is the point of the capture
             said = f"{type(error).__name__}: {error}"
+        if scenario.again:
+            await asyncio.sleep(AGAIN_SECONDS)
+            trusted = Scenario(scenario.name, scenario.comment, scenario.client_port, True, None)
+            async with connect(ADDRESS, PORT, configuration=_client_configuration(trusted, cert, secrets),
+                               wait_connected=True, local_port=scenario.client_port) as connection:
+                await connection.ping()
+            said += "; then ok"
         await asyncio.sleep(0.5)  # let the last close reach the wire
         if server is not None:
             server.close()
@@ -240,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
             record(args.out, scenario, Path(name))
             expected["captures"][f"{scenario.name}.pcapng"] = {
                 "title": scenario.comment, "made_with": MADE_WITH[scenario.raw if scenario.served else "no-server"],
-                "connections": [scenario.expected()]}
+                "connections": _expected(scenario)}
     (args.out / "expected-quic.json").write_text(json.dumps(expected, indent=2) + "\n")
     return 0
 

@@ -2,8 +2,8 @@
 and captures/expected-quic.json.
 
 Like tshark_oracle.py it shares no code with the tsharkpost package or its plugin: it is their yardstick. One
-Observed per udp.stream (DTLS: per handshake, when a client connects again from the same port), in the vocabulary
-of the generators' expected files.
+Observed per connection: per udp.stream, and per handshake when a client connects again from the same port, in the
+vocabulary of the generators' expected files.
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ DTLS_FIELDS = ["frame.number", "udp.stream", "ip.src", "udp.srcport", "ip.dst", 
 QUIC_FIELDS = ["frame.number", "udp.stream", "ip.src", "udp.srcport", "ip.dst", "udp.dstport", "quic.header_form",
                "quic.version",
                "quic.long.packet_type", "quic.supported_version", "quic.frame_type", "quic.cc.error_code",
-               "quic.cc.error_code.tls_alert", "tls.handshake.type", "tls.handshake.extensions_server_name",
+               "quic.cc.error_code.tls_alert", "tls.handshake.type", "tls.handshake.random",
+               "tls.handshake.extensions_server_name",
                "tls.handshake.extensions.supported_version"]
 
 
@@ -78,10 +79,23 @@ def _flow(flows: dict[int, Observed], row: dict[str, str]) -> tuple[Observed, st
     return conn, side
 
 
+def _connection(found: list[Observed], latest: dict[str, Observed], row: dict[str, str],
+                random: str) -> tuple[Observed, str]:
+    """The row's connection and sender: its flow's (udp.stream's) latest, or a new one when the row holds a
+    ClientHello with another random than that connection's first (another handshake from the same port; the
+    ClientHello sent again after a HelloVerifyRequest or a Retry keeps its random, RFC 6347 §4.2.1, RFC 9000
+    §17.2.5.2)."""
+    known = latest.get(row["udp.stream"])
+    if known is None or (random and known.client_random and random != known.client_random):
+        known = latest[row["udp.stream"]] = Observed()
+        found.append(known)
+    conn, side = _flow({int(row["udp.stream"]): known}, row)
+    conn.client_random = conn.client_random or random
+    return conn, side
+
+
 def read_dtls(tshark: str, capture: Path, names: dict[int, str]) -> dict[int, Observed]:
-    """One Observed per DTLS connection, numbered in the order they start: a flow's (udp.stream's) first, and one
-    more for each ClientHello with another random than its connection's first (another handshake from the same
-    port; the ClientHello sent again with the cookie keeps the random, RFC 6347 §4.2.1)."""
+    """One Observed per DTLS connection, numbered in the order they start (see _connection)."""
     found: list[Observed] = []
     latest: dict[str, Observed] = {}  # udp.stream -> its latest connection
     for row in _rows(tshark, capture, DTLS_FIELDS, "-d", f"udp.port=={DTLS_PORT},dtls"):
@@ -89,12 +103,7 @@ def read_dtls(tshark: str, capture: Path, names: dict[int, str]) -> dict[int, Ob
             continue
         handshakes = _ints(row["dtls.handshake.type"])
         random = row["dtls.handshake.random"].split(",")[0] if 1 in handshakes else ""
-        known = latest.get(row["udp.stream"])
-        if known is None or (random and known.client_random and random != known.client_random):
-            known = latest[row["udp.stream"]] = Observed()
-            found.append(known)
-        conn, side = _flow({int(row["udp.stream"]): known}, row)
-        conn.client_random = conn.client_random or random
+        conn, side = _connection(found, latest, row, random)
         if 1 in handshakes:
             if row["dtls.handshake.extensions_server_name"]:
                 conn.sni = row["dtls.handshake.extensions_server_name"].split(",")[0]
@@ -115,12 +124,16 @@ def read_dtls(tshark: str, capture: Path, names: dict[int, str]) -> dict[int, Ob
 
 
 def read_quic(tshark: str, capture: Path, keys: Path | None) -> dict[int, Observed]:
+    """One Observed per QUIC connection, numbered in the order they start (see _connection)."""
     options = ("-o", f"tls.keylog_file:{keys}") if keys is not None else ()
-    flows: dict[int, Observed] = {}
+    found: list[Observed] = []
+    latest: dict[str, Observed] = {}  # udp.stream -> its latest connection
     for row in _rows(tshark, capture, QUIC_FIELDS, *options):
         if not row["udp.stream"] or not row["quic.header_form"]:
             continue
-        conn, side = _flow(flows, row)
+        hellos = _ints(row["tls.handshake.type"])
+        random = row["tls.handshake.random"].split(",")[0] if 1 in hellos and 2 not in hellos else ""
+        conn, side = _connection(found, latest, row, random)
         if 0 in _ints(row["quic.header_form"]):
             conn.one_rtt_from.add(side)
         versions = [f"0x{version:08x}" for version in _ints(row["quic.version"])]
@@ -144,4 +157,4 @@ def read_quic(tshark: str, capture: Path, keys: Path | None) -> dict[int, Observ
             alerts = _ints(row["quic.cc.error_code.tls_alert"])
             conn.close = {"sender": side, "error_code": codes[0], "tls_alert": alerts[0] if alerts else None}
             conn.close_frame = int(row["frame.number"])
-    return flows
+    return dict(enumerate(found))

@@ -310,7 +310,7 @@ def test_a_dtls_cookie_exchange_names_the_hello_verify_request(tshark: str, tmp_
 
 def test_a_dtls_client_connecting_again_from_the_same_port_gets_a_record_per_handshake(
         tshark: str, tmp_path: Path) -> None:
-    capture = DTLS / "dtls-retry-same-port.pcapng"
+    capture = DTLS / "dtls-reconnect-same-port.pcapng"
     # Given plain tshark: one UDP flow, two ClientHello randoms (each sent again with the cookie), the client's
     # fatal alert after the first handshake's server flight, the second handshake's ChangeCipherSpec both ways
     rows = _plain(tshark, capture, "dtls", "frame.number", "udp.stream", "udp.srcport", "dtls.handshake.type",
@@ -349,3 +349,27 @@ def test_a_dtls_client_connecting_again_from_the_same_port_gets_a_record_per_han
     swept += tracker.finish()
     assert [(conn.first_frame, conn.established, conn.first_fatal_alert is not None) for conn in swept] == [
         (hellos[0][0], False, True), (second, True, False)]
+
+
+@pytest.mark.parametrize("with_keys", [False, True], ids=["no-keys", "key-log"])
+def test_a_quic_client_connecting_again_from_the_same_port_gets_a_record_per_connection(
+        tshark: str, tmp_path: Path, with_keys: bool) -> None:
+    capture, keys = QUIC / "quic-reconnect-same-port.pcapng", QUIC / "quic-reconnect-same-port.keys"
+    # Given plain tshark: one UDP flow, two ClientHellos with their own randoms, the client's CRYPTO_ERROR
+    # (bad_certificate) between them, then 1-RTT packets both ways
+    rows = _plain(tshark, capture, "quic", "frame.number", "udp.stream", "udp.srcport", "tls.handshake.type",
+                  "tls.handshake.random", "quic.cc.error_code.tls_alert", "quic.header_form")
+    assert {row[1] for row in rows} == {"0"}
+    hellos = [(int(row[0]), row[4]) for row in rows if row[3].split(",")[:1] == ["1"]]
+    assert len(hellos) == 2 and hellos[0][1] != hellos[1][1]
+    ((close_frame, port),) = {(int(row[0]), row[2]) for row in rows if row[5].split(",")[0] == "42"}
+    assert hellos[0][0] < close_frame < hellos[1][0]
+    assert len({row[2] for row in rows if int(row[0]) > hellos[1][0] and "0" in row[6].split(",")}) == 2
+    # When summarize reads it, then each connection is a record of its own on the same udp.stream: the refusal
+    # (not hidden in an "established" record) and the connection that completes
+    _, document = summarize_json(tmp_path, *(("--keylog", str(keys)) if with_keys else ()), str(capture))
+    jsonschema.validate(document, SCHEMA)
+    records = [(c["transport"], c["stream"], c["client_port"], c["client_hello"]["frame"], c["outcome"],
+                [(a["sender"], a["code"]) for a in c["alerts"]]) for c in document["connections"]]
+    assert records == [("quic", 0, int(port), hellos[0][0], "client_crypto_error", [("client", 42)]),
+                       ("quic", 0, int(port), hellos[1][0], "established", [])]
