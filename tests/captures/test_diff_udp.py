@@ -176,3 +176,32 @@ def test_a_mixed_capture_names_each_connection_by_its_transport(tshark: str, tmp
         assert name in err
     code, _, err = diff_text(capsys, f"{mixed}#udp-dtls/{quic_stream}", str(mixed))
     assert code == ExitCode.INPUT_ERROR and f"no TLS connection matches stream udp-dtls/{quic_stream}" in err
+
+
+@pytest.mark.parametrize(("name", "protocol", "alert_field", "bad_outcome"), [
+    ("dtls-reconnect-same-port.pcapng", "dtls", "dtls.alert_message.desc", "client_fatal_alert"),
+    ("quic-reconnect-same-port.pcapng", "quic", "quic.cc.error_code.tls_alert", "client_crypto_error"),
+], ids=["dtls", "quic"])
+def test_one_flow_holding_a_refused_connection_and_the_next_one_that_completes(
+        tshark: str, tmp_path: Path, name: str, protocol: str, alert_field: str, bad_outcome: str) -> None:
+    capture = DTLS_GOOD.parent / name
+    # Given plain tshark: one udp.stream, two ClientHellos with their own randoms (each handshake's first frame),
+    # and the client's alert 48 (DTLS, unknown_ca) or 42 (QUIC's CRYPTO_ERROR, bad_certificate) between them
+    prefix = "dtls" if protocol == "dtls" else "tls"
+    rows = plain(tshark, capture, f"{prefix}.handshake.type == 1", "frame.number", "udp.stream",
+                 f"{prefix}.handshake.random")
+    firsts = list({random: int(frame) for frame, _, random in reversed(rows)}.values())[::-1]
+    assert {stream for _, stream, _ in rows} == {"0"} and len(firsts) == 2
+    ((alert_frame,),) = {(row[0],) for row in plain(tshark, capture, f"{alert_field} == 48 || {alert_field} == 42",
+                                                     "frame.number")}
+    assert firsts[0] < int(alert_frame) < firsts[1]
+    # When diff reads the capture as GOOD and as BAD (no FILE#STREAM: both connections are udp.stream 0)
+    code, document = diff_json(tmp_path, str(capture), str(capture))
+    jsonschema.validate(document, SCHEMA)
+    # Then GOOD is the connection that completed and BAD the refused one, each its own record: the table and the
+    # sections are read from the record paired, not from the first record of the stream
+    assert code == ExitCode.FAIL_ON
+    assert (document["good"]["outcome"], document["bad"]["outcome"]) == ("established", bad_outcome)
+    assert document["verdict"][0]["summary"].startswith("BAD: ")
+    assert field(document, "outcome", "established")["good"] is True
+    assert str(alert_frame) in document["verdict"][0]["evidence"][0]

@@ -109,8 +109,9 @@ def _candidates(label: str, spec: SideSpec, result: InputResult, args: argparse.
 
 
 def _record(result: InputResult, candidate: Candidate) -> ConnectionRecord:
-    return next(record for record in result.records()
-                if (record.stream, record.transport) == (candidate.stream, candidate.transport))
+    """The candidate's record: a stream may hold more than one connection (a client that connects again from its
+    port), so the candidate's own first frame tells them apart."""
+    return next(record for record in result.records() if Candidate.of(record) == candidate)
 
 
 def _say_each(problems: list[InputProblem]) -> None:

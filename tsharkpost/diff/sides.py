@@ -81,11 +81,12 @@ class Candidate:
     server_name: str | None
     outcome: Outcome
     transport: str = "tcp"  # with stream, the connection's identity in its capture
+    first_frame: int = 0  # and with it, when a stream holds more than one (a client port reused)
 
     @classmethod
     def of(cls, record: ConnectionRecord) -> Candidate:
         return cls(record.capture, record.stream, record.client, record.client_port, record.server,
-                   record.server_port, record.server_name, record.outcome, record.transport)
+                   record.server_port, record.server_name, record.outcome, record.transport, record.first_frame)
 
     @property
     def failed(self) -> bool:
