@@ -140,7 +140,8 @@ function bridge.new(deps)
     do
         local quic_form = Field.new("quic.header_form")
         local quic_frame_type = Field.new("quic.frame_type")
-        local quic_close_code = Field.new("quic.cc.error_code")
+        local quic_close_code = Field.new("quic.cc.error_code")   -- a transport close's (frame type 0x1c)
+        local quic_app_close_code = Field.new("quic.cc.error_code.app")   -- an application close's (0x1d)
         local quic_version = Field.new("quic.version")
         local quic_supported = Field.new("quic.supported_version")
         local quic_packet_type = Field.new("quic.long.packet_type")
@@ -247,7 +248,9 @@ function bridge.new(deps)
                 versions[1] = decimal(version.value)
             end
             local negotiation = version ~= nil and number(version.value) == 0
+            -- The error code of the close that says the kind: tshark shows an application close's in a field of its own
             local code = quic_close_code()
+            if application then code = quic_app_close_code() end
             local sealed = handshake_undecrypted()
             local flags = (short and "o" or "") .. (done and "h" or "") .. (sealed and "e" or "")
                 .. ((close or code) and "x" or "") .. (application and "a" or "") .. (retry and "r" or "")

@@ -224,3 +224,21 @@ def test_without_keys_the_servers_handshake_packets_make_the_chain_encrypted_in_
     assert (conn["chain_encrypted"], conn["certificates"]) == (True, [])
     assert [(m["side"], m["frame"]) for m in conn["messages"] if m["name"] == "encrypted_handshake"] == [
         ("server", int(sealed[0][0]))]
+
+
+@pytest.mark.parametrize("capture", ["quic-good-twin.pcapng", "quic-v2-good-twin.pcapng"])
+def test_an_application_close_read_with_the_key_log_carries_its_error_code(tshark: str, tmp_path: Path,
+                                                                           capture: str) -> None:
+    # Given plain tshark with the key log: the client's application CONNECTION_CLOSE (frame type 0x1d), whose code
+    # tshark shows in quic.cc.error_code.app (a transport close's is quic.cc.error_code)
+    ((frame, port, code),) = _plain(tshark, capture, "quic.frame_type == 0x1d", "frame.number", "udp.srcport",
+                                    "quic.cc.error_code.app", keys=True)
+    # When summarize reads it with the key log, then the close is the teardown and its milestone names the code
+    _, document = summarize_json(tmp_path, "--keylog", str(CAPTURES / capture.replace(".pcapng", ".keys")),
+                                 str(CAPTURES / capture))
+    jsonschema.validate(document, SCHEMA)
+    (conn,) = document["connections"]
+    assert str(conn["client_port"]) == port
+    assert (conn["teardown"]["kind"], conn["teardown"]["by"], conn["teardown"]["frame"]) == (
+        "CONNECTION_CLOSE", "client", int(frame))
+    assert _milestones(conn, "connection_close") == [("client", int(frame), f"0x{int(code):04x}")]
