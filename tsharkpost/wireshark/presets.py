@@ -81,9 +81,9 @@ PRESETS: tuple[Preset, ...] = (
     Preset("resets", "Resets", "tcp.flags.reset == 1", "TCP resets (RST) from either side"),
     Preset("dtls-fatal-alerts", "DTLS alerts", "dtls.alert_message.level == 2",
            "plaintext fatal DTLS alerts from either side"),
-    Preset("quic-crypto-errors", "QUIC crypto errors", "quic.cc.error_code.tls_alert",
-           "QUIC CONNECTION_CLOSE frames whose error is CRYPTO_ERROR, a TLS alert (readable without keys when sent "
-           "in an Initial packet)"),
+    Preset("quic-crypto-errors", "QUIC crypto errors", "quic.cc.error_code in {256..511}",
+           "QUIC CONNECTION_CLOSE frames whose error is CRYPTO_ERROR (0x0100 + a TLS alert, an unassigned one too; "
+           "readable without keys when sent in an Initial packet)"),
 )
 
 
