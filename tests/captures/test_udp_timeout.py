@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import CAPTURES
 from summarize_support import summarize_json
 from udp_support import DTLS_COOKIE, QUIC_REFUSED, first_frames, plain, with_later_datagram
 
@@ -93,3 +94,20 @@ def test_a_bad_udp_timeout_is_one_usage_error(tmp_path: Path, capsys: pytest.Cap
         main(["summarize", "--udp-timeout", "-1", str(DTLS_COOKIE)])
     assert stopped.value.code == 2
     assert capsys.readouterr().err == "tsharkpost: ERROR: --udp-timeout -1: not a number of seconds (0 or more)\n"
+
+
+def test_a_timeout_under_a_millisecond_is_not_said_to_be_none(tshark: str, tmp_path: Path) -> None:
+    # Given plain tshark: the cookie-less client's HelloVerifyRequest is the capture's last frame (no silence after
+    # it in the capture), and the client nothing answers waits 12.6 s
+    rows = plain(tshark, DTLS_COOKIE, "frame", "frame.number", "dtls.handshake.type")
+    ((frame, _),) = [row for row in rows if row[1] == "3"]
+    assert rows[-1][0] == frame
+    # When summarize reads them with a UDP timeout of 0.4 ms, then the causes name that timeout, not "0 s" (a
+    # silence of none "shorter than the UDP timeout (0 s)")
+    conn = _only(tmp_path, "--udp-timeout", "0.0004", str(DTLS_COOKIE))
+    assert conn["outcome"] == "capture_incomplete"
+    assert conn["causes"][0]["evidence"] == [messages.say("evidence.capture_gap.early_end_hello_verify",
+                                                          frame=int(frame), seconds="0", timeout="0.0004")]
+    conn = _only(tmp_path, "--udp-timeout", "0.0004", str(CAPTURES / "quic-no-server.pcapng"))
+    assert conn["outcome"] == "no_server_response"
+    assert conn["causes"][0]["summary"] == messages.say("cause.no_server_response_udp", timeout="0.0004")

@@ -133,7 +133,9 @@ def _silence(conn: Connection, since: float) -> str:
 
 
 def _seconds(seconds: float) -> str:
-    return f"{seconds:.3f}".rstrip("0").rstrip(".")
+    """Seconds to the millisecond; a shorter time that is not none to its first digit ("0.0004", never "0")."""
+    text = f"{seconds:.3f}".rstrip("0").rstrip(".")
+    return f"{seconds:.1g}" if text == "0" and seconds > 0 else text
 
 
 def _weight(finding: Finding) -> int:
