@@ -114,3 +114,17 @@ def test_tcp_stream_0_and_quic_udp_stream_0_of_one_capture_keep_their_own_events
     _, timeline_document, _ = timeline(capsys, str(mixed), "--events", str(log))
     assert sorted(event["attribution"]["connection"] for event in events_of(timeline_document)) == [
         "mix.pcapng:0", "mix.pcapng:quic/0"]
+
+
+def test_quics_retry_and_version_negotiation_are_named_on_the_timeline(capsys: pytest.CaptureFixture[str],
+                                                                        tshark: str) -> None:
+    retry, negotiation = QUIC / "quic-retry.pcapng", QUIC / "quic-version-negotiation-failed.pcapng"
+    # Given plain tshark: the server's Retry (long header type 3) and Version Negotiation (version 0) and its list
+    ((retry_frame,),) = plain(tshark, retry, "quic.long.packet_type == 3", "frame.number")
+    ((vn_frame, offered),) = plain(tshark, negotiation, "quic.version == 0", "frame.number", "quic.supported_version")
+    # When timeline reads both captures, then their entries name the packets as RFC 9000 does
+    _, document, _ = timeline(capsys, str(retry), str(negotiation), "--events", str(SEED_XML))
+    whats = {(entry["where"].split(":")[0], entry["frame"]): entry["what"] for entry in document["entries"]
+             if entry["kind"] == "milestone"}
+    assert whats[(retry.name, int(retry_frame))] == "Retry"
+    assert whats[(negotiation.name, int(vn_frame))] == f"Version Negotiation 0x{int(offered, 16):08x}"

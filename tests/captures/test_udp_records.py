@@ -373,3 +373,35 @@ def test_a_quic_client_connecting_again_from_the_same_port_gets_a_record_per_con
                 [(a["sender"], a["code"]) for a in c["alerts"]]) for c in document["connections"]]
     assert records == [("quic", 0, int(port), hellos[0][0], "client_crypto_error", [("client", 42)]),
                        ("quic", 0, int(port), hellos[1][0], "established", [])]
+
+
+def test_the_ladder_of_quic_records_names_its_packets_and_codes(tshark: str, tmp_path: Path) -> None:
+    from lxml import html as lxml_html
+
+    from tsharkpost.cli import main
+
+    good, negotiation, token = (QUIC / "quic-good-twin.pcapng", QUIC / "quic-version-negotiation-failed.pcapng",
+                                QUIC / "quic-server-invalid-token.pcapng")
+    # Given plain tshark: the good twin's first 1-RTT packet of each side, the Version Negotiation's versions and
+    # frame, and the server's INVALID_TOKEN close and its frame
+    first_1rtt = sorted({int(row[0]) for row in _plain(tshark, good, "quic.header_form == 0", "frame.number")})
+    ((vn_frame, offered),) = _plain(tshark, negotiation, "quic.version == 0", "frame.number", "quic.supported_version")
+    ((close_frame, code),) = _plain(tshark, token, "quic.cc.error_code", "frame.number", "quic.cc.error_code")
+    # When summarize draws them (--connections: the established one too)
+    out = tmp_path / "report.html"
+    main(["summarize", "--format", "html", "--connections", "-o", str(out), str(good), str(negotiation), str(token)])
+    page = lxml_html.fromstring(out.read_bytes())
+
+    def labels(names: str, frame: int) -> list[str]:
+        arrows = page.xpath(f'.//svg//g[@data-kind="arrow"][@data-names="{names}"][@data-frame="{frame}"]')
+        return ["".join(text.xpath("./text()")) for arrow in arrows for text in arrow.xpath("./text")]
+
+    # Then QUIC's first 1-RTT packets say their bytes are not counted (not "0 B this way in all": QUIC's streams
+    # are encrypted), the Version Negotiation shows the versions offered, the close its error code
+    quic_data = messages.template("ladder.quic_application_data")
+    for frame in first_1rtt[:2]:
+        assert quic_data in labels("first_application_data", frame)
+    assert not [text for text in page.xpath("//text()") if "0 B this way" in text]
+    versions = ",".join(f"0x{int(version, 16):08x}" for version in offered.split(","))
+    assert f"Version Negotiation {versions}" in labels("version_negotiation", int(vn_frame))
+    assert f"CONNECTION_CLOSE 0x{int(code):04x}" in labels("connection_close", int(close_frame))

@@ -17,6 +17,7 @@ import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from tsharkpost.plugin import messages
 from tsharkpost.plugin.tables import Severity
 from tsharkpost.record.model import ConnectionRecord, EventNote, Side
 from tsharkpost.render.text import plural
@@ -45,7 +46,8 @@ BREAK_RATIO = 10  # log-scaled: a gap this many times the shortest is marked as 
 TCP_NAMES = {"syn": "SYN", "syn_ack": "SYN, ACK", "fin": "FIN", "rst": "RST"}
 MESSAGE_NAMES = {
     "client_hello": "ClientHello", "server_hello": "ServerHello", "hello_retry_request": "HelloRetryRequest",
-    "hello_verify_request": "HelloVerifyRequest",
+    "hello_verify_request": "HelloVerifyRequest", "retry": "Retry", "version_negotiation": "Version Negotiation",
+    "handshake_done": "HANDSHAKE_DONE", "connection_close": "CONNECTION_CLOSE",
     "certificate": "Certificate", "server_key_exchange": "ServerKeyExchange",
     "certificate_request": "CertificateRequest", "server_hello_done": "ServerHelloDone",
     "client_key_exchange": "ClientKeyExchange", "certificate_verify": "CertificateVerify", "finished": "Finished",
@@ -184,6 +186,8 @@ def _message_label(record: ConnectionRecord, item: _Item) -> tuple[Label, str]:
     """What a TLS message or application data says, and the tone it gives its arrow."""
     name, detail = item.name, item.detail
     if name == "first_application_data":
+        if record.transport == "quic":  # its first 1-RTT packet this way: QUIC's bytes are not counted
+            return _toned(messages.template("ladder.quic_application_data"), "data"), "data"
         sent = record.application_data_bytes.of(item.side or Side.CLIENT)
         return _toned(f"Application Data ({size_text(sent)} this way in all)", "data"), "data"
     if name == "alert":
@@ -192,6 +196,8 @@ def _message_label(record: ConnectionRecord, item: _Item) -> tuple[Label, str]:
         fatal = detail.startswith("fatal")
         return _toned(f"Alert: {detail}", "fatal" if fatal else "warning"), "fatal" if fatal else ""
     text = MESSAGE_NAMES.get(name, name.replace("_", " "))
+    if name in ("version_negotiation", "connection_close") and detail:  # the versions offered, the error code
+        text += f" {detail}"
     client_hello, server_hello = record.client_hello, record.server_hello
     if name == "client_hello":
         if client_hello and client_hello.max_version and client_hello.frame == item.frame:

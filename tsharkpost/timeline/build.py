@@ -28,7 +28,7 @@ MILESTONE_LABELS = {"syn": "SYN", "syn_ack": "SYN-ACK", "fin": "FIN", "rst": "RS
                     "server_hello_done": "ServerHelloDone", "client_key_exchange": "ClientKeyExchange",
                     "encrypted_server_flight": "encrypted server flight (TLS 1.3)", "alert": "Alert",
                     "first_application_data": "first application data", "connection_close": "CONNECTION_CLOSE",
-                    "handshake_done": "HANDSHAKE_DONE"}
+                    "handshake_done": "HANDSHAKE_DONE", "retry": "Retry", "version_negotiation": "Version Negotiation"}
 
 
 @dataclass
