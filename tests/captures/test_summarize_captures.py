@@ -22,6 +22,26 @@ CASES = [(name, conn) for name, entry in sorted(EXPECTED.items()) for conn in en
 UDP_CASES = [(name, conn) for ground_truth in ("expected-dtls.json", "expected-quic.json")
              for name, entry in sorted(json.loads((CAPTURES / ground_truth).read_text())["captures"].items())
              for conn in entry["connections"]]
+
+
+def _turns(pairs: list[tuple[str, int]]) -> list[tuple[str, int, int]]:
+    """(capture, client port) -> (capture, client port, turn): a client may connect again from its port (a DTLS
+    or QUIC flow holding two connections), each a record of its own, in the order they started."""
+    seen: dict[tuple[str, int], int] = {}
+    keyed = []
+    for name, port in pairs:
+        keyed.append((name, port, seen.get((name, port), 0)))
+        seen[(name, port)] = seen.get((name, port), 0) + 1
+    return keyed
+
+
+UDP_KEYS = _turns([(name, conn["client_port"]) for name, conn in UDP_CASES])
+
+
+def by_capture_port_and_turn(document: dict) -> dict[tuple[str, int, int], dict]:
+    ordered = sorted(document["connections"], key=lambda conn: (Path(conn["capture"]).name, conn["client_port"],
+                                                                 conn["first_frame"]))
+    return dict(zip(_turns([(Path(conn["capture"]).name, conn["client_port"]) for conn in ordered]), ordered))
 WEAKNESS_CHECKS = {"signature": "weak_signature", "key": "weak_rsa_key"}
 
 
@@ -78,6 +98,11 @@ def records(summary: dict) -> dict[tuple[str, int], dict]:
     return by_capture_and_port(summary)
 
 
+@pytest.fixture(scope="module")
+def turns(summary: dict) -> dict[tuple[str, int, int], dict]:
+    return by_capture_port_and_turn(summary)
+
+
 def test_records_are_copied_as_written(summary: dict, tmp_path: Path) -> None:
     # Given every connection summarize wrote (json and jsonl copy the records files' lines rather than decode
     # and encode each record again), when each is read as a record and written again, then it is the very same
@@ -96,8 +121,8 @@ def test_records_are_copied_as_written(summary: dict, tmp_path: Path) -> None:
 
 
 def test_every_connection_is_reported_once(summary: dict) -> None:
-    expected = sorted((name, conn["client_port"]) for name, conn in CASES + UDP_CASES)
-    assert sorted(by_capture_and_port(summary)) == expected
+    expected = sorted(_turns([(name, conn["client_port"]) for name, conn in CASES + UDP_CASES]))
+    assert sorted(by_capture_port_and_turn(summary)) == expected
     assert len(summary["connections"]) == len(expected)
 
 
@@ -123,9 +148,10 @@ def test_connection_matches_ground_truth(records: dict, name: str, truth: dict) 
         assert (cert["sigalg_name"] if kind == "signature" else f"rsa-{cert['key_bits']}") == detail
 
 
-@pytest.mark.parametrize("name, truth", UDP_CASES, ids=[f"{n}:{c['client_port']}" for n, c in UDP_CASES])
-def test_udp_connection_matches_ground_truth(records: dict, name: str, truth: dict) -> None:
-    got = records[(name, truth["client_port"])]
+@pytest.mark.parametrize("key, truth", [(key, truth) for key, (_, truth) in zip(UDP_KEYS, UDP_CASES)],
+                         ids=[f"{name}:{port}" + (f"#{turn}" if turn else "") for name, port, turn in UDP_KEYS])
+def test_udp_connection_matches_ground_truth(turns: dict, key: tuple[str, int, int], truth: dict) -> None:
+    got = turns[key]
     assert (got["transport"], got["server"], got["server_port"]) == (truth["transport"], truth["server"],
                                                                      truth["server_port"])
     assert (got["server_name"], got["version"], got["established"]) == (truth["sni"], truth["version"],
