@@ -44,8 +44,10 @@ class Connection(HandshakeFacts):
     client_certificates: list[Certificate] = field(default_factory=list)  # the client's chain (mutual TLS), likewise
     certificate_frame: int | None = None
     certificate_flight_end: tuple[int, float] | None = None  # frame, time of the server's last flight message
-    alerts: list[Alert] = field(default_factory=list)
-    findings: list[Finding] = field(default_factory=list)
+    alerts: list[Alert] = field(default_factory=list)  # the first tracker.MAX_ALERTS
+    alerts_left_out: int = 0
+    findings: list[Finding] = field(default_factory=list)  # the first tracker.MAX_FINDINGS
+    findings_left_out: int = 0
     teardown: Teardown | None = None
     history: str = ""
     ccs_from: set[Side] = field(default_factory=set)
@@ -149,7 +151,8 @@ class Connection(HandshakeFacts):
                                                    self.first_app_data.get(Side.SERVER)),
             fallback_of=self.fallback_of, retried_by=self.retried_by, causes=tuple(self.causes),
             milestones=tuple(self.milestones), history=self.history, messages=tuple(self.messages),
-            messages_left_out=self.messages_left_out, fingerprints=self.fingerprints,
+            messages_left_out=self.messages_left_out, alerts_left_out=self.alerts_left_out,
+            findings_left_out=self.findings_left_out, fingerprints=self.fingerprints,
             client_certificates=tuple(self._with_findings(cert) for cert in self.client_certificates),
             chain_undecoded=self.chain_undecoded, transport=self.transport)
 

@@ -44,6 +44,13 @@ MAX_ALERT_MILESTONES = 8  # alerts are rare; a storm of them is recorded in aler
 # data) are only counted (messages_left_out), so a renegotiation or alert storm cannot grow one record unbounded.
 MAX_MESSAGES = 48
 MAX_QUIC_VERSIONS = 4  # the client's versions kept (one, or two after a Version Negotiation, in practice)
+# A hostile or broken peer can send alerts without end (seven bytes each), and the plugin finds something in each
+# fatal one: past these, a connection's alerts and findings are only counted (alerts_left_out, findings_left_out).
+# A handshake has one alert or two, a chain's checks a few findings per certificate.
+MAX_ALERTS = 32
+MAX_FINDINGS = 256
+# Zeek's SSL::max_ssl_history_length: ssl_history stops growing there (Zeek's own bound against such storms).
+MAX_HISTORY = 100
 # An encrypted TLS 1.3 alert: 2 bytes of alert, 1 of inner type, 16 of AEAD tag.
 TLS13_ALERT_RECORD_LENGTH = 19
 
@@ -261,7 +268,7 @@ class ConnectionTracker:
             return
         if 0x100 <= code <= 0x1FF:
             alert = code - 0x100
-            conn.alerts.append(Alert(packet.number, packet.time, side, 2, alert, facts.alert_name(alert), False))
+            self._alert(conn, Alert(packet.number, packet.time, side, 2, alert, facts.alert_name(alert), False))
             detail = f"fatal {alert} {facts.alert_name(alert)}"  # as a TLS alert's (the alert it carries)
             self._milestone(conn, "alert", side, packet, detail)
             self._message(conn, "alert", side, packet, detail)
@@ -295,6 +302,20 @@ class ConnectionTracker:
             conn.retry_frame, conn.retry_time = packet.number, packet.time
             self._milestone(conn, "retry", side, packet)
             self._message(conn, "retry", side, packet)
+
+    @staticmethod
+    def _alert(conn: Connection, alert: Alert) -> None:
+        """Record an alert (every one, up to MAX_ALERTS; counted past it)."""
+        if len(conn.alerts) < MAX_ALERTS:
+            conn.alerts.append(alert)
+        else:
+            conn.alerts_left_out += 1
+
+    @staticmethod
+    def _history(conn: Connection, letter: str) -> None:
+        """Zeek's ssl_history letter, while the history is shorter than Zeek's bound."""
+        if len(conn.history) < MAX_HISTORY:
+            conn.history += letter
 
     def _milestone(self, conn: Connection, name: str, side: Side, packet: Packet, detail: str = "") -> None:
         """Record a milestone the first time it happens on this side (every alert, up to a cap)."""
@@ -343,7 +364,7 @@ class ConnectionTracker:
             conn.ccs_from.add(side)
             self._milestone(conn, "change_cipher_spec", side, packet)
             self._message(conn, "change_cipher_spec", side, packet)
-            conn.history += "I" if client else "i"  # a CCS record is never encrypted
+            self._history(conn, "I" if client else "i")  # a CCS record is never encrypted
             if conn.server_hello is not None:
                 # Before the real ServerHello a CCS is TLS 1.3's middlebox compatibility one (RFC 8446 D.4),
                 # sent around a HelloRetryRequest: the second ClientHello and the ServerHello stay plaintext.
@@ -351,14 +372,14 @@ class ConnectionTracker:
             self._remember(conn, "change_cipher_spec", packet)
         elif record.content_type == 21:
             encrypted = record.alert_encrypted
-            conn.alerts.append(Alert(packet.number, packet.time, side, record.alert_level, record.alert_code,
-                                     facts.alert_name(record.alert_code), encrypted))
+            self._alert(conn, Alert(packet.number, packet.time, side, record.alert_level, record.alert_code,
+                                    facts.alert_name(record.alert_code), encrypted))
             detail = "encrypted" if encrypted else (f"{'fatal' if record.alert_level == 2 else 'warning'} "
                                                     f"{record.alert_code} {facts.alert_name(record.alert_code)}")
             self._milestone(conn, "alert", side, packet, detail)
             self._message(conn, "alert", side, packet, detail)
             if self._visible(conn, side, record) and not encrypted:
-                conn.history += "L" if client else "l"
+                self._history(conn, "L" if client else "l")
             else:
                 self._ciphertext(conn, side)
             self._remember(conn, "alert", packet)
@@ -386,7 +407,7 @@ class ConnectionTracker:
             return
         if side is Side.CLIENT and seen == 1 and record.length == TLS13_ALERT_RECORD_LENGTH:
             # The client's first encrypted record is the size of an alert, not of a Finished.
-            conn.alerts.append(Alert(packet.number, packet.time, side, None, None, None, True))
+            self._alert(conn, Alert(packet.number, packet.time, side, None, None, None, True))
             self._milestone(conn, "alert", side, packet, "encrypted")
             self._message(conn, "alert", side, packet, "encrypted")
             self._remember(conn, "application_data", packet)
@@ -416,7 +437,7 @@ class ConnectionTracker:
             self._remember(conn, "encrypted_handshake", packet)
             return
         if kind == 2 and handshake.first(F.RANDOM) == HELLO_RETRY_RANDOM:
-            conn.history += "J" if client else "j"
+            self._history(conn, "J" if client else "j")
             self._message(conn, "hello_retry_request", side, packet)
             self._remember(conn, "hello_retry_request", packet)
             return
@@ -424,7 +445,7 @@ class ConnectionTracker:
             letter = HISTORY_LETTERS.get(kind, "Z")
             if kind == 1 and client and packet.opened_by_peer and not conn.history:
                 conn.history = "^"  # Zeek's originator, the flow's first sender, is the TLS server: Zeek flips
-            conn.history += letter if client else letter.lower()
+            self._history(conn, letter if client else letter.lower())
         detail = handshake.first(F.SERVER_NAME) or "" if kind == 1 else ""
         if kind in MILESTONE_HANDSHAKES:
             self._milestone(conn, HANDSHAKE_NAMES[kind], side, packet, detail)
@@ -522,7 +543,7 @@ class ConnectionTracker:
                     # place of its last record (messages of the same frame after it, ServerKeyExchange..., follow).
                     letters, messages = undecoded_end
                     conn.certificate_frame = packet.number
-                    conn.history = conn.history[:letters] + "x" + conn.history[letters:]
+                    conn.history = (conn.history[:letters] + "x" + conn.history[letters:])[:MAX_HISTORY]
                     self._milestone(conn, "certificate", Side.SERVER, packet)
                     if conn.milestones and conn.milestones[-1].name == "certificate":
                         milestone = conn.milestones.pop()
@@ -533,7 +554,10 @@ class ConnectionTracker:
                         conn.messages[messages - 1] = Milestone("certificate", Side.SERVER, packet.number, packet.time)
             elif chain[0].sender == "client" and not conn.client_certificates:
                 conn.client_certificates = chain  # mutual TLS: the client's own Certificate message
-        conn.findings.extend(packet.findings)  # those naming a chain certificate join it at freeze
+        # those naming a chain certificate join it at freeze (they come with the chain, before any storm)
+        room = max(0, MAX_FINDINGS - len(conn.findings))
+        conn.findings.extend(packet.findings[:room])
+        conn.findings_left_out += len(packet.findings) - len(packet.findings[:room])
 
     @property
     def split_pending(self) -> bool:

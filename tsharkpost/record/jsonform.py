@@ -193,7 +193,9 @@ def to_json(record: ConnectionRecord) -> dict[str, Any]:
         "client_certificates": [_certificate(cert) for cert in record.client_certificates],
         "chain_undecoded": record.chain_undecoded,
         "alerts": [_alert(alert) for alert in record.alerts],
+        "alerts_left_out": record.alerts_left_out,
         "findings": [_finding(finding) for finding in record.findings],
+        "findings_left_out": record.findings_left_out,
         "teardown": _teardown(record.teardown),
         "application_data_bytes": {"client": record.application_data_bytes.client,
                                    "server": record.application_data_bytes.server},
@@ -311,6 +313,7 @@ def from_json(data: dict[str, Any]) -> ConnectionRecord:
         events=tuple(_read_event(note) for note in data["events"]),
         messages=tuple(_read_milestone(message) for message in data["messages"]),
         messages_left_out=data["messages_left_out"],
+        alerts_left_out=data["alerts_left_out"], findings_left_out=data["findings_left_out"],
         fingerprints=_read_fingerprints(data.get("fingerprints")),
         # a records file written before the client's chain was recorded lacks it
         client_certificates=tuple(_read_certificate(cert) for cert in data.get("client_certificates", ())),

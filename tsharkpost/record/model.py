@@ -353,6 +353,8 @@ class ConnectionRecord(HandshakeFacts):
             "change_cipher_spec" and "alert" (detail as in milestones). Application data records are not
             messages: milestones and application_data_bytes summarize them. At most
             capture/tracker.py MAX_MESSAGES; messages_left_out counts those past the cap.
+        alerts, findings: the first capture/tracker.py MAX_ALERTS and MAX_FINDINGS; alerts_left_out and
+            findings_left_out count those past the caps (an alert storm: every fatal alert is a finding too).
     """
 
     capture: str
@@ -384,6 +386,8 @@ class ConnectionRecord(HandshakeFacts):
     events: tuple[EventNote, ...] = field(default=())
     messages: tuple[Milestone, ...] = field(default=())
     messages_left_out: int = 0
+    alerts_left_out: int = 0
+    findings_left_out: int = 0
     fingerprints: Fingerprints = field(default=Fingerprints())
     client_certificates: tuple[Certificate, ...] = field(default=())
     chain_undecoded: bool = False
