@@ -14,7 +14,7 @@ from tsharkpost.capture.classify import classify, find_retry
 from tsharkpost.capture.connection import Connection
 from tsharkpost.capture.fields_reader import packets
 from tsharkpost.capture.packet import Handshake, Packet, Record
-from tsharkpost.capture.tracker import HELLO_RETRY_RANDOM, MAX_MESSAGES, ConnectionTracker
+from tsharkpost.capture.tracker import HELLO_RETRY_RANDOM, MAX_ALERTS, MAX_MESSAGES, ConnectionTracker
 from tsharkpost.errors import FieldsError
 from tsharkpost.plugin import fields as F
 from tsharkpost.record.jsonform import from_json, to_json, zeek_version
@@ -219,10 +219,12 @@ def test_messages_keep_every_tls_message_in_wire_order_up_to_the_cap() -> None:
         ("client_hello", "client", 1, "shop.example.net"), ("hello_retry_request", "server", 2, ""),
         ("client_hello", "client", 3, "shop.example.net"), ("change_cipher_spec", "client", 4, ""),
         ("encrypted_handshake", "client", 4, "")]
-    # And past the cap the alerts are counted, not listed (alerts[] keeps them all)
+    # And past the cap the alerts are counted, not listed, among the messages and in alerts[] (its own cap)
     assert len(conn.messages) == MAX_MESSAGES and conn.messages[-1].detail == "warning 90 user_canceled"
-    assert conn.messages_left_out == 5 and len(conn.alerts) == MAX_MESSAGES
-    assert from_json(to_json(conn)).messages == conn.messages
+    assert conn.messages_left_out == 5
+    assert len(conn.alerts) == MAX_ALERTS and conn.alerts_left_out == MAX_MESSAGES - MAX_ALERTS
+    again = from_json(to_json(conn))
+    assert (again.messages, again.alerts, again.alerts_left_out) == (conn.messages, conn.alerts, conn.alerts_left_out)
 
 
 def test_fallback_links_only_a_lower_version_retry_within_the_window() -> None:
