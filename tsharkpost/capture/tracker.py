@@ -45,8 +45,9 @@ MAX_ALERT_MILESTONES = 8  # alerts are rare; a storm of them is recorded in aler
 MAX_MESSAGES = 48
 MAX_QUIC_VERSIONS = 4  # the client's versions kept (one, or two after a Version Negotiation, in practice)
 # A hostile or broken peer can send alerts without end (seven bytes each), and the plugin finds something in each
-# fatal one: past these, a connection's alerts and findings are only counted (alerts_left_out, findings_left_out).
-# A handshake has one alert or two, a chain's checks a few findings per certificate.
+# fatal one: past these, a connection's alerts and findings are only counted (alerts_left_out, findings_left_out),
+# but for the alerts its outcome rests on (_alert). A handshake has one alert or two, a chain's checks a few
+# findings per certificate.
 MAX_ALERTS = 32
 MAX_FINDINGS = 256
 # Zeek's SSL::max_ssl_history_length: ssl_history stops growing there (Zeek's own bound against such storms).
@@ -113,6 +114,7 @@ class _Progress:
     # Where the server's latest undecoded plaintext handshake message ended: (history length, messages length).
     undecoded_end: tuple[int, int] | None = None
     client_random: str | None = None  # DTLS, QUIC: the first ClientHello's random (its repeats keep it)
+    latest_alert_at: int | None = None  # past MAX_ALERTS: where in alerts[] the latest plaintext alert is kept
 
 
 class ConnectionTracker:
@@ -303,13 +305,23 @@ class ConnectionTracker:
             self._milestone(conn, "retry", side, packet)
             self._message(conn, "retry", side, packet)
 
-    @staticmethod
-    def _alert(conn: Connection, alert: Alert) -> None:
-        """Record an alert (every one, up to MAX_ALERTS; counted past it)."""
-        if len(conn.alerts) < MAX_ALERTS:
-            conn.alerts.append(alert)
-        else:
+    def _alert(self, conn: Connection, alert: Alert) -> None:
+        """Record an alert: every one up to MAX_ALERTS; past it, those the record's verdicts rest on (the first fatal
+        one and each side's first encrypted one: classify.py; the latest plaintext one: Zeek's last_alert), in wire
+        order. The others are counted."""
+        kept, progress = conn.alerts, self._progress[conn.key]
+        first_of_its_kind = (alert.fatal and not any(other.fatal for other in kept)) or (
+            alert.encrypted and not any(other.encrypted and other.sender is alert.sender for other in kept))
+        if len(kept) >= MAX_ALERTS and not first_of_its_kind and alert.encrypted:
             conn.alerts_left_out += 1
+            return
+        if progress.latest_alert_at is not None and not alert.encrypted:
+            del kept[progress.latest_alert_at]   # no longer the latest plaintext alert: counted instead
+            conn.alerts_left_out += 1
+            progress.latest_alert_at = None
+        kept.append(alert)
+        if len(kept) > MAX_ALERTS and not first_of_its_kind:
+            progress.latest_alert_at = len(kept) - 1
 
     @staticmethod
     def _history(conn: Connection, letter: str) -> None:

@@ -353,8 +353,10 @@ class ConnectionRecord(HandshakeFacts):
             "change_cipher_spec" and "alert" (detail as in milestones). Application data records are not
             messages: milestones and application_data_bytes summarize them. At most
             capture/tracker.py MAX_MESSAGES; messages_left_out counts those past the cap.
-        alerts, findings: the first capture/tracker.py MAX_ALERTS and MAX_FINDINGS; alerts_left_out and
-            findings_left_out count those past the caps (an alert storm: every fatal alert is a finding too).
+        alerts, findings: the first capture/tracker.py MAX_ALERTS and MAX_FINDINGS (past MAX_ALERTS, also the
+            alerts the verdicts rest on: the first fatal one, each side's first encrypted one, the latest plaintext
+            one); alerts_left_out and findings_left_out count the others (an alert storm: every fatal alert is a
+            finding too).
     """
 
     capture: str
