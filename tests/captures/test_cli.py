@@ -121,7 +121,8 @@ def test_csv_has_a_row_per_connection_and_per_empty_input(capsys: pytest.Capture
     ("text", "error", "not a pcap or pcapng capture (unknown file header)"),
     ("truncated", "truncated", "truncated: the file ends in the middle of a packet"),
     ("no_tls", "no_tls", "no TLS in this capture (no ClientHello or ServerHello on any port; for TLS whose "
-                          "handshake is not in the capture, try --decode-as tcp.port==PORT,tls)"),
+                          "handshake is not in the capture, try --decode-as tcp.port==PORT,tls, or "
+                          "udp.port==PORT,dtls for DTLS)"),
 ])
 def test_bad_input_is_one_line_and_the_batch_goes_on(capsys: pytest.CaptureFixture[str], bad_inputs: dict[str, Path],
                                                       tmp_path: Path, kind: str, status: str, reason: str) -> None:

@@ -36,7 +36,8 @@ def test_a_side_without_tls(capsys: pytest.CaptureFixture[str], tmp_path: Path, 
     subprocess.run(["editcap", "-r", str(SEED), str(syn_only), "1-3"], check=True, capture_output=True)
     lines = _error(capsys, str(syn_only), str(SEED))
     assert lines == [f"tsharkpost: ERROR: GOOD: {syn_only}: no TLS in this capture (no ClientHello or ServerHello "
-                     "on any port; for TLS whose handshake is not in the capture, try --decode-as tcp.port==PORT,tls)"]
+                     "on any port; for TLS whose handshake is not in the capture, try --decode-as tcp.port==PORT,tls, "
+                     "or udp.port==PORT,dtls for DTLS)"]
 
 
 def test_a_missing_side_is_named_before_tshark_runs(capsys: pytest.CaptureFixture[str], tmp_path: Path,

@@ -38,7 +38,7 @@ FINISH_FRAME = 1 << 62  # the key of connections handed out at the end of the ca
 REASON_LENGTH = 300
 # The plugin finds TLS by its hello on every port; what it cannot find is TLS whose handshake is not in the capture.
 NO_TLS_HINT = (" (no ClientHello or ServerHello on any port; for TLS whose handshake is not in the capture, "
-               "try --decode-as tcp.port==PORT,tls)")
+               "try --decode-as tcp.port==PORT,tls, or udp.port==PORT,dtls for DTLS)")
 # tshark's complaints about a damaged file, with the detail it gives in parentheses (one line or two).
 _UNCOMPRESSABLE = re.compile(r"cannot be decompressed; it may be damaged or corrupt\.\s*\((.*)\)")
 _DAMAGED = re.compile(r"appears to be damaged or corrupt\.\s*\((.*)\)")
