@@ -111,3 +111,14 @@ def test_a_timeout_under_a_millisecond_is_not_said_to_be_none(tshark: str, tmp_p
     conn = _only(tmp_path, "--udp-timeout", "0.0004", str(CAPTURES / "quic-no-server.pcapng"))
     assert conn["outcome"] == "no_server_response"
     assert conn["causes"][0]["summary"] == messages.say("cause.no_server_response_udp", timeout="0.0004")
+
+
+def test_a_timeout_meant_as_never_is_said_in_six_digits(tshark: str, tmp_path: Path) -> None:
+    # Given the cookie-less client's capture read with a UDP timeout of 1e30 s (no silence is ever long enough)
+    rows = plain(tshark, DTLS_COOKIE, "frame", "frame.number", "dtls.handshake.type")
+    ((frame, _),) = [row for row in rows if row[1] == "3"]
+    conn = _only(tmp_path, "--udp-timeout", "1e30", str(DTLS_COOKIE))
+    # Then the cause names the timeout as 1e+30, not as the 31 digits of the float
+    assert conn["outcome"] == "capture_incomplete"
+    assert conn["causes"][0]["evidence"] == [messages.say("evidence.capture_gap.early_end_hello_verify",
+                                                          frame=int(frame), seconds="0", timeout="1e+30")]

@@ -133,7 +133,10 @@ def _silence(conn: Connection, since: float) -> str:
 
 
 def _seconds(seconds: float) -> str:
-    """Seconds to the millisecond; a shorter time that is not none to its first digit ("0.0004", never "0")."""
+    """Seconds to the millisecond; a shorter time that is not none to its first digit ("0.0004", never "0"); a
+    million or more (a --udp-timeout meant as "never") to six digits ("1e+30", not 31 of them)."""
+    if seconds >= 1e6:
+        return f"{seconds:.6g}"
     text = f"{seconds:.3f}".rstrip("0").rstrip(".")
     return f"{seconds:.1g}" if text == "0" and seconds > 0 else text
 
