@@ -455,3 +455,16 @@ def test_diff_report_fits_the_width_of_its_page(tmp_path: Path, tshark: str) -> 
         return wider.join(' ');""", tmp_path)
     # Then no table, ladder or command runs past the page's column (the compared sections' tables did, by 14 px)
     assert wider == ""
+
+
+@pytest.mark.parametrize("capture", ["dtls-reconnect-same-port.pcapng", "quic-reconnect-same-port.pcapng"])
+def test_two_connections_of_one_stream_have_an_id_each(tmp_path: Path, tshark: str, capture: str) -> None:
+    # Given a client that failed, then connected again from its port (one udp.stream, two records)
+    code, page = summarize_html(tmp_path / "r.html", "--connections", str(CAPTURES / capture))
+    assert code in (0, 1)
+    # Then each connection on the page has an id of its own (a link to the second used to open the first), and the
+    # first keeps the stream's id, which fallback and retry links point at
+    ids = [element.get("id") for element in page.xpath("//*[@id]") if element.get("id").startswith("c0-")]
+    assert len(ids) == 2 and len(set(ids)) == 2
+    transport = "udp-dtls" if capture.startswith("dtls") else "quic"
+    assert ids[0] == f"c0-{transport}-0" and re.fullmatch(f"c0-{transport}-0-f[0-9]+", ids[1])

@@ -182,10 +182,14 @@ def connection_name(record: ConnectionRecord, capture_name: str | None = None) -
     return f"{capture_name or Path(record.capture).name}:{record.stream_id}"
 
 
-def anchor(input_number: int, record: ConnectionRecord, stream: int | None = None) -> str:
-    """The page's id of a connection (of another stream of the same transport, given one): TCP's stream 0 and
-    QUIC's udp.stream 0 are two connections."""
-    return f"c{input_number}-{stream_id(record.transport, record.stream if stream is None else stream).replace('/', '-')}"
+def anchor(input_number: int, record: ConnectionRecord, stream: int | None = None, later: bool = False) -> str:
+    """The page's id of a connection (of another stream of the same transport, given one: that stream's first
+    connection): TCP's stream 0 and QUIC's udp.stream 0 are two connections. `later`: not the first connection of its
+    stream on the page (a client that reused its port in one tcp.stream, a DTLS or QUIC reconnect), whose id then
+    ends in its first frame, so that every id on the page is one connection's."""
+    number = record.stream if stream is None else stream
+    base = f"c{input_number}-{stream_id(record.transport, number).replace('/', '-')}"
+    return f"{base}-f{record.first_frame}" if later else base
 
 
 @dataclass(frozen=True)
@@ -210,13 +214,13 @@ def _related(record: ConnectionRecord, input_number: int) -> tuple[Link, ...]:
 
 def connection_view(record: ConnectionRecord, input_number: int, shift: float = 0.0,
                     drawn: ladder.Ladder | None = None, relations: Sequence[str] = (),
-                    capture_name: str | None = None) -> ConnectionView:
+                    capture_name: str | None = None, later: bool = False) -> ConnectionView:
     """The view of one record; `shift` puts its events on the capture's clock, `drawn` replaces its ladder,
-    `capture_name` names its capture (connection_name)."""
+    `capture_name` names its capture (connection_name), `later` as for anchor."""
     shown = _shown_events(record.events)
     events = tuple(EventView(note, note.time + shift) for note in shown)
     return ConnectionView(
-        record=record, anchor=anchor(input_number, record),
+        record=record, anchor=anchor(input_number, record, later=later),
         name=connection_name(record, capture_name),
         ladder=drawn or ladder.build(record, [(event.note, event.placed) for event in events]),
         cards=tuple(chain.cards(record, relations)), causes=record.causes,

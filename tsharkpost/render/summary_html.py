@@ -152,27 +152,33 @@ class _Report:
         return Plan(tls, failed, sum(result.totals.not_tls for result in inputs), min(MAX_DRAWN, per_pattern),
                     others, self.connections)
 
-    def _walk(self) -> Iterator[tuple[int, ConnectionRecord, bool, str]]:
-        """Every TLS record: its input's position, whether it is drawn, its pattern's anchor if it is the first."""
+    def _walk(self) -> Iterator[tuple[int, ConnectionRecord, bool, str, bool]]:
+        """Every TLS record: its input's position, whether it is drawn, its pattern's anchor if it is the first, and
+        whether an earlier record of the walk had its stream (html.anchor's `later`)."""
         selection = _Selection(self.connections)
+        streams: set[tuple[int, str, int]] = set()
         for number, key, record in self.summary.keyed_records():
             if not record.is_tls:
                 continue
             drawn = selection.drawn(key, record)
             first = selection.first_of(key) and key in self.numbers
-            yield number, record, drawn, f"pattern-{self.numbers[key]}" if first else ""
+            stream = (number, record.transport, record.stream)
+            later = stream in streams
+            streams.add(stream)
+            yield number, record, drawn, f"pattern-{self.numbers[key]}" if first else "", later
 
     def drawn(self) -> Iterator[Drawn]:
-        for number, record, drawn, pattern_anchor in self._walk():
+        for number, record, drawn, pattern_anchor, later in self._walk():
             if drawn:
-                view = html.connection_view(record, number, self.shift, capture_name=self.summary.name(record.capture))
+                view = html.connection_view(record, number, self.shift, capture_name=self.summary.name(record.capture),
+                                            later=later)
                 yield Drawn(view, pattern_anchor, not record.failed)
 
     def listed(self) -> Iterator[Line]:
-        for number, record, drawn, pattern_anchor in self._walk():
+        for number, record, drawn, pattern_anchor, later in self._walk():
             if not drawn:
                 name = html.connection_name(record, self.summary.name(record.capture))
-                yield Line(record, name, html.anchor(number, record), pattern_anchor,
+                yield Line(record, name, html.anchor(number, record, later=later), pattern_anchor,
                            html.wireshark_command(record.capture, record.stream, record.transport))
 
 
