@@ -59,6 +59,23 @@ class Outcome(str, Enum):
 UDP_TRANSPORTS = ("udp-dtls", "quic")  # ConnectionRecord.transport values whose stream is udp.stream
 
 
+# The record's message names (messages, milestones, teardown.after; capture/tracker.py HANDSHAKE_NAMES and the
+# rest) as the ladder and the timeline show them: each message's name in its RFC's spelling.
+MESSAGE_NAMES = {
+    "client_hello": "ClientHello", "server_hello": "ServerHello", "hello_retry_request": "HelloRetryRequest",
+    "hello_verify_request": "HelloVerifyRequest", "retry": "Retry", "version_negotiation": "Version Negotiation",
+    "handshake_done": "HANDSHAKE_DONE", "connection_close": "CONNECTION_CLOSE",
+    "certificate": "Certificate", "server_key_exchange": "ServerKeyExchange",
+    "certificate_request": "CertificateRequest", "server_hello_done": "ServerHelloDone",
+    "client_key_exchange": "ClientKeyExchange", "certificate_verify": "CertificateVerify", "finished": "Finished",
+    "new_session_ticket": "NewSessionTicket", "encrypted_extensions": "EncryptedExtensions",
+    "certificate_status": "CertificateStatus", "hello_request": "HelloRequest", "key_update": "KeyUpdate",
+    "end_of_early_data": "EndOfEarlyData", "change_cipher_spec": "ChangeCipherSpec",
+    "encrypted_handshake": "Encrypted Handshake Message",
+    "encrypted_server_flight": "encrypted server flight (EncryptedExtensions .. Finished)",
+}
+
+
 def stream_id(transport: str, stream: int) -> str:
     """tcp.stream N as "N"; a DTLS or QUIC flow's udp.stream N as "udp-dtls/N" or "quic/N" (TCP's stream 0 is
     another connection than udp.stream 0)."""

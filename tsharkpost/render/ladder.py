@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from tsharkpost.plugin import messages
 from tsharkpost.plugin.tables import Severity
-from tsharkpost.record.model import ConnectionRecord, EventNote, Side
+from tsharkpost.record.model import MESSAGE_NAMES, ConnectionRecord, EventNote, Side
 from tsharkpost.render.text import plural
 
 # Geometry, in SVG user units (about CSS pixels).
@@ -44,19 +44,6 @@ LOG_PX = 34  # log-scaled: each tenfold longer gap gets this much more room
 BREAK_RATIO = 10  # log-scaled: a gap this many times the shortest is marked as shortened
 
 TCP_NAMES = {"syn": "SYN", "syn_ack": "SYN, ACK", "fin": "FIN", "rst": "RST"}
-MESSAGE_NAMES = {
-    "client_hello": "ClientHello", "server_hello": "ServerHello", "hello_retry_request": "HelloRetryRequest",
-    "hello_verify_request": "HelloVerifyRequest", "retry": "Retry", "version_negotiation": "Version Negotiation",
-    "handshake_done": "HANDSHAKE_DONE", "connection_close": "CONNECTION_CLOSE",
-    "certificate": "Certificate", "server_key_exchange": "ServerKeyExchange",
-    "certificate_request": "CertificateRequest", "server_hello_done": "ServerHelloDone",
-    "client_key_exchange": "ClientKeyExchange", "certificate_verify": "CertificateVerify", "finished": "Finished",
-    "new_session_ticket": "NewSessionTicket", "encrypted_extensions": "EncryptedExtensions",
-    "certificate_status": "CertificateStatus", "hello_request": "HelloRequest", "key_update": "KeyUpdate",
-    "end_of_early_data": "EndOfEarlyData", "change_cipher_spec": "ChangeCipherSpec",
-    "encrypted_handshake": "Encrypted Handshake Message",
-    "encrypted_server_flight": "encrypted server flight (EncryptedExtensions .. Finished)",
-}
 # Within one frame: TCP opening flags, then the TLS messages, then application data, then the closing flags.
 _ORDER = {"syn": 0, "syn_ack": 0, "first_application_data": 2, "fin": 3, "rst": 3}
 

@@ -19,16 +19,15 @@ from tsharkpost.capture.result import InputResult
 from tsharkpost.events.interpret import interpreted
 from tsharkpost.events.model import LogResult
 from tsharkpost.record.jsonform import iso_time
+from tsharkpost.record.model import MESSAGE_NAMES
 from tsharkpost.timeline.attribute import Attribution, ConnectionView, Skew, attribute, capture_labels, clock
 from tsharkpost.timeline.window import EventSelection, select_events, trim_context
 
-MILESTONE_LABELS = {"syn": "SYN", "syn_ack": "SYN-ACK", "fin": "FIN", "rst": "RST", "change_cipher_spec": "CCS",
-                    "client_hello": "ClientHello", "server_hello": "ServerHello", "certificate": "Certificate",
-                    "server_key_exchange": "ServerKeyExchange", "certificate_request": "CertificateRequest",
-                    "server_hello_done": "ServerHelloDone", "client_key_exchange": "ClientKeyExchange",
-                    "encrypted_server_flight": "encrypted server flight (TLS 1.3)", "alert": "Alert",
-                    "first_application_data": "first application data", "connection_close": "CONNECTION_CLOSE",
-                    "handshake_done": "HANDSHAKE_DONE", "retry": "Retry", "version_negotiation": "Version Negotiation"}
+# A milestone as the timeline names it: a message as the ladder does (MESSAGE_NAMES), TCP's flags, a shorter CCS,
+# and the milestones that are no message.
+MILESTONE_LABELS = {**MESSAGE_NAMES, "syn": "SYN", "syn_ack": "SYN-ACK", "fin": "FIN", "rst": "RST",
+                    "change_cipher_spec": "CCS", "encrypted_server_flight": "encrypted server flight (TLS 1.3)",
+                    "alert": "Alert", "first_application_data": "first application data"}
 
 
 @dataclass
