@@ -152,14 +152,11 @@ class ConnectionTracker:
                     self._plaintext(self.connections[found], packet)
             return
         key = (packet.transport, packet.stream)
-        if packet.syn and not packet.ack and self._closed(key):
-            # A new SYN after the stream's connection ended (RST, or FIN both ways): the client reused its port
-            # and tshark kept the stream number. The new connection gets a record of its own.
-            self._split += self._hand_out([self.connections[key]] if key in self.connections else [])
-            self._finished.discard(key)
-        elif packet.transport != "tcp" and self._new_handshake(key, packet):
-            # DTLS, QUIC: no SYN, but a ClientHello of another handshake (another random) on a flow whose connection
-            # ended (a fatal alert, a CONNECTION_CLOSE) is a new connection from the same port: a record of its own.
+        # A new connection on the stream of one that ended gets a record of its own: over TCP a new SYN after RST or
+        # FIN both ways (the client reused its port, and tshark kept the stream number); over DTLS and QUIC, which
+        # have no SYN, a ClientHello of another handshake (another random) after a fatal alert or a CONNECTION_CLOSE.
+        if (packet.syn and not packet.ack and self._closed(key)) or (
+                packet.transport != "tcp" and self._new_handshake(key, packet)):
             self._split += self._hand_out([self.connections[key]] if key in self.connections else [])
             self._finished.discard(key)
         if key in self._finished:
@@ -567,9 +564,9 @@ class ConnectionTracker:
             elif chain[0].sender == "client" and not conn.client_certificates:
                 conn.client_certificates = chain  # mutual TLS: the client's own Certificate message
         # those naming a chain certificate join it at freeze (they come with the chain, before any storm)
-        room = max(0, MAX_FINDINGS - len(conn.findings))
-        conn.findings.extend(packet.findings[:room])
-        conn.findings_left_out += len(packet.findings) - len(packet.findings[:room])
+        kept = packet.findings[:max(0, MAX_FINDINGS - len(conn.findings))]
+        conn.findings.extend(kept)
+        conn.findings_left_out += len(packet.findings) - len(kept)
 
     @property
     def split_pending(self) -> bool:
