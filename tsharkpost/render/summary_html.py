@@ -18,7 +18,6 @@ from tsharkpost.capture.aggregate import Pattern, PatternKey
 from tsharkpost.plugin.tables import Severity
 from tsharkpost.record.model import ConnectionRecord, Outcome
 from tsharkpost.render import html
-from tsharkpost.render.text import printable
 from tsharkpost.summary import Summary
 
 # A report draws at most this many connections in full (ladder, chain, causes): a browser opens a page of
@@ -203,7 +202,7 @@ def write_html(summary: Summary, out: IO[str], connections: bool = False) -> Non
     """The page, written as it is rendered; `connections` draws the connections that did not fail too."""
     report = _Report(summary, connections)
     patterns = [PatternRow(number, pattern) for number, pattern in enumerate(summary.patterns, start=1)]
-    header_inputs = [printable(summary.name(result.path)) for result in summary.inputs[:HEADER_INPUTS]]
+    header_inputs = [summary.name(result.path) for result in summary.inputs[:HEADER_INPUTS]]  # escaped by _visible
     html.write("summary.html.j2", out, summary=summary, plan=report.plan(), patterns=patterns,
                diagnosis=[row for row in patterns if row.failed][:DIAGNOSIS_PATTERNS], chart=_chart(summary),
                drawn=report.drawn(), listed=report.listed(), tool_version=summary.tool_version,
